@@ -1,0 +1,17 @@
+//! libravdb-core: the pure compute part of LibraVDB.
+//!
+//! - [`distance`]: the metric enum, scalar reference kernels and SIMD kernels chosen once at
+//!   runtime ([`distance::Metric::kernel`]).
+//! - [`index`]: the vector indexes behind one interface. [`index::FlatIndex`] is exact and is
+//!   the oracle every approximate index is measured against.
+//! - [`vectors`]: the read-only view of stored vectors an index searches ([`VectorRows`]).
+//!
+//! No files, no napi: storage lives in `libravdb-storage`, the database in `libravdb-engine`.
+
+pub mod distance;
+pub mod index;
+pub mod vectors;
+
+pub use distance::Metric;
+pub use index::{FlatIndex, Neighbor};
+pub use vectors::{DenseVectors, VectorRows};

@@ -1,0 +1,259 @@
+//! Vectors in fixed-size chunk files read and written through memmap2.
+//!
+//! Row `r` lives in chunk `r >> shift` at slot `r & mask`; a chunk holds `1 << shift` rows of
+//! `dim` f32 (about 32 MiB). Growing adds a chunk and never moves existing rows, so a row's
+//! address is stable while the collection grows. Writes go straight into the shared mapping;
+//! [`ChunkedVectors::flush`] (msync) makes them durable at a checkpoint. Rows written after
+//! the last checkpoint are rewritten by WAL replay, so a page torn by a crash never survives.
+//! Without a directory the chunks are anonymous mappings (in-memory databases).
+//!
+//! # Safety
+//! This module holds all of the crate's mmap `unsafe`. The invariants it relies on:
+//! - a chunk file is opened only by this process (the directory lock guarantees it), so no
+//!   one truncates or rewrites it under the mapping;
+//! - every chunk mapping is exactly `chunk_bytes` long, page-aligned, and rows are
+//!   `dim * 4`-byte slots at multiples of 4, so `f32` views are aligned and in bounds;
+//! - `&mut self` is needed to write, so Rust's borrow rules exclude readers during writes.
+//!
+//! Chunk files are filled with zeros when created (not left sparse) so that a full disk
+//! surfaces as an I/O error there rather than as SIGBUS on a later store into the mapping.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use libravdb_core::VectorRows;
+use memmap2::MmapMut;
+
+use crate::error::{IoContext, Result, StorageError};
+use crate::fsutil::{create_dir_all, sync_dir};
+
+/// Target chunk size; the row count per chunk is the largest power of two that fits.
+const TARGET_CHUNK_BYTES: usize = 32 << 20;
+
+/// A growable table of `dim`-dimensional f32 rows in mapped chunks.
+#[derive(Debug)]
+pub struct ChunkedVectors {
+    dim: usize,
+    /// log2 of rows per chunk.
+    shift: u32,
+    chunks: Vec<MmapMut>,
+    /// Folder of chunk files; `None` for anonymous (in-memory) chunks.
+    dir: Option<PathBuf>,
+    rows: usize,
+}
+
+impl ChunkedVectors {
+    /// The chunk shift to use for a new collection of dimension `dim` (stored in its manifest:
+    /// it must never change for existing files).
+    pub fn shift_for(dim: usize) -> u32 {
+        let rows = (TARGET_CHUNK_BYTES / (dim.max(1) * 4)).max(1);
+        usize::BITS - 1 - rows.leading_zeros()
+    }
+
+    /// Opens the table in `dir` (or in memory) holding `rows` rows; the chunk files those rows
+    /// need must exist at full size (they were flushed by the last checkpoint).
+    pub fn open(dir: Option<&Path>, dim: usize, shift: u32, rows: usize) -> Result<Self> {
+        assert!(dim > 0 && shift < 31);
+        let mut table = Self { dim, shift, chunks: Vec::new(), dir: dir.map(Path::to_path_buf), rows: 0 };
+        if let Some(d) = dir {
+            create_dir_all(d)?;
+        }
+        let needed = rows.div_ceil(table.chunk_rows());
+        for c in 0..needed {
+            if let Some(path) = table.chunk_path(c) {
+                let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                if len != table.chunk_bytes() as u64 {
+                    return Err(StorageError::Corrupted {
+                        path,
+                        reason: format!("chunk is {len} bytes, expected {}", table.chunk_bytes()),
+                    });
+                }
+            }
+            table.map_chunk(c)?;
+        }
+        table.rows = rows;
+        Ok(table)
+    }
+
+    fn chunk_rows(&self) -> usize {
+        1 << self.shift
+    }
+
+    fn chunk_bytes(&self) -> usize {
+        self.chunk_rows() * self.dim * 4
+    }
+
+    fn chunk_path(&self, c: usize) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join(format!("{c:06}.vec")))
+    }
+
+    /// Maps chunk `c` (the next one), creating its file zero-filled when absent or short.
+    fn map_chunk(&mut self, c: usize) -> Result<()> {
+        debug_assert_eq!(c, self.chunks.len());
+        let bytes = self.chunk_bytes();
+        let map = match self.chunk_path(c) {
+            None => MmapMut::map_anon(bytes).map_err(|source| StorageError::Io { path: "<anonymous map>".into(), source })?,
+            Some(path) => {
+                let mut file = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).at(&path)?;
+                let len = file.metadata().at(&path)?.len() as usize;
+                if len < bytes {
+                    zero_fill(&mut file, len, bytes).at(&path)?;
+                    file.sync_all().at(&path)?;
+                    sync_dir(self.dir.as_deref().expect("file-backed"))?;
+                }
+                // SAFETY: the file is exactly `bytes` long and only this process (holding the
+                // directory lock) opens it; see the module's Safety section.
+                unsafe { MmapMut::map_mut(&file) }.at(&path)?
+            }
+        };
+        self.chunks.push(map);
+        Ok(())
+    }
+
+    /// Writes row `row` (growing the table as needed). `v.len()` must equal `dim`.
+    pub fn set_row(&mut self, row: u32, v: &[f32]) -> Result<()> {
+        assert_eq!(v.len(), self.dim, "row length must equal dim");
+        let c = (row >> self.shift) as usize;
+        while self.chunks.len() <= c {
+            self.map_chunk(self.chunks.len())?;
+        }
+        let slot = (row as usize & (self.chunk_rows() - 1)) * self.dim;
+        let base = self.chunks[c].as_mut_ptr() as *mut f32;
+        // SAFETY: `slot + dim <= chunk_rows * dim` and the mapping is 4-byte aligned and
+        // exclusively borrowed through `&mut self`.
+        unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), base.add(slot), self.dim) };
+        self.rows = self.rows.max(row as usize + 1);
+        Ok(())
+    }
+
+    /// Makes every written row durable (msync of each mapping).
+    pub fn flush(&self) -> Result<()> {
+        for (c, map) in self.chunks.iter().enumerate() {
+            map.flush().map_err(|source| StorageError::Io {
+                path: self.chunk_path(c).unwrap_or_else(|| "<anonymous map>".into()),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Bytes mapped (file-backed or anonymous) for vector chunks.
+    pub fn mapped_bytes(&self) -> usize {
+        self.chunks.len() * self.chunk_bytes()
+    }
+
+    /// Whether the chunks are backed by files.
+    pub fn is_file_backed(&self) -> bool {
+        self.dir.is_some()
+    }
+
+    fn chunk_slice(&self, c: usize, rows: usize) -> &[f32] {
+        debug_assert!(rows <= self.chunk_rows());
+        // SAFETY: the mapping holds `chunk_rows * dim` f32 and is page-aligned; shared reads
+        // through `&self` cannot overlap a write, which needs `&mut self`.
+        unsafe { std::slice::from_raw_parts(self.chunks[c].as_ptr() as *const f32, rows * self.dim) }
+    }
+}
+
+fn zero_fill(file: &mut File, from: usize, to: usize) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let zeros = vec![0u8; 1 << 20];
+    file.seek(SeekFrom::Start(from as u64))?;
+    let mut left = to - from;
+    while left > 0 {
+        let n = left.min(zeros.len());
+        file.write_all(&zeros[..n])?;
+        left -= n;
+    }
+    Ok(())
+}
+
+impl VectorRows for ChunkedVectors {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn rows(&self) -> usize {
+        self.rows
+    }
+
+    #[inline]
+    fn row(&self, row: u32) -> &[f32] {
+        assert!((row as usize) < self.rows, "row {row} out of range");
+        let c = (row >> self.shift) as usize;
+        let slot = row as usize & (self.chunk_rows() - 1);
+        &self.chunk_slice(c, slot + 1)[slot * self.dim..]
+    }
+
+    fn runs(&self, f: &mut dyn FnMut(u32, &[f32])) {
+        let per = self.chunk_rows();
+        for c in 0..self.rows.div_ceil(per) {
+            let first = c * per;
+            f(first as u32, self.chunk_slice(c, per.min(self.rows - first)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row_value(r: u32, dim: usize) -> Vec<f32> {
+        (0..dim).map(|i| r as f32 * 1000.0 + i as f32).collect()
+    }
+
+    #[test]
+    fn rows_cross_chunks_and_persist_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let dim = 3;
+        let shift = 4; // 16 rows per chunk: 50 rows span 4 chunks
+        {
+            let mut t = ChunkedVectors::open(Some(dir.path()), dim, shift, 0).unwrap();
+            for r in 0..50 {
+                t.set_row(r, &row_value(r, dim)).unwrap();
+            }
+            t.flush().unwrap();
+            let mut seen = 0;
+            t.runs(&mut |first, data| {
+                assert_eq!(first as usize, seen);
+                seen += data.len() / dim;
+            });
+            assert_eq!(seen, 50);
+        }
+        let t = ChunkedVectors::open(Some(dir.path()), dim, shift, 50).unwrap();
+        for r in 0..50 {
+            assert_eq!(t.row(r), row_value(r, dim).as_slice());
+        }
+        assert_eq!(t.mapped_bytes(), 4 * 16 * dim * 4);
+    }
+
+    #[test]
+    fn a_short_chunk_file_is_reported_as_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut t = ChunkedVectors::open(Some(dir.path()), 4, 4, 0).unwrap();
+            t.set_row(0, &[1.0; 4]).unwrap();
+            t.flush().unwrap();
+        }
+        std::fs::OpenOptions::new().write(true).open(dir.path().join("000000.vec")).unwrap().set_len(10).unwrap();
+        let err = ChunkedVectors::open(Some(dir.path()), 4, 4, 1).unwrap_err();
+        assert!(err.to_string().contains("000000.vec"), "{err}");
+    }
+
+    #[test]
+    fn anonymous_tables_work_without_a_directory() {
+        let mut t = ChunkedVectors::open(None, 2, ChunkedVectors::shift_for(2), 0).unwrap();
+        t.set_row(5, &[1.0, 2.0]).unwrap();
+        assert_eq!(t.rows(), 6);
+        assert_eq!(t.row(5), &[1.0, 2.0]);
+        assert_eq!(t.row(0), &[0.0, 0.0]);
+    }
+
+    #[test]
+    fn shift_targets_about_32_mib() {
+        let s = ChunkedVectors::shift_for(128);
+        assert_eq!((1usize << s) * 128 * 4, 32 << 20);
+        assert!(((1usize << ChunkedVectors::shift_for(1536)) * 1536 * 4) <= 32 << 20);
+    }
+}

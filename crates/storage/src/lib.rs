@@ -1,0 +1,21 @@
+//! libravdb-storage: everything that touches files.
+//!
+//! - [`wal`]: the write-ahead log, CRC per record, torn tails truncated on open.
+//! - [`segment`]: small checksummed files written atomically (temp, fsync, rename).
+//! - [`chunked`]: vectors in fixed-size chunk files mapped with memmap2; growth adds a chunk
+//!   and never moves existing rows. All `unsafe` for mmap lives there.
+//! - [`lock`]: one writer per directory.
+//! - [`codec`]: the little-endian byte encoding used by WAL records and segments.
+
+pub mod chunked;
+pub mod codec;
+mod error;
+pub mod fsutil;
+pub mod lock;
+pub mod segment;
+pub mod wal;
+
+pub use chunked::ChunkedVectors;
+pub use error::{Result, StorageError};
+pub use lock::DirLock;
+pub use wal::Wal;
