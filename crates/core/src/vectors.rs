@@ -27,7 +27,7 @@ pub struct DenseVectors {
 impl DenseVectors {
     /// A table of `data.len() / dim` rows; `data.len()` must be a multiple of `dim`.
     pub fn new(dim: usize, data: Vec<f32>) -> Self {
-        assert!(dim > 0 && data.len() % dim == 0, "data length must be a multiple of dim");
+        assert!(dim > 0 && data.len().is_multiple_of(dim), "data length must be a multiple of dim");
         Self { dim, data }
     }
 

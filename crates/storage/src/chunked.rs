@@ -93,9 +93,11 @@ impl ChunkedVectors {
         debug_assert_eq!(c, self.chunks.len());
         let bytes = self.chunk_bytes();
         let map = match self.chunk_path(c) {
-            None => MmapMut::map_anon(bytes).map_err(|source| StorageError::Io { path: "<anonymous map>".into(), source })?,
+            None => MmapMut::map_anon(bytes)
+                .map_err(|source| StorageError::Io { path: "<anonymous map>".into(), source })?,
             Some(path) => {
-                let mut file = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).at(&path)?;
+                let mut file =
+                    OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).at(&path)?;
                 let len = file.metadata().at(&path)?.len() as usize;
                 if len < bytes {
                     zero_fill(&mut file, len, bytes).at(&path)?;
@@ -111,13 +113,20 @@ impl ChunkedVectors {
         Ok(())
     }
 
+    /// Maps (creating as needed) the chunks that rows `0..rows` need, so that later
+    /// [`ChunkedVectors::set_row`] calls below `rows` do no I/O and cannot fail.
+    pub fn reserve(&mut self, rows: usize) -> Result<()> {
+        while self.chunks.len() < rows.div_ceil(self.chunk_rows()) {
+            self.map_chunk(self.chunks.len())?;
+        }
+        Ok(())
+    }
+
     /// Writes row `row` (growing the table as needed). `v.len()` must equal `dim`.
     pub fn set_row(&mut self, row: u32, v: &[f32]) -> Result<()> {
         assert_eq!(v.len(), self.dim, "row length must equal dim");
+        self.reserve(row as usize + 1)?;
         let c = (row >> self.shift) as usize;
-        while self.chunks.len() <= c {
-            self.map_chunk(self.chunks.len())?;
-        }
         let slot = (row as usize & (self.chunk_rows() - 1)) * self.dim;
         let base = self.chunks[c].as_mut_ptr() as *mut f32;
         // SAFETY: `slot + dim <= chunk_rows * dim` and the mapping is 4-byte aligned and

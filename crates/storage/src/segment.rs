@@ -36,7 +36,11 @@ pub fn read(path: &Path, magic: &[u8; 8], max_version: u32) -> Result<(u32, Vec<
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
     if version > max_version {
-        return Err(StorageError::UnsupportedVersion { path: path.to_path_buf(), found: version, supported: max_version });
+        return Err(StorageError::UnsupportedVersion {
+            path: path.to_path_buf(),
+            found: version,
+            supported: max_version,
+        });
     }
     let len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
     let crc = u32::from_le_bytes(bytes[20..24].try_into().expect("4 bytes"));

@@ -120,10 +120,7 @@ pub(super) fn available() -> Vec<Kernels> {
     let mut sets = Vec::new();
     #[cfg(target_arch = "x86_64")]
     {
-        if is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx2")
-            && is_x86_feature_detected!("fma")
-        {
+        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             sets.push(kernel_set!(avx512, "avx512"));
         }
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {

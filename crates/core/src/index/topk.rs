@@ -40,11 +40,7 @@ impl TopK {
     /// The distance a candidate must beat to enter, or +inf while fewer than k are kept.
     #[inline]
     pub fn threshold(&self) -> f32 {
-        if self.heap.len() < self.k {
-            f32::INFINITY
-        } else {
-            self.heap.peek().map_or(f32::INFINITY, |n| n.distance)
-        }
+        if self.heap.len() < self.k { f32::INFINITY } else { self.heap.peek().map_or(f32::INFINITY, |n| n.distance) }
     }
 
     /// Offers a candidate; it is kept when it is among the k closest so far.

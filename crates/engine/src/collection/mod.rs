@@ -1,0 +1,125 @@
+//! A collection: vectors, ids and metadata of one dimension and metric, with its WAL.
+//!
+//! Concurrency: readers share `state` through a read lock; writers are serialised by the
+//! `writer` mutex, validate under a read lock, log to the WAL holding no state lock, then
+//! take the write lock only to apply (memory copies), so searches never wait for an fsync.
+//!
+//! - [`write`]: batch validation and application.
+//! - [`read`]: get, search, stats.
+//! - [`persist`]: manifest, checkpoint and recovery.
+
+mod persist;
+mod read;
+mod write;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use libravdb_core::FlatIndex;
+use libravdb_storage::{ChunkedVectors, Wal};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
+
+pub use read::{Hits, Record, SearchParams, Stats};
+pub use write::{BatchOptions, BatchReport, ItemError, UpdateInput};
+
+use crate::config::{CollectionConfig, DbOptions};
+use crate::error::{Error, Result};
+use crate::ids::IdMap;
+
+const OPEN: u8 = 0;
+const CLOSED: u8 = 1;
+const DROPPED: u8 = 2;
+/// A write failed after it was logged: memory may lag the WAL until the database reopens.
+const POISONED: u8 = 3;
+
+/// In-memory state of a collection, guarded by `Collection::state`.
+#[derive(Debug)]
+pub(crate) struct State {
+    vectors: ChunkedVectors,
+    ids: IdMap,
+    /// Row -> metadata JSON text.
+    metadata: Vec<Option<Box<str>>>,
+}
+
+/// The single-writer side: WAL and checkpoint bookkeeping, guarded by `Collection::writer`.
+#[derive(Debug)]
+struct Writer {
+    /// `None` for in-memory collections.
+    wal: Option<Wal>,
+    /// Sequence number of the last logged op.
+    seq: u64,
+    /// Generation of the last checkpoint (names its files).
+    generation: u64,
+    chunk_shift: u32,
+}
+
+/// A named set of records searchable by vector similarity.
+#[derive(Debug)]
+pub struct Collection {
+    name: String,
+    /// Directory of the collection; `None` when in memory.
+    dir: Option<PathBuf>,
+    config: CollectionConfig,
+    options: DbOptions,
+    index: FlatIndex,
+    state: RwLock<State>,
+    writer: Mutex<Writer>,
+    status: AtomicU8,
+}
+
+impl Collection {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn config(&self) -> &CollectionConfig {
+        &self.config
+    }
+
+    fn dim(&self) -> usize {
+        self.config.dimension
+    }
+
+    /// Fails unless the collection is open and usable.
+    fn check_open(&self) -> Result<()> {
+        match self.status.load(Ordering::Acquire) {
+            OPEN => Ok(()),
+            CLOSED => Err(Error::Closed(format!("collection '{}' belongs to a closed database", self.name))),
+            DROPPED => Err(Error::NotFound(format!("collection '{}' was dropped", self.name))),
+            _ => Err(Error::Internal(format!(
+                "collection '{}' failed while applying a logged write; reopen the database to recover it",
+                self.name
+            ))),
+        }
+    }
+
+    /// The state for reading, once the collection is known to be open.
+    fn read_state(&self) -> Result<RwLockReadGuard<'_, State>> {
+        self.check_open()?;
+        let st = self.state.read();
+        self.check_open()?; // closed while we waited for the lock
+        Ok(st)
+    }
+
+    /// Checkpoints (when file-backed) and releases memory and files; later calls fail with
+    /// `ERR_CLOSED` (`dropped: false`) or `ERR_NOT_FOUND` (`dropped: true`).
+    pub(crate) fn close(&self, dropped: bool) -> Result<()> {
+        let mut w = self.writer.lock();
+        let result = if self.status.load(Ordering::Acquire) == OPEN && !dropped {
+            self.checkpoint_locked(&mut w)
+        } else {
+            Ok(())
+        };
+        self.status.store(if dropped { DROPPED } else { CLOSED }, Ordering::Release);
+        w.wal = None;
+        let mut st = self.state.write();
+        *st = State::empty(self.dim(), w.chunk_shift)?;
+        result
+    }
+}
+
+impl State {
+    fn empty(dim: usize, shift: u32) -> Result<State> {
+        Ok(State { vectors: ChunkedVectors::open(None, dim, shift, 0)?, ids: IdMap::default(), metadata: Vec::new() })
+    }
+}

@@ -1,0 +1,163 @@
+//! Reads: get by id, exact search (single and batch), counts and stats.
+
+use libravdb_core::{Neighbor, VectorRows, distance::normalize};
+
+use super::{Collection, State};
+use crate::config::MAX_K;
+use crate::error::{Error, Result};
+use crate::pool::pool;
+
+/// A stored record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub id: String,
+    /// As stored (unit length for cosine collections).
+    pub vector: Vec<f32>,
+    pub metadata: Option<String>,
+}
+
+/// What a search returns alongside ids and scores.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchParams {
+    pub k: usize,
+    pub include_metadata: bool,
+    pub include_vectors: bool,
+}
+
+/// Results of one or more queries, columnar: query `q`'s hits are the `counts[q]` entries
+/// after those of the queries before it, best first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Hits {
+    pub counts: Vec<u32>,
+    pub ids: Vec<String>,
+    /// The distance for l2 (lower is closer), the similarity for cosine and dot.
+    pub scores: Vec<f32>,
+    pub metadata: Option<Vec<Option<String>>>,
+    /// Layout (ids.len(), dim) when requested.
+    pub vectors: Option<Vec<f32>>,
+}
+
+/// A collection's size and footprint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// Live records.
+    pub count: usize,
+    /// Rows including tombstones of deleted records.
+    pub rows: usize,
+    pub deleted: usize,
+    pub dimension: usize,
+    pub metric: &'static str,
+    pub index: &'static str,
+    /// Bytes mapped for vector chunks (file-backed or anonymous).
+    pub vector_bytes: usize,
+    /// Bytes of stored vectors per live record.
+    pub bytes_per_vector: f64,
+    pub id_bytes: usize,
+    pub metadata_bytes: usize,
+    pub wal_bytes: u64,
+    pub file_backed: bool,
+}
+
+impl Collection {
+    /// Live records.
+    pub fn count(&self) -> Result<usize> {
+        Ok(self.read_state()?.ids.live_count())
+    }
+
+    /// The record with this id, if it exists.
+    pub fn get(&self, id: &str) -> Result<Option<Record>> {
+        let st = self.read_state()?;
+        Ok(st.ids.get(id).map(|row| Record {
+            id: id.to_owned(),
+            vector: st.vectors.row(row).to_vec(),
+            metadata: st.metadata[row as usize].as_deref().map(str::to_owned),
+        }))
+    }
+
+    /// Searches for the `k` nearest records of each query in `queries` (layout (n, dim)).
+    /// One query runs on the calling thread; several run in parallel on the worker pool.
+    pub fn search(&self, queries: &[f32], params: SearchParams) -> Result<Hits> {
+        let dim = self.dim();
+        if queries.is_empty() || !queries.len().is_multiple_of(dim) {
+            return Err(Error::DimensionMismatch { what: "query vector".into(), expected: dim, got: queries.len() });
+        }
+        if params.k == 0 || params.k > MAX_K {
+            return Err(Error::invalid(format!("k must be an integer from 1 to {MAX_K}, got {}", params.k)));
+        }
+        let queries = self.prepare_queries(queries)?;
+        let st = self.read_state()?;
+        let live = |row: u32| st.ids.is_live(row);
+        let found = if queries.len() == dim {
+            vec![self.index.search(&st.vectors, &queries, params.k, live)]
+        } else {
+            pool().install(|| self.index.search_batch(&st.vectors, &queries, params.k, live))
+        };
+        Ok(self.collect_hits(&st, &found, params))
+    }
+
+    /// Validates queries and normalises them for cosine.
+    fn prepare_queries(&self, queries: &[f32]) -> Result<Vec<f32>> {
+        if let Some((i, x)) = queries.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+            let dim = self.dim();
+            return Err(Error::invalid(format!(
+                "query {} has {x} at position {}; queries must contain only finite numbers",
+                i / dim,
+                i % dim
+            )));
+        }
+        let mut out = queries.to_vec();
+        if self.config.metric.normalizes() {
+            for (q, v) in out.chunks_exact_mut(self.dim()).enumerate() {
+                if !normalize(v) {
+                    return Err(Error::invalid(format!("query {q} is all zeros, which has no cosine direction")));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn collect_hits(&self, st: &State, found: &[Vec<Neighbor>], params: SearchParams) -> Hits {
+        let total: usize = found.iter().map(Vec::len).sum();
+        let metric = self.config.metric;
+        let mut hits = Hits {
+            counts: found.iter().map(|f| f.len() as u32).collect(),
+            ids: Vec::with_capacity(total),
+            scores: Vec::with_capacity(total),
+            metadata: params.include_metadata.then(|| Vec::with_capacity(total)),
+            vectors: params.include_vectors.then(|| Vec::with_capacity(total * self.dim())),
+        };
+        for n in found.iter().flatten() {
+            hits.ids.push(st.ids.id(n.row).to_owned());
+            hits.scores.push(metric.score(n.distance));
+            if let Some(m) = &mut hits.metadata {
+                m.push(st.metadata[n.row as usize].as_deref().map(str::to_owned));
+            }
+            if let Some(v) = &mut hits.vectors {
+                v.extend_from_slice(st.vectors.row(n.row));
+            }
+        }
+        hits
+    }
+
+    /// Size and footprint.
+    pub fn stats(&self) -> Result<Stats> {
+        let wal_bytes = self.writer.lock().wal.as_ref().map_or(0, |w| w.len());
+        let st = self.read_state()?;
+        let count = st.ids.live_count();
+        let rows = st.ids.rows();
+        Ok(Stats {
+            count,
+            rows,
+            deleted: rows - count,
+            dimension: self.dim(),
+            metric: self.config.metric.as_str(),
+            index: "flat",
+            vector_bytes: st.vectors.mapped_bytes(),
+            bytes_per_vector: (self.dim() * 4) as f64,
+            id_bytes: st.ids.heap_bytes(),
+            metadata_bytes: st.metadata.iter().flatten().map(|m| m.len()).sum(),
+            wal_bytes,
+            file_backed: st.vectors.is_file_backed(),
+        })
+    }
+}

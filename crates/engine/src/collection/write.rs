@@ -1,0 +1,360 @@
+//! Write batches: validate every item first, then log one WAL record and apply it.
+//!
+//! With `atomic` (the default) any invalid item rejects the whole batch and nothing changes;
+//! otherwise valid items are applied and the invalid ones reported per item. Cancellation is
+//! honoured up to the moment the WAL record is written; after that the batch is committed.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+
+use libravdb_core::{Metric, distance::normalize};
+use rayon::prelude::*;
+
+use super::{Collection, POISONED, State, Writer};
+use crate::cancel::Cancel;
+use crate::config::MAX_ID_BYTES;
+use crate::error::{Error, ErrorCode, Result};
+use crate::ops::{MetadataChange, Op, UpdateItem};
+use crate::pool::pool;
+
+/// Options shared by every batch call.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchOptions {
+    /// All items or none (default `true`).
+    pub atomic: bool,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        Self { atomic: true }
+    }
+}
+
+/// Why one item of a batch was not applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemError {
+    /// Position of the item in the batch.
+    pub index: u32,
+    pub id: String,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// Outcome of a batch call.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchReport {
+    pub succeeded: u32,
+    pub failed: u32,
+    pub errors: Vec<ItemError>,
+    /// `false` when an atomic batch was rejected (nothing changed).
+    pub applied: bool,
+}
+
+/// One record of an update call.
+#[derive(Debug, Clone)]
+pub struct UpdateInput {
+    pub id: String,
+    pub vector: Option<Vec<f32>>,
+    pub metadata: MetadataChange,
+}
+
+type ItemProblem = (ErrorCode, String);
+
+fn check_id(id: &str) -> std::result::Result<(), ItemProblem> {
+    if id.is_empty() {
+        return Err((ErrorCode::InvalidArgument, "id is empty; ids must be non-empty strings".into()));
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err((
+            ErrorCode::InvalidArgument,
+            format!("id is {} bytes long; the limit is {MAX_ID_BYTES}", id.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that a vector is usable under `metric`: finite values, and a direction for cosine.
+fn check_vector(v: &[f32], metric: Metric) -> std::result::Result<(), ItemProblem> {
+    if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+        return Err((
+            ErrorCode::InvalidArgument,
+            format!("vector[{i}] is {x}; vectors must contain only finite numbers"),
+        ));
+    }
+    if metric.normalizes() && v.iter().all(|&x| x == 0.0) {
+        return Err((ErrorCode::InvalidArgument, "vector is all zeros, which has no cosine direction".into()));
+    }
+    Ok(())
+}
+
+/// A copy of `v` ready to store: normalised for cosine.
+fn prepared(v: &[f32], metric: Metric) -> Vec<f32> {
+    let mut out = v.to_vec();
+    if metric.normalizes() {
+        normalize(&mut out);
+    }
+    out
+}
+
+/// Collects per-item problems and the indexes of the items that passed.
+struct Triage {
+    errors: Vec<ItemError>,
+    valid: Vec<usize>,
+}
+
+impl Triage {
+    fn new(n: usize) -> Self {
+        Self { errors: Vec::new(), valid: Vec::with_capacity(n) }
+    }
+
+    fn record(&mut self, index: usize, id: &str, outcome: std::result::Result<(), ItemProblem>) {
+        match outcome {
+            Ok(()) => self.valid.push(index),
+            Err((code, message)) => {
+                self.errors.push(ItemError { index: index as u32, id: id.to_owned(), code, message })
+            }
+        }
+    }
+
+    /// The report for a rejected atomic batch, or `None` when the valid items should go ahead.
+    fn rejection(&mut self, opts: BatchOptions) -> Option<BatchReport> {
+        if opts.atomic && !self.errors.is_empty() {
+            let errors = std::mem::take(&mut self.errors);
+            Some(BatchReport { succeeded: 0, failed: errors.len() as u32, errors, applied: false })
+        } else {
+            None
+        }
+    }
+
+    fn report(self) -> BatchReport {
+        BatchReport {
+            succeeded: self.valid.len() as u32,
+            failed: self.errors.len() as u32,
+            errors: self.errors,
+            applied: true,
+        }
+    }
+}
+
+impl Collection {
+    /// Inserts (`upsert: false`: every id must be new) or upserts records. `vectors` has
+    /// layout (ids.len(), dim); `metadata` holds one JSON object text (or `None`) per id.
+    pub fn put_batch(
+        &self,
+        ids: Vec<String>,
+        vectors: &[f32],
+        metadata: Vec<Option<String>>,
+        upsert: bool,
+        opts: BatchOptions,
+        cancel: &Cancel,
+    ) -> Result<BatchReport> {
+        let dim = self.dim();
+        let n = ids.len();
+        if vectors.len() != n * dim {
+            return Err(Error::invalid(format!(
+                "{n} ids need {} vector values ({n} x dimension {dim}), got {}",
+                n * dim,
+                vectors.len()
+            )));
+        }
+        if metadata.len() != n {
+            return Err(Error::invalid(format!("{n} ids need {n} metadata entries, got {}", metadata.len())));
+        }
+        let metric = self.config.metric;
+        let mut w = self.writer.lock();
+        let mut triage = Triage::new(n);
+        {
+            let st = self.read_state()?;
+            let vector_checks: Vec<_> = pool()
+                .install(|| vectors.par_chunks_exact(dim).with_min_len(256).map(|v| check_vector(v, metric)).collect());
+            let mut seen = HashSet::with_capacity(n);
+            for (i, id) in ids.iter().enumerate() {
+                if i % 4096 == 0 {
+                    cancel.check()?;
+                }
+                let outcome = check_id(id).and_then(|()| {
+                    if !seen.insert(id.as_str()) {
+                        Err((ErrorCode::DuplicateId, format!("id '{id}' appears more than once in this batch")))
+                    } else if !upsert && st.ids.contains(id) {
+                        Err((ErrorCode::DuplicateId, format!("id '{id}' already exists; use upsert to replace it")))
+                    } else {
+                        vector_checks[i].clone()
+                    }
+                });
+                triage.record(i, id, outcome);
+            }
+        }
+        if let Some(rejected) = triage.rejection(opts) {
+            return Ok(rejected);
+        }
+        let op_vectors: Vec<f32> = if triage.valid.len() == n && !metric.normalizes() {
+            vectors.to_vec()
+        } else {
+            triage.valid.iter().flat_map(|&i| prepared(&vectors[i * dim..(i + 1) * dim], metric)).collect()
+        };
+        let mut ids = ids;
+        let mut metadata = metadata;
+        let (op_ids, op_meta) = if triage.valid.len() == n {
+            (std::mem::take(&mut ids), std::mem::take(&mut metadata))
+        } else {
+            let ids_v = triage.valid.iter().map(|&i| std::mem::take(&mut ids[i])).collect();
+            let meta_v = triage.valid.iter().map(|&i| metadata[i].take()).collect();
+            (ids_v, meta_v)
+        };
+        self.commit(&mut w, Op::Put { upsert, ids: op_ids, vectors: op_vectors, metadata: op_meta }, cancel)?;
+        Ok(triage.report())
+    }
+
+    /// Replaces the vector and/or metadata of existing records.
+    pub fn update_batch(&self, items: Vec<UpdateInput>, opts: BatchOptions, cancel: &Cancel) -> Result<BatchReport> {
+        let dim = self.dim();
+        let metric = self.config.metric;
+        let mut w = self.writer.lock();
+        let mut triage = Triage::new(items.len());
+        {
+            let st = self.read_state()?;
+            let mut seen = HashSet::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let outcome = check_id(&item.id).and_then(|()| {
+                    if !seen.insert(item.id.as_str()) {
+                        return Err((
+                            ErrorCode::DuplicateId,
+                            format!("id '{}' appears more than once in this batch", item.id),
+                        ));
+                    }
+                    if !st.ids.contains(&item.id) {
+                        return Err((ErrorCode::NotFound, format!("id '{}' does not exist", item.id)));
+                    }
+                    match &item.vector {
+                        Some(v) if v.len() != dim => Err((
+                            ErrorCode::DimensionMismatch,
+                            format!("vector has dimension {}, the collection's dimension is {dim}", v.len()),
+                        )),
+                        Some(v) => check_vector(v, metric),
+                        None => Ok(()),
+                    }
+                });
+                triage.record(i, &item.id, outcome);
+            }
+        }
+        if let Some(rejected) = triage.rejection(opts) {
+            return Ok(rejected);
+        }
+        let mut items = items;
+        let op_items = triage
+            .valid
+            .iter()
+            .map(|&i| {
+                let item = &mut items[i];
+                UpdateItem {
+                    id: std::mem::take(&mut item.id),
+                    vector: item.vector.as_deref().map(|v| prepared(v, metric)),
+                    metadata: std::mem::replace(&mut item.metadata, MetadataChange::Keep),
+                }
+            })
+            .collect();
+        self.commit(&mut w, Op::Update { items: op_items }, cancel)?;
+        Ok(triage.report())
+    }
+
+    /// Deletes records by id; an id that does not exist is an `ERR_NOT_FOUND` item error.
+    pub fn delete_batch(&self, ids: Vec<String>, opts: BatchOptions, cancel: &Cancel) -> Result<BatchReport> {
+        let mut w = self.writer.lock();
+        let mut triage = Triage::new(ids.len());
+        {
+            let st = self.read_state()?;
+            let mut seen = HashSet::with_capacity(ids.len());
+            for (i, id) in ids.iter().enumerate() {
+                let outcome = if !seen.insert(id.as_str()) {
+                    Err((ErrorCode::DuplicateId, format!("id '{id}' appears more than once in this batch")))
+                } else if !st.ids.contains(id) {
+                    Err((ErrorCode::NotFound, format!("id '{id}' does not exist")))
+                } else {
+                    Ok(())
+                };
+                triage.record(i, id, outcome);
+            }
+        }
+        if let Some(rejected) = triage.rejection(opts) {
+            return Ok(rejected);
+        }
+        let op_ids = triage.valid.iter().map(|&i| ids[i].clone()).collect();
+        self.commit(&mut w, Op::Delete { ids: op_ids }, cancel)?;
+        Ok(triage.report())
+    }
+
+    /// Logs `op` and applies it; checkpoints when the WAL has grown past the threshold.
+    fn commit(&self, w: &mut Writer, op: Op, cancel: &Cancel) -> Result<()> {
+        if op.len() == 0 {
+            return Ok(());
+        }
+        cancel.check()?;
+        if let Op::Put { ids, .. } = &op {
+            // Map the chunks new rows need now, so that applying after the WAL write does no I/O.
+            let mut st = self.state.write();
+            let new_rows = ids.iter().filter(|id| !st.ids.contains(id)).count();
+            let rows = st.ids.rows() + new_rows;
+            st.vectors.reserve(rows)?;
+        }
+        if let Some(wal) = &mut w.wal {
+            wal.append(&op.encode(w.seq + 1))?;
+        }
+        w.seq += 1;
+        if let Err(reason) = self.state.write().apply(&op, self.dim()) {
+            self.status.store(POISONED, Ordering::Release);
+            return Err(Error::Internal(format!("applying a logged write failed: {reason}")));
+        }
+        if w.wal.as_ref().is_some_and(|wal| wal.len() >= self.options.checkpoint_wal_bytes) {
+            self.checkpoint_locked(w)?;
+        }
+        Ok(())
+    }
+}
+
+impl State {
+    /// Applies a validated (or replayed) op. Fails only if `op` does not fit the state, which
+    /// for a replayed op means the log and the checkpoint disagree.
+    pub(super) fn apply(&mut self, op: &Op, dim: usize) -> std::result::Result<(), String> {
+        let io = |e: libravdb_storage::StorageError| e.to_string();
+        match op {
+            Op::Put { upsert, ids, vectors, metadata } => {
+                for (i, (id, meta)) in ids.iter().zip(metadata).enumerate() {
+                    let v = &vectors[i * dim..(i + 1) * dim];
+                    let meta = meta.as_deref().map(Box::from);
+                    match self.ids.get(id) {
+                        Some(row) if *upsert => {
+                            self.vectors.set_row(row, v).map_err(io)?;
+                            self.metadata[row as usize] = meta;
+                        }
+                        Some(_) => return Err(format!("insert of existing id '{id}'")),
+                        None => {
+                            let row = self.ids.push(id);
+                            self.vectors.set_row(row, v).map_err(io)?;
+                            self.metadata.push(meta);
+                        }
+                    }
+                }
+            }
+            Op::Update { items } => {
+                for item in items {
+                    let row = self.ids.get(&item.id).ok_or_else(|| format!("update of missing id '{}'", item.id))?;
+                    if let Some(v) = &item.vector {
+                        self.vectors.set_row(row, v).map_err(io)?;
+                    }
+                    match &item.metadata {
+                        MetadataChange::Keep => {}
+                        MetadataChange::Set(s) => self.metadata[row as usize] = Some(s.as_str().into()),
+                        MetadataChange::Clear => self.metadata[row as usize] = None,
+                    }
+                }
+            }
+            Op::Delete { ids } => {
+                for id in ids {
+                    let row = self.ids.remove(id).ok_or_else(|| format!("delete of missing id '{id}'"))?;
+                    self.metadata[row as usize] = None;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,124 @@
+//! Database and collection configuration, with the defaults (defined once, here) and the
+//! semantic validation the TypeScript facade does not repeat.
+
+use libravdb_core::Metric;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Largest accepted vector dimension.
+pub const MAX_DIMENSION: usize = 65_536;
+/// Largest accepted `k` for a search.
+pub const MAX_K: usize = 100_000;
+/// Longest accepted record id, in UTF-8 bytes.
+pub const MAX_ID_BYTES: usize = 1024;
+
+/// Options of an open database.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// fdatasync the WAL after every write batch before acknowledging it. `false` trades the
+    /// last few batches on power loss (not on a process crash) for write throughput.
+    pub fsync: bool,
+    /// Checkpoint a collection once its WAL grows past this many bytes.
+    pub checkpoint_wal_bytes: u64,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self { fsync: true, checkpoint_wal_bytes: 64 << 20 }
+    }
+}
+
+/// The index a collection searches with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum IndexConfig {
+    /// Exact search over every vector.
+    Flat,
+}
+
+/// Configuration fixed when a collection is created; stored in its manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionConfig {
+    pub dimension: usize,
+    #[serde(with = "metric_serde")]
+    pub metric: Metric,
+    pub index: IndexConfig,
+}
+
+impl CollectionConfig {
+    /// Builds a config from API values (`metric` and `index_type` as spelled in JS; `None`
+    /// takes the default: `"l2"`, `"flat"`).
+    pub fn from_api(dimension: i64, metric: Option<&str>, index_type: Option<&str>) -> Result<Self> {
+        if dimension < 1 || dimension as usize > MAX_DIMENSION {
+            return Err(Error::invalid(format!(
+                "dimension must be an integer from 1 to {MAX_DIMENSION}, got {dimension}"
+            )));
+        }
+        let metric = match metric {
+            None => Metric::L2,
+            Some(m) => Metric::parse(m)
+                .ok_or_else(|| Error::invalid(format!("metric must be 'l2', 'cosine' or 'dot', got '{m}'")))?,
+        };
+        let index = match index_type {
+            None | Some("flat") => IndexConfig::Flat,
+            Some(other @ ("hnsw" | "ivfpq" | "auto")) => {
+                return Err(Error::invalid(format!(
+                    "index type '{other}' is not available in this build yet; use {{ type: 'flat' }}"
+                )));
+            }
+            Some(other) => return Err(Error::invalid(format!("index.type must be 'flat', got '{other}'"))),
+        };
+        Ok(Self { dimension: dimension as usize, metric, index })
+    }
+}
+
+/// Validates a collection name: 1-64 characters of `[A-Za-z0-9_-]` (it names a directory).
+pub fn validate_collection_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "collection name must be 1-64 characters of letters, digits, '_' or '-', got '{name}'"
+        )))
+    }
+}
+
+mod metric_serde {
+    use libravdb_core::Metric;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(m: &Metric, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(m.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Metric, D::Error> {
+        let s = String::deserialize(d)?;
+        Metric::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown metric '{s}'")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_validation_names_the_bad_value() {
+        assert!(CollectionConfig::from_api(0, None, None).unwrap_err().to_string().contains("got 0"));
+        assert!(CollectionConfig::from_api(8, Some("manhattan"), None).unwrap_err().to_string().contains("manhattan"));
+        assert!(CollectionConfig::from_api(8, None, Some("tree")).unwrap_err().to_string().contains("tree"));
+        let c = CollectionConfig::from_api(8, Some("cosine"), None).unwrap();
+        assert_eq!((c.dimension, c.metric, c.index), (8, Metric::Cosine, IndexConfig::Flat));
+    }
+
+    #[test]
+    fn collection_names_are_safe_directory_names() {
+        for bad in ["", "../x", "a/b", "a b", &"x".repeat(65)] {
+            assert!(validate_collection_name(bad).is_err(), "{bad}");
+        }
+        validate_collection_name("docs_v2-test").unwrap();
+    }
+}

@@ -1,0 +1,155 @@
+//! A database: a directory of collections (or an in-memory set of them) with one writer.
+//!
+//! ```text
+//! <root>/LOCK                  flock held while open
+//! <root>/collections/<name>/   one directory per collection (see collection::persist)
+//! ```
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use libravdb_storage::{DirLock, StorageError, fsutil};
+use parking_lot::{Mutex, RwLock};
+
+use crate::collection::Collection;
+use crate::config::{CollectionConfig, DbOptions, validate_collection_name};
+use crate::error::{Error, Result};
+
+/// An open database.
+#[derive(Debug)]
+pub struct Database {
+    root: Option<PathBuf>,
+    options: DbOptions,
+    lock: Mutex<Option<DirLock>>,
+    collections: RwLock<BTreeMap<String, Arc<Collection>>>,
+    closed: AtomicBool,
+}
+
+impl Database {
+    /// Opens (creating if needed) the database at `root`, or an in-memory one for `None`.
+    /// Every collection is recovered (checkpoint + WAL replay) before this returns.
+    pub fn open(root: Option<&Path>, options: DbOptions) -> Result<Database> {
+        let mut collections = BTreeMap::new();
+        let lock = match root {
+            None => None,
+            Some(root) => {
+                fsutil::create_dir_all(root)?;
+                let lock = DirLock::acquire(root)?;
+                let dir = root.join("collections");
+                fsutil::create_dir_all(&dir)?;
+                let entries = fs::read_dir(&dir).map_err(|source| StorageError::Io { path: dir.clone(), source })?;
+                for entry in entries {
+                    let entry = entry.map_err(|source| StorageError::Io { path: dir.clone(), source })?;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if name.starts_with('.') {
+                        // An interrupted create or drop.
+                        let _ = fs::remove_dir_all(entry.path());
+                        continue;
+                    }
+                    let collection = Collection::open(entry.path(), options.clone())?;
+                    collections.insert(name, Arc::new(collection));
+                }
+                Some(lock)
+            }
+        };
+        Ok(Database {
+            root: root.map(Path::to_path_buf),
+            options,
+            lock: Mutex::new(lock),
+            collections: RwLock::new(collections),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(Error::Closed("the database is closed; open it again to use it".into()))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether the database lives in memory only.
+    pub fn is_in_memory(&self) -> bool {
+        self.root.is_none()
+    }
+
+    fn collection_dir(&self, name: &str) -> Option<PathBuf> {
+        self.root.as_ref().map(|r| r.join("collections").join(name))
+    }
+
+    /// Creates a collection; fails with `ERR_ALREADY_EXISTS` if the name is taken.
+    pub fn create_collection(&self, name: &str, config: CollectionConfig) -> Result<Arc<Collection>> {
+        validate_collection_name(name)?;
+        self.check_open()?;
+        let mut map = self.collections.write();
+        self.check_open()?;
+        if map.contains_key(name) {
+            return Err(Error::AlreadyExists(format!("collection '{name}' already exists")));
+        }
+        let c = Arc::new(Collection::create(name, self.collection_dir(name), config, self.options.clone())?);
+        map.insert(name.to_owned(), c.clone());
+        Ok(c)
+    }
+
+    /// The collection named `name`; `ERR_NOT_FOUND` if there is none.
+    pub fn collection(&self, name: &str) -> Result<Arc<Collection>> {
+        self.check_open()?;
+        self.collections
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("collection '{name}' does not exist")))
+    }
+
+    /// Names of all collections, sorted.
+    pub fn list_collections(&self) -> Result<Vec<String>> {
+        self.check_open()?;
+        Ok(self.collections.read().keys().cloned().collect())
+    }
+
+    /// Deletes a collection and its files; handles to it fail with `ERR_NOT_FOUND` afterwards.
+    pub fn drop_collection(&self, name: &str) -> Result<()> {
+        self.check_open()?;
+        let c = self
+            .collections
+            .write()
+            .remove(name)
+            .ok_or_else(|| Error::NotFound(format!("collection '{name}' does not exist")))?;
+        c.close(true)?;
+        if let Some(dir) = self.collection_dir(name) {
+            // Rename first so that a crash mid-delete leaves a '.'-prefixed leftover that the
+            // next open removes, never a half-deleted collection.
+            let trash = dir.with_file_name(format!(".dropped-{name}"));
+            let _ = fs::remove_dir_all(&trash);
+            fs::rename(&dir, &trash).map_err(|source| StorageError::Io { path: dir.clone(), source })?;
+            let _ = fs::remove_dir_all(&trash);
+        }
+        Ok(())
+    }
+
+    /// Checkpoints every collection, releases files and the directory lock. Idempotent.
+    pub fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let collections: Vec<_> = std::mem::take(&mut *self.collections.write()).into_values().collect();
+        let mut first_error = None;
+        for c in collections {
+            if let Err(e) = c.close(false) {
+                first_error.get_or_insert(e);
+            }
+        }
+        self.lock.lock().take();
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}

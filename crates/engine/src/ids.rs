@@ -1,0 +1,100 @@
+//! The map between user string ids and dense internal rows, with tombstones.
+//!
+//! Rows are assigned in insertion order and never reused: a deleted row becomes a tombstone
+//! (its bit in `live` cleared) so that row numbers stored elsewhere (vector chunks, and later
+//! graph links) stay valid until a compaction renumbers them.
+
+use std::collections::HashMap;
+
+use fixedbitset::FixedBitSet;
+
+#[derive(Debug, Default)]
+pub struct IdMap {
+    by_id: HashMap<Box<str>, u32>,
+    /// Row -> id; a tombstone keeps an empty string.
+    ids: Vec<Box<str>>,
+    /// Bit per row: set while the row is live.
+    live: FixedBitSet,
+    live_count: usize,
+}
+
+impl IdMap {
+    /// The row of a live id.
+    pub fn get(&self, id: &str) -> Option<u32> {
+        self.by_id.get(id).copied()
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    /// Assigns the next row to `id` (which must not be live) and returns it.
+    pub fn push(&mut self, id: &str) -> u32 {
+        let row = self.ids.len() as u32;
+        let previous = self.by_id.insert(id.into(), row);
+        debug_assert!(previous.is_none(), "push of a live id");
+        self.ids.push(id.into());
+        self.live.grow(row as usize + 1);
+        self.live.insert(row as usize);
+        self.live_count += 1;
+        row
+    }
+
+    /// Appends a tombstone row (used when loading a checkpoint).
+    pub fn push_tombstone(&mut self) {
+        self.ids.push("".into());
+        self.live.grow(self.ids.len());
+    }
+
+    /// Tombstones the row of `id`; returns the row if it was live.
+    pub fn remove(&mut self, id: &str) -> Option<u32> {
+        let row = self.by_id.remove(id)?;
+        self.ids[row as usize] = "".into();
+        self.live.set(row as usize, false);
+        self.live_count -= 1;
+        Some(row)
+    }
+
+    /// The id of a live row.
+    pub fn id(&self, row: u32) -> &str {
+        &self.ids[row as usize]
+    }
+
+    #[inline]
+    pub fn is_live(&self, row: u32) -> bool {
+        self.live.contains(row as usize)
+    }
+
+    /// Rows ever assigned (live and tombstoned).
+    pub fn rows(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.live_count
+    }
+
+    /// Approximate heap bytes held (strings, hash table, bitset).
+    pub fn heap_bytes(&self) -> usize {
+        let strings: usize = self.ids.iter().map(|s| s.len()).sum();
+        strings * 2 + self.by_id.capacity() * 24 + self.ids.capacity() * 16 + self.live.len() / 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_dense_and_deletes_tombstone() {
+        let mut m = IdMap::default();
+        assert_eq!(m.push("a"), 0);
+        assert_eq!(m.push("b"), 1);
+        assert_eq!(m.remove("a"), Some(0));
+        assert_eq!(m.remove("a"), None);
+        assert!(!m.is_live(0) && m.is_live(1));
+        assert_eq!(m.push("a"), 2, "a re-inserted id gets a new row");
+        assert_eq!((m.rows(), m.live_count()), (3, 2));
+        assert_eq!(m.id(2), "a");
+    }
+}

@@ -1,0 +1,26 @@
+//! libravdb-engine: databases and collections on top of `libravdb-core` (compute) and
+//! `libravdb-storage` (files). This is the Rust API the Node binding calls; every entry point
+//! validates its input and returns a typed [`Error`], never panics on bad input.
+//!
+//! - [`Database`]: a directory (or memory) of collections, one writer at a time.
+//! - [`Collection`]: batches, reads, search, checkpoint and recovery.
+
+mod cancel;
+pub mod collection;
+pub mod config;
+mod database;
+mod error;
+mod ids;
+mod ops;
+mod pool;
+
+pub use cancel::Cancel;
+pub use collection::{
+    BatchOptions, BatchReport, Collection, Hits, ItemError, Record, SearchParams, Stats, UpdateInput,
+};
+pub use config::{CollectionConfig, DbOptions, IndexConfig};
+pub use database::Database;
+pub use error::{Error, ErrorCode, Result};
+pub use libravdb_core::Metric;
+pub use ops::MetadataChange;
+pub use pool::pool;

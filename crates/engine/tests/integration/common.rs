@@ -1,0 +1,41 @@
+use std::path::{Path, PathBuf};
+
+use libravdb_engine::{BatchOptions, Cancel, Collection, CollectionConfig, Database, DbOptions};
+use rand::{RngExt, SeedableRng, rngs::StdRng};
+
+pub fn config(dim: i64, metric: &str) -> CollectionConfig {
+    CollectionConfig::from_api(dim, Some(metric), None).unwrap()
+}
+
+pub fn open(path: &Path) -> Database {
+    Database::open(Some(path), DbOptions::default()).unwrap()
+}
+
+pub fn random_vectors(seed: u64, n: usize, dim: usize) -> Vec<f32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n * dim).map(|_| rng.random_range(-1.0f32..1.0)).collect()
+}
+
+/// Inserts `n` records `prefix-i` with metadata `{"i":i}`; panics if any fails.
+pub fn insert(c: &Collection, prefix: &str, vectors: &[f32]) {
+    let n = vectors.len() / c.config().dimension;
+    let ids = (0..n).map(|i| format!("{prefix}-{i}")).collect();
+    let meta = (0..n).map(|i| Some(format!("{{\"i\":{i}}}"))).collect();
+    let r = c.put_batch(ids, vectors, meta, false, BatchOptions::default(), &Cancel::new()).unwrap();
+    assert!(r.applied && r.failed == 0, "{r:?}");
+}
+
+pub fn datasets() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
+}
+
+/// Reads an fvecs/ivecs file: each row is an i32 count followed by that many 4-byte values.
+pub fn read_vecs(path: &Path) -> (usize, Vec<[u8; 4]>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let dim = i32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize;
+    let mut out = Vec::new();
+    for row in bytes.chunks_exact(4 * (dim + 1)) {
+        out.extend(row[4..].chunks_exact(4).map(|b| <[u8; 4]>::try_from(b).unwrap()));
+    }
+    (dim, out)
+}

@@ -1,0 +1,6 @@
+//! Engine integration tests: one binary, one module per topic.
+
+mod batches;
+mod common;
+mod recovery;
+mod search;

@@ -1,0 +1,94 @@
+use libravdb_engine::{BatchOptions, Cancel, Database, DbOptions, ErrorCode, SearchParams};
+
+use crate::common::*;
+
+const P: SearchParams = SearchParams { k: 10, include_metadata: true, include_vectors: true };
+
+#[test]
+fn close_and_reopen_gives_the_same_records_and_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = random_vectors(1, 3000, 24);
+    let q = random_vectors(2, 5 * 24, 1);
+    let before = {
+        let db = open(tmp.path());
+        let c = db.create_collection("docs", config(24, "cosine")).unwrap();
+        insert(&c, "a", &v[..1500 * 24]);
+        insert(&c, "b", &v[1500 * 24..]);
+        c.delete_batch(vec!["a-3".into()], BatchOptions::default(), &Cancel::new()).unwrap();
+        let hits = c.search(&q, P).unwrap();
+        db.close().unwrap();
+        hits
+    };
+    let db = open(tmp.path());
+    assert_eq!(db.list_collections().unwrap(), vec!["docs".to_string()]);
+    let c = db.collection("docs").unwrap();
+    assert_eq!(c.count().unwrap(), 2999);
+    assert_eq!(c.search(&q, P).unwrap(), before);
+    assert!(c.get("a-3").unwrap().is_none());
+    assert_eq!(c.get("b-7").unwrap().unwrap().metadata.as_deref(), Some("{\"i\":7}"));
+}
+
+#[test]
+fn writes_survive_without_close_via_wal_replay_and_across_checkpoints() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A tiny checkpoint threshold: several checkpoints happen, then a tail stays in the WAL.
+    let options = DbOptions { checkpoint_wal_bytes: 20_000, ..DbOptions::default() };
+    let v = random_vectors(3, 400, 8);
+    {
+        let db = Database::open(Some(tmp.path()), options.clone()).unwrap();
+        let c = db.create_collection("c", config(8, "l2")).unwrap();
+        for (i, chunk) in v.chunks(40 * 8).enumerate() {
+            insert(&c, &format!("b{i}"), chunk);
+        }
+        c.delete_batch(vec!["b0-0".into()], BatchOptions::default(), &Cancel::new()).unwrap();
+        assert!(c.stats().unwrap().wal_bytes > 0, "some writes must remain only in the WAL");
+        std::mem::forget(db); // no close, no final checkpoint: as if the process died
+    }
+    // The forgotten handle still holds the flock; in a real crash the kernel drops it.
+    let lock = tmp.path().join("LOCK");
+    std::fs::remove_file(&lock).unwrap();
+    let db = Database::open(Some(tmp.path()), options).unwrap();
+    let c = db.collection("c").unwrap();
+    assert_eq!(c.count().unwrap(), 399);
+    for i in 0..10 {
+        let rec = c.get(&format!("b{i}-5")).unwrap().unwrap();
+        assert_eq!(rec.vector, v[(i * 40 + 5) * 8..(i * 40 + 6) * 8]);
+    }
+}
+
+#[test]
+fn second_opener_is_locked_out_and_closed_handles_fail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = open(tmp.path());
+    let c = db.create_collection("c", config(2, "l2")).unwrap();
+    let err = Database::open(Some(tmp.path()), DbOptions::default()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Locked);
+    db.close().unwrap();
+    assert_eq!(c.count().unwrap_err().code(), ErrorCode::Closed);
+    assert_eq!(db.list_collections().unwrap_err().code(), ErrorCode::Closed);
+    let db = open(tmp.path());
+    assert_eq!(db.collection("nope").unwrap_err().code(), ErrorCode::NotFound);
+    assert_eq!(db.create_collection("c", config(2, "l2")).unwrap_err().code(), ErrorCode::AlreadyExists);
+    db.drop_collection("c").unwrap();
+    db.close().unwrap();
+    assert!(open(tmp.path()).list_collections().unwrap().is_empty());
+}
+
+#[test]
+fn a_damaged_rows_file_is_reported_as_corruption_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let db = open(tmp.path());
+        let c = db.create_collection("c", config(2, "l2")).unwrap();
+        insert(&c, "r", &[1.0, 2.0, 3.0, 4.0]);
+        db.close().unwrap();
+    }
+    let seg = tmp.path().join("collections/c/rows-1.seg");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0x40;
+    std::fs::write(&seg, bytes).unwrap();
+    let err = Database::open(Some(tmp.path()), DbOptions::default()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Corrupted);
+    assert!(err.to_string().contains("rows-1.seg"), "{err}");
+}

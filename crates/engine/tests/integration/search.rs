@@ -1,0 +1,80 @@
+use libravdb_engine::{Database, DbOptions, ErrorCode, SearchParams};
+
+use crate::common::*;
+
+const K10: SearchParams = SearchParams { k: 10, include_metadata: true, include_vectors: false };
+
+#[test]
+fn flat_search_on_sift5k_has_recall_one_against_ground_truth() {
+    let dir = datasets().join("sift5k");
+    let (dim, base) = read_vecs(&dir.join("base.fvecs"));
+    let (_, queries) = read_vecs(&dir.join("query.fvecs"));
+    let (gt_k, gt) = read_vecs(&dir.join("groundtruth.ivecs"));
+    let base: Vec<f32> = base.iter().map(|b| f32::from_le_bytes(*b)).collect();
+    let queries: Vec<f32> = queries.iter().map(|b| f32::from_le_bytes(*b)).collect();
+    let gt: Vec<i32> = gt.iter().map(|b| i32::from_le_bytes(*b)).collect();
+
+    let db = Database::open(None, DbOptions::default()).unwrap();
+    let c = db.create_collection("sift", config(dim as i64, "l2")).unwrap();
+    insert(&c, "v", &base);
+    let hits = c.search(&queries, SearchParams { k: 10, ..K10 }).unwrap();
+    let nq = queries.len() / dim;
+    assert_eq!(hits.counts, vec![10; nq]);
+    let mut found = 0;
+    for q in 0..nq {
+        let truth: Vec<String> = gt[q * gt_k..q * gt_k + 10].iter().map(|i| format!("v-{i}")).collect();
+        found += hits.ids[q * 10..q * 10 + 10].iter().filter(|id| truth.contains(id)).count();
+    }
+    assert_eq!(found, nq * 10, "recall@10 must be exactly 1.0");
+}
+
+#[test]
+fn scores_are_distance_for_l2_and_similarity_for_cosine_and_dot() {
+    let db = Database::open(None, DbOptions::default()).unwrap();
+    let l2 = db.create_collection("l2", config(2, "l2")).unwrap();
+    let cos = db.create_collection("cos", config(2, "cosine")).unwrap();
+    let dot = db.create_collection("dot", config(2, "dot")).unwrap();
+    for c in [&l2, &cos, &dot] {
+        insert(c, "p", &[3.0, 4.0, -1.0, 0.0]);
+    }
+    let p = SearchParams { k: 2, include_metadata: false, include_vectors: true };
+    let h = l2.search(&[0.0, 0.0], p).unwrap();
+    assert_eq!((h.ids[0].as_str(), h.scores[0]), ("p-1", 1.0));
+    assert_eq!(h.scores[1], 5.0);
+    let h = cos.search(&[6.0, 8.0], p).unwrap();
+    assert_eq!(h.ids[0], "p-0");
+    assert!((h.scores[0] - 1.0).abs() < 1e-6 && (h.scores[1] + 0.6).abs() < 1e-6, "{:?}", h.scores);
+    assert!((h.vectors.unwrap()[0] - 0.6).abs() < 1e-6, "cosine stores unit vectors");
+    let h = dot.search(&[1.0, 1.0], p).unwrap();
+    assert_eq!((h.ids[0].as_str(), h.scores[0], h.scores[1]), ("p-0", 7.0, -1.0));
+}
+
+#[test]
+fn deleted_records_are_never_returned_and_batches_match_single_queries() {
+    let db = Database::open(None, DbOptions::default()).unwrap();
+    let c = db.create_collection("c", config(16, "l2")).unwrap();
+    let v = random_vectors(5, 500, 16);
+    insert(&c, "r", &v);
+    let doomed: Vec<String> = (0..500).step_by(2).map(|i| format!("r-{i}")).collect();
+    c.delete_batch(doomed, Default::default(), &Default::default()).unwrap();
+    let queries = random_vectors(6, 8, 16);
+    let batch = c.search(&queries, SearchParams { k: 20, ..K10 }).unwrap();
+    assert!(batch.ids.iter().all(|id| id[2..].parse::<usize>().unwrap() % 2 == 1));
+    for q in 0..8 {
+        let single = c.search(&queries[q * 16..(q + 1) * 16], SearchParams { k: 20, ..K10 }).unwrap();
+        assert_eq!(single.ids, batch.ids[q * 20..(q + 1) * 20]);
+    }
+}
+
+#[test]
+fn bad_queries_are_rejected_with_codes() {
+    let db = Database::open(None, DbOptions::default()).unwrap();
+    let c = db.create_collection("c", config(4, "cosine")).unwrap();
+    let p = SearchParams { k: 1, include_metadata: false, include_vectors: false };
+    assert_eq!(c.search(&[1.0; 3], p).unwrap_err().code(), ErrorCode::DimensionMismatch);
+    assert_eq!(c.search(&[], p).unwrap_err().code(), ErrorCode::DimensionMismatch);
+    assert_eq!(c.search(&[f32::NAN, 0.0, 0.0, 0.0], p).unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert_eq!(c.search(&[0.0; 4], p).unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert_eq!(c.search(&[1.0; 4], SearchParams { k: 0, ..p }).unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert!(c.search(&[1.0; 4], p).unwrap().ids.is_empty(), "empty collection: no hits, no error");
+}
