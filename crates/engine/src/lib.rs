@@ -24,3 +24,9 @@ pub use error::{Error, ErrorCode, Result};
 pub use libravdb_core::Metric;
 pub use ops::MetadataChange;
 pub use pool::pool;
+
+/// The instruction set the distance kernels run with on this CPU (`"avx512"`, `"avx2+fma"`,
+/// `"baseline"`).
+pub fn kernels_isa() -> &'static str {
+    libravdb_core::distance::kernels().isa
+}

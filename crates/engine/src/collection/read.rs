@@ -48,8 +48,10 @@ pub struct Stats {
     pub dimension: usize,
     pub metric: &'static str,
     pub index: &'static str,
-    /// Bytes mapped for vector chunks (file-backed or anonymous).
+    /// Bytes of stored vectors (rows x dim x 4).
     pub vector_bytes: usize,
+    /// Bytes mapped for vector chunks (file-backed or anonymous; resident only as touched).
+    pub mapped_bytes: usize,
     /// Bytes of stored vectors per live record.
     pub bytes_per_vector: f64,
     pub id_bytes: usize,
@@ -152,7 +154,8 @@ impl Collection {
             dimension: self.dim(),
             metric: self.config.metric.as_str(),
             index: "flat",
-            vector_bytes: st.vectors.mapped_bytes(),
+            vector_bytes: rows * self.dim() * 4,
+            mapped_bytes: st.vectors.mapped_bytes(),
             bytes_per_vector: (self.dim() * 4) as f64,
             id_bytes: st.ids.heap_bytes(),
             metadata_bytes: st.metadata.iter().flatten().map(|m| m.len()).sum(),

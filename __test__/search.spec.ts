@@ -1,0 +1,100 @@
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { LibraVDB, type Metric } from '../index'
+import { DATASETS, randomVectors, readVecs, row } from './helpers'
+
+let db: LibraVDB | undefined
+afterEach(async () => {
+  await db?.close()
+  db = undefined
+})
+
+/** Brute force in plain JS (double precision): the independent reference. */
+function reference(base: Float32Array, dim: number, q: Float32Array, k: number, metric: Metric) {
+  const n = base.length / dim
+  const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0))
+  const qn = norm(q)
+  const scored: { i: number; score: number }[] = []
+  for (let i = 0; i < n; i++) {
+    const v = row(base, i, dim)
+    let dot = 0
+    let l2 = 0
+    for (let j = 0; j < dim; j++) {
+      dot += v[j] * q[j]
+      l2 += (v[j] - q[j]) ** 2
+    }
+    const score = metric === 'l2' ? Math.sqrt(l2) : metric === 'dot' ? dot : dot / (norm(v) * qn)
+    scored.push({ i, score })
+  }
+  scored.sort((a, b) => (metric === 'l2' ? a.score - b.score : b.score - a.score))
+  return scored.slice(0, k)
+}
+
+describe('exact (flat) search', () => {
+  for (const metric of ['l2', 'cosine', 'dot'] as const) {
+    it(`equals a brute-force reference for ${metric}`, async () => {
+      const dim = 24
+      const n = 3000
+      const base = randomVectors(11, n, dim)
+      db = await LibraVDB.open()
+      const c = await db.createCollection('c', { dimension: dim, metric })
+      await c.insertBatch(Array.from({ length: n }, (_, i) => ({ id: `v${i}`, vector: row(base, i, dim) })))
+      const queries = randomVectors(12, 25, dim)
+      const batch = await c.searchBatch(queries, { k: 10 })
+      for (let q = 0; q < 25; q++) {
+        const want = reference(base, dim, row(queries, q, dim), 10, metric)
+        const got = await c.search(row(queries, q, dim), { k: 10 })
+        expect(got.map((h) => h.id)).toEqual(want.map((w) => `v${w.i}`))
+        got.forEach((h, j) => expect(h.score).toBeCloseTo(want[j].score, 4))
+        expect(batch[q]).toEqual(got)
+        expect(c.searchSync(row(queries, q, dim), { k: 10 })).toEqual(got)
+      }
+    })
+  }
+
+  it('has recall@10 = 1.0 on sift5k against its ground truth', async () => {
+    const base = readVecs(join(DATASETS, 'sift5k', 'base.fvecs'))
+    const queries = readVecs(join(DATASETS, 'sift5k', 'query.fvecs'))
+    const truth = readVecs(join(DATASETS, 'sift5k', 'groundtruth.ivecs'))
+    db = await LibraVDB.open()
+    const c = await db.createCollection('sift', { dimension: base.dim, metric: 'l2' })
+    const records = Array.from({ length: base.n }, (_, i) => ({
+      id: String(i),
+      vector: row(base.data as Float32Array, i, base.dim),
+    }))
+    await c.insertBatch(records)
+    const hits = await c.searchBatch(queries.data as Float32Array, { k: 10 })
+    let found = 0
+    hits.forEach((h, q) => {
+      const want = new Set(Array.from(truth.data.subarray(q * truth.dim, q * truth.dim + 10), String))
+      found += h.filter((x) => want.has(x.id)).length
+    })
+    expect(found / (queries.n * 10)).toBe(1)
+  })
+
+  it('returns metadata and vectors only when asked, and never deleted records', async () => {
+    db = await LibraVDB.open()
+    const c = await db.createCollection('c', { dimension: 2 })
+    await c.insertBatch([
+      { id: 'a', vector: [0, 0], metadata: { tag: 'x', n: 1 } },
+      { id: 'b', vector: [1, 0] },
+      { id: 'c', vector: [2, 0], metadata: { tag: 'z' } },
+    ])
+    expect(await c.search([0, 0], { k: 2 })).toEqual([
+      { id: 'a', score: 0 },
+      { id: 'b', score: 1 },
+    ])
+    const full = await c.search([0, 0], { k: 1, includeMetadata: true, includeVectors: true })
+    expect(full).toEqual([{ id: 'a', score: 0, metadata: { tag: 'x', n: 1 }, vector: new Float32Array([0, 0]) }])
+    expect(await c.delete('a')).toBe(true)
+    expect(await c.delete('a')).toBe(false)
+    expect((await c.search([0, 0], { k: 5 })).map((h) => h.id)).toEqual(['b', 'c'])
+    await c.update('b', { vector: [5, 5], metadata: { tag: 'moved' } })
+    expect(await c.get('b')).toEqual({ id: 'b', vector: new Float32Array([5, 5]), metadata: { tag: 'moved' } })
+    await c.update('b', { metadata: null })
+    expect(await c.get('b')).toEqual({ id: 'b', vector: new Float32Array([5, 5]) })
+    await c.upsertBatch([{ id: 'c', vector: [9, 9] }, { id: 'd', vector: [3, 3] }])
+    expect(await c.count()).toBe(3)
+    expect((await c.get('c'))?.vector).toEqual(new Float32Array([9, 9]))
+  })
+})

@@ -1,0 +1,276 @@
+//! `NativeCollection`: batches, reads and search, converted to and from JS values.
+
+use std::sync::Arc;
+
+use libravdb_engine::{
+    BatchOptions, BatchReport, Collection, Hits, MetadataChange, Record, SearchParams, Stats, UpdateInput,
+};
+use napi::bindgen_prelude::{AsyncTask, Float32Array, Float32ArraySlice, Uint32Array};
+use napi_derive::napi;
+
+use crate::CancelToken;
+use crate::job::{Job, guarded, job};
+
+/// Per-item failure of a batch call.
+#[napi(object)]
+pub struct NativeItemError {
+    pub index: u32,
+    pub id: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// Outcome of a batch call; `applied: false` means an atomic batch was rejected whole.
+#[napi(object)]
+pub struct NativeBatchReport {
+    pub succeeded: u32,
+    pub failed: u32,
+    pub applied: bool,
+    pub errors: Vec<NativeItemError>,
+}
+
+impl From<BatchReport> for NativeBatchReport {
+    fn from(r: BatchReport) -> Self {
+        Self {
+            succeeded: r.succeeded,
+            failed: r.failed,
+            applied: r.applied,
+            errors: r
+                .errors
+                .into_iter()
+                .map(|e| NativeItemError { index: e.index, id: e.id, code: e.code.as_str().into(), message: e.message })
+                .collect(),
+        }
+    }
+}
+
+/// One record of an update batch. `metadata` (JSON text) replaces the stored metadata;
+/// `clearMetadata` removes it; neither leaves it as it is.
+#[napi(object)]
+pub struct NativeUpdate {
+    pub id: String,
+    pub vector: Option<Float32Array>,
+    pub metadata: Option<String>,
+    pub clear_metadata: Option<bool>,
+}
+
+/// Search results of one or more queries, columnar (see the engine's `Hits`).
+#[napi(object)]
+pub struct NativeHits {
+    /// Hits per query, in query order.
+    pub counts: Uint32Array,
+    pub ids: Vec<String>,
+    pub scores: Float32Array,
+    pub metadata: Option<Vec<Option<String>>>,
+    /// Layout (ids.length, dimension) when requested.
+    pub vectors: Option<Float32Array>,
+}
+
+impl From<Hits> for NativeHits {
+    fn from(h: Hits) -> Self {
+        Self {
+            counts: Uint32Array::new(h.counts),
+            ids: h.ids,
+            scores: Float32Array::new(h.scores),
+            metadata: h.metadata,
+            vectors: h.vectors.map(Float32Array::new),
+        }
+    }
+}
+
+/// A stored record.
+#[napi(object)]
+pub struct NativeRecord {
+    pub id: String,
+    pub vector: Float32Array,
+    pub metadata: Option<String>,
+}
+
+impl From<Record> for NativeRecord {
+    fn from(r: Record) -> Self {
+        Self { id: r.id, vector: Float32Array::new(r.vector), metadata: r.metadata }
+    }
+}
+
+/// Size and footprint of a collection.
+#[napi(object)]
+pub struct NativeStats {
+    pub count: f64,
+    pub rows: f64,
+    pub deleted: f64,
+    pub dimension: u32,
+    pub metric: String,
+    pub index: String,
+    pub vector_bytes: f64,
+    pub mapped_bytes: f64,
+    pub bytes_per_vector: f64,
+    pub id_bytes: f64,
+    pub metadata_bytes: f64,
+    pub wal_bytes: f64,
+    pub file_backed: bool,
+}
+
+impl From<Stats> for NativeStats {
+    fn from(s: Stats) -> Self {
+        Self {
+            count: s.count as f64,
+            rows: s.rows as f64,
+            deleted: s.deleted as f64,
+            dimension: s.dimension as u32,
+            metric: s.metric.into(),
+            index: s.index.into(),
+            vector_bytes: s.vector_bytes as f64,
+            mapped_bytes: s.mapped_bytes as f64,
+            bytes_per_vector: s.bytes_per_vector,
+            id_bytes: s.id_bytes as f64,
+            metadata_bytes: s.metadata_bytes as f64,
+            wal_bytes: s.wal_bytes as f64,
+            file_backed: s.file_backed,
+        }
+    }
+}
+
+/// A collection handle (native; use the `Collection` facade).
+#[napi]
+pub struct NativeCollection {
+    c: Arc<Collection>,
+}
+
+impl NativeCollection {
+    pub(crate) fn new(c: Arc<Collection>) -> Self {
+        Self { c }
+    }
+}
+
+#[napi]
+impl NativeCollection {
+    #[napi(getter)]
+    pub fn name(&self) -> String {
+        self.c.name().to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn dimension(&self) -> u32 {
+        self.c.config().dimension as u32
+    }
+
+    #[napi(getter)]
+    pub fn metric(&self) -> String {
+        self.c.config().metric.as_str().to_owned()
+    }
+
+    /// Inserts (or with `upsert`, inserts-or-replaces) records. `vectors` is row-major
+    /// (ids.length x dimension) and must not be mutated until the promise settles.
+    #[napi(ts_return_type = "Promise<NativeBatchReport>")]
+    pub fn put_batch(
+        &self,
+        ids: Vec<String>,
+        vectors: Float32Array,
+        metadata: Vec<Option<String>>,
+        upsert: bool,
+        atomic: bool,
+        cancel: Option<&CancelToken>,
+    ) -> AsyncTask<Job<NativeBatchReport>> {
+        let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
+        let (mut ids, mut metadata) = (ids, metadata);
+        job(move || {
+            let report = c.put_batch(
+                std::mem::take(&mut ids),
+                &vectors,
+                std::mem::take(&mut metadata),
+                upsert,
+                BatchOptions { atomic },
+                &cancel,
+            )?;
+            Ok(report.into())
+        })
+    }
+
+    /// Replaces vectors and/or metadata of existing records.
+    #[napi(ts_return_type = "Promise<NativeBatchReport>")]
+    pub fn update_batch(
+        &self,
+        items: Vec<NativeUpdate>,
+        atomic: bool,
+        cancel: Option<&CancelToken>,
+    ) -> AsyncTask<Job<NativeBatchReport>> {
+        let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
+        let mut items = items;
+        job(move || {
+            let inputs = items
+                .iter_mut()
+                .map(|u| UpdateInput {
+                    id: std::mem::take(&mut u.id),
+                    vector: u.vector.as_deref().map(<[f32]>::to_vec),
+                    metadata: match (u.metadata.take(), u.clear_metadata) {
+                        (Some(m), _) => MetadataChange::Set(m),
+                        (None, Some(true)) => MetadataChange::Clear,
+                        (None, _) => MetadataChange::Keep,
+                    },
+                })
+                .collect();
+            Ok(c.update_batch(inputs, BatchOptions { atomic }, &cancel)?.into())
+        })
+    }
+
+    /// Deletes records by id.
+    #[napi(ts_return_type = "Promise<NativeBatchReport>")]
+    pub fn delete_batch(
+        &self,
+        ids: Vec<String>,
+        atomic: bool,
+        cancel: Option<&CancelToken>,
+    ) -> AsyncTask<Job<NativeBatchReport>> {
+        let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
+        let mut ids = ids;
+        job(move || Ok(c.delete_batch(std::mem::take(&mut ids), BatchOptions { atomic }, &cancel)?.into()))
+    }
+
+    /// The record with this id, or null.
+    #[napi(ts_return_type = "Promise<NativeRecord | null>")]
+    pub fn get(&self, id: String) -> AsyncTask<Job<Option<NativeRecord>>> {
+        let c = self.c.clone();
+        job(move || Ok(c.get(&id)?.map(NativeRecord::from)))
+    }
+
+    /// k-nearest-neighbour search for each query of a row-major block (n x dimension), off
+    /// the JS thread. Several queries run in parallel.
+    #[napi(ts_return_type = "Promise<NativeHits>")]
+    pub fn search(
+        &self,
+        queries: Float32Array,
+        k: u32,
+        include_metadata: bool,
+        include_vectors: bool,
+    ) -> AsyncTask<Job<NativeHits>> {
+        let c = self.c.clone();
+        let params = SearchParams { k: k as usize, include_metadata, include_vectors };
+        job(move || Ok(c.search(&queries, params)?.into()))
+    }
+
+    /// The same search, on the calling thread: for hot loops where a thread hop costs more
+    /// than the query.
+    #[napi(catch_unwind)]
+    pub fn search_sync(
+        &self,
+        queries: Float32ArraySlice,
+        k: u32,
+        include_metadata: bool,
+        include_vectors: bool,
+    ) -> napi::Result<NativeHits> {
+        let params = SearchParams { k: k as usize, include_metadata, include_vectors };
+        guarded(|| Ok(self.c.search(&queries, params)?.into()))
+    }
+
+    /// Live records.
+    #[napi(catch_unwind)]
+    pub fn count(&self) -> napi::Result<f64> {
+        guarded(|| Ok(self.c.count()? as f64))
+    }
+
+    /// Size and footprint.
+    #[napi(catch_unwind)]
+    pub fn stats(&self) -> napi::Result<NativeStats> {
+        guarded(|| Ok(self.c.stats()?.into()))
+    }
+}

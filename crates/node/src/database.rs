@@ -1,0 +1,101 @@
+//! `NativeDatabase`: open, collections, close.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use libravdb_engine::{CollectionConfig, Database, DbOptions};
+use napi::bindgen_prelude::AsyncTask;
+use napi_derive::napi;
+
+use crate::collection::NativeCollection;
+use crate::job::{Job, guarded, job};
+
+/// Options of `LibraVDB.open`; `undefined` takes the engine default.
+#[napi(object)]
+pub struct NativeOpenOptions {
+    /// fdatasync the WAL after every write batch before acknowledging it (default true).
+    pub fsync: Option<bool>,
+    /// Checkpoint a collection once its WAL exceeds this many bytes (default 64 MiB).
+    pub checkpoint_wal_bytes: Option<f64>,
+}
+
+/// Index options of a collection.
+#[napi(object)]
+pub struct NativeIndexConfig {
+    #[napi(js_name = "type")]
+    pub kind: String,
+}
+
+/// Configuration of a new collection.
+#[napi(object)]
+pub struct NativeCollectionConfig {
+    pub dimension: i64,
+    pub metric: Option<String>,
+    pub index: Option<NativeIndexConfig>,
+}
+
+/// An open database (native handle; use the `LibraVDB` facade).
+#[napi]
+pub struct NativeDatabase {
+    db: Arc<Database>,
+}
+
+#[napi]
+impl NativeDatabase {
+    /// Opens the database at `path` (created if missing), or an in-memory one without a path.
+    #[napi(ts_return_type = "Promise<NativeDatabase>")]
+    pub fn open(path: Option<String>, options: Option<NativeOpenOptions>) -> AsyncTask<Job<NativeDatabase>> {
+        let mut opts = DbOptions::default();
+        if let Some(o) = options {
+            opts.fsync = o.fsync.unwrap_or(opts.fsync);
+            if let Some(bytes) = o.checkpoint_wal_bytes {
+                opts.checkpoint_wal_bytes = bytes.max(0.0) as u64;
+            }
+        }
+        let path = path.map(PathBuf::from);
+        job(move || Ok(NativeDatabase { db: Arc::new(Database::open(path.as_deref(), opts.clone())?) }))
+    }
+
+    /// Creates a collection.
+    #[napi(ts_return_type = "Promise<NativeCollection>")]
+    pub fn create_collection(&self, name: String, config: NativeCollectionConfig) -> AsyncTask<Job<NativeCollection>> {
+        let db = self.db.clone();
+        let index = config.index.map(|i| i.kind);
+        job(move || {
+            let cfg = CollectionConfig::from_api(config.dimension, config.metric.as_deref(), index.as_deref())?;
+            Ok(NativeCollection::new(db.create_collection(&name, cfg)?))
+        })
+    }
+
+    /// The collection named `name` (`ERR_NOT_FOUND` if absent).
+    #[napi(catch_unwind)]
+    pub fn collection(&self, name: String) -> napi::Result<NativeCollection> {
+        guarded(|| self.db.collection(&name).map(NativeCollection::new))
+    }
+
+    /// Names of all collections, sorted.
+    #[napi(catch_unwind)]
+    pub fn list_collections(&self) -> napi::Result<Vec<String>> {
+        guarded(|| self.db.list_collections())
+    }
+
+    /// Deletes a collection and its files.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn drop_collection(&self, name: String) -> AsyncTask<Job<()>> {
+        let db = self.db.clone();
+        job(move || db.drop_collection(&name))
+    }
+
+    /// Checkpoints every collection and releases files and the directory lock.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close(&self) -> AsyncTask<Job<()>> {
+        let db = self.db.clone();
+        job(move || db.close())
+    }
+
+    /// Whether the database lives in memory only.
+    #[napi(getter)]
+    pub fn in_memory(&self) -> bool {
+        self.db.is_in_memory()
+    }
+}

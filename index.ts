@@ -1,0 +1,22 @@
+/**
+ * LibraVDB: an embedded vector database for server-side Node.js.
+ * @packageDocumentation
+ */
+export { LibraVDB } from './src/db'
+export {
+  Collection,
+  type BatchOptions,
+  type BatchResult,
+  type CollectionStats,
+  type Metadata,
+  type RecordUpdate,
+  type SearchHit,
+  type SearchOptions,
+  type StoredRecord,
+  type VectorRecord,
+} from './src/collection'
+export type { CollectionConfig, FlatIndexConfig, IndexConfig, Metric, OpenOptions } from './src/config'
+export type { CallOptions } from './src/native'
+export { simdLevel } from './src/native'
+export type { VectorLike } from './src/vectors'
+export * from './src/errors'

@@ -1,0 +1,357 @@
+/**
+ * `Collection`: records (id, vector, metadata) searchable by vector similarity.
+ * Batch calls check every item's shape here, send one flat block to the engine, and report
+ * per item; atomic batches (the default) throw when any item is invalid and change nothing.
+ */
+import { checkOptionalBoolean, checkOptionalInteger, describe, optionsObject } from './config'
+import {
+  type BatchItemError,
+  type ErrorCode,
+  InvalidArgumentError,
+  LibraVDBError,
+  NotFoundError,
+} from './errors'
+import {
+  type CallOptions,
+  type NativeBatchReport,
+  type NativeCollection,
+  type NativeHits,
+  callSync,
+  cancellableRead,
+  cancellableWrite,
+} from './native'
+import { type VectorLike, flatten, toQueryBlock, toVector, vectorProblem } from './vectors'
+
+/** Metadata of a record: a JSON-serialisable object. */
+export type Metadata = Record<string, unknown>
+
+/** A record to store. */
+export interface VectorRecord {
+  /** Non-empty string, unique in the collection (at most 1024 bytes). */
+  id: string
+  /** `dimension` finite numbers. A Float32Array is passed without copying. */
+  vector: VectorLike
+  metadata?: Metadata
+}
+
+/** A stored record as returned by `get`. Vectors of cosine collections are unit length. */
+export interface StoredRecord {
+  id: string
+  vector: Float32Array
+  metadata?: Metadata
+}
+
+/** Changes to an existing record. `metadata: null` removes its metadata. */
+export interface RecordUpdate {
+  id: string
+  vector?: VectorLike
+  metadata?: Metadata | null
+}
+
+/** Options of batch writes. */
+export interface BatchOptions extends CallOptions {
+  /** All items or none (default `true`). With `false`, valid items are applied and the
+   * invalid ones listed in the report. */
+  atomic?: boolean
+}
+
+/** Outcome of a batch write. */
+export interface BatchResult {
+  succeeded: number
+  failed: number
+  errors: BatchItemError[]
+}
+
+/** Options of a search. */
+export interface SearchOptions extends CallOptions {
+  /** Number of neighbours to return (default 10). */
+  k?: number
+  /** Return each hit's metadata (default false). */
+  includeMetadata?: boolean
+  /** Return each hit's stored vector (default false). */
+  includeVectors?: boolean
+}
+
+/** One search hit. `score` is the Euclidean distance for `l2` (lower is closer) and the
+ * similarity for `cosine` and `dot` (higher is closer). Hits are best first. */
+export interface SearchHit {
+  id: string
+  score: number
+  metadata?: Metadata
+  vector?: Float32Array
+}
+
+/** Size and footprint of a collection. */
+export interface CollectionStats {
+  count: number
+  rows: number
+  deleted: number
+  dimension: number
+  metric: string
+  index: string
+  /** Bytes of stored vectors (rows x dimension x 4). */
+  vectorBytes: number
+  /** Bytes mapped for vector chunks; anonymous or file-backed, resident only as touched. */
+  mappedBytes: number
+  /** Stored bytes per live record's vector. */
+  bytesPerVector: number
+  idBytes: number
+  metadataBytes: number
+  walBytes: number
+  fileBacked: boolean
+}
+
+const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
+const SEARCH_KEYS = ['k', 'includeMetadata', 'includeVectors', 'signal', 'timeoutMs'] as const
+
+function metadataJson(where: string, m: unknown): string | null {
+  if (m === undefined || m === null) return null
+  if (typeof m !== 'object' || Array.isArray(m) || ArrayBuffer.isView(m)) {
+    throw new InvalidArgumentError(`${where} must be a plain object, got ${describe(m)}`)
+  }
+  try {
+    return JSON.stringify(m)
+  } catch (e) {
+    throw new InvalidArgumentError(`${where} is not JSON-serialisable: ${(e as Error).message}`)
+  }
+}
+
+function itemError(index: number, id: unknown, e: unknown): BatchItemError {
+  const err = e instanceof LibraVDBError ? e : new InvalidArgumentError(String(e))
+  return { index, id: typeof id === 'string' ? id : String(id), code: err.code, message: err.message }
+}
+
+/** Throws the typed error for a rejected batch, carrying every item error. */
+function rejectBatch(op: string, errors: BatchItemError[]): never {
+  const first = errors[0]
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more, see err.errors)` : ''
+  const where = op.endsWith('Batch') ? `${op}: item ${first.index} (id '${first.id}')` : op
+  const err = LibraVDBError.from(first.code, `${where}: ${first.message}${more}`)
+  err.errors = errors
+  throw err
+}
+
+/** Merges errors found here with the engine's report on the items that were sent. */
+function mergeReport(report: NativeBatchReport, sentIndex: number[], local: BatchItemError[]): BatchItemError[] {
+  const remote = report.errors.map((e) => ({ ...e, index: sentIndex[e.index], code: e.code as ErrorCode }))
+  return [...local, ...remote].sort((a, b) => a.index - b.index)
+}
+
+function parseMetadata(json: string | null | undefined): Metadata | undefined {
+  return json == null ? undefined : (JSON.parse(json) as Metadata)
+}
+
+export class Collection {
+  readonly #native: NativeCollection
+
+  /** @internal Use `LibraVDB.createCollection` / `getCollection`. */
+  constructor(native: NativeCollection) {
+    this.#native = native
+  }
+
+  get name(): string {
+    return this.#native.name
+  }
+
+  get dimension(): number {
+    return this.#native.dimension
+  }
+
+  get metric(): string {
+    return this.#native.metric
+  }
+
+  /** Inserts one record; throws `DuplicateIdError` if the id exists. */
+  async insert(record: VectorRecord, opts?: CallOptions): Promise<void> {
+    await this.#put('insert', [record], false, opts)
+  }
+
+  /** Inserts records whose ids are all new. See {@link BatchOptions.atomic}. */
+  insertBatch(records: readonly VectorRecord[], opts?: BatchOptions): Promise<BatchResult> {
+    return this.#put('insertBatch', records, false, opts)
+  }
+
+  /** Inserts a record, or replaces the vector and metadata of an existing one. */
+  async upsert(record: VectorRecord, opts?: CallOptions): Promise<void> {
+    await this.#put('upsert', [record], true, opts)
+  }
+
+  /** Inserts or replaces records. */
+  upsertBatch(records: readonly VectorRecord[], opts?: BatchOptions): Promise<BatchResult> {
+    return this.#put('upsertBatch', records, true, opts)
+  }
+
+  async #put(op: string, records: readonly VectorRecord[], upsert: boolean, opts?: BatchOptions): Promise<BatchResult> {
+    const o = optionsObject<BatchOptions>(`${op} options`, opts, BATCH_KEYS)
+    const atomic = checkOptionalBoolean(`${op} options.atomic`, o.atomic) ?? true
+    if (!Array.isArray(records)) throw new InvalidArgumentError(`${op} expects an array of records, got ${describe(records)}`)
+    const dim = this.dimension
+    const local: BatchItemError[] = []
+    const ids: string[] = []
+    const vectors: VectorLike[] = []
+    const metadata: (string | null)[] = []
+    const sentIndex: number[] = []
+    records.forEach((r, i) => {
+      try {
+        if (typeof r !== 'object' || r === null) throw new InvalidArgumentError(`record must be an object, got ${describe(r)}`)
+        if (typeof r.id !== 'string') throw new InvalidArgumentError(`id must be a string, got ${describe(r.id)}`)
+        const problem = vectorProblem(r.vector, dim, 'vector')
+        if (problem) throw problem
+        metadata.push(metadataJson('metadata', r.metadata))
+        ids.push(r.id)
+        vectors.push(r.vector)
+        sentIndex.push(i)
+      } catch (e) {
+        local.push(itemError(i, (r as VectorRecord | null)?.id, e))
+      }
+    })
+    if (atomic && local.length > 0) rejectBatch(op, local)
+    const flat = vectors.length === 1 && vectors[0] instanceof Float32Array ? vectors[0] : flatten(vectors, dim)
+    const report = await cancellableWrite(o, (token) => this.#native.putBatch(ids, flat, metadata, upsert, atomic, token))
+    const errors = mergeReport(report, sentIndex, local)
+    if (!report.applied) rejectBatch(op, errors)
+    return { succeeded: report.succeeded, failed: errors.length, errors }
+  }
+
+  /** Replaces the vector and/or metadata of an existing record; `NotFoundError` if absent. */
+  async update(id: string, changes: Omit<RecordUpdate, 'id'>, opts?: CallOptions): Promise<void> {
+    await this.#update('update', [{ ...changes, id }], opts)
+  }
+
+  /** Updates existing records. */
+  updateBatch(updates: readonly RecordUpdate[], opts?: BatchOptions): Promise<BatchResult> {
+    return this.#update('updateBatch', updates, opts)
+  }
+
+  async #update(op: string, updates: readonly RecordUpdate[], opts?: BatchOptions): Promise<BatchResult> {
+    const o = optionsObject<BatchOptions>(`${op} options`, opts, BATCH_KEYS)
+    const atomic = checkOptionalBoolean(`${op} options.atomic`, o.atomic) ?? true
+    if (!Array.isArray(updates)) throw new InvalidArgumentError(`${op} expects an array, got ${describe(updates)}`)
+    const local: BatchItemError[] = []
+    const items: { id: string; vector?: Float32Array; metadata?: string; clearMetadata?: boolean }[] = []
+    const sentIndex: number[] = []
+    updates.forEach((u, i) => {
+      try {
+        if (typeof u !== 'object' || u === null) throw new InvalidArgumentError(`update must be an object, got ${describe(u)}`)
+        if (typeof u.id !== 'string') throw new InvalidArgumentError(`id must be a string, got ${describe(u.id)}`)
+        const vector = u.vector === undefined ? undefined : toVector(u.vector, this.dimension)
+        const json = metadataJson('metadata', u.metadata)
+        items.push({ id: u.id, vector, metadata: json ?? undefined, clearMetadata: u.metadata === null })
+        sentIndex.push(i)
+      } catch (e) {
+        local.push(itemError(i, (u as RecordUpdate | null)?.id, e))
+      }
+    })
+    if (atomic && local.length > 0) rejectBatch(op, local)
+    const report = await cancellableWrite(o, (token) => this.#native.updateBatch(items, atomic, token))
+    const errors = mergeReport(report, sentIndex, local)
+    if (!report.applied) rejectBatch(op, errors)
+    return { succeeded: report.succeeded, failed: errors.length, errors }
+  }
+
+  /** Deletes a record; resolves `false` if it did not exist. */
+  async delete(id: string, opts?: CallOptions): Promise<boolean> {
+    try {
+      await this.deleteBatch([id], opts)
+      return true
+    } catch (e) {
+      if (e instanceof NotFoundError) return false
+      throw e
+    }
+  }
+
+  /** Deletes records; a missing id is an `ERR_NOT_FOUND` item error. */
+  async deleteBatch(ids: readonly string[], opts?: BatchOptions): Promise<BatchResult> {
+    const o = optionsObject<BatchOptions>('deleteBatch options', opts, BATCH_KEYS)
+    const atomic = checkOptionalBoolean('deleteBatch options.atomic', o.atomic) ?? true
+    if (!Array.isArray(ids)) throw new InvalidArgumentError(`deleteBatch expects an array of ids, got ${describe(ids)}`)
+    const local: BatchItemError[] = []
+    const sent: string[] = []
+    const sentIndex: number[] = []
+    ids.forEach((id, i) => {
+      if (typeof id === 'string') {
+        sent.push(id)
+        sentIndex.push(i)
+      } else {
+        local.push(itemError(i, id, new InvalidArgumentError(`id must be a string, got ${describe(id)}`)))
+      }
+    })
+    if (atomic && local.length > 0) rejectBatch('deleteBatch', local)
+    const report = await cancellableWrite(o, (token) => this.#native.deleteBatch(sent, atomic, token))
+    const errors = mergeReport(report, sentIndex, local)
+    if (!report.applied) rejectBatch('deleteBatch', errors)
+    return { succeeded: report.succeeded, failed: errors.length, errors }
+  }
+
+  /** The record with this id, or `null`. */
+  async get(id: string, opts?: CallOptions): Promise<StoredRecord | null> {
+    if (typeof id !== 'string') throw new InvalidArgumentError(`id must be a string, got ${describe(id)}`)
+    const r = await cancellableRead(opts, () => this.#native.get(id))
+    if (!r) return null
+    const metadata = parseMetadata(r.metadata)
+    return metadata === undefined ? { id: r.id, vector: r.vector } : { id: r.id, vector: r.vector, metadata }
+  }
+
+  /** Live records. */
+  async count(): Promise<number> {
+    return callSync(() => this.#native.count())
+  }
+
+  /** Size and footprint. */
+  stats(): CollectionStats {
+    return callSync(() => this.#native.stats())
+  }
+
+  /** The k nearest records to `vector`, best first, computed off the JS thread. */
+  async search(vector: VectorLike, opts?: SearchOptions): Promise<SearchHit[]> {
+    const p = this.#searchParams('search', opts)
+    const q = toVector(vector, this.dimension, 'query vector')
+    const hits = await cancellableRead(p.opts, () => this.#native.search(q, p.k, p.meta, p.vectors))
+    return this.#shape(hits)[0] ?? []
+  }
+
+  /** {@link search} on the calling thread: a flat scan of a large collection blocks it. */
+  searchSync(vector: VectorLike, opts?: Omit<SearchOptions, 'signal' | 'timeoutMs'>): SearchHit[] {
+    const p = this.#searchParams('searchSync', opts)
+    const q = toVector(vector, this.dimension, 'query vector')
+    return this.#shape(callSync(() => this.#native.searchSync(q, p.k, p.meta, p.vectors)))[0] ?? []
+  }
+
+  /** Many queries at once, in parallel: a row-major Float32Array (n x dimension) or a list. */
+  async searchBatch(queries: Float32Array | readonly VectorLike[], opts?: SearchOptions): Promise<SearchHit[][]> {
+    const p = this.#searchParams('searchBatch', opts)
+    const block = toQueryBlock(queries, this.dimension)
+    const hits = await cancellableRead(p.opts, () => this.#native.search(block, p.k, p.meta, p.vectors))
+    return this.#shape(hits)
+  }
+
+  #searchParams(op: string, opts: unknown) {
+    const o = optionsObject<SearchOptions>(`${op} options`, opts, SEARCH_KEYS)
+    return {
+      opts: o,
+      k: checkOptionalInteger(`${op} options.k`, o.k, 1) ?? 10,
+      meta: checkOptionalBoolean(`${op} options.includeMetadata`, o.includeMetadata) ?? false,
+      vectors: checkOptionalBoolean(`${op} options.includeVectors`, o.includeVectors) ?? false,
+    }
+  }
+
+  /** Columnar native hits -> one array of hit objects per query. */
+  #shape(h: NativeHits): SearchHit[][] {
+    const dim = this.dimension
+    const out: SearchHit[][] = []
+    let at = 0
+    for (const n of h.counts) {
+      const group: SearchHit[] = []
+      for (let i = at; i < at + n; i++) {
+        const hit: SearchHit = { id: h.ids[i], score: h.scores[i] }
+        const metadata = h.metadata ? parseMetadata(h.metadata[i]) : undefined
+        if (metadata !== undefined) hit.metadata = metadata
+        if (h.vectors) hit.vector = h.vectors.slice(i * dim, (i + 1) * dim)
+        group.push(hit)
+      }
+      out.push(group)
+      at += n
+    }
+    return out
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Public configuration types and their shape checks. Only shape is checked here (types,
+ * known keys, enum spelling); ranges and semantics are checked once, in the engine, and
+ * defaults live there too: an option left `undefined` takes the engine's default.
+ */
+import { InvalidArgumentError } from './errors'
+
+/** Options of {@link LibraVDB.open}. */
+export interface OpenOptions {
+  /**
+   * fdatasync the write-ahead log after every write batch, before its promise resolves.
+   * Default `true`: an acknowledged write survives a crash and a power loss. `false` keeps
+   * crash safety for process kills but may lose the last batches on power loss.
+   */
+  fsync?: boolean
+  /** Checkpoint a collection once its write-ahead log exceeds this many bytes. Default 64 MiB. */
+  checkpointBytes?: number
+}
+
+/** Similarity measure of a collection. */
+export type Metric = 'l2' | 'cosine' | 'dot'
+
+/** Exact search over every vector: the recall reference. */
+export interface FlatIndexConfig {
+  type: 'flat'
+}
+
+/** Index of a collection. */
+export type IndexConfig = FlatIndexConfig
+
+/** Configuration of a new collection, fixed for its lifetime. */
+export interface CollectionConfig {
+  /** Components per vector, 1 to 65536. */
+  dimension: number
+  /**
+   * `'l2'` (default): Euclidean distance, score = distance, lower is closer.
+   * `'cosine'`: vectors are normalised on insert, score = cosine similarity, higher is closer.
+   * `'dot'`: score = inner product, higher is closer.
+   */
+  metric?: Metric
+  /** Default `{ type: 'flat' }`. */
+  index?: IndexConfig
+}
+
+const METRICS: readonly string[] = ['l2', 'cosine', 'dot']
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v)
+}
+
+/** Rejects keys outside `allowed`, so a misspelt option never passes silently. */
+export function checkKeys(where: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) {
+      throw new InvalidArgumentError(`${where}: unknown option '${key}'; expected one of ${allowed.join(', ')}`)
+    }
+  }
+}
+
+/** Checks an optional options object and returns it (or `{}`). */
+export function optionsObject<T extends object>(where: string, v: unknown, allowed: readonly string[]): Partial<T> {
+  if (v === undefined) return {}
+  if (!isPlainObject(v)) throw new InvalidArgumentError(`${where} must be an object, got ${describe(v)}`)
+  checkKeys(where, v, allowed)
+  return v as Partial<T>
+}
+
+/** A short description of a value for error messages. */
+export function describe(v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return `an array of length ${v.length}`
+  if (ArrayBuffer.isView(v)) return v.constructor.name
+  if (typeof v === 'string') return `'${v.length > 40 ? v.slice(0, 40) + '…' : v}'`
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
+  return typeof v
+}
+
+export function checkOptionalBoolean(where: string, v: unknown): boolean | undefined {
+  if (v !== undefined && typeof v !== 'boolean') {
+    throw new InvalidArgumentError(`${where} must be a boolean, got ${describe(v)}`)
+  }
+  return v
+}
+
+export function checkOptionalInteger(where: string, v: unknown, min: number): number | undefined {
+  if (v === undefined) return undefined
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new InvalidArgumentError(`${where} must be an integer >= ${min}, got ${describe(v)}`)
+  }
+  return v
+}
+
+export function validateOpenOptions(v: unknown): OpenOptions {
+  const o = optionsObject<OpenOptions>('open options', v, ['fsync', 'checkpointBytes'])
+  checkOptionalBoolean('open options.fsync', o.fsync)
+  checkOptionalInteger('open options.checkpointBytes', o.checkpointBytes, 0)
+  return o
+}
+
+export function validateCollectionConfig(v: unknown): CollectionConfig {
+  if (!isPlainObject(v)) throw new InvalidArgumentError(`collection config must be an object, got ${describe(v)}`)
+  checkKeys('collection config', v, ['dimension', 'metric', 'index'])
+  if (typeof v.dimension !== 'number' || !Number.isInteger(v.dimension)) {
+    throw new InvalidArgumentError(`collection config.dimension must be an integer, got ${describe(v.dimension)}`)
+  }
+  if (v.metric !== undefined && (typeof v.metric !== 'string' || !METRICS.includes(v.metric))) {
+    throw new InvalidArgumentError(
+      `collection config.metric must be one of ${METRICS.join(', ')}, got ${describe(v.metric)}`,
+    )
+  }
+  if (v.index !== undefined) {
+    if (!isPlainObject(v.index) || typeof v.index.type !== 'string') {
+      throw new InvalidArgumentError(
+        `collection config.index must be an object with a string 'type', got ${describe(v.index)}`,
+      )
+    }
+    checkKeys('collection config.index', v.index, ['type'])
+  }
+  return v as unknown as CollectionConfig
+}

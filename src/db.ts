@@ -1,0 +1,66 @@
+/**
+ * `LibraVDB`: an embedded database, a directory of collections (or memory only).
+ * One process opens a directory at a time; a second opener gets `LockedError`.
+ */
+import { Collection } from './collection'
+import { type CollectionConfig, type OpenOptions, describe, validateCollectionConfig, validateOpenOptions } from './config'
+import { InvalidArgumentError } from './errors'
+import { NativeDatabase, call, callSync } from './native'
+
+export class LibraVDB {
+  readonly #native: NativeDatabase
+
+  private constructor(native: NativeDatabase) {
+    this.#native = native
+  }
+
+  /**
+   * Opens the database in directory `path` (created if missing), recovering every
+   * collection from its last checkpoint and write-ahead log. Without a path the database
+   * lives in memory and disappears when closed.
+   */
+  static async open(path?: string, options?: OpenOptions): Promise<LibraVDB> {
+    if (path !== undefined && (typeof path !== 'string' || path.length === 0)) {
+      throw new InvalidArgumentError(`path must be a non-empty string or undefined, got ${describe(path)}`)
+    }
+    const o = validateOpenOptions(options)
+    const native = await call(() =>
+      NativeDatabase.open(path, { fsync: o.fsync, checkpointWalBytes: o.checkpointBytes }),
+    )
+    return new LibraVDB(native)
+  }
+
+  /** Whether this database lives in memory only. */
+  get inMemory(): boolean {
+    return this.#native.inMemory
+  }
+
+  /** Creates a collection; `AlreadyExistsError` if the name is taken. Names are 1-64
+   * characters of letters, digits, `_` and `-`. */
+  async createCollection(name: string, config: CollectionConfig): Promise<Collection> {
+    const cfg = validateCollectionConfig(config)
+    const native = await call(() => this.#native.createCollection(name, cfg))
+    return new Collection(native)
+  }
+
+  /** The collection named `name`; `NotFoundError` if there is none. */
+  getCollection(name: string): Collection {
+    return new Collection(callSync(() => this.#native.collection(name)))
+  }
+
+  /** Names of all collections, sorted. */
+  listCollections(): string[] {
+    return callSync(() => this.#native.listCollections())
+  }
+
+  /** Deletes a collection and its files; existing handles to it then throw `NotFoundError`. */
+  async dropCollection(name: string): Promise<void> {
+    await call(() => this.#native.dropCollection(name))
+  }
+
+  /** Checkpoints every collection and releases the directory. Later calls throw
+   * `ClosedError`. Closing twice is harmless. */
+  async close(): Promise<void> {
+    await call(() => this.#native.close())
+  }
+}

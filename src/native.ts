@@ -1,0 +1,122 @@
+/**
+ * The only module that touches the generated napi binding. Native errors arrive as
+ * `ERR_X: message` (napi-rs cannot yet attach a code to async rejections); they are turned
+ * into typed `LibraVDBError`s here, once, for every call.
+ */
+import type * as Binding from '../native/index'
+import { AbortError, InternalError, LibraVDBError, isErrorCode } from './errors'
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const binding: typeof Binding = require('../native/index.js')
+
+export type NativeDatabase = Binding.NativeDatabase
+export type NativeCollection = Binding.NativeCollection
+export type NativeHits = Binding.NativeHits
+export type NativeBatchReport = Binding.NativeBatchReport
+export type NativeStats = Binding.NativeStats
+export type CancelToken = Binding.CancelToken
+
+export const NativeDatabase = binding.NativeDatabase
+
+/** Converts whatever a native call threw into a `LibraVDBError`. */
+export function translate(e: unknown): LibraVDBError {
+  if (e instanceof LibraVDBError) return e
+  const message = e instanceof Error ? e.message : String(e)
+  const m = /^(ERR_[A-Z_]+): ([\s\S]*)$/.exec(message)
+  if (m && isErrorCode(m[1])) return LibraVDBError.from(m[1], m[2])
+  return new InternalError(`unexpected native error: ${message}`)
+}
+
+/** Runs a synchronous native call, translating its errors. */
+export function callSync<T>(f: () => T): T {
+  try {
+    return f()
+  } catch (e) {
+    throw translate(e)
+  }
+}
+
+/** Awaits an asynchronous native call, translating its errors. */
+export async function call<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f()
+  } catch (e) {
+    throw translate(e)
+  }
+}
+
+/** Cancellation options every async call accepts. */
+export interface CallOptions {
+  /** Cancels the call. A write cancelled before it commits rejects with `AbortError` and
+   * changes nothing; one that already committed resolves normally. */
+  signal?: AbortSignal
+  /** Cancels the call after this many milliseconds, as `signal` would. */
+  timeoutMs?: number
+}
+
+function combinedSignal(opts: CallOptions | undefined): AbortSignal | undefined {
+  const signals: AbortSignal[] = []
+  if (opts?.signal) signals.push(opts.signal)
+  if (opts?.timeoutMs !== undefined) signals.push(AbortSignal.timeout(opts.timeoutMs))
+  if (signals.length <= 1) return signals[0]
+  return AbortSignal.any(signals)
+}
+
+function abortError(signal: AbortSignal): LibraVDBError {
+  const reason = signal.reason instanceof Error ? `: ${signal.reason.message}` : ''
+  return new AbortError(`the operation was cancelled before it committed; nothing was changed${reason}`)
+}
+
+/**
+ * Runs a native write with a cancel token wired to the caller's signal/timeout. The native
+ * side checks the token between chunks and before committing, so the promise rejects with
+ * `AbortError` only when nothing changed.
+ */
+export async function cancellableWrite<T>(
+  opts: CallOptions | undefined,
+  run: (token: CancelToken | undefined) => Promise<T>,
+): Promise<T> {
+  const signal = combinedSignal(opts)
+  if (!signal) return call(() => run(undefined))
+  if (signal.aborted) throw abortError(signal)
+  const token = new binding.CancelToken()
+  const onAbort = () => token.cancel()
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await call(() => run(token))
+  } catch (e) {
+    throw e instanceof LibraVDBError && e.code === 'ERR_ABORTED' ? abortError(signal) : e
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
+/**
+ * Runs a native read that can be abandoned: when the signal fires, the promise rejects with
+ * `AbortError` at once (a read changes nothing; its native work finishes and is discarded).
+ */
+export async function cancellableRead<T>(opts: CallOptions | undefined, run: () => Promise<T>): Promise<T> {
+  const signal = combinedSignal(opts)
+  if (!signal) return call(run)
+  if (signal.aborted) throw abortError(signal)
+  let onAbort: () => void = () => {}
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortError(signal))
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([call(run), aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
+/** Error codes the native engine declares (for the consistency test). */
+export function nativeErrorCodes(): string[] {
+  return binding.errorCodes()
+}
+
+/** The SIMD instruction set the distance kernels use on this CPU. */
+export function simdLevel(): string {
+  return binding.simdLevel()
+}
