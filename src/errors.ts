@@ -55,44 +55,103 @@ export class LibraVDBError extends Error {
 
 type CodedErrorClass = new (message: string) => LibraVDBError
 
-function coded(code: ErrorCode, name: string): CodedErrorClass {
-  const cls = class extends LibraVDBError {
-    constructor(message: string) {
-      super(code, message)
-    }
+/** Malformed input or configuration. */
+export class InvalidArgumentError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_INVALID_ARGUMENT', message)
   }
-  Object.defineProperty(cls, 'name', { value: name })
-  return cls
 }
 
-/** Malformed input or configuration. */
-export const InvalidArgumentError = coded('ERR_INVALID_ARGUMENT', 'InvalidArgumentError')
 /** A vector's length differs from the collection's dimension. */
-export const DimensionMismatchError = coded('ERR_DIMENSION_MISMATCH', 'DimensionMismatchError')
+export class DimensionMismatchError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_DIMENSION_MISMATCH', message)
+  }
+}
+
 /** Metadata does not match the collection's schema. */
-export const SchemaError = coded('ERR_SCHEMA', 'SchemaError')
+export class SchemaError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_SCHEMA', message)
+  }
+}
+
 /** A collection or record does not exist. */
-export const NotFoundError = coded('ERR_NOT_FOUND', 'NotFoundError')
+export class NotFoundError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_NOT_FOUND', message)
+  }
+}
+
 /** A collection with that name exists already. */
-export const AlreadyExistsError = coded('ERR_ALREADY_EXISTS', 'AlreadyExistsError')
+export class AlreadyExistsError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_ALREADY_EXISTS', message)
+  }
+}
+
 /** A record id is repeated in a batch or already stored. */
-export const DuplicateIdError = coded('ERR_DUPLICATE_ID', 'DuplicateIdError')
+export class DuplicateIdError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_DUPLICATE_ID', message)
+  }
+}
+
 /** A write would exceed the configured memory limit. */
-export const MemoryLimitError = coded('ERR_MEMORY_LIMIT', 'MemoryLimitError')
+export class MemoryLimitError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_MEMORY_LIMIT', message)
+  }
+}
+
 /** Quantizer training or encoding failed. */
-export const QuantizationError = coded('ERR_QUANTIZATION', 'QuantizationError')
+export class QuantizationError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_QUANTIZATION', message)
+  }
+}
+
 /** A file failed its checks; the message names it. */
-export const CorruptedError = coded('ERR_CORRUPTED', 'CorruptedError')
+export class CorruptedError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_CORRUPTED', message)
+  }
+}
+
 /** Another open database (this process or another) holds the directory. */
-export const LockedError = coded('ERR_LOCKED', 'LockedError')
+export class LockedError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_LOCKED', message)
+  }
+}
+
 /** The database or collection was closed. */
-export const ClosedError = coded('ERR_CLOSED', 'ClosedError')
+export class ClosedError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_CLOSED', message)
+  }
+}
+
 /** The operation was cancelled (AbortSignal or timeout) before it changed anything. */
-export const AbortError = coded('ERR_ABORTED', 'AbortError')
+export class AbortError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_ABORTED', message)
+  }
+}
+
 /** The operating system refused a file operation. */
-export const IoError = coded('ERR_IO', 'IoError')
+export class IoError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_IO', message)
+  }
+}
+
 /** A bug in LibraVDB (including a caught native panic); please report it. */
-export const InternalError = coded('ERR_INTERNAL', 'InternalError')
+export class InternalError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_INTERNAL', message)
+  }
+}
 
 const ERROR_CLASSES: Record<ErrorCode, CodedErrorClass> = {
   ERR_INVALID_ARGUMENT: InvalidArgumentError,
