@@ -92,6 +92,11 @@ pub fn kernels() -> &'static Kernels {
     KERNELS.get_or_init(simd::detect)
 }
 
+/// Every kernel set this CPU can run, widest first (for benchmarks and tests).
+pub fn available_kernels() -> Vec<Kernels> {
+    simd::available()
+}
+
 /// Scales `v` to unit length in place. Returns `false` (leaving `v` unchanged) when its norm
 /// is zero or not finite, since such a vector has no direction.
 pub fn normalize(v: &mut [f32]) -> bool {

@@ -1,0 +1,108 @@
+/**
+ * Benchmark datasets: fvecs/ivecs files (SIFT layout) and a seeded clustered generator.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+export interface Dataset {
+  name: string
+  dim: number
+  /** Layout (n, dim). */
+  base: Float32Array
+  /** Layout (nq, dim). */
+  queries: Float32Array
+  /** Exact neighbours of each query, best first, when known (layout (nq, gtK)). */
+  groundTruth?: Int32Array
+  gtK?: number
+}
+
+export const SHARED_DATASETS = join(__dirname, '..', '..', 'shared', 'datasets')
+
+/** Reads an fvecs or ivecs file: rows of `int32 d` then d 4-byte values. */
+export function readVecs(path: string): { dim: number; n: number; data: Float32Array | Int32Array } {
+  const buf = readFileSync(path)
+  const dim = buf.readInt32LE(0)
+  const rowBytes = 4 * (dim + 1)
+  if (dim <= 0 || buf.length % rowBytes !== 0) throw new Error(`${path}: not an fvecs/ivecs file`)
+  const n = buf.length / rowBytes
+  const ints = path.endsWith('.ivecs')
+  const data = ints ? new Int32Array(n * dim) : new Float32Array(n * dim)
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < dim; j++) {
+      const off = i * rowBytes + 4 * (j + 1)
+      data[i * dim + j] = ints ? buf.readInt32LE(off) : buf.readFloatLE(off)
+    }
+  }
+  return { dim, n, data }
+}
+
+/** The SIFT descriptors shipped in ../shared/datasets/sift5k. */
+export function sift5k(): Dataset {
+  const dir = join(SHARED_DATASETS, 'sift5k')
+  const base = readVecs(join(dir, 'base.fvecs'))
+  const queries = readVecs(join(dir, 'query.fvecs'))
+  const gt = readVecs(join(dir, 'groundtruth.ivecs'))
+  return {
+    name: 'sift5k',
+    dim: base.dim,
+    base: base.data as Float32Array,
+    queries: queries.data as Float32Array,
+    groundTruth: gt.data as Int32Array,
+    gtK: gt.dim,
+  }
+}
+
+/** Seeded PRNG (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export interface ClusteredOptions {
+  n: number
+  nq: number
+  dim: number
+  /** Mixture centres, uniform in [0, 100)^dim. */
+  centres: number
+  /** Standard deviation around a centre. 5 gives separated clusters (easy), 40 overlapping ones (hard). */
+  sigma: number
+  seed: number
+}
+
+/** A Gaussian mixture: base vectors and queries are drawn from the same centres. */
+export function clustered(o: ClusteredOptions): Dataset {
+  const r = rng(o.seed)
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r())
+  const centres = new Float32Array(o.centres * o.dim)
+  for (let i = 0; i < centres.length; i++) centres[i] = r() * 100
+  const draw = (count: number) => {
+    const out = new Float32Array(count * o.dim)
+    for (let i = 0; i < count; i++) {
+      const c = Math.floor(r() * o.centres)
+      for (let j = 0; j < o.dim; j++) out[i * o.dim + j] = centres[c * o.dim + j] + o.sigma * gauss()
+    }
+    return out
+  }
+  return {
+    name: `clustered-${o.n / 1000}k-d${o.dim}-c${o.centres}-s${o.sigma}`,
+    dim: o.dim,
+    base: draw(o.n),
+    queries: draw(o.nq),
+  }
+}
+
+/** Recall@k of `found` (ids per query) against `truth` (layout (nq, gtK)). */
+export function recallAtK(found: number[][], truth: Int32Array, gtK: number, k: number): number {
+  let hit = 0
+  found.forEach((ids, q) => {
+    const want = new Set(truth.subarray(q * gtK, q * gtK + k))
+    hit += ids.slice(0, k).filter((id) => want.has(id)).length
+  })
+  return hit / (found.length * k)
+}

@@ -1,0 +1,55 @@
+/** Timing helpers and the report writer shared by the workloads. */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { simdLevel } from '../index'
+
+/** Median and range of repeated measurements. */
+export interface Spread {
+  median: number
+  min: number
+  max: number
+}
+
+export function spread(values: number[]): Spread {
+  const s = [...values].sort((a, b) => a - b)
+  return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1] }
+}
+
+/** Runs `fn` `repeats` times after one warm-up and returns operations/s per run. */
+export async function opsPerSecond(ops: number, repeats: number, fn: () => unknown): Promise<Spread> {
+  await fn()
+  const rates: number[] = []
+  for (let r = 0; r < repeats; r++) {
+    const t0 = performance.now()
+    await fn()
+    rates.push((ops * 1000) / (performance.now() - t0))
+  }
+  return spread(rates)
+}
+
+export function machine(): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU'
+  return `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, kernels: ${simdLevel()}`
+}
+
+export const fmt = {
+  n: (x: number) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2)),
+  ratio: (x: number) => `${x.toFixed(1)}x`,
+  spread: (s: Spread) => `${fmt.n(s.median)} (${fmt.n(s.min)}–${fmt.n(s.max)})`,
+}
+
+/** A markdown table. */
+export function table(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
+}
+
+/** Writes REPORT.md and results.json under benches/results/. */
+export function writeReport(sections: string[], json: unknown): string {
+  const dir = join(__dirname, 'results')
+  mkdirSync(dir, { recursive: true })
+  const md = [`# LibraVDB benchmark report`, '', `Machine: ${machine()}`, `Date: ${new Date().toISOString()}`, '', ...sections].join('\n')
+  writeFileSync(join(dir, 'REPORT.md'), md + '\n')
+  writeFileSync(join(dir, 'results.json'), JSON.stringify({ machine: machine(), date: new Date().toISOString(), ...(json as object) }, null, 2))
+  return dir
+}
