@@ -40,7 +40,8 @@ export function row(block: Float32Array, i: number, dim: number): Float32Array {
   return block.subarray(i * dim, (i + 1) * dim)
 }
 
-export const DATASETS = join(__dirname, '..', '..', 'shared', 'datasets')
+/** ../shared/datasets beside the checkout, or $LIBRAVDB_DATASETS. */
+export const DATASETS = process.env.LIBRAVDB_DATASETS ?? join(__dirname, '..', '..', 'shared', 'datasets')
 
 /** Reads an fvecs (`int32 d` + d float32 per row) or ivecs file into one block. */
 export function readVecs(path: string): { dim: number; n: number; data: Float32Array | Int32Array } {

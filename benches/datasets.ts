@@ -16,7 +16,8 @@ export interface Dataset {
   gtK?: number
 }
 
-export const SHARED_DATASETS = join(__dirname, '..', '..', 'shared', 'datasets')
+/** ../shared/datasets beside the checkout, or $LIBRAVDB_DATASETS. */
+export const SHARED_DATASETS = process.env.LIBRAVDB_DATASETS ?? join(__dirname, '..', '..', 'shared', 'datasets')
 
 /** Reads an fvecs or ivecs file: rows of `int32 d` then d 4-byte values. */
 export function readVecs(path: string): { dim: number; n: number; data: Float32Array | Int32Array } {

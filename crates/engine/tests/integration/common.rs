@@ -26,7 +26,10 @@ pub fn insert(c: &Collection, prefix: &str, vectors: &[f32]) {
 }
 
 pub fn datasets() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
+    match std::env::var_os("LIBRAVDB_DATASETS") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets"),
+    }
 }
 
 /// Reads an fvecs/ivecs file: each row is an i32 count followed by that many 4-byte values.
