@@ -10,11 +10,11 @@ const BATCH = 50
 
 /** Runs the writer until it has acknowledged at least one batch, waits a random moment,
  * SIGKILLs it, and returns the highest acknowledged batch. */
-function runAndKill(dir: string, round: number, checkpointBytes: number, delayMs: number): Promise<number> {
+function runAndKill(dir: string, round: number, checkpointBytes: number, delayMs: number, index: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(__dirname, 'fixtures', 'crash-writer.ts'), dir, String(round), String(checkpointBytes)],
+      ['--import', 'tsx', join(__dirname, 'fixtures', 'crash-writer.ts'), dir, String(round), String(checkpointBytes), index],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let acked = -1
@@ -56,29 +56,37 @@ async function checkRound(c: Collection, r: number, ackedUpTo: number): Promise<
 }
 
 describe('crash safety', () => {
-  it(`loses no acknowledged write and applies no batch by half over ${ROUNDS} SIGKILLs`, async () => {
-    const dir = tempDir()
-    const random = rng(2024)
-    const acked: number[] = []
-    const present: number[] = []
-    for (let round = 0; round < ROUNDS; round++) {
-      // Odd rounds checkpoint after every batch, so many kills land inside a checkpoint;
-      // even rounds keep a WAL tail of several batches to replay.
-      const checkpointBytes = round % 2 === 1 ? 1 : 64 * 1024
-      acked.push(await runAndKill(dir, round, checkpointBytes, Math.floor(random() * 150)))
+  for (const [index, rounds] of [
+    ['flat', ROUNDS],
+    ['hnsw', 12],
+  ] as const) {
+    it(`${index}: loses no acknowledged write and applies no batch by half over ${rounds} SIGKILLs`, async () => {
+      const dir = tempDir()
+      const random = rng(2024)
+      const acked: number[] = []
+      const present: number[] = []
+      for (let round = 0; round < rounds; round++) {
+        // Odd rounds checkpoint after every batch, so many kills land inside a checkpoint;
+        // even rounds keep a WAL tail of several batches to replay.
+        const checkpointBytes = round % 2 === 1 ? 1 : 64 * 1024
+        acked.push(await runAndKill(dir, round, checkpointBytes, Math.floor(random() * 150), index))
 
-      // Every round: the database opens, this round is checked record by record, and the
-      // earlier rounds still hold exactly what they held. At the end: every round again.
-      const db = await LibraVDB.open(dir) // must never fail
-      const c = db.getCollection('c')
-      present.push(await checkRound(c, round, acked[round]))
-      expect(await c.count()).toBe(present.reduce((a, b) => a + b, 0))
-      if (round === ROUNDS - 1) {
-        for (let r = 0; r < ROUNDS; r++) expect(await checkRound(c, r, acked[r])).toBe(present[r])
+        // Every round: the database opens, this round is checked record by record, and the
+        // earlier rounds still hold exactly what they held. At the end: every round again.
+        const db = await LibraVDB.open(dir) // must never fail
+        const c = db.getCollection('c')
+        present.push(await checkRound(c, round, acked[round]))
+        expect(await c.count()).toBe(present.reduce((a, b) => a + b, 0))
+        if (round === rounds - 1) {
+          for (let r = 0; r < rounds; r++) expect(await checkRound(c, r, acked[r])).toBe(present[r])
+          // The recovered graph still finds records by their own vectors.
+          const hits = await c.search(vectorOf(0, 0, 5), { k: 1 })
+          expect(hits[0]?.id).toBe('r0-b0-5')
+        }
+        await db.close()
       }
-      await db.close()
-    }
-    console.log(`acknowledged batches per round: ${acked.join(" ")}`)
-    expect(acked.filter((a) => a >= 0).length).toBe(ROUNDS)
-  }, 300_000)
+      console.log(`${index}: acknowledged batches per round: ${acked.join(' ')}`)
+      expect(acked.filter((a) => a >= 0).length).toBe(rounds)
+    }, 300_000)
+  }
 })

@@ -16,6 +16,7 @@ import {
   type NativeBatchReport,
   type NativeCollection,
   type NativeHits,
+  type NativeSearchOptions,
   callSync,
   cancellableRead,
   cancellableWrite,
@@ -66,6 +67,9 @@ export interface BatchResult {
 export interface SearchOptions extends CallOptions {
   /** Number of neighbours to return (default 10). */
   k?: number
+  /** HNSW beam width for this search (default: the collection's `efSearch`); higher is more
+   * accurate and slower. Ignored by flat collections. */
+  efSearch?: number
   /** Return each hit's metadata (default false). */
   includeMetadata?: boolean
   /** Return each hit's stored vector (default false). */
@@ -89,6 +93,8 @@ export interface CollectionStats {
   dimension: number
   metric: string
   index: string
+  /** Bytes of index structure (the HNSW graph; 0 for flat). */
+  indexBytes: number
   /** Bytes of stored vectors (rows x dimension x 4). */
   vectorBytes: number
   /** Bytes mapped for vector chunks; anonymous or file-backed, resident only as touched. */
@@ -102,7 +108,7 @@ export interface CollectionStats {
 }
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
-const SEARCH_KEYS = ['k', 'includeMetadata', 'includeVectors', 'signal', 'timeoutMs'] as const
+const SEARCH_KEYS = ['k', 'efSearch', 'includeMetadata', 'includeVectors', 'signal', 'timeoutMs'] as const
 
 function metadataJson(where: string, m: unknown): string | null {
   if (m === undefined || m === null) return null
@@ -292,6 +298,16 @@ export class Collection {
     return metadata === undefined ? { id: r.id, vector: r.vector } : { id: r.id, vector: r.vector, metadata }
   }
 
+  /**
+   * Repairs the index around deleted records (HNSW: their neighbours are reconnected and
+   * they stop routing searches) and checkpoints. Searches go on meanwhile. Resolves to the
+   * number of neighbour lists rewritten (0 for flat). Run it after heavy deletion.
+   */
+  async optimize(opts?: CallOptions): Promise<number> {
+    const o = optionsObject<CallOptions>('optimize options', opts, ['signal', 'timeoutMs'])
+    return cancellableWrite(o, (token) => this.#native.optimize(token))
+  }
+
   /** Live records. */
   async count(): Promise<number> {
     return callSync(() => this.#native.count())
@@ -306,7 +322,7 @@ export class Collection {
   async search(vector: VectorLike, opts?: SearchOptions): Promise<SearchHit[]> {
     const p = this.#searchParams('search', opts)
     const q = toVector(vector, this.dimension, 'query vector')
-    const hits = await cancellableRead(p.opts, () => this.#native.search(q, p.k, p.meta, p.vectors))
+    const hits = await cancellableRead(p.opts, () => this.#native.search(q, p.native))
     return this.#shape(hits)[0] ?? []
   }
 
@@ -314,25 +330,26 @@ export class Collection {
   searchSync(vector: VectorLike, opts?: Omit<SearchOptions, 'signal' | 'timeoutMs'>): SearchHit[] {
     const p = this.#searchParams('searchSync', opts)
     const q = toVector(vector, this.dimension, 'query vector')
-    return this.#shape(callSync(() => this.#native.searchSync(q, p.k, p.meta, p.vectors)))[0] ?? []
+    return this.#shape(callSync(() => this.#native.searchSync(q, p.native)))[0] ?? []
   }
 
   /** Many queries at once, in parallel: a row-major Float32Array (n x dimension) or a list. */
   async searchBatch(queries: Float32Array | readonly VectorLike[], opts?: SearchOptions): Promise<SearchHit[][]> {
     const p = this.#searchParams('searchBatch', opts)
     const block = toQueryBlock(queries, this.dimension)
-    const hits = await cancellableRead(p.opts, () => this.#native.search(block, p.k, p.meta, p.vectors))
+    const hits = await cancellableRead(p.opts, () => this.#native.search(block, p.native))
     return this.#shape(hits)
   }
 
   #searchParams(op: string, opts: unknown) {
     const o = optionsObject<SearchOptions>(`${op} options`, opts, SEARCH_KEYS)
-    return {
-      opts: o,
+    const native: NativeSearchOptions = {
       k: checkOptionalInteger(`${op} options.k`, o.k, 1) ?? 10,
-      meta: checkOptionalBoolean(`${op} options.includeMetadata`, o.includeMetadata) ?? false,
-      vectors: checkOptionalBoolean(`${op} options.includeVectors`, o.includeVectors) ?? false,
+      efSearch: checkOptionalInteger(`${op} options.efSearch`, o.efSearch, 1),
+      includeMetadata: checkOptionalBoolean(`${op} options.includeMetadata`, o.includeMetadata) ?? false,
+      includeVectors: checkOptionalBoolean(`${op} options.includeVectors`, o.includeVectors) ?? false,
     }
+    return { opts: o, native }
   }
 
   /** Columnar native hits -> one array of hit objects per query. */

@@ -25,8 +25,26 @@ export interface FlatIndexConfig {
   type: 'flat'
 }
 
+/**
+ * Hierarchical navigable small-world graph: approximate search, typically recall@10 > 0.95
+ * at a small fraction of a flat scan's cost. Built in parallel on all cores as records arrive.
+ */
+export interface HnswIndexConfig {
+  type: 'hnsw'
+  /** Neighbours per node on the upper levels; level 0 keeps `2m`. Higher: better recall at
+   * high dimension, more memory (about `(2m + 1) * 4` bytes per vector) and slower inserts.
+   * 2 to 128, default 16. */
+  m?: number
+  /** Beam width while inserting: higher builds a better graph, more slowly. 1 to 4096,
+   * default 200. */
+  efConstruction?: number
+  /** Default beam width of a query (raised to `k` when smaller): the recall / speed knob.
+   * Override per query with `search(v, { efSearch })`. Default 64. */
+  efSearch?: number
+}
+
 /** Index of a collection. */
-export type IndexConfig = FlatIndexConfig
+export type IndexConfig = FlatIndexConfig | HnswIndexConfig
 
 /** Configuration of a new collection, fixed for its lifetime. */
 export interface CollectionConfig {
@@ -38,7 +56,7 @@ export interface CollectionConfig {
    * `'dot'`: score = inner product, higher is closer.
    */
   metric?: Metric
-  /** Default `{ type: 'flat' }`. */
+  /** Default `{ type: 'flat' }` (exact). */
   index?: IndexConfig
 }
 
@@ -114,7 +132,14 @@ export function validateCollectionConfig(v: unknown): CollectionConfig {
         `collection config.index must be an object with a string 'type', got ${describe(v.index)}`,
       )
     }
-    checkKeys('collection config.index', v.index, ['type'])
+    const allowed = v.index.type === 'hnsw' ? ['type', 'm', 'efConstruction', 'efSearch'] : ['type']
+    checkKeys('collection config.index', v.index, allowed)
+    for (const key of ['m', 'efConstruction', 'efSearch']) {
+      const x = v.index[key]
+      if (x !== undefined && (typeof x !== 'number' || !Number.isInteger(x))) {
+        throw new InvalidArgumentError(`collection config.index.${key} must be an integer, got ${describe(x)}`)
+      }
+    }
   }
   return v as unknown as CollectionConfig
 }

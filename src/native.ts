@@ -14,6 +14,7 @@ export type NativeCollection = Binding.NativeCollection
 export type NativeHits = Binding.NativeHits
 export type NativeBatchReport = Binding.NativeBatchReport
 export type NativeStats = Binding.NativeStats
+export type NativeSearchOptions = Binding.NativeSearchOptions
 export type CancelToken = Binding.CancelToken
 
 export const NativeDatabase = binding.NativeDatabase

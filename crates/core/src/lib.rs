@@ -13,5 +13,5 @@ pub mod index;
 pub mod vectors;
 
 pub use distance::Metric;
-pub use index::{FlatIndex, Neighbor};
+pub use index::{FlatIndex, GraphParts, HnswGraph, HnswParams, LinkTable, Neighbor, VecLinks};
 pub use vectors::{DenseVectors, VectorRows};

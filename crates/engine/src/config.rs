@@ -1,7 +1,7 @@
 //! Database and collection configuration, with the defaults (defined once, here) and the
 //! semantic validation the TypeScript facade does not repeat.
 
-use libravdb_core::Metric;
+use libravdb_core::{HnswParams, Metric};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -35,6 +35,71 @@ impl Default for DbOptions {
 pub enum IndexConfig {
     /// Exact search over every vector.
     Flat,
+    /// Hierarchical navigable small-world graph (approximate).
+    Hnsw { m: usize, ef_construction: usize, ef_search: usize, seed: u64 },
+}
+
+impl IndexConfig {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            IndexConfig::Flat => "flat",
+            IndexConfig::Hnsw { .. } => "hnsw",
+        }
+    }
+
+    /// HNSW parameters, for an HNSW index.
+    pub fn hnsw_params(&self) -> Option<HnswParams> {
+        match *self {
+            IndexConfig::Hnsw { m, ef_construction, ef_search, seed } => {
+                Some(HnswParams { m, ef_construction, ef_search, seed })
+            }
+            IndexConfig::Flat => None,
+        }
+    }
+}
+
+/// Index options as the API passes them; `None` takes the default.
+#[derive(Debug, Clone, Default)]
+pub struct IndexSpec<'a> {
+    pub kind: Option<&'a str>,
+    pub m: Option<i64>,
+    pub ef_construction: Option<i64>,
+    pub ef_search: Option<i64>,
+}
+
+fn in_range(name: &str, v: Option<i64>, lo: i64, hi: i64, default: usize) -> Result<usize> {
+    match v {
+        None => Ok(default),
+        Some(x) if (lo..=hi).contains(&x) => Ok(x as usize),
+        Some(x) => Err(Error::invalid(format!("index.{name} must be an integer from {lo} to {hi}, got {x}"))),
+    }
+}
+
+impl IndexSpec<'_> {
+    fn build(&self) -> Result<IndexConfig> {
+        let hnsw_only = [("m", self.m), ("efConstruction", self.ef_construction), ("efSearch", self.ef_search)];
+        match self.kind {
+            None | Some("flat") => {
+                if let Some((name, _)) = hnsw_only.iter().find(|(_, v)| v.is_some()) {
+                    return Err(Error::invalid(format!("index.{name} applies to {{ type: 'hnsw' }} only")));
+                }
+                Ok(IndexConfig::Flat)
+            }
+            Some("hnsw") => {
+                let d = HnswParams::default();
+                Ok(IndexConfig::Hnsw {
+                    m: in_range("m", self.m, 2, 128, d.m)?,
+                    ef_construction: in_range("efConstruction", self.ef_construction, 1, 4096, d.ef_construction)?,
+                    ef_search: in_range("efSearch", self.ef_search, 1, MAX_K as i64, d.ef_search)?,
+                    seed: d.seed,
+                })
+            }
+            Some(other @ ("ivfpq" | "auto")) => Err(Error::invalid(format!(
+                "index type '{other}' is not available in this build yet; use 'flat' or 'hnsw'"
+            ))),
+            Some(other) => Err(Error::invalid(format!("index.type must be 'flat' or 'hnsw', got '{other}'"))),
+        }
+    }
 }
 
 /// Configuration fixed when a collection is created; stored in its manifest.
@@ -47,9 +112,9 @@ pub struct CollectionConfig {
 }
 
 impl CollectionConfig {
-    /// Builds a config from API values (`metric` and `index_type` as spelled in JS; `None`
+    /// Builds a config from API values (`metric` and index options as spelled in JS; `None`
     /// takes the default: `"l2"`, `"flat"`).
-    pub fn from_api(dimension: i64, metric: Option<&str>, index_type: Option<&str>) -> Result<Self> {
+    pub fn from_api(dimension: i64, metric: Option<&str>, index: IndexSpec<'_>) -> Result<Self> {
         if dimension < 1 || dimension as usize > MAX_DIMENSION {
             return Err(Error::invalid(format!(
                 "dimension must be an integer from 1 to {MAX_DIMENSION}, got {dimension}"
@@ -60,16 +125,7 @@ impl CollectionConfig {
             Some(m) => Metric::parse(m)
                 .ok_or_else(|| Error::invalid(format!("metric must be 'l2', 'cosine' or 'dot', got '{m}'")))?,
         };
-        let index = match index_type {
-            None | Some("flat") => IndexConfig::Flat,
-            Some(other @ ("hnsw" | "ivfpq" | "auto")) => {
-                return Err(Error::invalid(format!(
-                    "index type '{other}' is not available in this build yet; use {{ type: 'flat' }}"
-                )));
-            }
-            Some(other) => return Err(Error::invalid(format!("index.type must be 'flat', got '{other}'"))),
-        };
-        Ok(Self { dimension: dimension as usize, metric, index })
+        Ok(Self { dimension: dimension as usize, metric, index: index.build()? })
     }
 }
 
@@ -107,11 +163,22 @@ mod tests {
 
     #[test]
     fn config_validation_names_the_bad_value() {
-        assert!(CollectionConfig::from_api(0, None, None).unwrap_err().to_string().contains("got 0"));
-        assert!(CollectionConfig::from_api(8, Some("manhattan"), None).unwrap_err().to_string().contains("manhattan"));
-        assert!(CollectionConfig::from_api(8, None, Some("tree")).unwrap_err().to_string().contains("tree"));
-        let c = CollectionConfig::from_api(8, Some("cosine"), None).unwrap();
+        let spec = |kind| IndexSpec { kind, ..Default::default() };
+        assert!(CollectionConfig::from_api(0, None, spec(None)).unwrap_err().to_string().contains("got 0"));
+        assert!(
+            CollectionConfig::from_api(8, Some("manhattan"), spec(None)).unwrap_err().to_string().contains("manhattan")
+        );
+        assert!(CollectionConfig::from_api(8, None, spec(Some("tree"))).unwrap_err().to_string().contains("tree"));
+        let c = CollectionConfig::from_api(8, Some("cosine"), spec(None)).unwrap();
         assert_eq!((c.dimension, c.metric, c.index), (8, Metric::Cosine, IndexConfig::Flat));
+        let bad_m = IndexSpec { kind: Some("hnsw"), m: Some(1), ..Default::default() };
+        assert!(CollectionConfig::from_api(8, None, bad_m).unwrap_err().to_string().contains("index.m"));
+        let flat_m = IndexSpec { kind: Some("flat"), m: Some(8), ..Default::default() };
+        assert!(CollectionConfig::from_api(8, None, flat_m).is_err());
+        let h = CollectionConfig::from_api(8, None, IndexSpec { kind: Some("hnsw"), m: Some(8), ..Default::default() })
+            .unwrap();
+        assert_eq!(h.index.hnsw_params().unwrap().m, 8);
+        assert_eq!(h.index.hnsw_params().unwrap().ef_construction, 200);
     }
 
     #[test]

@@ -78,6 +78,27 @@ impl From<Hits> for NativeHits {
     }
 }
 
+/// What a search returns and how wide it looks.
+#[napi(object)]
+pub struct NativeSearchOptions {
+    pub k: u32,
+    /// HNSW beam width for this query (default: the collection's `efSearch`).
+    pub ef_search: Option<u32>,
+    pub include_metadata: bool,
+    pub include_vectors: bool,
+}
+
+impl From<&NativeSearchOptions> for SearchParams {
+    fn from(o: &NativeSearchOptions) -> Self {
+        SearchParams {
+            k: o.k as usize,
+            ef_search: o.ef_search.map(|e| e as usize),
+            include_metadata: o.include_metadata,
+            include_vectors: o.include_vectors,
+        }
+    }
+}
+
 /// A stored record.
 #[napi(object)]
 pub struct NativeRecord {
@@ -101,6 +122,7 @@ pub struct NativeStats {
     pub dimension: u32,
     pub metric: String,
     pub index: String,
+    pub index_bytes: f64,
     pub vector_bytes: f64,
     pub mapped_bytes: f64,
     pub bytes_per_vector: f64,
@@ -119,6 +141,7 @@ impl From<Stats> for NativeStats {
             dimension: s.dimension as u32,
             metric: s.metric.into(),
             index: s.index.into(),
+            index_bytes: s.index_bytes as f64,
             vector_bytes: s.vector_bytes as f64,
             mapped_bytes: s.mapped_bytes as f64,
             bytes_per_vector: s.bytes_per_vector,
@@ -236,30 +259,25 @@ impl NativeCollection {
     /// k-nearest-neighbour search for each query of a row-major block (n x dimension), off
     /// the JS thread. Several queries run in parallel.
     #[napi(ts_return_type = "Promise<NativeHits>")]
-    pub fn search(
-        &self,
-        queries: Float32Array,
-        k: u32,
-        include_metadata: bool,
-        include_vectors: bool,
-    ) -> AsyncTask<Job<NativeHits>> {
+    pub fn search(&self, queries: Float32Array, options: NativeSearchOptions) -> AsyncTask<Job<NativeHits>> {
         let c = self.c.clone();
-        let params = SearchParams { k: k as usize, include_metadata, include_vectors };
+        let params = SearchParams::from(&options);
         job(move || Ok(c.search(&queries, params)?.into()))
     }
 
     /// The same search, on the calling thread: for hot loops where a thread hop costs more
     /// than the query.
     #[napi(catch_unwind)]
-    pub fn search_sync(
-        &self,
-        queries: Float32ArraySlice,
-        k: u32,
-        include_metadata: bool,
-        include_vectors: bool,
-    ) -> napi::Result<NativeHits> {
-        let params = SearchParams { k: k as usize, include_metadata, include_vectors };
-        guarded(|| Ok(self.c.search(&queries, params)?.into()))
+    pub fn search_sync(&self, queries: Float32ArraySlice, options: NativeSearchOptions) -> napi::Result<NativeHits> {
+        guarded(|| Ok(self.c.search(&queries, SearchParams::from(&options))?.into()))
+    }
+
+    /// Repairs the index around deleted records and checkpoints; resolves to the number of
+    /// neighbour lists rewritten.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn optimize(&self, cancel: Option<&CancelToken>) -> AsyncTask<Job<u32>> {
+        let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
+        job(move || Ok(c.optimize(&cancel)? as u32))
     }
 
     /// Live records.

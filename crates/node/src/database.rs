@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use libravdb_engine::{CollectionConfig, Database, DbOptions};
+use libravdb_engine::{CollectionConfig, Database, DbOptions, IndexSpec};
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
@@ -19,11 +19,17 @@ pub struct NativeOpenOptions {
     pub checkpoint_wal_bytes: Option<f64>,
 }
 
-/// Index options of a collection.
+/// Index options of a collection (`undefined` takes the engine default).
 #[napi(object)]
 pub struct NativeIndexConfig {
     #[napi(js_name = "type")]
     pub kind: String,
+    /// HNSW: neighbours per node on upper levels (level 0 keeps 2m).
+    pub m: Option<i64>,
+    /// HNSW: beam width while building.
+    pub ef_construction: Option<i64>,
+    /// HNSW: default beam width of a query.
+    pub ef_search: Option<i64>,
 }
 
 /// Configuration of a new collection.
@@ -60,9 +66,17 @@ impl NativeDatabase {
     #[napi(ts_return_type = "Promise<NativeCollection>")]
     pub fn create_collection(&self, name: String, config: NativeCollectionConfig) -> AsyncTask<Job<NativeCollection>> {
         let db = self.db.clone();
-        let index = config.index.map(|i| i.kind);
         job(move || {
-            let cfg = CollectionConfig::from_api(config.dimension, config.metric.as_deref(), index.as_deref())?;
+            let spec = match &config.index {
+                None => IndexSpec::default(),
+                Some(i) => IndexSpec {
+                    kind: Some(i.kind.as_str()),
+                    m: i.m,
+                    ef_construction: i.ef_construction,
+                    ef_search: i.ef_search,
+                },
+            };
+            let cfg = CollectionConfig::from_api(config.dimension, config.metric.as_deref(), spec)?;
             Ok(NativeCollection::new(db.create_collection(&name, cfg)?))
         })
     }

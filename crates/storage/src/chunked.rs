@@ -1,7 +1,9 @@
-//! Vectors in fixed-size chunk files read and written through memmap2.
+//! Fixed-width rows in fixed-size chunk files read and written through memmap2: vectors
+//! ([`ChunkedVectors`], rows of `dim` f32) and HNSW level-0 links ([`ChunkedLinks`], rows of
+//! `AtomicU32` that graph builders update concurrently through `&self`).
 //!
-//! Row `r` lives in chunk `r >> shift` at slot `r & mask`; a chunk holds `1 << shift` rows of
-//! `dim` f32 (about 32 MiB). Growing adds a chunk and never moves existing rows, so a row's
+//! Row `r` lives in chunk `r >> shift` at slot `r & mask`; a chunk holds `1 << shift` rows
+//! (about 32 MiB). Growing adds a chunk and never moves existing rows, so a row's
 //! address is stable while the collection grows. Writes go straight into the shared mapping;
 //! [`ChunkedVectors::flush`] (msync) makes them durable at a checkpoint. Rows written after
 //! the last checkpoint are rewritten by WAL replay, so a page torn by a crash never survives.
@@ -12,17 +14,21 @@
 //! - a chunk file is opened only by this process (the directory lock guarantees it), so no
 //!   one truncates or rewrites it under the mapping;
 //! - every chunk mapping is exactly `chunk_bytes` long, page-aligned, and rows are
-//!   `dim * 4`-byte slots at multiples of 4, so `f32` views are aligned and in bounds;
-//! - `&mut self` is needed to write, so Rust's borrow rules exclude readers during writes.
+//!   `width * 4`-byte slots at multiples of 4, so views of 4-byte [`Slot`] types are aligned
+//!   and in bounds, and an all-zero byte pattern is a valid value of every slot type;
+//! - plain `f32` rows are written only through `&mut self`, so the borrow rules exclude
+//!   readers during writes; `AtomicU32` rows are shared and written through atomics.
 //!
 //! Chunk files are filled with zeros when created (not left sparse) so that a full disk
 //! surfaces as an I/O error there rather than as SIGBUS on a later store into the mapping.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU32;
 
-use libravdb_core::VectorRows;
+use libravdb_core::{LinkTable, VectorRows};
 use memmap2::MmapMut;
 
 use crate::error::{IoContext, Result, StorageError};
@@ -31,9 +37,20 @@ use crate::fsutil::{create_dir_all, sync_dir};
 /// Target chunk size; the row count per chunk is the largest power of two that fits.
 const TARGET_CHUNK_BYTES: usize = 32 << 20;
 
-/// A growable table of `dim`-dimensional f32 rows in mapped chunks.
+/// A 4-byte element type that may be viewed over (zero-filled) mapped memory.
+pub trait Slot: Send + Sync + 'static + sealed::Sealed {}
+impl Slot for f32 {}
+impl Slot for AtomicU32 {}
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for std::sync::atomic::AtomicU32 {}
+}
+
+/// A growable table of `width`-element rows in mapped chunks.
 #[derive(Debug)]
-pub struct ChunkedVectors {
+pub struct ChunkedTable<T: Slot> {
+    /// Elements per row (`dim` for vectors).
     dim: usize,
     /// log2 of rows per chunk.
     shift: u32,
@@ -41,21 +58,29 @@ pub struct ChunkedVectors {
     /// Folder of chunk files; `None` for anonymous (in-memory) chunks.
     dir: Option<PathBuf>,
     rows: usize,
+    _slot: PhantomData<T>,
 }
 
-impl ChunkedVectors {
-    /// The chunk shift to use for a new collection of dimension `dim` (stored in its manifest:
-    /// it must never change for existing files).
-    pub fn shift_for(dim: usize) -> u32 {
-        let rows = (TARGET_CHUNK_BYTES / (dim.max(1) * 4)).max(1);
+/// Vectors: rows of `dim` f32.
+pub type ChunkedVectors = ChunkedTable<f32>;
+/// HNSW level-0 adjacency: rows of `1 + M0` atomics (count, then neighbour rows).
+pub type ChunkedLinks = ChunkedTable<AtomicU32>;
+
+impl<T: Slot> ChunkedTable<T> {
+    /// The chunk shift to use for a new table of `width`-element rows (stored in the
+    /// collection's manifest: it must never change for existing files).
+    pub fn shift_for(width: usize) -> u32 {
+        let rows = (TARGET_CHUNK_BYTES / (width.max(1) * 4)).max(1);
         usize::BITS - 1 - rows.leading_zeros()
     }
 
     /// Opens the table in `dir` (or in memory) holding `rows` rows; the chunk files those rows
     /// need must exist at full size (they were flushed by the last checkpoint).
-    pub fn open(dir: Option<&Path>, dim: usize, shift: u32, rows: usize) -> Result<Self> {
+    pub fn open(dir: Option<&Path>, width: usize, shift: u32, rows: usize) -> Result<Self> {
+        let dim = width;
         assert!(dim > 0 && shift < 31);
-        let mut table = Self { dim, shift, chunks: Vec::new(), dir: dir.map(Path::to_path_buf), rows: 0 };
+        let mut table =
+            Self { dim, shift, chunks: Vec::new(), dir: dir.map(Path::to_path_buf), rows: 0, _slot: PhantomData };
         if let Some(d) = dir {
             create_dir_all(d)?;
         }
@@ -85,7 +110,7 @@ impl ChunkedVectors {
     }
 
     fn chunk_path(&self, c: usize) -> Option<PathBuf> {
-        self.dir.as_ref().map(|d| d.join(format!("{c:06}.vec")))
+        self.dir.as_ref().map(|d| d.join(format!("{c:06}.chunk")))
     }
 
     /// Maps chunk `c` (the next one), creating its file zero-filled when absent or short.
@@ -122,6 +147,33 @@ impl ChunkedVectors {
         Ok(())
     }
 
+    /// Makes rows `0..rows` addressable (mapping chunks as needed).
+    pub fn grow_to(&mut self, rows: usize) -> Result<()> {
+        self.reserve(rows)?;
+        self.rows = self.rows.max(rows);
+        Ok(())
+    }
+
+    /// Rows addressable by `row`.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Row `row`; `row < len()`.
+    #[inline]
+    pub fn row(&self, row: u32) -> &[T] {
+        assert!((row as usize) < self.rows, "row {row} out of range");
+        let c = (row >> self.shift) as usize;
+        let slot = row as usize & (self.chunk_rows() - 1);
+        &self.chunk_slice(c, slot + 1)[slot * self.dim..]
+    }
+}
+
+impl ChunkedTable<f32> {
     /// Writes row `row` (growing the table as needed). `v.len()` must equal `dim`.
     pub fn set_row(&mut self, row: u32, v: &[f32]) -> Result<()> {
         assert_eq!(v.len(), self.dim, "row length must equal dim");
@@ -135,7 +187,9 @@ impl ChunkedVectors {
         self.rows = self.rows.max(row as usize + 1);
         Ok(())
     }
+}
 
+impl<T: Slot> ChunkedTable<T> {
     /// Makes every written row durable (msync of each mapping).
     pub fn flush(&self) -> Result<()> {
         for (c, map) in self.chunks.iter().enumerate() {
@@ -157,11 +211,12 @@ impl ChunkedVectors {
         self.dir.is_some()
     }
 
-    fn chunk_slice(&self, c: usize, rows: usize) -> &[f32] {
+    fn chunk_slice(&self, c: usize, rows: usize) -> &[T] {
         debug_assert!(rows <= self.chunk_rows());
-        // SAFETY: the mapping holds `chunk_rows * dim` f32 and is page-aligned; shared reads
-        // through `&self` cannot overlap a write, which needs `&mut self`.
-        unsafe { std::slice::from_raw_parts(self.chunks[c].as_ptr() as *const f32, rows * self.dim) }
+        // SAFETY: the mapping holds `chunk_rows * dim` 4-byte slots, is page-aligned and
+        // zero-initialised or written with valid values; plain f32 rows are only written
+        // through `&mut self`, atomic rows only through atomics (module Safety section).
+        unsafe { std::slice::from_raw_parts(self.chunks[c].as_ptr() as *const T, rows * self.dim) }
     }
 }
 
@@ -178,6 +233,13 @@ fn zero_fill(file: &mut File, from: usize, to: usize) -> std::io::Result<()> {
     Ok(())
 }
 
+impl LinkTable for ChunkedLinks {
+    #[inline]
+    fn links(&self, row: u32) -> &[AtomicU32] {
+        self.row(row)
+    }
+}
+
 impl VectorRows for ChunkedVectors {
     fn dim(&self) -> usize {
         self.dim
@@ -189,10 +251,7 @@ impl VectorRows for ChunkedVectors {
 
     #[inline]
     fn row(&self, row: u32) -> &[f32] {
-        assert!((row as usize) < self.rows, "row {row} out of range");
-        let c = (row >> self.shift) as usize;
-        let slot = row as usize & (self.chunk_rows() - 1);
-        &self.chunk_slice(c, slot + 1)[slot * self.dim..]
+        ChunkedTable::row(self, row)
     }
 
     fn runs(&self, f: &mut dyn FnMut(u32, &[f32])) {
@@ -232,7 +291,7 @@ mod tests {
         }
         let t = ChunkedVectors::open(Some(dir.path()), dim, shift, 50).unwrap();
         for r in 0..50 {
-            assert_eq!(t.row(r), row_value(r, dim).as_slice());
+            assert_eq!(VectorRows::row(&t, r), row_value(r, dim).as_slice());
         }
         assert_eq!(t.mapped_bytes(), 4 * 16 * dim * 4);
     }
@@ -245,9 +304,9 @@ mod tests {
             t.set_row(0, &[1.0; 4]).unwrap();
             t.flush().unwrap();
         }
-        std::fs::OpenOptions::new().write(true).open(dir.path().join("000000.vec")).unwrap().set_len(10).unwrap();
+        std::fs::OpenOptions::new().write(true).open(dir.path().join("000000.chunk")).unwrap().set_len(10).unwrap();
         let err = ChunkedVectors::open(Some(dir.path()), 4, 4, 1).unwrap_err();
-        assert!(err.to_string().contains("000000.vec"), "{err}");
+        assert!(err.to_string().contains("000000.chunk"), "{err}");
     }
 
     #[test]
@@ -255,8 +314,23 @@ mod tests {
         let mut t = ChunkedVectors::open(None, 2, ChunkedVectors::shift_for(2), 0).unwrap();
         t.set_row(5, &[1.0, 2.0]).unwrap();
         assert_eq!(t.rows(), 6);
-        assert_eq!(t.row(5), &[1.0, 2.0]);
-        assert_eq!(t.row(0), &[0.0, 0.0]);
+        assert_eq!(VectorRows::row(&t, 5), &[1.0, 2.0]);
+        assert_eq!(VectorRows::row(&t, 0), &[0.0, 0.0]);
+    }
+
+    #[test]
+    fn link_rows_are_shared_atomics_and_persist() {
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut t = ChunkedLinks::open(Some(dir.path()), 5, 3, 0).unwrap();
+            t.grow_to(20).unwrap();
+            assert!(t.links(19).iter().all(|a| a.load(Ordering::Relaxed) == 0));
+            t.links(19)[4].store(77, Ordering::Relaxed);
+            t.flush().unwrap();
+        }
+        let t = ChunkedLinks::open(Some(dir.path()), 5, 3, 20).unwrap();
+        assert_eq!(t.links(19)[4].load(Ordering::Relaxed), 77);
     }
 
     #[test]

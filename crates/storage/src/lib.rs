@@ -15,7 +15,7 @@ pub mod lock;
 pub mod segment;
 pub mod wal;
 
-pub use chunked::ChunkedVectors;
+pub use chunked::{ChunkedLinks, ChunkedTable, ChunkedVectors};
 pub use error::{Result, StorageError};
 pub use lock::DirLock;
 pub use wal::Wal;

@@ -2,7 +2,9 @@
 //! approximate indexes.
 
 mod flat;
+pub mod hnsw;
 mod topk;
 
 pub use flat::FlatIndex;
+pub use hnsw::{GraphParts, HnswGraph, HnswParams, LinkTable, VecLinks};
 pub use topk::{Neighbor, TopK};

@@ -7,7 +7,9 @@
 //! - [`write`]: batch validation and application.
 //! - [`read`]: get, search, stats.
 //! - [`persist`]: manifest, checkpoint and recovery.
+//! - [`index`]: the index state (flat or HNSW) and how rows enter it.
 
+mod index;
 mod persist;
 mod read;
 mod write;
@@ -15,10 +17,10 @@ mod write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use libravdb_core::FlatIndex;
 use libravdb_storage::{ChunkedVectors, Wal};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
+pub(crate) use index::IndexState;
 pub use read::{Hits, Record, SearchParams, Stats};
 pub use write::{BatchOptions, BatchReport, ItemError, UpdateInput};
 
@@ -39,6 +41,7 @@ pub(crate) struct State {
     ids: IdMap,
     /// Row -> metadata JSON text.
     metadata: Vec<Option<Box<str>>>,
+    index: IndexState,
 }
 
 /// The single-writer side: WAL and checkpoint bookkeeping, guarded by `Collection::writer`.
@@ -50,7 +53,9 @@ struct Writer {
     seq: u64,
     /// Generation of the last checkpoint (names its files).
     generation: u64,
+    /// Chunk shifts of the vector and (HNSW) link tables, fixed at creation.
     chunk_shift: u32,
+    links_shift: u32,
 }
 
 /// A named set of records searchable by vector similarity.
@@ -61,7 +66,6 @@ pub struct Collection {
     dir: Option<PathBuf>,
     config: CollectionConfig,
     options: DbOptions,
-    index: FlatIndex,
     state: RwLock<State>,
     writer: Mutex<Writer>,
     status: AtomicU8,
@@ -119,7 +123,13 @@ impl Collection {
 }
 
 impl State {
+    /// An empty flat state (what a closed collection keeps).
     fn empty(dim: usize, shift: u32) -> Result<State> {
-        Ok(State { vectors: ChunkedVectors::open(None, dim, shift, 0)?, ids: IdMap::default(), metadata: Vec::new() })
+        Ok(State {
+            vectors: ChunkedVectors::open(None, dim, shift, 0)?,
+            ids: IdMap::default(),
+            metadata: Vec::new(),
+            index: IndexState::Flat(libravdb_core::FlatIndex::new(libravdb_core::Metric::L2)),
+        })
     }
 }

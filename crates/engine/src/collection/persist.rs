@@ -3,27 +3,34 @@
 //! ```text
 //! <collection>/manifest     checksummed JSON: config, chunk shift, generation, rows, WAL position
 //! <collection>/wal.log      ops logged since the last checkpoint
-//! <collection>/vectors/     NNNNNN.vec chunk files, mapped (rows written in place)
+//! <collection>/vectors/     NNNNNN.chunk files of vector rows, mapped (written in place)
+//! <collection>/links/       HNSW only: NNNNNN.chunk files of level-0 neighbour lists, mapped
 //! <collection>/rows-<generation>.seg   ids, tombstones and metadata as of that checkpoint
+//! <collection>/graph-<generation>.seg  HNSW only: levels, entry point, upper-level lists
 //! ```
 //!
 //! Checkpoint: msync the vector chunks, write `rows-<g+1>.seg`, then the manifest naming
 //! generation g+1 and the WAL sequence it covers (each atomically), then empty the WAL and
 //! delete generation g. A crash at any point leaves a manifest whose files all exist.
 //! Recovery: read the manifest, load its rows file, map the chunks, replay WAL ops with a
-//! sequence above the manifest's. Vector rows written after the checkpoint may or may not
-//! have reached the chunk files; replay rewrites every one of them.
+//! sequence above the manifest's, then link the rows replay appended. Vector rows written
+//! after the checkpoint may or may not have reached the chunk files; replay rewrites every
+//! one of them. Level-0 lists of old nodes may hold links added after the checkpoint; they
+//! are sanitised on load (links to rows the checkpoint does not know are dropped) and the
+//! replayed inserts add them again.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU8;
 
-use libravdb_core::FlatIndex;
-use libravdb_storage::codec::{ByteReader, ByteWriter};
-use libravdb_storage::{ChunkedVectors, StorageError, Wal, fsutil, segment};
+use libravdb_core::index::hnsw::Entry;
+use libravdb_core::{GraphParts, HnswGraph};
+use libravdb_storage::codec::{ByteReader, ByteWriter, DecodeError};
+use libravdb_storage::{ChunkedLinks, ChunkedVectors, StorageError, Wal, fsutil, segment};
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
+use super::index::{IndexState, links_dir, links_shift, vectors_dir};
 use super::{Collection, OPEN, State, Writer};
 use crate::config::{CollectionConfig, DbOptions};
 use crate::error::{Error, Result};
@@ -34,12 +41,16 @@ use crate::ops::Op;
 pub const FORMAT_VERSION: u32 = 1;
 const MANIFEST_MAGIC: &[u8; 8] = b"LVDBMANI";
 const ROWS_MAGIC: &[u8; 8] = b"LVDBROWS";
+const GRAPH_MAGIC: &[u8; 8] = b"LVDBHNSW";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Manifest {
     name: String,
     config: CollectionConfig,
     chunk_shift: u32,
+    /// Chunk shift of the HNSW link table (0 without one).
+    #[serde(default)]
+    links_shift: u32,
     generation: u64,
     rows: u64,
     wal_seq: u64,
@@ -51,6 +62,10 @@ fn manifest_path(dir: &Path) -> PathBuf {
 
 fn rows_path(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("rows-{generation}.seg"))
+}
+
+fn graph_path(dir: &Path, generation: u64) -> PathBuf {
+    dir.join(format!("graph-{generation}.seg"))
 }
 
 fn corrupted(path: PathBuf, reason: impl Into<String>) -> Error {
@@ -81,7 +96,6 @@ impl Collection {
         Collection {
             name,
             dir,
-            index: FlatIndex::new(config.metric),
             config,
             options,
             state: RwLock::new(state),
@@ -98,6 +112,7 @@ impl Collection {
         options: DbOptions,
     ) -> Result<Collection> {
         let chunk_shift = ChunkedVectors::shift_for(config.dimension);
+        let links_shift = links_shift(&config);
         let wal = match &dir {
             None => None,
             Some(dir) => {
@@ -111,6 +126,7 @@ impl Collection {
                     name: name.into(),
                     config: config.clone(),
                     chunk_shift,
+                    links_shift,
                     generation: 0,
                     rows: 0,
                     wal_seq: 0,
@@ -122,9 +138,10 @@ impl Collection {
             }
         };
         let vectors =
-            ChunkedVectors::open(dir.as_ref().map(|d| d.join("vectors")).as_deref(), config.dimension, chunk_shift, 0)?;
-        let state = State { vectors, ids: IdMap::default(), metadata: Vec::new() };
-        let writer = Writer { wal, seq: 0, generation: 0, chunk_shift };
+            ChunkedVectors::open(dir.as_deref().map(vectors_dir).as_deref(), config.dimension, chunk_shift, 0)?;
+        let index = IndexState::create(&config, dir.as_deref().map(links_dir).as_deref(), links_shift)?;
+        let state = State { vectors, ids: IdMap::default(), metadata: Vec::new(), index };
+        let writer = Writer { wal, seq: 0, generation: 0, chunk_shift, links_shift };
         Ok(Self::assemble(name.into(), dir, config, options, state, writer))
     }
 
@@ -140,8 +157,24 @@ impl Collection {
                 format!("{} rows, manifest says {}", ids.rows(), m.rows),
             ));
         }
-        let vectors = ChunkedVectors::open(Some(&dir.join("vectors")), dim, m.chunk_shift, ids.rows())?;
-        let mut state = State { vectors, ids, metadata };
+        let vectors = ChunkedVectors::open(Some(&vectors_dir(&dir)), dim, m.chunk_shift, ids.rows())?;
+        let index = match m.config.index.hnsw_params() {
+            None => IndexState::create(&m.config, None, 0)?,
+            Some(params) => {
+                let links =
+                    ChunkedLinks::open(Some(&links_dir(&dir)), params.level0_width(), m.links_shift, ids.rows())?;
+                let graph = if m.generation == 0 {
+                    HnswGraph::new(params, m.config.metric, links)
+                } else {
+                    let path = graph_path(&dir, m.generation);
+                    let parts = load_graph(&path, ids.rows())?;
+                    HnswGraph::import(params, m.config.metric, links, parts).map_err(|e| corrupted(path, e))?
+                };
+                IndexState::Hnsw(Box::new(graph))
+            }
+        };
+        let mut state = State { vectors, ids, metadata, index };
+        let checkpoint_rows = state.ids.rows();
         remove_stale_files(&dir, m.generation);
 
         let wal_path = dir.join("wal.log");
@@ -152,32 +185,46 @@ impl Collection {
             if op_seq <= m.wal_seq {
                 continue; // already in the checkpoint (crash between manifest write and WAL reset)
             }
-            if let Op::Put { ids, .. } = &op {
-                state.vectors.reserve(state.ids.rows() + ids.len())?;
-            }
+            let rows = state.rows_after(&op);
+            state.reserve(rows)?;
             state.apply(&op, dim).map_err(|reason| corrupted(wal_path.clone(), format!("op {op_seq}: {reason}")))?;
             seq = op_seq;
         }
-        let writer = Writer { wal: Some(wal), seq, generation: m.generation, chunk_shift: m.chunk_shift };
+        state.link(checkpoint_rows);
+        let writer = Writer {
+            wal: Some(wal),
+            seq,
+            generation: m.generation,
+            chunk_shift: m.chunk_shift,
+            links_shift: m.links_shift,
+        };
         Ok(Self::assemble(m.name, Some(dir), m.config, options, state, writer))
     }
 
-    /// Writes a checkpoint and empties the WAL. The caller holds the writer lock.
+    /// Writes a checkpoint and empties the WAL, if the WAL holds anything. The caller holds
+    /// the writer lock.
     pub(super) fn checkpoint_locked(&self, w: &mut Writer) -> Result<()> {
+        if w.wal.as_ref().is_some_and(|wal| !wal.is_empty()) { self.force_checkpoint_locked(w) } else { Ok(()) }
+    }
+
+    /// Writes a checkpoint even when the WAL is empty (after `optimize()` changed the graph).
+    pub(super) fn force_checkpoint_locked(&self, w: &mut Writer) -> Result<()> {
         let (Some(dir), Some(wal)) = (&self.dir, &mut w.wal) else { return Ok(()) };
-        if wal.is_empty() {
-            return Ok(());
-        }
         let generation = w.generation + 1;
         {
             // Readers go on; writers are held off by the writer lock our caller holds.
             let st = self.state.read();
             st.vectors.flush()?;
+            st.index.flush()?;
             segment::write(&rows_path(dir, generation), ROWS_MAGIC, FORMAT_VERSION, &encode_rows(&st))?;
+            if let IndexState::Hnsw(g) = &st.index {
+                segment::write(&graph_path(dir, generation), GRAPH_MAGIC, FORMAT_VERSION, &encode_graph(g))?;
+            }
             let manifest = Manifest {
                 name: self.name.clone(),
                 config: self.config.clone(),
                 chunk_shift: w.chunk_shift,
+                links_shift: w.links_shift,
                 generation,
                 rows: st.ids.rows() as u64,
                 wal_seq: w.seq,
@@ -186,6 +233,7 @@ impl Collection {
         }
         wal.reset()?;
         let _ = fs::remove_file(rows_path(dir, w.generation));
+        let _ = fs::remove_file(graph_path(dir, w.generation));
         w.generation = generation;
         Ok(())
     }
@@ -232,13 +280,68 @@ fn load_rows(dir: &Path, generation: u64) -> Result<(IdMap, Vec<Option<Box<str>>
     Ok((ids, metadata))
 }
 
-/// Deletes rows files of other generations and temp files left by an interrupted checkpoint.
+/// Graph file body: rows (u64), one level byte per row, the entry point (flag u8, row u32,
+/// level u8), then the upper lists: count (u32), and per node its row (u32), slot count (u32)
+/// and slots (u32 each).
+fn encode_graph(g: &HnswGraph<ChunkedLinks>) -> Vec<u8> {
+    let GraphParts { levels, entry, upper } = g.export();
+    let mut w = ByteWriter::with_capacity(levels.len() + upper.len() * 80 + 32);
+    w.u64(levels.len() as u64);
+    w.buf.extend_from_slice(&levels);
+    match entry {
+        Some(e) => {
+            w.u8(1);
+            w.u32(e.row);
+            w.u8(e.level);
+        }
+        None => w.u8(0),
+    }
+    w.u32(upper.len() as u32);
+    for (row, slots) in &upper {
+        w.u32(*row);
+        w.u32(slots.len() as u32);
+        for s in slots {
+            w.u32(*s);
+        }
+    }
+    w.buf
+}
+
+fn load_graph(path: &Path, rows: usize) -> Result<GraphParts> {
+    let (_, body) = segment::read(path, GRAPH_MAGIC, FORMAT_VERSION)?;
+    let parse = || -> std::result::Result<GraphParts, DecodeError> {
+        let mut r = ByteReader::new(&body);
+        let n = r.u64()? as usize;
+        if n != rows {
+            return Err(DecodeError(format!("{n} rows, the rows file has {rows}")));
+        }
+        let levels = (0..n).map(|_| r.u8()).collect::<std::result::Result<Vec<u8>, _>>()?;
+        let entry = match r.u8()? {
+            0 => None,
+            _ => Some(Entry { row: r.u32()?, level: r.u8()? }),
+        };
+        let count = r.u32()? as usize;
+        let mut upper = Vec::with_capacity(count.min(rows));
+        for _ in 0..count {
+            let row = r.u32()?;
+            let len = r.u32()? as usize;
+            let slots = (0..len).map(|_| r.u32()).collect::<std::result::Result<Vec<u32>, _>>()?;
+            upper.push((row, slots));
+        }
+        Ok(GraphParts { levels, entry, upper })
+    };
+    parse().map_err(|e| corrupted(path.to_path_buf(), e.0))
+}
+
+/// Deletes rows/graph files of other generations and temp files left by an interrupted
+/// checkpoint.
 fn remove_stale_files(dir: &Path, generation: u64) {
-    let keep = format!("rows-{generation}.seg");
+    let keep = [format!("rows-{generation}.seg"), format!("graph-{generation}.seg")];
     let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if (name.starts_with("rows-") && name != keep) || name.ends_with(".tmp") {
+        let generational = name.starts_with("rows-") || name.starts_with("graph-");
+        if (generational && !keep.contains(&name)) || name.ends_with(".tmp") {
             let _ = fs::remove_file(entry.path());
         }
     }

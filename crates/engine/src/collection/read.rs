@@ -1,6 +1,7 @@
 //! Reads: get by id, exact search (single and batch), counts and stats.
 
-use libravdb_core::{Neighbor, VectorRows, distance::normalize};
+use libravdb_core::{Neighbor, distance::normalize};
+use rayon::prelude::*;
 
 use super::{Collection, State};
 use crate::config::MAX_K;
@@ -17,9 +18,11 @@ pub struct Record {
 }
 
 /// What a search returns alongside ids and scores.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct SearchParams {
     pub k: usize,
+    /// HNSW beam width; `None` takes the collection's `efSearch` (raised to `k` if smaller).
+    pub ef_search: Option<usize>,
     pub include_metadata: bool,
     pub include_vectors: bool,
 }
@@ -48,11 +51,13 @@ pub struct Stats {
     pub dimension: usize,
     pub metric: &'static str,
     pub index: &'static str,
+    /// Bytes of index structure (HNSW graph: level-0 lists, levels, upper lists).
+    pub index_bytes: usize,
     /// Bytes of stored vectors (rows x dim x 4).
     pub vector_bytes: usize,
     /// Bytes mapped for vector chunks (file-backed or anonymous; resident only as touched).
     pub mapped_bytes: usize,
-    /// Bytes of stored vectors per live record.
+    /// Bytes per stored row of vectors plus index structure (tombstones included).
     pub bytes_per_vector: f64,
     pub id_bytes: usize,
     pub metadata_bytes: usize,
@@ -86,13 +91,15 @@ impl Collection {
         if params.k == 0 || params.k > MAX_K {
             return Err(Error::invalid(format!("k must be an integer from 1 to {MAX_K}, got {}", params.k)));
         }
+        if params.ef_search.is_some_and(|ef| ef == 0 || ef > MAX_K) {
+            return Err(Error::invalid(format!("efSearch must be an integer from 1 to {MAX_K}")));
+        }
         let queries = self.prepare_queries(queries)?;
         let st = self.read_state()?;
-        let live = |row: u32| st.ids.is_live(row);
-        let found = if queries.len() == dim {
-            vec![self.index.search(&st.vectors, &queries, params.k, live)]
+        let found: Vec<Vec<Neighbor>> = if queries.len() == dim {
+            vec![st.knn(&queries, params.k, params.ef_search)]
         } else {
-            pool().install(|| self.index.search_batch(&st.vectors, &queries, params.k, live))
+            pool().install(|| queries.par_chunks_exact(dim).map(|q| st.knn(q, params.k, params.ef_search)).collect())
         };
         Ok(self.collect_hits(&st, &found, params))
     }
@@ -153,10 +160,11 @@ impl Collection {
             deleted: rows - count,
             dimension: self.dim(),
             metric: self.config.metric.as_str(),
-            index: "flat",
+            index: st.index.kind(),
+            index_bytes: st.index.bytes(),
             vector_bytes: rows * self.dim() * 4,
             mapped_bytes: st.vectors.mapped_bytes(),
-            bytes_per_vector: (self.dim() * 4) as f64,
+            bytes_per_vector: (self.dim() * 4) as f64 + st.index.bytes() as f64 / rows.max(1) as f64,
             id_bytes: st.ids.heap_bytes(),
             metadata_bytes: st.metadata.iter().flatten().map(|m| m.len()).sum(),
             wal_bytes,

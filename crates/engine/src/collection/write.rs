@@ -283,19 +283,32 @@ impl Collection {
         Ok(triage.report())
     }
 
+    /// Repairs the index around deleted records (HNSW: reconnects their neighbours, unlinks
+    /// them) and checkpoints the result. Searches go on meanwhile. Returns the number of
+    /// neighbour lists rewritten (0 for flat).
+    pub fn optimize(&self, cancel: &Cancel) -> Result<usize> {
+        let mut w = self.writer.lock();
+        cancel.check()?;
+        let rewritten = self.read_state()?.repair();
+        if rewritten > 0 {
+            self.force_checkpoint_locked(&mut w)?;
+        }
+        Ok(rewritten)
+    }
+
     /// Logs `op` and applies it; checkpoints when the WAL has grown past the threshold.
     fn commit(&self, w: &mut Writer, op: Op, cancel: &Cancel) -> Result<()> {
         if op.len() == 0 {
             return Ok(());
         }
         cancel.check()?;
-        if let Op::Put { ids, .. } = &op {
+        let first_new_row = {
             // Map the chunks new rows need now, so that applying after the WAL write does no I/O.
             let mut st = self.state.write();
-            let new_rows = ids.iter().filter(|id| !st.ids.contains(id)).count();
-            let rows = st.ids.rows() + new_rows;
-            st.vectors.reserve(rows)?;
-        }
+            let rows = st.rows_after(&op);
+            st.reserve(rows)?;
+            st.ids.rows()
+        };
         if let Some(wal) = &mut w.wal {
             wal.append(&op.encode(w.seq + 1))?;
         }
@@ -304,6 +317,8 @@ impl Collection {
             self.status.store(POISONED, Ordering::Release);
             return Err(Error::Internal(format!("applying a logged write failed: {reason}")));
         }
+        // Graph linking is the slow part: it holds only the read lock, so searches go on.
+        self.state.read().link(first_new_row);
         if w.wal.as_ref().is_some_and(|wal| wal.len() >= self.options.checkpoint_wal_bytes) {
             self.checkpoint_locked(w)?;
         }
@@ -312,49 +327,72 @@ impl Collection {
 }
 
 impl State {
-    /// Applies a validated (or replayed) op. Fails only if `op` does not fit the state, which
-    /// for a replayed op means the log and the checkpoint disagree.
+    /// Applies a validated (or replayed) op and registers appended rows with the index (the
+    /// caller links them). Fails only if `op` does not fit the state, which for a replayed op
+    /// means the log and the checkpoint disagree.
     pub(super) fn apply(&mut self, op: &Op, dim: usize) -> std::result::Result<(), String> {
         let io = |e: libravdb_storage::StorageError| e.to_string();
+        let appends = self.index.appends_on_update();
         match op {
             Op::Put { upsert, ids, vectors, metadata } => {
                 for (i, (id, meta)) in ids.iter().zip(metadata).enumerate() {
                     let v = &vectors[i * dim..(i + 1) * dim];
                     let meta = meta.as_deref().map(Box::from);
                     match self.ids.get(id) {
-                        Some(row) if *upsert => {
+                        Some(_) if !*upsert => return Err(format!("insert of existing id '{id}'")),
+                        Some(row) if !appends => {
                             self.vectors.set_row(row, v).map_err(io)?;
                             self.metadata[row as usize] = meta;
                         }
-                        Some(_) => return Err(format!("insert of existing id '{id}'")),
-                        None => {
-                            let row = self.ids.push(id);
-                            self.vectors.set_row(row, v).map_err(io)?;
-                            self.metadata.push(meta);
+                        Some(_) => {
+                            self.remove(id);
+                            self.append(id, v, meta).map_err(io)?;
                         }
+                        None => self.append(id, v, meta).map_err(io)?,
                     }
                 }
             }
             Op::Update { items } => {
                 for item in items {
                     let row = self.ids.get(&item.id).ok_or_else(|| format!("update of missing id '{}'", item.id))?;
-                    if let Some(v) = &item.vector {
-                        self.vectors.set_row(row, v).map_err(io)?;
-                    }
-                    match &item.metadata {
-                        MetadataChange::Keep => {}
-                        MetadataChange::Set(s) => self.metadata[row as usize] = Some(s.as_str().into()),
-                        MetadataChange::Clear => self.metadata[row as usize] = None,
+                    let meta = match &item.metadata {
+                        MetadataChange::Keep => self.metadata[row as usize].clone(),
+                        MetadataChange::Set(s) => Some(s.as_str().into()),
+                        MetadataChange::Clear => None,
+                    };
+                    match &item.vector {
+                        Some(v) if appends => {
+                            self.remove(&item.id);
+                            self.append(&item.id, v, meta).map_err(io)?;
+                        }
+                        Some(v) => {
+                            self.vectors.set_row(row, v).map_err(io)?;
+                            self.metadata[row as usize] = meta;
+                        }
+                        None => self.metadata[row as usize] = meta,
                     }
                 }
             }
             Op::Delete { ids } => {
                 for id in ids {
-                    let row = self.ids.remove(id).ok_or_else(|| format!("delete of missing id '{id}'"))?;
-                    self.metadata[row as usize] = None;
+                    self.remove(id).ok_or_else(|| format!("delete of missing id '{id}'"))?;
                 }
             }
         }
-        Ok(())
+        self.register_rows().map_err(|e| e.to_string())
+    }
+
+    /// Appends a new row for `id`.
+    fn append(&mut self, id: &str, v: &[f32], meta: Option<Box<str>>) -> libravdb_storage::Result<()> {
+        let row = self.ids.push(id);
+        self.metadata.push(meta);
+        self.vectors.set_row(row, v)
+    }
+
+    /// Tombstones the row of `id`.
+    fn remove(&mut self, id: &str) -> Option<u32> {
+        let row = self.ids.remove(id)?;
+        self.metadata[row as usize] = None;
+        Some(row)
     }
 }

@@ -1,10 +1,14 @@
 use std::path::{Path, PathBuf};
 
-use libravdb_engine::{BatchOptions, Cancel, Collection, CollectionConfig, Database, DbOptions};
+use libravdb_engine::{BatchOptions, Cancel, Collection, CollectionConfig, Database, DbOptions, IndexSpec};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
 pub fn config(dim: i64, metric: &str) -> CollectionConfig {
-    CollectionConfig::from_api(dim, Some(metric), None).unwrap()
+    CollectionConfig::from_api(dim, Some(metric), IndexSpec::default()).unwrap()
+}
+
+pub fn hnsw_config(dim: i64, metric: &str) -> CollectionConfig {
+    CollectionConfig::from_api(dim, Some(metric), IndexSpec { kind: Some("hnsw"), ..Default::default() }).unwrap()
 }
 
 pub fn open(path: &Path) -> Database {

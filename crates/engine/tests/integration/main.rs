@@ -2,5 +2,6 @@
 
 mod batches;
 mod common;
+mod hnsw;
 mod recovery;
 mod search;

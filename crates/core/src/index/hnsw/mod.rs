@@ -1,0 +1,307 @@
+//! HNSW: Hierarchical Navigable Small World graphs (Malkov & Yashunin, 2016,
+//! <https://arxiv.org/abs/1603.09320>).
+//!
+//! Layout: level-0 neighbour lists live in a [`LinkTable`] of fixed-width rows
+//! (`count, n_1 .. n_M0`, `M0 = 2M`), which the engine backs with mmap'd chunk files; the
+//! sparse upper levels (a node reaches level L with probability `M^-L`) are small boxed
+//! slices in RAM. Every slot is an `AtomicU32`: builders update lists under a per-node
+//! mutex, searches read them without locks (the count is published with Release after the
+//! ids), so searches run while a batch is being linked and always see valid row ids.
+//!
+//! - [`build`]: parallel insertion (rayon) with the neighbour-selection heuristic.
+//! - [`search`]: greedy descent through the upper levels, beam search at level 0.
+//! - [`repair`]: reconnects the neighbourhoods of deleted nodes (`optimize()`).
+
+mod build;
+mod repair;
+mod search;
+mod visited;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::distance::{DistanceFn, Metric};
+
+/// Parameters of an HNSW graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HnswParams {
+    /// Neighbours per node on the upper levels; level 0 keeps `2 * m`. Memory: about
+    /// `(2m + 1) * 4` bytes per vector for level 0. Typical 8-48, default 16.
+    pub m: usize,
+    /// Beam width while inserting: higher builds a better graph, slower. Default 200.
+    pub ef_construction: usize,
+    /// Default beam width of a query (raised to `k` when smaller). Default 64.
+    pub ef_search: usize,
+    /// Seed of the level generator; a node's level depends only on the seed and its row.
+    pub seed: u64,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        Self { m: 16, ef_construction: 200, ef_search: 64, seed: 0x5eed }
+    }
+}
+
+impl HnswParams {
+    /// Level-0 capacity.
+    pub fn m0(&self) -> usize {
+        2 * self.m
+    }
+
+    /// Slots per level-0 row in the [`LinkTable`]: the count, then `m0` neighbours.
+    pub fn level0_width(&self) -> usize {
+        1 + self.m0()
+    }
+}
+
+/// Fixed-width rows of atomics holding level-0 neighbour lists: `[count, n_1, ..]`.
+pub trait LinkTable: Send + Sync {
+    /// The slots of `row` (at least `level0_width` of them).
+    fn links(&self, row: u32) -> &[AtomicU32];
+}
+
+/// A heap-allocated [`LinkTable`] (tests, in-memory use).
+#[derive(Debug, Default)]
+pub struct VecLinks {
+    width: usize,
+    slots: Vec<AtomicU32>,
+}
+
+impl VecLinks {
+    pub fn new(width: usize) -> Self {
+        Self { width, slots: Vec::new() }
+    }
+
+    /// Makes rows `0..rows` addressable (new rows empty).
+    pub fn grow_to(&mut self, rows: usize) {
+        let n = rows * self.width;
+        if self.slots.len() < n {
+            self.slots.resize_with(n, || AtomicU32::new(0));
+        }
+    }
+}
+
+impl LinkTable for VecLinks {
+    fn links(&self, row: u32) -> &[AtomicU32] {
+        let s = row as usize * self.width;
+        &self.slots[s..s + self.width]
+    }
+}
+
+/// Entry point of the graph: a node on the top level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub row: u32,
+    pub level: u8,
+}
+
+/// What a checkpoint persists besides the level-0 table: each row's level, the entry point,
+/// and the upper lists as `(row, slots)` (slots as in the live graph: per level a count, then
+/// `m` ids), sorted by row.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GraphParts {
+    pub levels: Vec<u8>,
+    pub entry: Option<Entry>,
+    pub upper: Vec<(u32, Vec<u32>)>,
+}
+
+/// Highest level a node can get (the level distribution makes more than ~8 vanishingly rare).
+const MAX_LEVEL: u8 = 16;
+
+/// An HNSW graph over rows `0..len()` of a vector table.
+pub struct HnswGraph<L: LinkTable> {
+    params: HnswParams,
+    metric: Metric,
+    distance: DistanceFn,
+    level0: L,
+    /// Level of each row.
+    levels: Vec<u8>,
+    /// Row -> lists for levels 1..=level, each `1 + m` slots.
+    upper: HashMap<u32, Box<[AtomicU32]>>,
+    /// Serialises writers of one node's lists.
+    locks: Vec<Mutex<()>>,
+    entry: RwLock<Option<Entry>>,
+}
+
+impl<L: LinkTable> std::fmt::Debug for HnswGraph<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HnswGraph").field("params", &self.params).field("rows", &self.levels.len()).finish()
+    }
+}
+
+/// splitmix64: a well-mixed hash of the seed and a row.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl<L: LinkTable> HnswGraph<L> {
+    /// An empty graph whose level-0 lists live in `level0`.
+    pub fn new(params: HnswParams, metric: Metric, level0: L) -> Self {
+        Self {
+            params,
+            metric,
+            distance: metric.kernel(),
+            level0,
+            levels: Vec::new(),
+            upper: HashMap::new(),
+            locks: Vec::new(),
+            entry: RwLock::new(None),
+        }
+    }
+
+    pub fn params(&self) -> &HnswParams {
+        &self.params
+    }
+
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// Rows known to the graph (linked or waiting to be linked).
+    pub fn len(&self) -> usize {
+        self.levels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.levels.is_empty()
+    }
+
+    pub fn entry(&self) -> Option<Entry> {
+        *self.entry.read()
+    }
+
+    /// The level-0 table, for the owner to grow before [`HnswGraph::add_rows`].
+    pub fn level0_mut(&mut self) -> &mut L {
+        &mut self.level0
+    }
+
+    pub fn level0(&self) -> &L {
+        &self.level0
+    }
+
+    /// The level drawn for `row`: `floor(-ln(u) / ln(m))`, `u` uniform from the seed and row.
+    pub fn level_for(&self, row: u32) -> u8 {
+        let u = ((mix(self.params.seed ^ mix(row as u64)) >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        let ml = 1.0 / (self.params.m.max(2) as f64).ln();
+        ((-u.ln() * ml).floor() as u64).min(MAX_LEVEL as u64) as u8
+    }
+
+    /// Registers rows `len()..rows` (their level-0 rows must be addressable in the table):
+    /// draws their levels and allocates their lists, all empty. Link them with
+    /// [`HnswGraph::link`].
+    pub fn add_rows(&mut self, rows: usize) {
+        let width = 1 + self.params.m;
+        for row in self.levels.len()..rows {
+            let row = row as u32;
+            let level = self.level_for(row);
+            self.level0.links(row)[0].store(0, Ordering::Relaxed);
+            if level > 0 {
+                let slots: Box<[AtomicU32]> = (0..level as usize * width).map(|_| AtomicU32::new(0)).collect();
+                self.upper.insert(row, slots);
+            }
+            self.levels.push(level);
+            self.locks.push(Mutex::new(()));
+        }
+    }
+
+    /// Level of `row`.
+    pub fn level(&self, row: u32) -> u8 {
+        self.levels[row as usize]
+    }
+
+    /// The slots of `row`'s list at `level`: `[count, ids..]`.
+    #[inline]
+    fn slots(&self, row: u32, level: u8) -> &[AtomicU32] {
+        if level == 0 {
+            &self.level0.links(row)[..self.params.level0_width()]
+        } else {
+            let width = 1 + self.params.m;
+            let s = (level as usize - 1) * width;
+            &self.upper[&row][s..s + width]
+        }
+    }
+
+    /// Copies `row`'s neighbours at `level` into `out` (cleared first). Lock-free: may mix a
+    /// list being rewritten with its previous version, but every id is a valid row.
+    #[inline]
+    fn neighbors_into(&self, row: u32, level: u8, out: &mut Vec<u32>) {
+        out.clear();
+        let slots = self.slots(row, level);
+        let count = (slots[0].load(Ordering::Acquire) as usize).min(slots.len() - 1);
+        out.extend(slots[1..=count].iter().map(|s| s.load(Ordering::Relaxed)));
+    }
+
+    /// Replaces `row`'s list at `level`; the caller holds `row`'s lock.
+    fn write_list(&self, row: u32, level: u8, ids: &[u32]) {
+        let slots = self.slots(row, level);
+        let n = ids.len().min(slots.len() - 1);
+        for (slot, &id) in slots[1..=n].iter().zip(ids) {
+            slot.store(id, Ordering::Relaxed);
+        }
+        slots[0].store(n as u32, Ordering::Release);
+    }
+
+    /// Bytes of graph structure per row: level-0 row, level byte, lock, and upper lists.
+    pub fn bytes(&self) -> usize {
+        let upper: usize = self.upper.values().map(|s| s.len() * 4 + 16).sum();
+        self.levels.len() * (self.params.level0_width() * 4 + 1 + 1) + upper
+    }
+
+    /// The parts a checkpoint persists outside the level-0 table.
+    pub fn export(&self) -> GraphParts {
+        let mut upper: Vec<(u32, Vec<u32>)> =
+            self.upper.iter().map(|(&r, s)| (r, s.iter().map(|a| a.load(Ordering::Relaxed)).collect())).collect();
+        upper.sort_unstable_by_key(|(r, _)| *r);
+        GraphParts { levels: self.levels.clone(), entry: self.entry(), upper }
+    }
+
+    /// Rebuilds a graph from [`HnswGraph::export`]ed parts and a level-0 table whose rows
+    /// `0..levels.len()` are mapped. Lists are sanitised: ids outside the graph, repeats and
+    /// self-links are dropped (level-0 pages written after the checkpoint may hold them).
+    pub fn import(params: HnswParams, metric: Metric, level0: L, parts: GraphParts) -> Result<Self, String> {
+        let GraphParts { levels, entry, upper } = parts;
+        let rows = levels.len();
+        let width = 1 + params.m;
+        let mut g = Self::new(params, metric, level0);
+        for (row, slots) in upper {
+            let level = *levels.get(row as usize).ok_or_else(|| format!("upper list of unknown row {row}"))?;
+            if slots.len() != level as usize * width {
+                return Err(format!("row {row}: {} upper slots for level {level}", slots.len()));
+            }
+            g.upper.insert(row, slots.into_iter().map(AtomicU32::new).collect());
+        }
+        if let Some(e) = entry
+            && (e.row as usize >= rows || levels[e.row as usize] != e.level)
+        {
+            return Err(format!("entry point {e:?} does not match the levels"));
+        }
+        if let Some((row, _)) = levels.iter().enumerate().find(|(r, l)| **l > 0 && !g.upper.contains_key(&(*r as u32)))
+        {
+            return Err(format!("row {row} has a level but no upper lists"));
+        }
+        g.locks = (0..rows).map(|_| Mutex::new(())).collect();
+        g.levels = levels;
+        *g.entry.write() = entry;
+        let mut buf = Vec::new();
+        for row in 0..rows as u32 {
+            for level in 0..=g.levels[row as usize] {
+                g.neighbors_into(row, level, &mut buf);
+                let before = buf.len();
+                let mut seen = std::collections::HashSet::with_capacity(buf.len());
+                buf.retain(|&n| (n as usize) < rows && n != row && seen.insert(n) && g.levels[n as usize] >= level);
+                if buf.len() != before || g.slots(row, level)[0].load(Ordering::Relaxed) as usize != before {
+                    g.write_list(row, level, &buf);
+                }
+            }
+        }
+        Ok(g)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,114 @@
+use std::collections::HashSet;
+
+use rand::{RngExt, SeedableRng, rngs::StdRng};
+
+use super::*;
+use crate::index::FlatIndex;
+use crate::vectors::{DenseVectors, VectorRows};
+
+/// A Gaussian mixture: `n` vectors around `centres` centres, plus `nq` queries.
+fn clustered(seed: u64, n: usize, nq: usize, dim: usize, centres: usize, sigma: f32) -> (DenseVectors, DenseVectors) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let c: Vec<f32> = (0..centres * dim).map(|_| rng.random_range(0.0f32..100.0)).collect();
+    let mut draw = |count: usize| {
+        let mut out = Vec::with_capacity(count * dim);
+        for _ in 0..count {
+            let k = rng.random_range(0..centres);
+            for j in 0..dim {
+                // Box-Muller.
+                let (u1, u2): (f32, f32) = (rng.random_range(1e-7..1.0), rng.random_range(0.0..1.0));
+                let g = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos();
+                out.push(c[k * dim + j] + sigma * g);
+            }
+        }
+        DenseVectors::new(dim, out)
+    };
+    (draw(n), draw(nq))
+}
+
+fn build(vectors: &DenseVectors, params: HnswParams) -> HnswGraph<VecLinks> {
+    let mut links = VecLinks::new(params.level0_width());
+    links.grow_to(vectors.rows());
+    let mut g = HnswGraph::new(params, Metric::L2, links);
+    g.add_rows(vectors.rows());
+    let rows: Vec<u32> = (0..vectors.rows() as u32).collect();
+    g.link(vectors, &rows);
+    g
+}
+
+fn recall(
+    g: &HnswGraph<VecLinks>,
+    v: &DenseVectors,
+    q: &DenseVectors,
+    ef: usize,
+    live: impl Fn(u32) -> bool + Copy,
+) -> f64 {
+    let flat = FlatIndex::new(Metric::L2);
+    let mut hit = 0;
+    for i in 0..q.rows() as u32 {
+        let truth: HashSet<u32> = flat.search(v, q.row(i), 10, live).iter().map(|n| n.row).collect();
+        let got = g.search(v, q.row(i), 10, ef, live);
+        assert!(got.iter().all(|n| live(n.row)));
+        hit += got.iter().filter(|n| truth.contains(&n.row)).count();
+    }
+    hit as f64 / (q.rows() * 10) as f64
+}
+
+#[test]
+fn recall_on_overlapping_clusters_is_high_at_default_parameters() {
+    let (v, q) = clustered(1, 8000, 100, 32, 50, 20.0);
+    let g = build(&v, HnswParams::default());
+    let r = recall(&g, &v, &q, 64, |_| true);
+    assert!(r >= 0.95, "recall {r}");
+}
+
+#[test]
+fn levels_are_reproducible_and_geometric() {
+    let g = HnswGraph::new(HnswParams::default(), Metric::L2, VecLinks::new(33));
+    let levels: Vec<u8> = (0..100_000).map(|r| g.level_for(r)).collect();
+    let again: Vec<u8> = (0..100_000).map(|r| g.level_for(r)).collect();
+    assert_eq!(levels, again);
+    let above0 = levels.iter().filter(|&&l| l > 0).count() as f64 / 1e5;
+    assert!((above0 - 1.0 / 16.0).abs() < 0.01, "P(level > 0) = {above0}");
+}
+
+#[test]
+fn deleted_rows_are_never_returned_and_repair_restores_recall() {
+    let (v, q) = clustered(2, 6000, 100, 24, 40, 15.0);
+    let g = build(&v, HnswParams::default());
+    let deleted = |r: u32| r.is_multiple_of(5); // 20%
+    let live = |r: u32| !deleted(r);
+    let before = recall(&g, &v, &q, 64, live);
+    let rewritten = g.repair(&v, deleted);
+    assert!(rewritten > 0);
+    let after = recall(&g, &v, &q, 64, live);
+    assert!(after >= 0.95, "recall after repair {after} (before {before})");
+    assert!(!deleted(g.entry().unwrap().row));
+    // No live list links to a deleted node any more.
+    let mut buf = Vec::new();
+    for r in (0..6000u32).filter(|&r| live(r)) {
+        g.neighbors_into(r, 0, &mut buf);
+        assert!(buf.iter().all(|&n| live(n)), "row {r} still links to a deleted node");
+    }
+}
+
+#[test]
+fn export_import_round_trip_gives_identical_results_and_drops_dangling_links() {
+    let (v, q) = clustered(3, 3000, 20, 16, 20, 10.0);
+    let params = HnswParams::default();
+    let g = build(&v, params);
+    let before: Vec<_> = (0..20).map(|i| g.search(&v, q.row(i), 10, 64, |_| true)).collect();
+    let parts = g.export();
+    // Move the level-0 table into the new graph, with one dangling link planted.
+    let HnswGraph { level0, .. } = g;
+    let row0 = level0.links(7);
+    let n = row0[0].load(Ordering::Relaxed) as usize;
+    row0[1 + n].store(999_999, Ordering::Relaxed);
+    row0[0].store(n as u32 + 1, Ordering::Relaxed);
+    let g2 = HnswGraph::import(params, Metric::L2, level0, parts).unwrap();
+    let mut buf = Vec::new();
+    g2.neighbors_into(7, 0, &mut buf);
+    assert!(!buf.contains(&999_999));
+    let after: Vec<_> = (0..20).map(|i| g2.search(&v, q.row(i), 10, 64, |_| true)).collect();
+    assert_eq!(before, after);
+}
