@@ -8,6 +8,7 @@ export {
   type BatchOptions,
   type BatchResult,
   type CollectionStats,
+  type ColumnarBatch,
   type Metadata,
   type RecordUpdate,
   type SearchHit,

@@ -5,6 +5,7 @@
  * `--quick` is the CI smoke run (well under 3 minutes).
  */
 import { parseArgs } from 'node:util'
+import { annSection, benchAnn, qpsAtRecall } from './ann'
 import { type Dataset, clustered, readVecs, sift5k } from './datasets'
 import { benchFlat, flatSection } from './flat'
 import { machine, writeReport } from './harness'
@@ -51,7 +52,31 @@ async function main() {
     )
     flat.push(r)
   }
-  const dir = writeReport([flatSection(flat)], { quick, flat })
+  const efs = quick ? [10, 16, 32, 64, 128] : [10, 16, 24, 32, 48, 64, 96, 128, 192, 256]
+  const annSets: { ds: Dataset; nq: number }[] = [
+    { ds: datasets[0].ds, nq: 500 },
+    {
+      ds: quick ? clustered({ n: 20_000, nq: 200, dim: 128, centres: 100, sigma: 20, seed: 7 }) : datasets[1].ds,
+      nq: quick ? 100 : 200,
+    },
+  ]
+  if (!quick) {
+    // Overlapping clusters: where indexes differ (hnswlib needs ef ~64 for recall 0.95).
+    annSets.push({ ds: clustered({ n: 100_000, nq: 200, dim: 64, centres: 300, sigma: 40, seed: 11 }), nq: 200 })
+  }
+  const ann = []
+  for (const { ds, nq } of annSets) {
+    const r = await benchAnn(ds, nq, efs, quick ? 1 : 3)
+    for (const x of r.results) {
+      if ('error' in x) console.log(`${r.dataset} ${x.lib}: unavailable (${x.error})`)
+      else {
+        const q = qpsAtRecall(x.sweep, 0.95)
+        console.log(`${r.dataset} ${x.lib}: build ${x.buildSeconds.toFixed(2)} s (${x.threads} threads), q/s at recall 0.95 ${q ? q.toFixed(0) : 'not reached'}, RSS ${x.rssBytesPerVector.toFixed(0)} B/vector`)
+      }
+    }
+    ann.push(r)
+  }
+  const dir = writeReport([flatSection(flat), annSection(ann)], { quick, flat, ann })
   console.log(`\nReport: ${dir}/REPORT.md`)
 }
 

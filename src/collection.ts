@@ -6,6 +6,7 @@
 import { checkOptionalBoolean, checkOptionalInteger, describe, optionsObject } from './config'
 import {
   type BatchItemError,
+  DimensionMismatchError,
   type ErrorCode,
   InvalidArgumentError,
   LibraVDBError,
@@ -40,6 +41,16 @@ export interface StoredRecord {
   id: string
   vector: Float32Array
   metadata?: Metadata
+}
+
+/**
+ * A batch in columnar form: `vectors` is one row-major block (ids.length x dimension) that
+ * crosses into the engine without a copy: the fastest way to load data.
+ */
+export interface ColumnarBatch {
+  ids: readonly string[]
+  vectors: Float32Array
+  metadata?: readonly (Metadata | null | undefined)[]
 }
 
 /** Changes to an existing record. `metadata: null` removes its metadata. */
@@ -149,10 +160,14 @@ function parseMetadata(json: string | null | undefined): Metadata | undefined {
 
 export class Collection {
   readonly #native: NativeCollection
+  readonly #dimension: number
+  /** Reused output buffer of the lean `searchSync` path, grown to the largest k seen. */
+  #scores = new Float32Array(16)
 
   /** @internal Use `LibraVDB.createCollection` / `getCollection`. */
   constructor(native: NativeCollection) {
     this.#native = native
+    this.#dimension = native.dimension
   }
 
   get name(): string {
@@ -160,7 +175,7 @@ export class Collection {
   }
 
   get dimension(): number {
-    return this.#native.dimension
+    return this.#dimension
   }
 
   get metric(): string {
@@ -172,8 +187,9 @@ export class Collection {
     await this.#put('insert', [record], false, opts)
   }
 
-  /** Inserts records whose ids are all new. See {@link BatchOptions.atomic}. */
-  insertBatch(records: readonly VectorRecord[], opts?: BatchOptions): Promise<BatchResult> {
+  /** Inserts records whose ids are all new, given as records or as a {@link ColumnarBatch}.
+   * See {@link BatchOptions.atomic}. */
+  insertBatch(records: readonly VectorRecord[] | ColumnarBatch, opts?: BatchOptions): Promise<BatchResult> {
     return this.#put('insertBatch', records, false, opts)
   }
 
@@ -182,15 +198,25 @@ export class Collection {
     await this.#put('upsert', [record], true, opts)
   }
 
-  /** Inserts or replaces records. */
-  upsertBatch(records: readonly VectorRecord[], opts?: BatchOptions): Promise<BatchResult> {
+  /** Inserts or replaces records (records or a {@link ColumnarBatch}). */
+  upsertBatch(records: readonly VectorRecord[] | ColumnarBatch, opts?: BatchOptions): Promise<BatchResult> {
     return this.#put('upsertBatch', records, true, opts)
   }
 
-  async #put(op: string, records: readonly VectorRecord[], upsert: boolean, opts?: BatchOptions): Promise<BatchResult> {
+  async #put(
+    op: string,
+    records: readonly VectorRecord[] | ColumnarBatch,
+    upsert: boolean,
+    opts?: BatchOptions,
+  ): Promise<BatchResult> {
     const o = optionsObject<BatchOptions>(`${op} options`, opts, BATCH_KEYS)
     const atomic = checkOptionalBoolean(`${op} options.atomic`, o.atomic) ?? true
-    if (!Array.isArray(records)) throw new InvalidArgumentError(`${op} expects an array of records, got ${describe(records)}`)
+    if (!Array.isArray(records)) {
+      if (typeof records === 'object' && records !== null && 'ids' in records) {
+        return this.#putColumnar(op, records as ColumnarBatch, upsert, atomic, o)
+      }
+      throw new InvalidArgumentError(`${op} expects an array of records or { ids, vectors }, got ${describe(records)}`)
+    }
     const dim = this.dimension
     const local: BatchItemError[] = []
     const ids: string[] = []
@@ -215,6 +241,29 @@ export class Collection {
     const flat = vectors.length === 1 && vectors[0] instanceof Float32Array ? vectors[0] : flatten(vectors, dim)
     const report = await cancellableWrite(o, (token) => this.#native.putBatch(ids, flat, metadata, upsert, atomic, token))
     const errors = mergeReport(report, sentIndex, local)
+    if (!report.applied) rejectBatch(op, errors)
+    return { succeeded: report.succeeded, failed: errors.length, errors }
+  }
+
+  async #putColumnar(op: string, b: ColumnarBatch, upsert: boolean, atomic: boolean, o: CallOptions): Promise<BatchResult> {
+    const { ids, vectors } = b
+    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
+      throw new InvalidArgumentError(`${op}: ids must be an array of strings`)
+    }
+    if (!(vectors instanceof Float32Array)) {
+      throw new InvalidArgumentError(`${op}: vectors must be a Float32Array (ids.length x dimension), got ${describe(vectors)}`)
+    }
+    if (vectors.length !== ids.length * this.#dimension) {
+      throw new DimensionMismatchError(
+        `${op}: ${ids.length} ids need ${ids.length * this.#dimension} vector values (dimension ${this.#dimension}), got ${vectors.length}`,
+      )
+    }
+    if (b.metadata !== undefined && (!Array.isArray(b.metadata) || b.metadata.length !== ids.length)) {
+      throw new InvalidArgumentError(`${op}: metadata must be an array with one entry per id`)
+    }
+    const metadata = ids.map((_, i) => metadataJson(`metadata[${i}]`, b.metadata?.[i]))
+    const report = await cancellableWrite(o, (token) => this.#native.putBatch([...ids], vectors, metadata, upsert, atomic, token))
+    const errors = mergeReport(report, ids.map((_, i) => i), [])
     if (!report.applied) rejectBatch(op, errors)
     return { succeeded: report.succeeded, failed: errors.length, errors }
   }
@@ -328,9 +377,20 @@ export class Collection {
 
   /** {@link search} on the calling thread: a flat scan of a large collection blocks it. */
   searchSync(vector: VectorLike, opts?: Omit<SearchOptions, 'signal' | 'timeoutMs'>): SearchHit[] {
-    const p = this.#searchParams('searchSync', opts)
-    const q = toVector(vector, this.dimension, 'query vector')
-    return this.#shape(callSync(() => this.#native.searchSync(q, p.native)))[0] ?? []
+    const p = this.#searchParams('searchSync', opts).native
+    const q = toVector(vector, this.#dimension, 'query vector')
+    if (p.includeMetadata || p.includeVectors) {
+      return this.#shape(callSync(() => this.#native.searchSync(q, p)))[0] ?? []
+    }
+    // Lean path: scores land in a reused buffer, ids come back as one NUL-joined string.
+    if (this.#scores.length < p.k) this.#scores = new Float32Array(p.k)
+    const scores = this.#scores.length === p.k ? this.#scores : this.#scores.subarray(0, p.k)
+    const joined = callSync(() => this.#native.searchInto(q, p.efSearch ?? 0, scores))
+    if (joined.length === 0) return []
+    const ids = joined.split('\0')
+    const hits: SearchHit[] = new Array(ids.length)
+    for (let i = 0; i < ids.length; i++) hits[i] = { id: ids[i], score: scores[i] }
+    return hits
   }
 
   /** Many queries at once, in parallel: a row-major Float32Array (n x dimension) or a list. */
@@ -342,7 +402,7 @@ export class Collection {
   }
 
   #searchParams(op: string, opts: unknown) {
-    const o = optionsObject<SearchOptions>(`${op} options`, opts, SEARCH_KEYS)
+    const o = opts === undefined ? {} : optionsObject<SearchOptions>(`${op} options`, opts, SEARCH_KEYS)
     const native: NativeSearchOptions = {
       k: checkOptionalInteger(`${op} options.k`, o.k, 1) ?? 10,
       efSearch: checkOptionalInteger(`${op} options.efSearch`, o.efSearch, 1),
@@ -354,7 +414,7 @@ export class Collection {
 
   /** Columnar native hits -> one array of hit objects per query. */
   #shape(h: NativeHits): SearchHit[][] {
-    const dim = this.dimension
+    const dim = this.#dimension
     const out: SearchHit[][] = []
     let at = 0
     for (const n of h.counts) {

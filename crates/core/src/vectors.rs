@@ -14,6 +14,34 @@ pub trait VectorRows: Sync {
     /// Calls `f(first_row, data)` for contiguous runs covering rows `0..rows()` in order;
     /// `data.len()` is a multiple of `dim()`.
     fn runs(&self, f: &mut dyn FnMut(u32, &[f32]));
+
+    /// Hints the CPU to start loading `row` into cache (graph searches issue this for all
+    /// neighbours of a node before computing any distance, overlapping their memory latency).
+    #[inline]
+    fn prefetch(&self, row: u32) {
+        if (row as usize) < self.rows() {
+            prefetch_slice(self.row(row));
+        }
+    }
+}
+
+/// Prefetches the cache lines of `v` (at most 8, i.e. 512 bytes) into L1.
+#[inline]
+pub fn prefetch_slice(v: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let bytes = (v.len() * 4).min(512);
+        let p = v.as_ptr() as *const i8;
+        let mut off = 0;
+        while off < bytes {
+            // SAFETY: prefetch never faults, and `off` stays inside `v`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.add(off)) };
+            off += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = v;
 }
 
 /// A heap-allocated row-major table: the simplest [`VectorRows`], used by tests and examples.

@@ -3,6 +3,8 @@
 //! Record payload: sequence number (u64) | op tag (u8) | op body. Vectors are stored already
 //! prepared (normalised for cosine), so replay applies them without re-validating.
 
+use std::borrow::Cow;
+
 use libravdb_storage::codec::{ByteReader, ByteWriter, DecodeError};
 
 const TAG_PUT: u8 = 1;
@@ -26,15 +28,16 @@ pub struct UpdateItem {
     pub metadata: MetadataChange,
 }
 
-/// A write batch, validated and ready to apply.
+/// A write batch, validated and ready to apply. Vectors are borrowed from the caller when
+/// they need no change (a batch of 10k x 128 is then never copied before it is applied).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Op {
+pub enum Op<'a> {
     /// New records (`upsert: false`) or records that replace existing ones (`upsert: true`).
     /// `vectors` has layout (ids.len(), dim).
     Put {
         upsert: bool,
         ids: Vec<String>,
-        vectors: Vec<f32>,
+        vectors: Cow<'a, [f32]>,
         metadata: Vec<Option<String>>,
     },
     Update {
@@ -45,7 +48,7 @@ pub enum Op {
     },
 }
 
-impl Op {
+impl Op<'_> {
     /// Records touched by this op.
     pub fn len(&self) -> usize {
         match self {
@@ -110,7 +113,7 @@ impl Op {
     }
 
     /// Decodes a payload written by [`Op::encode`] for a collection of dimension `dim`.
-    pub fn decode(payload: &[u8], dim: usize) -> Result<(u64, Op), DecodeError> {
+    pub fn decode(payload: &[u8], dim: usize) -> Result<(u64, Op<'static>), DecodeError> {
         let mut r = ByteReader::new(payload);
         let seq = r.u64()?;
         let op = match r.u8()? {
@@ -124,7 +127,7 @@ impl Op {
                 }
                 let mut vectors = Vec::new();
                 r.f32s_into(n * dim, &mut vectors)?;
-                Op::Put { upsert, ids, vectors, metadata }
+                Op::Put { upsert, ids, vectors: Cow::Owned(vectors), metadata }
             }
             TAG_UPDATE => {
                 let n = r.u32()? as usize;
@@ -175,7 +178,7 @@ mod tests {
             Op::Put {
                 upsert: true,
                 ids: vec!["a".into(), "b".into()],
-                vectors: vec![1.0, 2.0, 3.0, 4.0],
+                vectors: vec![1.0, 2.0, 3.0, 4.0].into(),
                 metadata: vec![Some("{\"x\":1}".into()), None],
             },
             Op::Update {

@@ -272,6 +272,23 @@ impl NativeCollection {
         guarded(|| Ok(self.c.search(&queries, SearchParams::from(&options))?.into()))
     }
 
+    /// The lean single-query path behind `searchSync` without metadata or vectors: writes
+    /// `scores.length` (= k) scores into `scores` and returns the hit ids joined by NUL.
+    /// `efSearch` 0 takes the collection default.
+    #[napi(catch_unwind)]
+    pub fn search_into(
+        &self,
+        query: Float32ArraySlice,
+        ef_search: u32,
+        mut scores: Float32ArraySlice,
+    ) -> napi::Result<String> {
+        let ef = (ef_search > 0).then_some(ef_search as usize);
+        // SAFETY: the JS facade owns `scores` (a private, reused buffer) and nothing else reads
+        // or writes it during this synchronous call.
+        let out = unsafe { scores.as_mut() };
+        guarded(|| self.c.search_into(&query, ef, out))
+    }
+
     /// Repairs the index around deleted records and checkpoints; resolves to the number of
     /// neighbour lists rewritten.
     #[napi(ts_return_type = "Promise<number>")]

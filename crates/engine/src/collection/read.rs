@@ -85,6 +85,41 @@ impl Collection {
     /// One query runs on the calling thread; several run in parallel on the worker pool.
     pub fn search(&self, queries: &[f32], params: SearchParams) -> Result<Hits> {
         let dim = self.dim();
+        self.check_search(queries, params)?;
+        let queries = self.prepare_queries(queries)?;
+        let st = self.read_state()?;
+        let found: Vec<Vec<Neighbor>> = if queries.len() == dim {
+            vec![st.knn(&queries, params.k, params.ef_search)]
+        } else {
+            pool().install(|| queries.par_chunks_exact(dim).map(|q| st.knn(q, params.k, params.ef_search)).collect())
+        };
+        Ok(self.collect_hits(&st, &found, params))
+    }
+
+    /// One query, the lean way: writes up to `scores.len()` scores into `scores` and returns
+    /// the ids of the hits, best first, joined by NUL (ids cannot contain NUL). For callers
+    /// that cross a language boundary per query, where building result objects costs more
+    /// than the search.
+    pub fn search_into(&self, query: &[f32], ef_search: Option<usize>, scores: &mut [f32]) -> Result<String> {
+        let k = scores.len();
+        let params = SearchParams { k, ef_search, include_metadata: false, include_vectors: false };
+        self.check_search(query, params)?;
+        let query = self.prepare_queries(query)?;
+        let st = self.read_state()?;
+        let found = st.knn(&query, k, ef_search);
+        let mut ids = String::with_capacity(found.len() * 12);
+        for (i, n) in found.iter().enumerate() {
+            if i > 0 {
+                ids.push('\0');
+            }
+            ids.push_str(st.ids.id(n.row));
+            scores[i] = self.config.metric.score(n.distance);
+        }
+        Ok(ids)
+    }
+
+    fn check_search(&self, queries: &[f32], params: SearchParams) -> Result<()> {
+        let dim = self.dim();
         if queries.is_empty() || !queries.len().is_multiple_of(dim) {
             return Err(Error::DimensionMismatch { what: "query vector".into(), expected: dim, got: queries.len() });
         }
@@ -94,14 +129,7 @@ impl Collection {
         if params.ef_search.is_some_and(|ef| ef == 0 || ef > MAX_K) {
             return Err(Error::invalid(format!("efSearch must be an integer from 1 to {MAX_K}")));
         }
-        let queries = self.prepare_queries(queries)?;
-        let st = self.read_state()?;
-        let found: Vec<Vec<Neighbor>> = if queries.len() == dim {
-            vec![st.knn(&queries, params.k, params.ef_search)]
-        } else {
-            pool().install(|| queries.par_chunks_exact(dim).map(|q| st.knn(q, params.k, params.ef_search)).collect())
-        };
-        Ok(self.collect_hits(&st, &found, params))
+        Ok(())
     }
 
     /// Validates queries and normalises them for cosine.

@@ -4,6 +4,7 @@
 //! otherwise valid items are applied and the invalid ones reported per item. Cancellation is
 //! honoured up to the moment the WAL record is written; after that the batch is committed.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
@@ -63,6 +64,9 @@ type ItemProblem = (ErrorCode, String);
 fn check_id(id: &str) -> std::result::Result<(), ItemProblem> {
     if id.is_empty() {
         return Err((ErrorCode::InvalidArgument, "id is empty; ids must be non-empty strings".into()));
+    }
+    if id.contains('\0') {
+        return Err((ErrorCode::InvalidArgument, "id contains a NUL character, which ids may not hold".into()));
     }
     if id.len() > MAX_ID_BYTES {
         return Err((
@@ -187,10 +191,10 @@ impl Collection {
         if let Some(rejected) = triage.rejection(opts) {
             return Ok(rejected);
         }
-        let op_vectors: Vec<f32> = if triage.valid.len() == n && !metric.normalizes() {
-            vectors.to_vec()
+        let op_vectors: Cow<[f32]> = if triage.valid.len() == n && !metric.normalizes() {
+            Cow::Borrowed(vectors)
         } else {
-            triage.valid.iter().flat_map(|&i| prepared(&vectors[i * dim..(i + 1) * dim], metric)).collect()
+            Cow::Owned(triage.valid.iter().flat_map(|&i| prepared(&vectors[i * dim..(i + 1) * dim], metric)).collect())
         };
         let mut ids = ids;
         let mut metadata = metadata;

@@ -44,6 +44,10 @@ impl<L: LinkTable> HnswGraph<L> {
             lc -= 1;
         }
         let top = level.min(entry.level);
+        // Own lists are written on every level first; the back-links that make the node
+        // reachable come after, so a concurrent search never lands on a node whose lower
+        // levels are still empty.
+        let mut back_links: Vec<(u8, Vec<Neighbor>)> = Vec::with_capacity(top as usize + 1);
         with_visited(self.len(), |visited| {
             for lc in (0..=top).rev() {
                 let beam = Beam { entry: cur, ef: self.params.ef_construction, level: lc };
@@ -52,20 +56,23 @@ impl<L: LinkTable> HnswGraph<L> {
                 if let Some(&closest) = found.first() {
                     cur = closest;
                 }
-                let cap = if lc == 0 { self.params.m0() } else { self.params.m };
                 let selected = self.select(vectors, &found, self.params.m);
                 {
                     let _guard = self.locks[row as usize].lock();
                     let ids: Vec<u32> = selected.iter().map(|n| n.row).collect();
                     self.write_list(row, lc, &ids);
                 }
-                for n in &selected {
-                    self.add_link(vectors, n.row, row, n.distance, lc, cap);
-                }
+                back_links.push((lc, selected));
                 // A fresh visited epoch per level, as each level is its own search.
                 visited.reset_for(self.len());
             }
         });
+        for (lc, selected) in back_links {
+            let cap = if lc == 0 { self.params.m0() } else { self.params.m };
+            for n in &selected {
+                self.add_link(vectors, n.row, row, n.distance, lc, cap);
+            }
+        }
         if level > entry.level {
             let mut e = self.entry.write();
             if e.is_none_or(|e| level > e.level) {

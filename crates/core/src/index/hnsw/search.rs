@@ -38,6 +38,9 @@ impl<L: LinkTable> HnswGraph<L> {
             let mut changed = false;
             self.neighbors_into(cur.row, level, &mut buf);
             for &n in &buf {
+                vectors.prefetch(n);
+            }
+            for &n in &buf {
                 let d = self.dist(vectors, q, n);
                 if d < cur.distance {
                     cur = Neighbor { row: n, distance: d };
@@ -79,10 +82,11 @@ impl<L: LinkTable> HnswGraph<L> {
                 break;
             }
             self.neighbors_into(c.row, level, &mut buf);
+            buf.retain(|&n| visited.insert(n));
             for &n in &buf {
-                if !visited.insert(n) {
-                    continue;
-                }
+                vectors.prefetch(n);
+            }
+            for &n in &buf {
                 let d = self.dist(vectors, q, n);
                 if results.len() < ef || d < bound {
                     candidates.push(Reverse(Neighbor { row: n, distance: d }));

@@ -1,0 +1,145 @@
+/**
+ * ANN workload: LibraVDB's HNSW against hnswlib-node and usearch on the same data, each in
+ * its own child process: build time (m = 16, efConstruction = 200), recall@10 vs queries/s
+ * over an efSearch sweep with one query at a time, and memory per vector.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LibraVDB } from '../index'
+import type { Dataset } from './datasets'
+import { fmt, table } from './harness'
+import type { SweepPoint, WorkerResult, WorkerSpec } from './peer-worker'
+import { writeVecs } from './vecfile'
+
+export const LIBS = ['libravdb', 'hnswlib-node', 'usearch'] as const
+
+export interface AnnResult {
+  dataset: string
+  n: number
+  dim: number
+  queries: number
+  results: (WorkerResult | { lib: string; error: string })[]
+}
+
+/** Exact top-10 of each query, by LibraVDB's flat index (verified against SIFT's own GT in tests). */
+async function exactTop10(ds: Dataset, nq: number): Promise<Int32Array> {
+  const db = await LibraVDB.open()
+  const c = await db.createCollection('gt', { dimension: ds.dim })
+  const n = ds.base.length / ds.dim
+  for (let s = 0; s < n; s += 20_000) {
+    const m = Math.min(20_000, n - s)
+    await c.insertBatch(Array.from({ length: m }, (_, i) => ({ id: String(s + i), vector: ds.base.subarray((s + i) * ds.dim, (s + i + 1) * ds.dim) })))
+  }
+  const hits = await c.searchBatch(ds.queries.subarray(0, nq * ds.dim), { k: 10 })
+  await db.close()
+  return Int32Array.from(hits.flatMap((h) => h.map((x) => Number(x.id))))
+}
+
+export async function benchAnn(ds: Dataset, nq: number, efs: number[], repeats: number): Promise<AnnResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'libravdb-ann-'))
+  const n = ds.base.length / ds.dim
+  nq = Math.min(nq, ds.queries.length / ds.dim)
+  const queries = ds.queries.subarray(0, nq * ds.dim)
+  const gt = ds.groundTruth && ds.gtK === 100 ? sliceGt(ds.groundTruth, ds.gtK, nq) : await exactTop10(ds, nq)
+  writeVecs(join(dir, 'base.fvecs'), ds.dim, ds.base)
+  writeVecs(join(dir, 'query.fvecs'), ds.dim, queries)
+  writeVecs(join(dir, 'gt.ivecs'), 10, gt)
+  const results: AnnResult['results'] = []
+  for (const lib of LIBS) {
+    const spec: WorkerSpec = {
+      lib,
+      base: join(dir, 'base.fvecs'),
+      queries: join(dir, 'query.fvecs'),
+      gt: join(dir, 'gt.ivecs'),
+      m: 16,
+      efConstruction: 200,
+      efs,
+      repeats,
+    }
+    try {
+      const out = execFileSync(
+        process.execPath,
+        ['--expose-gc', '--import', 'tsx', join(__dirname, 'peer-worker.ts'), JSON.stringify(spec)],
+        { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'pipe'] },
+      )
+      results.push(JSON.parse(out.trim().split('\n').pop() ?? '{}') as WorkerResult)
+    } catch (e) {
+      const err = e as { stderr?: string; message: string }
+      results.push({ lib, error: (err.stderr || err.message).split('\n').slice(0, 3).join(' ') })
+    }
+  }
+  rmSync(dir, { recursive: true, force: true })
+  return { dataset: ds.name, n, dim: ds.dim, queries: nq, results }
+}
+
+/** First 10 of each row of a 100-wide ground truth. */
+function sliceGt(gt: Int32Array, k: number, nq: number): Int32Array {
+  const out = new Int32Array(nq * 10)
+  for (let q = 0; q < nq; q++) out.set(gt.subarray(q * k, q * k + 10), q * 10)
+  return out
+}
+
+/** Queries/s at `target` recall, interpolated between sweep points; undefined if never reached. */
+export function qpsAtRecall(sweep: SweepPoint[], target: number): number | undefined {
+  const pts = [...sweep].sort((a, b) => a.ef - b.ef)
+  for (let i = 0; i < pts.length; i++) {
+    if (pts[i].recall >= target) {
+      if (i === 0) return pts[0].qps
+      const a = pts[i - 1]
+      const b = pts[i]
+      const t = (target - a.recall) / (b.recall - a.recall)
+      return a.qps + t * (b.qps - a.qps)
+    }
+  }
+  return undefined
+}
+
+function isOk(r: AnnResult['results'][number]): r is WorkerResult {
+  return !('error' in r)
+}
+
+export function annSection(all: AnnResult[]): string {
+  const out: string[] = ['## HNSW vs peers (one query at a time)', '']
+  out.push(
+    'Build: m = 16, efConstruction = 200, each library in its own process; threads = what the library',
+    'uses (hnswlib-node adds one point per call, so it builds on 1 thread; LibraVDB and usearch use all',
+    'cores). Queries: k = 10, single queries on the JS thread (`searchSync`, `searchKnn`, `search`),',
+    'median of repeated runs. Ratios are LibraVDB / peer from the same run. Memory: RSS growth of the',
+    'process during the build, per vector (includes ids and each library\'s bookkeeping).',
+    '',
+  )
+  for (const a of all) {
+    const ok = a.results.filter(isOk)
+    const ours = ok.find((r) => r.lib === 'libravdb')
+    const ourQps = ours && qpsAtRecall(ours.sweep, 0.95)
+    out.push(`### ${a.dataset} (${a.n.toLocaleString('en-US')} x ${a.dim}, ${a.queries} queries)`, '')
+    out.push(
+      table(
+        ['library', 'build s (threads)', 'q/s at recall 0.95', 'LibraVDB ratio', 'build ratio', 'RSS bytes/vector'],
+        a.results.map((r) => {
+          if (!isOk(r)) return [r.lib, `unavailable: ${r.error}`, '', '', '', '']
+          const qps = qpsAtRecall(r.sweep, 0.95)
+          const ratio = r.lib === 'libravdb' || !qps || !ourQps ? '' : `**${fmt.ratio(ourQps / qps)}**`
+          const build = r.lib === 'libravdb' || !ours ? '' : `${(r.buildSeconds / ours.buildSeconds).toFixed(2)}x faster`
+          const mem = r.structBytesPerVector ? `${fmt.n(r.rssBytesPerVector)} (vectors + graph: ${fmt.n(r.structBytesPerVector)})` : fmt.n(r.rssBytesPerVector)
+          return [r.lib, `${r.buildSeconds.toFixed(2)} (${r.threads})`, qps ? fmt.n(qps) : 'not reached', ratio, build, mem]
+        }),
+      ),
+      '',
+    )
+    const efs = ok[0]?.sweep.map((p) => p.ef) ?? []
+    out.push(
+      table(
+        ['efSearch', ...ok.map((r) => `${r.lib} recall / q/s`)],
+        efs.map((ef) => [String(ef), ...ok.map((r) => {
+          const p = r.sweep.find((s) => s.ef === ef)
+          return p ? `${p.recall.toFixed(3)} / ${fmt.n(p.qps)}` : ''
+        })]),
+      ),
+      '',
+    )
+  }
+  return out.join('\n')
+}

@@ -1,0 +1,154 @@
+/**
+ * Child process of the ANN benchmark: builds one library's HNSW index on a dataset, sweeps
+ * efSearch with single queries, and prints one JSON line. Run alone in its process so that
+ * its RSS growth belongs to that library.
+ * argv: JSON of `WorkerSpec`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LibraVDB } from '../index'
+import { readVecs } from './datasets'
+import { type HnswlibModule, type UsearchModule, loadPeer } from './peers'
+
+export interface WorkerSpec {
+  lib: 'libravdb' | 'hnswlib-node' | 'usearch'
+  base: string
+  queries: string
+  gt: string
+  m: number
+  efConstruction: number
+  efs: number[]
+  repeats: number
+}
+
+export interface SweepPoint {
+  ef: number
+  recall: number
+  qps: number
+}
+
+export interface WorkerResult {
+  lib: string
+  buildSeconds: number
+  threads: number
+  rssBytesPerVector: number
+  structBytesPerVector?: number
+  sweep: SweepPoint[]
+}
+
+/** Searches every query `repeats` times; returns the median queries/s and the last ids. */
+function sweepPoint(nq: number, repeats: number, search: (q: number) => number[]): { qps: number; ids: number[][] } {
+  let ids: number[][] = []
+  for (let q = 0; q < Math.min(nq, 50); q++) search(q) // warm-up
+  const rates: number[] = []
+  for (let r = 0; r < repeats; r++) {
+    ids = []
+    const t0 = performance.now()
+    for (let q = 0; q < nq; q++) ids.push(search(q))
+    rates.push((nq * 1000) / (performance.now() - t0))
+  }
+  rates.sort((a, b) => a - b)
+  return { qps: rates[Math.floor(rates.length / 2)], ids }
+}
+
+function recallAt10(ids: number[][], gt: Int32Array, gtK: number): number {
+  let hit = 0
+  ids.forEach((found, q) => {
+    const want = new Set(gt.subarray(q * gtK, q * gtK + 10))
+    hit += found.slice(0, 10).filter((id) => want.has(id)).length
+  })
+  return hit / (ids.length * 10)
+}
+
+async function main() {
+  const spec = JSON.parse(process.argv[2]) as WorkerSpec
+  const base = readVecs(spec.base)
+  const queries = readVecs(spec.queries)
+  const gt = readVecs(spec.gt)
+  const dim = base.dim
+  const data = base.data as Float32Array
+  const qdata = queries.data as Float32Array
+  const q = (i: number) => qdata.subarray(i * dim, (i + 1) * dim)
+  const qArrays = Array.from({ length: queries.n }, (_, i) => Array.from(q(i)))
+  global.gc?.()
+  const rss0 = process.memoryUsage().rss
+  const sweep: SweepPoint[] = []
+  let buildSeconds = 0
+  let threads = 1
+  let structBytesPerVector: number | undefined
+  const point = (ef: number, search: (i: number) => number[]) => {
+    const { qps, ids } = sweepPoint(queries.n, spec.repeats, search)
+    sweep.push({ ef, qps, recall: recallAt10(ids, gt.data as Int32Array, gt.dim) })
+  }
+  let rss1 = 0
+
+  if (spec.lib === 'libravdb') {
+    const db = await LibraVDB.open()
+    const c = await db.createCollection('bench', {
+      dimension: dim,
+      index: { type: 'hnsw', m: spec.m, efConstruction: spec.efConstruction },
+    })
+    const t0 = performance.now()
+    for (let s = 0; s < base.n; s += 10_000) {
+      const n = Math.min(10_000, base.n - s)
+      const ids = Array.from({ length: n }, (_, i) => String(s + i))
+      await c.insertBatch({ ids, vectors: data.subarray(s * dim, (s + n) * dim) })
+    }
+    buildSeconds = (performance.now() - t0) / 1000
+    threads = (await import('node:os')).cpus().length
+    structBytesPerVector = c.stats().bytesPerVector
+    global.gc?.()
+    rss1 = process.memoryUsage().rss
+    for (const ef of spec.efs) point(ef, (i) => c.searchSync(q(i), { k: 10, efSearch: ef }).map((h) => Number(h.id)))
+    await db.close()
+  } else if (spec.lib === 'hnswlib-node') {
+    const { HierarchicalNSW } = loadPeer<HnswlibModule>('hnswlib-node')
+    const index = new HierarchicalNSW('l2', dim)
+    index.initIndex(base.n, spec.m, spec.efConstruction, 100)
+    const t0 = performance.now()
+    for (let i = 0; i < base.n; i++) index.addPoint(Array.from(data.subarray(i * dim, (i + 1) * dim)), i)
+    buildSeconds = (performance.now() - t0) / 1000
+    global.gc?.()
+    rss1 = process.memoryUsage().rss
+    for (const ef of spec.efs) {
+      index.setEf(ef)
+      point(ef, (i) => index.searchKnn(qArrays[i], 10).neighbors)
+    }
+  } else {
+    const { Index } = loadPeer<UsearchModule>('usearch')
+    const make = (ef: number) =>
+      new Index({ dimensions: dim, metric: 'l2sq', connectivity: spec.m, expansion_add: spec.efConstruction, expansion_search: ef })
+    const index = make(spec.efs[0])
+    const keys = BigUint64Array.from({ length: base.n }, (_, i) => BigInt(i))
+    const t0 = performance.now()
+    index.add(keys, data, 0)
+    buildSeconds = (performance.now() - t0) / 1000
+    threads = (await import('node:os')).cpus().length
+    global.gc?.()
+    rss1 = process.memoryUsage().rss
+    // expansion_search is fixed at construction: save once, load into an index per ef.
+    const dir = mkdtempSync(join(tmpdir(), 'usearch-'))
+    index.save(join(dir, 'index.usearch'))
+    for (const ef of spec.efs) {
+      const view = make(ef)
+      view.load(join(dir, 'index.usearch'))
+      point(ef, (i) => Array.from(view.search(q(i), 10, 1).keys, Number))
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const result: WorkerResult = {
+    lib: spec.lib,
+    buildSeconds,
+    threads,
+    rssBytesPerVector: (rss1 - rss0) / base.n,
+    structBytesPerVector,
+    sweep,
+  }
+  process.stdout.write(JSON.stringify(result) + '\n')
+}
+
+main().catch((e) => {
+  console.error(e)
+  process.exit(1)
+})

@@ -1,0 +1,44 @@
+/**
+ * The peers' APIs as the benchmarks use them. Peers are installed in benches/node_modules by
+ * `npm run bench` (benches/package.json), not by the library's install, so they are loaded
+ * at run time and typed here by hand for the few calls we make.
+ */
+
+export interface HnswlibIndex {
+  initIndex(maxElements: number, m?: number, efConstruction?: number, randomSeed?: number): void
+  addPoint(point: number[], label: number): void
+  setEf(ef: number): void
+  searchKnn(query: number[], k: number): { distances: number[]; neighbors: number[] }
+}
+
+export interface HnswlibModule {
+  HierarchicalNSW: new (space: 'l2' | 'ip' | 'cosine', dim: number) => HnswlibIndex
+}
+
+export interface UsearchIndex {
+  add(keys: BigUint64Array, vectors: Float32Array, threads?: number): void
+  search(query: Float32Array, k: number, threads: number): { keys: BigUint64Array; distances: Float32Array }
+  save(path: string): void
+  load(path: string): void
+}
+
+export interface UsearchModule {
+  Index: new (config: {
+    dimensions: number
+    metric: string
+    connectivity: number
+    expansion_add: number
+    expansion_search: number
+    quantization?: string
+  }) => UsearchIndex
+}
+
+/** Loads a peer from benches/node_modules; throws a clear error when it is missing. */
+export function loadPeer<T>(name: string): T {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(require.resolve(name, { paths: [__dirname] })) as T
+  } catch (e) {
+    throw new Error(`peer '${name}' is not installed (npm install --prefix benches): ${(e as Error).message}`)
+  }
+}

@@ -1,0 +1,39 @@
+//! Per-query latency of `Collection::search` (HNSW) on an fvecs file, without the Node
+//! binding: `cargo run --release -p libravdb-engine --example search_latency -- base.fvecs query.fvecs`.
+
+use std::time::Instant;
+
+use libravdb_engine::{BatchOptions, Cancel, CollectionConfig, Database, DbOptions, IndexSpec, SearchParams};
+
+fn read_fvecs(path: &str) -> (usize, Vec<f32>) {
+    let bytes = std::fs::read(path).expect("readable fvecs file");
+    let dim = i32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize;
+    let data = bytes
+        .chunks_exact(4 * (dim + 1))
+        .flat_map(|row| row[4..].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())))
+        .collect();
+    (dim, data)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let ((dim, base), (_, queries)) = (read_fvecs(&args[1]), read_fvecs(&args[2]));
+    let db = Database::open(None, DbOptions::default()).unwrap();
+    let spec = IndexSpec { kind: Some("hnsw"), ..Default::default() };
+    let c = db.create_collection("bench", CollectionConfig::from_api(dim as i64, None, spec).unwrap()).unwrap();
+    let n = base.len() / dim;
+    let ids = (0..n).map(|i| i.to_string()).collect();
+    c.put_batch(ids, &base, vec![None; n], false, BatchOptions::default(), &Cancel::new()).unwrap();
+    for ef in [10, 24, 64] {
+        let params = SearchParams { k: 10, ef_search: Some(ef), ..Default::default() };
+        let t = Instant::now();
+        let rounds = 10;
+        for _ in 0..rounds {
+            for q in queries.chunks_exact(dim) {
+                std::hint::black_box(c.search(q, params).unwrap());
+            }
+        }
+        let per = t.elapsed().as_secs_f64() * 1e6 / (rounds * queries.len() / dim) as f64;
+        println!("ef {ef:3}: {per:.2} us/query through Collection::search");
+    }
+}
