@@ -1,7 +1,7 @@
 /**
  * Benchmark datasets: fvecs/ivecs files (SIFT layout) and a seeded clustered generator.
  */
-import { readFileSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { join } from 'node:path'
 
 export interface Dataset {
@@ -19,22 +19,34 @@ export interface Dataset {
 /** ../shared/datasets beside the checkout, or $LIBRAVDB_DATASETS. */
 export const SHARED_DATASETS = process.env.LIBRAVDB_DATASETS ?? join(__dirname, '..', '..', 'shared', 'datasets')
 
-/** Reads an fvecs or ivecs file: rows of `int32 d` then d 4-byte values. */
+/** Reads an fvecs or ivecs file: rows of `int32 d` then d 4-byte values. The file is read
+ * through a small reused buffer, so the only large allocation is the result (a transient
+ * copy of the whole file would distort the RSS measurements of the benchmark workers). */
 export function readVecs(path: string): { dim: number; n: number; data: Float32Array | Int32Array } {
-  const buf = readFileSync(path)
-  const dim = buf.readInt32LE(0)
-  const rowBytes = 4 * (dim + 1)
-  if (dim <= 0 || buf.length % rowBytes !== 0) throw new Error(`${path}: not an fvecs/ivecs file`)
-  const n = buf.length / rowBytes
-  const ints = path.endsWith('.ivecs')
-  const data = ints ? new Int32Array(n * dim) : new Float32Array(n * dim)
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < dim; j++) {
-      const off = i * rowBytes + 4 * (j + 1)
-      data[i * dim + j] = ints ? buf.readInt32LE(off) : buf.readFloatLE(off)
+  const fd = openSync(path, 'r')
+  try {
+    const size = fstatSync(fd).size
+    const head = Buffer.alloc(4)
+    readSync(fd, head, 0, 4, 0)
+    const dim = head.readInt32LE(0)
+    const rowBytes = 4 * (dim + 1)
+    if (dim <= 0 || size % rowBytes !== 0) throw new Error(`${path}: not an fvecs/ivecs file`)
+    const n = size / rowBytes
+    const data = path.endsWith('.ivecs') ? new Int32Array(n * dim) : new Float32Array(n * dim)
+    const rowsPerRead = Math.max(1, Math.floor((1 << 20) / rowBytes))
+    const buf = Buffer.alloc(rowsPerRead * rowBytes)
+    for (let first = 0; first < n; first += rowsPerRead) {
+      const rows = Math.min(rowsPerRead, n - first)
+      readSync(fd, buf, 0, rows * rowBytes, first * rowBytes)
+      for (let i = 0; i < rows; i++) {
+        const src = new Uint8Array(buf.buffer, buf.byteOffset + i * rowBytes + 4, dim * 4)
+        new Uint8Array(data.buffer, (first + i) * dim * 4, dim * 4).set(src)
+      }
     }
+    return { dim, n, data }
+  } finally {
+    closeSync(fd)
   }
-  return { dim, n, data }
 }
 
 /** The SIFT descriptors shipped in ../shared/datasets/sift5k. */

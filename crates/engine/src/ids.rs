@@ -1,10 +1,12 @@
 //! The map between user string ids and dense internal rows, with tombstones.
 //!
-//! Rows are assigned in insertion order and never reused: a deleted row becomes a tombstone
-//! (its bit in `live` cleared) so that row numbers stored elsewhere (vector chunks, and later
-//! graph links) stay valid until a compaction renumbers them.
+//! A deleted row becomes a tombstone (its bit in `live` cleared) so that row numbers stored
+//! elsewhere (vector chunks, graph links) stay valid; a tombstoned HNSW node even keeps
+//! routing searches. `optimize()` reclaims tombstones once nothing refers to them any more;
+//! new ids then take reclaimed rows, lowest first (a rule that does not depend on history,
+//! so WAL replay assigns the same rows), before the table grows.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use fixedbitset::FixedBitSet;
 
@@ -16,6 +18,8 @@ pub struct IdMap {
     /// Bit per row: set while the row is live.
     live: FixedBitSet,
     live_count: usize,
+    /// Reclaimed rows, free for new ids.
+    free: BTreeSet<u32>,
 }
 
 impl IdMap {
@@ -28,16 +32,54 @@ impl IdMap {
         self.by_id.contains_key(id)
     }
 
-    /// Assigns the next row to `id` (which must not be live) and returns it.
+    /// Assigns a row to `id` (which must not be live): the lowest reclaimed row, else a new
+    /// one at the end. Returns the row.
     pub fn push(&mut self, id: &str) -> u32 {
-        let row = self.ids.len() as u32;
+        let row = match self.free.pop_first() {
+            Some(row) => {
+                self.ids[row as usize] = id.into();
+                row
+            }
+            None => {
+                self.ids.push(id.into());
+                self.live.grow(self.ids.len());
+                self.ids.len() as u32 - 1
+            }
+        };
         let previous = self.by_id.insert(id.into(), row);
         debug_assert!(previous.is_none(), "push of a live id");
-        self.ids.push(id.into());
-        self.live.grow(row as usize + 1);
         self.live.insert(row as usize);
         self.live_count += 1;
         row
+    }
+
+    /// Rows [`IdMap::push`] will hand out before growing the table.
+    pub fn free_count(&self) -> usize {
+        self.free.len()
+    }
+
+    /// Marks every tombstone as free for reuse; returns how many were reclaimed.
+    pub fn reclaim_tombstones(&mut self) -> usize {
+        let before = self.free.len();
+        for row in 0..self.ids.len() as u32 {
+            if !self.is_live(row) {
+                self.free.insert(row);
+            }
+        }
+        self.free.len() - before
+    }
+
+    /// Whether `row` is reclaimed (free).
+    pub fn is_free(&self, row: u32) -> bool {
+        self.free.contains(&row)
+    }
+
+    /// Marks tombstoned rows as free (used when loading a checkpoint, after every row is in).
+    pub fn mark_free(&mut self, rows: impl IntoIterator<Item = u32>) {
+        for row in rows {
+            debug_assert!(!self.is_live(row));
+            self.free.insert(row);
+        }
     }
 
     /// Appends a tombstone row (used when loading a checkpoint).
@@ -96,5 +138,20 @@ mod tests {
         assert_eq!(m.push("a"), 2, "a re-inserted id gets a new row");
         assert_eq!((m.rows(), m.live_count()), (3, 2));
         assert_eq!(m.id(2), "a");
+    }
+
+    #[test]
+    fn reclaimed_rows_are_reused_lowest_first() {
+        let mut m = IdMap::default();
+        for id in ["a", "b", "c", "d"] {
+            m.push(id);
+        }
+        m.remove("d");
+        m.remove("b");
+        assert_eq!(m.reclaim_tombstones(), 2);
+        assert_eq!(m.push("x"), 1);
+        assert_eq!(m.push("y"), 3);
+        assert_eq!(m.push("z"), 4, "no free rows left: the table grows");
+        assert_eq!((m.rows(), m.live_count(), m.free_count()), (5, 5, 0));
     }
 }

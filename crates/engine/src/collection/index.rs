@@ -65,16 +65,16 @@ impl IndexState {
 }
 
 impl State {
-    /// Rows the table will have after `op` is applied.
+    /// Rows the table will have after `op` is applied (new ids take reclaimed rows first).
     pub(super) fn rows_after(&self, op: &Op) -> usize {
         let appends = self.index.appends_on_update();
-        let added = match op {
+        let needed = match op {
             Op::Put { ids, .. } if appends => ids.len(),
             Op::Put { ids, .. } => ids.iter().filter(|id| !self.ids.contains(id)).count(),
             Op::Update { items } if appends => items.iter().filter(|i| i.vector.is_some()).count(),
             Op::Update { .. } | Op::Delete { .. } => 0,
         };
-        self.ids.rows() + added
+        self.ids.rows() + needed.saturating_sub(self.ids.free_count())
     }
 
     /// Maps the chunks `rows` rows need (vectors and links), so that applying does no I/O.
@@ -96,14 +96,13 @@ impl State {
         Ok(())
     }
 
-    /// Links rows `from..rows()` into the index, in parallel on the worker pool. Runs under
-    /// the collection's read lock: searches go on meanwhile.
-    pub(super) fn link(&self, from: usize) {
-        if let IndexState::Hnsw(g) = &self.index {
-            let rows: Vec<u32> = (from as u32..self.ids.rows() as u32).collect();
-            if !rows.is_empty() {
-                pool().install(|| g.link(&self.vectors, &rows));
-            }
+    /// Links `rows` (written by `apply`) into the index, in parallel on the worker pool.
+    /// Runs under the collection's read lock: searches go on meanwhile.
+    pub(super) fn link(&self, rows: &[u32]) {
+        if let IndexState::Hnsw(g) = &self.index
+            && !rows.is_empty()
+        {
+            pool().install(|| g.link(&self.vectors, rows));
         }
     }
 
@@ -116,7 +115,8 @@ impl State {
         }
     }
 
-    /// Repairs the index around deleted rows; returns how many lists were rewritten.
+    /// Repairs the index around deleted rows (after which nothing refers to them); returns
+    /// how many lists were rewritten.
     pub(super) fn repair(&self) -> usize {
         match &self.index {
             IndexState::Flat(_) => 0,

@@ -174,12 +174,12 @@ impl Collection {
             }
         };
         let mut state = State { vectors, ids, metadata, index };
-        let checkpoint_rows = state.ids.rows();
         remove_stale_files(&dir, m.generation);
 
         let wal_path = dir.join("wal.log");
         let (wal, records) = Wal::open(&wal_path, options.fsync)?;
         let mut seq = m.wal_seq;
+        let mut written = Vec::new();
         for payload in records {
             let (op_seq, op) = Op::decode(&payload, dim).map_err(|e| corrupted(wal_path.clone(), e.0))?;
             if op_seq <= m.wal_seq {
@@ -187,10 +187,13 @@ impl Collection {
             }
             let rows = state.rows_after(&op);
             state.reserve(rows)?;
-            state.apply(&op, dim).map_err(|reason| corrupted(wal_path.clone(), format!("op {op_seq}: {reason}")))?;
+            let rows = state
+                .apply(&op, dim)
+                .map_err(|reason| corrupted(wal_path.clone(), format!("op {op_seq}: {reason}")))?;
+            written.extend(rows);
             seq = op_seq;
         }
-        state.link(checkpoint_rows);
+        state.link(&written);
         let writer = Writer {
             wal: Some(wal),
             seq,
@@ -239,8 +242,8 @@ impl Collection {
     }
 }
 
-/// Rows file body: row count (u64), then per row a live flag (u8) and, when live, the id
-/// and the optional metadata JSON.
+/// Rows file body: row count (u64), then per row a state byte (1 live, 0 tombstone,
+/// 2 reclaimed) and, when live, the id and the optional metadata JSON.
 fn encode_rows(st: &State) -> Vec<u8> {
     let mut w = ByteWriter::with_capacity(st.ids.rows() * 32);
     w.u64(st.ids.rows() as u64);
@@ -250,7 +253,7 @@ fn encode_rows(st: &State) -> Vec<u8> {
             w.str(st.ids.id(row));
             w.opt_str(st.metadata[row as usize].as_deref());
         } else {
-            w.u8(0);
+            w.u8(if st.ids.is_free(row) { 2 } else { 0 });
         }
     }
     w.buf
@@ -264,19 +267,30 @@ fn load_rows(dir: &Path, generation: u64) -> Result<(IdMap, Vec<Option<Box<str>>
     let rows = r.u64().map_err(bad)?;
     let mut ids = IdMap::default();
     let mut metadata = Vec::new();
-    for _ in 0..rows {
-        if r.u8().map_err(bad)? == 1 {
-            let id = r.str().map_err(bad)?;
-            if ids.contains(id) {
-                return Err(corrupted(path.clone(), format!("id '{id}' appears twice")));
+    let mut free = Vec::new();
+    for row in 0..rows {
+        match r.u8().map_err(bad)? {
+            1 => {
+                let id = r.str().map_err(bad)?;
+                if ids.contains(id) {
+                    return Err(corrupted(path.clone(), format!("id '{id}' appears twice")));
+                }
+                ids.push(id);
+                metadata.push(r.opt_str().map_err(bad)?.map(Box::from));
             }
-            ids.push(id);
-            metadata.push(r.opt_str().map_err(bad)?.map(Box::from));
-        } else {
-            ids.push_tombstone();
-            metadata.push(None);
+            0 => {
+                ids.push_tombstone();
+                metadata.push(None);
+            }
+            2 => {
+                ids.push_tombstone();
+                metadata.push(None);
+                free.push(row as u32);
+            }
+            s => return Err(corrupted(path.clone(), format!("row state {s}"))),
         }
     }
+    ids.mark_free(free);
     Ok((ids, metadata))
 }
 

@@ -45,9 +45,12 @@ pub struct Hits {
 pub struct Stats {
     /// Live records.
     pub count: usize,
-    /// Rows including tombstones of deleted records.
+    /// Rows including tombstones of deleted records and reclaimed rows.
     pub rows: usize,
+    /// Tombstones: deleted records whose rows `optimize()` has not reclaimed yet.
     pub deleted: usize,
+    /// Reclaimed rows that new records will take before the table grows.
+    pub free_rows: usize,
     pub dimension: usize,
     pub metric: &'static str,
     pub index: &'static str,
@@ -185,7 +188,8 @@ impl Collection {
         Ok(Stats {
             count,
             rows,
-            deleted: rows - count,
+            deleted: rows - count - st.ids.free_count(),
+            free_rows: st.ids.free_count(),
             dimension: self.dim(),
             metric: self.config.metric.as_str(),
             index: st.index.kind(),

@@ -294,7 +294,9 @@ impl Collection {
         let mut w = self.writer.lock();
         cancel.check()?;
         let rewritten = self.read_state()?.repair();
-        if rewritten > 0 {
+        // Nothing refers to the tombstones any more: their rows can take new records.
+        let reclaimed = self.state.write().ids.reclaim_tombstones();
+        if rewritten > 0 || reclaimed > 0 {
             self.force_checkpoint_locked(&mut w)?;
         }
         Ok(rewritten)
@@ -306,23 +308,25 @@ impl Collection {
             return Ok(());
         }
         cancel.check()?;
-        let first_new_row = {
+        {
             // Map the chunks new rows need now, so that applying after the WAL write does no I/O.
             let mut st = self.state.write();
             let rows = st.rows_after(&op);
             st.reserve(rows)?;
-            st.ids.rows()
-        };
+        }
         if let Some(wal) = &mut w.wal {
             wal.append(&op.encode(w.seq + 1))?;
         }
         w.seq += 1;
-        if let Err(reason) = self.state.write().apply(&op, self.dim()) {
-            self.status.store(POISONED, Ordering::Release);
-            return Err(Error::Internal(format!("applying a logged write failed: {reason}")));
-        }
+        let written = match self.state.write().apply(&op, self.dim()) {
+            Ok(rows) => rows,
+            Err(reason) => {
+                self.status.store(POISONED, Ordering::Release);
+                return Err(Error::Internal(format!("applying a logged write failed: {reason}")));
+            }
+        };
         // Graph linking is the slow part: it holds only the read lock, so searches go on.
-        self.state.read().link(first_new_row);
+        self.state.read().link(&written);
         if w.wal.as_ref().is_some_and(|wal| wal.len() >= self.options.checkpoint_wal_bytes) {
             self.checkpoint_locked(w)?;
         }
@@ -331,12 +335,13 @@ impl Collection {
 }
 
 impl State {
-    /// Applies a validated (or replayed) op and registers appended rows with the index (the
-    /// caller links them). Fails only if `op` does not fit the state, which for a replayed op
-    /// means the log and the checkpoint disagree.
-    pub(super) fn apply(&mut self, op: &Op, dim: usize) -> std::result::Result<(), String> {
+    /// Applies a validated (or replayed) op and registers new rows with the index; returns
+    /// the rows the caller must link. Fails only if `op` does not fit the state, which for a
+    /// replayed op means the log and the checkpoint disagree.
+    pub(super) fn apply(&mut self, op: &Op, dim: usize) -> std::result::Result<Vec<u32>, String> {
         let io = |e: libravdb_storage::StorageError| e.to_string();
         let appends = self.index.appends_on_update();
+        let mut written = Vec::new();
         match op {
             Op::Put { upsert, ids, vectors, metadata } => {
                 for (i, (id, meta)) in ids.iter().zip(metadata).enumerate() {
@@ -350,9 +355,9 @@ impl State {
                         }
                         Some(_) => {
                             self.remove(id);
-                            self.append(id, v, meta).map_err(io)?;
+                            written.push(self.append(id, v, meta).map_err(io)?);
                         }
-                        None => self.append(id, v, meta).map_err(io)?,
+                        None => written.push(self.append(id, v, meta).map_err(io)?),
                     }
                 }
             }
@@ -367,7 +372,7 @@ impl State {
                     match &item.vector {
                         Some(v) if appends => {
                             self.remove(&item.id);
-                            self.append(&item.id, v, meta).map_err(io)?;
+                            written.push(self.append(&item.id, v, meta).map_err(io)?);
                         }
                         Some(v) => {
                             self.vectors.set_row(row, v).map_err(io)?;
@@ -383,14 +388,20 @@ impl State {
                 }
             }
         }
-        self.register_rows().map_err(|e| e.to_string())
+        self.register_rows().map_err(|e| e.to_string())?;
+        Ok(written)
     }
 
-    /// Appends a new row for `id`.
-    fn append(&mut self, id: &str, v: &[f32], meta: Option<Box<str>>) -> libravdb_storage::Result<()> {
+    /// Gives `id` a row (a reclaimed one, or a new one at the end) holding `v` and `meta`.
+    fn append(&mut self, id: &str, v: &[f32], meta: Option<Box<str>>) -> libravdb_storage::Result<u32> {
         let row = self.ids.push(id);
-        self.metadata.push(meta);
-        self.vectors.set_row(row, v)
+        if row as usize == self.metadata.len() {
+            self.metadata.push(meta);
+        } else {
+            self.metadata[row as usize] = meta;
+        }
+        self.vectors.set_row(row, v)?;
+        Ok(row)
     }
 
     /// Tombstones the row of `id`.

@@ -93,3 +93,36 @@ fn updates_relink_and_deletes_plus_optimize_keep_recall() {
     assert!(r >= 0.95, "recall after deleting 20% and optimize: {r}");
     assert!(h.search(&q, params(10)).unwrap().ids.iter().all(|id| !deleted.contains(id)));
 }
+
+#[test]
+fn optimize_reclaims_rows_that_new_records_reuse_across_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dim = 16;
+    let v = random_vectors(9, 2000, dim);
+    let q = random_vectors(10, 30 * dim, 1);
+    {
+        let db = open(tmp.path());
+        let h = db.create_collection("h", hnsw_config(dim as i64, "l2")).unwrap();
+        insert(&h, "a", &v[..1000 * dim]);
+        let doomed: Vec<String> = (0..1000).filter(|i| i % 2 == 0).map(|i| format!("a-{i}")).collect();
+        h.delete_batch(doomed, BatchOptions::default(), &Cancel::new()).unwrap();
+        h.optimize(&Cancel::new()).unwrap();
+        let s = h.stats().unwrap();
+        assert_eq!((s.rows, s.deleted, s.free_rows), (1000, 0, 500));
+        db.close().unwrap();
+    }
+    let db = open(tmp.path());
+    let h = db.collection("h").unwrap();
+    assert_eq!(h.stats().unwrap().free_rows, 500, "free rows survive reopen");
+    insert(&h, "b", &v[1000 * dim..]);
+    let s = h.stats().unwrap();
+    assert_eq!((s.count, s.rows, s.free_rows), (1500, 1500, 0), "500 reused rows, 500 new");
+    let f = db.create_collection("f", config(dim as i64, "l2")).unwrap();
+    let odd: Vec<f32> = (0..1000).filter(|i| i % 2 == 1).flat_map(|i| v[i * dim..(i + 1) * dim].to_vec()).collect();
+    let ids_odd = (0..1000).filter(|i| i % 2 == 1).map(|i| format!("a-{i}")).collect();
+    f.put_batch(ids_odd, &odd, vec![None; 500], false, BatchOptions::default(), &Cancel::new()).unwrap();
+    insert(&f, "b", &v[1000 * dim..]);
+    let r = recall(&h, &f, &q, dim);
+    assert!(r >= 0.95, "recall with reused rows: {r}");
+    assert_eq!(h.get("b-3").unwrap().unwrap().vector, v[1003 * dim..1004 * dim]);
+}
