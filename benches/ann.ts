@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LibraVDB } from '../index'
 import type { Dataset } from './datasets'
-import { fmt, table } from './harness'
+import { fmt, table, writePlot } from './harness'
 import type { SweepPoint, WorkerResult, WorkerSpec } from './peer-worker'
+import { lineChart } from './svg'
 import { writeVecs } from './vecfile'
 
 export const LIBS = ['libravdb', 'hnswlib-node', 'usearch'] as const
@@ -126,6 +127,21 @@ export function annSection(all: AnnResult[]): string {
           const mem = r.structBytesPerVector ? `${fmt.n(r.rssBytesPerVector)} (vectors + graph: ${fmt.n(r.structBytesPerVector)})` : fmt.n(r.rssBytesPerVector)
           return [r.lib, `${r.buildSeconds.toFixed(2)} (${r.threads})`, qps ? fmt.n(qps) : 'not reached', ratio, build, mem]
         }),
+      ),
+      '',
+    )
+    const slug = a.dataset.replace(/[^a-z0-9-]+/gi, '-')
+    out.push(
+      writePlot(
+        `recall-qps-${slug}.svg`,
+        lineChart({
+          title: `${a.dataset}: recall@10 vs queries/s (single queries)`,
+          xLabel: 'recall@10',
+          yLabel: 'queries/s (log)',
+          yLog: true,
+          series: ok.map((r) => ({ name: r.lib, points: r.sweep.map((p) => [p.recall, p.qps] as [number, number]) })),
+        }),
+        `recall vs queries/s on ${a.dataset}`,
       ),
       '',
     )

@@ -49,6 +49,42 @@ export function readVecs(path: string): { dim: number; n: number; data: Float32A
   }
 }
 
+/** Reads a 2-d little-endian float32 or int32 `.npy` array (C order), as numpy saves it. */
+export function readNpy(path: string): { dim: number; n: number; data: Float32Array | Int32Array } {
+  const fd = openSync(path, 'r')
+  try {
+    const pre = Buffer.alloc(10)
+    readSync(fd, pre, 0, 10, 0)
+    if (pre.toString('latin1', 0, 6) !== '\x93NUMPY') throw new Error(`${path}: not an .npy file`)
+    const major = pre[6]
+    const lenBytes = major === 1 ? 2 : 4
+    const lenBuf = Buffer.alloc(4)
+    readSync(fd, lenBuf, 0, lenBytes, 8)
+    const headerLen = major === 1 ? lenBuf.readUInt16LE(0) : lenBuf.readUInt32LE(0)
+    const start = 8 + lenBytes
+    const header = Buffer.alloc(headerLen)
+    readSync(fd, header, 0, headerLen, start)
+    const h = header.toString('latin1')
+    const descr = /'descr':\s*'([^']+)'/.exec(h)?.[1]
+    const shape = /'shape':\s*\((\d+),\s*(\d+)\)/.exec(h)
+    if (/'fortran_order':\s*True/.test(h)) throw new Error(`${path}: Fortran-ordered arrays are not supported`)
+    if (!shape || (descr !== '<f4' && descr !== '<i4')) {
+      throw new Error(`${path}: expected a 2-d '<f4' or '<i4' array, header is ${h.trim()}`)
+    }
+    const [n, dim] = [Number(shape[1]), Number(shape[2])]
+    const data = descr === '<f4' ? new Float32Array(n * dim) : new Int32Array(n * dim)
+    readSync(fd, new Uint8Array(data.buffer), 0, n * dim * 4, start + headerLen)
+    return { dim, n, data }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Reads vectors from `.fvecs`, `.ivecs` or `.npy` by extension. */
+export function loadVectors(path: string): { dim: number; n: number; data: Float32Array | Int32Array } {
+  return path.endsWith('.npy') ? readNpy(path) : readVecs(path)
+}
+
 /** The SIFT descriptors shipped in ../shared/datasets/sift5k. */
 export function sift5k(): Dataset {
   const dir = join(SHARED_DATASETS, 'sift5k')

@@ -44,9 +44,19 @@ export function table(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
 }
 
+/** Where reports and plots go. */
+export const RESULTS_DIR = join(__dirname, 'results')
+
+/** Writes an SVG plot under benches/results/ and returns the markdown that shows it. */
+export function writePlot(file: string, svg: string, alt: string): string {
+  mkdirSync(RESULTS_DIR, { recursive: true })
+  writeFileSync(join(RESULTS_DIR, file), svg)
+  return `![${alt}](${file})`
+}
+
 /** Writes REPORT.md and results.json under benches/results/. */
 export function writeReport(sections: string[], json: unknown): string {
-  const dir = join(__dirname, 'results')
+  const dir = RESULTS_DIR
   mkdirSync(dir, { recursive: true })
   const md = [`# LibraVDB benchmark report`, '', `Machine: ${machine()}`, `Date: ${new Date().toISOString()}`, '', ...sections].join('\n')
   writeFileSync(join(dir, 'REPORT.md'), md + '\n')

@@ -1,0 +1,97 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { qpsAtRecall } from '../benches/ann'
+import { clustered, readVecs, recallAtK } from '../benches/datasets'
+import { spread } from '../benches/harness'
+import { jsScan } from '../benches/jsscan'
+import { escapeXml, lineChart } from '../benches/svg'
+import { writeVecs } from '../benches/vecfile'
+import { tempDir } from './helpers'
+
+/** Minimal XML well-formedness check: balanced, properly nested tags, one root. */
+function wellFormed(xml: string): boolean {
+  const stack: string[] = []
+  let roots = 0
+  for (const m of xml.matchAll(/<(\/?)([a-zA-Z][\w:-]*)([^>]*?)(\/?)>/g)) {
+    const [, close, name, attrs, self] = m
+    if (/[<&](?!(lt|gt|amp|quot|apos);)/.test(attrs)) return false
+    if (close) {
+      if (stack.pop() !== name) return false
+    } else if (!self) {
+      if (stack.length === 0) roots++
+      stack.push(name)
+    }
+  }
+  const text = xml.replace(/<[^>]*>/g, '')
+  return stack.length === 0 && roots === 1 && !/&(?!(lt|gt|amp|quot|apos);)/.test(text) && !text.includes('<')
+}
+
+describe('benchmark harness', () => {
+  it('computes recall@k on hand-made cases', () => {
+    const truth = Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    expect(recallAtK([[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]], truth, 10, 10)).toBe(1)
+    expect(recallAtK([[10, 9, 8, 7, 6, 50, 51, 52, 53, 54]], truth, 10, 10)).toBe(0.5)
+    expect(recallAtK([[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], []], truth, 10, 10)).toBe(0.5)
+    expect(recallAtK([[2, 99]], truth, 10, 2)).toBe(0.5) // only the first k of the truth count
+    expect(recallAtK([[3, 99]], truth, 10, 2)).toBe(0)
+  })
+
+  it('interpolates queries/s at a target recall and says when it is never reached', () => {
+    const sweep = [
+      { ef: 10, recall: 0.9, qps: 1000 },
+      { ef: 20, recall: 0.96, qps: 400 },
+      { ef: 40, recall: 0.99, qps: 200 },
+    ]
+    expect(qpsAtRecall(sweep, 0.95)).toBeCloseTo(500)
+    expect(qpsAtRecall(sweep, 0.8)).toBe(1000)
+    expect(qpsAtRecall(sweep, 0.999)).toBeUndefined()
+  })
+
+  it('reads back fvecs and ivecs files it wrote, and rejects malformed ones', () => {
+    const dir = tempDir()
+    const f = Float32Array.from([1.5, -2, 3, 4, 5.25, 6])
+    writeVecs(join(dir, 'a.fvecs'), 3, f)
+    expect(readVecs(join(dir, 'a.fvecs'))).toEqual({ dim: 3, n: 2, data: f })
+    const i = Int32Array.from([7, 8, 9, 10])
+    writeVecs(join(dir, 'b.ivecs'), 2, i)
+    expect(readVecs(join(dir, 'b.ivecs'))).toEqual({ dim: 2, n: 2, data: i })
+    writeFileSync(join(dir, 'bad.fvecs'), Buffer.from([3, 0, 0, 0, 1, 2]))
+    expect(() => readVecs(join(dir, 'bad.fvecs'))).toThrow(/not an fvecs/)
+  })
+
+  it('generates the same clustered data for the same seed, and the JS scan is exact', () => {
+    const a = clustered({ n: 200, nq: 5, dim: 8, centres: 4, sigma: 3, seed: 1 })
+    const b = clustered({ n: 200, nq: 5, dim: 8, centres: 4, sigma: 3, seed: 1 })
+    expect(a.base).toEqual(b.base)
+    expect(clustered({ n: 200, nq: 5, dim: 8, centres: 4, sigma: 3, seed: 2 }).base).not.toEqual(a.base)
+    const q = a.queries.subarray(0, 8)
+    const d = (i: number) => a.base.subarray(i * 8, i * 8 + 8).reduce((s, x, j) => s + (x - q[j]) ** 2, 0)
+    const all = Array.from({ length: 200 }, (_, i) => i).sort((x, y) => d(x) - d(y) || x - y)
+    expect(jsScan(a.base, 8, q, 5)).toEqual(all.slice(0, 5))
+  })
+
+  it('summarises repeated runs by median and range', () => {
+    expect(spread([5, 1, 3])).toEqual({ median: 3, min: 1, max: 5 })
+  })
+
+  it('writes well-formed SVG with escaped text, also for empty and log-scale charts', () => {
+    const svg = lineChart({
+      title: 'recall <vs> q/s & "more"',
+      xLabel: 'recall',
+      yLabel: 'q/s',
+      yLog: true,
+      series: [
+        { name: 'a&b', points: [[0.9, 1000], [0.95, 500], [0.99, 100]] },
+        { name: 'c', points: [[0.8, 2000]] },
+      ],
+    })
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true)
+    expect(wellFormed(svg)).toBe(true)
+    expect(svg).toContain('a&amp;b')
+    expect(svg).toContain('<polyline')
+    expect(wellFormed(lineChart({ title: 'empty', xLabel: 'x', yLabel: 'y', series: [] }))).toBe(true)
+    expect(wellFormed('<svg><g></svg>')).toBe(false)
+    expect(escapeXml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;')
+  })
+})

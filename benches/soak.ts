@@ -1,0 +1,85 @@
+/** Runs the soak worker in a child process and summarises RSS and latency over time. */
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
+import { fmt, table, writePlot } from './harness'
+import type { SoakSample } from './soak-worker'
+import { lineChart } from './svg'
+
+export interface SoakResult {
+  seconds: number
+  samples: SoakSample[]
+  /** Least-squares slopes over the second half of the run (after warm-up). */
+  rssMBPerMinute: number
+  p99MsPerMinute: number
+}
+
+/** Least-squares slope of y over x. */
+export function slope(xs: number[], ys: number[]): number {
+  const n = xs.length
+  if (n < 2) return 0
+  const mx = xs.reduce((a, b) => a + b, 0) / n
+  const my = ys.reduce((a, b) => a + b, 0) / n
+  let num = 0
+  let den = 0
+  for (let i = 0; i < n; i++) {
+    num += (xs[i] - mx) * (ys[i] - my)
+    den += (xs[i] - mx) ** 2
+  }
+  return den === 0 ? 0 : num / den
+}
+
+export function benchSoak(seconds: number, size: number): SoakResult {
+  const sampleSeconds = Math.max(2, Math.round(seconds / 30))
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, 'soak-worker.ts'), JSON.stringify({ seconds, sampleSeconds, dim: 64, size })],
+    { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  const samples = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as SoakSample)
+  const late = samples.slice(Math.floor(samples.length / 2))
+  const minutes = late.map((s) => s.t / 60)
+  return {
+    seconds,
+    samples,
+    rssMBPerMinute: slope(minutes, late.map((s) => s.rssMB)),
+    p99MsPerMinute: slope(minutes, late.map((s) => s.p99ms)),
+  }
+}
+
+export function soakSection(r: SoakResult): string {
+  const last = r.samples[r.samples.length - 1]
+  const rows = r.samples.filter((_, i) => i % Math.max(1, Math.floor(r.samples.length / 10)) === 0 || _ === last)
+  return [
+    '## Soak: steady-state mixed load',
+    '',
+    `${(r.seconds / 60).toFixed(1)} minutes on an on-disk HNSW collection (64-d) kept at a steady size: each`,
+    'round inserts 200, deletes 200 random records and runs 50 single searches; optimize() every 10 s.',
+    `Slopes over the second half: RSS **${r.rssMBPerMinute.toFixed(2)} MB/min**, p99 search latency`,
+    `**${(r.p99MsPerMinute * 1000).toFixed(1)} us/min** (flat means no leak and no degradation).`,
+    '',
+    writePlot(
+      'soak-rss.svg',
+      lineChart({ title: 'Soak: RSS over time', xLabel: 'seconds', yLabel: 'RSS (MB)', series: [{ name: 'RSS', points: r.samples.map((s) => [s.t, s.rssMB]) }] }),
+      'RSS over time',
+    ),
+    writePlot(
+      'soak-latency.svg',
+      lineChart({
+        title: 'Soak: search latency over time',
+        xLabel: 'seconds',
+        yLabel: 'ms',
+        series: [
+          { name: 'p50', points: r.samples.map((s) => [s.t, s.p50ms]) },
+          { name: 'p99', points: r.samples.map((s) => [s.t, s.p99ms]) },
+        ],
+      }),
+      'search latency over time',
+    ),
+    '',
+    table(
+      ['t (s)', 'RSS MB', 'p50 ms', 'p99 ms', 'records', 'inserts', 'deletes', 'searches', 'optimizes'],
+      rows.map((s) => [s.t.toFixed(0), s.rssMB.toFixed(1), s.p50ms.toFixed(3), s.p99ms.toFixed(3), fmt.n(s.count), fmt.n(s.inserts), fmt.n(s.deletes), fmt.n(s.searches), String(s.optimizes)]),
+    ),
+    '',
+  ].join('\n')
+}
