@@ -3,18 +3,11 @@
  * Batch calls check every item's shape here, send one flat block to the engine, and report
  * per item; atomic batches (the default) throw when any item is invalid and change nothing.
  */
+import { type Metadata, itemError, mergeReport, metadataJson, parseMetadata, rejectBatch } from './batch'
 import { checkOptionalBoolean, checkOptionalInteger, describe, optionsObject } from './config'
-import {
-  type BatchItemError,
-  DimensionMismatchError,
-  type ErrorCode,
-  InvalidArgumentError,
-  LibraVDBError,
-  NotFoundError,
-} from './errors'
+import { type BatchItemError, DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
 import {
   type CallOptions,
-  type NativeBatchReport,
   type NativeCollection,
   type NativeHits,
   type NativeSearchOptions,
@@ -24,8 +17,7 @@ import {
 } from './native'
 import { type VectorLike, flatten, toQueryBlock, toVector, vectorProblem } from './vectors'
 
-/** Metadata of a record: a JSON-serialisable object. */
-export type Metadata = Record<string, unknown>
+export type { Metadata } from './batch'
 
 /** A record to store. */
 export interface VectorRecord {
@@ -120,43 +112,6 @@ export interface CollectionStats {
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
 const SEARCH_KEYS = ['k', 'efSearch', 'includeMetadata', 'includeVectors', 'signal', 'timeoutMs'] as const
-
-function metadataJson(where: string, m: unknown): string | null {
-  if (m === undefined || m === null) return null
-  if (typeof m !== 'object' || Array.isArray(m) || ArrayBuffer.isView(m)) {
-    throw new InvalidArgumentError(`${where} must be a plain object, got ${describe(m)}`)
-  }
-  try {
-    return JSON.stringify(m)
-  } catch (e) {
-    throw new InvalidArgumentError(`${where} is not JSON-serialisable: ${(e as Error).message}`)
-  }
-}
-
-function itemError(index: number, id: unknown, e: unknown): BatchItemError {
-  const err = e instanceof LibraVDBError ? e : new InvalidArgumentError(String(e))
-  return { index, id: typeof id === 'string' ? id : String(id), code: err.code, message: err.message }
-}
-
-/** Throws the typed error for a rejected batch, carrying every item error. */
-function rejectBatch(op: string, errors: BatchItemError[]): never {
-  const first = errors[0]
-  const more = errors.length > 1 ? ` (and ${errors.length - 1} more, see err.errors)` : ''
-  const where = op.endsWith('Batch') ? `${op}: item ${first.index} (id '${first.id}')` : op
-  const err = LibraVDBError.from(first.code, `${where}: ${first.message}${more}`)
-  err.errors = errors
-  throw err
-}
-
-/** Merges errors found here with the engine's report on the items that were sent. */
-function mergeReport(report: NativeBatchReport, sentIndex: number[], local: BatchItemError[]): BatchItemError[] {
-  const remote = report.errors.map((e) => ({ ...e, index: sentIndex[e.index], code: e.code as ErrorCode }))
-  return [...local, ...remote].sort((a, b) => a.index - b.index)
-}
-
-function parseMetadata(json: string | null | undefined): Metadata | undefined {
-  return json == null ? undefined : (JSON.parse(json) as Metadata)
-}
 
 export class Collection {
   readonly #native: NativeCollection
