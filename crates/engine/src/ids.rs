@@ -6,13 +6,22 @@
 //! new ids then take reclaimed rows, lowest first (a rule that does not depend on history,
 //! so WAL replay assigns the same rows), before the table grows.
 
-use std::collections::{BTreeSet, HashMap};
+//!
+//! Each id string is stored once, in `ids`; the hash table holds only rows and hashes the
+//! strings it points at (about 50 bytes per record less than a `HashMap<String, u32>` beside
+//! the row -> id vector).
+
+use std::collections::BTreeSet;
+use std::hash::BuildHasher;
 
 use fixedbitset::FixedBitSet;
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 #[derive(Debug, Default)]
 pub struct IdMap {
-    by_id: HashMap<Box<str>, u32>,
+    /// Live rows, found by the hash of their id.
+    by_id: HashTable<u32>,
+    hasher: DefaultHashBuilder,
     /// Row -> id; a tombstone keeps an empty string.
     ids: Vec<Box<str>>,
     /// Bit per row: set while the row is live.
@@ -25,11 +34,12 @@ pub struct IdMap {
 impl IdMap {
     /// The row of a live id.
     pub fn get(&self, id: &str) -> Option<u32> {
-        self.by_id.get(id).copied()
+        let ids = &self.ids;
+        self.by_id.find(self.hasher.hash_one(id), |&row| &*ids[row as usize] == id).copied()
     }
 
     pub fn contains(&self, id: &str) -> bool {
-        self.by_id.contains_key(id)
+        self.get(id).is_some()
     }
 
     /// Assigns a row to `id` (which must not be live): the lowest reclaimed row, else a new
@@ -46,8 +56,9 @@ impl IdMap {
                 self.ids.len() as u32 - 1
             }
         };
-        let previous = self.by_id.insert(id.into(), row);
-        debug_assert!(previous.is_none(), "push of a live id");
+        debug_assert!(!self.contains(id), "push of a live id");
+        let (ids, hasher) = (&self.ids, &self.hasher);
+        self.by_id.insert_unique(hasher.hash_one(id), row, |&r| hasher.hash_one(&*ids[r as usize]));
         self.live.insert(row as usize);
         self.live_count += 1;
         row
@@ -90,7 +101,9 @@ impl IdMap {
 
     /// Tombstones the row of `id`; returns the row if it was live.
     pub fn remove(&mut self, id: &str) -> Option<u32> {
-        let row = self.by_id.remove(id)?;
+        let ids = &self.ids;
+        let entry = self.by_id.find_entry(self.hasher.hash_one(id), |&row| &*ids[row as usize] == id).ok()?;
+        let (row, _) = entry.remove();
         self.ids[row as usize] = "".into();
         self.live.set(row as usize, false);
         self.live_count -= 1;
@@ -119,7 +132,7 @@ impl IdMap {
     /// Approximate heap bytes held (strings, hash table, bitset).
     pub fn heap_bytes(&self) -> usize {
         let strings: usize = self.ids.iter().map(|s| s.len()).sum();
-        strings * 2 + self.by_id.capacity() * 24 + self.ids.capacity() * 16 + self.live.len() / 8
+        strings + self.by_id.capacity() * 5 + self.ids.capacity() * 16 + self.live.len() / 8
     }
 }
 
