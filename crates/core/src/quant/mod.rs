@@ -1,0 +1,157 @@
+//! Vector quantizers: compact codes searched in place of full-precision vectors, with the
+//! best candidates re-ranked on the originals (DESIGN §5).
+//!
+//! - [`ScalarQuantizer`]: per-dimension ranges (clipped at quantiles), 8 or 4 bits per value.
+//! - [`ProductQuantizer`]: `m` sub-spaces, a k-means codebook each, 8 or 4 bits per sub-space.
+//!
+//! Every quantizer trains on a sample, encodes and decodes, prepares a query once and then
+//! scores codes against it ([`Quantizer::prepare`] / [`PreparedQuery::distance`]) in the
+//! metric's distance convention (smaller is closer), and serialises to bytes.
+
+mod kmeans;
+mod pq;
+mod sq;
+
+pub use kmeans::kmeans;
+pub use pq::ProductQuantizer;
+pub use sq::ScalarQuantizer;
+
+use crate::distance::Metric;
+
+/// A trained quantizer of either kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Quantizer {
+    Scalar(ScalarQuantizer),
+    Product(ProductQuantizer),
+}
+
+/// A query prepared for scoring codes (precomputed per-dimension terms or lookup tables).
+#[derive(Debug, Clone)]
+pub enum PreparedQuery {
+    Scalar(sq::Prepared),
+    Product(pq::Prepared),
+}
+
+/// Why training failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TrainError(pub String);
+
+impl Quantizer {
+    /// Components of the vectors it encodes.
+    pub fn dim(&self) -> usize {
+        match self {
+            Quantizer::Scalar(q) => q.dim(),
+            Quantizer::Product(q) => q.dim(),
+        }
+    }
+
+    /// Bytes of one code.
+    pub fn code_bytes(&self) -> usize {
+        match self {
+            Quantizer::Scalar(q) => q.code_bytes(),
+            Quantizer::Product(q) => q.code_bytes(),
+        }
+    }
+
+    /// Full-precision bytes per code byte.
+    pub fn compression(&self) -> f64 {
+        (self.dim() * 4) as f64 / self.code_bytes() as f64
+    }
+
+    /// Encodes `v` into `out` (`code_bytes()` long).
+    pub fn encode(&self, v: &[f32], out: &mut [u8]) {
+        match self {
+            Quantizer::Scalar(q) => q.encode(v, out),
+            Quantizer::Product(q) => q.encode(v, out),
+        }
+    }
+
+    /// Reconstructs an approximation of the encoded vector into `out` (`dim()` long).
+    pub fn decode(&self, code: &[u8], out: &mut [f32]) {
+        match self {
+            Quantizer::Scalar(q) => q.decode(code, out),
+            Quantizer::Product(q) => q.decode(code, out),
+        }
+    }
+
+    /// Prepares `query` for scoring codes under `metric`.
+    pub fn prepare(&self, query: &[f32], metric: Metric) -> PreparedQuery {
+        match self {
+            Quantizer::Scalar(q) => PreparedQuery::Scalar(q.prepare(query, metric)),
+            Quantizer::Product(q) => PreparedQuery::Product(q.prepare(query, metric)),
+        }
+    }
+
+    /// Serialised form (see [`Quantizer::from_bytes`]).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self {
+            Quantizer::Scalar(q) => {
+                out.push(1);
+                q.write(&mut out);
+            }
+            Quantizer::Product(q) => {
+                out.push(2);
+                q.write(&mut out);
+            }
+        }
+        out
+    }
+
+    /// Reads what [`Quantizer::to_bytes`] wrote; `None` if the bytes are not a quantizer.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Quantizer> {
+        let (&kind, rest) = bytes.split_first()?;
+        let mut r = Reader(rest);
+        let q = match kind {
+            1 => Quantizer::Scalar(ScalarQuantizer::read(&mut r)?),
+            2 => Quantizer::Product(ProductQuantizer::read(&mut r)?),
+            _ => return None,
+        };
+        r.0.is_empty().then_some(q)
+    }
+}
+
+impl PreparedQuery {
+    /// Distance (smaller is closer) between the prepared query and `code`.
+    #[inline]
+    pub fn distance(&self, code: &[u8]) -> f32 {
+        match self {
+            PreparedQuery::Scalar(p) => p.distance(code),
+            PreparedQuery::Product(p) => p.distance(code),
+        }
+    }
+}
+
+/// Little-endian reader for quantizer serialisation.
+pub(crate) struct Reader<'a>(pub &'a [u8]);
+
+impl Reader<'_> {
+    pub fn u32(&mut self) -> Option<u32> {
+        let (b, rest) = self.0.split_first_chunk::<4>()?;
+        self.0 = rest;
+        Some(u32::from_le_bytes(*b))
+    }
+    pub fn f32s(&mut self, n: usize) -> Option<Vec<f32>> {
+        let bytes = n.checked_mul(4)?;
+        if self.0.len() < bytes {
+            return None;
+        }
+        let (b, rest) = self.0.split_at(bytes);
+        self.0 = rest;
+        Some(b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect())
+    }
+}
+
+pub(crate) fn put_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+pub(crate) fn put_f32s(out: &mut Vec<u8>, v: &[f32]) {
+    for x in v {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,168 @@
+//! Product quantization (Jégou, Douze & Schmid, 2011): the vector is cut into `m` sub-vectors
+//! of `dim / m` components, each replaced by the index of its nearest centroid in a k-means
+//! codebook of `2^bits` entries. A query builds a lookup table of its distance to every
+//! centroid of every sub-space (layout (m, ksub)); the distance to a code is then `m` table
+//! reads (asymmetric distance computation, ADC).
+
+use rayon::prelude::*;
+
+use super::{Reader, TrainError, kmeans, put_f32s, put_u32};
+use crate::distance::Metric;
+
+/// Lloyd iterations per sub-space codebook.
+const ITERATIONS: usize = 20;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductQuantizer {
+    dim: usize,
+    m: usize,
+    bits: u8,
+    /// Codebooks, layout (m, ksub, dsub).
+    centroids: Vec<f32>,
+}
+
+/// A query prepared against a [`ProductQuantizer`]: its lookup table.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    ksub: usize,
+    bits: u8,
+    /// Distance of the query's sub-vector to each centroid, layout (m, ksub).
+    lut: Vec<f32>,
+}
+
+impl ProductQuantizer {
+    /// Fewest sample vectors training accepts for `bits` (a few per centroid).
+    pub fn min_sample(bits: u8) -> usize {
+        (1usize << bits) * 4
+    }
+
+    /// Trains `m` codebooks of `2^bits` (bits 8 or 4) centroids on `sample` (layout (n, dim)).
+    pub fn train(sample: &[f32], dim: usize, m: usize, bits: u8, seed: u64) -> Result<Self, TrainError> {
+        if bits != 8 && bits != 4 {
+            return Err(TrainError(format!("product quantization takes 8 or 4 bits, got {bits}")));
+        }
+        if m == 0 || !dim.is_multiple_of(m) {
+            return Err(TrainError(format!("m = {m} must divide the dimension {dim}")));
+        }
+        let n = sample.len() / dim;
+        if n < Self::min_sample(bits) {
+            return Err(TrainError(format!("needs at least {} sample vectors, got {n}", Self::min_sample(bits))));
+        }
+        let (dsub, ksub) = (dim / m, 1usize << bits);
+        let books: Vec<Vec<f32>> = (0..m)
+            .into_par_iter()
+            .map(|j| {
+                let sub: Vec<f32> =
+                    (0..n).flat_map(|i| sample[i * dim + j * dsub..i * dim + (j + 1) * dsub].to_vec()).collect();
+                kmeans(&sub, dsub, ksub, ITERATIONS, seed ^ j as u64)
+            })
+            .collect();
+        Ok(Self { dim, m, bits, centroids: books.concat() })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn m(&self) -> usize {
+        self.m
+    }
+
+    pub fn bits(&self) -> u8 {
+        self.bits
+    }
+
+    fn dsub(&self) -> usize {
+        self.dim / self.m
+    }
+
+    fn ksub(&self) -> usize {
+        1 << self.bits
+    }
+
+    pub fn code_bytes(&self) -> usize {
+        if self.bits == 8 { self.m } else { self.m.div_ceil(2) }
+    }
+
+    fn centroid(&self, j: usize, c: usize) -> &[f32] {
+        let (dsub, ksub) = (self.dsub(), self.ksub());
+        let s = (j * ksub + c) * dsub;
+        &self.centroids[s..s + dsub]
+    }
+
+    fn code_at(&self, code: &[u8], j: usize) -> usize {
+        if self.bits == 8 { code[j] as usize } else { ((code[j / 2] >> ((j % 2) * 4)) & 0x0f) as usize }
+    }
+
+    pub fn encode(&self, v: &[f32], out: &mut [u8]) {
+        let l2 = Metric::L2.kernel();
+        let dsub = self.dsub();
+        out.iter_mut().for_each(|o| *o = 0);
+        for j in 0..self.m {
+            let sub = &v[j * dsub..(j + 1) * dsub];
+            let best = (0..self.ksub())
+                .map(|c| (l2(sub, self.centroid(j, c)), c))
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .map_or(0, |b| b.1) as u8;
+            if self.bits == 8 {
+                out[j] = best;
+            } else {
+                out[j / 2] |= best << ((j % 2) * 4);
+            }
+        }
+    }
+
+    pub fn decode(&self, code: &[u8], out: &mut [f32]) {
+        let dsub = self.dsub();
+        for j in 0..self.m {
+            out[j * dsub..(j + 1) * dsub].copy_from_slice(self.centroid(j, self.code_at(code, j)));
+        }
+    }
+
+    pub fn prepare(&self, q: &[f32], metric: Metric) -> Prepared {
+        let (dsub, ksub) = (self.dsub(), self.ksub());
+        let kernel = metric.kernel();
+        let mut lut = Vec::with_capacity(self.m * ksub);
+        for j in 0..self.m {
+            let sub = &q[j * dsub..(j + 1) * dsub];
+            lut.extend((0..ksub).map(|c| kernel(sub, self.centroid(j, c))));
+        }
+        Prepared { ksub, bits: self.bits, lut }
+    }
+
+    pub(super) fn write(&self, out: &mut Vec<u8>) {
+        put_u32(out, self.dim as u32);
+        put_u32(out, self.m as u32);
+        put_u32(out, self.bits as u32);
+        put_f32s(out, &self.centroids);
+    }
+
+    pub(super) fn read(r: &mut Reader<'_>) -> Option<Self> {
+        let (dim, m, bits) = (r.u32()? as usize, r.u32()? as usize, r.u32()? as u8);
+        if m == 0 || !dim.is_multiple_of(m) || (bits != 8 && bits != 4) {
+            return None;
+        }
+        let centroids = r.f32s((1usize << bits) * dim)?;
+        Some(Self { dim, m, bits, centroids })
+    }
+}
+
+impl Prepared {
+    /// Sum of the lookup-table entries the code selects.
+    #[inline]
+    pub fn distance(&self, code: &[u8]) -> f32 {
+        let mut s = 0.0;
+        if self.bits == 8 {
+            for (j, &c) in code.iter().enumerate() {
+                s += self.lut[j * self.ksub + c as usize];
+            }
+        } else {
+            let m = self.lut.len() / self.ksub;
+            for j in 0..m {
+                let c = (code[j / 2] >> ((j % 2) * 4)) & 0x0f;
+                s += self.lut[j * self.ksub + c as usize];
+            }
+        }
+        s
+    }
+}

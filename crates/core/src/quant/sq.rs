@@ -1,0 +1,196 @@
+//! Scalar quantization: each component is mapped to `2^bits` levels between per-dimension
+//! bounds taken at the 0.1% and 99.9% quantiles of the training sample (outliers clip).
+//! 8 bits: one byte per component (4x smaller); 4 bits: two per byte (8x).
+//!
+//! Distances are computed on the codes without decoding them: with `q' = (q - min) / step`
+//! per dimension, L2 is `sum(step^2 * (q' - code)^2)` and the inner product is
+//! `sum(q * min) + sum((q * step) * code)`, so a query costs one pass of multiply-adds over
+//! the code bytes.
+
+use rayon::prelude::*;
+
+use super::{Reader, TrainError, put_f32s, put_u32};
+use crate::distance::Metric;
+
+/// Per-dimension affine scalar quantizer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalarQuantizer {
+    bits: u8,
+    /// Lower bound per dimension (layout dim).
+    min: Vec<f32>,
+    /// Width of one level per dimension (layout dim).
+    step: Vec<f32>,
+}
+
+/// A query prepared against a [`ScalarQuantizer`].
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    bits: u8,
+    l2: bool,
+    /// L2: `(q - min) / step`; inner product: `q * step` (layout dim).
+    a: Vec<f32>,
+    /// L2: `step^2` (layout dim); unused for inner product.
+    w: Vec<f32>,
+    /// Inner product: `sum(q * min)`.
+    c: f32,
+}
+
+impl ScalarQuantizer {
+    /// Fewest sample vectors training accepts.
+    pub const MIN_SAMPLE: usize = 64;
+
+    /// Trains on `sample` (layout (n, dim)) with `bits` per component (8 or 4).
+    pub fn train(sample: &[f32], dim: usize, bits: u8) -> Result<Self, TrainError> {
+        if bits != 8 && bits != 4 {
+            return Err(TrainError(format!("scalar quantization takes 8 or 4 bits, got {bits}")));
+        }
+        let n = sample.len() / dim.max(1);
+        if dim == 0 || n < Self::MIN_SAMPLE {
+            return Err(TrainError(format!("needs at least {} sample vectors, got {n}", Self::MIN_SAMPLE)));
+        }
+        let levels = ((1u32 << bits) - 1) as f32;
+        let (lo_i, hi_i) = (((n - 1) as f64 * 0.001) as usize, ((n - 1) as f64 * 0.999).ceil() as usize);
+        let bounds: Vec<(f32, f32)> = (0..dim)
+            .into_par_iter()
+            .map(|d| {
+                let mut col: Vec<f32> = (0..n).map(|i| sample[i * dim + d]).collect();
+                col.sort_unstable_by(f32::total_cmp);
+                (col[lo_i], col[hi_i])
+            })
+            .collect();
+        if bounds.iter().any(|(lo, hi)| !lo.is_finite() || !hi.is_finite()) {
+            return Err(TrainError("the sample holds non-finite values".into()));
+        }
+        let min = bounds.iter().map(|b| b.0).collect();
+        let step = bounds.iter().map(|&(lo, hi)| ((hi - lo) / levels).max(f32::MIN_POSITIVE * 1e6)).collect();
+        Ok(Self { bits, min, step })
+    }
+
+    pub fn bits(&self) -> u8 {
+        self.bits
+    }
+
+    pub fn dim(&self) -> usize {
+        self.min.len()
+    }
+
+    pub fn code_bytes(&self) -> usize {
+        if self.bits == 8 { self.dim() } else { self.dim().div_ceil(2) }
+    }
+
+    /// The trained range of dimension `d`: values inside it decode within [`Self::max_error`].
+    pub fn range(&self, d: usize) -> (f32, f32) {
+        (self.min[d], self.min[d] + self.step[d] * self.levels())
+    }
+
+    /// Largest error of a decoded component that was inside the trained range: half a level.
+    pub fn max_error(&self, d: usize) -> f32 {
+        self.step[d] / 2.0
+    }
+
+    fn levels(&self) -> f32 {
+        ((1u32 << self.bits) - 1) as f32
+    }
+
+    fn level(&self, d: usize, x: f32) -> u8 {
+        ((x - self.min[d]) / self.step[d]).round().clamp(0.0, self.levels()) as u8
+    }
+
+    pub fn encode(&self, v: &[f32], out: &mut [u8]) {
+        if self.bits == 8 {
+            for (d, (o, &x)) in out.iter_mut().zip(v).enumerate() {
+                *o = self.level(d, x);
+            }
+        } else {
+            out.iter_mut().for_each(|o| *o = 0);
+            for (d, &x) in v.iter().enumerate() {
+                out[d / 2] |= self.level(d, x) << ((d % 2) * 4);
+            }
+        }
+    }
+
+    pub fn decode(&self, code: &[u8], out: &mut [f32]) {
+        for (d, o) in out.iter_mut().enumerate() {
+            *o = self.min[d] + code_at(code, d, self.bits) as f32 * self.step[d];
+        }
+    }
+
+    pub fn prepare(&self, q: &[f32], metric: Metric) -> Prepared {
+        let dim = self.dim();
+        if metric == Metric::L2 {
+            let a = (0..dim).map(|d| (q[d] - self.min[d]) / self.step[d]).collect();
+            let w = self.step.iter().map(|s| s * s).collect();
+            Prepared { bits: self.bits, l2: true, a, w, c: 0.0 }
+        } else {
+            let a = (0..dim).map(|d| q[d] * self.step[d]).collect();
+            let c = (0..dim).map(|d| q[d] * self.min[d]).sum();
+            Prepared { bits: self.bits, l2: false, a, w: Vec::new(), c }
+        }
+    }
+
+    pub(super) fn write(&self, out: &mut Vec<u8>) {
+        put_u32(out, self.bits as u32);
+        put_u32(out, self.dim() as u32);
+        put_f32s(out, &self.min);
+        put_f32s(out, &self.step);
+    }
+
+    pub(super) fn read(r: &mut Reader<'_>) -> Option<Self> {
+        let bits = r.u32()? as u8;
+        let dim = r.u32()? as usize;
+        let q = Self { bits, min: r.f32s(dim)?, step: r.f32s(dim)? };
+        (bits == 8 || bits == 4).then_some(q)
+    }
+}
+
+#[inline]
+fn code_at(code: &[u8], d: usize, bits: u8) -> u8 {
+    if bits == 8 { code[d] } else { (code[d / 2] >> ((d % 2) * 4)) & 0x0f }
+}
+
+impl Prepared {
+    #[inline]
+    pub fn distance(&self, code: &[u8]) -> f32 {
+        if self.bits == 8 {
+            if self.l2 { l2_u8(&self.a, &self.w, code) } else { -(self.c + dot_u8(&self.a, code)) }
+        } else {
+            let mut s = 0.0f32;
+            for (d, &a) in self.a.iter().enumerate() {
+                let c = code_at(code, d, 4) as f32;
+                s += if self.l2 { self.w[d] * (a - c) * (a - c) } else { a * c };
+            }
+            if self.l2 { s } else { -(self.c + s) }
+        }
+    }
+}
+
+/// `sum(w * (a - code)^2)` over 8-bit codes, 8 independent partial sums.
+#[inline]
+fn l2_u8(a: &[f32], w: &[f32], code: &[u8]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ac, at) = a.as_chunks::<8>();
+    let (wc, _) = w.as_chunks::<8>();
+    let (cc, ct) = code.as_chunks::<8>();
+    for ((a, w), c) in ac.iter().zip(wc).zip(cc) {
+        for i in 0..8 {
+            let d = a[i] - c[i] as f32;
+            acc[i] += w[i] * d * d;
+        }
+    }
+    let tail: f32 = at.iter().zip(&w[ac.len() * 8..]).zip(ct).map(|((a, w), &c)| w * (a - c as f32).powi(2)).sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `sum(a * code)` over 8-bit codes.
+#[inline]
+fn dot_u8(a: &[f32], code: &[u8]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ac, at) = a.as_chunks::<8>();
+    let (cc, ct) = code.as_chunks::<8>();
+    for (a, c) in ac.iter().zip(cc) {
+        for i in 0..8 {
+            acc[i] += a[i] * c[i] as f32;
+        }
+    }
+    acc.iter().sum::<f32>() + at.iter().zip(ct).map(|(a, &c)| a * c as f32).sum::<f32>()
+}

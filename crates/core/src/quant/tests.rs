@@ -1,0 +1,113 @@
+use rand::{RngExt, SeedableRng, rngs::StdRng};
+
+use super::*;
+use crate::distance::{Metric, scalar};
+
+fn data(seed: u64, n: usize, dim: usize) -> Vec<f32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    // Clustered: 16 centres in [0, 10)^dim, spread 1.
+    let centres: Vec<f32> = (0..16 * dim).map(|_| rng.random_range(0.0f32..10.0)).collect();
+    (0..n)
+        .flat_map(|_| {
+            let c = rng.random_range(0..16);
+            (0..dim).map(|d| centres[c * dim + d] + rng.random_range(-1.0f32..1.0)).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn scalar_round_trip_error_is_at_most_half_a_level_inside_the_range() {
+    let dim = 24;
+    let v = data(1, 2000, dim);
+    for bits in [8u8, 4] {
+        let q = ScalarQuantizer::train(&v, dim, bits).unwrap();
+        assert_eq!(q.code_bytes(), if bits == 8 { 24 } else { 12 });
+        let (mut code, mut back) = (vec![0u8; q.code_bytes()], vec![0f32; dim]);
+        let mut inside = 0;
+        for row in v.chunks_exact(dim) {
+            q.encode(row, &mut code);
+            q.decode(&code, &mut back);
+            for d in 0..dim {
+                let (lo, hi) = q.range(d);
+                if (lo..=hi).contains(&row[d]) {
+                    inside += 1;
+                    assert!((row[d] - back[d]).abs() <= q.max_error(d) * 1.0001, "bits {bits} d {d}");
+                }
+            }
+        }
+        assert!(inside as f64 >= 0.99 * v.len() as f64, "quantile clipping keeps ~99.8% inside");
+    }
+}
+
+#[test]
+fn code_distances_equal_distances_to_the_decoded_vectors() {
+    let dim = 32;
+    let v = data(2, 3000, dim);
+    let queries = data(3, 20, dim);
+    let quantizers = [
+        Quantizer::Scalar(ScalarQuantizer::train(&v, dim, 8).unwrap()),
+        Quantizer::Scalar(ScalarQuantizer::train(&v, dim, 4).unwrap()),
+        Quantizer::Product(ProductQuantizer::train(&v, dim, 8, 8, 7).unwrap()),
+        Quantizer::Product(ProductQuantizer::train(&v, dim, 16, 4, 7).unwrap()),
+    ];
+    for q in &quantizers {
+        let (mut code, mut back) = (vec![0u8; q.code_bytes()], vec![0f32; dim]);
+        for metric in [Metric::L2, Metric::Dot] {
+            for query in queries.chunks_exact(dim) {
+                let p = q.prepare(query, metric);
+                for row in v.chunks_exact(dim).take(50) {
+                    q.encode(row, &mut code);
+                    q.decode(&code, &mut back);
+                    let want =
+                        if metric == Metric::L2 { scalar::l2_sq(query, &back) } else { -scalar::dot(query, &back) };
+                    let got = p.distance(&code);
+                    assert!((got - want).abs() <= 1e-3 * want.abs().max(1.0), "{q:?} {metric:?}: {got} vs {want}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn product_quantization_reconstructs_far_better_than_the_data_spread() {
+    let dim = 32;
+    let v = data(4, 4000, dim);
+    let pq = ProductQuantizer::train(&v, dim, 16, 8, 1).unwrap();
+    assert_eq!((pq.code_bytes(), Quantizer::Product(pq.clone()).compression()), (16, 8.0));
+    let (mut code, mut back) = (vec![0u8; 16], vec![0f32; dim]);
+    let mean: Vec<f32> = (0..dim).map(|d| v.chunks_exact(dim).map(|r| r[d]).sum::<f32>() / 4000.0).collect();
+    let (mut err, mut spread) = (0.0f64, 0.0f64);
+    for row in v.chunks_exact(dim) {
+        pq.encode(row, &mut code);
+        pq.decode(&code, &mut back);
+        err += scalar::l2_sq(row, &back) as f64;
+        spread += scalar::l2_sq(row, &mean) as f64;
+    }
+    assert!(err < 0.05 * spread, "PQ error {err} vs spread {spread}");
+}
+
+#[test]
+fn training_is_seeded_and_rejects_bad_parameters() {
+    let dim = 16;
+    let v = data(5, 1500, dim);
+    assert_eq!(ProductQuantizer::train(&v, dim, 4, 8, 3).unwrap(), ProductQuantizer::train(&v, dim, 4, 8, 3).unwrap());
+    assert!(ProductQuantizer::train(&v, dim, 5, 8, 3).unwrap_err().0.contains("divide"));
+    assert!(ProductQuantizer::train(&v[..100 * dim], dim, 4, 8, 3).unwrap_err().0.contains("at least"));
+    assert!(ScalarQuantizer::train(&v, dim, 6).is_err());
+    assert!(ScalarQuantizer::train(&v[..10 * dim], dim, 8).is_err());
+}
+
+#[test]
+fn serialisation_round_trips_and_rejects_garbage() {
+    let dim = 16;
+    let v = data(6, 1200, dim);
+    for q in [
+        Quantizer::Scalar(ScalarQuantizer::train(&v, dim, 4).unwrap()),
+        Quantizer::Product(ProductQuantizer::train(&v, dim, 8, 4, 2).unwrap()),
+    ] {
+        let bytes = q.to_bytes();
+        assert_eq!(Quantizer::from_bytes(&bytes), Some(q.clone()));
+        assert_eq!(Quantizer::from_bytes(&bytes[..bytes.len() - 1]), None);
+    }
+    assert_eq!(Quantizer::from_bytes(&[9, 1, 2]), None);
+}
