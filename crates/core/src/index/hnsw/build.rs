@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::search::Beam;
+use super::search::{Beam, Scorer};
 use super::visited::with_visited;
 use super::{Entry, HnswGraph, LinkTable};
 use crate::index::topk::Neighbor;
@@ -27,6 +27,7 @@ impl<L: LinkTable> HnswGraph<L> {
     /// Links one row.
     pub(super) fn insert<V: VectorRows + ?Sized>(&self, vectors: &V, row: u32) {
         let q = vectors.row(row);
+        let scorer = self.vector_scorer(vectors, q);
         let level = self.level(row);
         let Some(entry) = self.entry() else {
             let mut e = self.entry.write();
@@ -37,10 +38,10 @@ impl<L: LinkTable> HnswGraph<L> {
             drop(e);
             return self.insert(vectors, row);
         };
-        let mut cur = Neighbor { row: entry.row, distance: self.dist(vectors, q, entry.row) };
+        let mut cur = Neighbor { row: entry.row, distance: scorer.score(entry.row) };
         let mut lc = entry.level;
         while lc > level {
-            cur = self.greedy(vectors, q, cur, lc);
+            cur = self.greedy(&scorer, cur, lc);
             lc -= 1;
         }
         let top = level.min(entry.level);
@@ -51,7 +52,7 @@ impl<L: LinkTable> HnswGraph<L> {
         with_visited(self.len(), |visited| {
             for lc in (0..=top).rev() {
                 let beam = Beam { entry: cur, ef: self.params.ef_construction, level: lc };
-                let found = self.search_layer::<V, _, true>(vectors, q, beam, visited, &|_| true);
+                let found = self.search_layer::<_, _, true>(&scorer, beam, visited, &|_| true);
                 let found: Vec<Neighbor> = found.into_iter().filter(|n| n.row != row).collect();
                 if let Some(&closest) = found.first() {
                     cur = closest;

@@ -17,6 +17,8 @@ mod repair;
 mod search;
 mod visited;
 
+pub use search::{Scorer, VectorScorer};
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 

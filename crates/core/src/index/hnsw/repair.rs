@@ -55,12 +55,13 @@ impl<L: LinkTable> HnswGraph<L> {
             pool.extend(hop.iter().copied().filter(|&n| n != row && !deleted(n)));
         }
         let base = vectors.row(row);
+        let scorer = self.vector_scorer(vectors, base);
         if pool.len() < cap
-            && let Some((start, _)) = self.descend(vectors, base, level)
+            && let Some((start, _)) = self.descend(&scorer, level)
         {
             let found = with_visited(self.len(), |v| {
                 let beam = Beam { entry: start, ef: self.params.ef_construction, level };
-                self.search_layer::<V, _, false>(vectors, base, beam, v, &|n| n != row && !deleted(n))
+                self.search_layer::<_, _, false>(&scorer, beam, v, &|n| n != row && !deleted(n))
             });
             pool.extend(found.iter().map(|n| n.row));
         }

@@ -7,8 +7,36 @@ use std::collections::BinaryHeap;
 
 use super::visited::{Visited, with_visited};
 use super::{HnswGraph, LinkTable};
+use crate::distance::DistanceFn;
 use crate::index::topk::Neighbor;
 use crate::vectors::VectorRows;
+
+/// Distance from one fixed query to any row: what a graph walk needs. Full-precision vectors
+/// ([`VectorScorer`]) or compressed codes (the engine's quantized scorer) both fit.
+pub trait Scorer {
+    /// Distance (smaller is closer) from the query to `row`.
+    fn score(&self, row: u32) -> f32;
+    /// Hints that `row` will be scored soon.
+    fn prefetch(&self, _row: u32) {}
+}
+
+/// Scores rows of a vector table against a full-precision query.
+pub struct VectorScorer<'a, V: ?Sized> {
+    pub vectors: &'a V,
+    pub query: &'a [f32],
+    pub kernel: DistanceFn,
+}
+
+impl<V: VectorRows + ?Sized> Scorer for VectorScorer<'_, V> {
+    #[inline]
+    fn score(&self, row: u32) -> f32 {
+        (self.kernel)(self.query, self.vectors.row(row))
+    }
+    #[inline]
+    fn prefetch(&self, row: u32) {
+        self.vectors.prefetch(row)
+    }
+}
 
 /// Where and how wide a beam search runs.
 #[derive(Debug, Clone, Copy)]
@@ -24,24 +52,23 @@ impl<L: LinkTable> HnswGraph<L> {
         (self.distance)(q, vectors.row(row))
     }
 
+    /// A scorer of full-precision rows of `vectors` against `query`.
+    pub fn vector_scorer<'a, V: VectorRows + ?Sized>(&self, vectors: &'a V, query: &'a [f32]) -> VectorScorer<'a, V> {
+        VectorScorer { vectors, query, kernel: self.distance }
+    }
+
     /// Greedy walk at `level` from `start`: moves to the closest neighbour until none is closer.
-    pub(super) fn greedy<V: VectorRows + ?Sized>(
-        &self,
-        vectors: &V,
-        q: &[f32],
-        start: Neighbor,
-        level: u8,
-    ) -> Neighbor {
+    pub(super) fn greedy<S: Scorer>(&self, scorer: &S, start: Neighbor, level: u8) -> Neighbor {
         let mut cur = start;
         let mut buf = Vec::with_capacity(self.params.m);
         loop {
             let mut changed = false;
             self.neighbors_into(cur.row, level, &mut buf);
             for &n in &buf {
-                vectors.prefetch(n);
+                scorer.prefetch(n);
             }
             for &n in &buf {
-                let d = self.dist(vectors, q, n);
+                let d = scorer.score(n);
                 if d < cur.distance {
                     cur = Neighbor { row: n, distance: d };
                     changed = true;
@@ -55,16 +82,15 @@ impl<L: LinkTable> HnswGraph<L> {
 
     /// Beam search at `level` from `entry`. Returns up to `ef` accepted nodes, closest first.
     /// With `ACCEPT_ALL` the filter is skipped at compile time (the build's hot path).
-    pub(super) fn search_layer<V, F, const ACCEPT_ALL: bool>(
+    pub(super) fn search_layer<S, F, const ACCEPT_ALL: bool>(
         &self,
-        vectors: &V,
-        q: &[f32],
+        scorer: &S,
         Beam { entry, ef, level }: Beam,
         visited: &mut Visited,
         accept: &F,
     ) -> Vec<Neighbor>
     where
-        V: VectorRows + ?Sized,
+        S: Scorer,
         F: Fn(u32) -> bool,
     {
         let mut candidates = BinaryHeap::with_capacity(ef * 2);
@@ -84,10 +110,10 @@ impl<L: LinkTable> HnswGraph<L> {
             self.neighbors_into(c.row, level, &mut buf);
             buf.retain(|&n| visited.insert(n));
             for &n in &buf {
-                vectors.prefetch(n);
+                scorer.prefetch(n);
             }
             for &n in &buf {
-                let d = self.dist(vectors, q, n);
+                let d = scorer.score(n);
                 if results.len() < ef || d < bound {
                     candidates.push(Reverse(Neighbor { row: n, distance: d }));
                     if ACCEPT_ALL || accept(n) {
@@ -106,12 +132,12 @@ impl<L: LinkTable> HnswGraph<L> {
     }
 
     /// The entry node reached by greedy descent down to level `target + 1`.
-    pub(super) fn descend<V: VectorRows + ?Sized>(&self, vectors: &V, q: &[f32], target: u8) -> Option<(Neighbor, u8)> {
+    pub(super) fn descend<S: Scorer>(&self, scorer: &S, target: u8) -> Option<(Neighbor, u8)> {
         let entry = self.entry()?;
-        let mut cur = Neighbor { row: entry.row, distance: self.dist(vectors, q, entry.row) };
+        let mut cur = Neighbor { row: entry.row, distance: scorer.score(entry.row) };
         let mut level = entry.level;
         while level > target {
-            cur = self.greedy(vectors, q, cur, level);
+            cur = self.greedy(scorer, cur, level);
             level -= 1;
         }
         Some((cur, entry.level))
@@ -124,16 +150,18 @@ impl<L: LinkTable> HnswGraph<L> {
         V: VectorRows + ?Sized,
         F: Fn(u32) -> bool,
     {
-        let Some((start, _)) = self.descend(vectors, query, 0) else { return Vec::new() };
-        let mut found = with_visited(self.len(), |visited| {
-            self.search_layer::<V, F, false>(
-                vectors,
-                query,
-                Beam { entry: start, ef: ef.max(k), level: 0 },
-                visited,
-                &accept,
-            )
-        });
+        self.search_scored(&self.vector_scorer(vectors, query), k, ef, accept)
+    }
+
+    /// [`HnswGraph::search`] with any [`Scorer`] (e.g. distances on quantized codes).
+    pub fn search_scored<S, F>(&self, scorer: &S, k: usize, ef: usize, accept: F) -> Vec<Neighbor>
+    where
+        S: Scorer,
+        F: Fn(u32) -> bool,
+    {
+        let Some((start, _)) = self.descend(scorer, 0) else { return Vec::new() };
+        let beam = Beam { entry: start, ef: ef.max(k), level: 0 };
+        let mut found = with_visited(self.len(), |visited| self.search_layer::<S, F, false>(scorer, beam, visited, &accept));
         found.truncate(k);
         found
     }
