@@ -102,19 +102,130 @@ impl IndexSpec<'_> {
     }
 }
 
+/// How vectors are compressed for search (full-precision copies stay on disk for re-ranking).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum QuantizationConfig {
+    /// Per-dimension scalar quantization, `bits` (8 or 4) per component.
+    Scalar { bits: u8, train_ratio: f32, oversampling: usize },
+    /// Product quantization: `m` sub-spaces of `2^bits` centroids (bits 8 or 4).
+    Product { m: usize, bits: u8, train_ratio: f32, oversampling: usize },
+}
+
+impl QuantizationConfig {
+    /// Default share of the collection sampled for training.
+    pub const DEFAULT_TRAIN_RATIO: f32 = 0.1;
+    /// Default re-ranking depth: `k * oversampling` candidates are re-scored on full precision.
+    pub const DEFAULT_OVERSAMPLING: usize = 4;
+    /// Training waits until the collection holds at least this many vectors.
+    pub const MIN_TRAIN_VECTORS: usize = 1000;
+    /// Largest training sample.
+    pub const MAX_SAMPLE: usize = 100_000;
+
+    pub fn train_ratio(&self) -> f32 {
+        match *self {
+            QuantizationConfig::Scalar { train_ratio, .. } | QuantizationConfig::Product { train_ratio, .. } => {
+                train_ratio
+            }
+        }
+    }
+
+    pub fn oversampling(&self) -> usize {
+        match *self {
+            QuantizationConfig::Scalar { oversampling, .. } | QuantizationConfig::Product { oversampling, .. } => {
+                oversampling
+            }
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            QuantizationConfig::Scalar { .. } => "scalar",
+            QuantizationConfig::Product { .. } => "product",
+        }
+    }
+}
+
+/// Quantization options as the API passes them; `None` takes the default.
+#[derive(Debug, Clone, Default)]
+pub struct QuantSpec<'a> {
+    pub kind: Option<&'a str>,
+    pub bits: Option<i64>,
+    pub m: Option<i64>,
+    pub train_ratio: Option<f64>,
+    pub oversampling: Option<i64>,
+}
+
+impl QuantSpec<'_> {
+    fn build(&self, dimension: usize) -> Result<Option<QuantizationConfig>> {
+        let Some(kind) = self.kind else { return Ok(None) };
+        let bits = match self.bits {
+            None => 8,
+            Some(b @ (4 | 8)) => b as u8,
+            Some(b) => return Err(Error::invalid(format!("quantization.bits must be 8 or 4, got {b}"))),
+        };
+        let train_ratio = match self.train_ratio {
+            None => QuantizationConfig::DEFAULT_TRAIN_RATIO,
+            Some(r) if r > 0.0 && r <= 1.0 => r as f32,
+            Some(r) => return Err(Error::invalid(format!("quantization.trainRatio must be in (0, 1], got {r}"))),
+        };
+        let oversampling =
+            in_range_q("oversampling", self.oversampling, 1, 100, QuantizationConfig::DEFAULT_OVERSAMPLING)?;
+        match kind {
+            "scalar" => {
+                if self.m.is_some() {
+                    return Err(Error::invalid("quantization.m applies to { type: 'product' } only"));
+                }
+                Ok(Some(QuantizationConfig::Scalar { bits, train_ratio, oversampling }))
+            }
+            "product" => {
+                let m = in_range_q("m", self.m, 1, dimension as i64, 16.min(dimension))?;
+                if !dimension.is_multiple_of(m) {
+                    return Err(Error::invalid(format!(
+                        "quantization.m = {m} must divide the dimension {dimension}; pick a divisor such as {}",
+                        (1..=m).rev().find(|d| dimension.is_multiple_of(*d)).unwrap_or(1)
+                    )));
+                }
+                Ok(Some(QuantizationConfig::Product { m, bits, train_ratio, oversampling }))
+            }
+            other => Err(Error::invalid(format!("quantization.type must be 'scalar' or 'product', got '{other}'"))),
+        }
+    }
+}
+
+fn in_range_q(name: &str, v: Option<i64>, lo: i64, hi: i64, default: usize) -> Result<usize> {
+    match v {
+        None => Ok(default),
+        Some(x) if (lo..=hi).contains(&x) => Ok(x as usize),
+        Some(x) => Err(Error::invalid(format!("quantization.{name} must be an integer from {lo} to {hi}, got {x}"))),
+    }
+}
+
 /// Configuration fixed when a collection is created; stored in its manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CollectionConfig {
     pub dimension: usize,
     #[serde(with = "metric_serde")]
     pub metric: Metric,
     pub index: IndexConfig,
+    #[serde(default)]
+    pub quantization: Option<QuantizationConfig>,
 }
 
 impl CollectionConfig {
     /// Builds a config from API values (`metric` and index options as spelled in JS; `None`
     /// takes the default: `"l2"`, `"flat"`).
     pub fn from_api(dimension: i64, metric: Option<&str>, index: IndexSpec<'_>) -> Result<Self> {
+        Self::from_api_quantized(dimension, metric, index, QuantSpec::default())
+    }
+
+    /// [`CollectionConfig::from_api`] with quantization options.
+    pub fn from_api_quantized(
+        dimension: i64,
+        metric: Option<&str>,
+        index: IndexSpec<'_>,
+        quantization: QuantSpec<'_>,
+    ) -> Result<Self> {
         if dimension < 1 || dimension as usize > MAX_DIMENSION {
             return Err(Error::invalid(format!(
                 "dimension must be an integer from 1 to {MAX_DIMENSION}, got {dimension}"
@@ -125,7 +236,8 @@ impl CollectionConfig {
             Some(m) => Metric::parse(m)
                 .ok_or_else(|| Error::invalid(format!("metric must be 'l2', 'cosine' or 'dot', got '{m}'")))?,
         };
-        Ok(Self { dimension: dimension as usize, metric, index: index.build()? })
+        let dimension = dimension as usize;
+        Ok(Self { dimension, metric, index: index.build()?, quantization: quantization.build(dimension)? })
     }
 }
 

@@ -18,7 +18,7 @@ pub use cancel::Cancel;
 pub use collection::{
     BatchOptions, BatchReport, Collection, Hits, ItemError, Record, SearchParams, Stats, UpdateInput,
 };
-pub use config::{CollectionConfig, DbOptions, IndexConfig, IndexSpec};
+pub use config::{CollectionConfig, DbOptions, IndexConfig, IndexSpec, QuantSpec, QuantizationConfig};
 pub use database::Database;
 pub use error::{Error, ErrorCode, Result};
 pub use libravdb_core::Metric;

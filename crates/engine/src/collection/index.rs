@@ -106,8 +106,17 @@ impl State {
         }
     }
 
-    /// The `k` nearest live rows of one prepared query.
-    pub(super) fn knn(&self, query: &[f32], k: usize, ef: Option<usize>) -> Vec<Neighbor> {
+    /// The `k` nearest live rows of one prepared query (on codes + re-rank when quantized).
+    pub(super) fn knn(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: Option<usize>,
+        metric: libravdb_core::Metric,
+    ) -> Vec<Neighbor> {
+        if let Some(found) = self.knn_quantized(query, k, ef, metric) {
+            return found;
+        }
         let live = |row: u32| self.ids.is_live(row);
         match &self.index {
             IndexState::Flat(flat) => flat.search(&self.vectors, query, k, live),

@@ -11,6 +11,7 @@
 
 mod index;
 mod persist;
+mod quant;
 mod read;
 mod write;
 
@@ -42,6 +43,8 @@ pub(crate) struct State {
     /// Row -> metadata JSON text.
     metadata: Vec<Option<Box<str>>>,
     index: IndexState,
+    /// Quantized codes, when the collection is configured with quantization.
+    quant: Option<quant::QuantState>,
 }
 
 /// The single-writer side: WAL and checkpoint bookkeeping, guarded by `Collection::writer`.
@@ -130,6 +133,7 @@ impl State {
             ids: IdMap::default(),
             metadata: Vec::new(),
             index: IndexState::Flat(libravdb_core::FlatIndex::new(libravdb_core::Metric::L2)),
+            quant: None,
         })
     }
 }

@@ -7,6 +7,7 @@
 //! <collection>/links/       HNSW only: NNNNNN.chunk files of level-0 neighbour lists, mapped
 //! <collection>/rows-<generation>.seg   ids, tombstones and metadata as of that checkpoint
 //! <collection>/graph-<generation>.seg  HNSW only: levels, entry point, upper-level lists
+//! <collection>/quant-<generation>.seg  quantized only: training status, quantizer, codes
 //! ```
 //!
 //! Checkpoint: msync the vector chunks, write `rows-<g+1>.seg`, then the manifest naming
@@ -31,6 +32,7 @@ use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 use super::index::{IndexState, links_dir, links_shift, vectors_dir};
+use super::quant::{QuantState, QuantStatus};
 use super::{Collection, OPEN, State, Writer};
 use crate::config::{CollectionConfig, DbOptions};
 use crate::error::{Error, Result};
@@ -42,6 +44,7 @@ pub const FORMAT_VERSION: u32 = 1;
 const MANIFEST_MAGIC: &[u8; 8] = b"LVDBMANI";
 const ROWS_MAGIC: &[u8; 8] = b"LVDBROWS";
 const GRAPH_MAGIC: &[u8; 8] = b"LVDBHNSW";
+const QUANT_MAGIC: &[u8; 8] = b"LVDBQUNT";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Manifest {
@@ -66,6 +69,10 @@ fn rows_path(dir: &Path, generation: u64) -> PathBuf {
 
 fn graph_path(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("graph-{generation}.seg"))
+}
+
+fn quant_path(dir: &Path, generation: u64) -> PathBuf {
+    dir.join(format!("quant-{generation}.seg"))
 }
 
 fn corrupted(path: PathBuf, reason: impl Into<String>) -> Error {
@@ -140,7 +147,8 @@ impl Collection {
         let vectors =
             ChunkedVectors::open(dir.as_deref().map(vectors_dir).as_deref(), config.dimension, chunk_shift, 0)?;
         let index = IndexState::create(&config, dir.as_deref().map(links_dir).as_deref(), links_shift)?;
-        let state = State { vectors, ids: IdMap::default(), metadata: Vec::new(), index };
+        let quant = config.quantization.map(QuantState::new);
+        let state = State { vectors, ids: IdMap::default(), metadata: Vec::new(), index, quant };
         let writer = Writer { wal, seq: 0, generation: 0, chunk_shift, links_shift };
         Ok(Self::assemble(name.into(), dir, config, options, state, writer))
     }
@@ -173,7 +181,12 @@ impl Collection {
                 IndexState::Hnsw(Box::new(graph))
             }
         };
-        let mut state = State { vectors, ids, metadata, index };
+        let quant = match m.config.quantization {
+            None => None,
+            Some(qc) if m.generation == 0 => Some(QuantState::new(qc)),
+            Some(qc) => Some(load_quant(&quant_path(&dir, m.generation), qc, ids.rows())?),
+        };
+        let mut state = State { vectors, ids, metadata, index, quant };
         remove_stale_files(&dir, m.generation);
 
         let wal_path = dir.join("wal.log");
@@ -223,6 +236,9 @@ impl Collection {
             if let IndexState::Hnsw(g) = &st.index {
                 segment::write(&graph_path(dir, generation), GRAPH_MAGIC, FORMAT_VERSION, &encode_graph(g))?;
             }
+            if let Some(q) = &st.quant {
+                segment::write(&quant_path(dir, generation), QUANT_MAGIC, FORMAT_VERSION, &encode_quant(q))?;
+            }
             let manifest = Manifest {
                 name: self.name.clone(),
                 config: self.config.clone(),
@@ -237,6 +253,7 @@ impl Collection {
         wal.reset()?;
         let _ = fs::remove_file(rows_path(dir, w.generation));
         let _ = fs::remove_file(graph_path(dir, w.generation));
+        let _ = fs::remove_file(quant_path(dir, w.generation));
         w.generation = generation;
         Ok(())
     }
@@ -347,14 +364,60 @@ fn load_graph(path: &Path, rows: usize) -> Result<GraphParts> {
     parse().map_err(|e| corrupted(path.to_path_buf(), e.0))
 }
 
+/// Quantizer file body: status (u8: 0 pending, 1 trained, 2 failed), then for a failure its
+/// message, for a trained quantizer its serialised form (length-prefixed) and the codes
+/// (u64 length, then layout (rows, code bytes)).
+fn encode_quant(q: &QuantState) -> Vec<u8> {
+    let mut w = ByteWriter::with_capacity(q.codes.len() + 1024);
+    match (&q.status, &q.quantizer) {
+        (QuantStatus::Trained, Some(quantizer)) => {
+            w.u8(1);
+            w.bytes(&quantizer.to_bytes());
+            w.u64(q.codes.len() as u64);
+            w.buf.extend_from_slice(&q.codes);
+        }
+        (QuantStatus::Failed(msg), _) => {
+            w.u8(2);
+            w.str(msg);
+        }
+        _ => w.u8(0),
+    }
+    w.buf
+}
+
+fn load_quant(path: &Path, config: crate::config::QuantizationConfig, rows: usize) -> Result<QuantState> {
+    let (_, body) = segment::read(path, QUANT_MAGIC, FORMAT_VERSION)?;
+    let bad = |reason: String| corrupted(path.to_path_buf(), reason);
+    let mut r = ByteReader::new(&body);
+    let mut q = QuantState::new(config);
+    match r.u8().map_err(|e| bad(e.0))? {
+        0 => {}
+        1 => {
+            let quantizer = libravdb_core::quant::Quantizer::from_bytes(r.bytes().map_err(|e| bad(e.0))?)
+                .ok_or_else(|| bad("unreadable quantizer".into()))?;
+            let len = r.u64().map_err(|e| bad(e.0))? as usize;
+            let codes = body.len().checked_sub(len).map(|start| body[start..].to_vec());
+            match codes {
+                Some(codes) if codes.len() == rows * quantizer.code_bytes() => q.codes = codes,
+                _ => return Err(bad(format!("codes do not cover the {rows} rows"))),
+            }
+            q.quantizer = Some(quantizer);
+            q.status = QuantStatus::Trained;
+        }
+        2 => q.status = QuantStatus::Failed(r.str().map_err(|e| bad(e.0))?.to_owned()),
+        s => return Err(bad(format!("quantizer status {s}"))),
+    }
+    Ok(q)
+}
+
 /// Deletes rows/graph files of other generations and temp files left by an interrupted
 /// checkpoint.
 fn remove_stale_files(dir: &Path, generation: u64) {
-    let keep = [format!("rows-{generation}.seg"), format!("graph-{generation}.seg")];
+    let keep = [format!("rows-{generation}.seg"), format!("graph-{generation}.seg"), format!("quant-{generation}.seg")];
     let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let generational = name.starts_with("rows-") || name.starts_with("graph-");
+        let generational = ["rows-", "graph-", "quant-"].iter().any(|p| name.starts_with(p));
         if (generational && !keep.contains(&name)) || name.ends_with(".tmp") {
             let _ = fs::remove_file(entry.path());
         }

@@ -66,6 +66,14 @@ pub struct Stats {
     pub metadata_bytes: usize,
     pub wal_bytes: u64,
     pub file_backed: bool,
+    /// `"none"`, or the quantizer's state: `"pending"` (too few vectors yet; searching on
+    /// full precision), `"trained"`, `"failed"` (see `quantization_error`).
+    pub quantization: &'static str,
+    pub quantization_error: Option<String>,
+    /// Bytes of quantized codes held in memory (all rows).
+    pub code_bytes: usize,
+    /// Full-precision bytes per code byte (0 until trained).
+    pub compression: f64,
 }
 
 impl Collection {
@@ -92,9 +100,14 @@ impl Collection {
         let queries = self.prepare_queries(queries)?;
         let st = self.read_state()?;
         let found: Vec<Vec<Neighbor>> = if queries.len() == dim {
-            vec![st.knn(&queries, params.k, params.ef_search)]
+            vec![st.knn(&queries, params.k, params.ef_search, self.config.metric)]
         } else {
-            pool().install(|| queries.par_chunks_exact(dim).map(|q| st.knn(q, params.k, params.ef_search)).collect())
+            pool().install(|| {
+                queries
+                    .par_chunks_exact(dim)
+                    .map(|q| st.knn(q, params.k, params.ef_search, self.config.metric))
+                    .collect()
+            })
         };
         Ok(self.collect_hits(&st, &found, params))
     }
@@ -109,7 +122,7 @@ impl Collection {
         self.check_search(query, params)?;
         let query = self.prepare_queries(query)?;
         let st = self.read_state()?;
-        let found = st.knn(&query, k, ef_search);
+        let found = st.knn(&query, k, ef_search, self.config.metric);
         let mut ids = String::with_capacity(found.len() * 12);
         for (i, n) in found.iter().enumerate() {
             if i > 0 {
@@ -201,6 +214,13 @@ impl Collection {
             metadata_bytes: st.metadata.iter().flatten().map(|m| m.len()).sum(),
             wal_bytes,
             file_backed: st.vectors.is_file_backed(),
+            quantization: st.quant.as_ref().map_or("none", |q| q.status_str()),
+            quantization_error: st.quant.as_ref().and_then(|q| match &q.status {
+                super::quant::QuantStatus::Failed(e) => Some(e.clone()),
+                _ => None,
+            }),
+            code_bytes: st.quant.as_ref().map_or(0, |q| q.code_bytes_total()),
+            compression: st.quant.as_ref().and_then(|q| q.trained()).map_or(0.0, |q| q.compression()),
         })
     }
 }

@@ -302,6 +302,15 @@ impl Collection {
         Ok(rewritten)
     }
 
+    /// Trains the quantizer once enough vectors exist (reads under the read lock, installs the
+    /// codes under the write lock). The caller holds the writer lock.
+    pub(super) fn train_if_due(&self) {
+        let outcome = self.state.read().train_quantizer();
+        if let Some(outcome) = outcome {
+            self.state.write().install_quantizer(outcome);
+        }
+    }
+
     /// Logs `op` and applies it; checkpoints when the WAL has grown past the threshold.
     fn commit(&self, w: &mut Writer, op: Op, cancel: &Cancel) -> Result<()> {
         if op.len() == 0 {
@@ -327,6 +336,7 @@ impl Collection {
         };
         // Graph linking is the slow part: it holds only the read lock, so searches go on.
         self.state.read().link(&written);
+        self.train_if_due();
         if w.wal.as_ref().is_some_and(|wal| wal.len() >= self.options.checkpoint_wal_bytes) {
             self.checkpoint_locked(w)?;
         }
@@ -351,6 +361,9 @@ impl State {
                         Some(_) if !*upsert => return Err(format!("insert of existing id '{id}'")),
                         Some(row) if !appends => {
                             self.vectors.set_row(row, v).map_err(io)?;
+                            if let Some(q) = &mut self.quant {
+                                q.encode_row(row, v);
+                            }
                             self.metadata[row as usize] = meta;
                         }
                         Some(_) => {
@@ -376,6 +389,9 @@ impl State {
                         }
                         Some(v) => {
                             self.vectors.set_row(row, v).map_err(io)?;
+                            if let Some(q) = &mut self.quant {
+                                q.encode_row(row, v);
+                            }
                             self.metadata[row as usize] = meta;
                         }
                         None => self.metadata[row as usize] = meta,
@@ -401,6 +417,9 @@ impl State {
             self.metadata[row as usize] = meta;
         }
         self.vectors.set_row(row, v)?;
+        if let Some(q) = &mut self.quant {
+            q.encode_row(row, v);
+        }
         Ok(row)
     }
 

@@ -3,5 +3,6 @@
 mod batches;
 mod common;
 mod hnsw;
+mod quant;
 mod recovery;
 mod search;

@@ -161,7 +161,8 @@ impl<L: LinkTable> HnswGraph<L> {
     {
         let Some((start, _)) = self.descend(scorer, 0) else { return Vec::new() };
         let beam = Beam { entry: start, ef: ef.max(k), level: 0 };
-        let mut found = with_visited(self.len(), |visited| self.search_layer::<S, F, false>(scorer, beam, visited, &accept));
+        let mut found =
+            with_visited(self.len(), |visited| self.search_layer::<S, F, false>(scorer, beam, visited, &accept));
         found.truncate(k);
         found
     }

@@ -1,0 +1,201 @@
+//! Quantized codes of a collection (DESIGN §5).
+//!
+//! Until the collection holds enough vectors, searches run on full precision and the status
+//! is `pending`. Once it holds `MIN_TRAIN_VECTORS` (or the quantizer's minimum sample, if
+//! larger), the quantizer trains on `trainRatio` of the live vectors (at least its minimum
+//! sample, at most `MAX_SAMPLE`), taken at an even stride, and every row is encoded; from then
+//! on rows are encoded as they are written. A training failure leaves search on full
+//! precision and is reported in the status, never thrown at the write that triggered it.
+//!
+//! Search walks the codes (flat: a scan; HNSW: the graph, scored on codes), keeps
+//! `k * oversampling` candidates, and re-ranks them on the full-precision vectors read
+//! through the mmap'd chunks, which therefore need not stay resident.
+
+use libravdb_core::index::hnsw::Scorer;
+use libravdb_core::quant::{PreparedQuery, ProductQuantizer, Quantizer, ScalarQuantizer};
+use libravdb_core::{Metric, Neighbor, VectorRows};
+use rayon::prelude::*;
+
+use super::State;
+use crate::config::QuantizationConfig;
+use crate::pool::pool;
+
+/// Training state of a collection's quantizer.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum QuantStatus {
+    Pending,
+    Trained,
+    Failed(String),
+}
+
+#[derive(Debug)]
+pub(crate) struct QuantState {
+    pub config: QuantizationConfig,
+    pub status: QuantStatus,
+    pub quantizer: Option<Quantizer>,
+    /// Codes, layout (rows, code_bytes); empty until trained.
+    pub codes: Vec<u8>,
+}
+
+impl QuantState {
+    pub fn new(config: QuantizationConfig) -> Self {
+        Self { config, status: QuantStatus::Pending, quantizer: None, codes: Vec::new() }
+    }
+
+    /// The trained quantizer, if any.
+    pub fn trained(&self) -> Option<&Quantizer> {
+        self.quantizer.as_ref().filter(|_| self.status == QuantStatus::Trained)
+    }
+
+    fn min_sample(&self) -> usize {
+        match self.config {
+            QuantizationConfig::Scalar { .. } => ScalarQuantizer::MIN_SAMPLE,
+            QuantizationConfig::Product { bits, .. } => ProductQuantizer::min_sample(bits),
+        }
+    }
+
+    /// Live vectors needed before training starts.
+    pub fn threshold(&self) -> usize {
+        QuantizationConfig::MIN_TRAIN_VECTORS.max(self.min_sample())
+    }
+
+    /// Encodes `v` as the code of `row` (no-op until trained).
+    pub fn encode_row(&mut self, row: u32, v: &[f32]) {
+        if let Some(q) = self.trained() {
+            let cb = q.code_bytes();
+            let end = (row as usize + 1) * cb;
+            if self.codes.len() < end {
+                self.codes.resize(end, 0);
+            }
+            let q = self.quantizer.as_ref().expect("trained");
+            q.encode(v, &mut self.codes[end - cb..end]);
+        }
+    }
+
+    /// Bytes held by codes.
+    pub fn code_bytes_total(&self) -> usize {
+        self.codes.len()
+    }
+
+    pub fn status_str(&self) -> &'static str {
+        match self.status {
+            QuantStatus::Pending => "pending",
+            QuantStatus::Trained => "trained",
+            QuantStatus::Failed(_) => "failed",
+        }
+    }
+}
+
+/// Scores rows by their codes against a prepared query.
+struct CodeScorer<'a> {
+    prepared: PreparedQuery,
+    codes: &'a [u8],
+    code_bytes: usize,
+}
+
+impl Scorer for CodeScorer<'_> {
+    #[inline]
+    fn score(&self, row: u32) -> f32 {
+        let s = row as usize * self.code_bytes;
+        self.prepared.distance(&self.codes[s..s + self.code_bytes])
+    }
+}
+
+impl State {
+    /// Trains the quantizer if it waits and enough vectors exist; returns the trained
+    /// quantizer and the codes of every row, or the failure. Runs under the read lock.
+    pub(super) fn train_quantizer(&self) -> Option<Result<(Quantizer, Vec<u8>), String>> {
+        let qs = self.quant.as_ref()?;
+        let live = self.ids.live_count();
+        if qs.status != QuantStatus::Pending || live < qs.threshold() {
+            return None;
+        }
+        let dim = self.vectors.dim();
+        let want = ((live as f64 * qs.config.train_ratio() as f64) as usize)
+            .max(qs.min_sample())
+            .min(QuantizationConfig::MAX_SAMPLE)
+            .min(live);
+        let live_rows: Vec<u32> = (0..self.ids.rows() as u32).filter(|&r| self.ids.is_live(r)).collect();
+        let stride = live_rows.len() as f64 / want as f64;
+        let mut sample = Vec::with_capacity(want * dim);
+        for i in 0..want {
+            sample.extend_from_slice(self.vectors.row(live_rows[(i as f64 * stride) as usize]));
+        }
+        let trained = pool().install(|| match qs.config {
+            QuantizationConfig::Scalar { bits, .. } => {
+                ScalarQuantizer::train(&sample, dim, bits).map(Quantizer::Scalar)
+            }
+            QuantizationConfig::Product { m, bits, .. } => {
+                ProductQuantizer::train(&sample, dim, m, bits, 0x5eed).map(Quantizer::Product)
+            }
+        });
+        Some(match trained {
+            Err(e) => Err(e.0),
+            Ok(q) => {
+                let cb = q.code_bytes();
+                let mut codes = vec![0u8; self.ids.rows() * cb];
+                pool().install(|| {
+                    codes.par_chunks_exact_mut(cb).enumerate().for_each(|(row, out)| {
+                        q.encode(self.vectors.row(row as u32), out);
+                    })
+                });
+                Ok((q, codes))
+            }
+        })
+    }
+
+    /// Installs a training outcome (under the write lock). Rows written between training and
+    /// now (none: the writer lock is held throughout) would be encoded here.
+    pub(super) fn install_quantizer(&mut self, outcome: Result<(Quantizer, Vec<u8>), String>) {
+        let Some(qs) = self.quant.as_mut() else { return };
+        match outcome {
+            Ok((q, codes)) => {
+                qs.quantizer = Some(q);
+                qs.codes = codes;
+                qs.status = QuantStatus::Trained;
+            }
+            Err(e) => qs.status = QuantStatus::Failed(e),
+        }
+    }
+
+    /// The quantized search, if the collection has a trained quantizer: candidates from the
+    /// codes, re-ranked on full precision.
+    pub(super) fn knn_quantized(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: Option<usize>,
+        metric: Metric,
+    ) -> Option<Vec<Neighbor>> {
+        let qs = self.quant.as_ref()?;
+        let q = qs.trained()?;
+        let depth = k * qs.config.oversampling();
+        let scorer = CodeScorer { prepared: q.prepare(query, metric), codes: &qs.codes, code_bytes: q.code_bytes() };
+        let live = |row: u32| self.ids.is_live(row);
+        let candidates = match &self.index {
+            super::IndexState::Flat(_) => {
+                let mut top = libravdb_core::index::TopK::new(depth);
+                for row in 0..self.ids.rows() as u32 {
+                    if live(row) {
+                        let d = scorer.score(row);
+                        if d < top.threshold() {
+                            top.push(row, d);
+                        }
+                    }
+                }
+                top.into_sorted()
+            }
+            super::IndexState::Hnsw(g) => {
+                g.search_scored(&scorer, depth, ef.unwrap_or(g.params().ef_search).max(depth), live)
+            }
+        };
+        let kernel = metric.kernel();
+        let mut exact: Vec<Neighbor> = candidates
+            .iter()
+            .map(|c| Neighbor { row: c.row, distance: kernel(query, self.vectors.row(c.row)) })
+            .collect();
+        exact.sort_unstable();
+        exact.truncate(k);
+        Some(exact)
+    }
+}

@@ -1,0 +1,126 @@
+use libravdb_engine::{
+    BatchOptions, Cancel, Collection, CollectionConfig, Database, DbOptions, IndexSpec, QuantSpec, SearchParams,
+};
+
+use crate::common::*;
+
+struct Sift {
+    dim: usize,
+    base: Vec<f32>,
+    queries: Vec<f32>,
+    truth: Vec<Vec<String>>,
+}
+
+fn sift() -> Sift {
+    let dir = datasets().join("sift5k");
+    let (dim, base) = read_vecs(&dir.join("base.fvecs"));
+    let (_, queries) = read_vecs(&dir.join("query.fvecs"));
+    let (k, gt) = read_vecs(&dir.join("groundtruth.ivecs"));
+    let gt: Vec<i32> = gt.iter().map(|b| i32::from_le_bytes(*b)).collect();
+    Sift {
+        dim,
+        base: base.iter().map(|b| f32::from_le_bytes(*b)).collect(),
+        queries: queries.iter().map(|b| f32::from_le_bytes(*b)).collect(),
+        truth: gt.chunks(k).map(|row| row[..10].iter().map(|i| format!("v-{i}")).collect()).collect(),
+    }
+}
+
+fn recall(c: &Collection, s: &Sift) -> f64 {
+    let hits = c.search(&s.queries, SearchParams { k: 10, ..Default::default() }).unwrap();
+    let mut found = 0;
+    for (q, truth) in s.truth.iter().enumerate() {
+        found += hits.ids[q * 10..(q + 1) * 10].iter().filter(|id| truth.contains(id)).count();
+    }
+    found as f64 / (s.truth.len() * 10) as f64
+}
+
+fn quantized(dim: usize, index: Option<&str>, kind: &str, bits: i64, m: Option<i64>) -> CollectionConfig {
+    let index = IndexSpec { kind: index, ..Default::default() };
+    let quant = QuantSpec { kind: Some(kind), bits: Some(bits), m, ..Default::default() };
+    CollectionConfig::from_api_quantized(dim as i64, Some("l2"), index, quant).unwrap()
+}
+
+#[test]
+fn recall_on_sift5k_stays_near_full_precision_for_every_quantizer() {
+    let s = sift();
+    let db = Database::open(None, DbOptions::default()).unwrap();
+    for index in [None, Some("hnsw")] {
+        let full_config = if index.is_some() { hnsw_config(s.dim as i64, "l2") } else { config(s.dim as i64, "l2") };
+        let full = db.create_collection(&format!("full-{}", index.unwrap_or("flat")), full_config).unwrap();
+        insert(&full, "v", &s.base);
+        let reference = recall(&full, &s);
+        for (name, kind, bits, m, slack) in [
+            ("sq8", "scalar", 8, None, 0.01),
+            ("sq4", "scalar", 4, None, 0.05),
+            ("pq16x8", "product", 8, Some(16), 0.05),
+        ] {
+            let c = db
+                .create_collection(
+                    &format!("{name}-{}", index.unwrap_or("flat")),
+                    quantized(s.dim, index, kind, bits, m),
+                )
+                .unwrap();
+            insert(&c, "v", &s.base);
+            let st = c.stats().unwrap();
+            assert_eq!(st.quantization, "trained", "{name}");
+            let r = recall(&c, &s);
+            println!(
+                "{name} {}: recall@10 {r:.4} (full precision {reference:.4}), compression {}x",
+                index.unwrap_or("flat"),
+                st.compression
+            );
+            assert!(r >= reference - slack, "{name} {index:?}: recall {r} vs full precision {reference}");
+        }
+    }
+}
+
+#[test]
+fn deferred_training_one_record_at_a_time_searches_correctly_before_and_after() {
+    let dim = 16;
+    let v = random_vectors(3, 1500, dim);
+    let db = Database::open(None, DbOptions::default()).unwrap();
+    let c = db.create_collection("c", quantized(dim, Some("hnsw"), "scalar", 8, None)).unwrap();
+    let p = SearchParams { k: 1, ..Default::default() };
+    for i in 0..1500 {
+        let r = c
+            .put_batch(
+                vec![format!("r{i}")],
+                &v[i * dim..(i + 1) * dim],
+                vec![None],
+                false,
+                BatchOptions::default(),
+                &Cancel::new(),
+            )
+            .unwrap();
+        assert!(r.applied);
+        let st = c.stats().unwrap();
+        assert_eq!(st.quantization, if i + 1 < 1000 { "pending" } else { "trained" }, "after {} records", i + 1);
+        if i % 97 == 0 || i == 998 || i == 999 {
+            let own = c.search(&v[i * dim..(i + 1) * dim], p).unwrap();
+            assert_eq!(own.ids, vec![format!("r{i}")], "a record finds itself after {} records", i + 1);
+        }
+    }
+    assert_eq!(c.stats().unwrap().code_bytes, 1500 * dim);
+}
+
+#[test]
+fn codes_and_codebooks_persist_and_reload() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dim = 32;
+    let v = random_vectors(4, 3000, dim);
+    let q = random_vectors(5, 10 * dim, 1);
+    let before = {
+        let db = open(tmp.path());
+        let c = db.create_collection("c", quantized(dim, None, "product", 8, Some(8))).unwrap();
+        insert(&c, "r", &v);
+        assert_eq!(c.stats().unwrap().quantization, "trained");
+        let hits = c.search(&q, SearchParams { k: 10, ..Default::default() }).unwrap();
+        db.close().unwrap();
+        hits
+    };
+    let db = open(tmp.path());
+    let c = db.collection("c").unwrap();
+    let st = c.stats().unwrap();
+    assert_eq!((st.quantization, st.code_bytes), ("trained", 3000 * 8));
+    assert_eq!(c.search(&q, SearchParams { k: 10, ..Default::default() }).unwrap(), before);
+}
