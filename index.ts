@@ -16,7 +16,17 @@ export {
   type StoredRecord,
   type VectorRecord,
 } from './src/collection'
-export type { CollectionConfig, FlatIndexConfig, HnswIndexConfig, IndexConfig, Metric, OpenOptions } from './src/config'
+export type {
+  CollectionConfig,
+  FlatIndexConfig,
+  HnswIndexConfig,
+  IndexConfig,
+  Metric,
+  OpenOptions,
+  ProductQuantizationConfig,
+  QuantizationConfig,
+  ScalarQuantizationConfig,
+} from './src/config'
 export type { CallOptions } from './src/native'
 export { simdLevel } from './src/native'
 export type { VectorLike } from './src/vectors'

@@ -102,12 +102,24 @@ export interface CollectionStats {
   vectorBytes: number
   /** Bytes mapped for vector chunks; anonymous or file-backed, resident only as touched. */
   mappedBytes: number
+  /** Bytes of the vector mappings resident in this process now (Linux). A quantized
+   * on-disk collection releases them at each checkpoint; re-ranking faults back only what
+   * it reads. */
+  residentVectorBytes: number
   /** Stored bytes per live record's vector. */
   bytesPerVector: number
   idBytes: number
   metadataBytes: number
   walBytes: number
   fileBacked: boolean
+  /** `'none'`, or the quantizer's state: `'pending'` (too few vectors yet; searching on full
+   * precision), `'trained'`, `'failed'` (see `quantizationError`; search stays on full precision). */
+  quantization: string
+  quantizationError?: string
+  /** Bytes of quantized codes in memory. */
+  codeBytes: number
+  /** Full-precision bytes per code byte (0 until trained). */
+  compression: number
 }
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const

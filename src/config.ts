@@ -46,6 +46,47 @@ export interface HnswIndexConfig {
 /** Index of a collection. */
 export type IndexConfig = FlatIndexConfig | HnswIndexConfig
 
+/**
+ * Scalar quantization: each component becomes `bits` (8: 4x smaller, 4: 8x smaller) between
+ * per-dimension bounds learned from the data. Recall stays within about 1% of full precision.
+ */
+export interface ScalarQuantizationConfig {
+  type: 'scalar'
+  /** 8 (default) or 4. */
+  bits?: 8 | 4
+  /** Share of the collection sampled for training (0, 1], default 0.1. */
+  trainRatio?: number
+  /** Candidates re-ranked on full precision: `k * oversampling` (1-100, default 4). */
+  oversampling?: number
+}
+
+/**
+ * Product quantization: the vector is cut into `m` sub-vectors, each stored as the index of
+ * its nearest of `2^bits` learned centroids: `m` bytes per vector at 8 bits (e.g. 32x smaller
+ * for 128-d with m = 16). `m` must divide the dimension.
+ */
+export interface ProductQuantizationConfig {
+  type: 'product'
+  /** Sub-spaces; default 16 (or the dimension if smaller). */
+  m?: number
+  /** 8 (default) or 4. */
+  bits?: 8 | 4
+  /** Share of the collection sampled for training (0, 1], default 0.1; at least 16 vectors
+   * per centroid (4,096 for 8 bits, 256 for 4), so training waits for that many. */
+  trainRatio?: number
+  /** Candidates re-ranked on full precision: `k * oversampling` (1-100, default 32: PQ codes
+   * are coarse, and re-ranking is what brings recall back). */
+  oversampling?: number
+}
+
+/**
+ * How vectors are compressed for search. Codes are searched and the best
+ * `k * oversampling` candidates re-ranked on the full-precision vectors, which stay on disk
+ * (mmap). Training waits until the collection holds 1,000 vectors; until then searches run
+ * on full precision and `stats().quantization` is `'pending'`.
+ */
+export type QuantizationConfig = ScalarQuantizationConfig | ProductQuantizationConfig
+
 /** Configuration of a new collection, fixed for its lifetime. */
 export interface CollectionConfig {
   /** Components per vector, 1 to 65536. */
@@ -58,6 +99,8 @@ export interface CollectionConfig {
   metric?: Metric
   /** Default `{ type: 'flat' }` (exact). */
   index?: IndexConfig
+  /** Default none (full precision). */
+  quantization?: QuantizationConfig
 }
 
 const METRICS: readonly string[] = ['l2', 'cosine', 'dot']
@@ -117,7 +160,7 @@ export function validateOpenOptions(v: unknown): OpenOptions {
 
 export function validateCollectionConfig(v: unknown): CollectionConfig {
   if (!isPlainObject(v)) throw new InvalidArgumentError(`collection config must be an object, got ${describe(v)}`)
-  checkKeys('collection config', v, ['dimension', 'metric', 'index'])
+  checkKeys('collection config', v, ['dimension', 'metric', 'index', 'quantization'])
   if (typeof v.dimension !== 'number' || !Number.isInteger(v.dimension)) {
     throw new InvalidArgumentError(`collection config.dimension must be an integer, got ${describe(v.dimension)}`)
   }
@@ -139,6 +182,22 @@ export function validateCollectionConfig(v: unknown): CollectionConfig {
       if (x !== undefined && (typeof x !== 'number' || !Number.isInteger(x))) {
         throw new InvalidArgumentError(`collection config.index.${key} must be an integer, got ${describe(x)}`)
       }
+    }
+  }
+  if (v.quantization !== undefined) {
+    const q = v.quantization
+    if (!isPlainObject(q) || typeof q.type !== 'string') {
+      throw new InvalidArgumentError(`collection config.quantization must be an object with a string 'type', got ${describe(q)}`)
+    }
+    const keys = q.type === 'product' ? ['type', 'm', 'bits', 'trainRatio', 'oversampling'] : ['type', 'bits', 'trainRatio', 'oversampling']
+    checkKeys('collection config.quantization', q, keys)
+    for (const key of ['m', 'bits', 'oversampling']) {
+      if (q[key] !== undefined && (typeof q[key] !== 'number' || !Number.isInteger(q[key]))) {
+        throw new InvalidArgumentError(`collection config.quantization.${key} must be an integer, got ${describe(q[key])}`)
+      }
+    }
+    if (q.trainRatio !== undefined && typeof q.trainRatio !== 'number') {
+      throw new InvalidArgumentError(`collection config.quantization.trainRatio must be a number, got ${describe(q.trainRatio)}`)
     }
   }
   return v as unknown as CollectionConfig

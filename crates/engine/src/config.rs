@@ -115,8 +115,10 @@ pub enum QuantizationConfig {
 impl QuantizationConfig {
     /// Default share of the collection sampled for training.
     pub const DEFAULT_TRAIN_RATIO: f32 = 0.1;
-    /// Default re-ranking depth: `k * oversampling` candidates are re-scored on full precision.
-    pub const DEFAULT_OVERSAMPLING: usize = 4;
+    /// Default re-ranking depth of scalar codes: `k * 4` candidates re-scored on full precision.
+    pub const DEFAULT_SCALAR_OVERSAMPLING: usize = 4;
+    /// Default re-ranking depth of product codes, which are much coarser: `k * 32`.
+    pub const DEFAULT_PRODUCT_OVERSAMPLING: usize = 32;
     /// Training waits until the collection holds at least this many vectors.
     pub const MIN_TRAIN_VECTORS: usize = 1000;
     /// Largest training sample.
@@ -169,8 +171,12 @@ impl QuantSpec<'_> {
             Some(r) if r > 0.0 && r <= 1.0 => r as f32,
             Some(r) => return Err(Error::invalid(format!("quantization.trainRatio must be in (0, 1], got {r}"))),
         };
-        let oversampling =
-            in_range_q("oversampling", self.oversampling, 1, 100, QuantizationConfig::DEFAULT_OVERSAMPLING)?;
+        let default_oversampling = if kind == "product" {
+            QuantizationConfig::DEFAULT_PRODUCT_OVERSAMPLING
+        } else {
+            QuantizationConfig::DEFAULT_SCALAR_OVERSAMPLING
+        };
+        let oversampling = in_range_q("oversampling", self.oversampling, 1, 100, default_oversampling)?;
         match kind {
             "scalar" => {
                 if self.m.is_some() {

@@ -126,11 +126,17 @@ pub struct NativeStats {
     pub index_bytes: f64,
     pub vector_bytes: f64,
     pub mapped_bytes: f64,
+    pub resident_vector_bytes: f64,
     pub bytes_per_vector: f64,
     pub id_bytes: f64,
     pub metadata_bytes: f64,
     pub wal_bytes: f64,
     pub file_backed: bool,
+    /// `none`, `pending`, `trained` or `failed`.
+    pub quantization: String,
+    pub quantization_error: Option<String>,
+    pub code_bytes: f64,
+    pub compression: f64,
 }
 
 impl From<Stats> for NativeStats {
@@ -146,11 +152,16 @@ impl From<Stats> for NativeStats {
             index_bytes: s.index_bytes as f64,
             vector_bytes: s.vector_bytes as f64,
             mapped_bytes: s.mapped_bytes as f64,
+            resident_vector_bytes: s.resident_vector_bytes as f64,
             bytes_per_vector: s.bytes_per_vector,
             id_bytes: s.id_bytes as f64,
             metadata_bytes: s.metadata_bytes as f64,
             wal_bytes: s.wal_bytes as f64,
             file_backed: s.file_backed,
+            quantization: s.quantization.into(),
+            quantization_error: s.quantization_error,
+            code_bytes: s.code_bytes as f64,
+            compression: s.compression,
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use libravdb_engine::{CollectionConfig, Database, DbOptions, IndexSpec};
+use libravdb_engine::{CollectionConfig, Database, DbOptions, IndexSpec, QuantSpec};
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
@@ -32,12 +32,25 @@ pub struct NativeIndexConfig {
     pub ef_search: Option<i64>,
 }
 
+/// Quantization options of a collection (`undefined` takes the engine default).
+#[napi(object)]
+pub struct NativeQuantizationConfig {
+    #[napi(js_name = "type")]
+    pub kind: String,
+    pub bits: Option<i64>,
+    /// Product quantization: sub-spaces (must divide the dimension).
+    pub m: Option<i64>,
+    pub train_ratio: Option<f64>,
+    pub oversampling: Option<i64>,
+}
+
 /// Configuration of a new collection.
 #[napi(object)]
 pub struct NativeCollectionConfig {
     pub dimension: i64,
     pub metric: Option<String>,
     pub index: Option<NativeIndexConfig>,
+    pub quantization: Option<NativeQuantizationConfig>,
 }
 
 /// An open database (native handle; use the `LibraVDB` facade).
@@ -76,7 +89,17 @@ impl NativeDatabase {
                     ef_search: i.ef_search,
                 },
             };
-            let cfg = CollectionConfig::from_api(config.dimension, config.metric.as_deref(), spec)?;
+            let quant = match &config.quantization {
+                None => QuantSpec::default(),
+                Some(q) => QuantSpec {
+                    kind: Some(q.kind.as_str()),
+                    bits: q.bits,
+                    m: q.m,
+                    train_ratio: q.train_ratio,
+                    oversampling: q.oversampling,
+                },
+            };
+            let cfg = CollectionConfig::from_api_quantized(config.dimension, config.metric.as_deref(), spec, quant)?;
             Ok(NativeCollection::new(db.create_collection(&name, cfg)?))
         })
     }

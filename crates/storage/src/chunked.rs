@@ -19,6 +19,9 @@
 //! - plain `f32` rows are written only through `&mut self`, so the borrow rules exclude
 //!   readers during writes; `AtomicU32` rows are shared and written through atomics.
 //!
+//! - releasing resident pages (`MADV_DONTNEED`) is done only on file-backed shared mappings,
+//!   where the data stays in the file and its page cache: later reads fault it back in.
+//!
 //! Chunk files are filled with zeros when created (not left sparse) so that a full disk
 //! surfaces as an I/O error there rather than as SIGBUS on a later store into the mapping.
 
@@ -29,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU32;
 
 use libravdb_core::{LinkTable, VectorRows};
-use memmap2::MmapMut;
+use memmap2::{Advice, MmapMut, UncheckedAdvice};
 
 use crate::error::{IoContext, Result, StorageError};
 use crate::fsutil::{create_dir_all, sync_dir};
@@ -201,6 +204,51 @@ impl<T: Slot> ChunkedTable<T> {
         Ok(())
     }
 
+    /// Drops this process's resident pages of file-backed chunks; the data stays in the files
+    /// (and in the kernel's page cache) and is faulted back in when read. No-op in memory.
+    /// Call after [`ChunkedTable::flush`] when the rows are rarely read (quantized collections
+    /// read full precision only to re-rank).
+    pub fn release_resident(&self) -> Result<()> {
+        if self.dir.is_none() {
+            return Ok(());
+        }
+        for (c, map) in self.chunks.iter().enumerate() {
+            // SAFETY: the mappings are MAP_SHARED views of files: MADV_DONTNEED only unmaps the
+            // pages, whose contents (dirty ones included) stay in the page cache and the file.
+            unsafe { map.unchecked_advise(UncheckedAdvice::DontNeed) }
+                .map_err(|source| StorageError::Io { path: self.chunk_path(c).unwrap_or_default(), source })?;
+        }
+        Ok(())
+    }
+
+    /// Tells the kernel reads will be random (no read-ahead around a faulted page).
+    pub fn advise_random(&self) {
+        for map in &self.chunks {
+            let _ = map.advise(Advice::Random);
+        }
+    }
+
+    /// Bytes of the chunk mappings resident in this process (their `Rss` in
+    /// `/proc/self/smaps`; 0 where that file does not exist). Page-cache pages the process no
+    /// longer maps do not count: they belong to the kernel and are reclaimable.
+    pub fn resident_bytes(&self) -> usize {
+        let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return 0 };
+        let starts: Vec<usize> = self.chunks.iter().map(|m| m.as_ptr() as usize).collect();
+        let mut resident = 0;
+        let mut in_chunk = false;
+        for line in smaps.lines() {
+            if let Some((range, _)) = line.split_once(' ')
+                && let Some((start, _)) = range.split_once('-')
+                && let Ok(start) = usize::from_str_radix(start, 16)
+            {
+                in_chunk = starts.contains(&start);
+            } else if in_chunk && let Some(kb) = line.strip_prefix("Rss:") {
+                resident += kb.trim().trim_end_matches("kB").trim().parse::<usize>().unwrap_or(0) * 1024;
+            }
+        }
+        resident
+    }
+
     /// Bytes mapped (file-backed or anonymous) for vector chunks.
     pub fn mapped_bytes(&self) -> usize {
         self.chunks.len() * self.chunk_bytes()
@@ -331,6 +379,21 @@ mod tests {
         }
         let t = ChunkedLinks::open(Some(dir.path()), 5, 3, 20).unwrap();
         assert_eq!(t.links(19)[4].load(Ordering::Relaxed), 77);
+    }
+
+    #[test]
+    fn released_pages_leave_residency_but_not_the_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = ChunkedVectors::open(Some(dir.path()), 256, 10, 0).unwrap();
+        for r in 0..1024 {
+            t.set_row(r, &[r as f32; 256]).unwrap();
+        }
+        t.flush().unwrap();
+        assert!(t.resident_bytes() >= 1024 * 256 * 4, "written rows are resident");
+        t.release_resident().unwrap();
+        assert!(t.resident_bytes() < 64 * 1024, "released: {} bytes resident", t.resident_bytes());
+        assert_eq!(VectorRows::row(&t, 777)[5], 777.0, "data is read back from the file");
+        assert!(t.resident_bytes() <= 64 * 1024);
     }
 
     #[test]

@@ -42,7 +42,7 @@ fn scalar_round_trip_error_is_at_most_half_a_level_inside_the_range() {
 #[test]
 fn code_distances_equal_distances_to_the_decoded_vectors() {
     let dim = 32;
-    let v = data(2, 3000, dim);
+    let v = data(2, 10_000, dim);
     let queries = data(3, 20, dim);
     let quantizers = [
         Quantizer::Scalar(ScalarQuantizer::train(&v, dim, 8).unwrap()),
@@ -71,11 +71,11 @@ fn code_distances_equal_distances_to_the_decoded_vectors() {
 #[test]
 fn product_quantization_reconstructs_far_better_than_the_data_spread() {
     let dim = 32;
-    let v = data(4, 4000, dim);
+    let v = data(4, 10_000, dim);
     let pq = ProductQuantizer::train(&v, dim, 16, 8, 1).unwrap();
     assert_eq!((pq.code_bytes(), Quantizer::Product(pq.clone()).compression()), (16, 8.0));
     let (mut code, mut back) = (vec![0u8; 16], vec![0f32; dim]);
-    let mean: Vec<f32> = (0..dim).map(|d| v.chunks_exact(dim).map(|r| r[d]).sum::<f32>() / 4000.0).collect();
+    let mean: Vec<f32> = (0..dim).map(|d| v.chunks_exact(dim).map(|r| r[d]).sum::<f32>() / 10_000.0).collect();
     let (mut err, mut spread) = (0.0f64, 0.0f64);
     for row in v.chunks_exact(dim) {
         pq.encode(row, &mut code);
@@ -89,7 +89,7 @@ fn product_quantization_reconstructs_far_better_than_the_data_spread() {
 #[test]
 fn training_is_seeded_and_rejects_bad_parameters() {
     let dim = 16;
-    let v = data(5, 1500, dim);
+    let v = data(5, 10_000, dim);
     assert_eq!(ProductQuantizer::train(&v, dim, 4, 8, 3).unwrap(), ProductQuantizer::train(&v, dim, 4, 8, 3).unwrap());
     assert!(ProductQuantizer::train(&v, dim, 5, 8, 3).unwrap_err().0.contains("divide"));
     assert!(ProductQuantizer::train(&v[..100 * dim], dim, 4, 8, 3).unwrap_err().0.contains("at least"));
@@ -101,9 +101,10 @@ fn training_is_seeded_and_rejects_bad_parameters() {
 fn serialisation_round_trips_and_rejects_garbage() {
     let dim = 16;
     let v = data(6, 1200, dim);
+    let v_pq = data(7, 700, dim);
     for q in [
         Quantizer::Scalar(ScalarQuantizer::train(&v, dim, 4).unwrap()),
-        Quantizer::Product(ProductQuantizer::train(&v, dim, 8, 4, 2).unwrap()),
+        Quantizer::Product(ProductQuantizer::train(&v_pq, dim, 8, 4, 2).unwrap()),
     ] {
         let bytes = q.to_bytes();
         assert_eq!(Quantizer::from_bytes(&bytes), Some(q.clone()));

@@ -249,6 +249,7 @@ impl Collection {
                 wal_seq: w.seq,
             };
             write_manifest(dir, &manifest)?;
+            st.release_full_precision()?;
         }
         wal.reset()?;
         let _ = fs::remove_file(rows_path(dir, w.generation));

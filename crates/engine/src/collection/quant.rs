@@ -158,6 +158,17 @@ impl State {
         }
     }
 
+    /// With a trained quantizer, full precision is read only to re-rank: drops this process's
+    /// resident pages of the (file-backed) vector chunks. Dirty pages stay in the kernel's
+    /// page cache and reach the file as usual (the WAL covers a crash before that).
+    pub(super) fn release_full_precision(&self) -> crate::error::Result<()> {
+        if self.quant.as_ref().is_some_and(|q| q.trained().is_some()) {
+            self.vectors.release_resident()?;
+            self.vectors.advise_random();
+        }
+        Ok(())
+    }
+
     /// The quantized search, if the collection has a trained quantizer: candidates from the
     /// codes, re-ranked on full precision.
     pub(super) fn knn_quantized(

@@ -60,6 +60,8 @@ pub struct Stats {
     pub vector_bytes: usize,
     /// Bytes mapped for vector chunks (file-backed or anonymous; resident only as touched).
     pub mapped_bytes: usize,
+    /// Bytes of the vector mappings resident in this process now (Linux; 0 elsewhere).
+    pub resident_vector_bytes: usize,
     /// Bytes per stored row of vectors plus index structure (tombstones included).
     pub bytes_per_vector: f64,
     pub id_bytes: usize,
@@ -209,6 +211,7 @@ impl Collection {
             index_bytes: st.index.bytes(),
             vector_bytes: rows * self.dim() * 4,
             mapped_bytes: st.vectors.mapped_bytes(),
+            resident_vector_bytes: st.vectors.resident_bytes(),
             bytes_per_vector: (self.dim() * 4) as f64 + st.index.bytes() as f64 / rows.max(1) as f64,
             id_bytes: st.ids.heap_bytes(),
             metadata_bytes: st.metadata.iter().flatten().map(|m| m.len()).sum(),

@@ -304,11 +304,14 @@ impl Collection {
 
     /// Trains the quantizer once enough vectors exist (reads under the read lock, installs the
     /// codes under the write lock). The caller holds the writer lock.
-    pub(super) fn train_if_due(&self) {
+    pub(super) fn train_if_due(&self, w: &mut Writer) -> Result<()> {
         let outcome = self.state.read().train_quantizer();
         if let Some(outcome) = outcome {
             self.state.write().install_quantizer(outcome);
+            // Persist the codes now (and let full precision leave memory).
+            self.checkpoint_locked(w)?;
         }
+        Ok(())
     }
 
     /// Logs `op` and applies it; checkpoints when the WAL has grown past the threshold.
@@ -336,7 +339,8 @@ impl Collection {
         };
         // Graph linking is the slow part: it holds only the read lock, so searches go on.
         self.state.read().link(&written);
-        self.train_if_due();
+        self.train_if_due(w)?;
+        self.state.read().release_full_precision()?;
         if w.wal.as_ref().is_some_and(|wal| wal.len() >= self.options.checkpoint_wal_bytes) {
             self.checkpoint_locked(w)?;
         }

@@ -107,7 +107,7 @@ fn deferred_training_one_record_at_a_time_searches_correctly_before_and_after() 
 fn codes_and_codebooks_persist_and_reload() {
     let tmp = tempfile::tempdir().unwrap();
     let dim = 32;
-    let v = random_vectors(4, 3000, dim);
+    let v = random_vectors(4, 5000, dim);
     let q = random_vectors(5, 10 * dim, 1);
     let before = {
         let db = open(tmp.path());
@@ -121,6 +121,6 @@ fn codes_and_codebooks_persist_and_reload() {
     let db = open(tmp.path());
     let c = db.collection("c").unwrap();
     let st = c.stats().unwrap();
-    assert_eq!((st.quantization, st.code_bytes), ("trained", 3000 * 8));
+    assert_eq!((st.quantization, st.code_bytes), ("trained", 5000 * 8));
     assert_eq!(c.search(&q, SearchParams { k: 10, ..Default::default() }).unwrap(), before);
 }
