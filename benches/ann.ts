@@ -38,41 +38,50 @@ async function exactTop10(ds: Dataset, nq: number): Promise<Int32Array> {
   return Int32Array.from(hits.flatMap((h) => h.map((x) => Number(x.id))))
 }
 
-export async function benchAnn(ds: Dataset, nq: number, efs: number[], repeats: number): Promise<AnnResult> {
+/** Files a worker reads: the dataset, its queries and exact top-10, in a temp dir. */
+export interface WorkerFiles {
+  dir: string
+  base: string
+  queries: string
+  gt: string
+  nq: number
+}
+
+export async function writeWorkerFiles(ds: Dataset, nq: number): Promise<WorkerFiles> {
   const dir = mkdtempSync(join(tmpdir(), 'libravdb-ann-'))
-  const n = ds.base.length / ds.dim
   nq = Math.min(nq, ds.queries.length / ds.dim)
   const queries = ds.queries.subarray(0, nq * ds.dim)
   const gt = ds.groundTruth && ds.gtK === 100 ? sliceGt(ds.groundTruth, ds.gtK, nq) : await exactTop10(ds, nq)
-  writeVecs(join(dir, 'base.fvecs'), ds.dim, ds.base)
-  writeVecs(join(dir, 'query.fvecs'), ds.dim, queries)
-  writeVecs(join(dir, 'gt.ivecs'), 10, gt)
+  const files = { dir, base: join(dir, 'base.fvecs'), queries: join(dir, 'query.fvecs'), gt: join(dir, 'gt.ivecs'), nq }
+  writeVecs(files.base, ds.dim, ds.base)
+  writeVecs(files.queries, ds.dim, queries)
+  writeVecs(files.gt, 10, gt)
+  return files
+}
+
+/** Runs one worker process; a failure becomes `{ lib, error }` for the report. */
+export function runWorker(spec: WorkerSpec, label = spec.lib): WorkerResult | { lib: string; error: string } {
+  try {
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', join(__dirname, 'peer-worker.ts'), JSON.stringify(spec)],
+      { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    return { ...(JSON.parse(out.trim().split('\n').pop() ?? '{}') as WorkerResult), lib: label }
+  } catch (e) {
+    const err = e as { stderr?: string; message: string }
+    return { lib: label, error: (err.stderr || err.message).split('\n').slice(0, 3).join(' ') }
+  }
+}
+
+export async function benchAnn(ds: Dataset, nq: number, efs: number[], repeats: number): Promise<AnnResult> {
+  const files = await writeWorkerFiles(ds, nq)
   const results: AnnResult['results'] = []
   for (const lib of LIBS) {
-    const spec: WorkerSpec = {
-      lib,
-      base: join(dir, 'base.fvecs'),
-      queries: join(dir, 'query.fvecs'),
-      gt: join(dir, 'gt.ivecs'),
-      m: 16,
-      efConstruction: 200,
-      efs,
-      repeats,
-    }
-    try {
-      const out = execFileSync(
-        process.execPath,
-        ['--expose-gc', '--import', 'tsx', join(__dirname, 'peer-worker.ts'), JSON.stringify(spec)],
-        { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'pipe'] },
-      )
-      results.push(JSON.parse(out.trim().split('\n').pop() ?? '{}') as WorkerResult)
-    } catch (e) {
-      const err = e as { stderr?: string; message: string }
-      results.push({ lib, error: (err.stderr || err.message).split('\n').slice(0, 3).join(' ') })
-    }
+    results.push(runWorker({ lib, base: files.base, queries: files.queries, gt: files.gt, m: 16, efConstruction: 200, efs, repeats }))
   }
-  rmSync(dir, { recursive: true, force: true })
-  return { dataset: ds.name, n, dim: ds.dim, queries: nq, results }
+  rmSync(files.dir, { recursive: true, force: true })
+  return { dataset: ds.name, n: ds.base.length / ds.dim, dim: ds.dim, queries: files.nq, results }
 }
 
 /** First 10 of each row of a 100-wide ground truth. */

@@ -13,6 +13,12 @@ import { type HnswlibModule, type UsearchModule, loadPeer } from './peers'
 
 export interface WorkerSpec {
   lib: 'libravdb' | 'hnswlib-node' | 'usearch'
+  /** LibraVDB: index type (default hnsw). */
+  index?: 'flat' | 'hnsw'
+  /** LibraVDB: quantization; usearch: 'i8' stores int8 vectors. */
+  quantization?: { type: 'scalar' | 'product'; bits?: 8 | 4; m?: number } | 'i8'
+  /** LibraVDB: store on disk (a temp dir) so full precision can leave memory. */
+  disk?: boolean
   base: string
   queries: string
   gt: string
@@ -33,7 +39,11 @@ export interface WorkerResult {
   buildSeconds: number
   threads: number
   rssBytesPerVector: number
+  /** RSS growth per vector after the query sweep (re-ranking faults full precision back). */
+  rssAfterQueriesBytesPerVector: number
   structBytesPerVector?: number
+  /** LibraVDB: bytes of quantized codes per vector. */
+  codeBytesPerVector?: number
   sweep: SweepPoint[]
 }
 
@@ -77,17 +87,22 @@ async function main() {
   let buildSeconds = 0
   let threads = 1
   let structBytesPerVector: number | undefined
+  let codeBytesPerVector: number | undefined
   const point = (ef: number, search: (i: number) => number[]) => {
     const { qps, ids } = sweepPoint(queries.n, spec.repeats, search)
     sweep.push({ ef, qps, recall: recallAt10(ids, gt.data as Int32Array, gt.dim) })
   }
   let rss1 = 0
+  let rssAfterQueries = 0
 
   if (spec.lib === 'libravdb') {
-    const db = await LibraVDB.open()
+    const dir = spec.disk ? mkdtempSync(join(tmpdir(), 'libravdb-worker-')) : undefined
+    const db = await LibraVDB.open(dir)
+    const quantization = typeof spec.quantization === 'object' ? spec.quantization : undefined
     const c = await db.createCollection('bench', {
       dimension: dim,
-      index: { type: 'hnsw', m: spec.m, efConstruction: spec.efConstruction },
+      index: spec.index === 'flat' ? { type: 'flat' } : { type: 'hnsw', m: spec.m, efConstruction: spec.efConstruction },
+      quantization,
     })
     const t0 = performance.now()
     for (let s = 0; s < base.n; s += 10_000) {
@@ -97,11 +112,17 @@ async function main() {
     }
     buildSeconds = (performance.now() - t0) / 1000
     threads = (await import('node:os')).cpus().length
-    structBytesPerVector = c.stats().bytesPerVector
+    const st = c.stats()
+    structBytesPerVector = st.bytesPerVector
+    codeBytesPerVector = st.codeBytes / base.n
     global.gc?.()
     rss1 = process.memoryUsage().rss
-    for (const ef of spec.efs) point(ef, (i) => c.searchSync(q(i), { k: 10, efSearch: ef }).map((h) => Number(h.id)))
+    const efs = spec.index === 'flat' ? [0] : spec.efs
+    for (const ef of efs) point(ef, (i) => c.searchSync(q(i), { k: 10, efSearch: ef || undefined }).map((h) => Number(h.id)))
+    global.gc?.()
+    rssAfterQueries = process.memoryUsage().rss
     await db.close()
+    if (dir) rmSync(dir, { recursive: true, force: true })
   } else if (spec.lib === 'hnswlib-node') {
     const { HierarchicalNSW } = loadPeer<HnswlibModule>('hnswlib-node')
     const index = new HierarchicalNSW('l2', dim)
@@ -115,10 +136,12 @@ async function main() {
       index.setEf(ef)
       point(ef, (i) => index.searchKnn(qArrays[i], 10).neighbors)
     }
+    rssAfterQueries = process.memoryUsage().rss
   } else {
     const { Index } = loadPeer<UsearchModule>('usearch')
+    const quantization = spec.quantization === 'i8' ? 'i8' : 'f32'
     const make = (ef: number) =>
-      new Index({ dimensions: dim, metric: 'l2sq', connectivity: spec.m, expansion_add: spec.efConstruction, expansion_search: ef })
+      new Index({ dimensions: dim, metric: 'l2sq', connectivity: spec.m, expansion_add: spec.efConstruction, expansion_search: ef, quantization })
     const index = make(spec.efs[0])
     const keys = BigUint64Array.from({ length: base.n }, (_, i) => BigInt(i))
     const t0 = performance.now()
@@ -136,13 +159,16 @@ async function main() {
       point(ef, (i) => Array.from(view.search(q(i), 10, 1).keys, Number))
     }
     rmSync(dir, { recursive: true, force: true })
+    rssAfterQueries = process.memoryUsage().rss
   }
   const result: WorkerResult = {
     lib: spec.lib,
     buildSeconds,
     threads,
     rssBytesPerVector: (rss1 - rss0) / base.n,
+    rssAfterQueriesBytesPerVector: (rssAfterQueries - rss0) / base.n,
     structBytesPerVector,
+    codeBytesPerVector,
     sweep,
   }
   process.stdout.write(JSON.stringify(result) + '\n')

@@ -32,6 +32,7 @@ impl Database {
     /// Opens (creating if needed) the database at `root`, or an in-memory one for `None`.
     /// Every collection is recovered (checkpoint + WAL replay) before this returns.
     pub fn open(root: Option<&Path>, options: DbOptions) -> Result<Database> {
+        crate::alloc::configure();
         let mut collections = BTreeMap::new();
         let lock = match root {
             None => None,

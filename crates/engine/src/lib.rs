@@ -5,6 +5,7 @@
 //! - [`Database`]: a directory (or memory) of collections, one writer at a time.
 //! - [`Collection`]: batches, reads, search, checkpoint and recovery.
 
+mod alloc;
 mod cancel;
 pub mod collection;
 pub mod config;
