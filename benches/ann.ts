@@ -60,7 +60,7 @@ export async function writeWorkerFiles(ds: Dataset, nq: number): Promise<WorkerF
 }
 
 /** Runs one worker process; a failure becomes `{ lib, error }` for the report. */
-export function runWorker(spec: WorkerSpec, label = spec.lib): WorkerResult | { lib: string; error: string } {
+export function runWorker(spec: WorkerSpec, label: string = spec.lib): WorkerResult | { lib: string; error: string } {
   try {
     const out = execFileSync(
       process.execPath,
