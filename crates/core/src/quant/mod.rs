@@ -8,6 +8,7 @@
 //! scores codes against it ([`Quantizer::prepare`] / [`PreparedQuery::distance`]) in the
 //! metric's distance convention (smaller is closer), and serialises to bytes.
 
+mod kernels;
 mod kmeans;
 mod pq;
 mod sq;

@@ -9,6 +9,7 @@
 
 use rayon::prelude::*;
 
+use super::kernels;
 use super::{Reader, TrainError, put_f32s, put_u32};
 use crate::distance::Metric;
 
@@ -23,16 +24,20 @@ pub struct ScalarQuantizer {
 }
 
 /// A query prepared against a [`ScalarQuantizer`].
+///
+/// For 4-bit codes the per-dimension arrays are permuted to match the packing: within each
+/// block of 16 dimensions, the 8 even dimensions (low nibbles of 8 bytes) come first, then
+/// the 8 odd ones (high nibbles), so a kernel unpacks 8 bytes into two 8-lane vectors.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    bits: u8,
     l2: bool,
-    /// L2: `(q - min) / step`; inner product: `q * step` (layout dim).
+    /// L2: `(q - min) / step`; inner product: `q * step` (layout dim, 4-bit: permuted).
     a: Vec<f32>,
-    /// L2: `step^2` (layout dim); unused for inner product.
+    /// L2: `step^2` (layout dim, 4-bit: permuted); unused for inner product.
     w: Vec<f32>,
     /// Inner product: `sum(q * min)`.
     c: f32,
+    kernel: kernels::CodeKernel,
 }
 
 impl ScalarQuantizer {
@@ -117,15 +122,20 @@ impl ScalarQuantizer {
 
     pub fn prepare(&self, q: &[f32], metric: Metric) -> Prepared {
         let dim = self.dim();
-        if metric == Metric::L2 {
-            let a = (0..dim).map(|d| (q[d] - self.min[d]) / self.step[d]).collect();
-            let w = self.step.iter().map(|s| s * s).collect();
-            Prepared { bits: self.bits, l2: true, a, w, c: 0.0 }
+        let l2 = metric == Metric::L2;
+        let (mut a, mut w): (Vec<f32>, Vec<f32>) = if l2 {
+            ((0..dim).map(|d| (q[d] - self.min[d]) / self.step[d]).collect(), self.step.iter().map(|s| s * s).collect())
         } else {
-            let a = (0..dim).map(|d| q[d] * self.step[d]).collect();
-            let c = (0..dim).map(|d| q[d] * self.min[d]).sum();
-            Prepared { bits: self.bits, l2: false, a, w: Vec::new(), c }
+            ((0..dim).map(|d| q[d] * self.step[d]).collect(), Vec::new())
+        };
+        let c = if l2 { 0.0 } else { (0..dim).map(|d| q[d] * self.min[d]).sum() };
+        if self.bits == 4 {
+            a = kernels::permute_for_nibbles(&a);
+            if l2 {
+                w = kernels::permute_for_nibbles(&w);
+            }
         }
+        Prepared { l2, a, w, c, kernel: kernels::select(self.bits, l2) }
     }
 
     pub(super) fn write(&self, out: &mut Vec<u8>) {
@@ -151,46 +161,7 @@ fn code_at(code: &[u8], d: usize, bits: u8) -> u8 {
 impl Prepared {
     #[inline]
     pub fn distance(&self, code: &[u8]) -> f32 {
-        if self.bits == 8 {
-            if self.l2 { l2_u8(&self.a, &self.w, code) } else { -(self.c + dot_u8(&self.a, code)) }
-        } else {
-            let mut s = 0.0f32;
-            for (d, &a) in self.a.iter().enumerate() {
-                let c = code_at(code, d, 4) as f32;
-                s += if self.l2 { self.w[d] * (a - c) * (a - c) } else { a * c };
-            }
-            if self.l2 { s } else { -(self.c + s) }
-        }
+        let s = (self.kernel)(&self.a, &self.w, code);
+        if self.l2 { s } else { -(self.c + s) }
     }
-}
-
-/// `sum(w * (a - code)^2)` over 8-bit codes, 8 independent partial sums.
-#[inline]
-fn l2_u8(a: &[f32], w: &[f32], code: &[u8]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ac, at) = a.as_chunks::<8>();
-    let (wc, _) = w.as_chunks::<8>();
-    let (cc, ct) = code.as_chunks::<8>();
-    for ((a, w), c) in ac.iter().zip(wc).zip(cc) {
-        for i in 0..8 {
-            let d = a[i] - c[i] as f32;
-            acc[i] += w[i] * d * d;
-        }
-    }
-    let tail: f32 = at.iter().zip(&w[ac.len() * 8..]).zip(ct).map(|((a, w), &c)| w * (a - c as f32).powi(2)).sum();
-    acc.iter().sum::<f32>() + tail
-}
-
-/// `sum(a * code)` over 8-bit codes.
-#[inline]
-fn dot_u8(a: &[f32], code: &[u8]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ac, at) = a.as_chunks::<8>();
-    let (cc, ct) = code.as_chunks::<8>();
-    for (a, c) in ac.iter().zip(cc) {
-        for i in 0..8 {
-            acc[i] += a[i] * c[i] as f32;
-        }
-    }
-    acc.iter().sum::<f32>() + at.iter().zip(ct).map(|(a, &c)| a * c as f32).sum::<f32>()
 }

@@ -1,0 +1,171 @@
+//! Kernels scoring scalar-quantized codes against a prepared query, without decoding.
+//!
+//! `l2`: `sum(w[d] * (a[d] - code[d])^2)`; `dot`: `sum(a[d] * code[d])`. 8-bit codes are one
+//! byte per dimension; 4-bit codes pack dimension `2i` in the low and `2i + 1` in the high
+//! nibble of byte `i`, and the query arrays come permuted per 16-dimension block (see
+//! [`permute_for_nibbles`]). The AVX2 versions widen 8 codes at a time to 8 floats; the
+//! scalar versions are the reference they are tested against.
+
+/// `(a, w, code) -> sum`; `w` is unused by inner-product kernels.
+pub type CodeKernel = fn(&[f32], &[f32], &[u8]) -> f32;
+
+/// Reorders per-dimension values to the 4-bit kernel layout: in each block of 16 dimensions,
+/// even dimensions first, then odd ones. A tail shorter than 16 keeps its order.
+pub fn permute_for_nibbles(v: &[f32]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(v.len());
+    let blocks = v.len() / 16;
+    for b in 0..blocks {
+        let blk = &v[b * 16..(b + 1) * 16];
+        out.extend(blk.iter().step_by(2));
+        out.extend(blk.iter().skip(1).step_by(2));
+    }
+    out.extend_from_slice(&v[blocks * 16..]);
+    out
+}
+
+/// The fastest kernel for `bits` (8 or 4) and the metric family on this CPU.
+pub fn select(bits: u8, l2: bool) -> CodeKernel {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        return match (bits, l2) {
+            (8, true) => avx2::l2_u8,
+            (8, false) => avx2::dot_u8,
+            (_, true) => avx2::l2_u4,
+            (_, false) => avx2::dot_u4,
+        };
+    }
+    match (bits, l2) {
+        (8, true) => scalar::l2_u8,
+        (8, false) => scalar::dot_u8,
+        (_, true) => scalar::l2_u4,
+        (_, false) => scalar::dot_u4,
+    }
+}
+
+pub mod scalar {
+    /// Code value of dimension `d` in the kernel layout of `a` (4-bit: permuted blocks).
+    #[inline]
+    fn nibble_for_slot(code: &[u8], slot: usize, dim: usize) -> f32 {
+        let blocks = dim / 16;
+        let d = if slot < blocks * 16 {
+            let (b, i) = (slot / 16, slot % 16);
+            b * 16 + if i < 8 { 2 * i } else { 2 * (i - 8) + 1 }
+        } else {
+            slot
+        };
+        ((code[d / 2] >> ((d % 2) * 4)) & 0x0f) as f32
+    }
+
+    pub fn l2_u8(a: &[f32], w: &[f32], code: &[u8]) -> f32 {
+        a.iter().zip(w).zip(code).map(|((a, w), &c)| w * (a - c as f32) * (a - c as f32)).sum()
+    }
+    pub fn dot_u8(a: &[f32], _w: &[f32], code: &[u8]) -> f32 {
+        a.iter().zip(code).map(|(a, &c)| a * c as f32).sum()
+    }
+    pub fn l2_u4(a: &[f32], w: &[f32], code: &[u8]) -> f32 {
+        (0..a.len()).map(|s| w[s] * (a[s] - nibble_for_slot(code, s, a.len())).powi(2)).sum()
+    }
+    pub fn dot_u4(a: &[f32], _w: &[f32], code: &[u8]) -> f32 {
+        (0..a.len()).map(|s| a[s] * nibble_for_slot(code, s, a.len())).sum()
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn hsum(v: __m256) -> f32 {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
+    }
+
+    /// 8 bytes at `p` widened to 8 floats.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn widen(bytes: __m128i) -> __m256 {
+        _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn run<const L2: bool, const NIBBLES: bool>(a: &[f32], w: &[f32], code: &[u8]) -> f32 {
+        let n = a.len();
+        let lanes = if NIBBLES { 16 } else { 8 };
+        let body = n - n % lanes;
+        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let fold = |acc: __m256, i: usize, c: __m256| {
+            // SAFETY: `i + 8 <= body <= n` and `w` (L2) has `n` values.
+            let av = unsafe { _mm256_loadu_ps(a.as_ptr().add(i)) };
+            if L2 {
+                let wv = unsafe { _mm256_loadu_ps(w.as_ptr().add(i)) };
+                let d = _mm256_sub_ps(av, c);
+                _mm256_fmadd_ps(_mm256_mul_ps(d, d), wv, acc)
+            } else {
+                _mm256_fmadd_ps(av, c, acc)
+            }
+        };
+        let mut i = 0;
+        while i < body {
+            if NIBBLES {
+                // SAFETY: block i/16 of the codes is the 8 bytes at i/2, inside `code`.
+                let bytes = unsafe { _mm_loadl_epi64(code.as_ptr().add(i / 2) as *const __m128i) };
+                let low = _mm_and_si128(bytes, _mm_set1_epi8(0x0f));
+                let high = _mm_and_si128(_mm_srli_epi16::<4>(bytes), _mm_set1_epi8(0x0f));
+                acc0 = fold(acc0, i, widen(low));
+                acc1 = fold(acc1, i + 8, widen(high));
+            } else {
+                // SAFETY: bytes i..i+8 of the codes are inside `code` (one byte per dimension).
+                let bytes = unsafe { _mm_loadl_epi64(code.as_ptr().add(i) as *const __m128i) };
+                acc0 = fold(acc0, i, widen(bytes));
+            }
+            i += lanes;
+        }
+        let mut s = hsum(_mm256_add_ps(acc0, acc1));
+        for d in body..n {
+            let c = if NIBBLES { ((code[d / 2] >> ((d % 2) * 4)) & 0x0f) as f32 } else { code[d] as f32 };
+            s += if L2 { w[d] * (a[d] - c) * (a[d] - c) } else { a[d] * c };
+        }
+        s
+    }
+
+    // SAFETY (all four): handed out by `select` only after the avx2+fma check.
+    pub fn l2_u8(a: &[f32], w: &[f32], code: &[u8]) -> f32 {
+        unsafe { run::<true, false>(a, w, code) }
+    }
+    pub fn dot_u8(a: &[f32], w: &[f32], code: &[u8]) -> f32 {
+        unsafe { run::<false, false>(a, w, code) }
+    }
+    pub fn l2_u4(a: &[f32], w: &[f32], code: &[u8]) -> f32 {
+        unsafe { run::<true, true>(a, w, code) }
+    }
+    pub fn dot_u4(a: &[f32], w: &[f32], code: &[u8]) -> f32 {
+        unsafe { run::<false, true>(a, w, code) }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::super::{permute_for_nibbles, scalar};
+
+        #[test]
+        fn avx2_code_kernels_match_the_scalar_ones() {
+            if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+                return;
+            }
+            for dim in [1usize, 7, 8, 15, 16, 17, 31, 32, 100, 128, 130] {
+                let a: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.37).sin() * 20.0).collect();
+                let w: Vec<f32> = (0..dim).map(|i| 0.5 + (i % 5) as f32).collect();
+                let c8: Vec<u8> = (0..dim).map(|i| (i * 37 % 256) as u8).collect();
+                let c4: Vec<u8> = (0..dim.div_ceil(2)).map(|i| (i * 53 % 256) as u8).collect();
+                let (pa, pw) = (permute_for_nibbles(&a), permute_for_nibbles(&w));
+                let close = |x: f32, y: f32| (x - y).abs() <= 1e-3 * y.abs().max(1.0);
+                assert!(close(super::l2_u8(&a, &w, &c8), scalar::l2_u8(&a, &w, &c8)), "l2_u8 {dim}");
+                assert!(close(super::dot_u8(&a, &w, &c8), scalar::dot_u8(&a, &w, &c8)), "dot_u8 {dim}");
+                assert!(close(super::l2_u4(&pa, &pw, &c4), scalar::l2_u4(&pa, &pw, &c4)), "l2_u4 {dim}");
+                assert!(close(super::dot_u4(&pa, &pw, &c4), scalar::dot_u4(&pa, &pw, &c4)), "dot_u4 {dim}");
+            }
+        }
+    }
+}
