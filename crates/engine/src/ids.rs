@@ -7,9 +7,11 @@
 //! so WAL replay assigns the same rows), before the table grows.
 
 //!
-//! Each id string is stored once, in `ids`; the hash table holds only rows and hashes the
-//! strings it points at (about 50 bytes per record less than a `HashMap<String, u32>` beside
-//! the row -> id vector).
+//! Id strings are stored once, back to back in one byte arena, each row holding a packed
+//! (start, length) span: 8 bytes per row plus the id's bytes, where a `Box<str>` per row costs
+//! a 16-byte pointer and a heap block of at least 32. The hash table holds only rows and
+//! hashes the strings it points at. Deleted ids leave garbage in the arena, which
+//! `reclaim_tombstones` (run by `optimize()`) compacts away.
 
 use std::collections::BTreeSet;
 use std::hash::BuildHasher;
@@ -22,8 +24,11 @@ pub struct IdMap {
     /// Live rows, found by the hash of their id.
     by_id: HashTable<u32>,
     hasher: DefaultHashBuilder,
-    /// Row -> id; a tombstone keeps an empty string.
-    ids: Vec<Box<str>>,
+    /// The id bytes of every row (valid UTF-8 pieces: only `&str` bytes are appended).
+    arena: Vec<u8>,
+    /// Row -> span of its id in `arena`: start in the high 48 bits, length in the low 16
+    /// (ids are at most `MAX_ID_BYTES` long); a tombstone has length 0.
+    spans: Vec<u64>,
     /// Bit per row: set while the row is live.
     live: FixedBitSet,
     live_count: usize,
@@ -34,8 +39,7 @@ pub struct IdMap {
 impl IdMap {
     /// The row of a live id.
     pub fn get(&self, id: &str) -> Option<u32> {
-        let ids = &self.ids;
-        self.by_id.find(self.hasher.hash_one(id), |&row| &*ids[row as usize] == id).copied()
+        self.by_id.find(self.hasher.hash_one(id), |&row| self.id(row) == id).copied()
     }
 
     pub fn contains(&self, id: &str) -> bool {
@@ -45,20 +49,24 @@ impl IdMap {
     /// Assigns a row to `id` (which must not be live): the lowest reclaimed row, else a new
     /// one at the end. Returns the row.
     pub fn push(&mut self, id: &str) -> u32 {
+        debug_assert!(!self.contains(id), "push of a live id");
+        debug_assert!(!id.is_empty() && id.len() < 1 << 16);
+        let span = ((self.arena.len() as u64) << 16) | id.len() as u64;
+        self.arena.extend_from_slice(id.as_bytes());
         let row = match self.free.pop_first() {
             Some(row) => {
-                self.ids[row as usize] = id.into();
+                self.spans[row as usize] = span;
                 row
             }
             None => {
-                self.ids.push(id.into());
-                self.live.grow(self.ids.len());
-                self.ids.len() as u32 - 1
+                self.spans.push(span);
+                self.live.grow(self.spans.len());
+                self.spans.len() as u32 - 1
             }
         };
-        debug_assert!(!self.contains(id), "push of a live id");
-        let (ids, hasher) = (&self.ids, &self.hasher);
-        self.by_id.insert_unique(hasher.hash_one(id), row, |&r| hasher.hash_one(&*ids[r as usize]));
+        let hash = self.hasher.hash_one(id);
+        let (arena, spans, hasher) = (&self.arena, &self.spans, &self.hasher);
+        self.by_id.insert_unique(hash, row, |&r| hasher.hash_one(span_str(arena, spans[r as usize])));
         self.live.insert(row as usize);
         self.live_count += 1;
         row
@@ -69,14 +77,24 @@ impl IdMap {
         self.free.len()
     }
 
-    /// Marks every tombstone as free for reuse; returns how many were reclaimed.
+    /// Marks every tombstone as free for reuse and compacts the id arena; returns how many
+    /// rows were reclaimed.
     pub fn reclaim_tombstones(&mut self) -> usize {
         let before = self.free.len();
-        for row in 0..self.ids.len() as u32 {
+        for row in 0..self.spans.len() as u32 {
             if !self.is_live(row) {
                 self.free.insert(row);
             }
         }
+        let mut arena = Vec::with_capacity(self.spans.iter().map(|&s| (s & 0xffff) as usize).sum());
+        for span in &mut self.spans {
+            let len = *span & 0xffff;
+            let start = (*span >> 16) as usize;
+            let new_start = arena.len() as u64;
+            arena.extend_from_slice(&self.arena[start..start + len as usize]);
+            *span = (new_start << 16) | len;
+        }
+        self.arena = arena;
         self.free.len() - before
     }
 
@@ -95,24 +113,25 @@ impl IdMap {
 
     /// Appends a tombstone row (used when loading a checkpoint).
     pub fn push_tombstone(&mut self) {
-        self.ids.push("".into());
-        self.live.grow(self.ids.len());
+        self.spans.push(0);
+        self.live.grow(self.spans.len());
     }
 
     /// Tombstones the row of `id`; returns the row if it was live.
     pub fn remove(&mut self, id: &str) -> Option<u32> {
-        let ids = &self.ids;
-        let entry = self.by_id.find_entry(self.hasher.hash_one(id), |&row| &*ids[row as usize] == id).ok()?;
+        let (arena, spans) = (&self.arena, &self.spans);
+        let hash = self.hasher.hash_one(id);
+        let entry = self.by_id.find_entry(hash, |&row| span_str(arena, spans[row as usize]) == id).ok()?;
         let (row, _) = entry.remove();
-        self.ids[row as usize] = "".into();
+        self.spans[row as usize] = 0;
         self.live.set(row as usize, false);
         self.live_count -= 1;
         Some(row)
     }
 
-    /// The id of a live row.
+    /// The id of a live row ("" for a tombstone).
     pub fn id(&self, row: u32) -> &str {
-        &self.ids[row as usize]
+        span_str(&self.arena, self.spans[row as usize])
     }
 
     #[inline]
@@ -122,18 +141,27 @@ impl IdMap {
 
     /// Rows ever assigned (live and tombstoned).
     pub fn rows(&self) -> usize {
-        self.ids.len()
+        self.spans.len()
     }
 
     pub fn live_count(&self) -> usize {
         self.live_count
     }
 
-    /// Approximate heap bytes held (strings, hash table, bitset).
+    /// Approximate heap bytes held (arena, spans, hash table, bitset).
     pub fn heap_bytes(&self) -> usize {
-        let strings: usize = self.ids.iter().map(|s| s.len()).sum();
-        strings + self.by_id.capacity() * 5 + self.ids.capacity() * 16 + self.live.len() / 8
+        self.arena.capacity() + self.spans.capacity() * 8 + self.by_id.capacity() * 5 + self.live.len() / 8
     }
+}
+
+/// The string a span points at.
+#[inline]
+fn span_str(arena: &[u8], span: u64) -> &str {
+    let start = (span >> 16) as usize;
+    let bytes = &arena[start..start + (span & 0xffff) as usize];
+    // SAFETY: spans only ever cover bytes copied from a `&str` in `push` (or moved whole by
+    // the compaction in `reclaim_tombstones`), so they are valid UTF-8.
+    unsafe { std::str::from_utf8_unchecked(bytes) }
 }
 
 #[cfg(test)]
@@ -166,5 +194,29 @@ mod tests {
         assert_eq!(m.push("y"), 3);
         assert_eq!(m.push("z"), 4, "no free rows left: the table grows");
         assert_eq!((m.rows(), m.live_count(), m.free_count()), (5, 5, 0));
+        for (id, row) in [("a", 0), ("x", 1), ("c", 2), ("y", 3), ("z", 4)] {
+            assert_eq!((m.get(id), m.id(row)), (Some(row), id));
+        }
+    }
+
+    #[test]
+    fn compaction_keeps_every_live_id_and_drops_deleted_bytes() {
+        let mut m = IdMap::default();
+        let ids: Vec<String> = (0..1000).map(|i| format!("id-ünïcode-{i}")).collect();
+        for id in &ids {
+            m.push(id);
+        }
+        for id in ids.iter().step_by(2) {
+            m.remove(id);
+        }
+        let before = m.arena.len();
+        m.reclaim_tombstones();
+        assert!(m.arena.len() < before / 2 + 100);
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(m.get(id).is_some(), i % 2 == 1, "{id}");
+            if let Some(row) = m.get(id) {
+                assert_eq!(m.id(row), id);
+            }
+        }
     }
 }

@@ -1,12 +1,13 @@
 //! Visited sets reused across searches: one per thread, cleared in O(1) by bumping an epoch
-//! (hnswlib's `VisitedListPool`, qdrant's `visited_pool`).
+//! (hnswlib's `VisitedListPool`, qdrant's `visited_pool`). Marks are 16-bit, as hnswlib's:
+//! 2 bytes per row per searching thread, and a full clear once every 65,535 searches.
 
 use std::cell::RefCell;
 
 /// Marks rows as visited for the current epoch.
 pub struct Visited {
-    marks: Vec<u32>,
-    epoch: u32,
+    marks: Vec<u16>,
+    epoch: u16,
 }
 
 impl Visited {
