@@ -117,7 +117,9 @@ export function annSection(all: AnnResult[]): string {
     'uses (hnswlib-node adds one point per call, so it builds on 1 thread; LibraVDB and usearch use all',
     'cores). Queries: k = 10, single queries on the JS thread (`searchSync`, `searchKnn`, `search`),',
     'median of repeated runs. Ratios are LibraVDB / peer from the same run. Memory: RSS growth of the',
-    'process during the build, per vector (includes ids and each library\'s bookkeeping).',
+    'process during the build, per vector (includes ids and each library\'s bookkeeping); below',
+    '~100k vectors it is dominated by allocator and GC effects of a few MB (even negative): read it',
+    'from the default (100k) run.',
     '',
   )
   for (const a of all) {

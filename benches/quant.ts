@@ -65,7 +65,7 @@ export function quantSection(r: QuantResult): string {
     'candidates (4 for scalar, 32 for PQ). Recall is the highest reached in the efSearch sweep (flat:',
     'exact scan of codes); q/s at recall 0.95 where reached. RSS per vector: growth of the process',
     'during the build, and after the query sweep (re-ranking faults some full-precision pages back;',
-    'they are clean page cache the kernel can drop).',
+    'they are clean page cache the kernel can drop). Below ~100k vectors RSS per vector is noise.',
     '',
     table(
       ['variant', 'best recall@10', 'q/s at recall 0.95', 'build s', 'RSS B/vector (after queries)', 'vs none', 'code B/vector'],
