@@ -1,0 +1,18 @@
+//! libravdb-filter: metadata filters (DESIGN §6).
+//!
+//! - [`ast`]: the filter tree, parsed from the canonical JSON form the TypeScript facade
+//!   compiles both its QueryBuilder and Mongo-style object filters into; errors name the path.
+//! - [`eval`]: a filter applied to one record's metadata (the reference semantics).
+//! - [`index`]: payload indexes (roaring bitmaps per keyword, sorted numeric ranges) that
+//!   answer a filter over indexed fields as a bitmap of rows, with its exact cardinality.
+//!
+//! Status: the building blocks of issue 5, tested on their own; not yet wired into the
+//! engine's search (no planner, schema validation or facade yet).
+
+pub mod ast;
+pub mod eval;
+pub mod index;
+
+pub use ast::{Filter, FilterError, Op, Scalar};
+pub use eval::matches;
+pub use index::{FieldType, PayloadIndex};
