@@ -216,6 +216,33 @@ pub struct CollectionConfig {
     pub index: IndexConfig,
     #[serde(default)]
     pub quantization: Option<QuantizationConfig>,
+    /// Typed metadata fields: validated on write and indexed for filtering. Field -> type
+    /// (`"string"`, `"int"`, `"float"`, `"bool"`, `"date"`, `"string[]"`, `"number[]"`).
+    #[serde(default)]
+    pub schema: Vec<(String, String)>,
+}
+
+impl CollectionConfig {
+    /// Validates and sets the metadata schema (field names and type spellings).
+    pub fn with_schema(mut self, schema: Vec<(String, String)>) -> Result<Self> {
+        for (name, t) in &schema {
+            if name.is_empty() || name.len() > 256 {
+                return Err(Error::invalid(format!("schema field names must be 1-256 bytes, got '{name}'")));
+            }
+            if libravdb_filter::FieldType::parse(t).is_none() {
+                return Err(Error::invalid(format!(
+                    "schema.{name} must be one of string, int, float, bool, date, string[], number[]; got '{t}'"
+                )));
+            }
+        }
+        self.schema = schema;
+        Ok(self)
+    }
+
+    /// The schema with parsed types.
+    pub fn field_types(&self) -> Vec<(String, libravdb_filter::FieldType)> {
+        self.schema.iter().filter_map(|(n, t)| libravdb_filter::FieldType::parse(t).map(|t| (n.clone(), t))).collect()
+    }
 }
 
 impl CollectionConfig {
@@ -243,7 +270,13 @@ impl CollectionConfig {
                 .ok_or_else(|| Error::invalid(format!("metric must be 'l2', 'cosine' or 'dot', got '{m}'")))?,
         };
         let dimension = dimension as usize;
-        Ok(Self { dimension, metric, index: index.build()?, quantization: quantization.build(dimension)? })
+        Ok(Self {
+            dimension,
+            metric,
+            index: index.build()?,
+            quantization: quantization.build(dimension)?,
+            schema: Vec::new(),
+        })
     }
 }
 

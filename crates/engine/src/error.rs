@@ -70,6 +70,8 @@ pub enum Error {
     #[error("{what} has dimension {got}, the collection's dimension is {expected}")]
     DimensionMismatch { what: String, expected: usize, got: usize },
     #[error("{0}")]
+    Schema(String),
+    #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
     AlreadyExists(String),
@@ -91,6 +93,7 @@ impl Error {
         match self {
             Error::InvalidArgument(_) => ErrorCode::InvalidArgument,
             Error::DimensionMismatch { .. } => ErrorCode::DimensionMismatch,
+            Error::Schema(_) => ErrorCode::Schema,
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::AlreadyExists(_) => ErrorCode::AlreadyExists,
             Error::DuplicateId { .. } => ErrorCode::DuplicateId,

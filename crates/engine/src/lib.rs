@@ -17,12 +17,14 @@ mod pool;
 
 pub use cancel::Cancel;
 pub use collection::{
-    BatchOptions, BatchReport, Collection, Hits, ItemError, Record, SearchParams, Stats, UpdateInput,
+    BatchOptions, BatchReport, Collection, Hits, ItemError, QueryPlan, Record, SearchParams, Stats, UpdateInput,
+    parse_filter,
 };
 pub use config::{CollectionConfig, DbOptions, IndexConfig, IndexSpec, QuantSpec, QuantizationConfig};
 pub use database::Database;
 pub use error::{Error, ErrorCode, Result};
 pub use libravdb_core::Metric;
+pub use libravdb_filter::Filter;
 pub use ops::MetadataChange;
 pub use pool::pool;
 

@@ -46,6 +46,33 @@ impl FieldType {
         })
     }
 
+    /// The schema spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::String => "string",
+            FieldType::Int => "int",
+            FieldType::Float => "float",
+            FieldType::Bool => "bool",
+            FieldType::Date => "date",
+            FieldType::StringArray => "string[]",
+            FieldType::NumberArray => "number[]",
+        }
+    }
+
+    /// Whether `v` (not null) is a value of this type. Dates are epoch milliseconds.
+    pub fn accepts(self, v: &Value) -> bool {
+        match (self, v) {
+            (FieldType::String, Value::String(_)) | (FieldType::Bool, Value::Bool(_)) => true,
+            (FieldType::Int, Value::Number(n)) => {
+                n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|x| x.fract() == 0.0)
+            }
+            (FieldType::Float | FieldType::Date, Value::Number(_)) => true,
+            (FieldType::StringArray, Value::Array(items)) => items.iter().all(Value::is_string),
+            (FieldType::NumberArray, Value::Array(items)) => items.iter().all(Value::is_number),
+            _ => false,
+        }
+    }
+
     fn numeric(self) -> bool {
         matches!(self, FieldType::Int | FieldType::Float | FieldType::Date | FieldType::NumberArray)
     }
@@ -118,6 +145,17 @@ impl PayloadIndex {
     /// Whether `field` is indexed.
     pub fn has(&self, field: &str) -> bool {
         self.fields.contains_key(field)
+    }
+
+    /// Heap bytes of the bitmaps (serialized size, a close estimate).
+    pub fn bytes(&self) -> usize {
+        self.fields
+            .values()
+            .map(|(_, f)| {
+                let maps = f.keywords.values().chain(f.numbers.values()).map(|b| b.serialized_size()).sum::<usize>();
+                maps + f.present.serialized_size() + f.nulls.serialized_size()
+            })
+            .sum()
     }
 
     /// Adds (`add: true`) or removes the indexed values of `row`'s metadata.

@@ -113,11 +113,12 @@ impl State {
         k: usize,
         ef: Option<usize>,
         metric: libravdb_core::Metric,
+        accept: &(dyn Fn(u32) -> bool + Sync),
     ) -> Vec<Neighbor> {
-        if let Some(found) = self.knn_quantized(query, k, ef, metric) {
+        if let Some(found) = self.knn_quantized(query, k, ef, metric, accept) {
             return found;
         }
-        let live = |row: u32| self.ids.is_live(row);
+        let live = |row: u32| accept(row);
         match &self.index {
             IndexState::Flat(flat) => flat.search(&self.vectors, query, k, live),
             IndexState::Hnsw(g) => g.search(&self.vectors, query, k, ef.unwrap_or(g.params().ef_search), live),

@@ -9,6 +9,7 @@
 //! - [`persist`]: manifest, checkpoint and recovery.
 //! - [`index`]: the index state (flat or HNSW) and how rows enter it.
 
+mod filter;
 mod index;
 mod persist;
 mod quant;
@@ -21,8 +22,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use libravdb_storage::{ChunkedVectors, Wal};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
+pub use filter::QueryPlan;
 pub(crate) use index::IndexState;
-pub use read::{Hits, Record, SearchParams, Stats};
+pub use read::{Hits, Record, SearchParams, Stats, parse_filter};
 pub use write::{BatchOptions, BatchReport, ItemError, UpdateInput};
 
 use crate::config::{CollectionConfig, DbOptions};
@@ -45,6 +47,8 @@ pub(crate) struct State {
     index: IndexState,
     /// Quantized codes, when the collection is configured with quantization.
     quant: Option<quant::QuantState>,
+    /// Payload indexes, when the collection has a schema.
+    filterable: Option<filter::Filterable>,
 }
 
 /// The single-writer side: WAL and checkpoint bookkeeping, guarded by `Collection::writer`.
@@ -134,6 +138,7 @@ impl State {
             metadata: Vec::new(),
             index: IndexState::Flat(libravdb_core::FlatIndex::new(libravdb_core::Metric::L2)),
             quant: None,
+            filterable: None,
         })
     }
 }

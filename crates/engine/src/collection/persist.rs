@@ -148,7 +148,11 @@ impl Collection {
             ChunkedVectors::open(dir.as_deref().map(vectors_dir).as_deref(), config.dimension, chunk_shift, 0)?;
         let index = IndexState::create(&config, dir.as_deref().map(links_dir).as_deref(), links_shift)?;
         let quant = config.quantization.map(QuantState::new);
-        let state = State { vectors, ids: IdMap::default(), metadata: Vec::new(), index, quant };
+        let filterable = (!config.schema.is_empty()).then(|| super::filter::Filterable {
+            index: libravdb_filter::PayloadIndex::new(config.field_types()),
+            ..Default::default()
+        });
+        let state = State { vectors, ids: IdMap::default(), metadata: Vec::new(), index, quant, filterable };
         let writer = Writer { wal, seq: 0, generation: 0, chunk_shift, links_shift };
         Ok(Self::assemble(name.into(), dir, config, options, state, writer))
     }
@@ -186,7 +190,12 @@ impl Collection {
             Some(qc) if m.generation == 0 => Some(QuantState::new(qc)),
             Some(qc) => Some(load_quant(&quant_path(&dir, m.generation), qc, ids.rows())?),
         };
-        let mut state = State { vectors, ids, metadata, index, quant };
+        let filterable = (!m.config.schema.is_empty()).then(|| super::filter::Filterable {
+            index: libravdb_filter::PayloadIndex::new(m.config.field_types()),
+            ..Default::default()
+        });
+        let mut state = State { vectors, ids, metadata, index, quant, filterable };
+        state.rebuild_filterable();
         remove_stale_files(&dir, m.generation);
 
         let wal_path = dir.join("wal.log");

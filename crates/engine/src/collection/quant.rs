@@ -177,12 +177,13 @@ impl State {
         k: usize,
         ef: Option<usize>,
         metric: Metric,
+        accept: &(dyn Fn(u32) -> bool + Sync),
     ) -> Option<Vec<Neighbor>> {
         let qs = self.quant.as_ref()?;
         let q = qs.trained()?;
         let depth = k * qs.config.oversampling();
         let scorer = CodeScorer { prepared: q.prepare(query, metric), codes: &qs.codes, code_bytes: q.code_bytes() };
-        let live = |row: u32| self.ids.is_live(row);
+        let live = |row: u32| accept(row);
         let candidates = match &self.index {
             super::IndexState::Flat(_) => {
                 let mut top = libravdb_core::index::TopK::new(depth);

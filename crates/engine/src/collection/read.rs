@@ -3,10 +3,18 @@
 use libravdb_core::{Neighbor, distance::normalize};
 use rayon::prelude::*;
 
-use super::{Collection, State};
+use super::{Collection, IndexState, QueryPlan, State};
 use crate::config::MAX_K;
 use crate::error::{Error, Result};
 use crate::pool::pool;
+use libravdb_filter::Filter;
+
+/// Parses a filter from its canonical JSON text; errors name the offending path.
+pub fn parse_filter(json: &str) -> Result<Filter> {
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| Error::invalid(format!("filter is not valid JSON: {e}")))?;
+    Filter::parse(&value).map_err(|e| Error::invalid(e.to_string()))
+}
 
 /// A stored record.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,19 +105,43 @@ impl Collection {
     /// Searches for the `k` nearest records of each query in `queries` (layout (n, dim)).
     /// One query runs on the calling thread; several run in parallel on the worker pool.
     pub fn search(&self, queries: &[f32], params: SearchParams) -> Result<Hits> {
+        self.search_filtered(queries, params, None)
+    }
+
+    /// [`Collection::search`] returning only records whose metadata passes `filter` (see
+    /// [`parse_filter`]); the plan is chosen once per call ([`Collection::explain`]).
+    pub fn search_filtered(&self, queries: &[f32], params: SearchParams, filter: Option<&Filter>) -> Result<Hits> {
         let dim = self.dim();
         self.check_search(queries, params)?;
         let queries = self.prepare_queries(queries)?;
         let st = self.read_state()?;
+        let metric = self.config.metric;
+        let planned = filter.map(|f| st.plan(f, params.k, self.default_ef(&st, params)));
+        let kernel = metric.kernel();
+        let one = |q: &[f32]| -> Vec<Neighbor> {
+            let Some(p) = &planned else {
+                return st.knn(q, params.k, params.ef_search, metric, &|r| st.ids.is_live(r));
+            };
+            match (p.plan.plan, &p.allowed) {
+                ("empty", _) => Vec::new(),
+                ("exact", Some(allowed)) => {
+                    let mut top = libravdb_core::index::TopK::new(params.k);
+                    for row in allowed.iter() {
+                        top.push(row, kernel(q, st.vectors.row(row)));
+                    }
+                    top.into_sorted()
+                }
+                (_, Some(allowed)) => st.knn(q, params.k, p.plan.ef, metric, &|r| allowed.contains(r)),
+                (_, None) => match filter {
+                    Some(f) => st.knn(q, params.k, p.plan.ef, metric, &|r| st.row_matches(f, r)),
+                    None => Vec::new(), // a plan exists only for a filter
+                },
+            }
+        };
         let found: Vec<Vec<Neighbor>> = if queries.len() == dim {
-            vec![st.knn(&queries, params.k, params.ef_search, self.config.metric)]
+            vec![one(&queries)]
         } else {
-            pool().install(|| {
-                queries
-                    .par_chunks_exact(dim)
-                    .map(|q| st.knn(q, params.k, params.ef_search, self.config.metric))
-                    .collect()
-            })
+            pool().install(|| queries.par_chunks_exact(dim).map(one).collect())
         };
         Ok(self.collect_hits(&st, &found, params))
     }
@@ -124,7 +156,7 @@ impl Collection {
         self.check_search(query, params)?;
         let query = self.prepare_queries(query)?;
         let st = self.read_state()?;
-        let found = st.knn(&query, k, ef_search, self.config.metric);
+        let found = st.knn(&query, k, ef_search, self.config.metric, &|r| st.ids.is_live(r));
         let mut ids = String::with_capacity(found.len() * 12);
         for (i, n) in found.iter().enumerate() {
             if i > 0 {
@@ -134,6 +166,31 @@ impl Collection {
             scores[i] = self.config.metric.score(n.distance);
         }
         Ok(ids)
+    }
+
+    /// How a search with `filter` would run: the payload indexes' estimate, the selectivity,
+    /// the plan and why.
+    pub fn explain(&self, filter: Option<&Filter>, params: SearchParams) -> Result<QueryPlan> {
+        let st = self.read_state()?;
+        let live = st.ids.live_count();
+        Ok(match filter {
+            None => QueryPlan {
+                plan: "unfiltered",
+                estimate: Some(live),
+                live,
+                selectivity: Some(1.0),
+                ef: matches!(st.index, IndexState::Hnsw(_)).then(|| self.default_ef(&st, params)),
+                reason: "no filter".into(),
+            },
+            Some(f) => st.plan(f, params.k.max(1), self.default_ef(&st, params)).plan,
+        })
+    }
+
+    fn default_ef(&self, st: &State, params: SearchParams) -> usize {
+        match &st.index {
+            IndexState::Hnsw(g) => params.ef_search.unwrap_or(g.params().ef_search).max(params.k),
+            IndexState::Flat(_) => params.k,
+        }
     }
 
     fn check_search(&self, queries: &[f32], params: SearchParams) -> Result<()> {

@@ -61,6 +61,30 @@ pub struct UpdateInput {
 
 type ItemProblem = (ErrorCode, String);
 
+/// Checks metadata JSON against the schema: an object whose schema fields, when present and
+/// not null, hold values of their declared type.
+fn check_metadata(
+    json: Option<&str>,
+    schema: &[(String, libravdb_filter::FieldType)],
+) -> std::result::Result<(), ItemProblem> {
+    let Some(json) = json else { return Ok(()) };
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| (ErrorCode::InvalidArgument, format!("metadata is not valid JSON: {e}")))?;
+    let Some(obj) = value.as_object() else {
+        return Err((ErrorCode::InvalidArgument, "metadata must be a JSON object".into()));
+    };
+    for (name, t) in schema {
+        if let Some(v) = obj.get(name)
+            && !v.is_null()
+            && !t.accepts(v)
+        {
+            let shown: String = v.to_string().chars().take(60).collect();
+            return Err((ErrorCode::Schema, format!("metadata.{name} must be {}, got {shown}", t.as_str())));
+        }
+    }
+    Ok(())
+}
+
 fn check_id(id: &str) -> std::result::Result<(), ItemProblem> {
     if id.is_empty() {
         return Err((ErrorCode::InvalidArgument, "id is empty; ids must be non-empty strings".into()));
@@ -165,6 +189,7 @@ impl Collection {
             return Err(Error::invalid(format!("{n} ids need {n} metadata entries, got {}", metadata.len())));
         }
         let metric = self.config.metric;
+        let schema = self.config.field_types();
         let mut w = self.writer.lock();
         let mut triage = Triage::new(n);
         {
@@ -182,7 +207,7 @@ impl Collection {
                     } else if !upsert && st.ids.contains(id) {
                         Err((ErrorCode::DuplicateId, format!("id '{id}' already exists; use upsert to replace it")))
                     } else {
-                        vector_checks[i].clone()
+                        vector_checks[i].clone().and_then(|()| check_metadata(metadata[i].as_deref(), &schema))
                     }
                 });
                 triage.record(i, id, outcome);
@@ -213,6 +238,7 @@ impl Collection {
     pub fn update_batch(&self, items: Vec<UpdateInput>, opts: BatchOptions, cancel: &Cancel) -> Result<BatchReport> {
         let dim = self.dim();
         let metric = self.config.metric;
+        let schema = self.config.field_types();
         let mut w = self.writer.lock();
         let mut triage = Triage::new(items.len());
         {
@@ -228,6 +254,9 @@ impl Collection {
                     }
                     if !st.ids.contains(&item.id) {
                         return Err((ErrorCode::NotFound, format!("id '{}' does not exist", item.id)));
+                    }
+                    if let MetadataChange::Set(json) = &item.metadata {
+                        check_metadata(Some(json), &schema)?;
                     }
                     match &item.vector {
                         Some(v) if v.len() != dim => Err((
@@ -368,7 +397,9 @@ impl State {
                             if let Some(q) = &mut self.quant {
                                 q.encode_row(row, v);
                             }
+                            self.unindex_row(row);
                             self.metadata[row as usize] = meta;
+                            self.index_row(row);
                         }
                         Some(_) => {
                             self.remove(id);
@@ -396,9 +427,15 @@ impl State {
                             if let Some(q) = &mut self.quant {
                                 q.encode_row(row, v);
                             }
+                            self.unindex_row(row);
                             self.metadata[row as usize] = meta;
+                            self.index_row(row);
                         }
-                        None => self.metadata[row as usize] = meta,
+                        None => {
+                            self.unindex_row(row);
+                            self.metadata[row as usize] = meta;
+                            self.index_row(row);
+                        }
                     }
                 }
             }
@@ -424,12 +461,15 @@ impl State {
         if let Some(q) = &mut self.quant {
             q.encode_row(row, v);
         }
+        self.index_row(row);
         Ok(row)
     }
 
     /// Tombstones the row of `id`.
     fn remove(&mut self, id: &str) -> Option<u32> {
-        let row = self.ids.remove(id)?;
+        let row = self.ids.get(id)?;
+        self.unindex_row(row);
+        self.ids.remove(id);
         self.metadata[row as usize] = None;
         Some(row)
     }

@@ -2,6 +2,7 @@
 
 mod batches;
 mod common;
+mod filter;
 mod hnsw;
 mod quant;
 mod recovery;
