@@ -11,6 +11,7 @@ export {
   type ColumnarBatch,
   type Metadata,
   type RecordUpdate,
+  type QueryPlan,
   type SearchHit,
   type SearchOptions,
   type StoredRecord,
@@ -30,4 +31,6 @@ export type {
 export type { CallOptions } from './src/native'
 export { simdLevel } from './src/native'
 export type { VectorLike } from './src/vectors'
+export { compileFilter } from './src/filter'
+export type { FieldCondition, FieldType, Filter, FilterNode, FilterValue, Schema } from './src/filter'
 export * from './src/errors'

@@ -15,6 +15,7 @@ import {
   cancellableRead,
   cancellableWrite,
 } from './native'
+import { type Filter, type Schema, compileFilter } from './filter'
 import { type VectorLike, flatten, toQueryBlock, toVector, vectorProblem } from './vectors'
 
 export type { Metadata } from './batch'
@@ -73,6 +74,8 @@ export interface SearchOptions extends CallOptions {
   /** HNSW beam width for this search (default: the collection's `efSearch`); higher is more
    * accurate and slower. Ignored by flat collections. */
   efSearch?: number
+  /** Only records whose metadata matches, e.g. `{ category: 'book', price: { $lt: 20 } }`. */
+  filter?: Filter
   /** Return each hit's metadata (default false). */
   includeMetadata?: boolean
   /** Return each hit's stored vector (default false). */
@@ -123,11 +126,30 @@ export interface CollectionStats {
 }
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
-const SEARCH_KEYS = ['k', 'efSearch', 'includeMetadata', 'includeVectors', 'signal', 'timeoutMs'] as const
+const SEARCH_KEYS = ['k', 'efSearch', 'filter', 'includeMetadata', 'includeVectors', 'signal', 'timeoutMs'] as const
+
+/** How a search would run: see {@link Collection.explain}. */
+export interface QueryPlan {
+  /** `'unfiltered'`; `'exact'`: distances to the matching records only; `'graph'`: HNSW walk
+   * returning only matches, beam widened as selectivity falls; `'scan'`: flat scan with the
+   * filter; `'empty'`: nothing matches. */
+  plan: string
+  /** Matching records, counted by the payload indexes (absent when they cannot answer). */
+  estimate?: number
+  /** Live records. */
+  live: number
+  /** estimate / live. */
+  selectivity?: number
+  /** Beam width of a graph walk. */
+  efSearch?: number
+  /** Why this plan. */
+  reason: string
+}
 
 export class Collection {
   readonly #native: NativeCollection
   readonly #dimension: number
+  readonly #schema: Schema
   /** Reused output buffer of the lean `searchSync` path, grown to the largest k seen. */
   #scores = new Float32Array(16)
 
@@ -135,6 +157,12 @@ export class Collection {
   constructor(native: NativeCollection) {
     this.#native = native
     this.#dimension = native.dimension
+    this.#schema = JSON.parse(native.schemaJson) as Schema
+  }
+
+  /** The metadata schema (`{}` without one). */
+  get schema(): Schema {
+    return { ...this.#schema }
   }
 
   get name(): string {
@@ -324,6 +352,20 @@ export class Collection {
     return cancellableWrite(o, (token) => this.#native.optimize(token))
   }
 
+  /**
+   * How a search with these options would run: the payload indexes' count of matching
+   * records, the selectivity, the plan chosen and why. Runs no search.
+   */
+  explain(opts?: Pick<SearchOptions, 'k' | 'efSearch' | 'filter'>): QueryPlan {
+    const p = this.#searchParams('explain', opts).native
+    const plan = callSync(() => this.#native.explain(p))
+    const out: QueryPlan = { plan: plan.plan, live: plan.live, reason: plan.reason }
+    if (plan.estimate != null) out.estimate = plan.estimate
+    if (plan.selectivity != null) out.selectivity = plan.selectivity
+    if (plan.efSearch != null) out.efSearch = plan.efSearch
+    return out
+  }
+
   /** Live records. */
   async count(): Promise<number> {
     return callSync(() => this.#native.count())
@@ -346,7 +388,7 @@ export class Collection {
   searchSync(vector: VectorLike, opts?: Omit<SearchOptions, 'signal' | 'timeoutMs'>): SearchHit[] {
     const p = this.#searchParams('searchSync', opts).native
     const q = toVector(vector, this.#dimension, 'query vector')
-    if (p.includeMetadata || p.includeVectors) {
+    if (p.includeMetadata || p.includeVectors || p.filter !== undefined) {
       return this.#shape(callSync(() => this.#native.searchSync(q, p)))[0] ?? []
     }
     // Lean path: scores land in a reused buffer, ids come back as one NUL-joined string.
@@ -375,6 +417,7 @@ export class Collection {
       efSearch: checkOptionalInteger(`${op} options.efSearch`, o.efSearch, 1),
       includeMetadata: checkOptionalBoolean(`${op} options.includeMetadata`, o.includeMetadata) ?? false,
       includeVectors: checkOptionalBoolean(`${op} options.includeVectors`, o.includeVectors) ?? false,
+      filter: o.filter === undefined ? undefined : JSON.stringify(compileFilter(o.filter, this.#schema)),
     }
     return { opts: o, native }
   }

@@ -4,6 +4,7 @@
  * defaults live there too: an option left `undefined` takes the engine's default.
  */
 import { InvalidArgumentError } from './errors'
+import { type Schema, validateSchema } from './filter'
 
 /** Options of {@link LibraVDB.open}. */
 export interface OpenOptions {
@@ -101,6 +102,13 @@ export interface CollectionConfig {
   index?: IndexConfig
   /** Default none (full precision). */
   quantization?: QuantizationConfig
+  /**
+   * Typed metadata fields, e.g. `{ category: 'string', price: 'float', tags: 'string[]',
+   * publishedAt: 'date' }`: validated on every write (`SchemaError` names the field and value)
+   * and indexed, so filters on them are counted and planned (see `explain()`). Other fields
+   * are stored and filterable record by record.
+   */
+  schema?: Schema
 }
 
 const METRICS: readonly string[] = ['l2', 'cosine', 'dot']
@@ -160,7 +168,8 @@ export function validateOpenOptions(v: unknown): OpenOptions {
 
 export function validateCollectionConfig(v: unknown): CollectionConfig {
   if (!isPlainObject(v)) throw new InvalidArgumentError(`collection config must be an object, got ${describe(v)}`)
-  checkKeys('collection config', v, ['dimension', 'metric', 'index', 'quantization'])
+  checkKeys('collection config', v, ['dimension', 'metric', 'index', 'quantization', 'schema'])
+  validateSchema(v.schema)
   if (typeof v.dimension !== 'number' || !Number.isInteger(v.dimension)) {
     throw new InvalidArgumentError(`collection config.dimension must be an integer, got ${describe(v.dimension)}`)
   }

@@ -239,6 +239,13 @@ impl CollectionConfig {
         Ok(self)
     }
 
+    /// The schema as a JSON object (`{}` without one).
+    pub fn schema_json(&self) -> String {
+        let map: serde_json::Map<String, serde_json::Value> =
+            self.schema.iter().map(|(n, t)| (n.clone(), serde_json::Value::String(t.clone()))).collect();
+        serde_json::Value::Object(map).to_string()
+    }
+
     /// The schema with parsed types.
     pub fn field_types(&self) -> Vec<(String, libravdb_filter::FieldType)> {
         self.schema.iter().filter_map(|(n, t)| libravdb_filter::FieldType::parse(t).map(|t| (n.clone(), t))).collect()

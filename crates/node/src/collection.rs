@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use libravdb_engine::{
-    BatchOptions, BatchReport, Collection, Hits, MetadataChange, Record, SearchParams, Stats, UpdateInput,
+    BatchOptions, BatchReport, Collection, Filter, Hits, MetadataChange, QueryPlan, Record, SearchParams, Stats,
+    UpdateInput, parse_filter,
 };
 use napi::bindgen_prelude::{AsyncTask, Float32Array, Float32ArraySlice, Uint32Array};
 use napi_derive::napi;
@@ -86,6 +87,41 @@ pub struct NativeSearchOptions {
     pub ef_search: Option<u32>,
     pub include_metadata: bool,
     pub include_vectors: bool,
+    /// Filter in canonical JSON form (the facade compiles object filters into it).
+    pub filter: Option<String>,
+}
+
+impl NativeSearchOptions {
+    fn parsed_filter(&self) -> libravdb_engine::Result<Option<Filter>> {
+        self.filter.as_deref().map(parse_filter).transpose()
+    }
+}
+
+/// How a search would run (`explain()`).
+#[napi(object)]
+pub struct NativeQueryPlan {
+    /// `unfiltered`, `exact`, `graph`, `scan` or `empty`.
+    pub plan: String,
+    /// Matching records counted by the payload indexes (absent when they cannot answer).
+    pub estimate: Option<f64>,
+    pub live: f64,
+    pub selectivity: Option<f64>,
+    /// Beam width of a graph walk.
+    pub ef_search: Option<u32>,
+    pub reason: String,
+}
+
+impl From<QueryPlan> for NativeQueryPlan {
+    fn from(p: QueryPlan) -> Self {
+        Self {
+            plan: p.plan.into(),
+            estimate: p.estimate.map(|e| e as f64),
+            live: p.live as f64,
+            selectivity: p.selectivity,
+            ef_search: p.ef.map(|e| e as u32),
+            reason: p.reason,
+        }
+    }
 }
 
 impl From<&NativeSearchOptions> for SearchParams {
@@ -275,14 +311,31 @@ impl NativeCollection {
     pub fn search(&self, queries: Float32Array, options: NativeSearchOptions) -> AsyncTask<Job<NativeHits>> {
         let c = self.c.clone();
         let params = SearchParams::from(&options);
-        job(move || Ok(c.search(&queries, params)?.into()))
+        job(move || Ok(c.search_filtered(&queries, params, options.parsed_filter()?.as_ref())?.into()))
+    }
+
+    /// The plan a search with these options would use.
+    #[napi(catch_unwind)]
+    pub fn explain(&self, options: NativeSearchOptions) -> napi::Result<NativeQueryPlan> {
+        guarded(|| Ok(self.c.explain(options.parsed_filter()?.as_ref(), SearchParams::from(&options))?.into()))
+    }
+
+    /// The metadata schema as JSON (`{}` without one).
+    #[napi(getter)]
+    pub fn schema_json(&self) -> String {
+        self.c.config().schema_json()
     }
 
     /// The same search, on the calling thread: for hot loops where a thread hop costs more
     /// than the query.
     #[napi(catch_unwind)]
     pub fn search_sync(&self, queries: Float32ArraySlice, options: NativeSearchOptions) -> napi::Result<NativeHits> {
-        guarded(|| Ok(self.c.search(&queries, SearchParams::from(&options))?.into()))
+        guarded(|| {
+            Ok(self
+                .c
+                .search_filtered(&queries, SearchParams::from(&options), options.parsed_filter()?.as_ref())?
+                .into())
+        })
     }
 
     /// The lean single-query path behind `searchSync` without metadata or vectors: writes

@@ -51,6 +51,8 @@ pub struct NativeCollectionConfig {
     pub metric: Option<String>,
     pub index: Option<NativeIndexConfig>,
     pub quantization: Option<NativeQuantizationConfig>,
+    /// Metadata field -> type (`string`, `int`, `float`, `bool`, `date`, `string[]`, `number[]`).
+    pub schema: Option<std::collections::HashMap<String, String>>,
 }
 
 /// An open database (native handle; use the `LibraVDB` facade).
@@ -99,7 +101,10 @@ impl NativeDatabase {
                     oversampling: q.oversampling,
                 },
             };
-            let cfg = CollectionConfig::from_api_quantized(config.dimension, config.metric.as_deref(), spec, quant)?;
+            let mut schema: Vec<(String, String)> = config.schema.clone().unwrap_or_default().into_iter().collect();
+            schema.sort();
+            let cfg = CollectionConfig::from_api_quantized(config.dimension, config.metric.as_deref(), spec, quant)?
+                .with_schema(schema)?;
             Ok(NativeCollection::new(db.create_collection(&name, cfg)?))
         })
     }

@@ -1,0 +1,185 @@
+/**
+ * Object filters in the style of Pinecone / MongoDB, compiled into the canonical JSON tree the
+ * engine executes:
+ *
+ * ```ts
+ * { category: 'book', price: { $gte: 5, $lte: 20 }, $or: [{ tags: { $contains: 'sale' } }, { year: { $gt: 2020 } }] }
+ * ```
+ *
+ * Operators: `$eq $ne $gt $gte $lt $lte $between $in $nin $exists $contains $containsAny
+ * $containsAll`, combined with `$and`, `$or`, `$not`. A bare value means `$eq`; several
+ * conditions in one object must all hold. Dates (`Date` objects, or ISO strings for `date`
+ * schema fields) compare as epoch milliseconds. Errors name the path (`$or[1].price.$gte`).
+ */
+import { describe } from './config'
+import { InvalidArgumentError, SchemaError } from './errors'
+
+/** Types of schema fields. */
+export type FieldType = 'string' | 'int' | 'float' | 'bool' | 'date' | 'string[]' | 'number[]'
+
+/** Typed metadata fields: validated on write, indexed for filtering. */
+export type Schema = Record<string, FieldType>
+
+/** A value a filter compares with. */
+export type FilterValue = string | number | boolean | null | Date
+
+/** Conditions on one field. */
+export interface FieldCondition {
+  $eq?: FilterValue
+  $ne?: FilterValue
+  $gt?: FilterValue
+  $gte?: FilterValue
+  $lt?: FilterValue
+  $lte?: FilterValue
+  /** Inclusive range `[low, high]`. */
+  $between?: [FilterValue, FilterValue]
+  $in?: FilterValue[]
+  $nin?: FilterValue[]
+  /** `true`: the field is present (null counts); `false`: absent. */
+  $exists?: boolean
+  /** The field is an array holding the value. */
+  $contains?: FilterValue
+  $containsAny?: FilterValue[]
+  $containsAll?: FilterValue[]
+}
+
+/** A metadata filter. */
+export interface Filter {
+  $and?: Filter[]
+  $or?: Filter[]
+  $not?: Filter
+  [field: string]: FilterValue | FieldCondition | Filter[] | Filter | undefined
+}
+
+/** The engine's canonical filter tree. */
+export type FilterNode =
+  | { and: FilterNode[] }
+  | { or: FilterNode[] }
+  | { not: FilterNode }
+  | { field: string; op: string; value: unknown }
+
+export const FIELD_TYPES: readonly FieldType[] = ['string', 'int', 'float', 'bool', 'date', 'string[]', 'number[]']
+
+const OPS: Record<string, string> = {
+  $eq: 'eq',
+  $ne: 'ne',
+  $gt: 'gt',
+  $gte: 'gte',
+  $lt: 'lt',
+  $lte: 'lte',
+  $between: 'between',
+  $in: 'in',
+  $nin: 'nin',
+  $exists: 'exists',
+  $contains: 'contains',
+  $containsAny: 'containsAny',
+  $containsAll: 'containsAll',
+}
+const LIST_OPS = new Set(['$in', '$nin', '$containsAny', '$containsAll', '$between'])
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && !ArrayBuffer.isView(v)
+}
+
+/** A comparable value for `field`, checked against its schema type. */
+function scalar(v: unknown, type: FieldType | undefined, path: string): string | number | boolean | null {
+  if (v instanceof Date) {
+    const t = v.getTime()
+    if (Number.isNaN(t)) throw new InvalidArgumentError(`${path} is an invalid Date`)
+    return t
+  }
+  if (type === 'date' && typeof v === 'string') {
+    const t = Date.parse(v)
+    if (Number.isNaN(t)) throw new SchemaError(`${path} must be a date (Date, ISO string or epoch ms), got ${describe(v)}`)
+    return t
+  }
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') {
+    if (v !== null && type && !accepts(type, v)) throw new SchemaError(`${path} must be a ${elementType(type)}, got ${describe(v)}`)
+    return v
+  }
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new InvalidArgumentError(`${path} must be a finite number, got ${v}`)
+    if (type && !accepts(type, v)) throw new SchemaError(`${path} must be a ${elementType(type)}, got ${v}`)
+    return v
+  }
+  throw new InvalidArgumentError(`${path} must be a string, number, boolean, Date or null, got ${describe(v)}`)
+}
+
+function elementType(t: FieldType): string {
+  return t === 'string[]' ? 'string' : t === 'number[]' ? 'number' : t
+}
+
+function accepts(t: FieldType, v: string | number | boolean): boolean {
+  switch (t) {
+    case 'string':
+    case 'string[]':
+      return typeof v === 'string'
+    case 'bool':
+      return typeof v === 'boolean'
+    default:
+      return typeof v === 'number'
+  }
+}
+
+function field(name: string, cond: unknown, schema: Schema, path: string): FilterNode {
+  const type = schema[name]
+  if (!isPlainObject(cond)) {
+    if (Array.isArray(cond)) {
+      throw new InvalidArgumentError(`${path} is an array: use { $in: [...] } or { $containsAll: [...] }`)
+    }
+    return { field: name, op: 'eq', value: scalar(cond, type, path) }
+  }
+  const nodes: FilterNode[] = []
+  for (const [key, v] of Object.entries(cond)) {
+    const p = `${path}.${key}`
+    const op = OPS[key]
+    if (!op) throw new InvalidArgumentError(`${p}: unknown operator; expected one of ${Object.keys(OPS).join(', ')}`)
+    if (key === '$exists') {
+      if (typeof v !== 'boolean') throw new InvalidArgumentError(`${p} must be true or false, got ${describe(v)}`)
+      nodes.push({ field: name, op, value: v })
+    } else if (LIST_OPS.has(key)) {
+      if (!Array.isArray(v)) throw new InvalidArgumentError(`${p} must be an array, got ${describe(v)}`)
+      if (key === '$between' && v.length !== 2) throw new InvalidArgumentError(`${p} must be [low, high]`)
+      nodes.push({ field: name, op, value: v.map((x, i) => scalar(x, type, `${p}[${i}]`)) })
+    } else {
+      nodes.push({ field: name, op, value: scalar(v, type, p) })
+    }
+  }
+  if (nodes.length === 0) throw new InvalidArgumentError(`${path} has no conditions`)
+  return nodes.length === 1 ? nodes[0] : { and: nodes }
+}
+
+/** Compiles an object filter into the canonical tree, checking it against `schema`. */
+export function compileFilter(f: unknown, schema: Schema = {}, path = '$', depth = 0): FilterNode {
+  if (depth > 32) throw new InvalidArgumentError(`${path}: filters nest at most 32 levels`)
+  if (!isPlainObject(f)) throw new InvalidArgumentError(`${path} must be a filter object, got ${describe(f)}`)
+  const nodes: FilterNode[] = []
+  for (const [key, v] of Object.entries(f)) {
+    if (v === undefined) continue
+    const p = path === '$' ? key : `${path}.${key}`
+    if (key === '$and' || key === '$or') {
+      if (!Array.isArray(v)) throw new InvalidArgumentError(`${p} must be an array of filters, got ${describe(v)}`)
+      const kids = v.map((x, i) => compileFilter(x, schema, `${p}[${i}]`, depth + 1))
+      nodes.push(key === '$and' ? { and: kids } : { or: kids })
+    } else if (key === '$not') {
+      nodes.push({ not: compileFilter(v, schema, p, depth + 1) })
+    } else if (key.startsWith('$')) {
+      throw new InvalidArgumentError(`${p}: unknown operator; expected $and, $or, $not or a field name`)
+    } else {
+      nodes.push(field(key, v, schema, p))
+    }
+  }
+  return nodes.length === 1 ? nodes[0] : { and: nodes }
+}
+
+/** Checks a schema's shape. */
+export function validateSchema(v: unknown): Schema | undefined {
+  if (v === undefined) return undefined
+  if (!isPlainObject(v)) throw new InvalidArgumentError(`collection config.schema must be an object, got ${describe(v)}`)
+  for (const [name, t] of Object.entries(v)) {
+    if (typeof t !== 'string' || !(FIELD_TYPES as readonly string[]).includes(t)) {
+      throw new InvalidArgumentError(`collection config.schema.${name} must be one of ${FIELD_TYPES.join(', ')}, got ${describe(t)}`)
+    }
+  }
+  return v as Schema
+}
