@@ -192,4 +192,50 @@ describe('metadata filtering', () => {
     expect(c.explain({ filter: { note: 'x' } })).toMatchObject({ plan: 'scan' })
     expect(c.explain({ filter: { year: 1999 } }).plan).toBe('empty')
   })
+
+  it('builds queries fluently, deletes by filter and scans in pages', async () => {
+    db = await LibraVDB.open()
+    const c = await db.createCollection('c', { dimension: 2, schema: { category: 'string', price: 'float', tags: 'string[]' } })
+    const r = rng(3)
+    const records = Array.from({ length: 300 }, (_, i) => ({
+      id: String(i),
+      vector: [r(), r()],
+      metadata: { category: ['book', 'film'][i % 2], price: i % 30, tags: i % 5 === 0 ? ['sale'] : [] },
+    }))
+    await c.insertBatch(records)
+    const q = [0.5, 0.5]
+    // The DESIGN example: category = book AND (price in [5, 20] OR tags contains 'sale').
+    const built = c
+      .query(q)
+      .where('category').eq('book')
+      .and((g) => g.where('price').between(5, 20).or((g2) => g2.where('tags').contains('sale')))
+      .limit(300)
+    const viaObject = await c.search(q, {
+      k: 300,
+      filter: { category: 'book', $or: [{ price: { $between: [5, 20] } }, { tags: { $contains: 'sale' } }] },
+    })
+    const hits = await built.execute()
+    expect(hits.map((h) => h.id)).toEqual(viaObject.map((h) => h.id))
+    expect(hits.length).toBe(records.filter((x) => x.metadata.category === 'book' && ((x.metadata.price >= 5 && x.metadata.price <= 20) || x.metadata.tags.includes('sale'))).length)
+    expect((await built.explain()).estimate).toBe(hits.length)
+    const page2 = await c.query(q).where('category').eq('film').not((g) => g.where('price').lt(10)).limit(5).offset(5).withMetadata().execute()
+    const all = await c.query(q).where('category').eq('film').not((g) => g.where('price').lt(10)).limit(10).withMetadata().execute()
+    expect(page2).toEqual(all.slice(5))
+    expect(page2.every((h) => h.metadata?.category === 'film' && (h.metadata.price as number) >= 10)).toBe(true)
+
+    const scanned: string[] = []
+    for await (const rec of c.scan({ filter: { price: { $gte: 25 } }, batchSize: 7 })) scanned.push(rec.id)
+    expect(scanned).toEqual(records.filter((x) => x.metadata.price >= 25).map((x) => x.id))
+
+    const removed = await c.deleteWhere({ tags: { $contains: 'sale' } })
+    expect(removed.succeeded).toBe(60)
+    expect(await c.count()).toBe(240)
+    expect(await c.search(q, { k: 300, filter: { tags: { $contains: 'sale' } } })).toEqual([])
+    let n = 0
+    for await (const rec of c.scan({ batchSize: 50, includeVectors: true })) {
+      expect(rec.vector?.length).toBe(2)
+      n++
+    }
+    expect(n).toBe(240)
+  })
 })

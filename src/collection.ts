@@ -16,6 +16,8 @@ import {
   cancellableWrite,
 } from './native'
 import { type Filter, type Schema, compileFilter } from './filter'
+import { QueryBuilder } from './query'
+import { type ScannedRecord, scanRecords } from './stream'
 import { type VectorLike, flatten, toQueryBlock, toVector, vectorProblem } from './vectors'
 
 export type { Metadata } from './batch'
@@ -350,6 +352,31 @@ export class Collection {
   async optimize(opts?: CallOptions): Promise<number> {
     const o = optionsObject<CallOptions>('optimize options', opts, ['signal', 'timeoutMs'])
     return cancellableWrite(o, (token) => this.#native.optimize(token))
+  }
+
+  /** A fluent query: `query(v).where('f').eq(x).limit(10).execute()` (see `QueryBuilder`). */
+  query(vector: VectorLike): QueryBuilder {
+    return new QueryBuilder(this, vector)
+  }
+
+  /** Deletes every record whose metadata matches `filter`, atomically. */
+  async deleteWhere(filter: Filter, opts?: CallOptions): Promise<BatchResult> {
+    const o = optionsObject<CallOptions>('deleteWhere options', opts, ['signal', 'timeoutMs'])
+    const json = JSON.stringify(compileFilter(filter, this.#schema))
+    const report = await cancellableWrite(o, (token) => this.#native.deleteWhere(json, token))
+    return { succeeded: report.succeeded, failed: 0, errors: [] }
+  }
+
+  /** Every record (optionally only matching `filter`) in storage order, `batchSize` per
+   * native call: `for await (const r of docs.scan({ filter })) { ... }`. */
+  scan(opts?: { filter?: Filter; batchSize?: number; includeVectors?: boolean } & CallOptions): AsyncGenerator<ScannedRecord> {
+    const o = optionsObject<{ filter?: Filter; batchSize?: number; includeVectors?: boolean } & CallOptions>(
+      'scan options',
+      opts,
+      ['filter', 'batchSize', 'includeVectors', 'signal', 'timeoutMs'],
+    )
+    const filterJson = o.filter === undefined ? undefined : JSON.stringify(compileFilter(o.filter, this.#schema))
+    return scanRecords(this.#native, { ...o, filterJson })
   }
 
   /**

@@ -149,6 +149,14 @@ impl From<Record> for NativeRecord {
     }
 }
 
+/// One page of a scan.
+#[napi(object)]
+pub struct NativeScanPage {
+    pub records: Vec<NativeRecord>,
+    /// Cursor of the next page; absent when the scan is done.
+    pub next: Option<u32>,
+}
+
 /// Size and footprint of a collection.
 #[napi(object)]
 pub struct NativeStats {
@@ -296,6 +304,30 @@ impl NativeCollection {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
         let mut ids = ids;
         job(move || Ok(c.delete_batch(std::mem::take(&mut ids), BatchOptions { atomic }, &cancel)?.into()))
+    }
+
+    /// Deletes every record whose metadata passes `filter` (canonical JSON), atomically.
+    #[napi(ts_return_type = "Promise<NativeBatchReport>")]
+    pub fn delete_where(&self, filter: String, cancel: Option<&CancelToken>) -> AsyncTask<Job<NativeBatchReport>> {
+        let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
+        job(move || Ok(c.delete_where(&parse_filter(&filter)?, &cancel)?.into()))
+    }
+
+    /// A page of records in storage order after cursor `after`, passing `filter`.
+    #[napi(ts_return_type = "Promise<NativeScanPage>")]
+    pub fn scan_page(
+        &self,
+        after: Option<u32>,
+        limit: u32,
+        filter: Option<String>,
+        include_vectors: bool,
+    ) -> AsyncTask<Job<NativeScanPage>> {
+        let c = self.c.clone();
+        job(move || {
+            let filter = filter.as_deref().map(parse_filter).transpose()?;
+            let (records, next) = c.scan_page(after, limit as usize, filter.as_ref(), include_vectors)?;
+            Ok(NativeScanPage { records: records.into_iter().map(NativeRecord::from).collect(), next })
+        })
     }
 
     /// The record with this id, or null.

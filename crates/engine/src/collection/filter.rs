@@ -151,6 +151,14 @@ impl State {
         Planned { allowed: Some(allowed), plan }
     }
 
+    /// Live rows passing `filter`, ascending (payload indexes when they can answer).
+    pub(super) fn matching_rows(&self, filter: &Filter) -> Vec<u32> {
+        if let Some(allowed) = self.filterable.as_ref().and_then(|f| f.index.evaluate(filter, &f.live)) {
+            return allowed.iter().collect();
+        }
+        (0..self.ids.rows() as u32).filter(|&r| self.row_matches(filter, r)).collect()
+    }
+
     /// Whether `row` passes `filter`, evaluated on its stored metadata.
     pub(super) fn row_matches(&self, filter: &Filter, row: u32) -> bool {
         self.ids.is_live(row) && matches(filter, parse_meta(self.metadata[row as usize].as_deref()).as_ref())

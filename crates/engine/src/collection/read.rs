@@ -102,6 +102,37 @@ impl Collection {
         }))
     }
 
+    /// A page of a scan in row order: up to `limit` live records after row `after` (None: from
+    /// the start) passing `filter`; returns them and the cursor of the next page (None: done).
+    pub fn scan_page(
+        &self,
+        after: Option<u32>,
+        limit: usize,
+        filter: Option<&Filter>,
+        include_vectors: bool,
+    ) -> Result<(Vec<Record>, Option<u32>)> {
+        if limit == 0 || limit > MAX_K {
+            return Err(Error::invalid(format!("batchSize must be an integer from 1 to {MAX_K}, got {limit}")));
+        }
+        let st = self.read_state()?;
+        let start = after.map_or(0, |a| a as usize + 1);
+        let mut out = Vec::with_capacity(limit);
+        let mut row = start;
+        while row < st.ids.rows() && out.len() < limit {
+            let r = row as u32;
+            if st.ids.is_live(r) && filter.is_none_or(|f| st.row_matches(f, r)) {
+                out.push(Record {
+                    id: st.ids.id(r).to_owned(),
+                    vector: if include_vectors { st.vectors.row(r).to_vec() } else { Vec::new() },
+                    metadata: st.metadata[row].as_deref().map(str::to_owned),
+                });
+            }
+            row += 1;
+        }
+        let next = (row < st.ids.rows()).then(|| row as u32 - 1);
+        Ok((out, next))
+    }
+
     /// Searches for the `k` nearest records of each query in `queries` (layout (n, dim)).
     /// One query runs on the calling thread; several run in parallel on the worker pool.
     pub fn search(&self, queries: &[f32], params: SearchParams) -> Result<Hits> {

@@ -293,6 +293,27 @@ impl Collection {
     /// Deletes records by id; an id that does not exist is an `ERR_NOT_FOUND` item error.
     pub fn delete_batch(&self, ids: Vec<String>, opts: BatchOptions, cancel: &Cancel) -> Result<BatchReport> {
         let mut w = self.writer.lock();
+        self.delete_locked(&mut w, ids, opts, cancel)
+    }
+
+    /// Deletes every record whose metadata passes `filter`, as one atomic batch (no other
+    /// write can come between finding the records and deleting them).
+    pub fn delete_where(&self, filter: &libravdb_filter::Filter, cancel: &Cancel) -> Result<BatchReport> {
+        let mut w = self.writer.lock();
+        let ids: Vec<String> = {
+            let st = self.read_state()?;
+            st.matching_rows(filter).into_iter().map(|row| st.ids.id(row).to_owned()).collect()
+        };
+        self.delete_locked(&mut w, ids, BatchOptions::default(), cancel)
+    }
+
+    fn delete_locked(
+        &self,
+        w: &mut Writer,
+        ids: Vec<String>,
+        opts: BatchOptions,
+        cancel: &Cancel,
+    ) -> Result<BatchReport> {
         let mut triage = Triage::new(ids.len());
         {
             let st = self.read_state()?;
@@ -312,7 +333,7 @@ impl Collection {
             return Ok(rejected);
         }
         let op_ids = triage.valid.iter().map(|&i| ids[i].clone()).collect();
-        self.commit(&mut w, Op::Delete { ids: op_ids }, cancel)?;
+        self.commit(w, Op::Delete { ids: op_ids }, cancel)?;
         Ok(triage.report())
     }
 

@@ -1,0 +1,192 @@
+/**
+ * The fluent QueryBuilder: plain TypeScript that assembles a filter and search options, and
+ * crosses into native code once, in `execute()` or `explain()`.
+ *
+ * ```ts
+ * await docs.query(vector)
+ *   .where('category').eq('book')
+ *   .and(q => q.where('price').between(5, 20).or(q2 => q2.where('tags').contains('sale')))
+ *   .limit(10).execute()
+ * ```
+ *
+ * Conditions chain with AND; `.and(fn)` adds a group; `.or(fn)` makes everything so far one
+ * alternative and the group the other; `.not(fn)` adds a negated group.
+ */
+import type { Collection, QueryPlan, SearchHit } from './collection'
+import { InvalidArgumentError } from './errors'
+import type { Filter, FilterValue } from './filter'
+import type { VectorLike } from './vectors'
+
+function allOf(conds: Filter[]): Filter {
+  return conds.length === 1 ? conds[0] : { $and: conds }
+}
+
+/** Conditions on one field; each returns the query for chaining. */
+export class FieldBuilder<Q> {
+  readonly #field: string
+  readonly #add: (c: Filter) => Q
+
+  /** @internal */
+  constructor(field: string, add: (c: Filter) => Q) {
+    this.#field = field
+    this.#add = add
+  }
+
+  #op(op: string, value: unknown): Q {
+    return this.#add({ [this.#field]: { [op]: value } } as Filter)
+  }
+
+  eq(v: FilterValue): Q {
+    return this.#op('$eq', v)
+  }
+  ne(v: FilterValue): Q {
+    return this.#op('$ne', v)
+  }
+  gt(v: FilterValue): Q {
+    return this.#op('$gt', v)
+  }
+  gte(v: FilterValue): Q {
+    return this.#op('$gte', v)
+  }
+  lt(v: FilterValue): Q {
+    return this.#op('$lt', v)
+  }
+  lte(v: FilterValue): Q {
+    return this.#op('$lte', v)
+  }
+  /** Inclusive range. */
+  between(low: FilterValue, high: FilterValue): Q {
+    return this.#op('$between', [low, high])
+  }
+  in(values: FilterValue[]): Q {
+    return this.#op('$in', values)
+  }
+  nin(values: FilterValue[]): Q {
+    return this.#op('$nin', values)
+  }
+  /** The field is an array holding `v`. */
+  contains(v: FilterValue): Q {
+    return this.#op('$contains', v)
+  }
+  containsAny(values: FilterValue[]): Q {
+    return this.#op('$containsAny', values)
+  }
+  containsAll(values: FilterValue[]): Q {
+    return this.#op('$containsAll', values)
+  }
+  /** Present (`true`, null counts) or absent (`false`). */
+  exists(present = true): Q {
+    return this.#op('$exists', present)
+  }
+}
+
+/** A group of conditions (the argument of `and`, `or`, `not`). */
+export class FilterBuilder {
+  protected conds: Filter[] = []
+
+  where(field: string): FieldBuilder<this> {
+    if (typeof field !== 'string' || field.length === 0) {
+      throw new InvalidArgumentError(`where() takes a non-empty field name, got ${String(field)}`)
+    }
+    return new FieldBuilder(field, (c) => {
+      this.conds.push(c)
+      return this
+    })
+  }
+
+  /** Adds a group that must hold too. */
+  and(group: (q: FilterBuilder) => FilterBuilder): this {
+    this.conds.push(this.#group(group))
+    return this
+  }
+
+  /** Either everything so far, or the group. */
+  or(group: (q: FilterBuilder) => FilterBuilder): this {
+    const alt = this.#group(group)
+    this.conds = [this.conds.length === 0 ? alt : { $or: [allOf(this.conds), alt] }]
+    return this
+  }
+
+  /** Adds a group that must not hold. */
+  not(group: (q: FilterBuilder) => FilterBuilder): this {
+    this.conds.push({ $not: this.#group(group) })
+    return this
+  }
+
+  #group(group: (q: FilterBuilder) => FilterBuilder): Filter {
+    const sub = group(new FilterBuilder())
+    if (!(sub instanceof FilterBuilder) || sub.conds.length === 0) {
+      throw new InvalidArgumentError('a group callback must return the builder it was given, with a condition')
+    }
+    return allOf(sub.conds)
+  }
+
+  /** The object filter built so far (undefined when empty). */
+  toFilter(): Filter | undefined {
+    return this.conds.length === 0 ? undefined : allOf(this.conds)
+  }
+}
+
+/** A vector query with a filter and options; see the module comment. */
+export class QueryBuilder extends FilterBuilder {
+  readonly #collection: Collection
+  readonly #vector: VectorLike
+  #limit = 10
+  #offset = 0
+  #efSearch?: number
+  #metadata = false
+  #vectors = false
+
+  /** @internal Use `collection.query(vector)`. */
+  constructor(collection: Collection, vector: VectorLike) {
+    super()
+    this.#collection = collection
+    this.#vector = vector
+  }
+
+  /** Hits to return (default 10). */
+  limit(k: number): this {
+    this.#limit = k
+    return this
+  }
+
+  /** Hits to skip first (pagination; the search fetches limit + offset). */
+  offset(n: number): this {
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`offset must be an integer >= 0, got ${n}`)
+    this.#offset = n
+    return this
+  }
+
+  /** HNSW beam width for this query. */
+  efSearch(ef: number): this {
+    this.#efSearch = ef
+    return this
+  }
+
+  withMetadata(on = true): this {
+    this.#metadata = on
+    return this
+  }
+
+  withVectors(on = true): this {
+    this.#vectors = on
+    return this
+  }
+
+  /** Runs the search (off the JS thread). */
+  async execute(): Promise<SearchHit[]> {
+    const hits = await this.#collection.search(this.#vector, {
+      k: this.#limit + this.#offset,
+      efSearch: this.#efSearch,
+      filter: this.toFilter(),
+      includeMetadata: this.#metadata,
+      includeVectors: this.#vectors,
+    })
+    return hits.slice(this.#offset)
+  }
+
+  /** The plan `execute()` would use. */
+  async explain(): Promise<QueryPlan> {
+    return this.#collection.explain({ k: this.#limit + this.#offset, efSearch: this.#efSearch, filter: this.toFilter() })
+  }
+}
