@@ -6,8 +6,8 @@
 //! - [`index`]: payload indexes (roaring bitmaps per keyword, sorted numeric ranges) that
 //!   answer a filter over indexed fields as a bitmap of rows, with its exact cardinality.
 //!
-//! Status: the building blocks of issue 5, tested on their own; not yet wired into the
-//! engine's search (no planner, schema validation or facade yet).
+//! The engine keeps one [`PayloadIndex`] per collection with a schema and plans filtered
+//! searches with it (`libravdb-engine`, `collection/filter.rs`).
 
 pub mod ast;
 pub mod eval;
