@@ -8,7 +8,7 @@ export interface HnswlibIndex {
   initIndex(maxElements: number, m?: number, efConstruction?: number, randomSeed?: number): void
   addPoint(point: number[], label: number): void
   setEf(ef: number): void
-  searchKnn(query: number[], k: number): { distances: number[]; neighbors: number[] }
+  searchKnn(query: number[], k: number, filter?: (label: number) => boolean): { distances: number[]; neighbors: number[] }
 }
 
 export interface HnswlibModule {

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util'
 import { annSection, benchAnn, qpsAtRecall } from './ann'
 import { batchSection, benchBatch } from './batch'
 import { type Dataset, clustered, loadVectors, sift5k } from './datasets'
+import { benchFiltered, filteredSection } from './filtered'
 import { benchFlat, flatSection } from './flat'
 import { machine, writeReport } from './harness'
 import { benchQuant, quantSection } from './quant'
@@ -80,6 +81,12 @@ async function main() {
 
   const quant = await benchQuant(easy, quick ? 100 : 200, efs, repeats)
 
+  const filtered = await benchFiltered(easy, quick ? 100 : 200)
+  for (const x of filtered.results) {
+    if ('error' in x) console.log(`filtered ${x.lib}: unavailable (${x.error})`)
+    else console.log(`filtered ${x.lib}: ${x.points.map((p) => `${p.limit / 10}% recall ${p.recall.toFixed(3)} p99 ${p.p99ms.toFixed(2)} ms`).join('; ')}`)
+  }
+
   const batch = await benchBatch(easy, quick)
   for (const b of batch) console.log(`${b.workload}: ${b.ratio.toFixed(1)}x`)
 
@@ -90,17 +97,17 @@ async function main() {
     '## Not measured yet',
     '',
     '- IVF-PQ index: not implemented yet (flat and HNSW are measured with each quantizer).',
-    '- Filtered search: not implemented yet (no selectivity table, no LanceDB `where` comparison).',
     '- @lancedb/lancedb: every current release declares `engines: node >= 22`; this machine runs',
     '  Node 20, so it is not installed as a peer.',
     '',
   ].join('\n')
-  const dir = writeReport([flatSection(flat), annSection(ann), quantSection(quant), batchSection(batch), soakSection(soak), notYet], {
+  const dir = writeReport([flatSection(flat), annSection(ann), quantSection(quant), filteredSection(filtered), batchSection(batch), soakSection(soak), notYet], {
     quick,
     scale: n,
     flat,
     ann,
     quant,
+    filtered,
     batch,
     soak,
   })

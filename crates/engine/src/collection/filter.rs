@@ -31,7 +31,8 @@ pub(crate) fn parse_meta(json: Option<&str>) -> Option<Map<String, Value>> {
 /// How a filtered search will run, and why (`explain()`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryPlan {
-    /// `"unfiltered"`, `"exact"`, `"graph"`, `"scan"` or `"empty"`.
+    /// `"unfiltered"` (no filter, or every record matches), `"exact"`, `"graph"`, `"scan"` or
+    /// `"empty"`.
     pub plan: &'static str,
     /// Matching rows counted by the payload indexes (None: not answerable by them).
     pub estimate: Option<usize>,
@@ -120,6 +121,11 @@ impl State {
         };
         let plan = if estimate == 0 {
             base("empty", None, "no record matches".into())
+        } else if estimate == live {
+            return Planned {
+                allowed: None,
+                plan: base("unfiltered", None, "every record matches: plain search".into()),
+            };
         } else {
             match &self.index {
                 IndexState::Flat(_) => base("exact", None, "flat index: distances to the matching records only".into()),

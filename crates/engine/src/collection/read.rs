@@ -155,6 +155,7 @@ impl Collection {
             };
             match (p.plan.plan, &p.allowed) {
                 ("empty", _) => Vec::new(),
+                ("unfiltered", _) => st.knn(q, params.k, params.ef_search, metric, &|r| st.ids.is_live(r)),
                 ("exact", Some(allowed)) => {
                     let mut top = libravdb_core::index::TopK::new(params.k);
                     for row in allowed.iter() {
