@@ -413,15 +413,7 @@ impl State {
                     let meta = meta.as_deref().map(Box::from);
                     match self.ids.get(id) {
                         Some(_) if !*upsert => return Err(format!("insert of existing id '{id}'")),
-                        Some(row) if !appends => {
-                            self.vectors.set_row(row, v).map_err(io)?;
-                            if let Some(q) = &mut self.quant {
-                                q.encode_row(row, v);
-                            }
-                            self.unindex_row(row);
-                            self.metadata[row as usize] = meta;
-                            self.index_row(row);
-                        }
+                        Some(row) if !appends => self.rewrite(row, Some(v), meta).map_err(io)?,
                         Some(_) => {
                             self.remove(id);
                             written.push(self.append(id, v, meta).map_err(io)?);
@@ -443,20 +435,8 @@ impl State {
                             self.remove(&item.id);
                             written.push(self.append(&item.id, v, meta).map_err(io)?);
                         }
-                        Some(v) => {
-                            self.vectors.set_row(row, v).map_err(io)?;
-                            if let Some(q) = &mut self.quant {
-                                q.encode_row(row, v);
-                            }
-                            self.unindex_row(row);
-                            self.metadata[row as usize] = meta;
-                            self.index_row(row);
-                        }
-                        None => {
-                            self.unindex_row(row);
-                            self.metadata[row as usize] = meta;
-                            self.index_row(row);
-                        }
+                        Some(v) => self.rewrite(row, Some(v), meta).map_err(io)?,
+                        None => self.rewrite(row, None, meta).map_err(io)?,
                     }
                 }
             }
@@ -468,6 +448,21 @@ impl State {
         }
         self.register_rows().map_err(|e| e.to_string())?;
         Ok(written)
+    }
+
+    /// Rewrites a live row in place: its vector (and code) when given, its metadata, and its
+    /// payload-index entries.
+    fn rewrite(&mut self, row: u32, v: Option<&[f32]>, meta: Option<Box<str>>) -> libravdb_storage::Result<()> {
+        if let Some(v) = v {
+            self.vectors.set_row(row, v)?;
+            if let Some(q) = &mut self.quant {
+                q.encode_row(row, v);
+            }
+        }
+        self.unindex_row(row);
+        self.metadata[row as usize] = meta;
+        self.index_row(row);
+        Ok(())
     }
 
     /// Gives `id` a row (a reclaimed one, or a new one at the end) holding `v` and `meta`.
