@@ -67,11 +67,12 @@ pub struct IndexSpec<'a> {
     pub ef_search: Option<i64>,
 }
 
-fn in_range(name: &str, v: Option<i64>, lo: i64, hi: i64, default: usize) -> Result<usize> {
+/// `v`, or `default` when absent; an error naming the option (`path`) when outside lo..=hi.
+fn in_range(path: &str, v: Option<i64>, lo: i64, hi: i64, default: usize) -> Result<usize> {
     match v {
         None => Ok(default),
         Some(x) if (lo..=hi).contains(&x) => Ok(x as usize),
-        Some(x) => Err(Error::invalid(format!("index.{name} must be an integer from {lo} to {hi}, got {x}"))),
+        Some(x) => Err(Error::invalid(format!("{path} must be an integer from {lo} to {hi}, got {x}"))),
     }
 }
 
@@ -88,9 +89,15 @@ impl IndexSpec<'_> {
             Some("hnsw") => {
                 let d = HnswParams::default();
                 Ok(IndexConfig::Hnsw {
-                    m: in_range("m", self.m, 2, 128, d.m)?,
-                    ef_construction: in_range("efConstruction", self.ef_construction, 1, 4096, d.ef_construction)?,
-                    ef_search: in_range("efSearch", self.ef_search, 1, MAX_K as i64, d.ef_search)?,
+                    m: in_range("index.m", self.m, 2, 128, d.m)?,
+                    ef_construction: in_range(
+                        "index.efConstruction",
+                        self.ef_construction,
+                        1,
+                        4096,
+                        d.ef_construction,
+                    )?,
+                    ef_search: in_range("index.efSearch", self.ef_search, 1, MAX_K as i64, d.ef_search)?,
                     seed: d.seed,
                 })
             }
@@ -176,7 +183,7 @@ impl QuantSpec<'_> {
         } else {
             QuantizationConfig::DEFAULT_SCALAR_OVERSAMPLING
         };
-        let oversampling = in_range_q("oversampling", self.oversampling, 1, 100, default_oversampling)?;
+        let oversampling = in_range("quantization.oversampling", self.oversampling, 1, 100, default_oversampling)?;
         match kind {
             "scalar" => {
                 if self.m.is_some() {
@@ -185,7 +192,7 @@ impl QuantSpec<'_> {
                 Ok(Some(QuantizationConfig::Scalar { bits, train_ratio, oversampling }))
             }
             "product" => {
-                let m = in_range_q("m", self.m, 1, dimension as i64, 16.min(dimension))?;
+                let m = in_range("quantization.m", self.m, 1, dimension as i64, 16.min(dimension))?;
                 if !dimension.is_multiple_of(m) {
                     return Err(Error::invalid(format!(
                         "quantization.m = {m} must divide the dimension {dimension}; pick a divisor such as {}",
@@ -196,14 +203,6 @@ impl QuantSpec<'_> {
             }
             other => Err(Error::invalid(format!("quantization.type must be 'scalar' or 'product', got '{other}'"))),
         }
-    }
-}
-
-fn in_range_q(name: &str, v: Option<i64>, lo: i64, hi: i64, default: usize) -> Result<usize> {
-    match v {
-        None => Ok(default),
-        Some(x) if (lo..=hi).contains(&x) => Ok(x as usize),
-        Some(x) => Err(Error::invalid(format!("quantization.{name} must be an integer from {lo} to {hi}, got {x}"))),
     }
 }
 
