@@ -1,6 +1,8 @@
 use std::path::{Path, PathBuf};
 
-use libravdb_engine::{BatchOptions, Cancel, Collection, CollectionConfig, Database, DbOptions, IndexSpec};
+use std::collections::HashSet;
+
+use libravdb_engine::{BatchOptions, Cancel, Collection, CollectionConfig, Database, DbOptions, Hits, IndexSpec};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
 pub fn config(dim: i64, metric: &str) -> CollectionConfig {
@@ -45,4 +47,15 @@ pub fn read_vecs(path: &Path) -> (usize, Vec<[u8; 4]>) {
         out.extend(row[4..].chunks_exact(4).map(|b| <[u8; 4]>::try_from(b).unwrap()));
     }
     (dim, out)
+}
+
+/// Recall@k of `got` against `want`: both hold k hits per query (columnar), same queries.
+pub fn recall_at(got: &Hits, want: &Hits, k: usize) -> f64 {
+    let nq = want.counts.len();
+    let mut hit = 0;
+    for q in 0..nq {
+        let truth: HashSet<&String> = want.ids[q * k..(q + 1) * k].iter().collect();
+        hit += got.ids[q * k..(q + 1) * k].iter().filter(|id| truth.contains(id)).count();
+    }
+    hit as f64 / (nq * k) as f64
 }

@@ -1,5 +1,3 @@
-use std::collections::HashSet;
-
 use libravdb_engine::{
     BatchOptions, Cancel, Collection, CollectionConfig, Database, DbOptions, ErrorCode, IndexSpec, SearchParams,
     parse_filter,
@@ -121,12 +119,7 @@ fn hnsw_filtered_recall_holds_at_every_selectivity() {
         }
         let got = h.search_filtered(&q, p, Some(&filter)).unwrap();
         let want = f.search_filtered(&q, p, Some(&filter)).unwrap();
-        let mut hit = 0;
-        for i in 0..50 {
-            let truth: HashSet<&String> = want.ids[i * 10..(i + 1) * 10].iter().collect();
-            hit += got.ids[i * 10..(i + 1) * 10].iter().filter(|id| truth.contains(id)).count();
-        }
-        let recall = hit as f64 / 500.0;
+        let recall = recall_at(&got, &want, 10);
         println!("selectivity {:.1}%: plan {plan}, recall@10 {recall:.3}", limit as f64 / 10.0);
         assert!(recall >= 0.95, "selectivity {limit}/1000: recall {recall}");
     }

@@ -9,16 +9,8 @@ fn params(k: usize) -> SearchParams {
 }
 
 /// Recall@10 of the HNSW collection against a flat one holding the same records.
-fn recall(h: &libravdb_engine::Collection, f: &libravdb_engine::Collection, queries: &[f32], dim: usize) -> f64 {
-    let got = h.search(queries, params(10)).unwrap();
-    let want = f.search(queries, params(10)).unwrap();
-    let nq = queries.len() / dim;
-    let mut hit = 0;
-    for q in 0..nq {
-        let truth: HashSet<&String> = want.ids[q * 10..(q + 1) * 10].iter().collect();
-        hit += got.ids[q * 10..(q + 1) * 10].iter().filter(|id| truth.contains(id)).count();
-    }
-    hit as f64 / (nq * 10) as f64
+fn recall(h: &libravdb_engine::Collection, f: &libravdb_engine::Collection, queries: &[f32]) -> f64 {
+    recall_at(&h.search(queries, params(10)).unwrap(), &f.search(queries, params(10)).unwrap(), 10)
 }
 
 #[test]
@@ -68,7 +60,7 @@ fn updates_relink_and_deletes_plus_optimize_keep_recall() {
         insert(c, "r", &v);
     }
     let q = random_vectors(4, 50 * dim, 1);
-    assert!(recall(&h, &f, &q, dim) >= 0.9);
+    assert!(recall(&h, &f, &q) >= 0.9);
 
     // Move a record: the new vector is found, the old position is not.
     let target: Vec<f32> = q[..dim].to_vec();
@@ -89,7 +81,7 @@ fn updates_relink_and_deletes_plus_optimize_keep_recall() {
     assert!(h.search(&q, params(10)).unwrap().ids.iter().all(|id| !deleted.contains(id)));
     let rewritten = h.optimize(&Cancel::new()).unwrap();
     assert!(rewritten > 0);
-    let r = recall(&h, &f, &q, dim);
+    let r = recall(&h, &f, &q);
     assert!(r >= 0.95, "recall after deleting 20% and optimize: {r}");
     assert!(h.search(&q, params(10)).unwrap().ids.iter().all(|id| !deleted.contains(id)));
 }
@@ -122,7 +114,7 @@ fn optimize_reclaims_rows_that_new_records_reuse_across_reopen() {
     let ids_odd = (0..1000).filter(|i| i % 2 == 1).map(|i| format!("a-{i}")).collect();
     f.put_batch(ids_odd, &odd, vec![None; 500], false, BatchOptions::default(), &Cancel::new()).unwrap();
     insert(&f, "b", &v[1000 * dim..]);
-    let r = recall(&h, &f, &q, dim);
+    let r = recall(&h, &f, &q);
     assert!(r >= 0.95, "recall with reused rows: {r}");
     assert_eq!(h.get("b-3").unwrap().unwrap().vector, v[1003 * dim..1004 * dim]);
 }
