@@ -3,13 +3,12 @@
  * its own child process: build time (m = 16, efConstruction = 200), recall@10 vs queries/s
  * over an efSearch sweep with one query at a time, and memory per vector.
  */
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LibraVDB } from '../index'
 import type { Dataset } from './datasets'
-import { fmt, table, writePlot } from './harness'
+import { childResult, fmt, table, writePlot } from './harness'
 import type { SweepPoint, WorkerResult, WorkerSpec } from './peer-worker'
 import { lineChart } from './svg'
 import { writeVecs } from './vecfile'
@@ -61,17 +60,8 @@ export async function writeWorkerFiles(ds: Dataset, nq: number): Promise<WorkerF
 
 /** Runs one worker process; a failure becomes `{ lib, error }` for the report. */
 export function runWorker(spec: WorkerSpec, label: string = spec.lib): WorkerResult | { lib: string; error: string } {
-  try {
-    const out = execFileSync(
-      process.execPath,
-      ['--expose-gc', '--import', 'tsx', join(__dirname, 'peer-worker.ts'), JSON.stringify(spec)],
-      { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    return { ...(JSON.parse(out.trim().split('\n').pop() ?? '{}') as WorkerResult), lib: label }
-  } catch (e) {
-    const err = e as { stderr?: string; message: string }
-    return { lib: label, error: (err.stderr || err.message).split('\n').slice(0, 3).join(' ') }
-  }
+  const r = childResult<WorkerResult>('peer-worker.ts', spec, label)
+  return { ...r, lib: label }
 }
 
 export async function benchAnn(ds: Dataset, nq: number, efs: number[], repeats: number): Promise<AnnResult> {

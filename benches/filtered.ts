@@ -3,14 +3,13 @@
  * top 10, and p50/p99 latency of single queries, for LibraVDB (payload index + planner) and
  * hnswlib-node (filter callback during the graph walk), each in its own process.
  */
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LibraVDB } from '../index'
 import type { Dataset } from './datasets'
 import type { FilteredPoint, FilteredSpec } from './filtered-worker'
-import { table, writePlot } from './harness'
+import { childResult, table, writePlot } from './harness'
 import { lineChart } from './svg'
 import { writeVecs } from './vecfile'
 
@@ -48,17 +47,7 @@ export async function benchFiltered(ds: Dataset, nq: number): Promise<FilteredRe
   const results: FilteredResult['results'] = []
   for (const lib of ['libravdb', 'hnswlib-node'] as const) {
     const spec: FilteredSpec = { lib, base: join(dir, 'base.fvecs'), queries: join(dir, 'query.fvecs'), gt, limits: LIMITS }
-    try {
-      const out = execFileSync(process.execPath, ['--import', 'tsx', join(__dirname, 'filtered-worker.ts'), JSON.stringify(spec)], {
-        encoding: 'utf8',
-        maxBuffer: 1 << 24,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      results.push(JSON.parse(out.trim().split('\n').pop() ?? '{}'))
-    } catch (e) {
-      const err = e as { stderr?: string; message: string }
-      results.push({ lib, error: (err.stderr || err.message).split('\n').slice(0, 3).join(' ') })
-    }
+    results.push(childResult<{ lib: string; points: FilteredPoint[] }>('filtered-worker.ts', spec, lib))
   }
   rmSync(dir, { recursive: true, force: true })
   return { dataset: ds.name, n, results }

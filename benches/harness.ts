@@ -1,8 +1,33 @@
 /** Timing helpers and the report writer shared by the workloads. */
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { simdLevel } from '../index'
+
+/**
+ * Runs a worker script of benches/ (TypeScript, through tsx) in a process of its own, so its
+ * memory and threads are its own, with `arg` as JSON; returns its stdout. `--expose-gc` lets
+ * workers collect garbage before reading RSS.
+ */
+export function runChild(script: string, arg: unknown): string {
+  return execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(__dirname, script), JSON.stringify(arg)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+}
+
+/** {@link runChild}, parsing the last stdout line as JSON; a failure becomes `{ lib, error }`
+ * for the report instead of ending the run. */
+export function childResult<T extends object>(script: string, arg: unknown, lib: string): T | { lib: string; error: string } {
+  try {
+    return JSON.parse(runChild(script, arg).trim().split('\n').pop() ?? '{}') as T
+  } catch (e) {
+    const err = e as { stderr?: string; message: string }
+    return { lib, error: (err.stderr || err.message).split('\n').slice(0, 3).join(' ') }
+  }
+}
 
 /** Median and range of repeated measurements. */
 export interface Spread {

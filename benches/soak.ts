@@ -1,7 +1,5 @@
 /** Runs the soak worker in a child process and summarises RSS and latency over time. */
-import { execFileSync } from 'node:child_process'
-import { join } from 'node:path'
-import { fmt, table, writePlot } from './harness'
+import { fmt, runChild, table, writePlot } from './harness'
 import type { SoakSample } from './soak-worker'
 import { lineChart } from './svg'
 
@@ -30,11 +28,7 @@ export function slope(xs: number[], ys: number[]): number {
 
 export function benchSoak(seconds: number, size: number): SoakResult {
   const sampleSeconds = Math.max(2, Math.round(seconds / 30))
-  const out = execFileSync(
-    process.execPath,
-    ['--import', 'tsx', join(__dirname, 'soak-worker.ts'), JSON.stringify({ seconds, sampleSeconds, dim: 64, size })],
-    { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] },
-  )
+  const out = runChild('soak-worker.ts', { seconds, sampleSeconds, dim: 64, size })
   const samples = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as SoakSample)
   const late = samples.slice(Math.floor(samples.length / 2))
   const minutes = late.map((s) => s.t / 60)
