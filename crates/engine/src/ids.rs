@@ -144,6 +144,11 @@ impl IdMap {
         self.spans.len()
     }
 
+    /// The live rows as a bitmap.
+    pub fn live_rows(&self) -> roaring::RoaringBitmap {
+        self.live.ones().map(|row| row as u32).collect()
+    }
+
     pub fn live_count(&self) -> usize {
         self.live_count
     }

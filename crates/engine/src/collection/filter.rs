@@ -12,12 +12,25 @@ use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
 
 use super::{IndexState, State};
+use crate::config::CollectionConfig;
+use crate::ids::IdMap;
 
 /// Payload indexes plus the set of live rows they answer within.
 #[derive(Debug, Default)]
 pub(crate) struct Filterable {
     pub index: PayloadIndex,
     pub live: RoaringBitmap,
+}
+
+impl Filterable {
+    /// Indexes of `config`'s schema over the live rows of `ids` and their stored metadata.
+    pub(crate) fn build(config: &CollectionConfig, ids: &IdMap, metadata: &[Option<Box<str>>]) -> Filterable {
+        let mut f = Filterable { index: PayloadIndex::new(config.field_types()), live: ids.live_rows() };
+        for row in &f.live {
+            f.index.insert(row, parse_meta(metadata[row as usize].as_deref()).as_ref());
+        }
+        f
+    }
 }
 
 /// Parses stored metadata JSON (an object, or nothing).
@@ -64,17 +77,6 @@ impl State {
         if let Some(f) = &mut self.filterable {
             f.index.remove(row, parse_meta(self.metadata[row as usize].as_deref()).as_ref());
             f.live.remove(row);
-        }
-    }
-
-    /// Builds the indexes from stored metadata (at open).
-    pub(super) fn rebuild_filterable(&mut self) {
-        if self.filterable.is_some() {
-            for row in 0..self.ids.rows() as u32 {
-                if self.ids.is_live(row) {
-                    self.index_row(row);
-                }
-            }
         }
     }
 

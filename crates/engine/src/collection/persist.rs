@@ -8,6 +8,7 @@
 //! <collection>/rows-<generation>.seg   ids, tombstones and metadata as of that checkpoint
 //! <collection>/graph-<generation>.seg  HNSW only: levels, entry point, upper-level lists
 //! <collection>/quant-<generation>.seg  quantized only: training status, quantizer, codes
+//! <collection>/payload-<generation>.seg with a schema: the payload indexes (bitmaps)
 //! ```
 //!
 //! Checkpoint: msync the vector chunks, write `rows-<g+1>.seg`, then the manifest naming
@@ -31,6 +32,7 @@ use libravdb_storage::{ChunkedLinks, ChunkedVectors, StorageError, Wal, fsutil, 
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
+use super::filter::Filterable;
 use super::index::{IndexState, links_dir, links_shift, vectors_dir};
 use super::quant::{QuantState, QuantStatus};
 use super::{Collection, OPEN, State, Writer};
@@ -45,6 +47,7 @@ const MANIFEST_MAGIC: &[u8; 8] = b"LVDBMANI";
 const ROWS_MAGIC: &[u8; 8] = b"LVDBROWS";
 const GRAPH_MAGIC: &[u8; 8] = b"LVDBHNSW";
 const QUANT_MAGIC: &[u8; 8] = b"LVDBQUNT";
+const PAYLOAD_MAGIC: &[u8; 8] = b"LVDBPAYL";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Manifest {
@@ -74,6 +77,13 @@ fn graph_path(dir: &Path, generation: u64) -> PathBuf {
 fn quant_path(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("quant-{generation}.seg"))
 }
+
+fn payload_path(dir: &Path, generation: u64) -> PathBuf {
+    dir.join(format!("payload-{generation}.seg"))
+}
+
+/// The generational files of a checkpoint, by name prefix.
+const GENERATIONAL: [&str; 4] = ["rows-", "graph-", "quant-", "payload-"];
 
 fn corrupted(path: PathBuf, reason: impl Into<String>) -> Error {
     Error::Storage(StorageError::Corrupted { path, reason: reason.into() })
@@ -148,10 +158,7 @@ impl Collection {
             ChunkedVectors::open(dir.as_deref().map(vectors_dir).as_deref(), config.dimension, chunk_shift, 0)?;
         let index = IndexState::create(&config, dir.as_deref().map(links_dir).as_deref(), links_shift)?;
         let quant = config.quantization.map(QuantState::new);
-        let filterable = (!config.schema.is_empty()).then(|| super::filter::Filterable {
-            index: libravdb_filter::PayloadIndex::new(config.field_types()),
-            ..Default::default()
-        });
+        let filterable = (!config.schema.is_empty()).then(|| Filterable::build(&config, &IdMap::default(), &[]));
         let state = State { vectors, ids: IdMap::default(), metadata: Vec::new(), index, quant, filterable };
         let writer = Writer { wal, seq: 0, generation: 0, chunk_shift, links_shift };
         Ok(Self::assemble(name.into(), dir, config, options, state, writer))
@@ -190,12 +197,15 @@ impl Collection {
             Some(qc) if m.generation == 0 => Some(QuantState::new(qc)),
             Some(qc) => Some(load_quant(&quant_path(&dir, m.generation), qc, ids.rows())?),
         };
-        let filterable = (!m.config.schema.is_empty()).then(|| super::filter::Filterable {
-            index: libravdb_filter::PayloadIndex::new(m.config.field_types()),
-            ..Default::default()
-        });
-        let mut state = State { vectors, ids, metadata, index, quant, filterable };
-        state.rebuild_filterable();
+        let mut state = State { vectors, ids, metadata, index, quant, filterable: None };
+        if !m.config.schema.is_empty() {
+            let path = payload_path(&dir, m.generation);
+            state.filterable = Some(match fs::exists(&path) {
+                Ok(true) => load_payload(&path, &m.config, &state.ids)?,
+                // Generation 0, or a checkpoint written before payload files: index the metadata.
+                _ => Filterable::build(&m.config, &state.ids, &state.metadata),
+            });
+        }
         remove_stale_files(&dir, m.generation);
 
         let wal_path = dir.join("wal.log");
@@ -248,6 +258,9 @@ impl Collection {
             if let Some(q) = &st.quant {
                 segment::write(&quant_path(dir, generation), QUANT_MAGIC, FORMAT_VERSION, &encode_quant(q))?;
             }
+            if let Some(f) = &st.filterable {
+                segment::write(&payload_path(dir, generation), PAYLOAD_MAGIC, FORMAT_VERSION, &f.index.to_bytes())?;
+            }
             let manifest = Manifest {
                 name: self.name.clone(),
                 config: self.config.clone(),
@@ -264,6 +277,7 @@ impl Collection {
         let _ = fs::remove_file(rows_path(dir, w.generation));
         let _ = fs::remove_file(graph_path(dir, w.generation));
         let _ = fs::remove_file(quant_path(dir, w.generation));
+        let _ = fs::remove_file(payload_path(dir, w.generation));
         w.generation = generation;
         Ok(())
     }
@@ -420,14 +434,22 @@ fn load_quant(path: &Path, config: crate::config::QuantizationConfig, rows: usiz
     Ok(q)
 }
 
+/// Payload indexes saved by a checkpoint; live rows come from the rows file.
+fn load_payload(path: &Path, config: &CollectionConfig, ids: &IdMap) -> Result<Filterable> {
+    let (_, body) = segment::read(path, PAYLOAD_MAGIC, FORMAT_VERSION)?;
+    let index = libravdb_filter::PayloadIndex::from_bytes(&body, config.field_types())
+        .map_err(|e| corrupted(path.to_path_buf(), e))?;
+    Ok(Filterable { index, live: ids.live_rows() })
+}
+
 /// Deletes rows/graph files of other generations and temp files left by an interrupted
 /// checkpoint.
 fn remove_stale_files(dir: &Path, generation: u64) {
-    let keep = [format!("rows-{generation}.seg"), format!("graph-{generation}.seg"), format!("quant-{generation}.seg")];
+    let keep = GENERATIONAL.map(|prefix| format!("{prefix}{generation}.seg"));
     let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let generational = ["rows-", "graph-", "quant-"].iter().any(|p| name.starts_with(p));
+        let generational = GENERATIONAL.iter().any(|p| name.starts_with(p));
         if (generational && !keep.contains(&name)) || name.ends_with(".tmp") {
             let _ = fs::remove_file(entry.path());
         }

@@ -12,6 +12,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
+mod codec;
+
 use roaring::{MultiOps, RoaringBitmap};
 use serde_json::{Map, Value};
 
