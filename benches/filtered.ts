@@ -8,27 +8,36 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LibraVDB } from '../index'
 import type { Dataset } from './datasets'
-import type { FilteredPoint, FilteredSpec } from './filtered-worker'
+import type { FilteredLib, FilteredSpec } from './filtered-worker'
 import { childResult, table, writePlot } from './harness'
 import { lineChart } from './svg'
 import { writeVecs } from './vecfile'
 
 export const LIMITS = [1, 10, 100, 500, 1000] // bucket < limit of 1000 buckets: 0.1% ... 100%
+/** Held-out queries each library tunes its efSearch on (the last ones of the dataset). */
+const CALIBRATION_QUERIES = 50
+/** Each library takes the smallest efSearch of the ladder reaching this unfiltered recall@10. */
+const CALIBRATION_RECALL = 0.97
+const CALIBRATION_EFS = [64, 96, 128, 192, 256, 384, 512]
 
 export interface FilteredResult {
   dataset: string
   n: number
-  results: ({ lib: string; points: FilteredPoint[] } | { lib: string; error: string })[]
+  results: (FilteredLib | { lib: string; error: string })[]
 }
 
 export async function benchFiltered(ds: Dataset, nq: number): Promise<FilteredResult> {
   const dir = mkdtempSync(join(tmpdir(), 'libravdb-filtered-'))
   const dim = ds.dim
   const n = ds.base.length / dim
-  nq = Math.min(nq, ds.queries.length / dim)
+  const available = ds.queries.length / dim
+  if (available <= CALIBRATION_QUERIES) throw new Error(`filtered bench needs more than ${CALIBRATION_QUERIES} queries`)
+  nq = Math.min(nq, available - CALIBRATION_QUERIES)
   const queries = ds.queries.subarray(0, nq * dim)
+  const calib = ds.queries.subarray((available - CALIBRATION_QUERIES) * dim)
   writeVecs(join(dir, 'base.fvecs'), dim, ds.base)
   writeVecs(join(dir, 'query.fvecs'), dim, queries)
+  writeVecs(join(dir, 'calib.fvecs'), dim, calib)
   // Exact filtered ground truth from LibraVDB's flat index (tested equal to brute force).
   const db = await LibraVDB.open()
   const flat = await db.createCollection('gt', { dimension: dim, schema: { bucket: 'int' } })
@@ -43,18 +52,27 @@ export async function benchFiltered(ds: Dataset, nq: number): Promise<FilteredRe
     gt[String(limit)] = join(dir, `gt-${limit}.ivecs`)
     writeVecs(gt[String(limit)], 10, Int32Array.from(hits.flatMap((h) => h.map((x) => Number(x.id)))))
   }
+  const calibHits = await flat.searchBatch(calib, { k: 10 })
+  writeVecs(join(dir, 'calib-gt.ivecs'), 10, Int32Array.from(calibHits.flatMap((h) => h.map((x) => Number(x.id)))))
   await db.close()
   const results: FilteredResult['results'] = []
   for (const lib of ['libravdb', 'hnswlib-node'] as const) {
-    const spec: FilteredSpec = { lib, base: join(dir, 'base.fvecs'), queries: join(dir, 'query.fvecs'), gt, limits: LIMITS }
-    results.push(childResult<{ lib: string; points: FilteredPoint[] }>('filtered-worker.ts', spec, lib))
+    const spec: FilteredSpec = {
+      lib,
+      base: join(dir, 'base.fvecs'),
+      queries: join(dir, 'query.fvecs'),
+      gt,
+      limits: LIMITS,
+      calibration: { queries: join(dir, 'calib.fvecs'), gt: join(dir, 'calib-gt.ivecs'), recall: CALIBRATION_RECALL, efs: CALIBRATION_EFS },
+    }
+    results.push(childResult<FilteredLib>('filtered-worker.ts', spec, lib))
   }
   rmSync(dir, { recursive: true, force: true })
   return { dataset: ds.name, n, results }
 }
 
 export function filteredSection(r: FilteredResult): string {
-  const ok = r.results.filter((x): x is { lib: string; points: FilteredPoint[] } => 'points' in x)
+  const ok = r.results.filter((x): x is FilteredLib => 'points' in x)
   const rows = LIMITS.map((limit) => [
     `${(limit / 10).toFixed(1)}%`,
     ...ok.flatMap((x) => {
@@ -67,9 +85,11 @@ export function filteredSection(r: FilteredResult): string {
     `## Filtered search (${r.dataset}, ${r.n.toLocaleString('en-US')} vectors)`,
     '',
     'Filter `bucket < limit` with `bucket = id % 1000`; recall against the exact filtered top 10;',
-    'single queries, HNSW m = 16, efSearch 64. hnswlib-node filters with its label callback during',
-    'the walk. usearch: its JavaScript binding has no filtered search. @lancedb/lancedb: requires',
-    'Node 22, not installed on this Node 20 machine.',
+    `single queries, HNSW m = 16, efConstruction 200. Each library first tunes efSearch on ${CALIBRATION_QUERIES} held-out`,
+    `queries: the smallest of ${CALIBRATION_EFS.join(', ')} whose unfiltered recall@10 reaches ${CALIBRATION_RECALL}`,
+    `(${ok.map((x) => `${x.lib}: ${x.efSearch}`).join(', ')}). LibraVDB's planner widens it as selectivity falls;`,
+    'hnswlib-node filters with its label callback during the walk. usearch: its JavaScript binding',
+    'has no filtered search. @lancedb/lancedb: requires Node 22, not installed on this Node 20 machine.',
     '',
     ...r.results.filter((x) => 'error' in x).map((x) => `- ${x.lib}: unavailable (${(x as { error: string }).error})`),
     '',

@@ -5,6 +5,8 @@
  *   --quick              CI smoke run (well under 3 minutes): small sets, one repeat, 20 s soak
  *   --scale 1m           1,000,000 x 128 instead of 100,000 for the clustered sets
  *   --soak-minutes N     soak length (default 30, quick 0.33)
+ *   --only a,b           run only these workloads (flat, ann, quant, filtered, batch, soak);
+ *                        the report then holds only their sections
  *   --data F --queries Q [--gt G]   also run on your vectors (.fvecs / .npy; ground truth .ivecs / .npy)
  */
 import { parseArgs } from 'node:util'
@@ -26,8 +28,13 @@ async function main() {
       data: { type: 'string' },
       queries: { type: 'string' },
       gt: { type: 'string' },
+      only: { type: 'string' },
     },
   })
+  const WORKLOADS = ['flat', 'ann', 'quant', 'filtered', 'batch', 'soak'] as const
+  const only = values.only?.split(',').map((s) => s.trim())
+  for (const w of only ?? []) if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--only takes ${WORKLOADS.join(', ')}; got '${w}'`)
+  const runs = (w: (typeof WORKLOADS)[number]) => !only || only.includes(w)
   const quick = values.quick ?? false
   if (values.scale !== undefined && values.scale !== '1m') throw new Error(`--scale takes '1m', got '${values.scale}'`)
   const n = values.scale === '1m' ? 1_000_000 : 100_000
@@ -36,7 +43,8 @@ async function main() {
   console.log(`Machine: ${machine()}${quick ? ' (quick mode)' : ''}\n`)
 
   const sift = sift5k()
-  const easy = clustered({ n: quick ? 20_000 : n, nq: 200, dim: 128, centres: 100, sigma: 20, seed: 7 })
+  // 250 queries: the filtered bench holds the last 50 out to tune efSearch.
+  const easy = clustered({ n: quick ? 20_000 : n, nq: 250, dim: 128, centres: 100, sigma: 20, seed: 7 })
   const user: Dataset[] = []
   if (values.data) {
     if (!values.queries) throw new Error('--data needs --queries')
@@ -53,64 +61,84 @@ async function main() {
     })
   }
 
-  const flat = []
-  for (const [ds, nq] of [[sift, quick ? 200 : 500], [easy, quick ? 20 : 100], ...user.map((u) => [u, 100])] as [Dataset, number][]) {
-    const r = await benchFlat(ds, nq, quick ? 3 : 5)
-    console.log(`flat ${r.dataset}: ${r.flatSingle.median.toFixed(0)} q/s, ${r.ratio.toFixed(1)}x the JS scan, recall@10 ${r.recallAt10.toFixed(3)}`)
-    flat.push(r)
-  }
-
+  const sections: string[] = []
+  const json: Record<string, unknown> = { quick, scale: n }
   const efs = quick ? [10, 16, 32, 64, 128] : [10, 16, 24, 32, 48, 64, 96, 128, 192, 256]
-  const annSets: [Dataset, number][] = [[sift, 500], [easy, quick ? 100 : 200], ...user.map((u) => [u, 200] as [Dataset, number])]
-  if (!quick) {
-    // Overlapping clusters: where indexes differ (hnswlib needs ef ~64 for recall 0.95).
-    annSets.push([clustered({ n, nq: 200, dim: 64, centres: 300, sigma: 40, seed: 11 }), 200])
-  }
-  const ann = []
-  for (const [ds, nq] of annSets) {
-    const r = await benchAnn(ds, nq, efs, repeats)
-    for (const x of r.results) {
-      if ('error' in x) console.log(`hnsw ${r.dataset} ${x.lib}: unavailable (${x.error})`)
-      else {
-        const q = qpsAtRecall(x.sweep, 0.95)
-        console.log(`hnsw ${r.dataset} ${x.lib}: build ${x.buildSeconds.toFixed(2)} s (${x.threads} threads), q/s at recall 0.95 ${q ? q.toFixed(0) : 'not reached'}, RSS ${x.rssBytesPerVector.toFixed(0)} B/vector`)
-      }
+
+  if (runs('flat')) {
+    const flat = []
+    for (const [ds, nq] of [[sift, quick ? 200 : 500], [easy, quick ? 20 : 100], ...user.map((u) => [u, 100])] as [Dataset, number][]) {
+      const r = await benchFlat(ds, nq, quick ? 3 : 5)
+      console.log(`flat ${r.dataset}: ${r.flatSingle.median.toFixed(0)} q/s, ${r.ratio.toFixed(1)}x the JS scan, recall@10 ${r.recallAt10.toFixed(3)}`)
+      flat.push(r)
     }
-    ann.push(r)
+    sections.push(flatSection(flat))
+    json.flat = flat
   }
 
-  const quant = await benchQuant(easy, quick ? 100 : 200, efs, repeats)
-
-  const filtered = await benchFiltered(easy, quick ? 100 : 200)
-  for (const x of filtered.results) {
-    if ('error' in x) console.log(`filtered ${x.lib}: unavailable (${x.error})`)
-    else console.log(`filtered ${x.lib}: ${x.points.map((p) => `${p.limit / 10}% recall ${p.recall.toFixed(3)} p99 ${p.p99ms.toFixed(2)} ms`).join('; ')}`)
+  if (runs('ann')) {
+    const annSets: [Dataset, number][] = [[sift, 500], [easy, quick ? 100 : 200], ...user.map((u) => [u, 200] as [Dataset, number])]
+    if (!quick) {
+      // Overlapping clusters: where indexes differ (hnswlib needs ef ~64 for recall 0.95).
+      annSets.push([clustered({ n, nq: 200, dim: 64, centres: 300, sigma: 40, seed: 11 }), 200])
+    }
+    const ann = []
+    for (const [ds, nq] of annSets) {
+      const r = await benchAnn(ds, nq, efs, repeats)
+      for (const x of r.results) {
+        if ('error' in x) console.log(`hnsw ${r.dataset} ${x.lib}: unavailable (${x.error})`)
+        else {
+          const q = qpsAtRecall(x.sweep, 0.95)
+          console.log(`hnsw ${r.dataset} ${x.lib}: build ${x.buildSeconds.toFixed(2)} s (${x.threads} threads), q/s at recall 0.95 ${q ? q.toFixed(0) : 'not reached'}, RSS ${x.rssBytesPerVector.toFixed(0)} B/vector`)
+        }
+      }
+      ann.push(r)
+    }
+    sections.push(annSection(ann))
+    json.ann = ann
   }
 
-  const batch = await benchBatch(easy, quick)
-  for (const b of batch) console.log(`${b.workload}: ${b.ratio.toFixed(1)}x`)
+  if (runs('quant')) {
+    const quant = await benchQuant(easy, quick ? 100 : 200, efs, repeats)
+    sections.push(quantSection(quant))
+    json.quant = quant
+  }
 
-  const soak = benchSoak(Math.round(soakMinutes * 60), quick ? 5_000 : 50_000)
-  console.log(`soak ${soak.seconds} s: RSS slope ${soak.rssMBPerMinute.toFixed(2)} MB/min, p99 slope ${(soak.p99MsPerMinute * 1000).toFixed(1)} us/min`)
+  if (runs('filtered')) {
+    const filtered = await benchFiltered(easy, quick ? 100 : 200)
+    for (const x of filtered.results) {
+      if ('error' in x) console.log(`filtered ${x.lib}: unavailable (${x.error})`)
+      else console.log(`filtered ${x.lib} (efSearch ${x.efSearch}): ${x.points.map((p) => `${p.limit / 10}% recall ${p.recall.toFixed(3)} p99 ${p.p99ms.toFixed(2)} ms`).join('; ')}`)
+    }
+    sections.push(filteredSection(filtered))
+    json.filtered = filtered
+  }
 
-  const notYet = [
-    '## Not measured yet',
-    '',
-    '- IVF-PQ index: not implemented yet (flat and HNSW are measured with each quantizer).',
-    '- @lancedb/lancedb: every current release declares `engines: node >= 22`; this machine runs',
-    '  Node 20, so it is not installed as a peer.',
-    '',
-  ].join('\n')
-  const dir = writeReport([flatSection(flat), annSection(ann), quantSection(quant), filteredSection(filtered), batchSection(batch), soakSection(soak), notYet], {
-    quick,
-    scale: n,
-    flat,
-    ann,
-    quant,
-    filtered,
-    batch,
-    soak,
-  })
+  if (runs('batch')) {
+    const batch = await benchBatch(easy, quick)
+    for (const b of batch) console.log(`${b.workload}: ${b.ratio.toFixed(1)}x`)
+    sections.push(batchSection(batch))
+    json.batch = batch
+  }
+
+  if (runs('soak')) {
+    const soak = benchSoak(Math.round(soakMinutes * 60), quick ? 5_000 : 50_000)
+    console.log(`soak ${soak.seconds} s: RSS slope ${soak.rssMBPerMinute.toFixed(2)} MB/min, p99 slope ${(soak.p99MsPerMinute * 1000).toFixed(1)} us/min`)
+    sections.push(soakSection(soak))
+    json.soak = soak
+  }
+
+  sections.push(
+    [
+      '## Not measured yet',
+      '',
+      '- IVF-PQ index: not implemented yet (flat and HNSW are measured with each quantizer).',
+      '- @lancedb/lancedb: every current release declares `engines: node >= 22`; this machine runs',
+      '  Node 20, so it is not installed as a peer.',
+      '',
+    ].join('\n'),
+  )
+  const dir = writeReport(sections, json)
   console.log(`\nReport: ${dir}/REPORT.md`)
 }
 
