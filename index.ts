@@ -3,20 +3,20 @@
  * @packageDocumentation
  */
 export { LibraVDB } from './src/db'
-export {
-  Collection,
-  type BatchOptions,
-  type BatchResult,
-  type CollectionStats,
-  type ColumnarBatch,
-  type Metadata,
-  type RecordUpdate,
-  type QueryPlan,
-  type SearchHit,
-  type SearchOptions,
-  type StoredRecord,
-  type VectorRecord,
-} from './src/collection'
+export { Collection } from './src/collection'
+export type {
+  BatchOptions,
+  BatchResult,
+  CollectionStats,
+  ColumnarBatch,
+  Metadata,
+  RecordUpdate,
+  QueryPlan,
+  SearchHit,
+  SearchOptions,
+  StoredRecord,
+  VectorRecord,
+} from './src/records'
 export type {
   CollectionConfig,
   FlatIndexConfig,

@@ -12,7 +12,8 @@
  * Conditions chain with AND; `.and(fn)` adds a group; `.or(fn)` makes everything so far one
  * alternative and the group the other; `.not(fn)` adds a negated group.
  */
-import type { Collection, QueryPlan, SearchHit } from './collection'
+import type { Collection } from './collection'
+import type { QueryPlan, SearchHit } from './records'
 import { InvalidArgumentError } from './errors'
 import type { Filter, FilterValue } from './filter'
 import type { VectorLike } from './vectors'

@@ -1,0 +1,135 @@
+/**
+ * The shapes `Collection` accepts and returns: records, batches, search options and hits,
+ * stats and query plans.
+ */
+import type { Metadata } from './batch'
+import type { Filter } from './filter'
+import type { BatchItemError } from './errors'
+import type { CallOptions } from './native'
+import type { VectorLike } from './vectors'
+
+export type { Metadata } from './batch'
+
+/** A record to store. */
+export interface VectorRecord {
+  /** Non-empty string, unique in the collection (at most 1024 bytes). */
+  id: string
+  /** `dimension` finite numbers. A Float32Array is passed without copying. */
+  vector: VectorLike
+  metadata?: Metadata
+}
+
+/** A stored record as returned by `get`. Vectors of cosine collections are unit length. */
+export interface StoredRecord {
+  id: string
+  vector: Float32Array
+  metadata?: Metadata
+}
+
+/**
+ * A batch in columnar form: `vectors` is one row-major block (ids.length x dimension) that
+ * crosses into the engine without a copy: the fastest way to load data.
+ */
+export interface ColumnarBatch {
+  ids: readonly string[]
+  vectors: Float32Array
+  metadata?: readonly (Metadata | null | undefined)[]
+}
+
+/** Changes to an existing record. `metadata: null` removes its metadata. */
+export interface RecordUpdate {
+  id: string
+  vector?: VectorLike
+  metadata?: Metadata | null
+}
+
+/** Options of batch writes. */
+export interface BatchOptions extends CallOptions {
+  /** All items or none (default `true`). With `false`, valid items are applied and the
+   * invalid ones listed in the report. */
+  atomic?: boolean
+}
+
+/** Outcome of a batch write. */
+export interface BatchResult {
+  succeeded: number
+  failed: number
+  errors: BatchItemError[]
+}
+
+/** Options of a search. */
+export interface SearchOptions extends CallOptions {
+  /** Number of neighbours to return (default 10). */
+  k?: number
+  /** HNSW beam width for this search (default: the collection's `efSearch`); higher is more
+   * accurate and slower. Ignored by flat collections. */
+  efSearch?: number
+  /** Only records whose metadata matches, e.g. `{ category: 'book', price: { $lt: 20 } }`. */
+  filter?: Filter
+  /** Return each hit's metadata (default false). */
+  includeMetadata?: boolean
+  /** Return each hit's stored vector (default false). */
+  includeVectors?: boolean
+}
+
+/** One search hit. `score` is the Euclidean distance for `l2` (lower is closer) and the
+ * similarity for `cosine` and `dot` (higher is closer). Hits are best first. */
+export interface SearchHit {
+  id: string
+  score: number
+  metadata?: Metadata
+  vector?: Float32Array
+}
+
+/** Size and footprint of a collection. */
+export interface CollectionStats {
+  count: number
+  rows: number
+  deleted: number
+  dimension: number
+  metric: string
+  index: string
+  /** Bytes of index structure (the HNSW graph; 0 for flat). */
+  indexBytes: number
+  /** Bytes of stored vectors (rows x dimension x 4). */
+  vectorBytes: number
+  /** Bytes mapped for vector chunks; anonymous or file-backed, resident only as touched. */
+  mappedBytes: number
+  /** Bytes of the vector mappings resident in this process now (Linux). A quantized
+   * on-disk collection releases them at each checkpoint; re-ranking faults back only what
+   * it reads. */
+  residentVectorBytes: number
+  /** Stored bytes per live record's vector. */
+  bytesPerVector: number
+  idBytes: number
+  metadataBytes: number
+  walBytes: number
+  fileBacked: boolean
+  /** `'none'`, or the quantizer's state: `'pending'` (too few vectors yet; searching on full
+   * precision), `'trained'`, `'failed'` (see `quantizationError`; search stays on full precision). */
+  quantization: string
+  quantizationError?: string
+  /** Bytes of quantized codes in memory. */
+  codeBytes: number
+  /** Full-precision bytes per code byte (0 until trained). */
+  compression: number
+}
+
+/** How a search would run: see {@link Collection.explain}. */
+export interface QueryPlan {
+  /** `'unfiltered'`; `'exact'`: distances to the matching records only; `'graph'`: HNSW walk
+   * returning only matches, beam widened as selectivity falls; `'scan'`: flat scan with the
+   * filter; `'empty'`: nothing matches. */
+  plan: string
+  /** Matching records, counted by the payload indexes (absent when they cannot answer). */
+  estimate?: number
+  /** Live records. */
+  live: number
+  /** estimate / live. */
+  selectivity?: number
+  /** Beam width of a graph walk. */
+  efSearch?: number
+  /** Why this plan. */
+  reason: string
+}
+
