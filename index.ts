@@ -21,6 +21,7 @@ export type {
   CollectionConfig,
   FlatIndexConfig,
   HnswIndexConfig,
+  IvfPqIndexConfig,
   IndexConfig,
   Metric,
   OpenOptions,

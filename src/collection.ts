@@ -33,7 +33,7 @@ import type {
 import { type VectorLike, flatten, toQueryBlock, toVector, vectorProblem } from './vectors'
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
-const SEARCH_KEYS = ['k', 'efSearch', 'filter', 'includeMetadata', 'includeVectors', 'signal', 'timeoutMs'] as const
+const SEARCH_KEYS = ['k', 'efSearch', 'nprobe', 'filter', 'includeMetadata', 'includeVectors', 'signal', 'timeoutMs'] as const
 
 export class Collection {
   readonly #native: NativeCollection
@@ -270,13 +270,14 @@ export class Collection {
    * How a search with these options would run: the payload indexes' count of matching
    * records, the selectivity, the plan chosen and why. Runs no search.
    */
-  explain(opts?: Pick<SearchOptions, 'k' | 'efSearch' | 'filter'>): QueryPlan {
+  explain(opts?: Pick<SearchOptions, 'k' | 'efSearch' | 'nprobe' | 'filter'>): QueryPlan {
     const p = this.#searchParams('explain', opts).native
     const plan = callSync(() => this.#native.explain(p))
     const out: QueryPlan = { plan: plan.plan, live: plan.live, reason: plan.reason }
     if (plan.estimate != null) out.estimate = plan.estimate
     if (plan.selectivity != null) out.selectivity = plan.selectivity
     if (plan.efSearch != null) out.efSearch = plan.efSearch
+    if (plan.nprobe != null) out.nprobe = plan.nprobe
     return out
   }
 
@@ -308,7 +309,7 @@ export class Collection {
     // Lean path: scores land in a reused buffer, ids come back as one NUL-joined string.
     if (this.#scores.length < p.k) this.#scores = new Float32Array(p.k)
     const scores = this.#scores.length === p.k ? this.#scores : this.#scores.subarray(0, p.k)
-    const joined = callSync(() => this.#native.searchInto(q, p.efSearch ?? 0, scores))
+    const joined = callSync(() => this.#native.searchInto(q, p.efSearch ?? 0, p.nprobe ?? 0, scores))
     if (joined.length === 0) return []
     const ids = joined.split('\0')
     const hits: SearchHit[] = new Array(ids.length)
@@ -329,6 +330,7 @@ export class Collection {
     const native: NativeSearchOptions = {
       k: checkOptionalInteger(`${op} options.k`, o.k, 1) ?? 10,
       efSearch: checkOptionalInteger(`${op} options.efSearch`, o.efSearch, 1),
+      nprobe: checkOptionalInteger(`${op} options.nprobe`, o.nprobe, 1),
       includeMetadata: checkOptionalBoolean(`${op} options.includeMetadata`, o.includeMetadata) ?? false,
       includeVectors: checkOptionalBoolean(`${op} options.includeVectors`, o.includeVectors) ?? false,
       filter: o.filter === undefined ? undefined : JSON.stringify(compileFilter(o.filter, this.#schema)),

@@ -44,8 +44,35 @@ export interface HnswIndexConfig {
   efSearch?: number
 }
 
+/**
+ * Inverted file with product-quantized residuals: vectors are grouped around `nlist` k-means
+ * centroids and stored as `m`-byte codes; a query probes the `nprobe` nearest groups and
+ * re-ranks the best candidates on full precision. Several times less memory than HNSW (the
+ * full-precision vectors stay on disk, read only to re-rank), at more work per query.
+ * Searches are exact until the collection holds 10,000 vectors (status `'pending'` in
+ * `stats().quantization`); the index then trains once and files every record.
+ * Takes no `quantization` option: its codes are its quantization.
+ */
+export interface IvfPqIndexConfig {
+  type: 'ivfpq'
+  /** Coarse lists, 1 to 65536. Default: about the square root of the vectors held when the
+   * index trains. Fixed after training: set it if the collection will grow far past that. */
+  nlist?: number
+  /** Lists probed per query: the recall / speed knob. Override per query with
+   * `search(v, { nprobe })`. Default: nlist / 16, at least 8. */
+  nprobe?: number
+  /** Sub-spaces of the residual codes (must divide the dimension): m bytes per vector at 8
+   * bits. Default: dimension / 8 (or / 4, / 2, / 1 when 8 does not divide it). */
+  m?: number
+  /** Bits per sub-space code: 8 (default) or 4. */
+  bits?: 8 | 4
+  /** Candidates re-ranked on full precision: `k * rerank` (0 to 100; 0 returns the codes'
+   * order). Default 16. */
+  rerank?: number
+}
+
 /** Index of a collection. */
-export type IndexConfig = FlatIndexConfig | HnswIndexConfig
+export type IndexConfig = FlatIndexConfig | HnswIndexConfig | IvfPqIndexConfig
 
 /**
  * Scalar quantization: each component becomes `bits` (8: 4x smaller, 4: 8x smaller) between
@@ -184,9 +211,13 @@ export function validateCollectionConfig(v: unknown): CollectionConfig {
         `collection config.index must be an object with a string 'type', got ${describe(v.index)}`,
       )
     }
-    const allowed = v.index.type === 'hnsw' ? ['type', 'm', 'efConstruction', 'efSearch'] : ['type']
-    checkKeys('collection config.index', v.index, allowed)
-    for (const key of ['m', 'efConstruction', 'efSearch']) {
+    const optionsOf: Record<string, string[]> = {
+      hnsw: ['m', 'efConstruction', 'efSearch'],
+      ivfpq: ['nlist', 'nprobe', 'm', 'bits', 'rerank'],
+    }
+    const options = optionsOf[v.index.type] ?? []
+    checkKeys('collection config.index', v.index, ['type', ...options])
+    for (const key of options) {
       const x = v.index[key]
       if (x !== undefined && (typeof x !== 'number' || !Number.isInteger(x))) {
         throw new InvalidArgumentError(`collection config.index.${key} must be an integer, got ${describe(x)}`)

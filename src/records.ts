@@ -64,6 +64,9 @@ export interface SearchOptions extends CallOptions {
   /** HNSW beam width for this search (default: the collection's `efSearch`); higher is more
    * accurate and slower. Ignored by flat collections. */
   efSearch?: number
+  /** IVF-PQ lists probed for this search (default: the collection's `nprobe`); higher is
+   * more accurate and slower. */
+  nprobe?: number
   /** Only records whose metadata matches, e.g. `{ category: 'book', price: { $lt: 20 } }`. */
   filter?: Filter
   /** Return each hit's metadata (default false). */
@@ -118,7 +121,8 @@ export interface CollectionStats {
 /** How a search would run: see {@link Collection.explain}. */
 export interface QueryPlan {
   /** `'unfiltered'`; `'exact'`: distances to the matching records only; `'graph'`: HNSW walk
-   * returning only matches, beam widened as selectivity falls; `'scan'`: flat scan with the
+   * returning only matches, beam widened as selectivity falls; `'probe'`: IVF-PQ lists probed
+   * returning only matches, more lists as selectivity falls; `'scan'`: flat scan with the
    * filter; `'empty'`: nothing matches. */
   plan: string
   /** Matching records, counted by the payload indexes (absent when they cannot answer). */
@@ -129,6 +133,8 @@ export interface QueryPlan {
   selectivity?: number
   /** Beam width of a graph walk. */
   efSearch?: number
+  /** IVF-PQ lists probed. */
+  nprobe?: number
   /** Why this plan. */
   reason: string
 }

@@ -37,6 +37,33 @@ pub enum IndexConfig {
     Flat,
     /// Hierarchical navigable small-world graph (approximate).
     Hnsw { m: usize, ef_construction: usize, ef_search: usize, seed: u64 },
+    /// Inverted lists of residual product codes (approximate, compact). See [`IvfParams`].
+    Ivfpq(IvfParams),
+}
+
+/// IVF-PQ parameters. `nlist` / `nprobe` of `None` are chosen when the index trains (about
+/// the square root of the vectors then held; 1/16 of the lists, at least 8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IvfParams {
+    pub nlist: Option<usize>,
+    pub nprobe: Option<usize>,
+    /// Sub-spaces of the residual codes (divides the dimension): `m` bytes per vector at 8 bits.
+    pub m: usize,
+    pub bits: u8,
+    /// Candidates re-ranked on full precision, as a multiple of `k` (0: none, return ADC order).
+    pub rerank: usize,
+}
+
+impl IvfParams {
+    /// Default re-ranking depth: `k * 16` candidates re-scored exactly.
+    pub const DEFAULT_RERANK: usize = 16;
+    /// Fewest vectors before the index trains (searches are exact until then).
+    pub const MIN_TRAIN_VECTORS: usize = 10_000;
+
+    /// A default `m` for `dim`: sub-vectors of 8 components (4, 2, 1 when 8 does not divide).
+    pub fn default_m(dim: usize) -> usize {
+        [8, 4, 2, 1].into_iter().find(|d| dim.is_multiple_of(*d)).map_or(dim, |d| dim / d)
+    }
 }
 
 impl IndexConfig {
@@ -44,6 +71,15 @@ impl IndexConfig {
         match self {
             IndexConfig::Flat => "flat",
             IndexConfig::Hnsw { .. } => "hnsw",
+            IndexConfig::Ivfpq(_) => "ivfpq",
+        }
+    }
+
+    /// IVF-PQ parameters, for an IVF-PQ index.
+    pub fn ivf_params(&self) -> Option<IvfParams> {
+        match *self {
+            IndexConfig::Ivfpq(p) => Some(p),
+            _ => None,
         }
     }
 
@@ -53,7 +89,7 @@ impl IndexConfig {
             IndexConfig::Hnsw { m, ef_construction, ef_search, seed } => {
                 Some(HnswParams { m, ef_construction, ef_search, seed })
             }
-            IndexConfig::Flat => None,
+            IndexConfig::Flat | IndexConfig::Ivfpq(_) => None,
         }
     }
 }
@@ -65,6 +101,10 @@ pub struct IndexSpec<'a> {
     pub m: Option<i64>,
     pub ef_construction: Option<i64>,
     pub ef_search: Option<i64>,
+    pub nlist: Option<i64>,
+    pub nprobe: Option<i64>,
+    pub bits: Option<i64>,
+    pub rerank: Option<i64>,
 }
 
 /// `v`, or `default` when absent; an error naming the option (`path`) when outside lo..=hi.
@@ -77,16 +117,27 @@ fn in_range(path: &str, v: Option<i64>, lo: i64, hi: i64, default: usize) -> Res
 }
 
 impl IndexSpec<'_> {
-    fn build(&self) -> Result<IndexConfig> {
-        let hnsw_only = [("m", self.m), ("efConstruction", self.ef_construction), ("efSearch", self.ef_search)];
-        match self.kind {
-            None | Some("flat") => {
-                if let Some((name, _)) = hnsw_only.iter().find(|(_, v)| v.is_some()) {
-                    return Err(Error::invalid(format!("index.{name} applies to {{ type: 'hnsw' }} only")));
-                }
-                Ok(IndexConfig::Flat)
-            }
-            Some("hnsw") => {
+    fn build(&self, dimension: usize) -> Result<IndexConfig> {
+        let kind = self.kind.unwrap_or("flat");
+        // Which options each index type takes.
+        let options: [(&str, Option<i64>, &[&str]); 7] = [
+            ("m", self.m, &["hnsw", "ivfpq"]),
+            ("efConstruction", self.ef_construction, &["hnsw"]),
+            ("efSearch", self.ef_search, &["hnsw"]),
+            ("nlist", self.nlist, &["ivfpq"]),
+            ("nprobe", self.nprobe, &["ivfpq"]),
+            ("bits", self.bits, &["ivfpq"]),
+            ("rerank", self.rerank, &["ivfpq"]),
+        ];
+        if ["flat", "hnsw", "ivfpq"].contains(&kind)
+            && let Some((name, _, types)) = options.iter().find(|(_, v, types)| v.is_some() && !types.contains(&kind))
+        {
+            let types: Vec<String> = types.iter().map(|t| format!("{{ type: '{t}' }}")).collect();
+            return Err(Error::invalid(format!("index.{name} applies to {} only", types.join(" and "))));
+        }
+        match kind {
+            "flat" => Ok(IndexConfig::Flat),
+            "hnsw" => {
                 let d = HnswParams::default();
                 Ok(IndexConfig::Hnsw {
                     m: in_range("index.m", self.m, 2, 128, d.m)?,
@@ -101,10 +152,32 @@ impl IndexSpec<'_> {
                     seed: d.seed,
                 })
             }
-            Some(other @ ("ivfpq" | "auto")) => Err(Error::invalid(format!(
-                "index type '{other}' is not available in this build yet; use 'flat' or 'hnsw'"
-            ))),
-            Some(other) => Err(Error::invalid(format!("index.type must be 'flat' or 'hnsw', got '{other}'"))),
+            "ivfpq" => {
+                let m = in_range("index.m", self.m, 1, dimension as i64, IvfParams::default_m(dimension))?;
+                if !dimension.is_multiple_of(m) {
+                    return Err(Error::invalid(format!(
+                        "index.m = {m} must divide the dimension {dimension}; pick a divisor such as {}",
+                        IvfParams::default_m(dimension)
+                    )));
+                }
+                let bits = match self.bits {
+                    None => 8,
+                    Some(b @ (4 | 8)) => b as u8,
+                    Some(b) => return Err(Error::invalid(format!("index.bits must be 8 or 4, got {b}"))),
+                };
+                let optional = |path, v: Option<i64>, hi| v.map(|_| in_range(path, v, 1, hi, 0)).transpose();
+                Ok(IndexConfig::Ivfpq(IvfParams {
+                    nlist: optional("index.nlist", self.nlist, 65_536)?,
+                    nprobe: optional("index.nprobe", self.nprobe, 65_536)?,
+                    m,
+                    bits,
+                    rerank: in_range("index.rerank", self.rerank, 0, 100, IvfParams::DEFAULT_RERANK)?,
+                }))
+            }
+            "auto" => Err(Error::invalid(
+                "index type 'auto' is not available in this build yet; use 'flat', 'hnsw' or 'ivfpq'",
+            )),
+            other => Err(Error::invalid(format!("index.type must be 'flat', 'hnsw' or 'ivfpq', got '{other}'"))),
         }
     }
 }
@@ -276,13 +349,14 @@ impl CollectionConfig {
                 .ok_or_else(|| Error::invalid(format!("metric must be 'l2', 'cosine' or 'dot', got '{m}'")))?,
         };
         let dimension = dimension as usize;
-        Ok(Self {
-            dimension,
-            metric,
-            index: index.build()?,
-            quantization: quantization.build(dimension)?,
-            schema: Vec::new(),
-        })
+        let index = index.build(dimension)?;
+        let quantization = quantization.build(dimension)?;
+        if matches!(index, IndexConfig::Ivfpq(_)) && quantization.is_some() {
+            return Err(Error::invalid(
+                "an ivfpq index stores its own product codes: leave quantization unset and set index.m / index.bits",
+            ));
+        }
+        Ok(Self { dimension, metric, index, quantization, schema: Vec::new() })
     }
 }
 
@@ -332,6 +406,24 @@ mod tests {
         assert!(CollectionConfig::from_api(8, None, bad_m).unwrap_err().to_string().contains("index.m"));
         let flat_m = IndexSpec { kind: Some("flat"), m: Some(8), ..Default::default() };
         assert!(CollectionConfig::from_api(8, None, flat_m).is_err());
+        let hnsw_nlist = IndexSpec { kind: Some("hnsw"), nlist: Some(8), ..Default::default() };
+        let e = CollectionConfig::from_api(8, None, hnsw_nlist).unwrap_err().to_string();
+        assert!(e.contains("index.nlist applies to { type: 'ivfpq' } only"), "{e}");
+        let ivf =
+            |spec: IndexSpec<'static>| CollectionConfig::from_api(96, None, IndexSpec { kind: Some("ivfpq"), ..spec });
+        let p = ivf(IndexSpec::default()).unwrap().index.ivf_params().unwrap();
+        assert_eq!((p.nlist, p.nprobe, p.m, p.bits, p.rerank), (None, None, 12, 8, IvfParams::DEFAULT_RERANK));
+        assert!(ivf(IndexSpec { m: Some(7), ..Default::default() }).unwrap_err().to_string().contains("divide"));
+        assert!(ivf(IndexSpec { bits: Some(6), ..Default::default() }).unwrap_err().to_string().contains("bits"));
+        assert!(ivf(IndexSpec { nlist: Some(0), ..Default::default() }).unwrap_err().to_string().contains("nlist"));
+        assert!(ivf(IndexSpec { ef_search: Some(9), ..Default::default() }).is_err());
+        let quantized = CollectionConfig::from_api_quantized(
+            96,
+            None,
+            IndexSpec { kind: Some("ivfpq"), ..Default::default() },
+            QuantSpec { kind: Some("scalar"), ..Default::default() },
+        );
+        assert!(quantized.unwrap_err().to_string().contains("own product codes"));
         let h = CollectionConfig::from_api(8, None, IndexSpec { kind: Some("hnsw"), m: Some(8), ..Default::default() })
             .unwrap();
         assert_eq!(h.index.hnsw_params().unwrap().m, 8);

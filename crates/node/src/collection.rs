@@ -85,6 +85,8 @@ pub struct NativeSearchOptions {
     pub k: u32,
     /// HNSW beam width for this query (default: the collection's `efSearch`).
     pub ef_search: Option<u32>,
+    /// IVF-PQ lists probed for this query (default: the collection's `nprobe`).
+    pub nprobe: Option<u32>,
     pub include_metadata: bool,
     pub include_vectors: bool,
     /// Filter in canonical JSON form (the facade compiles object filters into it).
@@ -100,7 +102,7 @@ impl NativeSearchOptions {
 /// How a search would run (`explain()`).
 #[napi(object)]
 pub struct NativeQueryPlan {
-    /// `unfiltered`, `exact`, `graph`, `scan` or `empty`.
+    /// `unfiltered`, `exact`, `graph`, `probe`, `scan` or `empty`.
     pub plan: String,
     /// Matching records counted by the payload indexes (absent when they cannot answer).
     pub estimate: Option<f64>,
@@ -108,6 +110,8 @@ pub struct NativeQueryPlan {
     pub selectivity: Option<f64>,
     /// Beam width of a graph walk.
     pub ef_search: Option<u32>,
+    /// IVF lists probed.
+    pub nprobe: Option<u32>,
     pub reason: String,
 }
 
@@ -119,6 +123,7 @@ impl From<QueryPlan> for NativeQueryPlan {
             live: p.live as f64,
             selectivity: p.selectivity,
             ef_search: p.ef.map(|e| e as u32),
+            nprobe: p.nprobe.map(|n| n as u32),
             reason: p.reason,
         }
     }
@@ -129,6 +134,7 @@ impl From<&NativeSearchOptions> for SearchParams {
         SearchParams {
             k: o.k as usize,
             ef_search: o.ef_search.map(|e| e as usize),
+            nprobe: o.nprobe.map(|n| n as usize),
             include_metadata: o.include_metadata,
             include_vectors: o.include_vectors,
         }
@@ -372,19 +378,24 @@ impl NativeCollection {
 
     /// The lean single-query path behind `searchSync` without metadata or vectors: writes
     /// `scores.length` (= k) scores into `scores` and returns the hit ids joined by NUL.
-    /// `efSearch` 0 takes the collection default.
+    /// `efSearch` / `nprobe` 0 take the collection defaults.
     #[napi(catch_unwind)]
     pub fn search_into(
         &self,
         query: Float32ArraySlice,
         ef_search: u32,
+        nprobe: u32,
         mut scores: Float32ArraySlice,
     ) -> napi::Result<String> {
-        let ef = (ef_search > 0).then_some(ef_search as usize);
+        let params = SearchParams {
+            ef_search: (ef_search > 0).then_some(ef_search as usize),
+            nprobe: (nprobe > 0).then_some(nprobe as usize),
+            ..Default::default()
+        };
         // SAFETY: the JS facade owns `scores` (a private, reused buffer) and nothing else reads
         // or writes it during this synchronous call.
         let out = unsafe { scores.as_mut() };
-        guarded(|| self.c.search_into(&query, ef, out))
+        guarded(|| self.c.search_into(&query, params, out))
     }
 
     /// Repairs the index around deleted records and checkpoints; resolves to the number of

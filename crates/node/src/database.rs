@@ -24,12 +24,20 @@ pub struct NativeOpenOptions {
 pub struct NativeIndexConfig {
     #[napi(js_name = "type")]
     pub kind: String,
-    /// HNSW: neighbours per node on upper levels (level 0 keeps 2m).
+    /// HNSW: neighbours per node on upper levels (level 0 keeps 2m). IVF-PQ: sub-spaces.
     pub m: Option<i64>,
     /// HNSW: beam width while building.
     pub ef_construction: Option<i64>,
     /// HNSW: default beam width of a query.
     pub ef_search: Option<i64>,
+    /// IVF-PQ: coarse lists (default: about the square root of the vectors at training).
+    pub nlist: Option<i64>,
+    /// IVF-PQ: lists probed per query by default.
+    pub nprobe: Option<i64>,
+    /// IVF-PQ: bits per sub-space code (8 or 4).
+    pub bits: Option<i64>,
+    /// IVF-PQ: candidates re-ranked on full precision, as a multiple of k (0: none).
+    pub rerank: Option<i64>,
 }
 
 /// Quantization options of a collection (`undefined` takes the engine default).
@@ -89,6 +97,10 @@ impl NativeDatabase {
                     m: i.m,
                     ef_construction: i.ef_construction,
                     ef_search: i.ef_search,
+                    nlist: i.nlist,
+                    nprobe: i.nprobe,
+                    bits: i.bits,
+                    rerank: i.rerank,
                 },
             };
             let quant = match &config.quantization {

@@ -133,6 +133,15 @@ impl Reader<'_> {
         self.0 = rest;
         Some(u32::from_le_bytes(*b))
     }
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize) -> Option<&[u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (b, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(b)
+    }
     pub fn f32s(&mut self, n: usize) -> Option<Vec<f32>> {
         let bytes = n.checked_mul(4)?;
         if self.0.len() < bytes {

@@ -4,7 +4,8 @@
 //! Plans: `exact` computes the distance to every allowed row (chosen when that costs no more
 //! than the graph walk would); `graph` walks the HNSW graph through every node but returns
 //! only allowed ones, widening the beam as selectivity falls (`ef / selectivity`, at most 8x);
-//! `scan` is the flat index's full scan with the filter. Filters the indexes cannot answer
+//! `probe` scans the IVF lists nearest the query (more of them as selectivity falls, the same
+//! widening), returning only allowed rows; `scan` is the flat index's full scan with the filter. Filters the indexes cannot answer
 //! (unindexed fields, ranges over strings) are evaluated record by record.
 
 use libravdb_filter::{Filter, PayloadIndex, matches};
@@ -54,7 +55,16 @@ pub struct QueryPlan {
     pub selectivity: Option<f64>,
     /// Beam width of a graph walk.
     pub ef: Option<usize>,
+    /// IVF lists probed.
+    pub nprobe: Option<usize>,
     pub reason: String,
+}
+
+impl QueryPlan {
+    /// How wide the planned search runs (beam width or lists probed), if the plan says.
+    pub(crate) fn breadth(&self) -> Option<usize> {
+        self.ef.or(self.nprobe)
+    }
 }
 
 /// The allowed rows and the plan for one filtered search.
@@ -80,8 +90,10 @@ impl State {
         }
     }
 
-    /// Plans a filtered search for `k` results with beam `ef`.
-    pub(super) fn plan(&self, filter: &Filter, k: usize, ef: usize) -> Planned {
+    /// Plans a filtered search for `k` results; `breadth` is the unfiltered search's beam
+    /// width (HNSW) or lists probed (IVF-PQ).
+    pub(super) fn plan(&self, filter: &Filter, k: usize, breadth: usize) -> Planned {
+        let ef = breadth;
         let live = self.ids.live_count();
         let answered = self.filterable.as_ref().and_then(|f| f.index.evaluate(filter, &f.live));
         let Some(allowed) = answered else {
@@ -95,9 +107,13 @@ impl State {
             } else {
                 format!("fields outside the schema ({})", missing.join(", "))
             };
-            let (plan, ef) = match &self.index {
-                IndexState::Flat(_) => ("scan", None),
-                IndexState::Hnsw(_) => ("graph", Some(ef.max(k) * 4)),
+            let (plan, ef, nprobe) = match &self.index {
+                IndexState::Hnsw(_) => ("graph", Some(ef.max(k) * 4), None),
+                IndexState::IvfPq(ivf) => match ivf.index.as_ref() {
+                    Some(index) => ("probe", None, Some((breadth * 4).min(index.nlist()))),
+                    None => ("scan", None, None),
+                },
+                IndexState::Flat(_) => ("scan", None, None),
             };
             return Planned {
                 allowed: None,
@@ -107,6 +123,7 @@ impl State {
                     live,
                     selectivity: None,
                     ef,
+                    nprobe,
                     reason: format!("{why}: evaluated record by record"),
                 },
             };
@@ -119,8 +136,10 @@ impl State {
             live,
             selectivity: Some(selectivity),
             ef,
+            nprobe: None,
             reason,
         };
+        let widen = (1.0 / selectivity.max(1e-9)).min(8.0);
         let plan = if estimate == 0 {
             base("empty", None, "no record matches".into())
         } else if estimate == live {
@@ -132,7 +151,6 @@ impl State {
             match &self.index {
                 IndexState::Flat(_) => base("exact", None, "flat index: distances to the matching records only".into()),
                 IndexState::Hnsw(g) => {
-                    let widen = (1.0 / selectivity.max(1e-9)).min(8.0);
                     let ef_eff = ((ef.max(k) as f64) * widen).ceil() as usize;
                     // A graph walk scores about ef x 2m nodes; scoring the matches directly
                     // is exact and cheaper below that.
@@ -154,6 +172,35 @@ impl State {
                         )
                     }
                 }
+                IndexState::IvfPq(ivf) => match ivf.index.as_ref() {
+                    None => base("exact", None, "IVF-PQ not trained yet: distances to the matching records".into()),
+                    Some(index) => {
+                        let nprobe = ((breadth as f64 * widen).ceil() as usize).min(index.nlist());
+                        // Probing scores about nprobe lists of codes; an exact distance costs
+                        // several code lookups, so direct scoring wins below a quarter of that.
+                        let scanned = nprobe * live / index.nlist();
+                        if estimate <= scanned / 4 {
+                            base(
+                                "exact",
+                                None,
+                                format!(
+                                    "{estimate} matches <= a quarter of the ~{scanned} codes {nprobe} lists hold: exact"
+                                ),
+                            )
+                        } else {
+                            QueryPlan {
+                                nprobe: Some(nprobe),
+                                ..base(
+                                    "probe",
+                                    None,
+                                    format!(
+                                        "selectivity {selectivity:.3}: probing {nprobe} lists, returning only matches"
+                                    ),
+                                )
+                            }
+                        }
+                    }
+                },
             }
         };
         Planned { allowed: Some(allowed), plan }

@@ -1,6 +1,7 @@
 //! The index of a collection and how rows enter it.
 //!
-//! Flat needs no structure. HNSW keeps a graph whose level-0 lists live in mmap'd chunk files
+//! Flat needs no structure. IVF-PQ keeps inverted lists of codes in memory (see [`super::ivf`]).
+//! HNSW keeps a graph whose level-0 lists live in mmap'd chunk files
 //! (`<collection>/links/`) and whose upper levels are checkpointed to `graph-<gen>.seg`.
 //! With HNSW a vector never changes in place: an update or upsert appends a new row and
 //! tombstones the old one, so the new vector is linked like any insert and the old node keeps
@@ -12,6 +13,7 @@ use libravdb_core::{FlatIndex, HnswGraph, Neighbor};
 use libravdb_storage::ChunkedLinks;
 
 use super::State;
+use super::ivf::IvfState;
 use crate::config::CollectionConfig;
 use crate::error::Result;
 use crate::ops::Op;
@@ -21,11 +23,15 @@ use crate::pool::pool;
 pub(crate) enum IndexState {
     Flat(FlatIndex),
     Hnsw(Box<HnswGraph<ChunkedLinks>>),
+    IvfPq(Box<IvfState>),
 }
 
 impl IndexState {
     /// A new, empty index for `config`; `links_dir` holds HNSW level-0 chunks (None: memory).
     pub(super) fn create(config: &CollectionConfig, links_dir: Option<&Path>, links_shift: u32) -> Result<Self> {
+        if let Some(p) = config.index.ivf_params() {
+            return Ok(IndexState::IvfPq(Box::new(IvfState::new(p))));
+        }
         Ok(match config.index.hnsw_params() {
             None => IndexState::Flat(FlatIndex::new(config.metric)),
             Some(p) => {
@@ -35,15 +41,17 @@ impl IndexState {
         })
     }
 
-    /// Whether updates append a new row instead of writing in place.
+    /// Whether updates append a new row instead of writing in place (the old row stays in
+    /// the graph or its list until `optimize()`).
     pub(super) fn appends_on_update(&self) -> bool {
-        matches!(self, IndexState::Hnsw(_))
+        matches!(self, IndexState::Hnsw(_) | IndexState::IvfPq(_))
     }
 
     pub(super) fn kind(&self) -> &'static str {
         match self {
             IndexState::Flat(_) => "flat",
             IndexState::Hnsw(_) => "hnsw",
+            IndexState::IvfPq(_) => "ivfpq",
         }
     }
 
@@ -52,6 +60,7 @@ impl IndexState {
         match self {
             IndexState::Flat(_) => 0,
             IndexState::Hnsw(g) => g.bytes(),
+            IndexState::IvfPq(ivf) => ivf.index.as_ref().map_or(0, |i| i.bytes()),
         }
     }
 
@@ -99,38 +108,67 @@ impl State {
     /// Links `rows` (written by `apply`) into the index, in parallel on the worker pool.
     /// Runs under the collection's read lock: searches go on meanwhile.
     pub(super) fn link(&self, rows: &[u32]) {
-        if let IndexState::Hnsw(g) = &self.index
-            && !rows.is_empty()
-        {
-            pool().install(|| g.link(&self.vectors, rows));
+        if rows.is_empty() {
+            return;
+        }
+        match &self.index {
+            IndexState::Hnsw(g) => pool().install(|| g.link(&self.vectors, rows)),
+            // Untrained: training files every live row.
+            IndexState::IvfPq(ivf) => {
+                if let Some(index) = &ivf.index {
+                    pool().install(|| index.add(&self.vectors, rows));
+                }
+            }
+            IndexState::Flat(_) => {}
         }
     }
 
     /// The `k` nearest live rows of one prepared query (on codes + re-rank when quantized).
+    /// `breadth` widens the search: HNSW beam width or IVF lists probed (None: the default).
     pub(super) fn knn(
         &self,
         query: &[f32],
         k: usize,
-        ef: Option<usize>,
+        breadth: Option<usize>,
         metric: libravdb_core::Metric,
         accept: &(dyn Fn(u32) -> bool + Sync),
     ) -> Vec<Neighbor> {
-        if let Some(found) = self.knn_quantized(query, k, ef, metric, accept) {
+        if let Some(found) = self.knn_quantized(query, k, breadth, metric, accept) {
             return found;
         }
         let live = |row: u32| accept(row);
         match &self.index {
             IndexState::Flat(flat) => flat.search(&self.vectors, query, k, live),
-            IndexState::Hnsw(g) => g.search(&self.vectors, query, k, ef.unwrap_or(g.params().ef_search), live),
+            IndexState::Hnsw(g) => g.search(&self.vectors, query, k, breadth.unwrap_or(g.params().ef_search), live),
+            IndexState::IvfPq(ivf) => match (&ivf.index, ivf.nprobe()) {
+                (Some(index), Some(nprobe)) => {
+                    let rerank = ivf.params.rerank;
+                    let mut found = index.search(query, breadth.unwrap_or(nprobe), k * rerank.max(1), live);
+                    if rerank > 0 {
+                        let kernel = metric.kernel();
+                        for n in &mut found {
+                            n.distance = kernel(query, self.vectors.row(n.row));
+                        }
+                        found.sort_unstable();
+                    }
+                    found.truncate(k);
+                    found
+                }
+                // Not trained yet: exact.
+                _ => FlatIndex::new(metric).search(&self.vectors, query, k, live),
+            },
         }
     }
 
     /// Repairs the index around deleted rows (after which nothing refers to them); returns
-    /// how many lists were rewritten.
+    /// how many neighbour lists were rewritten (HNSW) or list entries removed (IVF-PQ).
     pub(super) fn repair(&self) -> usize {
         match &self.index {
             IndexState::Flat(_) => 0,
             IndexState::Hnsw(g) => pool().install(|| g.repair(&self.vectors, |row| !self.ids.is_live(row))),
+            IndexState::IvfPq(ivf) => {
+                ivf.index.as_ref().map_or(0, |index| pool().install(|| index.retain(|row| self.ids.is_live(row))))
+            }
         }
     }
 }

@@ -7,10 +7,12 @@
 //! - [`write`]: batch validation and application.
 //! - [`read`]: get, search, stats.
 //! - [`persist`]: manifest, checkpoint and recovery.
-//! - [`index`]: the index state (flat or HNSW) and how rows enter it.
+//! - [`index`]: the index state (flat, HNSW or IVF-PQ) and how rows enter it.
+//! - [`ivf`]: IVF-PQ training and its checkpoint form.
 
 mod filter;
 mod index;
+mod ivf;
 mod persist;
 mod quant;
 mod read;

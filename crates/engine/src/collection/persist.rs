@@ -9,6 +9,7 @@
 //! <collection>/graph-<generation>.seg  HNSW only: levels, entry point, upper-level lists
 //! <collection>/quant-<generation>.seg  quantized only: training status, quantizer, codes
 //! <collection>/payload-<generation>.seg with a schema: the payload indexes (bitmaps)
+//! <collection>/ivf-<generation>.seg     IVF-PQ only: training status, centroids, codebooks, lists
 //! ```
 //!
 //! Checkpoint: msync the vector chunks, write `rows-<g+1>.seg`, then the manifest naming
@@ -34,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use super::filter::Filterable;
 use super::index::{IndexState, links_dir, links_shift, vectors_dir};
+use super::ivf::IvfState;
 use super::quant::{QuantState, QuantStatus};
 use super::{Collection, OPEN, State, Writer};
 use crate::config::{CollectionConfig, DbOptions};
@@ -48,6 +50,7 @@ const ROWS_MAGIC: &[u8; 8] = b"LVDBROWS";
 const GRAPH_MAGIC: &[u8; 8] = b"LVDBHNSW";
 const QUANT_MAGIC: &[u8; 8] = b"LVDBQUNT";
 const PAYLOAD_MAGIC: &[u8; 8] = b"LVDBPAYL";
+const IVF_MAGIC: &[u8; 8] = b"LVDBIVFP";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Manifest {
@@ -82,8 +85,12 @@ fn payload_path(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("payload-{generation}.seg"))
 }
 
+fn ivf_path(dir: &Path, generation: u64) -> PathBuf {
+    dir.join(format!("ivf-{generation}.seg"))
+}
+
 /// The generational files of a checkpoint, by name prefix.
-const GENERATIONAL: [&str; 4] = ["rows-", "graph-", "quant-", "payload-"];
+const GENERATIONAL: [&str; 5] = ["rows-", "graph-", "quant-", "payload-", "ivf-"];
 
 fn corrupted(path: PathBuf, reason: impl Into<String>) -> Error {
     Error::Storage(StorageError::Corrupted { path, reason: reason.into() })
@@ -178,6 +185,15 @@ impl Collection {
         }
         let vectors = ChunkedVectors::open(Some(&vectors_dir(&dir)), dim, m.chunk_shift, ids.rows())?;
         let index = match m.config.index.hnsw_params() {
+            None if m.generation > 0
+                && let Some(params) = m.config.index.ivf_params() =>
+            {
+                let path = ivf_path(&dir, m.generation);
+                let (_, body) = segment::read(&path, IVF_MAGIC, FORMAT_VERSION)?;
+                IndexState::IvfPq(Box::new(
+                    IvfState::decode(params, &body, ids.rows()).map_err(|e| corrupted(path, e))?,
+                ))
+            }
             None => IndexState::create(&m.config, None, 0)?,
             Some(params) => {
                 let links =
@@ -252,8 +268,14 @@ impl Collection {
             st.vectors.flush()?;
             st.index.flush()?;
             segment::write(&rows_path(dir, generation), ROWS_MAGIC, FORMAT_VERSION, &encode_rows(&st))?;
-            if let IndexState::Hnsw(g) = &st.index {
-                segment::write(&graph_path(dir, generation), GRAPH_MAGIC, FORMAT_VERSION, &encode_graph(g))?;
+            match &st.index {
+                IndexState::Hnsw(g) => {
+                    segment::write(&graph_path(dir, generation), GRAPH_MAGIC, FORMAT_VERSION, &encode_graph(g))?
+                }
+                IndexState::IvfPq(ivf) => {
+                    segment::write(&ivf_path(dir, generation), IVF_MAGIC, FORMAT_VERSION, &ivf.encode())?
+                }
+                IndexState::Flat(_) => {}
             }
             if let Some(q) = &st.quant {
                 segment::write(&quant_path(dir, generation), QUANT_MAGIC, FORMAT_VERSION, &encode_quant(q))?;
@@ -274,10 +296,9 @@ impl Collection {
             st.release_full_precision()?;
         }
         wal.reset()?;
-        let _ = fs::remove_file(rows_path(dir, w.generation));
-        let _ = fs::remove_file(graph_path(dir, w.generation));
-        let _ = fs::remove_file(quant_path(dir, w.generation));
-        let _ = fs::remove_file(payload_path(dir, w.generation));
+        for prefix in GENERATIONAL {
+            let _ = fs::remove_file(dir.join(format!("{prefix}{}.seg", w.generation)));
+        }
         w.generation = generation;
         Ok(())
     }

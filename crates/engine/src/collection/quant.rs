@@ -76,12 +76,22 @@ impl QuantState {
     pub fn code_bytes_total(&self) -> usize {
         self.codes.len()
     }
+}
 
-    pub fn status_str(&self) -> &'static str {
-        match self.status {
+impl QuantStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
             QuantStatus::Pending => "pending",
             QuantStatus::Trained => "trained",
             QuantStatus::Failed(_) => "failed",
+        }
+    }
+
+    /// The training failure, if training failed.
+    pub fn error(&self) -> Option<String> {
+        match self {
+            QuantStatus::Failed(e) => Some(e.clone()),
+            _ => None,
         }
     }
 }
@@ -102,6 +112,16 @@ impl Scorer for CodeScorer<'_> {
 }
 
 impl State {
+    /// The vectors of `want` of `rows`, taken at an even stride (a training sample).
+    pub(super) fn sample_rows(&self, rows: &[u32], want: usize) -> Vec<f32> {
+        let stride = rows.len() as f64 / want.max(1) as f64;
+        let mut sample = Vec::with_capacity(want * self.vectors.dim());
+        for i in 0..want.min(rows.len()) {
+            sample.extend_from_slice(self.vectors.row(rows[(i as f64 * stride) as usize]));
+        }
+        sample
+    }
+
     /// Trains the quantizer if it waits and enough vectors exist; returns the trained
     /// quantizer and the codes of every row, or the failure. Runs under the read lock.
     pub(super) fn train_quantizer(&self) -> Option<Result<(Quantizer, Vec<u8>), String>> {
@@ -116,11 +136,7 @@ impl State {
             .min(QuantizationConfig::MAX_SAMPLE)
             .min(live);
         let live_rows: Vec<u32> = (0..self.ids.rows() as u32).filter(|&r| self.ids.is_live(r)).collect();
-        let stride = live_rows.len() as f64 / want as f64;
-        let mut sample = Vec::with_capacity(want * dim);
-        for i in 0..want {
-            sample.extend_from_slice(self.vectors.row(live_rows[(i as f64 * stride) as usize]));
-        }
+        let sample = self.sample_rows(&live_rows, want);
         let trained = pool().install(|| match qs.config {
             QuantizationConfig::Scalar { bits, .. } => {
                 ScalarQuantizer::train(&sample, dim, bits).map(Quantizer::Scalar)
@@ -197,6 +213,8 @@ impl State {
                 }
                 top.into_sorted()
             }
+            // Configuration rules quantization out for IVF-PQ, which has codes of its own.
+            super::IndexState::IvfPq(_) => return None,
             super::IndexState::Hnsw(g) => {
                 g.search_scored(&scorer, depth, ef.unwrap_or(g.params().ef_search).max(depth), live)
             }

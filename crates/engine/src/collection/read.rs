@@ -31,8 +31,21 @@ pub struct SearchParams {
     pub k: usize,
     /// HNSW beam width; `None` takes the collection's `efSearch` (raised to `k` if smaller).
     pub ef_search: Option<usize>,
+    /// IVF-PQ lists probed; `None` takes the collection's `nprobe`.
+    pub nprobe: Option<usize>,
     pub include_metadata: bool,
     pub include_vectors: bool,
+}
+
+impl SearchParams {
+    /// The breadth this call asks of `index` (HNSW: `ef_search`; IVF-PQ: `nprobe`).
+    fn breadth(&self, index: &IndexState) -> Option<usize> {
+        match index {
+            IndexState::Hnsw(_) => self.ef_search,
+            IndexState::IvfPq(_) => self.nprobe,
+            IndexState::Flat(_) => None,
+        }
+    }
 }
 
 /// Results of one or more queries, columnar: query `q`'s hits are the `counts[q]` entries
@@ -147,15 +160,16 @@ impl Collection {
         let queries = self.prepare_queries(queries)?;
         let st = self.read_state()?;
         let metric = self.config.metric;
-        let planned = filter.map(|f| st.plan(f, params.k, self.default_ef(&st, params)));
+        let planned = filter.map(|f| st.plan(f, params.k, self.default_breadth(&st, params)));
         let kernel = metric.kernel();
+        let breadth = params.breadth(&st.index);
         let one = |q: &[f32]| -> Vec<Neighbor> {
             let Some(p) = &planned else {
-                return st.knn(q, params.k, params.ef_search, metric, &|r| st.ids.is_live(r));
+                return st.knn(q, params.k, breadth, metric, &|r| st.ids.is_live(r));
             };
             match (p.plan.plan, &p.allowed) {
                 ("empty", _) => Vec::new(),
-                ("unfiltered", _) => st.knn(q, params.k, params.ef_search, metric, &|r| st.ids.is_live(r)),
+                ("unfiltered", _) => st.knn(q, params.k, breadth, metric, &|r| st.ids.is_live(r)),
                 ("exact", Some(allowed)) => {
                     let mut top = libravdb_core::index::TopK::new(params.k);
                     for row in allowed.iter() {
@@ -163,9 +177,9 @@ impl Collection {
                     }
                     top.into_sorted()
                 }
-                (_, Some(allowed)) => st.knn(q, params.k, p.plan.ef, metric, &|r| allowed.contains(r)),
+                (_, Some(allowed)) => st.knn(q, params.k, p.plan.breadth(), metric, &|r| allowed.contains(r)),
                 (_, None) => match filter {
-                    Some(f) => st.knn(q, params.k, p.plan.ef, metric, &|r| st.row_matches(f, r)),
+                    Some(f) => st.knn(q, params.k, p.plan.breadth(), metric, &|r| st.row_matches(f, r)),
                     None => Vec::new(), // a plan exists only for a filter
                 },
             }
@@ -182,13 +196,14 @@ impl Collection {
     /// the ids of the hits, best first, joined by NUL (ids cannot contain NUL). For callers
     /// that cross a language boundary per query, where building result objects costs more
     /// than the search.
-    pub fn search_into(&self, query: &[f32], ef_search: Option<usize>, scores: &mut [f32]) -> Result<String> {
+    /// `params.k` is taken from `scores.len()`; metadata and vectors are not returned.
+    pub fn search_into(&self, query: &[f32], params: SearchParams, scores: &mut [f32]) -> Result<String> {
         let k = scores.len();
-        let params = SearchParams { k, ef_search, include_metadata: false, include_vectors: false };
+        let params = SearchParams { k, include_metadata: false, include_vectors: false, ..params };
         self.check_search(query, params)?;
         let query = self.prepare_queries(query)?;
         let st = self.read_state()?;
-        let found = st.knn(&query, k, ef_search, self.config.metric, &|r| st.ids.is_live(r));
+        let found = st.knn(&query, k, params.breadth(&st.index), self.config.metric, &|r| st.ids.is_live(r));
         let mut ids = String::with_capacity(found.len() * 12);
         for (i, n) in found.iter().enumerate() {
             if i > 0 {
@@ -211,16 +226,22 @@ impl Collection {
                 estimate: Some(live),
                 live,
                 selectivity: Some(1.0),
-                ef: matches!(st.index, IndexState::Hnsw(_)).then(|| self.default_ef(&st, params)),
+                ef: matches!(st.index, IndexState::Hnsw(_)).then(|| self.default_breadth(&st, params)),
+                nprobe: match &st.index {
+                    IndexState::IvfPq(ivf) if ivf.index.is_some() => Some(self.default_breadth(&st, params)),
+                    _ => None,
+                },
                 reason: "no filter".into(),
             },
-            Some(f) => st.plan(f, params.k.max(1), self.default_ef(&st, params)).plan,
+            Some(f) => st.plan(f, params.k.max(1), self.default_breadth(&st, params)).plan,
         })
     }
 
-    fn default_ef(&self, st: &State, params: SearchParams) -> usize {
+    /// How wide an unfiltered search runs: HNSW beam width (at least k) or IVF lists probed.
+    fn default_breadth(&self, st: &State, params: SearchParams) -> usize {
         match &st.index {
             IndexState::Hnsw(g) => params.ef_search.unwrap_or(g.params().ef_search).max(params.k),
+            IndexState::IvfPq(ivf) => params.nprobe.or(ivf.nprobe()).unwrap_or(1),
             IndexState::Flat(_) => params.k,
         }
     }
@@ -235,6 +256,9 @@ impl Collection {
         }
         if params.ef_search.is_some_and(|ef| ef == 0 || ef > MAX_K) {
             return Err(Error::invalid(format!("efSearch must be an integer from 1 to {MAX_K}")));
+        }
+        if params.nprobe.is_some_and(|n| n == 0 || n > 65_536) {
+            return Err(Error::invalid("nprobe must be an integer from 1 to 65536"));
         }
         Ok(())
     }
@@ -289,6 +313,18 @@ impl Collection {
         let st = self.read_state()?;
         let count = st.ids.live_count();
         let rows = st.ids.rows();
+        // Compressed codes: the quantizer's, or IVF-PQ's own (status, bytes, compression).
+        let codes = match (&st.quant, &st.index) {
+            (Some(q), _) => (Some(&q.status), q.code_bytes_total(), q.trained().map_or(0.0, |q| q.compression())),
+            (None, IndexState::IvfPq(ivf)) => match &ivf.index {
+                Some(index) => {
+                    let cb = index.code_bytes();
+                    (Some(&ivf.status), index.len() * cb, (self.dim() * 4) as f64 / cb as f64)
+                }
+                None => (Some(&ivf.status), 0, 0.0),
+            },
+            (None, _) => (None, 0, 0.0),
+        };
         Ok(Stats {
             count,
             rows,
@@ -306,13 +342,10 @@ impl Collection {
             metadata_bytes: st.metadata.iter().flatten().map(|m| m.len()).sum(),
             wal_bytes,
             file_backed: st.vectors.is_file_backed(),
-            quantization: st.quant.as_ref().map_or("none", |q| q.status_str()),
-            quantization_error: st.quant.as_ref().and_then(|q| match &q.status {
-                super::quant::QuantStatus::Failed(e) => Some(e.clone()),
-                _ => None,
-            }),
-            code_bytes: st.quant.as_ref().map_or(0, |q| q.code_bytes_total()),
-            compression: st.quant.as_ref().and_then(|q| q.trained()).map_or(0.0, |q| q.compression()),
+            quantization: codes.0.map_or("none", |s| s.as_str()),
+            quantization_error: codes.0.and_then(|s| s.error()),
+            code_bytes: codes.1,
+            compression: codes.2,
         })
     }
 }

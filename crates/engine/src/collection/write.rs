@@ -338,8 +338,9 @@ impl Collection {
     }
 
     /// Repairs the index around deleted records (HNSW: reconnects their neighbours, unlinks
-    /// them) and checkpoints the result. Searches go on meanwhile. Returns the number of
-    /// neighbour lists rewritten (0 for flat).
+    /// them; IVF-PQ: drops them from their lists) and checkpoints the result. Searches go on
+    /// meanwhile. Returns the number of neighbour lists rewritten or list entries dropped (0
+    /// for flat).
     pub fn optimize(&self, cancel: &Cancel) -> Result<usize> {
         let mut w = self.writer.lock();
         cancel.check()?;
@@ -352,13 +353,18 @@ impl Collection {
         Ok(rewritten)
     }
 
-    /// Trains the quantizer once enough vectors exist (reads under the read lock, installs the
+    /// Trains the quantizer or the IVF-PQ index once enough vectors exist (reads under the read lock, installs the
     /// codes under the write lock). The caller holds the writer lock.
     pub(super) fn train_if_due(&self, w: &mut Writer) -> Result<()> {
         let outcome = self.state.read().train_quantizer();
         if let Some(outcome) = outcome {
             self.state.write().install_quantizer(outcome);
             // Persist the codes now (and let full precision leave memory).
+            self.checkpoint_locked(w)?;
+        }
+        let outcome = self.state.read().train_ivf(self.config.metric);
+        if let Some(outcome) = outcome {
+            self.state.write().install_ivf(outcome);
             self.checkpoint_locked(w)?;
         }
         Ok(())

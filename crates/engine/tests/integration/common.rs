@@ -22,6 +22,18 @@ pub fn random_vectors(seed: u64, n: usize, dim: usize) -> Vec<f32> {
     (0..n * dim).map(|_| rng.random_range(-1.0f32..1.0)).collect()
 }
 
+/// `n` vectors around `centres` random centres (uniform in [0, 10)^dim, spread ±1).
+pub fn clustered_vectors(seed: u64, n: usize, dim: usize, centres: usize) -> Vec<f32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let c: Vec<f32> = (0..centres * dim).map(|_| rng.random_range(0.0f32..10.0)).collect();
+    let mut out = Vec::with_capacity(n * dim);
+    for _ in 0..n {
+        let k = rng.random_range(0..centres);
+        out.extend((0..dim).map(|j| c[k * dim + j] + rng.random_range(-1.0f32..1.0)));
+    }
+    out
+}
+
 /// Inserts `n` records `prefix-i` with metadata `{"i":i}`; panics if any fails.
 pub fn insert(c: &Collection, prefix: &str, vectors: &[f32]) {
     let n = vectors.len() / c.config().dimension;

@@ -4,6 +4,7 @@ mod batches;
 mod common;
 mod filter;
 mod hnsw;
+mod ivf;
 mod quant;
 mod recovery;
 mod search;

@@ -2,7 +2,8 @@ use libravdb_engine::{Database, DbOptions, ErrorCode, SearchParams};
 
 use crate::common::*;
 
-const K10: SearchParams = SearchParams { k: 10, include_metadata: true, include_vectors: false, ef_search: None };
+const K10: SearchParams =
+    SearchParams { k: 10, include_metadata: true, include_vectors: false, ef_search: None, nprobe: None };
 
 #[test]
 fn flat_search_on_sift5k_has_recall_one_against_ground_truth() {
@@ -37,7 +38,7 @@ fn scores_are_distance_for_l2_and_similarity_for_cosine_and_dot() {
     for c in [&l2, &cos, &dot] {
         insert(c, "p", &[3.0, 4.0, -1.0, 0.0]);
     }
-    let p = SearchParams { k: 2, include_metadata: false, include_vectors: true, ef_search: None };
+    let p = SearchParams { k: 2, include_metadata: false, include_vectors: true, ef_search: None, nprobe: None };
     let h = l2.search(&[0.0, 0.0], p).unwrap();
     assert_eq!((h.ids[0].as_str(), h.scores[0]), ("p-1", 1.0));
     assert_eq!(h.scores[1], 5.0);
@@ -70,7 +71,7 @@ fn deleted_records_are_never_returned_and_batches_match_single_queries() {
 fn bad_queries_are_rejected_with_codes() {
     let db = Database::open(None, DbOptions::default()).unwrap();
     let c = db.create_collection("c", config(4, "cosine")).unwrap();
-    let p = SearchParams { k: 1, include_metadata: false, include_vectors: false, ef_search: None };
+    let p = SearchParams { k: 1, include_metadata: false, include_vectors: false, ef_search: None, nprobe: None };
     assert_eq!(c.search(&[1.0; 3], p).unwrap_err().code(), ErrorCode::DimensionMismatch);
     assert_eq!(c.search(&[], p).unwrap_err().code(), ErrorCode::DimensionMismatch);
     assert_eq!(c.search(&[f32::NAN, 0.0, 0.0, 0.0], p).unwrap_err().code(), ErrorCode::InvalidArgument);

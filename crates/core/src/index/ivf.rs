@@ -1,0 +1,358 @@
+//! IVF-PQ (Jégou, Douze & Schmid, 2011): a k-means coarse quantizer cuts the space into
+//! `nlist` cells; each vector is stored in the inverted list of its nearest centroid as the
+//! product-quantized code of its residual (vector minus centroid). A query ranks the
+//! centroids, probes the `nprobe` nearest lists and scores their codes by lookup tables
+//! (ADC), so it reads `nprobe / nlist` of the codes and none of the full-precision vectors;
+//! the caller re-ranks the best candidates exactly when it wants to.
+//!
+//! Scoring a code under each metric (distances: smaller is closer):
+//! - L2: `|q - x|^2 ≈ |(q - c) - r̂|^2`, so each probed list builds its table from `q - c`.
+//! - dot: `-q·x ≈ -q·c - q·r̂`; one table from `q`, plus the list's `-q·c`.
+//! - cosine (unit vectors): as L2, then `-q·x = |q - x|^2 / 2 - 1`.
+//!
+//! Lists hold rows and codes contiguously, behind one lock: adding takes it briefly after
+//! the codes are computed in parallel, searches share it.
+
+use parking_lot::RwLock;
+use rayon::prelude::*;
+
+use super::{Neighbor, TopK};
+use crate::distance::Metric;
+use crate::quant::{ProductQuantizer, Quantizer, Reader, TrainError, kmeans, put_u32};
+use crate::vectors::VectorRows;
+
+/// Lloyd iterations of the coarse quantizer.
+const COARSE_ITERATIONS: usize = 20;
+
+/// Training vectors wanted per coarse centroid (faiss warns below 39).
+pub const SAMPLE_PER_LIST: usize = 40;
+
+/// One inverted list: rows and their residual codes, layout (rows, code_bytes).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InvList {
+    pub rows: Vec<u32>,
+    pub codes: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub struct IvfPq {
+    metric: Metric,
+    dim: usize,
+    /// Coarse centroids, layout (nlist, dim).
+    centroids: Vec<f32>,
+    /// Quantizer of residuals.
+    pq: ProductQuantizer,
+    lists: RwLock<Vec<InvList>>,
+}
+
+/// A default number of lists for `n` vectors: about the square root (at least 1), which
+/// balances ranking centroids against scanning lists.
+pub fn default_nlist(n: usize) -> usize {
+    ((n as f64).sqrt().round() as usize).clamp(1, 65_536)
+}
+
+/// A default number of probed lists: 1/16 of them, at least 8 (at most all).
+pub fn default_nprobe(nlist: usize) -> usize {
+    (nlist / 16).max(8).min(nlist)
+}
+
+impl IvfPq {
+    /// Trains the coarse quantizer (`nlist` centroids) and the residual quantizer (`m`
+    /// sub-spaces of `2^bits` centroids) on `sample` (layout (n, dim)).
+    pub fn train(
+        sample: &[f32],
+        dim: usize,
+        metric: Metric,
+        nlist: usize,
+        m: usize,
+        bits: u8,
+        seed: u64,
+    ) -> Result<Self, TrainError> {
+        let n = sample.len() / dim;
+        if nlist == 0 || n < nlist {
+            return Err(TrainError(format!("{nlist} lists need at least as many sample vectors, got {n}")));
+        }
+        let centroids = kmeans(sample, dim, nlist, COARSE_ITERATIONS, seed);
+        let mut residuals = sample.to_vec();
+        residuals.par_chunks_exact_mut(dim).for_each(|v| {
+            let c = nearest_centroid(&centroids, dim, v);
+            for (x, c) in v.iter_mut().zip(&centroids[c * dim..(c + 1) * dim]) {
+                *x -= c;
+            }
+        });
+        let pq = ProductQuantizer::train(&residuals, dim, m, bits, seed ^ 0x9e37_79b9)?;
+        Ok(Self { metric, dim, centroids, pq, lists: RwLock::new(vec![InvList::default(); nlist]) })
+    }
+
+    pub fn nlist(&self) -> usize {
+        self.centroids.len() / self.dim
+    }
+
+    pub fn code_bytes(&self) -> usize {
+        self.pq.code_bytes()
+    }
+
+    /// Rows held by the lists.
+    pub fn len(&self) -> usize {
+        self.lists.read().iter().map(|l| l.rows.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes of centroids, codebooks, rows and codes.
+    pub fn bytes(&self) -> usize {
+        let lists: usize = self.lists.read().iter().map(|l| l.rows.capacity() * 4 + l.codes.capacity()).sum();
+        (self.centroids.len() + self.pq.dim() * (1 << self.pq.bits())) * 4 + lists
+    }
+
+    /// The list of `v` and its residual code.
+    fn encode(&self, v: &[f32]) -> (usize, Vec<u8>) {
+        let list = nearest_centroid(&self.centroids, self.dim, v);
+        let residual: Vec<f32> =
+            v.iter().zip(&self.centroids[list * self.dim..(list + 1) * self.dim]).map(|(x, c)| x - c).collect();
+        let mut code = vec![0u8; self.code_bytes()];
+        self.pq.encode(&residual, &mut code);
+        (list, code)
+    }
+
+    /// Adds `rows` of `vectors` (encoded in parallel on the current pool; rows must not be
+    /// in the lists already).
+    pub fn add<V: VectorRows + ?Sized>(&self, vectors: &V, rows: &[u32]) {
+        let encoded: Vec<(usize, Vec<u8>)> = rows.par_iter().map(|&r| self.encode(vectors.row(r))).collect();
+        let mut lists = self.lists.write();
+        for (&row, (list, code)) in rows.iter().zip(encoded) {
+            lists[list].rows.push(row);
+            lists[list].codes.extend_from_slice(&code);
+        }
+    }
+
+    /// Removes every row for which `keep` is false; returns how many were removed.
+    pub fn retain(&self, keep: impl Fn(u32) -> bool + Sync) -> usize {
+        let cb = self.code_bytes();
+        let mut lists = self.lists.write();
+        lists
+            .par_iter_mut()
+            .map(|l| {
+                let before = l.rows.len();
+                let mut w = 0;
+                for i in 0..before {
+                    if keep(l.rows[i]) {
+                        l.rows[w] = l.rows[i];
+                        l.codes.copy_within(i * cb..(i + 1) * cb, w * cb);
+                        w += 1;
+                    }
+                }
+                l.rows.truncate(w);
+                l.codes.truncate(w * cb);
+                before - w
+            })
+            .sum()
+    }
+
+    /// The `depth` rows closest to `query` by their codes among the `nprobe` nearest lists,
+    /// skipping rows `accept` rejects; distances are approximate (ADC), closest first.
+    pub fn search(&self, query: &[f32], nprobe: usize, depth: usize, accept: impl Fn(u32) -> bool) -> Vec<Neighbor> {
+        // Cosine runs as L2: on unit vectors `-q·x = |q - x|^2 / 2 - 1`, same order, and the
+        // L2 form scores residual codes more accurately (its error is not projected on q).
+        let l2 = self.metric != Metric::Dot;
+        let rank = if l2 { Metric::L2.kernel() } else { self.metric.kernel() };
+        let mut ranked: Vec<(f32, usize)> =
+            self.centroids.chunks_exact(self.dim).enumerate().map(|(i, c)| (rank(query, c), i)).collect();
+        let nprobe = nprobe.clamp(1, ranked.len());
+        if nprobe < ranked.len() {
+            ranked.select_nth_unstable_by(nprobe - 1, |a, b| a.0.total_cmp(&b.0));
+            ranked.truncate(nprobe);
+        }
+        let cb = self.code_bytes();
+        let shared = (!l2).then(|| self.pq.prepare(query, self.metric));
+        let mut residual = vec![0.0f32; self.dim];
+        let mut top = TopK::new(depth);
+        let lists = self.lists.read();
+        let neg_dot = Metric::Dot.kernel();
+        for &(_, list) in &ranked {
+            let l = &lists[list];
+            if l.rows.is_empty() {
+                continue;
+            }
+            let c = &self.centroids[list * self.dim..(list + 1) * self.dim];
+            let (table, offset) = if l2 {
+                for ((r, q), c) in residual.iter_mut().zip(query).zip(c) {
+                    *r = q - c;
+                }
+                (std::borrow::Cow::Owned(self.pq.prepare(&residual, Metric::L2)), 0.0)
+            } else {
+                (std::borrow::Cow::Borrowed(shared.as_ref().expect("prepared")), neg_dot(query, c))
+            };
+            for (i, &row) in l.rows.iter().enumerate() {
+                let d = offset + table.distance(&l.codes[i * cb..(i + 1) * cb]);
+                if d < top.threshold() && accept(row) {
+                    top.push(row, d);
+                }
+            }
+        }
+        let mut found = top.into_sorted();
+        if self.metric == Metric::Cosine {
+            for n in &mut found {
+                n.distance = n.distance / 2.0 - 1.0;
+            }
+        }
+        found
+    }
+
+    /// Serialised form: metric name, dim, nlist, centroids, the residual quantizer
+    /// (length-prefixed), then per list its row count, rows and codes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let lists = self.lists.read();
+        let mut out = Vec::with_capacity(self.bytes() + 64);
+        let name = self.metric.as_str().as_bytes();
+        put_u32(&mut out, name.len() as u32);
+        out.extend_from_slice(name);
+        put_u32(&mut out, self.dim as u32);
+        put_u32(&mut out, self.nlist() as u32);
+        crate::quant::put_f32s(&mut out, &self.centroids);
+        let pq = Quantizer::Product(self.pq.clone()).to_bytes();
+        put_u32(&mut out, pq.len() as u32);
+        out.extend_from_slice(&pq);
+        for l in lists.iter() {
+            put_u32(&mut out, l.rows.len() as u32);
+            for &r in &l.rows {
+                put_u32(&mut out, r);
+            }
+            out.extend_from_slice(&l.codes);
+        }
+        out
+    }
+
+    /// Reads [`IvfPq::to_bytes`]; `None` when the bytes are damaged or a row is `>= rows`.
+    pub fn from_bytes(bytes: &[u8], rows: usize) -> Option<Self> {
+        let mut r = Reader(bytes);
+        let name_len = r.u32()? as usize;
+        let metric = Metric::parse(std::str::from_utf8(r.take(name_len)?).ok()?)?;
+        let dim = r.u32()? as usize;
+        let nlist = r.u32()? as usize;
+        if dim == 0 || nlist == 0 {
+            return None;
+        }
+        let centroids = r.f32s(nlist.checked_mul(dim)?)?;
+        let pq_len = r.u32()? as usize;
+        let Quantizer::Product(pq) = Quantizer::from_bytes(r.take(pq_len)?)? else { return None };
+        if pq.dim() != dim {
+            return None;
+        }
+        let cb = pq.code_bytes();
+        let mut lists = Vec::with_capacity(nlist);
+        for _ in 0..nlist {
+            let n = r.u32()? as usize;
+            let list_rows = (0..n).map(|_| r.u32().filter(|&x| (x as usize) < rows)).collect::<Option<Vec<u32>>>()?;
+            let codes = r.take(n.checked_mul(cb)?)?.to_vec();
+            lists.push(InvList { rows: list_rows, codes });
+        }
+        r.0.is_empty().then(|| Self { metric, dim, centroids, pq, lists: RwLock::new(lists) })
+    }
+}
+
+/// Index of the centroid nearest to `v` by L2.
+fn nearest_centroid(centroids: &[f32], dim: usize, v: &[f32]) -> usize {
+    let l2 = Metric::L2.kernel();
+    centroids
+        .chunks_exact(dim)
+        .enumerate()
+        .map(|(i, c)| (l2(v, c), i))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or(0, |b| b.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::FlatIndex;
+    use crate::vectors::DenseVectors;
+
+    /// Gaussian blobs: `n` vectors around `centres` random centres.
+    fn blobs(n: usize, dim: usize, centres: usize, seed: u64) -> Vec<f32> {
+        use rand::{RngExt, SeedableRng, rngs::StdRng};
+        let mut rng = StdRng::seed_from_u64(seed);
+        let c: Vec<f32> = (0..centres * dim).map(|_| rng.random_range(0.0..10.0)).collect();
+        (0..n)
+            .flat_map(|i| {
+                let k = i % centres;
+                let base = c[k * dim..(k + 1) * dim].to_vec();
+                base.into_iter().map(|x| x + rng.random_range(-1.0f32..1.0)).collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn recall(ivf: &IvfPq, vectors: &DenseVectors, queries: &[f32], dim: usize, nprobe: usize, rerank: bool) -> f64 {
+        let flat = FlatIndex::new(ivf.metric);
+        let kernel = ivf.metric.kernel();
+        let mut hit = 0;
+        let nq = queries.len() / dim;
+        for q in queries.chunks_exact(dim) {
+            let truth: Vec<u32> = flat.search(vectors, q, 10, |_| true).iter().map(|n| n.row).collect();
+            let mut found = ivf.search(q, nprobe, if rerank { 100 } else { 10 }, |_| true);
+            if rerank {
+                for n in &mut found {
+                    n.distance = kernel(q, vectors.row(n.row));
+                }
+                found.sort_unstable();
+            }
+            hit += found.iter().take(10).filter(|n| truth.contains(&n.row)).count();
+        }
+        hit as f64 / (nq * 10) as f64
+    }
+
+    #[test]
+    fn recall_rises_with_nprobe_and_reranking_recovers_precision() {
+        let (n, dim) = (8000, 32);
+        let data = blobs(n + 50, dim, 40, 1);
+        let (base, queries) = data.split_at(n * dim);
+        let vectors = DenseVectors::new(dim, base.to_vec());
+        for metric in [Metric::L2, Metric::Dot] {
+            let ivf = IvfPq::train(base, dim, metric, 64, 8, 8, 7).unwrap();
+            ivf.add(&vectors, &(0..n as u32).collect::<Vec<_>>());
+            assert_eq!(ivf.len(), n);
+            let low = recall(&ivf, &vectors, queries, dim, 1, true);
+            let high = recall(&ivf, &vectors, queries, dim, 16, true);
+            assert!(high >= low, "{metric:?}: nprobe 16 {high} < nprobe 1 {low}");
+            assert!(high >= 0.95, "{metric:?}: recall@10 with re-ranking {high}");
+            let adc_only = recall(&ivf, &vectors, queries, dim, 16, false);
+            assert!(adc_only >= 0.5, "{metric:?}: codes alone {adc_only}");
+            let all = recall(&ivf, &vectors, queries, dim, 64, true);
+            assert!(all >= high - 1e-9, "{metric:?}: probing every list {all} < {high}");
+        }
+    }
+
+    #[test]
+    fn accept_retain_and_round_trip() {
+        let (n, dim) = (3000, 16);
+        let base = blobs(n, dim, 10, 2);
+        let vectors = DenseVectors::new(dim, base.clone());
+        let ivf = IvfPq::train(&base, dim, Metric::L2, 16, 4, 4, 3).unwrap();
+        ivf.add(&vectors, &(0..n as u32).collect::<Vec<_>>());
+        let q = &base[..dim];
+        let found = ivf.search(q, 16, 50, |row| row % 2 == 1);
+        assert!(!found.is_empty() && found.iter().all(|n| n.row % 2 == 1));
+        assert_eq!(ivf.retain(|row| row % 3 != 0), n.div_ceil(3));
+        assert!(ivf.search(q, 16, 3000, |_| true).iter().all(|n| n.row % 3 != 0));
+
+        let bytes = ivf.to_bytes();
+        let back = IvfPq::from_bytes(&bytes, n).unwrap();
+        assert_eq!(back.search(q, 4, 20, |_| true), ivf.search(q, 4, 20, |_| true));
+        assert_eq!(back.len(), ivf.len());
+        assert!(IvfPq::from_bytes(&bytes, 10).is_none(), "rows beyond the table are rejected");
+        for cut in [0, 7, bytes.len() / 2, bytes.len() - 1] {
+            assert!(IvfPq::from_bytes(&bytes[..cut], n).is_none(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn too_small_a_sample_is_a_training_error() {
+        let base = blobs(10, 8, 2, 4);
+        assert!(IvfPq::train(&base, 8, Metric::L2, 32, 2, 8, 1).unwrap_err().0.contains("32 lists"));
+        assert_eq!(default_nlist(1_000_000), 1000);
+        assert_eq!(default_nprobe(1000), 62);
+        assert_eq!(default_nprobe(4), 4);
+    }
+}

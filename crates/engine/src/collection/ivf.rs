@@ -1,0 +1,125 @@
+//! The IVF-PQ index of a collection (DESIGN §4): training once enough vectors exist, and
+//! its checkpoint file.
+//!
+//! Like a quantizer, the index needs data to train: until the collection holds
+//! [`IvfParams::MIN_TRAIN_VECTORS`] (or the residual quantizer's minimum sample) searches are
+//! exact and the status is `pending`. Training then picks `nlist` (when not given: about the
+//! square root of the live vectors), runs k-means on up to `nlist * 40` vectors taken at an
+//! even stride, trains the residual codebooks, and files every live row; rows written later
+//! are filed as they come. `nlist` is fixed from then on, so a collection expected to grow far
+//! past its size at training should set it. Deleted rows stay in their lists (skipped by
+//! search) until `optimize()` removes them.
+
+use libravdb_core::Metric;
+use libravdb_core::index::IvfPq;
+use libravdb_core::index::ivf::{SAMPLE_PER_LIST, default_nlist, default_nprobe};
+use libravdb_core::quant::ProductQuantizer;
+use libravdb_storage::codec::{ByteReader, ByteWriter};
+
+use super::State;
+use super::quant::QuantStatus;
+use crate::config::{IvfParams, QuantizationConfig};
+use crate::pool::pool;
+
+/// Seed of the coarse and residual k-means.
+const SEED: u64 = 0x1f_5eed;
+
+#[derive(Debug)]
+pub(crate) struct IvfState {
+    pub params: IvfParams,
+    pub status: QuantStatus,
+    /// The trained index (status `Trained`).
+    pub index: Option<IvfPq>,
+}
+
+impl IvfState {
+    pub fn new(params: IvfParams) -> Self {
+        Self { params, status: QuantStatus::Pending, index: None }
+    }
+
+    /// Live vectors needed before training starts.
+    pub fn threshold(&self) -> usize {
+        let lists = self.params.nlist.map_or(0, |n| n * SAMPLE_PER_LIST);
+        IvfParams::MIN_TRAIN_VECTORS.max(ProductQuantizer::min_sample(self.params.bits)).max(lists)
+    }
+
+    /// Lists probed by default (None until trained).
+    pub fn nprobe(&self) -> Option<usize> {
+        let ivf = self.index.as_ref()?;
+        Some(self.params.nprobe.unwrap_or_else(|| default_nprobe(ivf.nlist())).min(ivf.nlist()))
+    }
+
+    /// Checkpoint body: status (u8: 0 pending, 1 trained, 2 failed), then the index or the
+    /// failure message.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = ByteWriter::default();
+        match (&self.status, &self.index) {
+            (QuantStatus::Trained, Some(ivf)) => {
+                w.u8(1);
+                w.buf.extend_from_slice(&ivf.to_bytes());
+            }
+            (QuantStatus::Failed(msg), _) => {
+                w.u8(2);
+                w.str(msg);
+            }
+            _ => w.u8(0),
+        }
+        w.buf
+    }
+
+    /// Reads [`IvfState::encode`]; rows must be below `rows`.
+    pub fn decode(params: IvfParams, body: &[u8], rows: usize) -> Result<Self, String> {
+        let mut state = Self::new(params);
+        let (&status, rest) = body.split_first().ok_or("empty index file")?;
+        match status {
+            0 => {}
+            1 => {
+                state.index = Some(IvfPq::from_bytes(rest, rows).ok_or("unreadable IVF-PQ index")?);
+                state.status = QuantStatus::Trained;
+            }
+            2 => state.status = QuantStatus::Failed(ByteReader::new(rest).str().map_err(|e| e.0)?.to_owned()),
+            s => return Err(format!("index status {s}")),
+        }
+        Ok(state)
+    }
+}
+
+impl State {
+    /// Trains the IVF-PQ index if it waits and enough vectors exist, filing every live row;
+    /// returns it or the failure. Runs under the read lock.
+    pub(super) fn train_ivf(&self, metric: Metric) -> Option<Result<IvfPq, String>> {
+        let super::IndexState::IvfPq(ivf) = &self.index else { return None };
+        let live = self.ids.live_count();
+        if ivf.status != QuantStatus::Pending || live < ivf.threshold() {
+            return None;
+        }
+        let p = ivf.params;
+        let nlist = p.nlist.unwrap_or_else(|| default_nlist(live));
+        let want = (nlist * SAMPLE_PER_LIST)
+            .max(ProductQuantizer::min_sample(p.bits))
+            .min(QuantizationConfig::MAX_SAMPLE)
+            .min(live);
+        let live_rows: Vec<u32> = (0..self.ids.rows() as u32).filter(|&r| self.ids.is_live(r)).collect();
+        let sample = self.sample_rows(&live_rows, want);
+        Some(pool().install(|| {
+            let trained =
+                IvfPq::train(&sample, libravdb_core::VectorRows::dim(&self.vectors), metric, nlist, p.m, p.bits, SEED)
+                    .map_err(|e| e.0)?;
+            trained.add(&self.vectors, &live_rows);
+            Ok(trained)
+        }))
+    }
+
+    /// Installs a training outcome (under the write lock; the writer lock has been held since
+    /// training read the rows, so none were written meanwhile).
+    pub(super) fn install_ivf(&mut self, outcome: Result<IvfPq, String>) {
+        let super::IndexState::IvfPq(ivf) = &mut self.index else { return };
+        match outcome {
+            Ok(index) => {
+                ivf.index = Some(index);
+                ivf.status = QuantStatus::Trained;
+            }
+            Err(e) => ivf.status = QuantStatus::Failed(e),
+        }
+    }
+}
