@@ -3,10 +3,12 @@
 //!
 //! Plans: `exact` computes the distance to every allowed row (chosen when that costs no more
 //! than the graph walk would); `graph` walks the HNSW graph through every node but returns
-//! only allowed ones, widening the beam as selectivity falls (`ef / selectivity`, at most 8x);
-//! `probe` scans the IVF lists nearest the query (more of them as selectivity falls, the same
-//! widening), returning only allowed rows; `scan` is the flat index's full scan with the filter. Filters the indexes cannot answer
-//! (unindexed fields, ranges over strings) are evaluated record by record.
+//! only allowed ones: it runs until its beam holds `ef` matches, visiting about
+//! `ef / selectivity` nodes, and the beam widens by `1 / sqrt(selectivity)` (at most 2x);
+//! `probe` scans the IVF lists nearest the query, `1 / selectivity` more of them (at most 8x),
+//! returning only allowed rows; `scan` is the flat index's full scan with the filter. Filters
+//! the indexes cannot answer (unindexed fields, ranges over strings) are evaluated record by
+//! record.
 
 use libravdb_filter::{Filter, PayloadIndex, matches};
 use roaring::RoaringBitmap;
@@ -139,7 +141,6 @@ impl State {
             nprobe: None,
             reason,
         };
-        let widen = (1.0 / selectivity.max(1e-9)).min(8.0);
         let plan = if estimate == 0 {
             base("empty", None, "no record matches".into())
         } else if estimate == live {
@@ -151,10 +152,15 @@ impl State {
             match &self.index {
                 IndexState::Flat(_) => base("exact", None, "flat index: distances to the matching records only".into()),
                 IndexState::Hnsw(g) => {
-                    let ef_eff = ((ef.max(k) as f64) * widen).ceil() as usize;
-                    // A graph walk scores about ef x 2m nodes; scoring the matches directly
-                    // is exact and cheaper below that.
-                    let walk_cost = ef_eff * g.params().m0();
+                    // The walk keeps going until its beam holds ef matches, so it already
+                    // visits about ef / selectivity nodes; the beam itself widens only
+                    // gently (up to 2x), which keeps recall at low selectivity without
+                    // multiplying that cost again.
+                    let ef_eff = ((ef.max(k) as f64) * (1.0 / selectivity.max(1e-9)).sqrt().min(2.0)).ceil() as usize;
+                    // Each visited node scores its 2m neighbours; scoring the matches
+                    // directly is exact and cheaper below that.
+                    let walk_cost =
+                        ((ef_eff * g.params().m0()) as f64 / selectivity.max(1e-9)).min(live as f64) as usize;
                     if estimate <= walk_cost {
                         base(
                             "exact",
@@ -175,6 +181,9 @@ impl State {
                 IndexState::IvfPq(ivf) => match ivf.index.as_ref() {
                     None => base("exact", None, "IVF-PQ not trained yet: distances to the matching records".into()),
                     Some(index) => {
+                        // Lists hold matches in proportion: probe 1/selectivity more (at most 8x)
+                        // so the re-rank still finds enough candidates.
+                        let widen = (1.0 / selectivity.max(1e-9)).min(8.0);
                         let nprobe = ((breadth as f64 * widen).ceil() as usize).min(index.nlist());
                         // Probing scores about nprobe lists of codes; an exact distance costs
                         // several code lookups, so direct scoring wins below a quarter of that.
