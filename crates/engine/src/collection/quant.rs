@@ -174,11 +174,13 @@ impl State {
         }
     }
 
-    /// With a trained quantizer, full precision is read only to re-rank: drops this process's
-    /// resident pages of the (file-backed) vector chunks. Dirty pages stay in the kernel's
-    /// page cache and reach the file as usual (the WAL covers a crash before that).
+    /// With a trained quantizer or IVF-PQ index, full precision is read only to re-rank:
+    /// drops this process's resident pages of the (file-backed) vector chunks. Dirty pages
+    /// stay in the kernel's page cache and reach the file as usual (the WAL covers a crash
+    /// before that).
     pub(super) fn release_full_precision(&self) -> crate::error::Result<()> {
-        if self.quant.as_ref().is_some_and(|q| q.trained().is_some()) {
+        let ivf_trained = matches!(&self.index, super::IndexState::IvfPq(ivf) if ivf.index.is_some());
+        if ivf_trained || self.quant.as_ref().is_some_and(|q| q.trained().is_some()) {
             self.vectors.release_resident()?;
             self.vectors.advise_random();
         }
