@@ -26,7 +26,8 @@ export interface FilteredResult {
   results: (FilteredLib | { lib: string; error: string })[]
 }
 
-export async function benchFiltered(ds: Dataset, nq: number): Promise<FilteredResult> {
+/** `peers: false` measures LibraVDB alone (the report says so). */
+export async function benchFiltered(ds: Dataset, nq: number, peers = true): Promise<FilteredResult> {
   const dir = mkdtempSync(join(tmpdir(), 'libravdb-filtered-'))
   const dim = ds.dim
   const n = ds.base.length / dim
@@ -56,7 +57,7 @@ export async function benchFiltered(ds: Dataset, nq: number): Promise<FilteredRe
   writeVecs(join(dir, 'calib-gt.ivecs'), 10, Int32Array.from(calibHits.flatMap((h) => h.map((x) => Number(x.id)))))
   await db.close()
   const results: FilteredResult['results'] = []
-  for (const lib of ['libravdb', 'hnswlib-node'] as const) {
+  for (const lib of peers ? (['libravdb', 'hnswlib-node'] as const) : (['libravdb'] as const)) {
     const spec: FilteredSpec = {
       lib,
       base: join(dir, 'base.fvecs'),

@@ -1,6 +1,7 @@
 /**
- * Child process of the ANN benchmark: builds one library's HNSW index on a dataset, sweeps
- * efSearch with single queries, and prints one JSON line. Run alone in its process so that
+ * Child process of the ANN benchmark: builds one library's index on a dataset, sweeps its
+ * recall / speed knob (efSearch; nprobe for IVF-PQ) with single queries, and prints one JSON
+ * line. Run alone in its process so that
  * its RSS growth belongs to that library.
  * argv: JSON of `WorkerSpec`.
  */
@@ -14,7 +15,9 @@ import { type HnswlibModule, type UsearchModule, loadPeer } from './peers'
 export interface WorkerSpec {
   lib: 'libravdb' | 'hnswlib-node' | 'usearch'
   /** LibraVDB: index type (default hnsw). */
-  index?: 'flat' | 'hnsw'
+  index?: 'flat' | 'hnsw' | 'ivfpq'
+  /** LibraVDB IVF-PQ: code shape (default m = dim / 8, 8 bits). */
+  ivf?: { m?: number; bits?: 8 | 4 }
   /** LibraVDB: quantization; usearch: 'i8' stores int8 vectors. */
   quantization?: { type: 'scalar' | 'product'; bits?: 8 | 4; m?: number } | 'i8'
   /** LibraVDB: store on disk (a temp dir) so full precision can leave memory. */
@@ -25,10 +28,13 @@ export interface WorkerSpec {
   m: number
   efConstruction: number
   efs: number[]
+  /** IVF-PQ: the nprobe sweep. */
+  nprobes?: number[]
   repeats: number
 }
 
 export interface SweepPoint {
+  /** The knob's value: efSearch, or nprobe for IVF-PQ (0: flat, no knob). */
   ef: number
   recall: number
   qps: number
@@ -99,11 +105,13 @@ async function main() {
     const dir = spec.disk ? mkdtempSync(join(tmpdir(), 'libravdb-worker-')) : undefined
     const db = await LibraVDB.open(dir)
     const quantization = typeof spec.quantization === 'object' ? spec.quantization : undefined
-    const c = await db.createCollection('bench', {
-      dimension: dim,
-      index: spec.index === 'flat' ? { type: 'flat' } : { type: 'hnsw', m: spec.m, efConstruction: spec.efConstruction },
-      quantization,
-    })
+    const index =
+      spec.index === 'flat'
+        ? ({ type: 'flat' } as const)
+        : spec.index === 'ivfpq'
+          ? ({ type: 'ivfpq', ...spec.ivf } as const)
+          : ({ type: 'hnsw', m: spec.m, efConstruction: spec.efConstruction } as const)
+    const c = await db.createCollection('bench', { dimension: dim, index, quantization })
     const t0 = performance.now()
     for (let s = 0; s < base.n; s += 10_000) {
       const n = Math.min(10_000, base.n - s)
@@ -117,8 +125,10 @@ async function main() {
     codeBytesPerVector = st.codeBytes / base.n
     global.gc?.()
     rss1 = process.memoryUsage().rss
-    const efs = spec.index === 'flat' ? [0] : spec.efs
-    for (const ef of efs) point(ef, (i) => c.searchSync(q(i), { k: 10, efSearch: ef || undefined }).map((h) => Number(h.id)))
+    if (spec.index === 'flat') point(0, (i) => c.searchSync(q(i), { k: 10 }).map((h) => Number(h.id)))
+    else if (spec.index === 'ivfpq') {
+      for (const nprobe of spec.nprobes ?? [8]) point(nprobe, (i) => c.searchSync(q(i), { k: 10, nprobe }).map((h) => Number(h.id)))
+    } else for (const ef of spec.efs) point(ef, (i) => c.searchSync(q(i), { k: 10, efSearch: ef }).map((h) => Number(h.id)))
     global.gc?.()
     rssAfterQueries = process.memoryUsage().rss
     await db.close()

@@ -1,13 +1,15 @@
 /**
- * Quantization workload: none / SQ8 / SQ4 / PQ on flat and HNSW (LibraVDB on disk, so full
- * precision can leave memory), with usearch f32 and i8 as peers, each in its own process:
+ * Quantization workload: none / SQ8 / SQ4 / PQ on flat and HNSW, and IVF-PQ (its own residual
+ * codes) over an nprobe sweep (LibraVDB on disk, so full precision can leave memory), with
+ * usearch f32 and i8 as peers, each in its own process:
  * recall@10 and queries/s (single queries), build time, RSS per vector after the build and
  * after the queries, code bytes per vector.
  */
 import { rmSync } from 'node:fs'
 import { qpsAtRecall, runWorker, writeWorkerFiles } from './ann'
 import type { Dataset } from './datasets'
-import { fmt, table } from './harness'
+import { fmt, table, writePlot } from './harness'
+import { lineChart } from './svg'
 import type { WorkerResult, WorkerSpec } from './peer-worker'
 
 export interface QuantRow {
@@ -22,7 +24,7 @@ export interface QuantResult {
   rows: QuantRow[]
 }
 
-const VARIANTS: { label: string; spec: Partial<WorkerSpec> }[] = [
+const variants = (dim: number): { label: string; spec: Partial<WorkerSpec> }[] => [
   { label: 'libravdb flat, none', spec: { lib: 'libravdb', index: 'flat', disk: true } },
   { label: 'libravdb flat, SQ8', spec: { lib: 'libravdb', index: 'flat', disk: true, quantization: { type: 'scalar', bits: 8 } } },
   { label: 'libravdb flat, SQ4', spec: { lib: 'libravdb', index: 'flat', disk: true, quantization: { type: 'scalar', bits: 4 } } },
@@ -31,15 +33,21 @@ const VARIANTS: { label: string; spec: Partial<WorkerSpec> }[] = [
   { label: 'libravdb hnsw, SQ8', spec: { lib: 'libravdb', index: 'hnsw', disk: true, quantization: { type: 'scalar', bits: 8 } } },
   { label: 'libravdb hnsw, SQ4', spec: { lib: 'libravdb', index: 'hnsw', disk: true, quantization: { type: 'scalar', bits: 4 } } },
   { label: 'libravdb hnsw, PQ m16x8', spec: { lib: 'libravdb', index: 'hnsw', disk: true, quantization: { type: 'product', m: 16, bits: 8 } } },
+  { label: `libravdb ivfpq, PQ m${dim / 8}x8`, spec: { lib: 'libravdb', index: 'ivfpq', disk: true, ivf: { m: dim / 8, bits: 8 } } },
+  { label: `libravdb ivfpq, PQ m${dim / 4}x8`, spec: { lib: 'libravdb', index: 'ivfpq', disk: true, ivf: { m: dim / 4, bits: 8 } } },
+  { label: `libravdb ivfpq, PQ m${dim / 4}x4`, spec: { lib: 'libravdb', index: 'ivfpq', disk: true, ivf: { m: dim / 4, bits: 4 } } },
   { label: 'usearch hnsw, f32', spec: { lib: 'usearch' } },
   { label: 'usearch hnsw, i8', spec: { lib: 'usearch', quantization: 'i8' } },
 ]
 
+/** The IVF-PQ sweep: lists probed per query. */
+const NPROBES = [1, 2, 4, 8, 16, 32, 64]
+
 export async function benchQuant(ds: Dataset, nq: number, efs: number[], repeats: number): Promise<QuantResult> {
   const files = await writeWorkerFiles(ds, nq)
   const rows: QuantRow[] = []
-  for (const v of VARIANTS) {
-    const spec = { base: files.base, queries: files.queries, gt: files.gt, m: 16, efConstruction: 200, efs, repeats, ...v.spec } as WorkerSpec
+  for (const v of variants(ds.dim)) {
+    const spec = { base: files.base, queries: files.queries, gt: files.gt, m: 16, efConstruction: 200, efs, nprobes: NPROBES, repeats, ...v.spec } as WorkerSpec
     const result = runWorker(spec, v.label)
     if ('error' in result) console.log(`quant ${v.label}: unavailable (${result.error})`)
     else {
@@ -66,6 +74,8 @@ export function quantSection(r: QuantResult): string {
     'exact scan of codes); q/s at recall 0.95 where reached. RSS per vector: growth of the process',
     'during the build, and after the query sweep (re-ranking faults some full-precision pages back;',
     'they are clean page cache the kernel can drop). Below ~100k vectors RSS per vector is noise.',
+    `IVF-PQ rows sweep nprobe (${NPROBES.join(', ')}) over about sqrt(n) lists and re-rank k x 16 candidates;`,
+    'their "vs none" compares with HNSW at full precision. Flat rows are a single exact point.',
     '',
     table(
       ['variant', 'best recall@10', 'q/s at recall 0.95', 'build s', 'RSS B/vector (after queries)', 'vs none', 'code B/vector'],
@@ -73,7 +83,8 @@ export function quantSection(r: QuantResult): string {
         if ('error' in result) return [label, `unavailable: ${result.error}`, '', '', '', '', '']
         const best = result.sweep.reduce((a, b) => (b.recall > a.recall ? b : a))
         const q95 = qpsAtRecall(result.sweep, 0.95)
-        const base = none.get(label.split(',')[0])
+        const prefix = label.split(',')[0]
+        const base = none.get(prefix) ?? (prefix === 'libravdb ivfpq' ? none.get('libravdb hnsw') : undefined)
         const vs = base && !label.endsWith('none') ? `${((100 * result.rssBytesPerVector) / base).toFixed(0)}%` : ''
         return [
           label,
@@ -85,6 +96,20 @@ export function quantSection(r: QuantResult): string {
           result.codeBytesPerVector ? fmt.n(result.codeBytesPerVector) : '',
         ]
       }),
+    ),
+    '',
+    writePlot(
+      `recall-qps-quantized-${r.dataset.replace(/[^a-z0-9-]+/gi, '-')}.svg`,
+      lineChart({
+        title: `${r.dataset}: recall@10 vs queries/s by index and codes`,
+        xLabel: 'recall@10',
+        yLabel: 'queries/s (log)',
+        yLog: true,
+        series: r.rows.flatMap(({ label, result }) =>
+          'error' in result || result.sweep.length < 2 ? [] : [{ name: label, points: result.sweep.map((p) => [p.recall, p.qps] as [number, number]) }],
+        ),
+      }),
+      'recall vs queries/s per index and quantization',
     ),
     '',
   ].join('\n')

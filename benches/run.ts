@@ -5,7 +5,8 @@
  *   --quick              CI smoke run (well under 3 minutes): small sets, one repeat, 20 s soak
  *   --scale 1m           1,000,000 x 128 instead of 100,000 for the clustered sets
  *   --soak-minutes N     soak length (default 30, quick 0.33)
- *   --only a,b           run only these workloads (flat, ann, quant, filtered, batch, soak);
+ *   --no-peers           filtered workload: LibraVDB alone (skips the slow peer builds at 1M)
+ *   --only a,b           run only these workloads (flat, ann, quant, memory, filtered, batch, soak);
  *                        the report then holds only their sections
  *   --data F --queries Q [--gt G]   also run on your vectors (.fvecs / .npy; ground truth .ivecs / .npy)
  */
@@ -15,6 +16,7 @@ import { batchSection, benchBatch } from './batch'
 import { type Dataset, clustered, loadVectors, sift5k } from './datasets'
 import { benchFiltered, filteredSection } from './filtered'
 import { benchFlat, flatSection } from './flat'
+import { benchMemory, memorySection } from './memory'
 import { machine, writeReport } from './harness'
 import { benchQuant, quantSection } from './quant'
 import { benchSoak, soakSection } from './soak'
@@ -29,9 +31,10 @@ async function main() {
       queries: { type: 'string' },
       gt: { type: 'string' },
       only: { type: 'string' },
+      'no-peers': { type: 'boolean', default: false },
     },
   })
-  const WORKLOADS = ['flat', 'ann', 'quant', 'filtered', 'batch', 'soak'] as const
+  const WORKLOADS = ['flat', 'ann', 'quant', 'memory', 'filtered', 'batch', 'soak'] as const
   const only = values.only?.split(',').map((s) => s.trim())
   for (const w of only ?? []) if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--only takes ${WORKLOADS.join(', ')}; got '${w}'`)
   const runs = (w: (typeof WORKLOADS)[number]) => !only || only.includes(w)
@@ -104,8 +107,15 @@ async function main() {
     json.quant = quant
   }
 
+  if (runs('memory')) {
+    const base = quick ? 20_000 : n
+    const memory = await benchMemory(easy, [base / 8, base / 4, base / 2, base])
+    sections.push(memorySection(memory))
+    json.memory = memory
+  }
+
   if (runs('filtered')) {
-    const filtered = await benchFiltered(easy, quick ? 100 : 200)
+    const filtered = await benchFiltered(easy, quick ? 100 : 200, !values['no-peers'])
     for (const x of filtered.results) {
       if ('error' in x) console.log(`filtered ${x.lib}: unavailable (${x.error})`)
       else console.log(`filtered ${x.lib} (efSearch ${x.efSearch}): ${x.points.map((p) => `${p.limit / 10}% recall ${p.recall.toFixed(3)} p99 ${p.p99ms.toFixed(2)} ms`).join('; ')}`)
@@ -132,7 +142,6 @@ async function main() {
     [
       '## Not measured yet',
       '',
-      '- IVF-PQ index: not implemented yet (flat and HNSW are measured with each quantizer).',
       '- @lancedb/lancedb: every current release declares `engines: node >= 22`; this machine runs',
       '  Node 20, so it is not installed as a peer.',
       '',
