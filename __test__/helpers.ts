@@ -27,6 +27,19 @@ export function randomVectors(seed: number, n: number, dim: number): Float32Arra
   return out
 }
 
+/** Ids "from" .. "from + n - 1". */
+export const ids = (n: number, from = 0): string[] => Array.from({ length: n }, (_, i) => String(from + i))
+
+/** Recall@10 of `got` against `truth` (hits per query, best first). */
+export function recallAt10(got: { id: string }[][], truth: { id: string }[][]): number {
+  let hit = 0
+  got.forEach((hits, q) => {
+    const want = new Set(truth[q].slice(0, 10).map((h) => h.id))
+    hit += hits.slice(0, 10).filter((h) => want.has(h.id)).length
+  })
+  return hit / (got.length * 10)
+}
+
 export function row(block: Float32Array, i: number, dim: number): Float32Array {
   return block.subarray(i * dim, (i + 1) * dim)
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { InvalidArgumentError, LibraVDB } from '../index'
 import { clustered } from '../benches/datasets'
-import { tempDir } from './helpers'
+import { ids, recallAt10, tempDir } from './helpers'
 
 let db: LibraVDB | undefined
 afterEach(async () => {
@@ -9,16 +9,6 @@ afterEach(async () => {
   db = undefined
 })
 
-const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => String(from + i))
-
-function recall(got: { id: string }[][], truth: { id: string }[][]): number {
-  let hit = 0
-  got.forEach((hits, q) => {
-    const want = new Set(truth[q].map((h) => h.id))
-    hit += hits.filter((h) => want.has(h.id)).length
-  })
-  return hit / (got.length * 10)
-}
 
 describe('IVF-PQ index', () => {
   it('searches exactly until trained, then keeps recall@10 >= 0.95 at 1/32 of the memory, across reopen', async () => {
@@ -38,9 +28,9 @@ describe('IVF-PQ index', () => {
 
     const truth = await exact.searchBatch(ds.queries, { k: 10 })
     const got = await ivf.searchBatch(ds.queries, { k: 10 })
-    expect(recall(got, truth)).toBeGreaterThanOrEqual(0.95)
+    expect(recallAt10(got, truth)).toBeGreaterThanOrEqual(0.95)
     const narrow = await ivf.searchBatch(ds.queries, { k: 10, nprobe: 1 })
-    expect(recall(narrow, truth)).toBeLessThan(recall(got, truth))
+    expect(recallAt10(narrow, truth)).toBeLessThan(recallAt10(got, truth))
     const single = ds.queries.subarray(0, dim)
     expect(ivf.searchSync(single, { k: 10, nprobe: 3 })).toEqual(await ivf.search(single, { k: 10, nprobe: 3 }))
     expect(ivf.explain().nprobe).toBe(Math.max(8, Math.floor(Math.round(Math.sqrt(n)) / 16)))

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Collection, type CollectionConfig, LibraVDB } from '../index'
 import { clustered } from '../benches/datasets'
-import { tempDir } from './helpers'
+import { ids, recallAt10, tempDir } from './helpers'
 
 let db: LibraVDB | undefined
 afterEach(async () => {
@@ -9,23 +9,12 @@ afterEach(async () => {
   db = undefined
 })
 
-const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => String(from + i))
-
 async function fill(c: Collection, base: Float32Array, dim: number) {
   const n = base.length / dim
   for (let s = 0; s < n; s += 10_000) {
     const m = Math.min(10_000, n - s)
     await c.insertBatch({ ids: ids(m, s), vectors: base.subarray(s * dim, (s + m) * dim) })
   }
-}
-
-function recall(got: { id: string }[][], truth: { id: string }[][]): number {
-  let hit = 0
-  got.forEach((hits, q) => {
-    const want = new Set(truth[q].map((h) => h.id))
-    hit += hits.filter((h) => want.has(h.id)).length
-  })
-  return hit / (got.length * 10)
 }
 
 describe('quantization', () => {
@@ -44,13 +33,13 @@ describe('quantization', () => {
     for (const index of [{ type: 'flat' as const }, { type: 'hnsw' as const, efSearch: 64 }]) {
       const full = await db.createCollection(`full-${index.type}`, { dimension: dim, index })
       await fill(full, ds.base, dim)
-      const reference = recall(await full.searchBatch(ds.queries, { k: 10 }), truth)
+      const reference = recallAt10(await full.searchBatch(ds.queries, { k: 10 }), truth)
       for (const [name, quantization, slack] of cases) {
         const c = await db.createCollection(`${name}-${index.type}`, { dimension: dim, index, quantization })
         await fill(c, ds.base, dim)
         const s = c.stats()
         expect(s.quantization).toBe('trained')
-        const r = recall(await c.searchBatch(ds.queries, { k: 10 }), truth)
+        const r = recallAt10(await c.searchBatch(ds.queries, { k: 10 }), truth)
         console.log(`${index.type} ${name}: recall@10 ${r.toFixed(4)} (full precision ${reference.toFixed(4)}), ${s.compression}x smaller codes`)
         expect(r).toBeGreaterThanOrEqual(reference - slack)
       }
