@@ -16,7 +16,7 @@ export interface WorkerSpec {
   lib: 'libravdb' | 'hnswlib-node' | 'usearch'
   /** LibraVDB: index type (default hnsw). */
   index?: 'flat' | 'hnsw' | 'ivfpq'
-  /** LibraVDB IVF-PQ: code shape (default m = dim / 8, 8 bits). */
+  /** LibraVDB IVF-PQ: code shape (default: the index defaults, m = dim / 4, 8 bits). */
   ivf?: { m?: number; bits?: 8 | 4 }
   /** LibraVDB: quantization; usearch: 'i8' stores int8 vectors. */
   quantization?: { type: 'scalar' | 'product'; bits?: 8 | 4; m?: number } | 'i8'

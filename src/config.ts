@@ -62,7 +62,8 @@ export interface IvfPqIndexConfig {
    * `search(v, { nprobe })`. Default: nlist / 16, at least 8. */
   nprobe?: number
   /** Sub-spaces of the residual codes (must divide the dimension): m bytes per vector at 8
-   * bits. Default: dimension / 8 (or / 4, / 2, / 1 when 8 does not divide it). */
+   * bits. Default: dimension / 4 (or / 2, / 1 when 4 does not divide it): codes 16x smaller
+   * than full precision. */
   m?: number
   /** Bits per sub-space code: 8 (default) or 4. */
   bits?: 8 | 4

@@ -60,9 +60,11 @@ impl IvfParams {
     /// Fewest vectors before the index trains (searches are exact until then).
     pub const MIN_TRAIN_VECTORS: usize = 10_000;
 
-    /// A default `m` for `dim`: sub-vectors of 8 components (4, 2, 1 when 8 does not divide).
+    /// A default `m` for `dim`: sub-vectors of 4 components (2, 1 when 4 does not divide), so
+    /// codes are 16x smaller than full precision at 8 bits. Sub-vectors of 8 (32x smaller)
+    /// lost 10% recall@10 on 100k x 128 overlapping clusters at the default re-rank depth.
     pub fn default_m(dim: usize) -> usize {
-        [8, 4, 2, 1].into_iter().find(|d| dim.is_multiple_of(*d)).map_or(dim, |d| dim / d)
+        [4, 2, 1].into_iter().find(|d| dim.is_multiple_of(*d)).map_or(dim, |d| dim / d)
     }
 }
 
@@ -412,7 +414,7 @@ mod tests {
         let ivf =
             |spec: IndexSpec<'static>| CollectionConfig::from_api(96, None, IndexSpec { kind: Some("ivfpq"), ..spec });
         let p = ivf(IndexSpec::default()).unwrap().index.ivf_params().unwrap();
-        assert_eq!((p.nlist, p.nprobe, p.m, p.bits, p.rerank), (None, None, 12, 8, IvfParams::DEFAULT_RERANK));
+        assert_eq!((p.nlist, p.nprobe, p.m, p.bits, p.rerank), (None, None, 24, 8, IvfParams::DEFAULT_RERANK));
         assert!(ivf(IndexSpec { m: Some(7), ..Default::default() }).unwrap_err().to_string().contains("divide"));
         assert!(ivf(IndexSpec { bits: Some(6), ..Default::default() }).unwrap_err().to_string().contains("bits"));
         assert!(ivf(IndexSpec { nlist: Some(0), ..Default::default() }).unwrap_err().to_string().contains("nlist"));

@@ -29,8 +29,8 @@ fn exact_until_trained_then_recall_holds_for_each_metric() {
         insert(&flat, "b", &v[5000 * dim..]);
         let s = ivf.stats().unwrap();
         assert_eq!((s.index, s.quantization), ("ivfpq", "trained"), "{metric}");
-        assert_eq!(s.code_bytes, 20_000 * 4, "{metric}: m = 32 / 8 = 4 bytes per vector");
-        assert_eq!(s.compression, 32.0);
+        assert_eq!(s.code_bytes, 20_000 * 8, "{metric}: m = 32 / 4 = 8 bytes per vector");
+        assert_eq!(s.compression, 16.0);
         let want = flat.search(&queries, params(10)).unwrap();
         let default = recall_at(&ivf.search(&queries, params(10)).unwrap(), &want, 10);
         assert!(default >= 0.95, "{metric}: recall@10 {default}");
