@@ -18,6 +18,7 @@ import { benchFiltered, filteredSection } from './filtered'
 import { benchFlat, flatSection } from './flat'
 import { benchMemory, memorySection } from './memory'
 import { machine, writeReport } from './harness'
+import { type RunResults, headlineSection } from './headline'
 import { benchQuant, quantSection } from './quant'
 import { benchSoak, soakSection } from './soak'
 
@@ -65,7 +66,7 @@ async function main() {
   }
 
   const sections: string[] = []
-  const json: Record<string, unknown> = { quick, scale: n }
+  const json: RunResults & { quick: boolean; scale: number } = { quick, scale: n }
   const efs = quick ? [10, 16, 32, 64, 128] : [10, 16, 24, 32, 48, 64, 96, 128, 192, 256]
 
   if (runs('flat')) {
@@ -147,7 +148,7 @@ async function main() {
       '',
     ].join('\n'),
   )
-  const dir = writeReport(sections, json)
+  const dir = writeReport([headlineSection(json), ...sections], json)
   console.log(`\nReport: ${dir}/REPORT.md`)
 }
 
