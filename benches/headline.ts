@@ -88,7 +88,7 @@ export function headlineSection(r: RunResults): string {
   for (const b of r.batch ?? []) rows.push([`Batch vs single calls: ${b.workload}`, `${fmt.n(b.batchPerSec)} /s batched`, `${fmt.ratio(b.ratio)} single calls`])
   if (r.soak) {
     rows.push([
-      `Soak, ${Math.round(r.soak.seconds / 60)} min of mixed insert/delete/search/optimize`,
+      `Soak, ${r.soak.seconds >= 120 ? `${Math.round(r.soak.seconds / 60)} min` : `${r.soak.seconds} s`} of mixed insert/delete/search/optimize`,
       `RSS slope ${r.soak.rssMBPerMinute.toFixed(2)} MB/min, p99 slope ${(r.soak.p99MsPerMinute * 1000).toFixed(1)} µs/min`,
       '',
     ])
