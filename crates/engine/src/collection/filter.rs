@@ -97,8 +97,17 @@ impl State {
     pub(super) fn plan(&self, filter: &Filter, k: usize, breadth: usize) -> Planned {
         let ef = breadth;
         let live = self.ids.live_count();
-        let answered = self.filterable.as_ref().and_then(|f| f.index.evaluate(filter, &f.live));
-        let Some(allowed) = answered else {
+        // A filter that matches every record or none is recognised from a count where one is
+        // possible, without building its row set (1.7 ms for a range over all of 1M rows).
+        let counted = self.filterable.as_ref().and_then(|f| f.index.count(filter)).map(|n| n as usize);
+        let answered = match counted {
+            Some(n) if n == 0 || n == live => Some((None, n)),
+            _ => self.filterable.as_ref().and_then(|f| f.index.evaluate(filter, &f.live)).map(|rows| {
+                let n = rows.len() as usize;
+                (Some(rows), n)
+            }),
+        };
+        let Some((allowed, estimate)) = answered else {
             let missing: Vec<&str> = filter
                 .fields()
                 .into_iter()
@@ -130,7 +139,6 @@ impl State {
                 },
             };
         };
-        let estimate = allowed.len() as usize;
         let selectivity = if live == 0 { 0.0 } else { estimate as f64 / live as f64 };
         let base = |plan, ef, reason: String| QueryPlan {
             plan,
@@ -212,7 +220,7 @@ impl State {
                 },
             }
         };
-        Planned { allowed: Some(allowed), plan }
+        Planned { allowed, plan }
     }
 
     /// Live rows passing `filter`, ascending (payload indexes when they can answer).

@@ -104,20 +104,24 @@ fn hnsw_filtered_recall_holds_at_every_selectivity() {
     fill(&h, &v, dim);
     fill(&f, &v, dim);
     let q = random_vectors(4, 50 * dim, 1);
-    for limit in [1, 10, 100, 250, 500, 1000] {
+    for limit in [0, 1, 10, 100, 250, 500, 1000] {
         let filter = parse_filter(&format!(r#"{{"field":"bucket","op":"lt","value":{limit}}}"#)).unwrap();
         // ef 128: uniform random data is hard for HNSW even unfiltered; this isolates the filter.
         let p = SearchParams { k: 10, ef_search: Some(128), ..Default::default() };
         let explained = h.explain(Some(&filter), p).unwrap();
         assert_eq!(explained.estimate, Some(n * limit / 1000), "{explained:?}");
         let plan = explained.plan;
-        if limit <= 10 {
+        if (1..=10).contains(&limit) {
             assert_eq!(plan, "exact", "few matches are scored directly: {explained:?}");
         }
         if limit == 1000 {
             assert_eq!(plan, "unfiltered", "everything matches: a plain search: {explained:?}");
         }
         let got = h.search_filtered(&q, p, Some(&filter)).unwrap();
+        if limit == 0 {
+            assert_eq!((plan, got.ids.len()), ("empty", 0), "nothing matches: {explained:?}");
+            continue;
+        }
         let want = f.search_filtered(&q, p, Some(&filter)).unwrap();
         let recall = recall_at(&got, &want, 10);
         println!("selectivity {:.1}%: plan {plan}, recall@10 {recall:.3}", limit as f64 / 10.0);

@@ -229,6 +229,41 @@ impl PayloadIndex {
         }
     }
 
+    /// How many rows match `filter`, when that can be counted without building the row set:
+    /// an equality or a range on one single-valued field, whose per-value bitmaps are
+    /// disjoint and hold only indexed (live) rows, so their lengths add up. `None` for
+    /// anything else ([`PayloadIndex::evaluate`] answers those).
+    pub fn count(&self, filter: &Filter) -> Option<u64> {
+        let Filter::Field { name, op } = filter else { return None };
+        let (t, idx) = self.fields.get(name)?;
+        if t.array() {
+            return None;
+        }
+        let num = |s: &Scalar| match s {
+            Scalar::Number(x) => Some(*x),
+            _ => None,
+        };
+        let (lo, hi) = match op {
+            Op::Eq(s) if !t.numeric() => return key_of_scalar(s).map(|k| idx.keywords.get(&k).map_or(0, |b| b.len())),
+            Op::Eq(s) => (Bound::Included(num(s)?), Bound::Included(num(s)?)),
+            Op::Gt(s) => (Bound::Excluded(num(s)?), Bound::Unbounded),
+            Op::Gte(s) => (Bound::Included(num(s)?), Bound::Unbounded),
+            Op::Lt(s) => (Bound::Unbounded, Bound::Excluded(num(s)?)),
+            Op::Lte(s) => (Bound::Unbounded, Bound::Included(num(s)?)),
+            Op::Between(a, b) => (Bound::Included(num(a)?), Bound::Included(num(b)?)),
+            _ => return None,
+        };
+        if !t.numeric() {
+            return None;
+        }
+        if let (Bound::Included(a), Bound::Included(b)) = (lo, hi)
+            && a > b
+        {
+            return Some(0);
+        }
+        Some(idx.numbers.range((lo.map(Num), hi.map(Num))).map(|(_, b)| b.len()).sum())
+    }
+
     /// Rows whose field equals `s` (the `eq` semantics of [`crate::eval`]).
     fn eq(&self, t: FieldType, idx: &FieldIndex, s: &Scalar, all: &RoaringBitmap) -> RoaringBitmap {
         match s {
@@ -411,8 +446,9 @@ mod tests {
         json!({ "field": field, "op": op, "value": value })
     }
 
-    /// Property: wherever the indexes answer, they answer exactly what record-by-record
-    /// evaluation gives; every operator on every field type, random nesting up to 3 deep.
+    /// Property: wherever the indexes answer (or count), they answer exactly what
+    /// record-by-record evaluation gives; every operator on every field type, random nesting
+    /// up to 3 deep.
     #[test]
     fn index_answers_equal_the_reference_evaluator() {
         let mut rng = StdRng::seed_from_u64(11);
@@ -428,7 +464,7 @@ mod tests {
             index.remove(row, metas[row as usize].as_ref());
             all.remove(row);
         }
-        let (mut answered, mut total) = (0, 0);
+        let (mut answered, mut counted, mut total) = (0, 0, 0);
         for _ in 0..3000 {
             let spec = random_filter(&mut rng, 0);
             let filter = Filter::parse(&spec).unwrap();
@@ -437,8 +473,13 @@ mod tests {
             answered += 1;
             let want: RoaringBitmap = all.iter().filter(|&r| matches(&filter, metas[r as usize].as_ref())).collect();
             assert_eq!(got, want, "filter {spec}");
+            if let Some(n) = index.count(&filter) {
+                counted += 1;
+                assert_eq!(n, want.len(), "count of {spec}");
+            }
         }
         assert!(answered * 10 > total * 7, "indexes answered only {answered} of {total} filters");
+        assert!(counted * 10 > total, "counted only {counted} of {total} filters");
     }
 
     #[test]
