@@ -143,16 +143,8 @@ impl State {
             IndexState::IvfPq(ivf) => match (&ivf.index, ivf.nprobe()) {
                 (Some(index), Some(nprobe)) => {
                     let rerank = ivf.params.rerank;
-                    let mut found = index.search(query, breadth.unwrap_or(nprobe), k * rerank.max(1), live);
-                    if rerank > 0 {
-                        let kernel = metric.kernel();
-                        for n in &mut found {
-                            n.distance = kernel(query, self.vectors.row(n.row));
-                        }
-                        found.sort_unstable();
-                    }
-                    found.truncate(k);
-                    found
+                    let found = index.search(query, breadth.unwrap_or(nprobe), k * rerank.max(1), live);
+                    if rerank > 0 { self.rerank(query, found, k, metric) } else { found }
                 }
                 // Not trained yet: exact.
                 _ => FlatIndex::new(metric).search(&self.vectors, query, k, live),

@@ -221,13 +221,24 @@ impl State {
                 g.search_scored(&scorer, depth, ef.unwrap_or(g.params().ef_search).max(depth), live)
             }
         };
+        Some(self.rerank(query, candidates, k, metric))
+    }
+
+    /// The `k` best of `candidates` re-scored exactly on full precision (read through the
+    /// mmap'd chunks), closest first.
+    pub(super) fn rerank(
+        &self,
+        query: &[f32],
+        mut candidates: Vec<Neighbor>,
+        k: usize,
+        metric: Metric,
+    ) -> Vec<Neighbor> {
         let kernel = metric.kernel();
-        let mut exact: Vec<Neighbor> = candidates
-            .iter()
-            .map(|c| Neighbor { row: c.row, distance: kernel(query, self.vectors.row(c.row)) })
-            .collect();
-        exact.sort_unstable();
-        exact.truncate(k);
-        Some(exact)
+        for c in &mut candidates {
+            c.distance = kernel(query, self.vectors.row(c.row));
+        }
+        candidates.sort_unstable();
+        candidates.truncate(k);
+        candidates
     }
 }
