@@ -118,6 +118,27 @@ fn in_range(path: &str, v: Option<i64>, lo: i64, hi: i64, default: usize) -> Res
     }
 }
 
+/// Bits per code of a quantizer (`path` names the option): 8 (the default) or 4.
+fn code_bits(path: &str, v: Option<i64>) -> Result<u8> {
+    match v {
+        None => Ok(8),
+        Some(b @ (4 | 8)) => Ok(b as u8),
+        Some(b) => Err(Error::invalid(format!("{path} must be 8 or 4, got {b}"))),
+    }
+}
+
+/// Sub-spaces of product codes (`path` names the option): 1 to `dimension`, dividing it.
+fn sub_spaces(path: &str, v: Option<i64>, dimension: usize, default: usize) -> Result<usize> {
+    let m = in_range(path, v, 1, dimension as i64, default)?;
+    if !dimension.is_multiple_of(m) {
+        return Err(Error::invalid(format!(
+            "{path} = {m} must divide the dimension {dimension}; pick a divisor such as {}",
+            (1..=m).rev().find(|d| dimension.is_multiple_of(*d)).unwrap_or(1)
+        )));
+    }
+    Ok(m)
+}
+
 impl IndexSpec<'_> {
     fn build(&self, dimension: usize) -> Result<IndexConfig> {
         let kind = self.kind.unwrap_or("flat");
@@ -155,18 +176,8 @@ impl IndexSpec<'_> {
                 })
             }
             "ivfpq" => {
-                let m = in_range("index.m", self.m, 1, dimension as i64, IvfParams::default_m(dimension))?;
-                if !dimension.is_multiple_of(m) {
-                    return Err(Error::invalid(format!(
-                        "index.m = {m} must divide the dimension {dimension}; pick a divisor such as {}",
-                        IvfParams::default_m(dimension)
-                    )));
-                }
-                let bits = match self.bits {
-                    None => 8,
-                    Some(b @ (4 | 8)) => b as u8,
-                    Some(b) => return Err(Error::invalid(format!("index.bits must be 8 or 4, got {b}"))),
-                };
+                let m = sub_spaces("index.m", self.m, dimension, IvfParams::default_m(dimension))?;
+                let bits = code_bits("index.bits", self.bits)?;
                 let optional = |path, v: Option<i64>, hi| v.map(|_| in_range(path, v, 1, hi, 0)).transpose();
                 Ok(IndexConfig::Ivfpq(IvfParams {
                     nlist: optional("index.nlist", self.nlist, 65_536)?,
@@ -243,11 +254,7 @@ pub struct QuantSpec<'a> {
 impl QuantSpec<'_> {
     fn build(&self, dimension: usize) -> Result<Option<QuantizationConfig>> {
         let Some(kind) = self.kind else { return Ok(None) };
-        let bits = match self.bits {
-            None => 8,
-            Some(b @ (4 | 8)) => b as u8,
-            Some(b) => return Err(Error::invalid(format!("quantization.bits must be 8 or 4, got {b}"))),
-        };
+        let bits = code_bits("quantization.bits", self.bits)?;
         let train_ratio = match self.train_ratio {
             None => QuantizationConfig::DEFAULT_TRAIN_RATIO,
             Some(r) if r > 0.0 && r <= 1.0 => r as f32,
@@ -267,13 +274,7 @@ impl QuantSpec<'_> {
                 Ok(Some(QuantizationConfig::Scalar { bits, train_ratio, oversampling }))
             }
             "product" => {
-                let m = in_range("quantization.m", self.m, 1, dimension as i64, 16.min(dimension))?;
-                if !dimension.is_multiple_of(m) {
-                    return Err(Error::invalid(format!(
-                        "quantization.m = {m} must divide the dimension {dimension}; pick a divisor such as {}",
-                        (1..=m).rev().find(|d| dimension.is_multiple_of(*d)).unwrap_or(1)
-                    )));
-                }
+                let m = sub_spaces("quantization.m", self.m, dimension, 16.min(dimension))?;
                 Ok(Some(QuantizationConfig::Product { m, bits, train_ratio, oversampling }))
             }
             other => Err(Error::invalid(format!("quantization.type must be 'scalar' or 'product', got '{other}'"))),
