@@ -14,7 +14,7 @@ use libravdb_core::Metric;
 use libravdb_core::index::IvfPq;
 use libravdb_core::index::ivf::{SAMPLE_PER_LIST, default_nlist, default_nprobe};
 use libravdb_core::quant::ProductQuantizer;
-use libravdb_storage::codec::{ByteReader, ByteWriter};
+use libravdb_storage::codec::ByteWriter;
 
 use super::State;
 use super::quant::QuantStatus;
@@ -49,38 +49,20 @@ impl IvfState {
         Some(self.params.nprobe.unwrap_or_else(|| default_nprobe(ivf.nlist())).min(ivf.nlist()))
     }
 
-    /// Checkpoint body: status (u8: 0 pending, 1 trained, 2 failed), then the index or the
-    /// failure message.
+    /// Checkpoint body: the training status ([`QuantStatus::encode`]), then the index.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = ByteWriter::default();
-        match (&self.status, &self.index) {
-            (QuantStatus::Trained, Some(ivf)) => {
-                w.u8(1);
-                w.buf.extend_from_slice(&ivf.to_bytes());
-            }
-            (QuantStatus::Failed(msg), _) => {
-                w.u8(2);
-                w.str(msg);
-            }
-            _ => w.u8(0),
-        }
-        w.buf
+        let write = |w: &mut ByteWriter| w.buf.extend_from_slice(&self.index.as_ref().expect("trained").to_bytes());
+        self.status.encode(self.index.as_ref().map(|_| &write as &dyn Fn(&mut ByteWriter)))
     }
 
     /// Reads [`IvfState::encode`]; rows must be below `rows`.
     pub fn decode(params: IvfParams, body: &[u8], rows: usize) -> Result<Self, String> {
-        let mut state = Self::new(params);
-        let (&status, rest) = body.split_first().ok_or("empty index file")?;
-        match status {
-            0 => {}
-            1 => {
-                state.index = Some(IvfPq::from_bytes(rest, rows).ok_or("unreadable IVF-PQ index")?);
-                state.status = QuantStatus::Trained;
-            }
-            2 => state.status = QuantStatus::Failed(ByteReader::new(rest).str().map_err(|e| e.0)?.to_owned()),
-            s => return Err(format!("index status {s}")),
-        }
-        Ok(state)
+        let (status, rest) = QuantStatus::decode(body)?;
+        let index = match status {
+            QuantStatus::Trained => Some(IvfPq::from_bytes(rest, rows).ok_or("unreadable IVF-PQ index")?),
+            _ => None,
+        };
+        Ok(Self { params, status, index })
     }
 }
 

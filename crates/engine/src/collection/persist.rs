@@ -409,49 +409,36 @@ fn load_graph(path: &Path, rows: usize) -> Result<GraphParts> {
     parse().map_err(|e| corrupted(path.to_path_buf(), e.0))
 }
 
-/// Quantizer file body: status (u8: 0 pending, 1 trained, 2 failed), then for a failure its
-/// message, for a trained quantizer its serialised form (length-prefixed) and the codes
-/// (u64 length, then layout (rows, code bytes)).
+/// Quantizer file body: the training status ([`QuantStatus::encode`]), then for a trained
+/// quantizer its serialised form (length-prefixed) and the codes (u64 length, then layout
+/// (rows, code bytes)).
 fn encode_quant(q: &QuantState) -> Vec<u8> {
-    let mut w = ByteWriter::with_capacity(q.codes.len() + 1024);
-    match (&q.status, &q.quantizer) {
-        (QuantStatus::Trained, Some(quantizer)) => {
-            w.u8(1);
-            w.bytes(&quantizer.to_bytes());
-            w.u64(q.codes.len() as u64);
-            w.buf.extend_from_slice(&q.codes);
-        }
-        (QuantStatus::Failed(msg), _) => {
-            w.u8(2);
-            w.str(msg);
-        }
-        _ => w.u8(0),
-    }
-    w.buf
+    let write = |w: &mut ByteWriter| {
+        w.bytes(&q.quantizer.as_ref().expect("trained").to_bytes());
+        w.u64(q.codes.len() as u64);
+        w.buf.extend_from_slice(&q.codes);
+    };
+    q.status.encode(q.quantizer.as_ref().map(|_| &write as &dyn Fn(&mut ByteWriter)))
 }
 
 fn load_quant(path: &Path, config: crate::config::QuantizationConfig, rows: usize) -> Result<QuantState> {
     let (_, body) = segment::read(path, QUANT_MAGIC, FORMAT_VERSION)?;
     let bad = |reason: String| corrupted(path.to_path_buf(), reason);
-    let mut r = ByteReader::new(&body);
+    let (status, rest) = QuantStatus::decode(&body).map_err(bad)?;
     let mut q = QuantState::new(config);
-    match r.u8().map_err(|e| bad(e.0))? {
-        0 => {}
-        1 => {
-            let quantizer = libravdb_core::quant::Quantizer::from_bytes(r.bytes().map_err(|e| bad(e.0))?)
-                .ok_or_else(|| bad("unreadable quantizer".into()))?;
-            let len = r.u64().map_err(|e| bad(e.0))? as usize;
-            let codes = body.len().checked_sub(len).map(|start| body[start..].to_vec());
-            match codes {
-                Some(codes) if codes.len() == rows * quantizer.code_bytes() => q.codes = codes,
-                _ => return Err(bad(format!("codes do not cover the {rows} rows"))),
-            }
-            q.quantizer = Some(quantizer);
-            q.status = QuantStatus::Trained;
+    if status == QuantStatus::Trained {
+        let mut r = ByteReader::new(rest);
+        let quantizer = libravdb_core::quant::Quantizer::from_bytes(r.bytes().map_err(|e| bad(e.0))?)
+            .ok_or_else(|| bad("unreadable quantizer".into()))?;
+        let len = r.u64().map_err(|e| bad(e.0))? as usize;
+        let codes = rest.len().checked_sub(len).map(|start| rest[start..].to_vec());
+        match codes {
+            Some(codes) if codes.len() == rows * quantizer.code_bytes() => q.codes = codes,
+            _ => return Err(bad(format!("codes do not cover the {rows} rows"))),
         }
-        2 => q.status = QuantStatus::Failed(r.str().map_err(|e| bad(e.0))?.to_owned()),
-        s => return Err(bad(format!("quantizer status {s}"))),
+        q.quantizer = Some(quantizer);
     }
+    q.status = status;
     Ok(q)
 }
 

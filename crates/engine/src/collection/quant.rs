@@ -14,6 +14,7 @@
 use libravdb_core::index::hnsw::Scorer;
 use libravdb_core::quant::{PreparedQuery, ProductQuantizer, Quantizer, ScalarQuantizer};
 use libravdb_core::{Metric, Neighbor, VectorRows};
+use libravdb_storage::codec::{ByteReader, ByteWriter};
 use rayon::prelude::*;
 
 use super::State;
@@ -93,6 +94,36 @@ impl QuantStatus {
             QuantStatus::Failed(e) => Some(e.clone()),
             _ => None,
         }
+    }
+
+    /// Checkpoint form of something trained from the data (a quantizer, an IVF-PQ index): a
+    /// status byte (0 pending, 1 trained, 2 failed), then what `trained` writes (called only
+    /// when trained; `None` counts as pending) or the failure message.
+    pub fn encode(&self, trained: Option<&dyn Fn(&mut ByteWriter)>) -> Vec<u8> {
+        let mut w = ByteWriter::default();
+        match (self, trained) {
+            (QuantStatus::Trained, Some(write)) => {
+                w.u8(1);
+                write(&mut w);
+            }
+            (QuantStatus::Failed(msg), _) => {
+                w.u8(2);
+                w.str(msg);
+            }
+            _ => w.u8(0),
+        }
+        w.buf
+    }
+
+    /// Reads [`QuantStatus::encode`]: the status and, when trained, the bytes that follow.
+    pub fn decode(body: &[u8]) -> Result<(QuantStatus, &[u8]), String> {
+        let (&status, rest) = body.split_first().ok_or("empty file")?;
+        Ok(match status {
+            0 => (QuantStatus::Pending, rest),
+            1 => (QuantStatus::Trained, rest),
+            2 => (QuantStatus::Failed(ByteReader::new(rest).str().map_err(|e| e.0)?.to_owned()), &[]),
+            s => return Err(format!("training status {s}")),
+        })
     }
 }
 
