@@ -104,7 +104,8 @@ impl IvfPq {
     /// Bytes of centroids, codebooks, rows and codes.
     pub fn bytes(&self) -> usize {
         let lists: usize = self.lists.read().iter().map(|l| l.rows.capacity() * 4 + l.codes.capacity()).sum();
-        (self.centroids.len() + self.pq.dim() * (1 << self.pq.bits())) * 4 + lists
+        // Codebooks are held twice (by centroid and by component).
+        (self.centroids.len() + 2 * self.pq.dim() * (1 << self.pq.bits())) * 4 + lists
     }
 
     /// The list of `v` and its residual code.

@@ -19,6 +19,10 @@ pub struct ProductQuantizer {
     bits: u8,
     /// Codebooks, layout (m, ksub, dsub).
     centroids: Vec<f32>,
+    /// The same codebooks by component, layout (m, dsub, ksub), so a lookup table is built
+    /// with loops over the 2^bits centroids that vectorise (sub-vectors are only a few
+    /// components long).
+    by_component: Vec<f32>,
 }
 
 /// A query prepared against a [`ProductQuantizer`]: its lookup table.
@@ -59,7 +63,21 @@ impl ProductQuantizer {
                 kmeans(&sub, dsub, ksub, ITERATIONS, seed ^ j as u64)
             })
             .collect();
-        Ok(Self { dim, m, bits, centroids: books.concat() })
+        Ok(Self::from_codebooks(dim, m, bits, books.concat()))
+    }
+
+    /// A quantizer from its codebooks (layout (m, ksub, dsub)).
+    fn from_codebooks(dim: usize, m: usize, bits: u8, centroids: Vec<f32>) -> Self {
+        let (dsub, ksub) = (dim / m, 1usize << bits);
+        let mut by_component = vec![0.0f32; centroids.len()];
+        for j in 0..m {
+            for c in 0..ksub {
+                for d in 0..dsub {
+                    by_component[(j * dsub + d) * ksub + c] = centroids[(j * ksub + c) * dsub + d];
+                }
+            }
+        }
+        Self { dim, m, bits, centroids, by_component }
     }
 
     pub fn dim(&self) -> usize {
@@ -123,11 +141,21 @@ impl ProductQuantizer {
 
     pub fn prepare(&self, q: &[f32], metric: Metric) -> Prepared {
         let (dsub, ksub) = (self.dsub(), self.ksub());
-        let kernel = metric.kernel();
-        let mut lut = Vec::with_capacity(self.m * ksub);
-        for j in 0..self.m {
-            let sub = &q[j * dsub..(j + 1) * dsub];
-            lut.extend((0..ksub).map(|c| kernel(sub, self.centroid(j, c))));
+        let mut lut = vec![0.0f32; self.m * ksub];
+        for (j, out) in lut.chunks_exact_mut(ksub).enumerate() {
+            for d in 0..dsub {
+                let x = q[j * dsub + d];
+                let column = &self.by_component[(j * dsub + d) * ksub..(j * dsub + d + 1) * ksub];
+                if metric == Metric::L2 {
+                    for (o, c) in out.iter_mut().zip(column) {
+                        *o += (x - c) * (x - c);
+                    }
+                } else {
+                    for (o, c) in out.iter_mut().zip(column) {
+                        *o -= x * c;
+                    }
+                }
+            }
         }
         Prepared { ksub, bits: self.bits, lut }
     }
@@ -145,7 +173,7 @@ impl ProductQuantizer {
             return None;
         }
         let centroids = r.f32s((1usize << bits) * dim)?;
-        Some(Self { dim, m, bits, centroids })
+        Some(Self::from_codebooks(dim, m, bits, centroids))
     }
 }
 
