@@ -1,3 +1,5 @@
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LibraVDB } from '../index'
 import { randomVectors, row, tempDir } from './helpers'
@@ -8,7 +10,42 @@ afterEach(async () => {
   db = undefined
 })
 
+/** Bytes of disk the files under `dir` occupy (allocated blocks, not apparent sizes). */
+function diskBytes(dir: string): number {
+  let total = 0
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name)
+    const st = statSync(p)
+    total += st.isDirectory() ? diskBytes(p) : st.blocks * 512
+  }
+  return total
+}
+
 describe('persistence', () => {
+  it('small collections take disk in proportion to their data', async () => {
+    // Per-tenant collections: each file grows with its rows instead of starting at 32 MiB.
+    const dir = tempDir()
+    db = await LibraVDB.open(dir)
+    const dim = 128
+    for (let i = 0; i < 40; i++) {
+      const c = await db.createCollection(`tenant${i}`, { dimension: dim, index: { type: i % 2 ? 'hnsw' : 'flat' } })
+      await c.insertBatch({ ids: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'], vectors: randomVectors(i, 10, dim) })
+    }
+    await db.close()
+    const perCollection = diskBytes(dir) / 40
+    expect(perCollection).toBeLessThan(256 * 1024)
+    db = await LibraVDB.open(dir)
+    const c = db.getCollection('tenant7')
+    expect(await c.count()).toBe(10)
+    // Growing past the first allocation keeps every row.
+    await c.insertBatch({ ids: Array.from({ length: 3000 }, (_, i) => `n${i}`), vectors: randomVectors(99, 3000, dim) })
+    await db.close()
+    db = await LibraVDB.open(dir)
+    expect(await db.getCollection('tenant7').count()).toBe(3010)
+    expect((await db.getCollection('tenant7').get('n2999'))!.vector[5]).toBeCloseTo(randomVectors(99, 3000, dim)[2999 * dim + 5], 6)
+  })
+
+
   it('close and reopen gives the same records and the same results', async () => {
     const dir = tempDir()
     const dim = 32

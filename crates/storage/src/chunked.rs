@@ -3,8 +3,10 @@
 //! `AtomicU32` that graph builders update concurrently through `&self`).
 //!
 //! Row `r` lives in chunk `r >> shift` at slot `r & mask`; a chunk holds `1 << shift` rows
-//! (about 32 MiB). Growing adds a chunk and never moves existing rows, so a row's
-//! address is stable while the collection grows. Writes go straight into the shared mapping;
+//! (about 32 MiB). Each chunk is mapped at its full size from the start, so a row's address
+//! is stable while the collection grows, but its file grows with the rows written into it:
+//! it starts at 16 KiB and doubles (`posix_fallocate`) until it reaches the chunk size. A
+//! collection of ten vectors takes a few pages of disk, not 32 MiB. Writes go straight into the shared mapping;
 //! [`ChunkedVectors::flush`] (msync) makes them durable at a checkpoint. Rows written after
 //! the last checkpoint are rewritten by WAL replay, so a page torn by a crash never survives.
 //! Without a directory the chunks are anonymous mappings (in-memory databases).
@@ -16,29 +18,36 @@
 //! - every chunk mapping is exactly `chunk_bytes` long, page-aligned, and rows are
 //!   `width * 4`-byte slots at multiples of 4, so views of 4-byte [`Slot`] types are aligned
 //!   and in bounds, and an all-zero byte pattern is a valid value of every slot type;
+//! - a mapping may extend past the end of its file (touching those pages would raise
+//!   SIGBUS), so rows are only ever accessed below `rows`, and `reserve` extends the file
+//!   over every row below `rows` before `rows` grows;
 //! - plain `f32` rows are written only through `&mut self`, so the borrow rules exclude
 //!   readers during writes; `AtomicU32` rows are shared and written through atomics.
 //!
 //! - releasing resident pages (`MADV_DONTNEED`) is done only on file-backed shared mappings,
 //!   where the data stays in the file and its page cache: later reads fault it back in.
 //!
-//! Chunk files are filled with zeros when created (not left sparse) so that a full disk
-//! surfaces as an I/O error there rather than as SIGBUS on a later store into the mapping.
+//! File space is allocated (`posix_fallocate`, not left sparse) before rows are written into
+//! it, so that a full disk surfaces as an I/O error from `reserve` rather than as SIGBUS on
+//! a later store into the mapping.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::marker::PhantomData;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU32;
 
 use libravdb_core::{LinkTable, VectorRows};
-use memmap2::{Advice, MmapMut, UncheckedAdvice};
+use memmap2::{Advice, MmapMut, MmapOptions, UncheckedAdvice};
 
 use crate::error::{IoContext, Result, StorageError};
 use crate::fsutil::{create_dir_all, sync_dir};
 
 /// Target chunk size; the row count per chunk is the largest power of two that fits.
 const TARGET_CHUNK_BYTES: usize = 32 << 20;
+/// First allocation of a chunk file; it doubles from there.
+const MIN_FILE_BYTES: usize = 16 << 10;
+const PAGE: usize = 4096;
 
 /// A 4-byte element type that may be viewed over (zero-filled) mapped memory.
 pub trait Slot: Send + Sync + 'static + sealed::Sealed {}
@@ -58,6 +67,8 @@ pub struct ChunkedTable<T: Slot> {
     /// log2 of rows per chunk.
     shift: u32,
     chunks: Vec<MmapMut>,
+    /// The open chunk files and their allocated lengths (empty for anonymous chunks).
+    files: Vec<(File, usize)>,
     /// Folder of chunk files; `None` for anonymous (in-memory) chunks.
     dir: Option<PathBuf>,
     rows: usize,
@@ -78,12 +89,19 @@ impl<T: Slot> ChunkedTable<T> {
     }
 
     /// Opens the table in `dir` (or in memory) holding `rows` rows; the chunk files those rows
-    /// need must exist at full size (they were flushed by the last checkpoint).
+    /// need must exist and cover them (they were flushed by the last checkpoint).
     pub fn open(dir: Option<&Path>, width: usize, shift: u32, rows: usize) -> Result<Self> {
         let dim = width;
         assert!(dim > 0 && shift < 31);
-        let mut table =
-            Self { dim, shift, chunks: Vec::new(), dir: dir.map(Path::to_path_buf), rows: 0, _slot: PhantomData };
+        let mut table = Self {
+            dim,
+            shift,
+            chunks: Vec::new(),
+            files: Vec::new(),
+            dir: dir.map(Path::to_path_buf),
+            rows: 0,
+            _slot: PhantomData,
+        };
         if let Some(d) = dir {
             create_dir_all(d)?;
         }
@@ -91,10 +109,14 @@ impl<T: Slot> ChunkedTable<T> {
         for c in 0..needed {
             if let Some(path) = table.chunk_path(c) {
                 let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                if len != table.chunk_bytes() as u64 {
+                let want = table.bytes_in_chunk(c, rows);
+                if len < want as u64 || len > table.chunk_bytes() as u64 {
                     return Err(StorageError::Corrupted {
                         path,
-                        reason: format!("chunk is {len} bytes, expected {}", table.chunk_bytes()),
+                        reason: format!(
+                            "chunk is {len} bytes; its rows need {want} and a chunk holds at most {}",
+                            table.chunk_bytes()
+                        ),
                     });
                 }
             }
@@ -102,6 +124,11 @@ impl<T: Slot> ChunkedTable<T> {
         }
         table.rows = rows;
         Ok(table)
+    }
+
+    /// Bytes of chunk `c` that rows `0..rows` occupy.
+    fn bytes_in_chunk(&self, c: usize, rows: usize) -> usize {
+        rows.saturating_sub(c * self.chunk_rows()).min(self.chunk_rows()) * self.dim * 4
     }
 
     fn chunk_rows(&self) -> usize {
@@ -116,7 +143,7 @@ impl<T: Slot> ChunkedTable<T> {
         self.dir.as_ref().map(|d| d.join(format!("{c:06}.chunk")))
     }
 
-    /// Maps chunk `c` (the next one), creating its file zero-filled when absent or short.
+    /// Maps chunk `c` (the next one) at its full size, creating its file (empty) if absent.
     fn map_chunk(&mut self, c: usize) -> Result<()> {
         debug_assert_eq!(c, self.chunks.len());
         let bytes = self.chunk_bytes();
@@ -124,28 +151,52 @@ impl<T: Slot> ChunkedTable<T> {
             None => MmapMut::map_anon(bytes)
                 .map_err(|source| StorageError::Io { path: "<anonymous map>".into(), source })?,
             Some(path) => {
-                let mut file =
+                let created = !path.exists();
+                let file =
                     OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).at(&path)?;
-                let len = file.metadata().at(&path)?.len() as usize;
-                if len < bytes {
-                    zero_fill(&mut file, len, bytes).at(&path)?;
-                    file.sync_all().at(&path)?;
+                if created {
                     sync_dir(self.dir.as_deref().expect("file-backed"))?;
                 }
-                // SAFETY: the file is exactly `bytes` long and only this process (holding the
-                // directory lock) opens it; see the module's Safety section.
-                unsafe { MmapMut::map_mut(&file) }.at(&path)?
+                let len = file.metadata().at(&path)?.len() as usize;
+                // SAFETY: only this process (holding the directory lock) writes the file, and
+                // no row past its end is accessed (the module's Safety section).
+                let map = unsafe { MmapOptions::new().len(bytes).map_mut(&file) }.at(&path)?;
+                self.files.push((file, len));
+                map
             }
         };
         self.chunks.push(map);
         Ok(())
     }
 
-    /// Maps (creating as needed) the chunks that rows `0..rows` need, so that later
+    /// Extends chunk file `c` (doubling, from [`MIN_FILE_BYTES`]) to cover at least `need`
+    /// bytes, allocating the space so that stores into it cannot fault on a full disk.
+    fn allocate(&mut self, c: usize, need: usize) -> Result<()> {
+        let chunk_bytes = self.chunk_bytes();
+        let Some((file, len)) = self.files.get_mut(c) else { return Ok(()) };
+        if *len >= need {
+            return Ok(());
+        }
+        let target = need.max(*len * 2).max(MIN_FILE_BYTES).next_multiple_of(PAGE).min(chunk_bytes);
+        // SAFETY: plain FFI call on an open file descriptor.
+        let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, target as libc::off_t) };
+        if rc != 0 {
+            let path = self.dir.as_deref().expect("file-backed").join(format!("{c:06}.chunk"));
+            return Err(StorageError::Io { path, source: std::io::Error::from_raw_os_error(rc) });
+        }
+        *len = target;
+        Ok(())
+    }
+
+    /// Maps the chunks that rows `0..rows` need and allocates their file space, so that later
     /// [`ChunkedVectors::set_row`] calls below `rows` do no I/O and cannot fail.
     pub fn reserve(&mut self, rows: usize) -> Result<()> {
-        while self.chunks.len() < rows.div_ceil(self.chunk_rows()) {
+        let needed = rows.div_ceil(self.chunk_rows());
+        while self.chunks.len() < needed {
             self.map_chunk(self.chunks.len())?;
+        }
+        for c in 0..needed {
+            self.allocate(c, self.bytes_in_chunk(c, rows))?;
         }
         Ok(())
     }
@@ -196,7 +247,8 @@ impl<T: Slot> ChunkedTable<T> {
     /// Makes every written row durable (msync of each mapping).
     pub fn flush(&self) -> Result<()> {
         for (c, map) in self.chunks.iter().enumerate() {
-            map.flush().map_err(|source| StorageError::Io {
+            let len = self.files.get(c).map_or(map.len(), |(_, len)| *len);
+            map.flush_range(0, len).map_err(|source| StorageError::Io {
                 path: self.chunk_path(c).unwrap_or_else(|| "<anonymous map>".into()),
                 source,
             })?;
@@ -266,19 +318,6 @@ impl<T: Slot> ChunkedTable<T> {
         // through `&mut self`, atomic rows only through atomics (module Safety section).
         unsafe { std::slice::from_raw_parts(self.chunks[c].as_ptr() as *const T, rows * self.dim) }
     }
-}
-
-fn zero_fill(file: &mut File, from: usize, to: usize) -> std::io::Result<()> {
-    use std::io::{Seek, SeekFrom};
-    let zeros = vec![0u8; 1 << 20];
-    file.seek(SeekFrom::Start(from as u64))?;
-    let mut left = to - from;
-    while left > 0 {
-        let n = left.min(zeros.len());
-        file.write_all(&zeros[..n])?;
-        left -= n;
-    }
-    Ok(())
 }
 
 impl LinkTable for ChunkedLinks {
@@ -394,6 +433,38 @@ mod tests {
         assert!(t.resident_bytes() < 64 * 1024, "released: {} bytes resident", t.resident_bytes());
         assert_eq!(VectorRows::row(&t, 777)[5], 777.0, "data is read back from the file");
         assert!(t.resident_bytes() <= 64 * 1024);
+    }
+
+    #[test]
+    fn chunk_files_grow_with_their_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let dim = 128;
+        let shift = ChunkedVectors::shift_for(dim); // 32 MiB chunks
+        let file = dir.path().join("000000.chunk");
+        let disk = |p: &Path| {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(p).unwrap();
+            (m.len() as usize, m.blocks() as usize * 512)
+        };
+        let mut t = ChunkedVectors::open(Some(dir.path()), dim, shift, 0).unwrap();
+        for r in 0..10 {
+            t.set_row(r, &row_value(r, dim)).unwrap();
+        }
+        assert_eq!(disk(&file).0, MIN_FILE_BYTES, "ten rows take the first allocation");
+        assert!(disk(&file).1 <= MIN_FILE_BYTES + PAGE, "and no more disk");
+        for r in 10..1000 {
+            t.set_row(r, &row_value(r, dim)).unwrap();
+        }
+        let (len, _) = disk(&file);
+        assert!((1000 * dim * 4..=2 * 1000 * dim * 4 + PAGE).contains(&len), "doubling: {len}");
+        t.flush().unwrap();
+        drop(t);
+        let t = ChunkedVectors::open(Some(dir.path()), dim, shift, 1000).unwrap();
+        assert_eq!(VectorRows::row(&t, 999), row_value(999, dim).as_slice());
+        // A file that does not cover the rows the checkpoint names is corruption.
+        drop(t);
+        let err = ChunkedVectors::open(Some(dir.path()), dim, shift, len / (dim * 4) + 1).unwrap_err();
+        assert!(matches!(err, StorageError::Corrupted { .. }), "{err}");
     }
 
     #[test]

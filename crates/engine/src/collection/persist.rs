@@ -44,7 +44,11 @@ use crate::ids::IdMap;
 use crate::ops::Op;
 
 /// On-disk format version written by this build (and the newest it reads).
-pub const FORMAT_VERSION: u32 = 1;
+/// - 1: the first format.
+/// - 2: WAL records carry a header checksum and the log starts with a magic number; chunk
+///   files grow with their rows instead of being created whole. Opening a version-1
+///   collection rewrites its WAL and manifest in version 2 (segment bodies are unchanged).
+pub const FORMAT_VERSION: u32 = 2;
 const MANIFEST_MAGIC: &[u8; 8] = b"LVDBMANI";
 const ROWS_MAGIC: &[u8; 8] = b"LVDBROWS";
 const GRAPH_MAGIC: &[u8; 8] = b"LVDBHNSW";
@@ -102,10 +106,12 @@ fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
     Ok(())
 }
 
-fn read_manifest(dir: &Path) -> Result<Manifest> {
+/// The manifest and the format version it was written in.
+fn read_manifest(dir: &Path) -> Result<(Manifest, u32)> {
     let path = manifest_path(dir);
-    let (_, body) = segment::read(&path, MANIFEST_MAGIC, FORMAT_VERSION)?;
-    serde_json::from_slice(&body).map_err(|e| corrupted(path, format!("unreadable manifest: {e}")))
+    let (version, body) = segment::read(&path, MANIFEST_MAGIC, FORMAT_VERSION)?;
+    let m = serde_json::from_slice(&body).map_err(|e| corrupted(path, format!("unreadable manifest: {e}")))?;
+    Ok((m, version))
 }
 
 impl Collection {
@@ -158,7 +164,7 @@ impl Collection {
                 write_manifest(&staging, &manifest)?;
                 fs::rename(&staging, dir).map_err(|source| StorageError::Io { path: dir.clone(), source })?;
                 fsutil::sync_dir(parent)?;
-                Some(Wal::open(&dir.join("wal.log"), options.fsync)?.0)
+                Some(Wal::open(&dir.join("wal.log"), options.fsync, false)?.0)
             }
         };
         let vectors =
@@ -173,7 +179,7 @@ impl Collection {
 
     /// Opens an existing collection directory: loads the last checkpoint, replays the WAL.
     pub(crate) fn open(dir: PathBuf, options: DbOptions) -> Result<Collection> {
-        let m = read_manifest(&dir)?;
+        let (m, version) = read_manifest(&dir)?;
         let dim = m.config.dimension;
         let (ids, metadata) =
             if m.generation == 0 { (IdMap::default(), Vec::new()) } else { load_rows(&dir, m.generation)? };
@@ -225,13 +231,19 @@ impl Collection {
         remove_stale_files(&dir, m.generation);
 
         let wal_path = dir.join("wal.log");
-        let (wal, records) = Wal::open(&wal_path, options.fsync)?;
+        let (wal, records) = Wal::open(&wal_path, options.fsync, version < 2)?;
         let mut seq = m.wal_seq;
         let mut written = Vec::new();
         for payload in records {
             let (op_seq, op) = Op::decode(&payload, dim).map_err(|e| corrupted(wal_path.clone(), e.0))?;
-            if op_seq <= m.wal_seq {
+            if op_seq <= m.wal_seq && seq == m.wal_seq {
                 continue; // already in the checkpoint (crash between manifest write and WAL reset)
+            }
+            if op_seq != seq + 1 {
+                return Err(corrupted(
+                    wal_path.clone(),
+                    format!("op {op_seq} follows op {seq}: logged writes are missing"),
+                ));
             }
             let rows = state.rows_after(&op);
             state.reserve(rows)?;
@@ -242,6 +254,11 @@ impl Collection {
             seq = op_seq;
         }
         state.link(&written);
+        if version < FORMAT_VERSION {
+            // The WAL was rewritten in this format by `Wal::open`; record that the collection
+            // now is in it (segment bodies did not change between versions).
+            write_manifest(&dir, &m)?;
+        }
         let writer = Writer {
             wal: Some(wal),
             seq,

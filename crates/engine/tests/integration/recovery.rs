@@ -93,3 +93,67 @@ fn a_damaged_rows_file_is_reported_as_corruption_naming_it() {
     assert_eq!(err.code(), ErrorCode::Corrupted);
     assert!(err.to_string().contains("rows-1.seg"), "{err}");
 }
+
+/// The silent-loss reproduction: 100 records checkpointed, 50 more only in the WAL, then one
+/// bit of the first WAL record's length flipped. Opening must fail with `ERR_CORRUPTED` and
+/// leave the log as it was, never open with the 50 acknowledged writes gone.
+#[test]
+fn a_damaged_wal_record_is_corruption_and_the_log_is_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = random_vectors(11, 150, 8);
+    {
+        let db = open(tmp.path());
+        let c = db.create_collection("c", config(8, "l2")).unwrap();
+        insert(&c, "a", &v[..100 * 8]);
+        db.close().unwrap();
+        let db = open(tmp.path());
+        let c = db.collection("c").unwrap();
+        for i in 0..5 {
+            insert(&c, &format!("b{i}"), &v[(100 + i * 10) * 8..(110 + i * 10) * 8]);
+        }
+        std::mem::forget(db); // crash: the 50 live only in the WAL
+    }
+    std::fs::remove_file(tmp.path().join("LOCK")).unwrap();
+    let wal = tmp.path().join("collections/c/wal.log");
+    let clean = std::fs::read(&wal).unwrap();
+    // Offsets past the 8-byte magic: length (the reproduction), payload CRC, header CRC, payload.
+    for at in [11, 8, 14, 18, 48] {
+        let mut bytes = clean.clone();
+        bytes[at] ^= 1;
+        std::fs::write(&wal, &bytes).unwrap();
+        let err = Database::open(Some(tmp.path()), DbOptions::default()).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Corrupted, "byte {at}: {err}");
+        assert!(err.to_string().contains("wal.log"), "{err}");
+        assert_eq!(std::fs::read(&wal).unwrap(), bytes, "nothing truncated");
+    }
+    std::fs::write(&wal, &clean).unwrap();
+    let db = open(tmp.path());
+    assert_eq!(db.collection("c").unwrap().count().unwrap(), 150);
+}
+
+/// A WAL record missing from the middle of the log (its sequence number skipped) is
+/// corruption, not a shorter history.
+#[test]
+fn a_missing_wal_record_is_corruption() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = random_vectors(12, 30, 8);
+    {
+        let db = open(tmp.path());
+        let c = db.create_collection("c", config(8, "l2")).unwrap();
+        for i in 0..3 {
+            insert(&c, &format!("b{i}"), &v[i * 80..(i + 1) * 80]);
+        }
+        std::mem::forget(db);
+    }
+    std::fs::remove_file(tmp.path().join("LOCK")).unwrap();
+    let wal = tmp.path().join("collections/c/wal.log");
+    let bytes = std::fs::read(&wal).unwrap();
+    // Records are equal in size: cut out the second one.
+    let rec = (bytes.len() - 8) / 3;
+    let mut cut = bytes[..8 + rec].to_vec();
+    cut.extend_from_slice(&bytes[8 + 2 * rec..]);
+    std::fs::write(&wal, &cut).unwrap();
+    let err = Database::open(Some(tmp.path()), DbOptions::default()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Corrupted, "{err}");
+    assert!(err.to_string().contains("missing"), "{err}");
+}
