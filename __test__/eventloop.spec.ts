@@ -1,3 +1,12 @@
+/**
+ * Nothing a call does on the JS thread holds the event loop for long, at any batch size, and
+ * no synchronous call waits for a write.
+ *
+ * The probe measures the JS thread's own CPU time between ticks of a 10 ms interval (Linux
+ * `schedstat`), not wall time: on a loaded machine the thread is descheduled and wall gaps
+ * grow, but the work it does between ticks does not.
+ */
+import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LibraVDB } from '../index'
 import { randomVectors, row, tempDir } from './helpers'
@@ -8,13 +17,19 @@ afterEach(async () => {
   db = undefined
 })
 
-/** Starts a 10 ms interval; `stop()` returns the largest gap between ticks. */
+/** CPU time of the JS (main) thread in ms. */
+function mainThreadCpuMs(): number {
+  const fields = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')
+  return Number(fields[0]) / 1e6
+}
+
+/** Starts a 10 ms interval; `stop()` returns the most JS-thread CPU time spent between two ticks. */
 function probe() {
-  let last = performance.now()
+  let last = mainThreadCpuMs()
   let worst = 0
   let ticks = 0
   const timer = setInterval(() => {
-    const now = performance.now()
+    const now = mainThreadCpuMs()
     worst = Math.max(worst, now - last)
     last = now
     ticks++
@@ -22,10 +37,16 @@ function probe() {
   return {
     stop() {
       clearInterval(timer)
-      return { worst: Math.max(worst, performance.now() - last), ticks }
+      return { worst: Math.max(worst, mainThreadCpuMs() - last), ticks }
     },
   }
 }
+
+/** Most JS-thread time between ticks we accept: the 10 ms interval plus a few slices. */
+const MAX_BUSY_MS = 30
+
+const settledYet = (p: Promise<unknown>) =>
+  Promise.race([p.then(() => true), new Promise<boolean>((r) => setImmediate(() => r(false)))])
 
 describe('the event loop keeps ticking', () => {
   it('while 200k x 128 vectors are inserted in batches and searched', async () => {
@@ -49,7 +70,46 @@ describe('the event loop keeps ticking', () => {
     expect(await c.count()).toBe(n)
     expect(single.every((h) => h.length === 10)).toBe(true)
     expect(batched.map((h) => h[0].id).slice(0, 16)).toEqual(single.map((h) => h[0].id))
-    console.log(`largest event-loop gap ${worst.toFixed(1)} ms over ${ticks} ticks`)
-    expect(worst).toBeLessThan(50)
+    console.log(`most JS-thread CPU between ticks ${worst.toFixed(1)} ms over ${ticks} ticks`)
+    expect(worst).toBeLessThan(MAX_BUSY_MS)
+  })
+
+  it('while one insertBatch of 200k records with metadata is triaged and sent', async () => {
+    const dim = 32
+    const n = 200_000
+    const data = randomVectors(7, n, dim)
+    const records = Array.from({ length: n }, (_, i) => ({
+      id: `doc-${i}`,
+      vector: Array.from(row(data, i, dim)),
+      metadata: { title: `title ${i}`, category: ['a', 'b', 'c'][i % 3], year: 2000 + (i % 25), tags: ['x', `t${i % 7}`] },
+    }))
+    db = await LibraVDB.open(tempDir())
+    const c = await db.createCollection('docs', { dimension: dim })
+    const p = probe()
+    const report = await c.insertBatch(records)
+    const { worst, ticks } = p.stop()
+    expect(report.succeeded).toBe(n)
+    expect(await c.count()).toBe(n)
+    expect((await c.get('doc-199999'))?.metadata).toEqual(records[n - 1].metadata)
+    console.log(`200k records with metadata: most JS-thread CPU between ticks ${worst.toFixed(1)} ms over ${ticks} ticks`)
+    expect(worst).toBeLessThan(MAX_BUSY_MS)
+  })
+
+  it('stats(), count() and getCollection() answer while an HNSW batch is being linked', async () => {
+    const dim = 64
+    const n = 20_000
+    db = await LibraVDB.open(tempDir())
+    const c = await db.createCollection('g', { dimension: dim, index: { type: 'hnsw' } })
+    const pending = c.insertBatch({ ids: Array.from({ length: n }, (_, i) => `v${i}`), vectors: randomVectors(3, n, dim) })
+    // Applied rows are counted before linking starts; linking 20k takes seconds.
+    while ((await c.count()) < n) await new Promise((r) => setImmediate(r))
+    for (let i = 0; i < 20; i++) {
+      expect(c.stats().count).toBe(n)
+      expect(db.getCollection('g').name).toBe('g')
+      expect(db.listCollections()).toEqual(['g'])
+    }
+    // Had any of those calls waited for the writer, the batch would have finished first.
+    expect(await settledYet(pending)).toBe(false)
+    await pending
   })
 })

@@ -1,13 +1,20 @@
 /**
- * Per-item batch reporting: what the facade finds wrong with an item before sending a batch,
- * merged with what the engine reports, and the typed error an atomic rejection throws.
+ * Batches on the JS thread: the one triage loop every batch call runs (shape checks, in
+ * slices that yield to the event loop), the packed form ids and metadata cross into the
+ * engine in, and per-item reporting: what the facade finds wrong with an item, merged with
+ * what the engine reports, and the typed error an atomic rejection throws.
  */
 import { describe } from './config'
 import { type BatchItemError, type ErrorCode, InvalidArgumentError, LibraVDBError } from './errors'
 import type { NativeBatchReport } from './native'
+import type { BatchResult, Metadata } from './records'
 
-/** Metadata of a record: a JSON-serialisable object. */
-export type Metadata = Record<string, unknown>
+declare global {
+  interface String {
+    /** ES2024; in Node since 20.0. */
+    isWellFormed(): boolean
+  }
+}
 
 export function metadataJson(where: string, m: unknown): string | null {
   if (m === undefined || m === null) return null
@@ -44,4 +51,107 @@ export function mergeReport(report: NativeBatchReport, sentIndex: number[], loca
 
 export function parseMetadata(json: string | null | undefined): Metadata | undefined {
   return json == null ? undefined : (JSON.parse(json) as Metadata)
+}
+
+/** JS-thread time one slice of a batch's triage may take before it yields to the loop. */
+const SLICE_MS = 4
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/**
+ * Runs `step(i)` for every `i` below `n`, in slices of about {@link SLICE_MS} ms of JS-thread
+ * time; `endSlice` runs after each slice, then the event loop gets its turn. However large
+ * the batch, no call holds the loop for longer than a slice.
+ */
+export async function inSlices(n: number, step: (i: number) => void, endSlice: () => void = () => {}): Promise<void> {
+  let i = 0
+  while (i < n) {
+    const deadline = performance.now() + SLICE_MS
+    do step(i++)
+    while (i < n && ((i & 63) !== 0 || performance.now() < deadline))
+    endSlice()
+    if (i < n) await yieldToLoop()
+  }
+}
+
+/**
+ * Strings on their way into the engine: NUL-terminated, UTF-8, one buffer per slice, decoded
+ * off the JS thread. Ids cannot contain NUL and JSON text holds none unescaped, so NUL
+ * separates them; an empty entry stands for "none" (no id or JSON text is empty).
+ */
+export class PackedStrings {
+  #parts: string[] = []
+  readonly buffers: Buffer[] = []
+
+  push(s: string): void {
+    this.#parts.push(s)
+  }
+
+  /** Encodes what was pushed since the last seal (call at the end of each slice). */
+  seal(): void {
+    if (this.#parts.length === 0) return
+    this.#parts.push('')
+    this.buffers.push(Buffer.from(this.#parts.join('\0'), 'utf8'))
+    this.#parts = []
+  }
+}
+
+/** Why `id` cannot be a record id, or undefined. Lone surrogates are refused: they have no
+ * UTF-8 form, so `'a\uD800'` and `'a\uDBFF'` would otherwise become the same id. */
+export function idProblem(id: unknown): LibraVDBError | undefined {
+  if (typeof id !== 'string') return new InvalidArgumentError(`id must be a string, got ${describe(id)}`)
+  if (!id.isWellFormed()) return new InvalidArgumentError(`id ${JSON.stringify(id)} is not well-formed UTF-16 (it holds a lone surrogate)`)
+  return undefined
+}
+
+/** What the facade found in a batch before sending it. */
+export interface Triage {
+  /** Batch positions of the items sent, in order (the engine reports by sent position). */
+  sentIndex: number[]
+  /** Items refused here. */
+  local: BatchItemError[]
+}
+
+/**
+ * The triage loop of every batch call, in slices ({@link inSlices}): `item(i)` checks item
+ * `i` and packs what is sent of it, or throws why it is invalid. Invalid items are reported
+ * per item; with `rejectInvalid` any of them rejects the whole batch (the typed error lists
+ * them all) before anything is sent.
+ */
+export async function triage(
+  op: string,
+  n: number,
+  idOf: (i: number) => unknown,
+  rejectInvalid: boolean,
+  item: (i: number) => void,
+  endSlice: () => void,
+): Promise<Triage> {
+  const t: Triage = { sentIndex: [], local: [] }
+  await inSlices(
+    n,
+    (i) => {
+      try {
+        item(i)
+        t.sentIndex.push(i)
+      } catch (e) {
+        t.local.push(itemError(i, idOf(i), e))
+      }
+    },
+    endSlice,
+  )
+  if (rejectInvalid && t.local.length > 0) rejectBatch(op, t.local)
+  return t
+}
+
+/** The result of a batch call from the engine's report; throws when it rejected the batch. */
+export function finishBatch(op: string, report: NativeBatchReport, t: Triage): BatchResult {
+  const errors = mergeReport(report, t.sentIndex, t.local)
+  if (!report.applied) rejectBatch(op, errors)
+  return { succeeded: report.succeeded, failed: errors.length, errors }
+}
+
+/** Throws the problem {@link idProblem} finds. */
+export function checkId(id: unknown): asserts id is string {
+  const problem = idProblem(id)
+  if (problem) throw problem
 }

@@ -3,9 +3,9 @@
  * Batch calls check every item's shape here, send one flat block to the engine, and report
  * per item; atomic batches (the default) throw when any item is invalid and change nothing.
  */
-import { itemError, mergeReport, metadataJson, parseMetadata, rejectBatch } from './batch'
+import { PackedStrings, checkId, finishBatch, metadataJson, parseMetadata, triage } from './batch'
 import { checkOptionalBoolean, checkOptionalInteger, describe, optionsObject } from './config'
-import { type BatchItemError, DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
+import { DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
 import {
   type CallOptions,
   type NativeCollection,
@@ -30,7 +30,7 @@ import type {
   StoredRecord,
   VectorRecord,
 } from './records'
-import { type VectorLike, flatten, toQueryBlock, toVector, vectorProblem } from './vectors'
+import { type VectorLike, toQueryBlock, toVector, vectorProblem } from './vectors'
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
 const SEARCH_KEYS = ['k', 'efSearch', 'nprobe', 'filter', 'includeMetadata', 'includeVectors', 'signal', 'timeoutMs'] as const
@@ -95,61 +95,71 @@ export class Collection {
   ): Promise<BatchResult> {
     const o = optionsObject<BatchOptions>(`${op} options`, opts, BATCH_KEYS)
     const atomic = checkOptionalBoolean(`${op} options.atomic`, o.atomic) ?? true
-    if (!Array.isArray(records)) {
-      if (typeof records === 'object' && records !== null && 'ids' in records) {
-        return this.#putColumnar(op, records as ColumnarBatch, upsert, atomic, o)
+    const dim = this.#dimension
+    let n: number
+    let vectors: Float32Array
+    let item: (i: number, ids: PackedStrings, metadata: PackedStrings) => void
+    let idOf: (i: number) => unknown
+    let columnar = false
+    if (Array.isArray(records)) {
+      idOf = (i) => (records[i] as VectorRecord | null)?.id
+      n = records.length
+      // One record with a Float32Array crosses as it is; otherwise rows are copied into a block.
+      const single = n === 1 && (records[0] as VectorRecord | null)?.vector instanceof Float32Array
+      vectors = single ? (records[0].vector as Float32Array) : new Float32Array(n * dim)
+      let rows = 0
+      item = (i, ids, metadata) => {
+        const r = records[i] as unknown
+        if (typeof r !== 'object' || r === null) throw new InvalidArgumentError(`record must be an object, got ${describe(r)}`)
+        const { id, vector, metadata: m } = r as VectorRecord
+        checkId(id)
+        const problem = vectorProblem(vector, dim, 'vector')
+        if (problem) throw problem
+        const json = metadataJson('metadata', m)
+        if (!single) vectors.set(vector, rows * dim)
+        rows++
+        ids.push(id)
+        metadata.push(json ?? '')
       }
+    } else if (typeof records === 'object' && records !== null && 'ids' in records) {
+      const b = records as ColumnarBatch
+      if (!Array.isArray(b.ids)) throw new InvalidArgumentError(`${op}: ids must be an array of strings, got ${describe(b.ids)}`)
+      if (!(b.vectors instanceof Float32Array)) {
+        throw new InvalidArgumentError(`${op}: vectors must be a Float32Array (ids.length x dimension), got ${describe(b.vectors)}`)
+      }
+      if (b.vectors.length !== b.ids.length * dim) {
+        throw new DimensionMismatchError(
+          `${op}: ${b.ids.length} ids need ${b.ids.length * dim} vector values (dimension ${dim}), got ${b.vectors.length}`,
+        )
+      }
+      if (b.metadata !== undefined && (!Array.isArray(b.metadata) || b.metadata.length !== b.ids.length)) {
+        throw new InvalidArgumentError(`${op}: metadata must be an array with one entry per id`)
+      }
+      n = b.ids.length
+      vectors = b.vectors
+      idOf = (i) => b.ids[i]
+      columnar = true
+      item = (i, ids, metadata) => {
+        const id = b.ids[i]
+        checkId(id)
+        ids.push(id)
+        metadata.push(metadataJson(`metadata[${i}]`, b.metadata?.[i]) ?? '')
+      }
+    } else {
       throw new InvalidArgumentError(`${op} expects an array of records or { ids, vectors }, got ${describe(records)}`)
     }
-    const dim = this.dimension
-    const local: BatchItemError[] = []
-    const ids: string[] = []
-    const vectors: VectorLike[] = []
-    const metadata: (string | null)[] = []
-    const sentIndex: number[] = []
-    records.forEach((r, i) => {
-      try {
-        if (typeof r !== 'object' || r === null) throw new InvalidArgumentError(`record must be an object, got ${describe(r)}`)
-        if (typeof r.id !== 'string') throw new InvalidArgumentError(`id must be a string, got ${describe(r.id)}`)
-        const problem = vectorProblem(r.vector, dim, 'vector')
-        if (problem) throw problem
-        metadata.push(metadataJson('metadata', r.metadata))
-        ids.push(r.id)
-        vectors.push(r.vector)
-        sentIndex.push(i)
-      } catch (e) {
-        local.push(itemError(i, (r as VectorRecord | null)?.id, e))
-      }
+    const ids = new PackedStrings()
+    const metadata = new PackedStrings()
+    // Rows of a columnar block cannot be left out: there any invalid item rejects the batch.
+    const t = await triage(op, n, idOf, atomic || columnar, (i) => item(i, ids, metadata), () => {
+      ids.seal()
+      metadata.seal()
     })
-    if (atomic && local.length > 0) rejectBatch(op, local)
-    const flat = vectors.length === 1 && vectors[0] instanceof Float32Array ? vectors[0] : flatten(vectors, dim)
-    const report = await cancellableWrite(o, (token) => this.#native.putBatch(ids, flat, metadata, upsert, atomic, token))
-    const errors = mergeReport(report, sentIndex, local)
-    if (!report.applied) rejectBatch(op, errors)
-    return { succeeded: report.succeeded, failed: errors.length, errors }
-  }
-
-  async #putColumnar(op: string, b: ColumnarBatch, upsert: boolean, atomic: boolean, o: CallOptions): Promise<BatchResult> {
-    const { ids, vectors } = b
-    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
-      throw new InvalidArgumentError(`${op}: ids must be an array of strings`)
-    }
-    if (!(vectors instanceof Float32Array)) {
-      throw new InvalidArgumentError(`${op}: vectors must be a Float32Array (ids.length x dimension), got ${describe(vectors)}`)
-    }
-    if (vectors.length !== ids.length * this.#dimension) {
-      throw new DimensionMismatchError(
-        `${op}: ${ids.length} ids need ${ids.length * this.#dimension} vector values (dimension ${this.#dimension}), got ${vectors.length}`,
-      )
-    }
-    if (b.metadata !== undefined && (!Array.isArray(b.metadata) || b.metadata.length !== ids.length)) {
-      throw new InvalidArgumentError(`${op}: metadata must be an array with one entry per id`)
-    }
-    const metadata = ids.map((_, i) => metadataJson(`metadata[${i}]`, b.metadata?.[i]))
-    const report = await cancellableWrite(o, (token) => this.#native.putBatch([...ids], vectors, metadata, upsert, atomic, token))
-    const errors = mergeReport(report, ids.map((_, i) => i), [])
-    if (!report.applied) rejectBatch(op, errors)
-    return { succeeded: report.succeeded, failed: errors.length, errors }
+    const block = vectors.length === t.sentIndex.length * dim ? vectors : vectors.subarray(0, t.sentIndex.length * dim)
+    const report = await cancellableWrite(o, (token) =>
+      this.#native.putBatch(ids.buffers, block, metadata.buffers, upsert, atomic, token),
+    )
+    return finishBatch(op, report, t)
   }
 
   /** Replaces the vector and/or metadata of an existing record; `NotFoundError` if absent. */
@@ -166,26 +176,41 @@ export class Collection {
     const o = optionsObject<BatchOptions>(`${op} options`, opts, BATCH_KEYS)
     const atomic = checkOptionalBoolean(`${op} options.atomic`, o.atomic) ?? true
     if (!Array.isArray(updates)) throw new InvalidArgumentError(`${op} expects an array, got ${describe(updates)}`)
-    const local: BatchItemError[] = []
-    const items: { id: string; vector?: Float32Array; metadata?: string; clearMetadata?: boolean }[] = []
-    const sentIndex: number[] = []
-    updates.forEach((u, i) => {
-      try {
+    const dim = this.#dimension
+    const ids = new PackedStrings()
+    const metadata = new PackedStrings()
+    // Per item: bit 0 = a new vector (the next row of `vectors`), bits 1-2 = metadata
+    // kept (0), replaced (1, the item's entry in `metadata`) or cleared (2).
+    const changes = new Uint8Array(updates.length)
+    const vectors = new Float32Array(updates.length * dim)
+    let rows = 0
+    const t = await triage(
+      op,
+      updates.length,
+      (i) => (updates[i] as RecordUpdate | null)?.id,
+      atomic,
+      (i) => {
+        const u = updates[i] as unknown
         if (typeof u !== 'object' || u === null) throw new InvalidArgumentError(`update must be an object, got ${describe(u)}`)
-        if (typeof u.id !== 'string') throw new InvalidArgumentError(`id must be a string, got ${describe(u.id)}`)
-        const vector = u.vector === undefined ? undefined : toVector(u.vector, this.dimension)
-        const json = metadataJson('metadata', u.metadata)
-        items.push({ id: u.id, vector, metadata: json ?? undefined, clearMetadata: u.metadata === null })
-        sentIndex.push(i)
-      } catch (e) {
-        local.push(itemError(i, (u as RecordUpdate | null)?.id, e))
-      }
-    })
-    if (atomic && local.length > 0) rejectBatch(op, local)
-    const report = await cancellableWrite(o, (token) => this.#native.updateBatch(items, atomic, token))
-    const errors = mergeReport(report, sentIndex, local)
-    if (!report.applied) rejectBatch(op, errors)
-    return { succeeded: report.succeeded, failed: errors.length, errors }
+        const { id, vector, metadata: m } = u as RecordUpdate
+        checkId(id)
+        const v = vector === undefined ? undefined : toVector(vector, dim)
+        const json = metadataJson('metadata', m)
+        if (v) vectors.set(v, rows++ * dim)
+        changes[i] = (v ? 1 : 0) | (json !== null ? 2 : m === null ? 4 : 0)
+        ids.push(id)
+        metadata.push(json ?? '')
+      },
+      () => {
+        ids.seal()
+        metadata.seal()
+      },
+    )
+    const sentChanges = t.sentIndex.length === updates.length ? changes : Uint8Array.from(t.sentIndex, (i) => changes[i])
+    const report = await cancellableWrite(o, (token) =>
+      this.#native.updateBatch(ids.buffers, sentChanges, vectors.subarray(0, rows * dim), metadata.buffers, atomic, token),
+    )
+    return finishBatch(op, report, t)
   }
 
   /** Deletes a record; resolves `false` if it did not exist. */
@@ -204,22 +229,20 @@ export class Collection {
     const o = optionsObject<BatchOptions>('deleteBatch options', opts, BATCH_KEYS)
     const atomic = checkOptionalBoolean('deleteBatch options.atomic', o.atomic) ?? true
     if (!Array.isArray(ids)) throw new InvalidArgumentError(`deleteBatch expects an array of ids, got ${describe(ids)}`)
-    const local: BatchItemError[] = []
-    const sent: string[] = []
-    const sentIndex: number[] = []
-    ids.forEach((id, i) => {
-      if (typeof id === 'string') {
-        sent.push(id)
-        sentIndex.push(i)
-      } else {
-        local.push(itemError(i, id, new InvalidArgumentError(`id must be a string, got ${describe(id)}`)))
-      }
-    })
-    if (atomic && local.length > 0) rejectBatch('deleteBatch', local)
-    const report = await cancellableWrite(o, (token) => this.#native.deleteBatch(sent, atomic, token))
-    const errors = mergeReport(report, sentIndex, local)
-    if (!report.applied) rejectBatch('deleteBatch', errors)
-    return { succeeded: report.succeeded, failed: errors.length, errors }
+    const packed = new PackedStrings()
+    const t = await triage(
+      'deleteBatch',
+      ids.length,
+      (i) => ids[i],
+      atomic,
+      (i) => {
+        checkId(ids[i])
+        packed.push(ids[i])
+      },
+      () => packed.seal(),
+    )
+    const report = await cancellableWrite(o, (token) => this.#native.deleteBatch(packed.buffers, atomic, token))
+    return finishBatch('deleteBatch', report, t)
   }
 
   /** The record with this id, or `null`. */

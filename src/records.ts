@@ -2,13 +2,13 @@
  * The shapes `Collection` accepts and returns: records, batches, search options and hits,
  * stats and query plans.
  */
-import type { Metadata } from './batch'
 import type { Filter } from './filter'
 import type { BatchItemError } from './errors'
 import type { CallOptions } from './native'
 import type { VectorLike } from './vectors'
 
-export type { Metadata } from './batch'
+/** Metadata of a record: a JSON-serialisable object. */
+export type Metadata = Record<string, unknown>
 
 /** A record to store. */
 export interface VectorRecord {

@@ -3,7 +3,8 @@
  * page (off the JS thread), so memory stays bounded by `batchSize` however large the
  * collection.
  */
-import { type Metadata, parseMetadata } from './batch'
+import { parseMetadata } from './batch'
+import type { Metadata } from './records'
 import { InvalidArgumentError } from './errors'
 import { type NativeCollection, cancellableRead, type CallOptions } from './native'
 

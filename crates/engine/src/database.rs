@@ -5,7 +5,7 @@
 //! <root>/collections/<name>/   one directory per collection (see collection::persist)
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,6 +25,9 @@ pub struct Database {
     options: DbOptions,
     lock: Mutex<Option<DirLock>>,
     collections: RwLock<BTreeMap<String, Arc<Collection>>>,
+    /// Names being created: reserved without holding `collections`, so that lookups and
+    /// listings never wait for a creation's file I/O.
+    creating: Mutex<BTreeSet<String>>,
     closed: AtomicBool,
 }
 
@@ -61,6 +64,7 @@ impl Database {
             options,
             lock: Mutex::new(lock),
             collections: RwLock::new(collections),
+            creating: Mutex::new(BTreeSet::new()),
             closed: AtomicBool::new(false),
         })
     }
@@ -86,12 +90,25 @@ impl Database {
     pub fn create_collection(&self, name: &str, config: CollectionConfig) -> Result<Arc<Collection>> {
         validate_collection_name(name)?;
         self.check_open()?;
-        let mut map = self.collections.write();
-        self.check_open()?;
-        if map.contains_key(name) {
-            return Err(Error::AlreadyExists(format!("collection '{name}' already exists")));
+        {
+            // Lock order: `creating`, then `collections`.
+            let mut creating = self.creating.lock();
+            if creating.contains(name) || self.collections.read().contains_key(name) {
+                return Err(Error::AlreadyExists(format!("collection '{name}' already exists")));
+            }
+            creating.insert(name.to_owned());
         }
-        let c = Arc::new(Collection::create(name, self.collection_dir(name), config, self.options.clone())?);
+        let created = Collection::create(name, self.collection_dir(name), config, self.options.clone()).map(Arc::new);
+        let mut creating = self.creating.lock();
+        creating.remove(name);
+        let c = created?;
+        let mut map = self.collections.write();
+        if self.closed.load(Ordering::Acquire) {
+            // Closed while the files were being written (`close` sets the flag before it
+            // takes the map): close this one like the rest.
+            let _ = c.close(false);
+            return Err(Error::Closed("the database was closed during createCollection".into()));
+        }
         map.insert(name.to_owned(), c.clone());
         Ok(c)
     }

@@ -6,7 +6,7 @@ use libravdb_engine::{
     BatchOptions, BatchReport, Collection, Filter, Hits, MetadataChange, QueryPlan, Record, SearchParams, Stats,
     UpdateInput, parse_filter,
 };
-use napi::bindgen_prelude::{AsyncTask, Float32Array, Float32ArraySlice, Uint32Array};
+use napi::bindgen_prelude::{AsyncTask, Float32Array, Float32ArraySlice, Uint8Array, Uint32Array};
 use napi_derive::napi;
 
 use crate::CancelToken;
@@ -45,14 +45,28 @@ impl From<BatchReport> for NativeBatchReport {
     }
 }
 
-/// One record of an update batch. `metadata` (JSON text) replaces the stored metadata;
-/// `clearMetadata` removes it; neither leaves it as it is.
-#[napi(object)]
-pub struct NativeUpdate {
-    pub id: String,
-    pub vector: Option<Float32Array>,
-    pub metadata: Option<String>,
-    pub clear_metadata: Option<bool>,
+/// Strings packed by the facade (`PackedStrings` in `src/batch.ts`): NUL-terminated UTF-8
+/// entries in one or more buffers. Decoded here, on the worker thread, so that a large
+/// batch costs the JS thread no string conversion. An empty entry decodes to `None`.
+fn unpack(parts: &[Uint8Array]) -> libravdb_engine::Result<Vec<Option<String>>> {
+    let mut out = Vec::new();
+    for part in parts {
+        let bytes: &[u8] = part;
+        let Some(body) = bytes.strip_suffix(&[0]) else {
+            return Err(libravdb_engine::Error::invalid("packed strings must end with NUL"));
+        };
+        for entry in body.split(|&b| b == 0) {
+            let s = std::str::from_utf8(entry)
+                .map_err(|e| libravdb_engine::Error::invalid(format!("packed string is not UTF-8: {e}")))?;
+            out.push((!s.is_empty()).then(|| s.to_owned()));
+        }
+    }
+    Ok(out)
+}
+
+/// [`unpack`] for ids: every entry present (an empty id is passed on for the engine to refuse).
+fn unpack_ids(parts: &[Uint8Array]) -> libravdb_engine::Result<Vec<String>> {
+    Ok(unpack(parts)?.into_iter().map(Option::unwrap_or_default).collect())
 }
 
 /// Search results of one or more queries, columnar (see the engine's `Hits`).
@@ -245,71 +259,82 @@ impl NativeCollection {
         self.c.config().metric.as_str().to_owned()
     }
 
-    /// Inserts (or with `upsert`, inserts-or-replaces) records. `vectors` is row-major
-    /// (ids.length x dimension) and must not be mutated until the promise settles.
+    /// Inserts (or with `upsert`, inserts-or-replaces) records. `ids` and `metadata` (JSON
+    /// text, empty for none) are packed strings; `vectors` is row-major (n x dimension) and
+    /// must not be mutated until the promise settles.
     #[napi(ts_return_type = "Promise<NativeBatchReport>")]
     pub fn put_batch(
         &self,
-        ids: Vec<String>,
+        ids: Vec<Uint8Array>,
         vectors: Float32Array,
-        metadata: Vec<Option<String>>,
+        metadata: Vec<Uint8Array>,
         upsert: bool,
         atomic: bool,
         cancel: Option<&CancelToken>,
     ) -> AsyncTask<Job<NativeBatchReport>> {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
-        let (mut ids, mut metadata) = (ids, metadata);
         job(move || {
-            let report = c.put_batch(
-                std::mem::take(&mut ids),
-                &vectors,
-                std::mem::take(&mut metadata),
-                upsert,
-                BatchOptions { atomic },
-                &cancel,
-            )?;
+            let report =
+                c.put_batch(unpack_ids(&ids)?, &vectors, unpack(&metadata)?, upsert, BatchOptions { atomic }, &cancel)?;
             Ok(report.into())
         })
     }
 
-    /// Replaces vectors and/or metadata of existing records.
+    /// Replaces vectors and/or metadata of existing records. Per item, `changes` bit 0 says
+    /// it takes the next row of `vectors`; bits 1-2 say its metadata is kept (0), replaced by
+    /// its entry in `metadata` (1) or cleared (2).
     #[napi(ts_return_type = "Promise<NativeBatchReport>")]
     pub fn update_batch(
         &self,
-        items: Vec<NativeUpdate>,
+        ids: Vec<Uint8Array>,
+        changes: Uint8Array,
+        vectors: Float32Array,
+        metadata: Vec<Uint8Array>,
         atomic: bool,
         cancel: Option<&CancelToken>,
     ) -> AsyncTask<Job<NativeBatchReport>> {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
-        let mut items = items;
+        let dim = c.config().dimension;
         job(move || {
-            let inputs = items
-                .iter_mut()
-                .map(|u| UpdateInput {
-                    id: std::mem::take(&mut u.id),
-                    vector: u.vector.as_deref().map(<[f32]>::to_vec),
-                    metadata: match (u.metadata.take(), u.clear_metadata) {
-                        (Some(m), _) => MetadataChange::Set(m),
-                        (None, Some(true)) => MetadataChange::Clear,
-                        (None, _) => MetadataChange::Keep,
-                    },
-                })
-                .collect();
+            let ids = unpack_ids(&ids)?;
+            let mut metadata = unpack(&metadata)?;
+            if changes.len() != ids.len() || metadata.len() != ids.len() {
+                return Err(libravdb_engine::Error::invalid(
+                    "update batch: ids, changes and metadata differ in length",
+                ));
+            }
+            let mut rows = vectors.chunks_exact(dim);
+            let mut inputs = Vec::with_capacity(ids.len());
+            for ((id, &change), meta) in ids.into_iter().zip(changes.iter()).zip(metadata.iter_mut()) {
+                let vector = if change & 1 == 1 {
+                    let row = rows
+                        .next()
+                        .ok_or_else(|| libravdb_engine::Error::invalid("update batch: too few vector rows"))?;
+                    Some(row.to_vec())
+                } else {
+                    None
+                };
+                let metadata = match (change >> 1, meta.take()) {
+                    (1, Some(json)) => MetadataChange::Set(json),
+                    (2, _) => MetadataChange::Clear,
+                    _ => MetadataChange::Keep,
+                };
+                inputs.push(UpdateInput { id, vector, metadata });
+            }
             Ok(c.update_batch(inputs, BatchOptions { atomic }, &cancel)?.into())
         })
     }
 
-    /// Deletes records by id.
+    /// Deletes records by id (packed strings).
     #[napi(ts_return_type = "Promise<NativeBatchReport>")]
     pub fn delete_batch(
         &self,
-        ids: Vec<String>,
+        ids: Vec<Uint8Array>,
         atomic: bool,
         cancel: Option<&CancelToken>,
     ) -> AsyncTask<Job<NativeBatchReport>> {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
-        let mut ids = ids;
-        job(move || Ok(c.delete_batch(std::mem::take(&mut ids), BatchOptions { atomic }, &cancel)?.into()))
+        job(move || Ok(c.delete_batch(unpack_ids(&ids)?, BatchOptions { atomic }, &cancel)?.into()))
     }
 
     /// Deletes every record whose metadata passes `filter` (canonical JSON), atomically.

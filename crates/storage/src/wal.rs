@@ -19,6 +19,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{IoContext, Result, StorageError};
 use crate::fsutil;
@@ -36,8 +38,8 @@ pub const MAX_RECORD_BYTES: usize = 1 << 31;
 pub struct Wal {
     file: File,
     path: PathBuf,
-    /// Bytes of records (the magic excluded).
-    len: u64,
+    /// Bytes of records (the magic excluded), shared with readers of [`Wal::len_gauge`].
+    len: Arc<AtomicU64>,
     sync: bool,
 }
 
@@ -59,7 +61,7 @@ impl Wal {
             file.seek(SeekFrom::Start(0)).at(path)?;
             file.write_all(MAGIC).at(path)?;
             file.sync_all().at(path)?;
-            return Ok((Wal { file, path: path.to_path_buf(), len: 0, sync }, Vec::new()));
+            return Ok((Wal { file, path: path.to_path_buf(), len: Arc::new(AtomicU64::new(0)), sync }, Vec::new()));
         }
         if !bytes.starts_with(MAGIC) {
             if !accept_legacy {
@@ -79,7 +81,8 @@ impl Wal {
             file.sync_all().at(path)?;
         }
         file.seek(SeekFrom::End(0)).at(path)?;
-        Ok((Wal { file, path: path.to_path_buf(), len: valid_len - MAGIC.len() as u64, sync }, records))
+        let len = Arc::new(AtomicU64::new(valid_len - MAGIC.len() as u64));
+        Ok((Wal { file, path: path.to_path_buf(), len, sync }, records))
     }
 
     /// Replaces the log at `path` with one in this format holding `records` (atomically:
@@ -92,7 +95,7 @@ impl Wal {
         fsutil::write_atomic(path, &bytes)?;
         let mut file = OpenOptions::new().read(true).write(true).open(path).at(path)?;
         file.seek(SeekFrom::End(0)).at(path)?;
-        let len = (bytes.len() - MAGIC.len()) as u64;
+        let len = Arc::new(AtomicU64::new((bytes.len() - MAGIC.len()) as u64));
         Ok((Wal { file, path: path.to_path_buf(), len, sync }, records))
     }
 
@@ -110,7 +113,7 @@ impl Wal {
         let rec = frame(payload);
         if let Err(e) = self.file.write_all(&rec) {
             // Leave no partial record behind for the next append to follow.
-            let end = MAGIC.len() as u64 + self.len;
+            let end = MAGIC.len() as u64 + self.len();
             let _ = self.file.set_len(end);
             let _ = self.file.seek(SeekFrom::Start(end));
             return Err(e).at(&self.path);
@@ -118,7 +121,7 @@ impl Wal {
         if self.sync {
             self.file.sync_data().at(&self.path)?;
         }
-        self.len += rec.len() as u64;
+        self.len.fetch_add(rec.len() as u64, Ordering::Release);
         Ok(())
     }
 
@@ -127,17 +130,23 @@ impl Wal {
         self.file.set_len(MAGIC.len() as u64).at(&self.path)?;
         self.file.seek(SeekFrom::End(0)).at(&self.path)?;
         self.file.sync_all().at(&self.path)?;
-        self.len = 0;
+        self.len.store(0, Ordering::Release);
         Ok(())
     }
 
     /// Bytes of records in the log.
     pub fn len(&self) -> u64 {
-        self.len
+        self.len.load(Ordering::Acquire)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
+    }
+
+    /// A live view of [`Wal::len`] for readers that must not wait for the log's owner (a
+    /// collection's `stats()` while a write holds the log).
+    pub fn len_gauge(&self) -> Arc<AtomicU64> {
+        self.len.clone()
     }
 }
 

@@ -19,7 +19,8 @@ mod read;
 mod write;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use libravdb_storage::{ChunkedVectors, Wal};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
@@ -77,6 +78,8 @@ pub struct Collection {
     options: DbOptions,
     state: RwLock<State>,
     writer: Mutex<Writer>,
+    /// Bytes in the WAL, readable without the writer lock (`stats()` never waits on a write).
+    wal_bytes: Arc<AtomicU64>,
     status: AtomicU8,
 }
 

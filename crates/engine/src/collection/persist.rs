@@ -123,6 +123,7 @@ impl Collection {
         state: State,
         writer: Writer,
     ) -> Collection {
+        let wal_bytes = writer.wal.as_ref().map_or_else(Default::default, Wal::len_gauge);
         Collection {
             name,
             dir,
@@ -130,6 +131,7 @@ impl Collection {
             options,
             state: RwLock::new(state),
             writer: Mutex::new(writer),
+            wal_bytes,
             status: AtomicU8::new(OPEN),
         }
     }

@@ -309,8 +309,8 @@ impl Collection {
 
     /// Size and footprint.
     pub fn stats(&self) -> Result<Stats> {
-        let wal_bytes = self.writer.lock().wal.as_ref().map_or(0, |w| w.len());
         let st = self.read_state()?;
+        let wal_bytes = self.wal_bytes.load(std::sync::atomic::Ordering::Acquire);
         let count = st.ids.live_count();
         let rows = st.ids.rows();
         // Compressed codes: the quantizer's, or IVF-PQ's own (status, bytes, compression).
