@@ -98,3 +98,29 @@ describe('exact (flat) search', () => {
     expect((await c.get('c'))?.vector).toEqual(new Float32Array([9, 9]))
   })
 })
+
+describe('cancelled reads', () => {
+  it('an aborted searchBatch rejects at once and stops computing', async () => {
+    const dim = 128
+    const n = 50_000
+    db = await LibraVDB.open()
+    const c = await db.createCollection('flat', { dimension: dim })
+    await c.insertBatch({ ids: Array.from({ length: n }, (_, i) => String(i)), vectors: randomVectors(1, n, dim) })
+    // About 2,000 x 50k x 128 multiply-adds: seconds of CPU on two cores.
+    const queries = randomVectors(2, 2000, dim)
+    const ac = new AbortController()
+    const pending = c.searchBatch(queries, { k: 10, signal: ac.signal })
+    await new Promise((r) => setTimeout(r, 20))
+    ac.abort()
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_ABORTED' })
+    // Queries already running finish (milliseconds each); no new one starts.
+    await new Promise((r) => setTimeout(r, 100))
+    const before = process.cpuUsage()
+    await new Promise((r) => setTimeout(r, 400))
+    const used = process.cpuUsage(before)
+    const cpuMs = (used.user + used.system) / 1000
+    expect(cpuMs).toBeLessThan(150)
+    // The collection still searches normally afterwards.
+    expect((await c.searchBatch(queries.subarray(0, dim * 4), { k: 3 })).every((h) => h.length === 3)).toBe(true)
+  })
+})

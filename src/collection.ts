@@ -247,7 +247,7 @@ export class Collection {
 
   /** The record with this id, or `null`. */
   async get(id: string, opts?: CallOptions): Promise<StoredRecord | null> {
-    if (typeof id !== 'string') throw new InvalidArgumentError(`id must be a string, got ${describe(id)}`)
+    checkId(id)
     const r = await cancellableRead(opts, () => this.#native.get(id))
     if (!r) return null
     const metadata = parseMetadata(r.metadata)
@@ -318,7 +318,7 @@ export class Collection {
   async search(vector: VectorLike, opts?: SearchOptions): Promise<SearchHit[]> {
     const p = this.#searchParams('search', opts)
     const q = toVector(vector, this.dimension, 'query vector')
-    const hits = await cancellableRead(p.opts, () => this.#native.search(q, p.native))
+    const hits = await cancellableRead(p.opts, (token) => this.#native.search(q, p.native, token))
     return this.#shape(hits)[0] ?? []
   }
 
@@ -344,7 +344,7 @@ export class Collection {
   async searchBatch(queries: Float32Array | readonly VectorLike[], opts?: SearchOptions): Promise<SearchHit[][]> {
     const p = this.#searchParams('searchBatch', opts)
     const block = toQueryBlock(queries, this.dimension)
-    const hits = await cancellableRead(p.opts, () => this.#native.search(block, p.native))
+    const hits = await cancellableRead(p.opts, (token) => this.#native.search(block, p.native, token))
     return this.#shape(hits)
   }
 

@@ -94,19 +94,29 @@ export async function cancellableWrite<T>(
 
 /**
  * Runs a native read that can be abandoned: when the signal fires, the promise rejects with
- * `AbortError` at once (a read changes nothing; its native work finishes and is discarded).
+ * `AbortError` at once (a read changes nothing), and the token tells the native work to stop
+ * computing (searches check it before each query).
  */
-export async function cancellableRead<T>(opts: CallOptions | undefined, run: () => Promise<T>): Promise<T> {
+export async function cancellableRead<T>(
+  opts: CallOptions | undefined,
+  run: (token: CancelToken | undefined) => Promise<T>,
+): Promise<T> {
   const signal = combinedSignal(opts)
-  if (!signal) return call(run)
+  if (!signal) return call(() => run(undefined))
   if (signal.aborted) throw abortError(signal)
+  const token = new binding.CancelToken()
   let onAbort: () => void = () => {}
   const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(abortError(signal))
+    onAbort = () => {
+      token.cancel()
+      reject(abortError(signal))
+    }
     signal.addEventListener('abort', onAbort, { once: true })
   })
+  const work = call(() => run(token))
+  work.catch(() => {}) // after an abort, its rejection has no one to go to
   try {
-    return await Promise.race([call(run), aborted])
+    return await Promise.race([work, aborted])
   } finally {
     signal.removeEventListener('abort', onAbort)
   }

@@ -369,12 +369,17 @@ impl NativeCollection {
     }
 
     /// k-nearest-neighbour search for each query of a row-major block (n x dimension), off
-    /// the JS thread. Several queries run in parallel.
+    /// the JS thread. Several queries run in parallel; a cancelled search stops computing.
     #[napi(ts_return_type = "Promise<NativeHits>")]
-    pub fn search(&self, queries: Float32Array, options: NativeSearchOptions) -> AsyncTask<Job<NativeHits>> {
-        let c = self.c.clone();
+    pub fn search(
+        &self,
+        queries: Float32Array,
+        options: NativeSearchOptions,
+        cancel: Option<&CancelToken>,
+    ) -> AsyncTask<Job<NativeHits>> {
+        let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
         let params = SearchParams::from(&options);
-        job(move || Ok(c.search_filtered(&queries, params, options.parsed_filter()?.as_ref())?.into()))
+        job(move || Ok(c.search_cancellable(&queries, params, options.parsed_filter()?.as_ref(), &cancel)?.into()))
     }
 
     /// The plan a search with these options would use.

@@ -4,6 +4,7 @@ use libravdb_core::{Neighbor, distance::normalize};
 use rayon::prelude::*;
 
 use super::{Collection, IndexState, QueryPlan, State};
+use crate::cancel::Cancel;
 use crate::config::MAX_K;
 use crate::error::{Error, Result};
 use crate::pool::pool;
@@ -155,6 +156,18 @@ impl Collection {
     /// [`Collection::search`] returning only records whose metadata passes `filter` (see
     /// [`parse_filter`]); the plan is chosen once per call ([`Collection::explain`]).
     pub fn search_filtered(&self, queries: &[f32], params: SearchParams, filter: Option<&Filter>) -> Result<Hits> {
+        self.search_cancellable(queries, params, filter, &Cancel::new())
+    }
+
+    /// [`Collection::search_filtered`] that stops computing once `cancel` fires (checked
+    /// before each query) and returns `Err(Aborted)`.
+    pub fn search_cancellable(
+        &self,
+        queries: &[f32],
+        params: SearchParams,
+        filter: Option<&Filter>,
+        cancel: &Cancel,
+    ) -> Result<Hits> {
         let dim = self.dim();
         self.check_search(queries, params)?;
         let queries = self.prepare_queries(queries)?;
@@ -184,11 +197,13 @@ impl Collection {
                 },
             }
         };
-        let found: Vec<Vec<Neighbor>> = if queries.len() == dim {
-            vec![one(&queries)]
+        let one_unless_cancelled = |q: &[f32]| (!cancel.is_cancelled()).then(|| one(q));
+        let found: Option<Vec<Vec<Neighbor>>> = if queries.len() == dim {
+            one_unless_cancelled(&queries).map(|hits| vec![hits])
         } else {
-            pool().install(|| queries.par_chunks_exact(dim).map(one).collect())
+            pool().install(|| queries.par_chunks_exact(dim).map(one_unless_cancelled).collect())
         };
+        let found = found.ok_or(Error::Aborted)?;
         Ok(self.collect_hits(&st, &found, params))
     }
 
