@@ -151,6 +151,28 @@ describe('bad input gets a typed error and changes nothing', () => {
     expect(err).toBeInstanceOf(AbortError)
   })
 
+  it('refuses ids that would cross into the engine changed, and keeps the others aligned', async () => {
+    db = await LibraVDB.open()
+    const c = await db.createCollection('c', { dimension: 2 })
+    const r = await c.insertBatch(
+      [
+        { id: 'a\uD800', vector: [1, 1], metadata: { n: 0 } },
+        { id: 'a\uDBFF', vector: [2, 2], metadata: { n: 1 } },
+        { id: 'x\0y', vector: [3, 3], metadata: { n: 2 } },
+        { id: 'ok', vector: [4, 4], metadata: { n: 3 } },
+      ],
+      { atomic: false },
+    )
+    expect(r.errors.map((e) => [e.index, e.code])).toEqual([
+      [0, 'ERR_INVALID_ARGUMENT'],
+      [1, 'ERR_INVALID_ARGUMENT'],
+      [2, 'ERR_INVALID_ARGUMENT'],
+    ])
+    expect(await c.count()).toBe(1)
+    expect(await c.get('ok')).toEqual({ id: 'ok', vector: new Float32Array([4, 4]), metadata: { n: 3 } })
+    expect(await c.get('x')).toBeNull()
+  })
+
   it('declares the same error codes in Rust and TypeScript', () => {
     expect(nativeErrorCodes()).toEqual([...ERROR_CODES])
   })

@@ -239,3 +239,41 @@ describe('metadata filtering', () => {
     expect(n).toBe(240)
   })
 })
+
+describe('fields outside the schema', () => {
+  it('dotted names reach into nested objects', async () => {
+    db = await LibraVDB.open()
+    const c = await db.createCollection('n', { dimension: 2, schema: { kind: 'string' } })
+    await c.insertBatch([
+      { id: 'a', vector: [1, 0], metadata: { kind: 'x', author: { name: 'ann', address: { city: 'Oslo' } } } },
+      { id: 'b', vector: [0, 1], metadata: { kind: 'x', author: { name: 'bob', address: { city: 'Rome' } } } },
+      { id: 'c', vector: [1, 1], metadata: { kind: 'y', 'author.name': 'literal key' } },
+    ])
+    const ids = async (filter: Filter) => (await c.search([1, 0], { k: 10, filter })).map((h) => h.id).sort()
+    expect(await ids({ 'author.address.city': 'Rome' })).toEqual(['b'])
+    expect(await ids({ 'author.name': { $in: ['ann', 'literal key'] } })).toEqual(['a', 'c'])
+    expect(await ids({ 'author.address': { $exists: true } })).toEqual(['a', 'b'])
+    expect(await ids({ 'author.name.first': { $exists: true } })).toEqual([])
+  })
+
+  it('warns once when a filter field no record has matches nothing (a typo)', async () => {
+    db = await LibraVDB.open()
+    const c = await db.createCollection('w', { dimension: 2, schema: { category: 'string' } })
+    await c.insertBatch([{ id: 'a', vector: [1, 0], metadata: { category: 'book', colour: 'red' } }])
+    const warnings: string[] = []
+    const onWarning = (w: Error & { code?: string }) => {
+      if (w.code === 'LIBRAVDB_UNKNOWN_FIELD') warnings.push(w.message)
+    }
+    process.on('warning', onWarning)
+    try {
+      expect(await c.search([1, 0], { filter: { colour: 'blue' } })).toEqual([]) // a real field: no warning
+      expect(await c.search([1, 0], { filter: { catgory: 'book' } })).toEqual([])
+      expect(await c.searchBatch([[1, 0]], { filter: { catgory: 'book' } })).toEqual([[]])
+      await new Promise((r) => setTimeout(r, 100))
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toContain("'catgory'")
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+})

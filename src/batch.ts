@@ -4,7 +4,7 @@
  * engine in, and per-item reporting: what the facade finds wrong with an item, merged with
  * what the engine reports, and the typed error an atomic rejection throws.
  */
-import { describe } from './config'
+import { describe } from './check'
 import { type BatchItemError, type ErrorCode, InvalidArgumentError, LibraVDBError } from './errors'
 import type { NativeBatchReport } from './native'
 import type { BatchResult, Metadata } from './records'
@@ -100,6 +100,8 @@ export class PackedStrings {
  * UTF-8 form, so `'a\uD800'` and `'a\uDBFF'` would otherwise become the same id. */
 export function idProblem(id: unknown): LibraVDBError | undefined {
   if (typeof id !== 'string') return new InvalidArgumentError(`id must be a string, got ${describe(id)}`)
+  // Ids cross into the engine NUL-separated (PackedStrings): a NUL must never reach it.
+  if (id.includes('\0')) return new InvalidArgumentError(`id ${JSON.stringify(id)} contains a NUL character, which ids may not hold`)
   if (!id.isWellFormed()) return new InvalidArgumentError(`id ${JSON.stringify(id)} is not well-formed UTF-16 (it holds a lone surrogate)`)
   return undefined
 }

@@ -4,7 +4,7 @@
  * per item; atomic batches (the default) throw when any item is invalid and change nothing.
  */
 import { PackedStrings, checkId, finishBatch, metadataJson, parseMetadata, triage } from './batch'
-import { checkOptionalBoolean, checkOptionalInteger, describe, optionsObject } from './config'
+import { checkOptionalBoolean, checkOptionalInteger, describe, optionsObject } from './check'
 import { DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
 import {
   type CallOptions,
@@ -15,7 +15,7 @@ import {
   cancellableRead,
   cancellableWrite,
 } from './native'
-import { type Filter, type Schema, compileFilter } from './filter'
+import { type Filter, type FilterNode, type Schema, compileFilter, filterFields } from './filter'
 import { QueryBuilder } from './query'
 import { type ScannedRecord, scanRecords } from './stream'
 import type {
@@ -39,6 +39,8 @@ export class Collection {
   readonly #native: NativeCollection
   readonly #dimension: number
   readonly #schema: Schema
+  /** Filter fields outside the schema already checked for {@link Collection.#warnIfUnknown}. */
+  readonly #checkedFields = new Set<string>()
   /** Reused output buffer of the lean `searchSync` path, grown to the largest k seen. */
   #scores = new Float32Array(16)
 
@@ -319,6 +321,7 @@ export class Collection {
     const p = this.#searchParams('search', opts)
     const q = toVector(vector, this.dimension, 'query vector')
     const hits = await cancellableRead(p.opts, (token) => this.#native.search(q, p.native, token))
+    if (hits.ids.length === 0) this.#warnIfUnknown(p.filter)
     return this.#shape(hits)[0] ?? []
   }
 
@@ -345,6 +348,7 @@ export class Collection {
     const p = this.#searchParams('searchBatch', opts)
     const block = toQueryBlock(queries, this.dimension)
     const hits = await cancellableRead(p.opts, (token) => this.#native.search(block, p.native, token))
+    if (hits.ids.length === 0) this.#warnIfUnknown(p.filter)
     return this.#shape(hits)
   }
 
@@ -356,9 +360,35 @@ export class Collection {
       nprobe: checkOptionalInteger(`${op} options.nprobe`, o.nprobe, 1),
       includeMetadata: checkOptionalBoolean(`${op} options.includeMetadata`, o.includeMetadata) ?? false,
       includeVectors: checkOptionalBoolean(`${op} options.includeVectors`, o.includeVectors) ?? false,
-      filter: o.filter === undefined ? undefined : JSON.stringify(compileFilter(o.filter, this.#schema)),
+      filter: undefined,
     }
-    return { opts: o, native }
+    const filter = o.filter === undefined ? undefined : compileFilter(o.filter, this.#schema)
+    if (filter) native.filter = JSON.stringify(filter)
+    return { opts: o, native, filter }
+  }
+
+  /**
+   * After a filtered search found nothing: warns (once per field, `process.emitWarning`
+   * with code `LIBRAVDB_UNKNOWN_FIELD`) about filter fields outside the schema that no
+   * record has, which is what a misspelt field name looks like. Runs off the JS thread and
+   * does not delay the search's result.
+   */
+  #warnIfUnknown(filter: FilterNode | undefined): void {
+    if (!filter) return
+    const fields = [...filterFields(filter)].filter((f) => !(f in this.#schema) && !this.#checkedFields.has(f))
+    if (fields.length === 0) return
+    fields.forEach((f) => this.#checkedFields.add(f))
+    this.#native.fieldsNeverSeen(fields).then(
+      (missing) => {
+        for (const f of missing) {
+          process.emitWarning(
+            `collection '${this.name}': filter field '${f}' is not in the schema and no record has it (misspelt?)`,
+            { code: 'LIBRAVDB_UNKNOWN_FIELD' },
+          )
+        }
+      },
+      () => {},
+    )
   }
 
   /** Columnar native hits -> one array of hit objects per query. */

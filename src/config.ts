@@ -3,6 +3,7 @@
  * known keys, enum spelling); ranges and semantics are checked once, in the engine, and
  * defaults live there too: an option left `undefined` takes the engine's default.
  */
+import { checkKeys, checkOptionalBoolean, checkOptionalInteger, describe, isPlainObject, optionsObject } from './check'
 import { InvalidArgumentError } from './errors'
 import { type Schema, validateSchema } from './filter'
 
@@ -140,52 +141,6 @@ export interface CollectionConfig {
 }
 
 const METRICS: readonly string[] = ['l2', 'cosine', 'dot']
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v)
-}
-
-/** Rejects keys outside `allowed`, so a misspelt option never passes silently. */
-export function checkKeys(where: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
-  for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) {
-      throw new InvalidArgumentError(`${where}: unknown option '${key}'; expected one of ${allowed.join(', ')}`)
-    }
-  }
-}
-
-/** Checks an optional options object and returns it (or `{}`). */
-export function optionsObject<T extends object>(where: string, v: unknown, allowed: readonly string[]): Partial<T> {
-  if (v === undefined) return {}
-  if (!isPlainObject(v)) throw new InvalidArgumentError(`${where} must be an object, got ${describe(v)}`)
-  checkKeys(where, v, allowed)
-  return v as Partial<T>
-}
-
-/** A short description of a value for error messages. */
-export function describe(v: unknown): string {
-  if (v === null) return 'null'
-  if (Array.isArray(v)) return `an array of length ${v.length}`
-  if (ArrayBuffer.isView(v)) return v.constructor.name
-  if (typeof v === 'string') return `'${v.length > 40 ? v.slice(0, 40) + '…' : v}'`
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
-  return typeof v
-}
-
-export function checkOptionalBoolean(where: string, v: unknown): boolean | undefined {
-  if (v !== undefined && typeof v !== 'boolean') {
-    throw new InvalidArgumentError(`${where} must be a boolean, got ${describe(v)}`)
-  }
-  return v
-}
-
-export function checkOptionalInteger(where: string, v: unknown, min: number): number | undefined {
-  if (v === undefined) return undefined
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new InvalidArgumentError(`${where} must be an integer >= ${min}, got ${describe(v)}`)
-  }
-  return v
-}
 
 export function validateOpenOptions(v: unknown): OpenOptions {
   const o = optionsObject<OpenOptions>('open options', v, ['fsync', 'checkpointBytes'])

@@ -3,7 +3,8 @@
  * One process opens a directory at a time; a second opener gets `LockedError`.
  */
 import { Collection } from './collection'
-import { type CollectionConfig, type OpenOptions, describe, validateCollectionConfig, validateOpenOptions } from './config'
+import { describe } from './check'
+import { type CollectionConfig, type OpenOptions, validateCollectionConfig, validateOpenOptions } from './config'
 import { InvalidArgumentError } from './errors'
 import { NativeDatabase, call, callSync } from './native'
 
@@ -38,6 +39,7 @@ export class LibraVDB {
   /** Creates a collection; `AlreadyExistsError` if the name is taken. Names are 1-64
    * characters of letters, digits, `_` and `-`. */
   async createCollection(name: string, config: CollectionConfig): Promise<Collection> {
+    checkName(name)
     const cfg = validateCollectionConfig(config)
     const native = await call(() => this.#native.createCollection(name, cfg))
     return new Collection(native)
@@ -45,6 +47,7 @@ export class LibraVDB {
 
   /** The collection named `name`; `NotFoundError` if there is none. */
   getCollection(name: string): Collection {
+    checkName(name)
     return new Collection(callSync(() => this.#native.collection(name)))
   }
 
@@ -55,6 +58,7 @@ export class LibraVDB {
 
   /** Deletes a collection and its files; existing handles to it then throw `NotFoundError`. */
   async dropCollection(name: string): Promise<void> {
+    checkName(name)
     await call(() => this.#native.dropCollection(name))
   }
 
@@ -63,4 +67,8 @@ export class LibraVDB {
   async close(): Promise<void> {
     await call(() => this.#native.close())
   }
+}
+
+function checkName(name: unknown): asserts name is string {
+  if (typeof name !== 'string') throw new InvalidArgumentError(`a collection name must be a string, got ${describe(name)}`)
 }

@@ -11,7 +11,7 @@
  * conditions in one object must all hold. Dates (`Date` objects, or ISO strings for `date`
  * schema fields) compare as epoch milliseconds. Errors name the path (`$or[1].price.$gte`).
  */
-import { describe } from './config'
+import { describe } from './check'
 import { InvalidArgumentError, SchemaError } from './errors'
 
 /** Types of schema fields. */
@@ -170,6 +170,15 @@ export function compileFilter(f: unknown, schema: Schema = {}, path = '$', depth
     }
   }
   return nodes.length === 1 ? nodes[0] : { and: nodes }
+}
+
+/** The field names a compiled filter reads, each once. */
+export function filterFields(node: FilterNode, out: Set<string> = new Set()): Set<string> {
+  if ('and' in node) node.and.forEach((n) => filterFields(n, out))
+  else if ('or' in node) node.or.forEach((n) => filterFields(n, out))
+  else if ('not' in node) filterFields(node.not, out)
+  else out.add(node.field)
+  return out
 }
 
 /** Checks a schema's shape. */

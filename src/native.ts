@@ -4,7 +4,8 @@
  * into typed `LibraVDBError`s here, once, for every call.
  */
 import type * as Binding from '../native/index'
-import { AbortError, InternalError, LibraVDBError, isErrorCode } from './errors'
+import { describe } from './check'
+import { AbortError, InternalError, InvalidArgumentError, LibraVDBError, isErrorCode } from './errors'
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const binding: typeof Binding = require('../native/index.js')
@@ -55,10 +56,23 @@ export interface CallOptions {
   timeoutMs?: number
 }
 
+/** The signal that cancels a call: the caller's, its timeout, or both. Bad options are
+ * `InvalidArgumentError`s, before anything runs. */
 function combinedSignal(opts: CallOptions | undefined): AbortSignal | undefined {
   const signals: AbortSignal[] = []
-  if (opts?.signal) signals.push(opts.signal)
-  if (opts?.timeoutMs !== undefined) signals.push(AbortSignal.timeout(opts.timeoutMs))
+  const { signal, timeoutMs } = opts ?? {}
+  if (signal !== undefined) {
+    if (!(signal instanceof AbortSignal)) {
+      throw new InvalidArgumentError(`options.signal must be an AbortSignal, got ${describe(signal)}`)
+    }
+    signals.push(signal)
+  }
+  if (timeoutMs !== undefined) {
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      throw new InvalidArgumentError(`options.timeoutMs must be a finite number >= 0, got ${describe(timeoutMs)}`)
+    }
+    signals.push(AbortSignal.timeout(Math.ceil(timeoutMs)))
+  }
   if (signals.length <= 1) return signals[0]
   return AbortSignal.any(signals)
 }

@@ -12,8 +12,8 @@
  * Conditions chain with AND; `.and(fn)` adds a group; `.or(fn)` makes everything so far one
  * alternative and the group the other; `.not(fn)` adds a negated group.
  */
-import type { Collection } from './collection'
-import type { QueryPlan, SearchHit } from './records'
+import type { QueryPlan, SearchHit, SearchOptions } from './records'
+import { describe } from './check'
 import { InvalidArgumentError } from './errors'
 import type { Filter, FilterValue } from './filter'
 import type { VectorLike } from './vectors'
@@ -115,6 +115,9 @@ export class FilterBuilder {
   }
 
   #group(group: (q: FilterBuilder) => FilterBuilder): Filter {
+    if (typeof group !== 'function') {
+      throw new InvalidArgumentError(`and(), or() and not() take a callback (q) => q.where(...), got ${describe(group)}`)
+    }
     const sub = group(new FilterBuilder())
     if (!(sub instanceof FilterBuilder) || sub.conds.length === 0) {
       throw new InvalidArgumentError('a group callback must return the builder it was given, with a condition')
@@ -128,9 +131,16 @@ export class FilterBuilder {
   }
 }
 
+/** What a query runs against (a `Collection`; named here so that this module need not
+ * import it). */
+export interface Searchable {
+  search(vector: VectorLike, opts?: SearchOptions): Promise<SearchHit[]>
+  explain(opts?: Pick<SearchOptions, 'k' | 'efSearch' | 'nprobe' | 'filter'>): QueryPlan
+}
+
 /** A vector query with a filter and options; see the module comment. */
 export class QueryBuilder extends FilterBuilder {
-  readonly #collection: Collection
+  readonly #collection: Searchable
   readonly #vector: VectorLike
   #limit = 10
   #offset = 0
@@ -139,7 +149,7 @@ export class QueryBuilder extends FilterBuilder {
   #vectors = false
 
   /** @internal Use `collection.query(vector)`. */
-  constructor(collection: Collection, vector: VectorLike) {
+  constructor(collection: Searchable, vector: VectorLike) {
     super()
     this.#collection = collection
     this.#vector = vector

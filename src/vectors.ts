@@ -3,7 +3,7 @@
  * `n x dim` Float32Array, never one call per vector. Values are not checked here (NaN and
  * Infinity are rejected by the engine); only types and lengths.
  */
-import { describe } from './config'
+import { describe } from './check'
 import { DimensionMismatchError, InvalidArgumentError, type LibraVDBError } from './errors'
 
 /** A vector as users pass it. */

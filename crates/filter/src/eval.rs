@@ -5,6 +5,8 @@
 //! - Ordering compares numbers with numbers and strings with strings (byte order); any other
 //!   pairing does not match.
 //! - `contains*` need the field to be an array; `containsAll: []` matches any array.
+//! - A field name is looked up as a key first; failing that, a dotted name (`a.b`) walks
+//!   into nested objects ([`lookup`]).
 
 use std::cmp::Ordering;
 
@@ -18,8 +20,18 @@ pub fn matches(filter: &Filter, metadata: Option<&Map<String, Value>>) -> bool {
         Filter::And(fs) => fs.iter().all(|f| matches(f, metadata)),
         Filter::Or(fs) => fs.iter().any(|f| matches(f, metadata)),
         Filter::Not(f) => !matches(f, metadata),
-        Filter::Field { name, op } => field_matches(metadata.and_then(|m| m.get(name)), op),
+        Filter::Field { name, op } => field_matches(metadata.and_then(|m| lookup(m, name)), op),
     }
+}
+
+/// The value of field `name` in `metadata`: the key `name` if present, else for a dotted
+/// name the value reached by following its segments through nested objects.
+pub fn lookup<'a>(metadata: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if let Some(v) = metadata.get(name) {
+        return Some(v);
+    }
+    let (first, rest) = name.split_once('.')?;
+    rest.split('.').try_fold(metadata.get(first)?, |v, segment| v.as_object()?.get(segment))
 }
 
 /// Whether a JSON value equals a scalar.
@@ -78,7 +90,8 @@ mod tests {
 
     #[test]
     fn every_operator_with_edge_cases() {
-        let m = json!({"s": "book", "n": 10, "b": true, "z": null, "tags": ["a", "b"], "empty": []});
+        let m = json!({"s": "book", "n": 10, "b": true, "z": null, "tags": ["a", "b"], "empty": [],
+            "nested": {"inner": {"x": 3}}, "dotted.key": "literal"});
         let cases = [
             (json!({"field": "s", "op": "eq", "value": "book"}), true),
             (json!({"field": "s", "op": "ne", "value": "book"}), false),
@@ -105,6 +118,11 @@ mod tests {
             (json!({"field": "tags", "op": "containsAll", "value": ["a", "b"]}), true),
             (json!({"field": "tags", "op": "containsAll", "value": ["a", "c"]}), false),
             (json!({"field": "empty", "op": "containsAny", "value": ["a"]}), false),
+            (json!({"field": "nested.inner.x", "op": "eq", "value": 3}), true),
+            (json!({"field": "nested.inner", "op": "exists", "value": true}), true),
+            (json!({"field": "nested.missing", "op": "exists", "value": false}), true),
+            (json!({"field": "s.length", "op": "exists", "value": false}), true),
+            (json!({"field": "dotted.key", "op": "eq", "value": "literal"}), true),
             (json!({"field": "empty", "op": "containsAll", "value": []}), true),
             (json!({"field": "z", "op": "exists", "value": true}), true),
             (json!({"field": "missing", "op": "exists", "value": false}), true),

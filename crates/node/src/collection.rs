@@ -382,6 +382,13 @@ impl NativeCollection {
         job(move || Ok(c.search_cancellable(&queries, params, options.parsed_filter()?.as_ref(), &cancel)?.into()))
     }
 
+    /// Of `fields`, those no live record's metadata holds (to warn about misspelt filters).
+    #[napi(ts_return_type = "Promise<string[]>")]
+    pub fn fields_never_seen(&self, fields: Vec<String>) -> AsyncTask<Job<Vec<String>>> {
+        let c = self.c.clone();
+        job(move || c.fields_never_seen(&fields))
+    }
+
     /// The plan a search with these options would use.
     #[napi(catch_unwind)]
     pub fn explain(&self, options: NativeSearchOptions) -> napi::Result<NativeQueryPlan> {

@@ -25,9 +25,14 @@ pub fn write(path: &Path, magic: &[u8; 8], version: u32, body: &[u8]) -> Result<
 
 /// Reads and verifies a file written by [`write`]; returns its version and body.
 /// `max_version` is the newest format this build understands.
+/// A missing file is corruption too: whoever reads a segment was told by the manifest (or
+/// is the manifest) that it exists.
 pub fn read(path: &Path, magic: &[u8; 8], max_version: u32) -> Result<(u32, Vec<u8>)> {
-    let mut bytes = fs::read(path).at(path)?;
     let corrupted = |reason: String| StorageError::Corrupted { path: path.to_path_buf(), reason };
+    let mut bytes = match fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(corrupted("the file is missing".into())),
+        read => read.at(path)?,
+    };
     if bytes.len() < HEADER_LEN {
         return Err(corrupted(format!("{} bytes, shorter than the {HEADER_LEN}-byte header", bytes.len())));
     }
@@ -77,5 +82,9 @@ mod tests {
 
         fs::write(&p, &bytes[..10]).unwrap();
         assert!(matches!(read(&p, b"LVDBTEST", 1), Err(StorageError::Corrupted { .. })));
+
+        fs::remove_file(&p).unwrap();
+        let err = read(&p, b"LVDBTEST", 1).unwrap_err();
+        assert!(matches!(err, StorageError::Corrupted { .. }) && err.to_string().contains("missing"), "{err}");
     }
 }

@@ -236,3 +236,25 @@ impl State {
         self.ids.is_live(row) && matches(filter, parse_meta(self.metadata[row as usize].as_deref()).as_ref())
     }
 }
+
+impl super::Collection {
+    /// Of `fields`, those that no live record's metadata holds (looked up as filters do).
+    /// Reads every record's metadata until all are found: for telling a misspelt filter
+    /// field from one that merely matched nothing, not for hot paths.
+    pub fn fields_never_seen(&self, fields: &[String]) -> crate::error::Result<Vec<String>> {
+        let st = self.read_state()?;
+        let mut missing: Vec<&String> = fields.iter().collect();
+        for row in 0..st.ids.rows() as u32 {
+            if missing.is_empty() {
+                break;
+            }
+            if !st.ids.is_live(row) {
+                continue;
+            }
+            if let Some(meta) = parse_meta(st.metadata[row as usize].as_deref()) {
+                missing.retain(|f| libravdb_filter::eval::lookup(&meta, f).is_none());
+            }
+        }
+        Ok(missing.into_iter().cloned().collect())
+    }
+}

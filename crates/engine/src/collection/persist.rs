@@ -69,6 +69,8 @@ struct Manifest {
     wal_seq: u64,
 }
 
+const WAL_FILE: &str = "wal.log";
+
 fn manifest_path(dir: &Path) -> PathBuf {
     dir.join("manifest")
 }
@@ -164,9 +166,10 @@ impl Collection {
                     wal_seq: 0,
                 };
                 write_manifest(&staging, &manifest)?;
+                drop(Wal::open(&staging.join(WAL_FILE), options.fsync, false)?);
                 fs::rename(&staging, dir).map_err(|source| StorageError::Io { path: dir.clone(), source })?;
                 fsutil::sync_dir(parent)?;
-                Some(Wal::open(&dir.join("wal.log"), options.fsync, false)?.0)
+                Some(Wal::open(&dir.join(WAL_FILE), options.fsync, false)?.0)
             }
         };
         let vectors =
@@ -232,7 +235,11 @@ impl Collection {
         }
         remove_stale_files(&dir, m.generation);
 
-        let wal_path = dir.join("wal.log");
+        let wal_path = dir.join(WAL_FILE);
+        if version >= 2 && !wal_path.exists() {
+            // Created with the collection: without it, writes since the checkpoint are gone.
+            return Err(corrupted(wal_path, "the write-ahead log is missing"));
+        }
         let (wal, records) = Wal::open(&wal_path, options.fsync, version < 2)?;
         let mut seq = m.wal_seq;
         let mut written = Vec::new();

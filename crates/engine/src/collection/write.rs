@@ -74,7 +74,7 @@ fn check_metadata(
         return Err((ErrorCode::InvalidArgument, "metadata must be a JSON object".into()));
     };
     for (name, t) in schema {
-        if let Some(v) = obj.get(name)
+        if let Some(v) = libravdb_filter::eval::lookup(obj, name)
             && !v.is_null()
             && !t.accepts(v)
         {
@@ -319,13 +319,15 @@ impl Collection {
             let st = self.read_state()?;
             let mut seen = HashSet::with_capacity(ids.len());
             for (i, id) in ids.iter().enumerate() {
-                let outcome = if !seen.insert(id.as_str()) {
-                    Err((ErrorCode::DuplicateId, format!("id '{id}' appears more than once in this batch")))
-                } else if !st.ids.contains(id) {
-                    Err((ErrorCode::NotFound, format!("id '{id}' does not exist")))
-                } else {
-                    Ok(())
-                };
+                let outcome = check_id(id).and_then(|()| {
+                    if !seen.insert(id.as_str()) {
+                        Err((ErrorCode::DuplicateId, format!("id '{id}' appears more than once in this batch")))
+                    } else if !st.ids.contains(id) {
+                        Err((ErrorCode::NotFound, format!("id '{id}' does not exist")))
+                    } else {
+                        Ok(())
+                    }
+                });
                 triage.record(i, id, outcome);
             }
         }

@@ -157,3 +157,34 @@ fn a_missing_wal_record_is_corruption() {
     assert_eq!(err.code(), ErrorCode::Corrupted, "{err}");
     assert!(err.to_string().contains("missing"), "{err}");
 }
+
+/// Every file a checkpoint names is required: a deleted one is `ERR_CORRUPTED` naming it,
+/// never `ERR_IO` and never a collection that opens with less.
+#[test]
+fn a_deleted_file_is_corruption_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = random_vectors(13, 200, 8);
+    {
+        let db = open(tmp.path());
+        let c = db.create_collection("c", hnsw_config(8, "l2")).unwrap();
+        insert(&c, "a", &v);
+        db.close().unwrap();
+    }
+    let dir = tmp.path().join("collections/c");
+    let names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut files: Vec<String> = names.into_iter().filter(|n| n != "vectors" && n != "links").collect();
+    files.extend(["vectors/000000.chunk".to_string(), "links/000000.chunk".to_string()]);
+    assert!(files.iter().any(|f| f.starts_with("rows-")) && files.iter().any(|f| f.starts_with("graph-")));
+    for f in files {
+        let path = dir.join(&f);
+        let saved = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let err = Database::open(Some(tmp.path()), DbOptions::default()).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Corrupted, "{f}: {err}");
+        let shown = f.rsplit('/').next().unwrap();
+        assert!(err.to_string().contains(shown), "{f}: {err}");
+        std::fs::write(&path, saved).unwrap();
+    }
+    assert_eq!(open(tmp.path()).collection("c").unwrap().count().unwrap(), 200);
+}

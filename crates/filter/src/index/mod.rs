@@ -171,7 +171,7 @@ impl PayloadIndex {
             }
         };
         for (name, (t, idx)) in &mut self.fields {
-            let Some(v) = meta.get(name) else { continue };
+            let Some(v) = crate::eval::lookup(meta, name) else { continue };
             set(&mut idx.present);
             let items: Vec<&Value> = match (t.array(), v) {
                 (_, Value::Null) => {
