@@ -277,3 +277,34 @@ describe('fields outside the schema', () => {
     }
   })
 })
+
+describe('date fields', () => {
+  it('take a Date, an ISO-8601 string or epoch ms on write and return a Date everywhere', async () => {
+    db = await LibraVDB.open()
+    const c = await db.createCollection('d', { dimension: 2, schema: { when: 'date' } })
+    const t = Date.UTC(2020, 0, 1)
+    await c.insertBatch([
+      { id: 'date', vector: [1, 0], metadata: { when: new Date(t) } },
+      { id: 'iso', vector: [0, 1], metadata: { when: '2020-01-01T00:00:00.000Z' } },
+      { id: 'ms', vector: [1, 1], metadata: { when: t, other: '2020-01-01T00:00:00.000Z' } },
+    ])
+    await c.insertBatch({ ids: ['col'], vectors: new Float32Array([2, 2]), metadata: [{ when: '2020-01-01' }] })
+    for (const id of ['date', 'iso', 'ms', 'col']) {
+      const m = (await c.get(id))!.metadata!
+      expect(m.when, id).toBeInstanceOf(Date)
+      expect((m.when as Date).getTime(), id).toBe(t)
+    }
+    // Only schema date fields are converted; other strings stay strings.
+    expect((await c.get('ms'))!.metadata!.other).toBe('2020-01-01T00:00:00.000Z')
+    const hits = await c.search([1, 0], { k: 10, includeMetadata: true, filter: { when: { $gte: new Date(t), $lte: '2020-01-01T00:00:00Z' } } })
+    expect(hits.map((h) => h.id).sort()).toEqual(['col', 'date', 'iso', 'ms'])
+    expect(hits.every((h) => h.metadata!.when instanceof Date)).toBe(true)
+    for await (const r of c.scan()) expect(r.metadata!.when).toBeInstanceOf(Date)
+    await c.update('iso', { metadata: { when: new Date(t + 1000) } })
+    expect(((await c.get('iso'))!.metadata!.when as Date).getTime()).toBe(t + 1000)
+    for (const bad of ['not a date', new Date(NaN), true, { y: 2020 }]) {
+      await expect(c.insert({ id: 'bad', vector: [1, 0], metadata: { when: bad } })).rejects.toBeInstanceOf(SchemaError)
+    }
+    expect(await c.count()).toBe(4)
+  })
+})

@@ -7,6 +7,7 @@
 import { describe } from './check'
 import { type BatchItemError, type ErrorCode, InvalidArgumentError, LibraVDBError } from './errors'
 import type { NativeBatchReport } from './native'
+import { type Schema, toEpochMs } from './filter'
 import type { BatchResult, Metadata } from './records'
 
 declare global {
@@ -16,15 +17,47 @@ declare global {
   }
 }
 
-export function metadataJson(where: string, m: unknown): string | null {
-  if (m === undefined || m === null) return null
-  if (typeof m !== 'object' || Array.isArray(m) || ArrayBuffer.isView(m)) {
-    throw new InvalidArgumentError(`${where} must be a plain object, got ${describe(m)}`)
+/**
+ * How a collection's metadata crosses into and out of the engine: as JSON text, with the
+ * `date` fields of its schema stored in one canonical form, epoch milliseconds. On write a
+ * date field takes a `Date`, an ISO-8601 string or epoch milliseconds; on read (`get`,
+ * search hits, `scan`) it comes back as a `Date`.
+ */
+export class MetadataCodec {
+  readonly #dateFields: string[]
+
+  constructor(schema: Schema) {
+    this.#dateFields = Object.keys(schema).filter((name) => schema[name] === 'date')
   }
-  try {
-    return JSON.stringify(m)
-  } catch (e) {
-    throw new InvalidArgumentError(`${where} is not JSON-serialisable: ${(e as Error).message}`)
+
+  /** JSON text for `m` (null for none); throws typed errors for a value it cannot store. */
+  encode(where: string, m: unknown): string | null {
+    if (m === undefined || m === null) return null
+    if (typeof m !== 'object' || Array.isArray(m) || ArrayBuffer.isView(m)) {
+      throw new InvalidArgumentError(`${where} must be a plain object, got ${describe(m)}`)
+    }
+    let out = m as Metadata
+    for (const name of this.#dateFields) {
+      const v = out[name]
+      if (v === undefined || v === null || typeof v === 'number') continue
+      if (out === m) out = { ...out }
+      out[name] = toEpochMs(v, `${where}.${name}`)
+    }
+    try {
+      return JSON.stringify(out)
+    } catch (e) {
+      throw new InvalidArgumentError(`${where} is not JSON-serialisable: ${(e as Error).message}`)
+    }
+  }
+
+  /** The metadata object of stored JSON text (undefined for none). */
+  decode(json: string | null | undefined): Metadata | undefined {
+    if (json == null) return undefined
+    const m = JSON.parse(json) as Metadata
+    for (const name of this.#dateFields) {
+      if (typeof m[name] === 'number') m[name] = new Date(m[name])
+    }
+    return m
   }
 }
 
@@ -47,10 +80,6 @@ export function rejectBatch(op: string, errors: BatchItemError[]): never {
 export function mergeReport(report: NativeBatchReport, sentIndex: number[], local: BatchItemError[]): BatchItemError[] {
   const remote = report.errors.map((e) => ({ ...e, index: sentIndex[e.index], code: e.code as ErrorCode }))
   return [...local, ...remote].sort((a, b) => a.index - b.index)
-}
-
-export function parseMetadata(json: string | null | undefined): Metadata | undefined {
-  return json == null ? undefined : (JSON.parse(json) as Metadata)
 }
 
 /** JS-thread time one slice of a batch's triage may take before it yields to the loop. */

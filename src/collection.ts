@@ -3,7 +3,7 @@
  * Batch calls check every item's shape here, send one flat block to the engine, and report
  * per item; atomic batches (the default) throw when any item is invalid and change nothing.
  */
-import { PackedStrings, checkId, finishBatch, metadataJson, parseMetadata, triage } from './batch'
+import { MetadataCodec, PackedStrings, checkId, finishBatch, triage } from './batch'
 import { checkOptionalBoolean, checkOptionalInteger, describe, optionsObject } from './check'
 import { DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
 import {
@@ -39,6 +39,7 @@ export class Collection {
   readonly #native: NativeCollection
   readonly #dimension: number
   readonly #schema: Schema
+  readonly #metadata: MetadataCodec
   /** Filter fields outside the schema already checked for {@link Collection.#warnIfUnknown}. */
   readonly #checkedFields = new Set<string>()
   /** Reused output buffer of the lean `searchSync` path, grown to the largest k seen. */
@@ -49,6 +50,7 @@ export class Collection {
     this.#native = native
     this.#dimension = native.dimension
     this.#schema = JSON.parse(native.schemaJson) as Schema
+    this.#metadata = new MetadataCodec(this.#schema)
   }
 
   /** The metadata schema (`{}` without one). */
@@ -117,7 +119,7 @@ export class Collection {
         checkId(id)
         const problem = vectorProblem(vector, dim, 'vector')
         if (problem) throw problem
-        const json = metadataJson('metadata', m)
+        const json = this.#metadata.encode('metadata', m)
         if (!single) vectors.set(vector, rows * dim)
         rows++
         ids.push(id)
@@ -145,7 +147,7 @@ export class Collection {
         const id = b.ids[i]
         checkId(id)
         ids.push(id)
-        metadata.push(metadataJson(`metadata[${i}]`, b.metadata?.[i]) ?? '')
+        metadata.push(this.#metadata.encode(`metadata[${i}]`, b.metadata?.[i]) ?? '')
       }
     } else {
       throw new InvalidArgumentError(`${op} expects an array of records or { ids, vectors }, got ${describe(records)}`)
@@ -197,7 +199,7 @@ export class Collection {
         const { id, vector, metadata: m } = u as RecordUpdate
         checkId(id)
         const v = vector === undefined ? undefined : toVector(vector, dim)
-        const json = metadataJson('metadata', m)
+        const json = this.#metadata.encode('metadata', m)
         if (v) vectors.set(v, rows++ * dim)
         changes[i] = (v ? 1 : 0) | (json !== null ? 2 : m === null ? 4 : 0)
         ids.push(id)
@@ -252,7 +254,7 @@ export class Collection {
     checkId(id)
     const r = await cancellableRead(opts, () => this.#native.get(id))
     if (!r) return null
-    const metadata = parseMetadata(r.metadata)
+    const metadata = this.#metadata.decode(r.metadata)
     return metadata === undefined ? { id: r.id, vector: r.vector } : { id: r.id, vector: r.vector, metadata }
   }
 
@@ -288,7 +290,7 @@ export class Collection {
       ['filter', 'batchSize', 'includeVectors', 'signal', 'timeoutMs'],
     )
     const filterJson = o.filter === undefined ? undefined : JSON.stringify(compileFilter(o.filter, this.#schema))
-    return scanRecords(this.#native, { ...o, filterJson })
+    return scanRecords(this.#native, { ...o, filterJson }, this.#metadata)
   }
 
   /**
@@ -400,7 +402,7 @@ export class Collection {
       const group: SearchHit[] = []
       for (let i = at; i < at + n; i++) {
         const hit: SearchHit = { id: h.ids[i], score: h.scores[i] }
-        const metadata = h.metadata ? parseMetadata(h.metadata[i]) : undefined
+        const metadata = h.metadata ? this.#metadata.decode(h.metadata[i]) : undefined
         if (metadata !== undefined) hit.metadata = metadata
         if (h.vectors) hit.vector = h.vectors.slice(i * dim, (i + 1) * dim)
         group.push(hit)

@@ -81,18 +81,16 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && !ArrayBuffer.isView(v)
 }
 
+/** A date as epoch milliseconds: from a `Date`, an ISO-8601 string or a finite number. */
+export function toEpochMs(v: unknown, path: string): number {
+  const t = v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : typeof v === 'number' ? v : NaN
+  if (!Number.isFinite(t)) throw new SchemaError(`${path} must be a date (Date, ISO-8601 string or epoch ms), got ${describe(v)}`)
+  return t
+}
+
 /** A comparable value for `field`, checked against its schema type. */
 function scalar(v: unknown, type: FieldType | undefined, path: string): string | number | boolean | null {
-  if (v instanceof Date) {
-    const t = v.getTime()
-    if (Number.isNaN(t)) throw new InvalidArgumentError(`${path} is an invalid Date`)
-    return t
-  }
-  if (type === 'date' && typeof v === 'string') {
-    const t = Date.parse(v)
-    if (Number.isNaN(t)) throw new SchemaError(`${path} must be a date (Date, ISO string or epoch ms), got ${describe(v)}`)
-    return t
-  }
+  if (v instanceof Date || (type === 'date' && typeof v === 'string')) return toEpochMs(v, path)
   if (v === null || typeof v === 'string' || typeof v === 'boolean') {
     if (v !== null && type && !accepts(type, v)) throw new SchemaError(`${path} must be a ${elementType(type)}, got ${describe(v)}`)
     return v

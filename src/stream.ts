@@ -3,7 +3,7 @@
  * page (off the JS thread), so memory stays bounded by `batchSize` however large the
  * collection.
  */
-import { parseMetadata } from './batch'
+import type { MetadataCodec } from './batch'
 import type { Metadata } from './records'
 import { InvalidArgumentError } from './errors'
 import { type NativeCollection, cancellableRead, type CallOptions } from './native'
@@ -26,7 +26,11 @@ export interface ScannedRecord {
 }
 
 /** Async generator over a collection's records, page by page. */
-export async function* scanRecords(native: NativeCollection, o: ScanOptions): AsyncGenerator<ScannedRecord> {
+export async function* scanRecords(
+  native: NativeCollection,
+  o: ScanOptions,
+  metadata: MetadataCodec,
+): AsyncGenerator<ScannedRecord> {
   const batchSize = o.batchSize ?? 1000
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new InvalidArgumentError(`scan batchSize must be an integer >= 1, got ${batchSize}`)
@@ -36,8 +40,8 @@ export async function* scanRecords(native: NativeCollection, o: ScanOptions): As
     const page = await cancellableRead(o, () => native.scanPage(after, batchSize, o.filterJson, o.includeVectors ?? false))
     for (const r of page.records) {
       const rec: ScannedRecord = { id: r.id }
-      const metadata = parseMetadata(r.metadata)
-      if (metadata !== undefined) rec.metadata = metadata
+      const m = metadata.decode(r.metadata)
+      if (m !== undefined) rec.metadata = m
       if (o.includeVectors) rec.vector = r.vector
       yield rec
     }
