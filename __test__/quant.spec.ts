@@ -18,33 +18,35 @@ async function fill(c: Collection, base: Float32Array, dim: number) {
 }
 
 describe('quantization', () => {
-  it('keeps flat and HNSW recall@10 near full precision on a seeded 50k x 128 clustered set', async () => {
-    const dim = 128
-    const ds = clustered({ n: 50_000, nq: 200, dim, centres: 100, sigma: 20, seed: 42 })
-    db = await LibraVDB.open()
-    const exact = await db.createCollection('exact', { dimension: dim })
-    await fill(exact, ds.base, dim)
-    const truth = await exact.searchBatch(ds.queries, { k: 10 })
-    const cases: [string, CollectionConfig['quantization'], number][] = [
-      ['sq8', { type: 'scalar', bits: 8 }, 0.01],
-      ['sq4', { type: 'scalar', bits: 4 }, 0.05],
-      ['pq16x8', { type: 'product', m: 16, bits: 8 }, 0.05],
-    ]
-    for (const index of [{ type: 'flat' as const }, { type: 'hnsw' as const, efSearch: 64 }]) {
-      const full = await db.createCollection(`full-${index.type}`, { dimension: dim, index })
+  // One test per index x codes pair, each a few seconds, so that none comes near its timeout
+  // on a loaded machine (the single 50k test that covered all six took 20 s idle, 120 s loaded).
+  const cases: [string, CollectionConfig['quantization'], number][] = [
+    ['sq8', { type: 'scalar', bits: 8 }, 0.01],
+    ['sq4', { type: 'scalar', bits: 4 }, 0.05],
+    ['pq16x8', { type: 'product', m: 16, bits: 8 }, 0.05],
+  ]
+  const indexes = [{ type: 'flat' as const }, { type: 'hnsw' as const, efSearch: 64 }]
+  it.each(indexes.flatMap((index) => cases.map((c) => [index.type, c[0], index, ...c] as const)))(
+    'keeps %s + %s recall@10 near full precision on a seeded 20k x 128 clustered set',
+    async (_kind, _name, index, name, quantization, slack) => {
+      const dim = 128
+      const ds = clustered({ n: 20_000, nq: 200, dim, centres: 100, sigma: 45, seed: 42 })
+      db = await LibraVDB.open()
+      const exact = await db.createCollection('exact', { dimension: dim })
+      await fill(exact, ds.base, dim)
+      const truth = await exact.searchBatch(ds.queries, { k: 10 })
+      const full = await db.createCollection('full', { dimension: dim, index })
       await fill(full, ds.base, dim)
       const reference = recallAt10(await full.searchBatch(ds.queries, { k: 10 }), truth)
-      for (const [name, quantization, slack] of cases) {
-        const c = await db.createCollection(`${name}-${index.type}`, { dimension: dim, index, quantization })
-        await fill(c, ds.base, dim)
-        const s = c.stats()
-        expect(s.quantization).toBe('trained')
-        const r = recallAt10(await c.searchBatch(ds.queries, { k: 10 }), truth)
-        console.log(`${index.type} ${name}: recall@10 ${r.toFixed(4)} (full precision ${reference.toFixed(4)}), ${s.compression}x smaller codes`)
-        expect(r).toBeGreaterThanOrEqual(reference - slack)
-      }
-    }
-  })
+      const c = await db.createCollection('quantized', { dimension: dim, index, quantization })
+      await fill(c, ds.base, dim)
+      const s = c.stats()
+      expect(s.quantization).toBe('trained')
+      const r = recallAt10(await c.searchBatch(ds.queries, { k: 10 }), truth)
+      console.log(`${index.type} ${name}: recall@10 ${r.toFixed(4)} (full precision ${reference.toFixed(4)}), ${s.compression}x smaller codes`)
+      expect(r).toBeGreaterThanOrEqual(reference - slack)
+    },
+  )
 
   it('on disk, keeps codes in memory and lets full precision leave it', async () => {
     const dim = 128
