@@ -16,6 +16,7 @@ export type {
   SearchOptions,
   StoredRecord,
   VectorRecord,
+  VerifyReport,
 } from './src/records'
 export type {
   CollectionConfig,

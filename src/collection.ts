@@ -11,6 +11,7 @@ import {
   type NativeCollection,
   type NativeHits,
   type NativeSearchOptions,
+  call,
   callSync,
   cancellableRead,
   cancellableWrite,
@@ -18,17 +19,19 @@ import {
 import { type Filter, type FilterNode, type Schema, compileFilter, filterFields } from './filter'
 import { QueryBuilder } from './query'
 import { type ScannedRecord, scanRecords } from './stream'
-import type {
-  BatchOptions,
-  BatchResult,
-  CollectionStats,
-  ColumnarBatch,
-  QueryPlan,
-  RecordUpdate,
-  SearchHit,
-  SearchOptions,
-  StoredRecord,
-  VectorRecord,
+import {
+  type BatchOptions,
+  type BatchResult,
+  type CollectionStats,
+  type ColumnarBatch,
+  type QueryPlan,
+  type RecordUpdate,
+  type SearchHit,
+  type SearchOptions,
+  type StoredRecord,
+  type VectorRecord,
+  type VerifyReport,
+  toVerifyReport,
 } from './records'
 import { type VectorLike, toQueryBlock, toVector, vectorProblem } from './vectors'
 
@@ -306,6 +309,15 @@ export class Collection {
     if (plan.efSearch != null) out.efSearch = plan.efSearch
     if (plan.nprobe != null) out.nprobe = plan.nprobe
     return out
+  }
+
+  /**
+   * Reads every file of the collection and reports each damaged one: the manifest, the
+   * checkpoint's segments and the WAL against their checksums, the vector and link chunks
+   * against the checksums the last checkpoint recorded. Searches go on; writes wait.
+   */
+  async verify(): Promise<VerifyReport> {
+    return toVerifyReport(await call(() => this.#native.verify()))
   }
 
   /** Live records. */

@@ -7,6 +7,7 @@ import { describe } from './check'
 import { type CollectionConfig, type OpenOptions, validateCollectionConfig, validateOpenOptions } from './config'
 import { InvalidArgumentError } from './errors'
 import { NativeDatabase, call, callSync } from './native'
+import { type VerifyReport, toVerifyReport } from './records'
 
 export class LibraVDB {
   readonly #native: NativeDatabase
@@ -60,6 +61,11 @@ export class LibraVDB {
   async dropCollection(name: string): Promise<void> {
     checkName(name)
     await call(() => this.#native.dropCollection(name))
+  }
+
+  /** `Collection.verify()` of every collection, in one report. */
+  async verify(): Promise<VerifyReport> {
+    return toVerifyReport(await call(() => this.#native.verify()))
   }
 
   /** Checkpoints every collection and releases the directory. Later calls throw

@@ -84,6 +84,24 @@ export interface SearchHit {
   vector?: Float32Array
 }
 
+/** What `verify()` read and found (`Collection.verify`, `LibraVDB.verify`). */
+export interface VerifyReport {
+  /** No damaged file. */
+  ok: boolean
+  /** Manifests, segments and WALs read whole and checked against their checksums. */
+  filesChecked: number
+  /** Vector and link chunks checked against the checksums of the last checkpoint. */
+  chunksChecked: number
+  /** Chunks written since the last checkpoint: checked against the next one. */
+  chunksSkipped: number
+  damaged: { collection: string; file: string; reason: string }[]
+}
+
+/** A verify report from the engine's counts and damage list. */
+export function toVerifyReport(r: Omit<VerifyReport, 'ok'>): VerifyReport {
+  return { ok: r.damaged.length === 0, ...r }
+}
+
 /** Size and footprint of a collection. */
 export interface CollectionStats {
   count: number

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use libravdb_storage::{DirLock, StorageError, fsutil};
 use parking_lot::{Mutex, RwLock};
 
-use crate::collection::Collection;
+use crate::collection::{Collection, VerifyReport};
 use crate::config::{CollectionConfig, DbOptions, validate_collection_name};
 use crate::error::{Error, Result};
 
@@ -127,6 +127,13 @@ impl Database {
     pub fn list_collections(&self) -> Result<Vec<String>> {
         self.check_open()?;
         Ok(self.collections.read().keys().cloned().collect())
+    }
+
+    /// [`Collection::verify`] for every collection, by name.
+    pub fn verify(&self) -> Result<Vec<(String, VerifyReport)>> {
+        self.check_open()?;
+        let collections: Vec<_> = self.collections.read().iter().map(|(n, c)| (n.clone(), c.clone())).collect();
+        collections.into_iter().map(|(name, c)| Ok((name, c.verify()?))).collect()
     }
 
     /// Deletes a collection and its files; handles to it fail with `ERR_NOT_FOUND` afterwards.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use libravdb_engine::{
     BatchOptions, BatchReport, Collection, Filter, Hits, MetadataChange, QueryPlan, Record, SearchParams, Stats,
-    UpdateInput, parse_filter,
+    UpdateInput, VerifyReport, parse_filter,
 };
 use napi::bindgen_prelude::{AsyncTask, Float32Array, Float32ArraySlice, Uint8Array, Uint32Array};
 use napi_derive::napi;
@@ -230,6 +230,39 @@ impl From<Stats> for NativeStats {
     }
 }
 
+/// One damaged file found by `verify()`.
+#[napi(object)]
+pub struct NativeDamage {
+    /// The collection it belongs to.
+    pub collection: String,
+    pub file: String,
+    pub reason: String,
+}
+
+/// What `verify()` read and found (see the engine's `VerifyReport`).
+#[napi(object)]
+#[derive(Default)]
+pub struct NativeVerifyReport {
+    pub files_checked: u32,
+    pub chunks_checked: u32,
+    pub chunks_skipped: u32,
+    pub damaged: Vec<NativeDamage>,
+}
+
+impl NativeVerifyReport {
+    /// Adds collection `name`'s report to this one.
+    pub(crate) fn add(&mut self, name: &str, r: VerifyReport) {
+        self.files_checked += r.files_checked as u32;
+        self.chunks_checked += r.chunks_checked as u32;
+        self.chunks_skipped += r.chunks_skipped as u32;
+        self.damaged.extend(r.damaged.into_iter().map(|d| NativeDamage {
+            collection: name.to_owned(),
+            file: d.file.display().to_string(),
+            reason: d.reason,
+        }));
+    }
+}
+
 /// A collection handle (native; use the `Collection` facade).
 #[napi]
 pub struct NativeCollection {
@@ -441,6 +474,17 @@ impl NativeCollection {
     pub fn optimize(&self, cancel: Option<&CancelToken>) -> AsyncTask<Job<u32>> {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
         job(move || Ok(c.optimize(&cancel)? as u32))
+    }
+
+    /// Reads every file of the collection and reports the damaged ones.
+    #[napi(ts_return_type = "Promise<NativeVerifyReport>")]
+    pub fn verify(&self) -> AsyncTask<Job<NativeVerifyReport>> {
+        let c = self.c.clone();
+        job(move || {
+            let mut report = NativeVerifyReport::default();
+            report.add(c.name(), c.verify()?);
+            Ok(report)
+        })
     }
 
     /// Live records.

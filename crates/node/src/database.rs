@@ -7,7 +7,7 @@ use libravdb_engine::{CollectionConfig, Database, DbOptions, IndexSpec, QuantSpe
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
-use crate::collection::NativeCollection;
+use crate::collection::{NativeCollection, NativeVerifyReport};
 use crate::job::{Job, guarded, job};
 
 /// Options of `LibraVDB.open`; `undefined` takes the engine default.
@@ -138,6 +138,19 @@ impl NativeDatabase {
     pub fn drop_collection(&self, name: String) -> AsyncTask<Job<()>> {
         let db = self.db.clone();
         job(move || db.drop_collection(&name))
+    }
+
+    /// `verify()` of every collection, in one report.
+    #[napi(ts_return_type = "Promise<NativeVerifyReport>")]
+    pub fn verify(&self) -> AsyncTask<Job<NativeVerifyReport>> {
+        let db = self.db.clone();
+        job(move || {
+            let mut report = NativeVerifyReport::default();
+            for (name, r) in db.verify()? {
+                report.add(&name, r);
+            }
+            Ok(report)
+        })
     }
 
     /// Checkpoints every collection and releases files and the directory lock.

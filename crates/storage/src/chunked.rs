@@ -35,7 +35,7 @@ use std::fs::{File, OpenOptions};
 use std::marker::PhantomData;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use libravdb_core::{LinkTable, VectorRows};
 use memmap2::{Advice, MmapMut, MmapOptions, UncheckedAdvice};
@@ -69,6 +69,8 @@ pub struct ChunkedTable<T: Slot> {
     chunks: Vec<MmapMut>,
     /// The open chunk files and their allocated lengths (empty for anonymous chunks).
     files: Vec<(File, usize)>,
+    /// Per chunk: written through `set_row` since the last [`ChunkedTable::checksums`].
+    dirty: Vec<AtomicBool>,
     /// Folder of chunk files; `None` for anonymous (in-memory) chunks.
     dir: Option<PathBuf>,
     rows: usize,
@@ -98,6 +100,7 @@ impl<T: Slot> ChunkedTable<T> {
             shift,
             chunks: Vec::new(),
             files: Vec::new(),
+            dirty: Vec::new(),
             dir: dir.map(Path::to_path_buf),
             rows: 0,
             _slot: PhantomData,
@@ -166,6 +169,7 @@ impl<T: Slot> ChunkedTable<T> {
             }
         };
         self.chunks.push(map);
+        self.dirty.push(AtomicBool::new(false));
         Ok(())
     }
 
@@ -238,6 +242,7 @@ impl ChunkedTable<f32> {
         // SAFETY: `slot + dim <= chunk_rows * dim` and the mapping is 4-byte aligned and
         // exclusively borrowed through `&mut self`.
         unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), base.add(slot), self.dim) };
+        self.dirty[c].store(true, Ordering::Relaxed);
         self.rows = self.rows.max(row as usize + 1);
         Ok(())
     }
@@ -271,6 +276,54 @@ impl<T: Slot> ChunkedTable<T> {
                 .map_err(|source| StorageError::Io { path: self.chunk_path(c).unwrap_or_default(), source })?;
         }
         Ok(())
+    }
+
+    /// CRC32 of the bytes rows `0..len()` occupy in chunk `c`.
+    fn chunk_crc(&self, c: usize) -> u32 {
+        let bytes = self.bytes_in_chunk(c, self.rows);
+        // SAFETY: those bytes lie in the mapping and in the file (module Safety section);
+        // reading slots as bytes is valid for every slot type.
+        let data = unsafe { std::slice::from_raw_parts(self.chunks[c].as_ptr(), bytes) };
+        crc32fast::hash(data)
+    }
+
+    /// One checksum per chunk of the bytes its rows occupy: `previous[c]` is kept for a chunk
+    /// not written through `set_row` since the last [`ChunkedTable::mark_clean`], the others
+    /// are computed (so a checkpoint reads only what changed).
+    pub fn checksums(&self, previous: &[u32]) -> Vec<u32> {
+        (0..self.rows.div_ceil(self.chunk_rows()))
+            .map(|c| match previous.get(c) {
+                Some(&crc) if !self.dirty[c].load(Ordering::Relaxed) => crc,
+                _ => self.chunk_crc(c),
+            })
+            .collect()
+    }
+
+    /// Chunks rows `0..len()` occupy.
+    pub fn occupied_chunks(&self) -> usize {
+        self.rows.div_ceil(self.chunk_rows())
+    }
+
+    /// Forgets which chunks were written (once their checksums are stored).
+    pub fn mark_clean(&self) {
+        self.dirty.iter().for_each(|d| d.store(false, Ordering::Relaxed));
+    }
+
+    /// Checks the chunks not written since `stored` was taken by [`ChunkedTable::checksums`]
+    /// against it: returns how many were checked and the files of those that differ.
+    pub fn verify(&self, stored: &[u32]) -> (usize, Vec<PathBuf>) {
+        let mut checked = 0;
+        let mut damaged = Vec::new();
+        for (c, &crc) in stored.iter().enumerate().take(self.chunks.len()) {
+            if self.dirty[c].load(Ordering::Relaxed) {
+                continue;
+            }
+            checked += 1;
+            if self.chunk_crc(c) != crc {
+                damaged.push(self.chunk_path(c).unwrap_or_else(|| format!("<chunk {c}>").into()));
+            }
+        }
+        (checked, damaged)
     }
 
     /// Tells the kernel reads will be random (no read-ahead around a faulted page).
@@ -465,6 +518,35 @@ mod tests {
         drop(t);
         let err = ChunkedVectors::open(Some(dir.path()), dim, shift, len / (dim * 4) + 1).unwrap_err();
         assert!(matches!(err, StorageError::Corrupted { .. }), "{err}");
+    }
+
+    #[test]
+    fn checksums_cover_written_rows_and_catch_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let dim = 4;
+        let mut t = ChunkedVectors::open(Some(dir.path()), dim, 4, 0).unwrap();
+        for r in 0..40 {
+            t.set_row(r, &row_value(r, dim)).unwrap();
+        }
+        let crcs = t.checksums(&[]);
+        t.mark_clean();
+        assert_eq!(crcs.len(), 3);
+        assert_eq!(t.verify(&crcs), (3, vec![]));
+        // A row written since: its chunk is not checked against the old sums, then re-summed.
+        t.set_row(20, &[9.0; 4]).unwrap();
+        assert_eq!(t.verify(&crcs).0, 2);
+        let crcs = t.checksums(&crcs);
+        t.mark_clean();
+        assert_eq!(t.verify(&crcs), (3, vec![]));
+        t.flush().unwrap();
+        drop(t);
+        // Damage at rest: one flipped byte in the second chunk file.
+        let p = dir.path().join("000001.chunk");
+        let mut bytes = std::fs::read(&p).unwrap();
+        bytes[17] ^= 0x10;
+        std::fs::write(&p, &bytes).unwrap();
+        let t = ChunkedVectors::open(Some(dir.path()), dim, 4, 40).unwrap();
+        assert_eq!(t.verify(&crcs), (3, vec![p]));
     }
 
     #[test]

@@ -85,6 +85,16 @@ impl Wal {
         Ok((Wal { file, path: path.to_path_buf(), len, sync }, records))
     }
 
+    /// Reads the log at `path` and checks every record without changing the file; returns
+    /// the number of intact records (a torn tail, which `open` would cut, is not damage).
+    pub fn verify_file(path: &Path) -> Result<usize> {
+        let bytes = std::fs::read(path).at(path)?;
+        match bytes.strip_prefix(MAGIC) {
+            Some(records) => Ok(parse(records, path)?.0.len()),
+            None => Ok(parse_legacy(&bytes, path)?.len()),
+        }
+    }
+
     /// Replaces the log at `path` with one in this format holding `records` (atomically:
     /// temp file, fsync, rename), and opens it.
     fn rewrite(path: &Path, sync: bool, records: Vec<Vec<u8>>) -> Result<(Wal, Vec<Vec<u8>>)> {

@@ -27,6 +27,7 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 pub use filter::QueryPlan;
 pub(crate) use index::IndexState;
+pub use persist::{Damage, VerifyReport};
 pub use read::{Hits, Record, SearchParams, Stats, parse_filter};
 pub use write::{BatchOptions, BatchReport, ItemError, UpdateInput};
 
@@ -66,6 +67,10 @@ struct Writer {
     /// Chunk shifts of the vector and (HNSW) link tables, fixed at creation.
     chunk_shift: u32,
     links_shift: u32,
+    /// Checksums of the vector and link chunks as of the last checkpoint (empty before the
+    /// first, or from a build that did not write them): what `verify()` checks files against.
+    vector_crcs: Vec<u32>,
+    link_crcs: Vec<u32>,
 }
 
 /// A named set of records searchable by vector similarity.
