@@ -1,5 +1,7 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LibraVDB } from '../index'
 import { randomVectors, row, tempDir } from './helpers'
@@ -144,5 +146,23 @@ describe('verify()', () => {
     db = await LibraVDB.open()
     await db.createCollection('m', { dimension: 2 })
     expect(await db.verify()).toEqual({ ok: true, filesChecked: 0, chunksChecked: 0, chunksSkipped: 0, damaged: [] })
+  })
+})
+
+describe('handles', () => {
+  it('a collection keeps its database open when the database handle is no longer referenced', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const make = async () => {
+      const local = await LibraVDB.open(tempDir())
+      return local.createCollection('c', { dimension: 2 })
+    }
+    const c = await make()
+    for (let i = 0; i < 5; i++) {
+      gc()
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    await c.insert({ id: 'a', vector: [1, 2] })
+    expect(await c.count()).toBe(1)
   })
 })

@@ -38,6 +38,10 @@ import { type VectorLike, toQueryBlock, toVector, vectorProblem } from './vector
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
 const SEARCH_KEYS = ['k', 'efSearch', 'nprobe', 'filter', 'includeMetadata', 'includeVectors', 'signal', 'timeoutMs'] as const
 
+/** Each collection's database handle, held so that the database is not garbage-collected
+ * (and closed by its finalizer) while a collection of it is still in use. */
+const owners = new WeakMap<Collection, object>()
+
 export class Collection {
   readonly #native: NativeCollection
   readonly #dimension: number
@@ -49,8 +53,9 @@ export class Collection {
   #scores = new Float32Array(16)
 
   /** @internal Use `LibraVDB.createCollection` / `getCollection`. */
-  constructor(native: NativeCollection) {
+  constructor(native: NativeCollection, database: object) {
     this.#native = native
+    owners.set(this, database)
     this.#dimension = native.dimension
     this.#schema = JSON.parse(native.schemaJson) as Schema
     this.#metadata = new MetadataCodec(this.#schema)

@@ -43,13 +43,13 @@ export class LibraVDB {
     checkName(name)
     const cfg = validateCollectionConfig(config)
     const native = await call(() => this.#native.createCollection(name, cfg))
-    return new Collection(native)
+    return new Collection(native, this)
   }
 
   /** The collection named `name`; `NotFoundError` if there is none. */
   getCollection(name: string): Collection {
     checkName(name)
-    return new Collection(callSync(() => this.#native.collection(name)))
+    return new Collection(callSync(() => this.#native.collection(name)), this)
   }
 
   /** Names of all collections, sorted. */

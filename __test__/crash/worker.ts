@@ -1,0 +1,53 @@
+/**
+ * Child process of the kill harness: opens the database, reads back the collection's state,
+ * then runs seeded mixed writes forever, printing `BEGIN <json op>` before each and `ACK`
+ * after it resolves (durable). The parent SIGKILLs it at a random moment.
+ * argv: <dir> <kind> <seed> <checkpointBytes>
+ */
+import { LibraVDB } from '../../index'
+import { rng } from '../../benches/datasets'
+import { KINDS, type Kind, type Op, type Stored, apply, nextOp, vectorFor } from './workload'
+
+async function run(c: import('../../index').Collection, op: Op): Promise<void> {
+  switch (op.k) {
+    case 'insert':
+    case 'upsert': {
+      const records = op.ids.map((id) => ({ id, vector: vectorFor(id, op.v), metadata: { tag: `t${op.v % 7}`, v: op.v } }))
+      await (op.k === 'insert' ? c.insertBatch(records) : c.upsertBatch(records))
+      break
+    }
+    case 'update':
+      await c.updateBatch(op.ids.map((id) => ({ id, metadata: { tag: op.tag, v: -1 } })))
+      break
+    case 'delete':
+      await c.deleteBatch(op.ids)
+      break
+    case 'deleteWhere':
+      await c.deleteWhere({ tag: op.tag })
+      break
+    case 'optimize':
+      await c.optimize()
+      break
+  }
+}
+
+async function main() {
+  const [dir, kind, seed, checkpointBytes] = process.argv.slice(2)
+  const db = await LibraVDB.open(dir, { checkpointBytes: Number(checkpointBytes) })
+  const c = db.listCollections().includes('c') ? db.getCollection('c') : await db.createCollection('c', KINDS[kind as Kind] as never)
+  let state = new Map<string, Stored>()
+  for await (const r of c.scan({ includeVectors: true })) {
+    const m = r.metadata as { tag: string; v: number }
+    state.set(r.id, { vector: r.vector!, tag: m.tag, v: m.v })
+  }
+  const random = rng(Number(seed))
+  for (let serial = Number(seed) * 1000; ; serial++) {
+    const op = nextOp(random, state, serial)
+    process.stdout.write(`BEGIN ${JSON.stringify(op)}\n`)
+    await run(c, op)
+    state = apply(state, op)
+    process.stdout.write('ACK\n')
+  }
+}
+
+void main()
