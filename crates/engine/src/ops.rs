@@ -7,6 +7,8 @@ use std::borrow::Cow;
 
 use libravdb_storage::codec::{ByteReader, ByteWriter, DecodeError};
 
+use crate::ids::read_id;
+
 const TAG_PUT: u8 = 1;
 const TAG_UPDATE: u8 = 2;
 const TAG_DELETE: u8 = 3;
@@ -122,7 +124,7 @@ impl Op<'_> {
                 let n = r.u32()? as usize;
                 let (mut ids, mut metadata) = (Vec::new(), Vec::new());
                 for _ in 0..n {
-                    ids.push(r.str()?.to_owned());
+                    ids.push(read_id(&mut r)?.to_owned());
                     metadata.push(r.opt_str()?.map(str::to_owned));
                 }
                 let mut vectors = Vec::new();
@@ -133,7 +135,7 @@ impl Op<'_> {
                 let n = r.u32()? as usize;
                 let mut items = Vec::new();
                 for _ in 0..n {
-                    let id = r.str()?.to_owned();
+                    let id = read_id(&mut r)?.to_owned();
                     let vector = match r.u8()? {
                         0 => None,
                         _ => {
@@ -155,7 +157,7 @@ impl Op<'_> {
                 let n = r.u32()? as usize;
                 let mut ids = Vec::new();
                 for _ in 0..n {
-                    ids.push(r.str()?.to_owned());
+                    ids.push(read_id(&mut r)?.to_owned());
                 }
                 Op::Delete { ids }
             }
