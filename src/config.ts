@@ -17,6 +17,18 @@ export interface OpenOptions {
   fsync?: boolean
   /** Checkpoint a collection once its write-ahead log exceeds this many bytes. Default 64 MiB. */
   checkpointBytes?: number
+  /**
+   * Open beside another process that has the database open for writing (Node `cluster`,
+   * PM2 workers): takes no lock and changes no file; searches see the writer's last
+   * checkpoint plus its write-ahead log as of the last refresh; writes throw `ReadOnlyError`.
+   * Default `false`.
+   */
+  readOnly?: boolean
+  /**
+   * With `readOnly`: how often to pick up the writer's new writes, checkpoints and
+   * collections (`db.refresh()` does it on demand). Default 1000 ms; 0 turns it off.
+   */
+  refreshIntervalMs?: number
 }
 
 /** Similarity measure of a collection. */
@@ -143,9 +155,14 @@ export interface CollectionConfig {
 const METRICS: readonly string[] = ['l2', 'cosine', 'dot']
 
 export function validateOpenOptions(v: unknown): OpenOptions {
-  const o = optionsObject<OpenOptions>('open options', v, ['fsync', 'checkpointBytes'])
+  const o = optionsObject<OpenOptions>('open options', v, ['fsync', 'checkpointBytes', 'readOnly', 'refreshIntervalMs'])
   checkOptionalBoolean('open options.fsync', o.fsync)
   checkOptionalInteger('open options.checkpointBytes', o.checkpointBytes, 0)
+  checkOptionalBoolean('open options.readOnly', o.readOnly)
+  checkOptionalInteger('open options.refreshIntervalMs', o.refreshIntervalMs, 0)
+  if (o.refreshIntervalMs !== undefined && !o.readOnly) {
+    throw new InvalidArgumentError('open options.refreshIntervalMs applies only with readOnly: true')
+  }
   return o
 }
 

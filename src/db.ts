@@ -1,6 +1,7 @@
 /**
  * `LibraVDB`: an embedded database, a directory of collections (or memory only).
- * One process opens a directory at a time; a second opener gets `LockedError`.
+ * One process opens a directory for writing at a time (a second writer gets `LockedError`);
+ * any number of processes may open it beside the writer with `readOnly: true`.
  */
 import { Collection } from './collection'
 import { describe } from './check'
@@ -11,9 +12,20 @@ import { type VerifyReport, toVerifyReport } from './records'
 
 export class LibraVDB {
   readonly #native: NativeDatabase
+  /** The automatic refresh of a read-only handle (unref'd: it never keeps the process up). */
+  #refreshTimer: NodeJS.Timeout | undefined
+  #refreshing: Promise<void> | undefined
 
-  private constructor(native: NativeDatabase) {
+  private constructor(native: NativeDatabase, refreshIntervalMs: number) {
     this.#native = native
+    if (refreshIntervalMs > 0) {
+      this.#refreshTimer = setInterval(() => {
+        if (this.#refreshing) return
+        this.refresh().catch((e: unknown) =>
+          process.emitWarning(`LibraVDB read-only refresh failed: ${(e as Error).message}`, { code: 'LIBRAVDB_REFRESH_FAILED' }),
+        )
+      }, refreshIntervalMs).unref()
+    }
   }
 
   /**
@@ -26,10 +38,21 @@ export class LibraVDB {
       throw new InvalidArgumentError(`path must be a non-empty string or undefined, got ${describe(path)}`)
     }
     const o = validateOpenOptions(options)
+    if (o.readOnly && path === undefined) throw new InvalidArgumentError('readOnly needs a path: an in-memory database has no writer to follow')
     const native = await call(() =>
-      NativeDatabase.open(path, { fsync: o.fsync, checkpointWalBytes: o.checkpointBytes }),
+      NativeDatabase.open(path, { fsync: o.fsync, checkpointWalBytes: o.checkpointBytes, readOnly: o.readOnly }),
     )
-    return new LibraVDB(native)
+    return new LibraVDB(native, o.readOnly ? (o.refreshIntervalMs ?? 1000) : 0)
+  }
+
+  /**
+   * Read-only handles: picks up what the writer has made durable since the last refresh
+   * (new writes, checkpoints, collections created and dropped); handles already obtained
+   * see it too. Runs automatically every `refreshIntervalMs`. A no-op for a writer.
+   */
+  async refresh(): Promise<void> {
+    this.#refreshing ??= call(() => this.#native.refresh()).finally(() => (this.#refreshing = undefined))
+    return this.#refreshing
   }
 
   /** Whether this database lives in memory only. */
@@ -71,6 +94,7 @@ export class LibraVDB {
   /** Checkpoints every collection and releases the directory. Later calls throw
    * `ClosedError`. Closing twice is harmless. */
   async close(): Promise<void> {
+    clearInterval(this.#refreshTimer)
     await call(() => this.#native.close())
   }
 }

@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'ERR_QUANTIZATION',
   'ERR_CORRUPTED',
   'ERR_LOCKED',
+  'ERR_READ_ONLY',
   'ERR_CLOSED',
   'ERR_ABORTED',
   'ERR_IO',
@@ -125,6 +126,13 @@ export class LockedError extends LibraVDBError {
   }
 }
 
+/** A write through a database opened with `readOnly: true`. */
+export class ReadOnlyError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_READ_ONLY', message)
+  }
+}
+
 /** The database or collection was closed. */
 export class ClosedError extends LibraVDBError {
   constructor(message: string) {
@@ -164,6 +172,7 @@ const ERROR_CLASSES: Record<ErrorCode, CodedErrorClass> = {
   ERR_QUANTIZATION: QuantizationError,
   ERR_CORRUPTED: CorruptedError,
   ERR_LOCKED: LockedError,
+  ERR_READ_ONLY: ReadOnlyError,
   ERR_CLOSED: ClosedError,
   ERR_ABORTED: AbortError,
   ERR_IO: IoError,

@@ -21,11 +21,14 @@ pub struct DbOptions {
     pub fsync: bool,
     /// Checkpoint a collection once its WAL grows past this many bytes.
     pub checkpoint_wal_bytes: u64,
+    /// A reader beside another process's writer: takes no lock, changes no file, serves the
+    /// last checkpoint plus the WAL as of its last refresh; writes are `ERR_READ_ONLY`.
+    pub read_only: bool,
 }
 
 impl Default for DbOptions {
     fn default() -> Self {
-        Self { fsync: true, checkpoint_wal_bytes: 64 << 20 }
+        Self { fsync: true, checkpoint_wal_bytes: 64 << 20, read_only: false }
     }
 }
 

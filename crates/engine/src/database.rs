@@ -39,6 +39,18 @@ impl Database {
         let mut collections = BTreeMap::new();
         let lock = match root {
             None => None,
+            Some(root) if options.read_only => {
+                // A reader takes no lock: the writer never rewrites a file in place that a
+                // reader maps (chunks only grow, segments are written whole under new names).
+                let dir = root.join("collections");
+                if !dir.is_dir() {
+                    return Err(Error::NotFound(format!("{} holds no database to open read-only", root.display())));
+                }
+                for (name, path) in collection_dirs(&dir)? {
+                    collections.insert(name, Arc::new(Collection::open_read_only(path, options.clone())?));
+                }
+                None
+            }
             Some(root) => {
                 fsutil::create_dir_all(root)?;
                 let lock = DirLock::acquire(root)?;
@@ -47,14 +59,13 @@ impl Database {
                 let entries = fs::read_dir(&dir).map_err(|source| StorageError::Io { path: dir.clone(), source })?;
                 for entry in entries {
                     let entry = entry.map_err(|source| StorageError::Io { path: dir.clone(), source })?;
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    if name.starts_with('.') {
+                    if entry.file_name().to_string_lossy().starts_with('.') {
                         // An interrupted create or drop.
                         let _ = fs::remove_dir_all(entry.path());
-                        continue;
                     }
-                    let collection = Collection::open(entry.path(), options.clone())?;
-                    collections.insert(name, Arc::new(collection));
+                }
+                for (name, path) in collection_dirs(&dir)? {
+                    collections.insert(name, Arc::new(Collection::open(path, options.clone())?));
                 }
                 Some(lock)
             }
@@ -67,6 +78,42 @@ impl Database {
             creating: Mutex::new(BTreeSet::new()),
             closed: AtomicBool::new(false),
         })
+    }
+
+    /// Fails with `ERR_READ_ONLY` on a read-only handle.
+    fn check_writable(&self) -> Result<()> {
+        if self.options.read_only {
+            return Err(Error::ReadOnly(
+                "the database was opened read-only; create and drop collections in the writer".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Read-only handles: picks up what the writer made durable since the last refresh (new
+    /// WAL records, new checkpoints, collections created and dropped). A no-op for writers.
+    pub fn refresh(&self) -> Result<()> {
+        self.check_open()?;
+        let Some(root) = self.root.as_ref().filter(|_| self.options.read_only) else { return Ok(()) };
+        let on_disk = collection_dirs(&root.join("collections"))?;
+        let known: Vec<(String, Arc<Collection>)> =
+            self.collections.read().iter().map(|(n, c)| (n.clone(), c.clone())).collect();
+        for (name, c) in &known {
+            if !on_disk.iter().any(|(n, _)| n == name) {
+                self.collections.write().remove(name);
+                c.close(true)?;
+            }
+        }
+        for (name, path) in on_disk {
+            match known.iter().find(|(n, _)| *n == name) {
+                Some((_, c)) => c.refresh()?,
+                None => {
+                    let c = Arc::new(Collection::open_read_only(path, self.options.clone())?);
+                    self.collections.write().insert(name, c);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn check_open(&self) -> Result<()> {
@@ -90,6 +137,7 @@ impl Database {
     pub fn create_collection(&self, name: &str, config: CollectionConfig) -> Result<Arc<Collection>> {
         validate_collection_name(name)?;
         self.check_open()?;
+        self.check_writable()?;
         {
             // Lock order: `creating`, then `collections`.
             let mut creating = self.creating.lock();
@@ -139,6 +187,7 @@ impl Database {
     /// Deletes a collection and its files; handles to it fail with `ERR_NOT_FOUND` afterwards.
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         self.check_open()?;
+        self.check_writable()?;
         let c = self
             .collections
             .write()
@@ -177,4 +226,19 @@ impl Drop for Database {
     fn drop(&mut self) {
         let _ = self.close();
     }
+}
+
+/// The collection directories under `dir` (names not starting with '.'), sorted.
+fn collection_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let entries = fs::read_dir(dir).map_err(|source| StorageError::Io { path: dir.to_path_buf(), source })?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| StorageError::Io { path: dir.to_path_buf(), source })?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') {
+            out.push((name, entry.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
 }

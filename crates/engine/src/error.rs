@@ -16,6 +16,7 @@ pub enum ErrorCode {
     Quantization,
     Corrupted,
     Locked,
+    ReadOnly,
     Closed,
     Aborted,
     Io,
@@ -24,7 +25,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::InvalidArgument,
         ErrorCode::DimensionMismatch,
         ErrorCode::Schema,
@@ -35,6 +36,7 @@ impl ErrorCode {
         ErrorCode::Quantization,
         ErrorCode::Corrupted,
         ErrorCode::Locked,
+        ErrorCode::ReadOnly,
         ErrorCode::Closed,
         ErrorCode::Aborted,
         ErrorCode::Io,
@@ -53,6 +55,7 @@ impl ErrorCode {
             ErrorCode::Quantization => "ERR_QUANTIZATION",
             ErrorCode::Corrupted => "ERR_CORRUPTED",
             ErrorCode::Locked => "ERR_LOCKED",
+            ErrorCode::ReadOnly => "ERR_READ_ONLY",
             ErrorCode::Closed => "ERR_CLOSED",
             ErrorCode::Aborted => "ERR_ABORTED",
             ErrorCode::Io => "ERR_IO",
@@ -79,6 +82,9 @@ pub enum Error {
     DuplicateId { id: String, reason: &'static str },
     #[error("{0}")]
     Closed(String),
+    /// A write through a read-only handle.
+    #[error("{0}")]
+    ReadOnly(String),
     #[error("the operation was cancelled before it committed; nothing was changed")]
     Aborted,
     #[error(transparent)]
@@ -98,6 +104,7 @@ impl Error {
             Error::AlreadyExists(_) => ErrorCode::AlreadyExists,
             Error::DuplicateId { .. } => ErrorCode::DuplicateId,
             Error::Closed(_) => ErrorCode::Closed,
+            Error::ReadOnly(_) => ErrorCode::ReadOnly,
             Error::Aborted => ErrorCode::Aborted,
             Error::Storage(StorageError::Corrupted { .. } | StorageError::UnsupportedVersion { .. }) => {
                 ErrorCode::Corrupted

@@ -17,6 +17,8 @@ pub struct NativeOpenOptions {
     pub fsync: Option<bool>,
     /// Checkpoint a collection once its WAL exceeds this many bytes (default 64 MiB).
     pub checkpoint_wal_bytes: Option<f64>,
+    /// Open beside another process's writer: no lock, no file changed, writes refused.
+    pub read_only: Option<bool>,
 }
 
 /// Index options of a collection (`undefined` takes the engine default).
@@ -77,6 +79,7 @@ impl NativeDatabase {
         let mut opts = DbOptions::default();
         if let Some(o) = options {
             opts.fsync = o.fsync.unwrap_or(opts.fsync);
+            opts.read_only = o.read_only.unwrap_or(opts.read_only);
             if let Some(bytes) = o.checkpoint_wal_bytes {
                 opts.checkpoint_wal_bytes = bytes.max(0.0) as u64;
             }
@@ -138,6 +141,13 @@ impl NativeDatabase {
     pub fn drop_collection(&self, name: String) -> AsyncTask<Job<()>> {
         let db = self.db.clone();
         job(move || db.drop_collection(&name))
+    }
+
+    /// Read-only handles: picks up what the writer made durable since the last refresh.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn refresh(&self) -> AsyncTask<Job<()>> {
+        let db = self.db.clone();
+        job(move || db.refresh())
     }
 
     /// `verify()` of every collection, in one report.

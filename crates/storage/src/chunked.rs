@@ -45,6 +45,9 @@ use crate::fsutil::{create_dir_all, sync_dir};
 
 /// Target chunk size; the row count per chunk is the largest power of two that fits.
 const TARGET_CHUNK_BYTES: usize = 32 << 20;
+/// Largest chunk a table may have (`shift_for` never makes one above `TARGET_CHUNK_BYTES`
+/// except for rows wider than it).
+const MAX_CHUNK_BYTES: usize = 1 << 30;
 /// First allocation of a chunk file; it doubles from there.
 const MIN_FILE_BYTES: usize = 16 << 10;
 const PAGE: usize = 4096;
@@ -73,6 +76,9 @@ pub struct ChunkedTable<T: Slot> {
     dirty: Vec<AtomicBool>,
     /// Folder of chunk files; `None` for anonymous (in-memory) chunks.
     dir: Option<PathBuf>,
+    /// Opened by a read-only handle: files are mapped copy-on-write (`MAP_PRIVATE`) and never
+    /// created, grown or flushed; rows this process writes (WAL replay) stay private to it.
+    read_only: bool,
     rows: usize,
     _slot: PhantomData<T>,
 }
@@ -93,8 +99,24 @@ impl<T: Slot> ChunkedTable<T> {
     /// Opens the table in `dir` (or in memory) holding `rows` rows; the chunk files those rows
     /// need must exist and cover them (they were flushed by the last checkpoint).
     pub fn open(dir: Option<&Path>, width: usize, shift: u32, rows: usize) -> Result<Self> {
+        Self::open_with(dir, width, shift, rows, false)
+    }
+
+    /// [`ChunkedTable::open`] for a read-only handle on files another process writes: the
+    /// chunk files must exist; they are mapped copy-on-write and never changed.
+    pub fn open_read_only(dir: &Path, width: usize, shift: u32, rows: usize) -> Result<Self> {
+        Self::open_with(Some(dir), width, shift, rows, true)
+    }
+
+    fn open_with(dir: Option<&Path>, width: usize, shift: u32, rows: usize, read_only: bool) -> Result<Self> {
         let dim = width;
-        assert!(dim > 0 && shift < 31);
+        // Both come from a manifest: a damaged one is an error here, never a huge mapping.
+        if dim == 0 || shift >= 31 || (1usize << shift).saturating_mul(dim * 4) > MAX_CHUNK_BYTES {
+            return Err(StorageError::Corrupted {
+                path: dir.map_or_else(|| "<memory>".into(), Path::to_path_buf),
+                reason: format!("chunks of {} rows of {dim} values are impossible", 1u64 << shift.min(63)),
+            });
+        }
         let mut table = Self {
             dim,
             shift,
@@ -102,10 +124,13 @@ impl<T: Slot> ChunkedTable<T> {
             files: Vec::new(),
             dirty: Vec::new(),
             dir: dir.map(Path::to_path_buf),
+            read_only,
             rows: 0,
             _slot: PhantomData,
         };
-        if let Some(d) = dir {
+        if let Some(d) = dir
+            && !read_only
+        {
             create_dir_all(d)?;
         }
         let needed = rows.div_ceil(table.chunk_rows());
@@ -153,6 +178,14 @@ impl<T: Slot> ChunkedTable<T> {
         let map = match self.chunk_path(c) {
             None => MmapMut::map_anon(bytes)
                 .map_err(|source| StorageError::Io { path: "<anonymous map>".into(), source })?,
+            Some(path) if self.read_only => {
+                let file = File::open(&path).at(&path)?;
+                let len = file.metadata().at(&path)?.len() as usize;
+                // SAFETY: as below; a private mapping is never written back to the file.
+                let map = unsafe { MmapOptions::new().len(bytes).map_copy(&file) }.at(&path)?;
+                self.files.push((file, len));
+                map
+            }
             Some(path) => {
                 let created = !path.exists();
                 let file =
@@ -177,9 +210,19 @@ impl<T: Slot> ChunkedTable<T> {
     /// bytes, allocating the space so that stores into it cannot fault on a full disk.
     fn allocate(&mut self, c: usize, need: usize) -> Result<()> {
         let chunk_bytes = self.chunk_bytes();
+        let read_only = self.read_only;
         let Some((file, len)) = self.files.get_mut(c) else { return Ok(()) };
         if *len >= need {
             return Ok(());
+        }
+        if read_only {
+            // The writer allocates before it logs, so rows in its WAL are in the file by now.
+            *len = file.metadata().map_or(0, |m| m.len() as usize);
+            if *len >= need {
+                return Ok(());
+            }
+            let path = self.dir.as_deref().expect("file-backed").join(format!("{c:06}.chunk"));
+            return Err(StorageError::Corrupted { path, reason: format!("{} bytes, rows need {need}", *len) });
         }
         let target = need.max(*len * 2).max(MIN_FILE_BYTES).next_multiple_of(PAGE).min(chunk_bytes);
         // SAFETY: plain FFI call on an open file descriptor.
@@ -251,6 +294,9 @@ impl ChunkedTable<f32> {
 impl<T: Slot> ChunkedTable<T> {
     /// Makes every written row durable (msync of each mapping).
     pub fn flush(&self) -> Result<()> {
+        if self.read_only {
+            return Ok(());
+        }
         for (c, map) in self.chunks.iter().enumerate() {
             let len = self.files.get(c).map_or(map.len(), |(_, len)| *len);
             map.flush_range(0, len).map_err(|source| StorageError::Io {
@@ -266,7 +312,8 @@ impl<T: Slot> ChunkedTable<T> {
     /// Call after [`ChunkedTable::flush`] when the rows are rarely read (quantized collections
     /// read full precision only to re-rank).
     pub fn release_resident(&self) -> Result<()> {
-        if self.dir.is_none() {
+        // Read-only mappings are private: dropping their pages would drop replayed rows.
+        if self.dir.is_none() || self.read_only {
             return Ok(());
         }
         for (c, map) in self.chunks.iter().enumerate() {

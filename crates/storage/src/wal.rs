@@ -85,13 +85,15 @@ impl Wal {
         Ok((Wal { file, path: path.to_path_buf(), len, sync }, records))
     }
 
-    /// Reads the log at `path` and checks every record without changing the file; returns
-    /// the number of intact records (a torn tail, which `open` would cut, is not damage).
-    pub fn verify_file(path: &Path) -> Result<usize> {
+    /// Reads the records of the log at `path` without changing the file (for `verify()` and
+    /// for read-only handles while a writer appends): a torn tail, which `open` would cut, is
+    /// left out, not reported.
+    pub fn read_records(path: &Path) -> Result<Vec<Vec<u8>>> {
         let bytes = std::fs::read(path).at(path)?;
         match bytes.strip_prefix(MAGIC) {
-            Some(records) => Ok(parse(records, path)?.0.len()),
-            None => Ok(parse_legacy(&bytes, path)?.len()),
+            Some(records) => Ok(parse(records, path)?.0),
+            None if bytes.len() < MAGIC.len() => Ok(Vec::new()),
+            None => parse_legacy(&bytes, path),
         }
     }
 

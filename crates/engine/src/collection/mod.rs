@@ -114,6 +114,17 @@ impl Collection {
         }
     }
 
+    /// Fails with `ERR_READ_ONLY` on a read-only handle.
+    fn check_writable(&self) -> Result<()> {
+        if self.options.read_only {
+            return Err(Error::ReadOnly(format!(
+                "collection '{}' belongs to a database opened read-only; write through the process that opened it for writing",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+
     /// The state for reading, once the collection is known to be open.
     fn read_state(&self) -> Result<RwLockReadGuard<'_, State>> {
         self.check_open()?;

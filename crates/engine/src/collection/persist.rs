@@ -210,7 +210,12 @@ impl Collection {
                 format!("{} rows, manifest says {}", ids.rows(), m.rows),
             ));
         }
-        let vectors = ChunkedVectors::open(Some(&vectors_dir(&dir)), dim, m.chunk_shift, ids.rows())?;
+        let read_only = options.read_only;
+        let vectors = if read_only {
+            ChunkedVectors::open_read_only(&vectors_dir(&dir), dim, m.chunk_shift, ids.rows())?
+        } else {
+            ChunkedVectors::open(Some(&vectors_dir(&dir)), dim, m.chunk_shift, ids.rows())?
+        };
         let index = match m.config.index.hnsw_params() {
             None if m.generation > 0
                 && let Some(params) = m.config.index.ivf_params() =>
@@ -223,8 +228,12 @@ impl Collection {
             }
             None => IndexState::create(&m.config, None, 0)?,
             Some(params) => {
-                let links =
-                    ChunkedLinks::open(Some(&links_dir(&dir)), params.level0_width(), m.links_shift, ids.rows())?;
+                let (width, rows) = (params.level0_width(), ids.rows());
+                let links = if read_only {
+                    ChunkedLinks::open_read_only(&links_dir(&dir), width, m.links_shift, rows)?
+                } else {
+                    ChunkedLinks::open(Some(&links_dir(&dir)), width, m.links_shift, rows)?
+                };
                 let graph = if m.generation == 0 {
                     HnswGraph::new(params, m.config.metric, links)
                 } else {
@@ -249,43 +258,29 @@ impl Collection {
                 _ => Filterable::build(&m.config, &state.ids, &state.metadata),
             });
         }
-        remove_stale_files(&dir, m.generation);
-
         let wal_path = dir.join(WAL_FILE);
-        if version >= 2 && !wal_path.exists() {
-            // Created with the collection: without it, writes since the checkpoint are gone.
-            return Err(corrupted(wal_path, "the write-ahead log is missing"));
-        }
-        let (wal, records) = Wal::open(&wal_path, options.fsync, version < 2)?;
-        let mut seq = m.wal_seq;
-        let mut written = Vec::new();
-        for payload in records {
-            let (op_seq, op) = Op::decode(&payload, dim).map_err(|e| corrupted(wal_path.clone(), e.0))?;
-            if op_seq <= m.wal_seq && seq == m.wal_seq {
-                continue; // already in the checkpoint (crash between manifest write and WAL reset)
+        let (wal, records) = if read_only {
+            // Another process writes this log: read it, change nothing.
+            (None, if wal_path.exists() { Wal::read_records(&wal_path)? } else { Vec::new() })
+        } else {
+            remove_stale_files(&dir, m.generation);
+            if version >= 2 && !wal_path.exists() {
+                // Created with the collection: without it, writes since the checkpoint are gone.
+                return Err(corrupted(wal_path, "the write-ahead log is missing"));
             }
-            if op_seq != seq + 1 {
-                return Err(corrupted(
-                    wal_path.clone(),
-                    format!("op {op_seq} follows op {seq}: logged writes are missing"),
-                ));
-            }
-            let rows = state.rows_after(&op);
-            state.reserve(rows)?;
-            let rows = state
-                .apply(&op, dim)
-                .map_err(|reason| corrupted(wal_path.clone(), format!("op {op_seq}: {reason}")))?;
-            written.extend(rows);
-            seq = op_seq;
-        }
+            let (wal, records) = Wal::open(&wal_path, options.fsync, version < 2)?;
+            (Some(wal), records)
+        };
+        let ops = check_sequence(&records, m.wal_seq, dim).map_err(|reason| corrupted(wal_path.clone(), reason))?;
+        let (seq, written) = replay(&mut state, ops, m.wal_seq, dim, &wal_path)?;
         state.link(&written);
-        if version < FORMAT_VERSION {
+        if version < FORMAT_VERSION && !read_only {
             // The WAL was rewritten in this format by `Wal::open`; record that the collection
             // now is in it (segment bodies did not change between versions).
             write_manifest(&dir, &m)?;
         }
         let writer = Writer {
-            wal: Some(wal),
+            wal,
             seq,
             generation: m.generation,
             chunk_shift: m.chunk_shift,
@@ -294,6 +289,48 @@ impl Collection {
             link_crcs: m.link_crcs,
         };
         Ok(Self::assemble(m.name, Some(dir), m.config, options, state, writer))
+    }
+
+    /// [`Collection::open`] for a read-only handle, retried when the writer checkpoints
+    /// meanwhile (its files change generation under the reader's feet; a failure that comes
+    /// with an unchanged manifest is real).
+    pub(crate) fn open_read_only(dir: PathBuf, options: DbOptions) -> Result<Collection> {
+        let mut attempts = 0;
+        loop {
+            let before = read_manifest(&dir)?.0.generation;
+            match Collection::open(dir.clone(), options.clone()) {
+                Ok(c) => return Ok(c),
+                Err(_) if attempts < 8 && read_manifest(&dir).map(|(m, _)| m.generation).ok() != Some(before) => {
+                    attempts += 1
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Brings a read-only handle up to what the writer has made durable: the WAL records
+    /// logged since the last refresh, or (after a checkpoint) the new checkpoint whole.
+    pub(crate) fn refresh(&self) -> Result<()> {
+        let Some(dir) = &self.dir else { return Ok(()) };
+        let mut w = self.writer.lock();
+        self.check_open()?;
+        let (m, _) = read_manifest(dir)?;
+        if m.generation == w.generation {
+            let wal_path = dir.join(WAL_FILE);
+            let records = if wal_path.exists() { Wal::read_records(&wal_path)? } else { Vec::new() };
+            // The WAL continues this handle's history unless a checkpoint came in between.
+            if let Ok(ops) = check_sequence(&records, w.seq, self.dim()) {
+                let mut st = self.state.write();
+                let (seq, written) = replay(&mut st, ops, w.seq, self.dim(), &wal_path)?;
+                st.link(&written);
+                w.seq = seq;
+                return Ok(());
+            }
+        }
+        let fresh = Collection::open_read_only(dir.clone(), self.options.clone())?;
+        std::mem::swap(&mut *w, &mut *fresh.writer.lock());
+        std::mem::swap(&mut *self.state.write(), &mut *fresh.state.write());
+        Ok(())
     }
 
     /// Writes a checkpoint and empties the WAL, if the WAL holds anything. The caller holds
@@ -358,6 +395,47 @@ impl Collection {
     }
 }
 
+/// Checks that the WAL records after `after` follow it without a gap; returns them decoded.
+fn check_sequence(records: &[Vec<u8>], after: u64, dim: usize) -> std::result::Result<Vec<(u64, Op<'static>)>, String> {
+    let mut seq = after;
+    let mut ops = Vec::new();
+    for payload in records {
+        let (op_seq, op) = Op::decode(payload, dim).map_err(|e| e.0)?;
+        if op_seq <= after && ops.is_empty() {
+            continue; // already in the state (a checkpoint covers it, or an earlier refresh)
+        }
+        if op_seq != seq + 1 {
+            return Err(format!("op {op_seq} follows op {seq}: logged writes are missing"));
+        }
+        ops.push((op_seq, op));
+        seq = op_seq;
+    }
+    Ok(ops)
+}
+
+/// Applies ops checked by [`check_sequence`] (logged after op `after`) to `state`; returns
+/// the last op applied and the rows the caller must link.
+fn replay(
+    state: &mut State,
+    ops: Vec<(u64, Op<'static>)>,
+    after: u64,
+    dim: usize,
+    wal_path: &Path,
+) -> Result<(u64, Vec<u32>)> {
+    let mut seq = after;
+    let mut written = Vec::new();
+    for (op_seq, op) in ops {
+        let rows = state.rows_after(&op);
+        state.reserve(rows)?;
+        let rows = state
+            .apply(&op, dim)
+            .map_err(|reason| corrupted(wal_path.to_path_buf(), format!("op {op_seq}: {reason}")))?;
+        written.extend(rows);
+        seq = op_seq;
+    }
+    Ok((seq, written))
+}
+
 /// One damaged file found by [`Collection::verify`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Damage {
@@ -415,7 +493,7 @@ impl Collection {
             }
         }
         let wal = dir.join(WAL_FILE);
-        file(wal.clone(), Wal::verify_file(&wal).map(drop).map_err(Error::from));
+        file(wal.clone(), Wal::read_records(&wal).map(drop).map_err(Error::from));
 
         let mut chunks = |table_chunks: usize, (checked, damaged): (usize, Vec<PathBuf>)| {
             report.chunks_checked += checked;
@@ -467,7 +545,7 @@ fn load_rows(dir: &Path, generation: u64) -> Result<(IdMap, Vec<Option<Box<str>>
     for row in 0..rows {
         match r.u8().map_err(bad)? {
             1 => {
-                let id = r.str().map_err(bad)?;
+                let id = crate::ids::read_id(&mut r).map_err(bad)?;
                 if ids.contains(id) {
                     return Err(corrupted(path.clone(), format!("id '{id}' appears twice")));
                 }

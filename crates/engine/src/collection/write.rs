@@ -188,6 +188,7 @@ impl Collection {
         if metadata.len() != n {
             return Err(Error::invalid(format!("{n} ids need {n} metadata entries, got {}", metadata.len())));
         }
+        self.check_writable()?;
         let metric = self.config.metric;
         let schema = self.config.field_types();
         let mut w = self.writer.lock();
@@ -236,6 +237,7 @@ impl Collection {
 
     /// Replaces the vector and/or metadata of existing records.
     pub fn update_batch(&self, items: Vec<UpdateInput>, opts: BatchOptions, cancel: &Cancel) -> Result<BatchReport> {
+        self.check_writable()?;
         let dim = self.dim();
         let metric = self.config.metric;
         let schema = self.config.field_types();
@@ -292,6 +294,7 @@ impl Collection {
 
     /// Deletes records by id; an id that does not exist is an `ERR_NOT_FOUND` item error.
     pub fn delete_batch(&self, ids: Vec<String>, opts: BatchOptions, cancel: &Cancel) -> Result<BatchReport> {
+        self.check_writable()?;
         let mut w = self.writer.lock();
         self.delete_locked(&mut w, ids, opts, cancel)
     }
@@ -299,6 +302,7 @@ impl Collection {
     /// Deletes every record whose metadata passes `filter`, as one atomic batch (no other
     /// write can come between finding the records and deleting them).
     pub fn delete_where(&self, filter: &libravdb_filter::Filter, cancel: &Cancel) -> Result<BatchReport> {
+        self.check_writable()?;
         let mut w = self.writer.lock();
         let ids: Vec<String> = {
             let st = self.read_state()?;
@@ -344,6 +348,7 @@ impl Collection {
     /// meanwhile. Returns the number of neighbour lists rewritten or list entries dropped (0
     /// for flat).
     pub fn optimize(&self, cancel: &Cancel) -> Result<usize> {
+        self.check_writable()?;
         let mut w = self.writer.lock();
         cancel.check()?;
         let rewritten = self.read_state()?.repair();

@@ -242,3 +242,51 @@ fn verify_reports_each_damaged_chunk_and_segment() {
     let r = h.verify().unwrap();
     assert!(r.chunks_skipped >= 1, "{r:?}");
 }
+
+/// A read-only handle beside the writer: sees the last checkpoint plus the WAL, picks up new
+/// writes, checkpoints, collections and drops on refresh, and refuses writes.
+#[test]
+fn read_only_handles_follow_the_writer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = random_vectors(15, 600, 8);
+    let ro = DbOptions { read_only: true, ..DbOptions::default() };
+    let writer =
+        Database::open(Some(tmp.path()), DbOptions { checkpoint_wal_bytes: 1 << 30, ..DbOptions::default() }).unwrap();
+    let c = writer.create_collection("h", hnsw_config(8, "l2")).unwrap();
+    insert(&c, "a", &v[..200 * 8]);
+    let reader = Database::open(Some(tmp.path()), ro.clone()).unwrap();
+    let r = reader.collection("h").unwrap();
+    assert_eq!(r.count().unwrap(), 200, "the WAL tail is replayed");
+    let err = r.delete_batch(vec!["a-1".into()], BatchOptions::default(), &Cancel::new()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ReadOnly);
+    assert_eq!(reader.create_collection("x", config(2, "l2")).unwrap_err().code(), ErrorCode::ReadOnly);
+
+    insert(&c, "b", &v[200 * 8..400 * 8]);
+    c.delete_batch(vec!["a-0".into()], BatchOptions::default(), &Cancel::new()).unwrap();
+    assert_eq!(r.count().unwrap(), 200, "nothing changes before a refresh");
+    reader.refresh().unwrap();
+    assert_eq!(r.count().unwrap(), 399, "new WAL records applied");
+    assert!(r.get("a-0").unwrap().is_none());
+
+    writer.collection("h").unwrap().optimize(&Cancel::new()).unwrap(); // a checkpoint
+    insert(&c, "c", &v[400 * 8..]);
+    let f = writer.create_collection("f", config(8, "l2")).unwrap();
+    insert(&f, "z", &v[..80]);
+    reader.refresh().unwrap();
+    assert_eq!(r.count().unwrap(), 599, "new checkpoint loaded through the same handle");
+    assert_eq!(reader.collection("f").unwrap().count().unwrap(), 10);
+    let q = &v[450 * 8..451 * 8];
+    let p = SearchParams { k: 1, ..P };
+    assert_eq!(r.search(q, p).unwrap().ids, vec!["c-50".to_string()]);
+    assert_eq!(r.search(q, p).unwrap().ids, c.search(q, p).unwrap().ids);
+
+    writer.drop_collection("f").unwrap();
+    reader.refresh().unwrap();
+    assert_eq!(reader.collection("f").unwrap_err().code(), ErrorCode::NotFound);
+    // The reader changed no file: the writer reopens and verifies clean.
+    reader.close().unwrap();
+    writer.close().unwrap();
+    let db = open(tmp.path());
+    assert_eq!(db.collection("h").unwrap().count().unwrap(), 599);
+    assert!(db.collection("h").unwrap().verify().unwrap().damaged.is_empty());
+}

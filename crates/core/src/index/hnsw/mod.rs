@@ -235,7 +235,10 @@ impl<L: LinkTable> HnswGraph<L> {
         out.clear();
         let slots = self.slots(row, level);
         let count = (slots[0].load(Ordering::Acquire) as usize).min(slots.len() - 1);
-        out.extend(slots[1..=count].iter().map(|s| s.load(Ordering::Relaxed)));
+        // Rows past the graph's nodes can be linked in a table another process (the writer,
+        // seen through a read-only handle's mapping) or damage wrote: never follow them.
+        let nodes = self.levels.len() as u32;
+        out.extend(slots[1..=count].iter().map(|s| s.load(Ordering::Relaxed)).filter(|&n| n < nodes));
     }
 
     /// Replaces `row`'s list at `level`; the caller holds `row`'s lock.
