@@ -3,7 +3,8 @@
  * Batch calls check every item's shape here, send one flat block to the engine, and report
  * per item; atomic batches (the default) throw when any item is invalid and change nothing.
  */
-import { MetadataCodec, PackedStrings, checkId, finishBatch, triage } from './batch'
+import { MetadataCodec, PackedStrings, checkId, finishBatch, inSlices, triage } from './batch'
+import { HitReader } from './hits'
 import { checkOptionalBoolean, checkOptionalInteger, describe, optionsObject } from './check'
 import { DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
 import {
@@ -340,7 +341,7 @@ export class Collection {
     const p = this.#searchParams('search', opts)
     const q = toVector(vector, this.dimension, 'query vector')
     const hits = await cancellableRead(p.opts, (token) => this.#native.search(q, p.native, token))
-    if (hits.ids.length === 0) this.#warnIfUnknown(p.filter)
+    if (hits.scores.length === 0) this.#warnIfUnknown(p.filter)
     return this.#shape(hits)[0] ?? []
   }
 
@@ -367,8 +368,8 @@ export class Collection {
     const p = this.#searchParams('searchBatch', opts)
     const block = toQueryBlock(queries, this.dimension)
     const hits = await cancellableRead(p.opts, (token) => this.#native.search(block, p.native, token))
-    if (hits.ids.length === 0) this.#warnIfUnknown(p.filter)
-    return this.#shape(hits)
+    if (hits.scores.length === 0) this.#warnIfUnknown(p.filter)
+    return this.#shapeSliced(hits)
   }
 
   #searchParams(op: string, opts: unknown) {
@@ -410,23 +411,17 @@ export class Collection {
     )
   }
 
-  /** Columnar native hits -> one array of hit objects per query. */
+  /** Native hits -> one array of hit objects per query, on the calling thread (small results). */
   #shape(h: NativeHits): SearchHit[][] {
-    const dim = this.#dimension
-    const out: SearchHit[][] = []
-    let at = 0
-    for (const n of h.counts) {
-      const group: SearchHit[] = []
-      for (let i = at; i < at + n; i++) {
-        const hit: SearchHit = { id: h.ids[i], score: h.scores[i] }
-        const metadata = h.metadata ? this.#metadata.decode(h.metadata[i]) : undefined
-        if (metadata !== undefined) hit.metadata = metadata
-        if (h.vectors) hit.vector = h.vectors.slice(i * dim, (i + 1) * dim)
-        group.push(hit)
-      }
-      out.push(group)
-      at += n
-    }
+    const reader = new HitReader(h, this.#dimension, this.#metadata)
+    return Array.from({ length: reader.queries }, () => reader.next())
+  }
+
+  /** {@link Collection.#shape} in slices that yield to the event loop (any result size). */
+  async #shapeSliced(h: NativeHits): Promise<SearchHit[][]> {
+    const reader = new HitReader(h, this.#dimension, this.#metadata)
+    const out: SearchHit[][] = new Array(reader.queries)
+    await inSlices(reader.queries, (q) => (out[q] = reader.next()))
     return out
   }
 }

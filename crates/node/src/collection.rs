@@ -69,25 +69,56 @@ fn unpack_ids(parts: &[Uint8Array]) -> libravdb_engine::Result<Vec<String>> {
     Ok(unpack(parts)?.into_iter().map(Option::unwrap_or_default).collect())
 }
 
-/// Search results of one or more queries, columnar (see the engine's `Hits`).
+/// Search results of one or more queries, columnar (see the engine's `Hits`). Strings come
+/// packed, each followed by NUL, with the byte end of each query's run, so that the facade
+/// decodes them in slices instead of napi converting a million strings in one go.
 #[napi(object)]
 pub struct NativeHits {
     /// Hits per query, in query order.
     pub counts: Uint32Array,
-    pub ids: Vec<String>,
+    /// Hit ids, UTF-8, each followed by NUL.
+    pub ids: Uint8Array,
+    /// Byte offset in `ids` where each query's ids end.
+    pub id_ends: Uint32Array,
     pub scores: Float32Array,
-    pub metadata: Option<Vec<Option<String>>>,
-    /// Layout (ids.length, dimension) when requested.
+    /// Metadata JSON per hit, each followed by NUL (empty: none), when requested.
+    pub metadata: Option<Uint8Array>,
+    /// Byte offset in `metadata` where each query's entries end.
+    pub metadata_ends: Option<Uint32Array>,
+    /// Layout (hits, dimension) when requested.
     pub vectors: Option<Float32Array>,
+}
+
+/// Packs `strings` (grouped by `counts`) NUL-terminated; returns the bytes and each group's end.
+fn pack<'a>(counts: &[u32], strings: impl Iterator<Item = &'a str>) -> (Vec<u8>, Vec<u32>) {
+    let mut bytes = Vec::new();
+    let mut ends = Vec::with_capacity(counts.len());
+    let mut strings = strings;
+    for &n in counts {
+        for s in strings.by_ref().take(n as usize) {
+            bytes.extend_from_slice(s.as_bytes());
+            bytes.push(0);
+        }
+        ends.push(bytes.len() as u32);
+    }
+    (bytes, ends)
 }
 
 impl From<Hits> for NativeHits {
     fn from(h: Hits) -> Self {
+        let (ids, id_ends) = pack(&h.counts, h.ids.iter().map(String::as_str));
+        let metadata = h.metadata.as_ref().map(|m| pack(&h.counts, m.iter().map(|s| s.as_deref().unwrap_or(""))));
+        let (metadata, metadata_ends) = match metadata {
+            Some((bytes, ends)) => (Some(Uint8Array::new(bytes)), Some(Uint32Array::new(ends))),
+            None => (None, None),
+        };
         Self {
             counts: Uint32Array::new(h.counts),
-            ids: h.ids,
+            ids: Uint8Array::new(ids),
+            id_ends: Uint32Array::new(id_ends),
             scores: Float32Array::new(h.scores),
-            metadata: h.metadata,
+            metadata,
+            metadata_ends,
             vectors: h.vectors.map(Float32Array::new),
         }
     }

@@ -18,6 +18,11 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::ops::{MetadataChange, Op, UpdateItem};
 use crate::pool::pool;
 
+/// Items of a logged batch applied per hold of the state's write lock (a few ms of memory
+/// copies and index updates): readers see a large batch appear slice by slice, never wait
+/// for the whole of it. A crash still never leaves it half applied (replay applies it whole).
+const APPLY_SLICE: usize = 4096;
+
 /// Options shared by every batch call.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchOptions {
@@ -393,13 +398,17 @@ impl Collection {
             wal.append(&op.encode(w.seq + 1))?;
         }
         w.seq += 1;
-        let written = match self.state.write().apply(&op, self.dim()) {
-            Ok(rows) => rows,
-            Err(reason) => {
-                self.status.store(POISONED, Ordering::Release);
-                return Err(Error::Internal(format!("applying a logged write failed: {reason}")));
+        let mut written = Vec::new();
+        for start in (0..op.len()).step_by(APPLY_SLICE) {
+            let items = start..(start + APPLY_SLICE).min(op.len());
+            match self.state.write().apply_items(&op, items, self.dim()) {
+                Ok(rows) => written.extend(rows),
+                Err(reason) => {
+                    self.status.store(POISONED, Ordering::Release);
+                    return Err(Error::Internal(format!("applying a logged write failed: {reason}")));
+                }
             }
-        };
+        }
         // Graph linking is the slow part: it holds only the read lock, so searches go on.
         self.state.read().link(&written);
         self.train_if_due(w)?;
@@ -416,12 +425,24 @@ impl State {
     /// the rows the caller must link. Fails only if `op` does not fit the state, which for a
     /// replayed op means the log and the checkpoint disagree.
     pub(super) fn apply(&mut self, op: &Op, dim: usize) -> std::result::Result<Vec<u32>, String> {
+        self.apply_items(op, 0..op.len(), dim)
+    }
+
+    /// [`State::apply`] of the op's items in `items` only: a large batch is applied in slices
+    /// so that readers (and synchronous calls such as `stats()`) wait for one slice at most.
+    pub(super) fn apply_items(
+        &mut self,
+        op: &Op,
+        items: std::ops::Range<usize>,
+        dim: usize,
+    ) -> std::result::Result<Vec<u32>, String> {
         let io = |e: libravdb_storage::StorageError| e.to_string();
         let appends = self.index.appends_on_update();
         let mut written = Vec::new();
         match op {
             Op::Put { upsert, ids, vectors, metadata } => {
-                for (i, (id, meta)) in ids.iter().zip(metadata).enumerate() {
+                for i in items {
+                    let (id, meta) = (&ids[i], &metadata[i]);
                     let v = &vectors[i * dim..(i + 1) * dim];
                     let meta = meta.as_deref().map(Box::from);
                     match self.ids.get(id) {
@@ -435,8 +456,8 @@ impl State {
                     }
                 }
             }
-            Op::Update { items } => {
-                for item in items {
+            Op::Update { items: all } => {
+                for item in &all[items] {
                     let row = self.ids.get(&item.id).ok_or_else(|| format!("update of missing id '{}'", item.id))?;
                     let meta = match &item.metadata {
                         MetadataChange::Keep => self.metadata[row as usize].clone(),
@@ -454,7 +475,7 @@ impl State {
                 }
             }
             Op::Delete { ids } => {
-                for id in ids {
+                for id in &ids[items] {
                     self.remove(id).ok_or_else(|| format!("delete of missing id '{id}'"))?;
                 }
             }

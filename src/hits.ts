@@ -1,0 +1,65 @@
+/**
+ * Search results from the engine's columnar form (`NativeHits`: packed NUL-terminated ids and
+ * metadata with per-query byte ends, scores and vectors as typed arrays) to hit objects, one
+ * query at a time, so that a large `searchBatch` is turned into objects in slices.
+ */
+import type { MetadataCodec } from './batch'
+import type { NativeHits } from './native'
+import type { SearchHit } from './records'
+
+const bytes = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)
+
+/** Reads a `NativeHits` query by query. */
+export class HitReader {
+  readonly #h: NativeHits
+  readonly #dim: number
+  readonly #metadata: MetadataCodec
+  readonly #ids: Buffer
+  readonly #meta: Buffer | undefined
+  #query = 0
+  #hit = 0
+
+  constructor(h: NativeHits, dim: number, metadata: MetadataCodec) {
+    this.#h = h
+    this.#dim = dim
+    this.#metadata = metadata
+    this.#ids = bytes(h.ids)
+    this.#meta = h.metadata ? bytes(h.metadata) : undefined
+  }
+
+  /** Queries in the result. */
+  get queries(): number {
+    return this.#h.counts.length
+  }
+
+  /** The hits of the next query, best first. */
+  next(): SearchHit[] {
+    const h = this.#h
+    const q = this.#query++
+    const n = h.counts[q]
+    const ids = this.#strings(this.#ids, h.idEnds, q)
+    const meta = this.#meta && h.metadataEnds ? this.#strings(this.#meta, h.metadataEnds, q) : undefined
+    const group: SearchHit[] = new Array(n)
+    for (let j = 0; j < n; j++) {
+      const i = this.#hit + j
+      const hit: SearchHit = { id: ids[j], score: h.scores[i] }
+      if (meta) {
+        const m = this.#metadata.decode(meta[j] === '' ? null : meta[j])
+        if (m !== undefined) hit.metadata = m
+      }
+      if (h.vectors) hit.vector = h.vectors.slice(i * this.#dim, (i + 1) * this.#dim)
+      group[j] = hit
+    }
+    this.#hit += n
+    return group
+  }
+
+  /** Query `q`'s NUL-terminated strings in `buf`. */
+  #strings(buf: Buffer, ends: Uint32Array, q: number): string[] {
+    const start = q === 0 ? 0 : ends[q - 1]
+    if (ends[q] === start) return []
+    const parts = buf.toString('utf8', start, ends[q]).split('\0')
+    parts.pop() // after the last terminator
+    return parts
+  }
+}
