@@ -2,6 +2,7 @@
  * The report's headline table: one row per benchmark requirement, each figure taken from
  * the workloads of this run (ratios are LibraVDB / peer measured side by side).
  */
+import type { TenantsResult } from './tenants'
 import { type AnnResult, qpsAtRecall } from './ann'
 import type { BatchRow } from './batch'
 import type { FilteredResult } from './filtered'
@@ -21,6 +22,7 @@ export interface RunResults {
   filtered?: FilteredResult
   batch?: BatchRow[]
   soak?: SoakResult
+  tenants?: TenantsResult
 }
 
 const ok = <T extends object>(r: T | { lib: string; error: string }): r is T => !('error' in r)
@@ -86,6 +88,14 @@ export function headlineSection(r: RunResults): string {
     }
   }
   for (const b of r.batch ?? []) rows.push([`Batch vs single calls: ${b.workload}`, `${fmt.n(b.batchPerSec)} /s batched`, `${fmt.ratio(b.ratio)} single calls`])
+  if (r.tenants) {
+    const t = r.tenants
+    rows.push([
+      `${t.collections.toLocaleString('en-US')} small on-disk collections (10 vectors each)`,
+      `${fmt.n(t.diskBytes / 2 ** 20)} MiB, ${fmt.n(t.createAndFillSeconds + t.closeSeconds)} s to create, fill and close`,
+      `JS thread held <= ${fmt.n(Math.max(t.busyInsert200kWithMetadata, t.busySearchBatch1MHits))} ms by a 200k-record batch or a 1M-hit searchBatch`,
+    ])
+  }
   if (r.soak) {
     rows.push([
       `Soak, ${r.soak.seconds >= 120 ? `${Math.round(r.soak.seconds / 60)} min` : `${r.soak.seconds} s`} of mixed insert/delete/search/optimize`,

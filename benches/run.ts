@@ -6,7 +6,7 @@
  *   --scale 1m           1,000,000 x 128 instead of 100,000 for the clustered sets
  *   --soak-minutes N     soak length (default 30, quick 0.33)
  *   --no-peers           filtered workload: LibraVDB alone (skips the slow peer builds at 1M)
- *   --only a,b           run only these workloads (flat, ann, quant, memory, filtered, batch, soak);
+ *   --only a,b           run only these workloads (flat, ann, quant, memory, filtered, batch, tenants, soak);
  *                        the report then holds only their sections
  *   --data F --queries Q [--gt G]   also run on your vectors (.fvecs / .npy; ground truth .ivecs / .npy)
  */
@@ -21,6 +21,7 @@ import { machine, writeReport } from './harness'
 import { type RunResults, headlineSection } from './headline'
 import { benchQuant, quantSection } from './quant'
 import { benchSoak, soakSection } from './soak'
+import { benchTenants, tenantsSection } from './tenants'
 
 async function main() {
   const { values } = parseArgs({
@@ -35,7 +36,7 @@ async function main() {
       'no-peers': { type: 'boolean', default: false },
     },
   })
-  const WORKLOADS = ['flat', 'ann', 'quant', 'memory', 'filtered', 'batch', 'soak'] as const
+  const WORKLOADS = ['flat', 'ann', 'quant', 'memory', 'filtered', 'batch', 'tenants', 'soak'] as const
   const only = values.only?.split(',').map((s) => s.trim())
   for (const w of only ?? []) if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--only takes ${WORKLOADS.join(', ')}; got '${w}'`)
   const runs = (w: (typeof WORKLOADS)[number]) => !only || only.includes(w)
@@ -130,6 +131,13 @@ async function main() {
     for (const b of batch) console.log(`${b.workload}: ${b.ratio.toFixed(1)}x`)
     sections.push(batchSection(batch))
     json.batch = batch
+  }
+
+  if (runs('tenants')) {
+    const t = await benchTenants(quick)
+    console.log(`${t.collections} collections: ${t.createAndFillSeconds.toFixed(1)} s, ${(t.diskBytes / 2 ** 20).toFixed(1)} MiB on disk`)
+    sections.push(tenantsSection(t))
+    json.tenants = t
   }
 
   if (runs('soak')) {
