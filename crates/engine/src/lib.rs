@@ -17,7 +17,7 @@ mod pool;
 
 pub use cancel::Cancel;
 pub use collection::{
-    BatchOptions, BatchReport, Collection, Damage, Hits, ItemError, QueryPlan, Record, SearchParams, Stats,
+    BatchOptions, BatchReport, Collection, Damage, Hits, ItemError, PlanKind, QueryPlan, Record, SearchParams, Stats,
     UpdateInput, VerifyReport, parse_filter,
 };
 pub use config::{CollectionConfig, DbOptions, IndexConfig, IndexSpec, QuantSpec, QuantizationConfig};

@@ -163,7 +163,7 @@ pub struct NativeQueryPlan {
 impl From<QueryPlan> for NativeQueryPlan {
     fn from(p: QueryPlan) -> Self {
         Self {
-            plan: p.plan.into(),
+            plan: p.plan.as_str().into(),
             estimate: p.estimate.map(|e| e as f64),
             live: p.live as f64,
             selectivity: p.selectivity,

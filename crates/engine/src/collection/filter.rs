@@ -44,12 +44,41 @@ pub(crate) fn parse_meta(json: Option<&str>) -> Option<Map<String, Value>> {
     })
 }
 
+/// The strategy of a search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanKind {
+    /// No filter, or every record matches: a plain search.
+    Unfiltered,
+    /// Distances to the matching records only.
+    Exact,
+    /// HNSW walk returning only matches.
+    Graph,
+    /// IVF-PQ probing more lists, returning only matches.
+    Probe,
+    /// The index searches as usual and the filter is evaluated record by record.
+    Scan,
+    /// No record matches.
+    Empty,
+}
+
+impl PlanKind {
+    /// The name `explain()` reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanKind::Unfiltered => "unfiltered",
+            PlanKind::Exact => "exact",
+            PlanKind::Graph => "graph",
+            PlanKind::Probe => "probe",
+            PlanKind::Scan => "scan",
+            PlanKind::Empty => "empty",
+        }
+    }
+}
+
 /// How a filtered search will run, and why (`explain()`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryPlan {
-    /// `"unfiltered"` (no filter, or every record matches), `"exact"`, `"graph"`, `"scan"` or
-    /// `"empty"`.
-    pub plan: &'static str,
+    pub plan: PlanKind,
     /// Matching rows counted by the payload indexes (None: not answerable by them).
     pub estimate: Option<usize>,
     pub live: usize,
@@ -119,12 +148,12 @@ impl State {
                 format!("fields outside the schema ({})", missing.join(", "))
             };
             let (plan, ef, nprobe) = match &self.index {
-                IndexState::Hnsw(_) => ("graph", Some(ef.max(k) * 4), None),
+                IndexState::Hnsw(_) => (PlanKind::Graph, Some(ef.max(k) * 4), None),
                 IndexState::IvfPq(ivf) => match ivf.index.as_ref() {
-                    Some(index) => ("probe", None, Some((breadth * 4).min(index.nlist()))),
-                    None => ("scan", None, None),
+                    Some(index) => (PlanKind::Probe, None, Some((breadth * 4).min(index.nlist()))),
+                    None => (PlanKind::Scan, None, None),
                 },
-                IndexState::Flat(_) => ("scan", None, None),
+                IndexState::Flat(_) => (PlanKind::Scan, None, None),
             };
             return Planned {
                 allowed: None,
@@ -150,15 +179,17 @@ impl State {
             reason,
         };
         let plan = if estimate == 0 {
-            base("empty", None, "no record matches".into())
+            base(PlanKind::Empty, None, "no record matches".into())
         } else if estimate == live {
             return Planned {
                 allowed: None,
-                plan: base("unfiltered", None, "every record matches: plain search".into()),
+                plan: base(PlanKind::Unfiltered, None, "every record matches: plain search".into()),
             };
         } else {
             match &self.index {
-                IndexState::Flat(_) => base("exact", None, "flat index: distances to the matching records only".into()),
+                IndexState::Flat(_) => {
+                    base(PlanKind::Exact, None, "flat index: distances to the matching records only".into())
+                }
                 IndexState::Hnsw(g) => {
                     // The walk keeps going until its beam holds ef matches, so it already
                     // visits about ef / selectivity nodes; the beam itself widens only
@@ -171,13 +202,13 @@ impl State {
                         ((ef_eff * g.params().m0()) as f64 / selectivity.max(1e-9)).min(live as f64) as usize;
                     if estimate <= walk_cost {
                         base(
-                            "exact",
+                            PlanKind::Exact,
                             None,
                             format!("{estimate} matches <= ~{walk_cost} nodes a graph walk would score: exact"),
                         )
                     } else {
                         base(
-                            "graph",
+                            PlanKind::Graph,
                             Some(ef_eff),
                             format!(
                                 "selectivity {:.3}: graph walk returning only matches, beam widened to {ef_eff}",
@@ -187,7 +218,9 @@ impl State {
                     }
                 }
                 IndexState::IvfPq(ivf) => match ivf.index.as_ref() {
-                    None => base("exact", None, "IVF-PQ not trained yet: distances to the matching records".into()),
+                    None => {
+                        base(PlanKind::Exact, None, "IVF-PQ not trained yet: distances to the matching records".into())
+                    }
                     Some(index) => {
                         // Lists hold matches in proportion: probe 1/selectivity more (at most 8x)
                         // so the re-rank still finds enough candidates.
@@ -198,7 +231,7 @@ impl State {
                         let scanned = nprobe * live / index.nlist();
                         if estimate <= scanned / 4 {
                             base(
-                                "exact",
+                                PlanKind::Exact,
                                 None,
                                 format!(
                                     "{estimate} matches <= a quarter of the ~{scanned} codes {nprobe} lists hold: exact"
@@ -208,7 +241,7 @@ impl State {
                             QueryPlan {
                                 nprobe: Some(nprobe),
                                 ..base(
-                                    "probe",
+                                    PlanKind::Probe,
                                     None,
                                     format!(
                                         "selectivity {selectivity:.3}: probing {nprobe} lists, returning only matches"

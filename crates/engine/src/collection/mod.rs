@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use libravdb_storage::{ChunkedVectors, Wal};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
-pub use filter::QueryPlan;
+pub use filter::{PlanKind, QueryPlan};
 pub(crate) use index::IndexState;
 pub use persist::{Damage, VerifyReport};
 pub use read::{Hits, Record, SearchParams, Stats, parse_filter};

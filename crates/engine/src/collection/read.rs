@@ -3,6 +3,7 @@
 use libravdb_core::{Neighbor, distance::normalize};
 use rayon::prelude::*;
 
+use super::filter::PlanKind;
 use super::{Collection, IndexState, QueryPlan, State};
 use crate::cancel::Cancel;
 use crate::config::MAX_K;
@@ -181,9 +182,9 @@ impl Collection {
                 return st.knn(q, params.k, breadth, metric, &|r| st.ids.is_live(r));
             };
             match (p.plan.plan, &p.allowed) {
-                ("empty", _) => Vec::new(),
-                ("unfiltered", _) => st.knn(q, params.k, breadth, metric, &|r| st.ids.is_live(r)),
-                ("exact", Some(allowed)) => {
+                (PlanKind::Empty, _) => Vec::new(),
+                (PlanKind::Unfiltered, _) => st.knn(q, params.k, breadth, metric, &|r| st.ids.is_live(r)),
+                (PlanKind::Exact, Some(allowed)) => {
                     let mut top = libravdb_core::index::TopK::new(params.k);
                     for row in allowed.iter() {
                         top.push(row, kernel(q, st.vectors.row(row)));
@@ -237,7 +238,7 @@ impl Collection {
         let live = st.ids.live_count();
         Ok(match filter {
             None => QueryPlan {
-                plan: "unfiltered",
+                plan: PlanKind::Unfiltered,
                 estimate: Some(live),
                 live,
                 selectivity: Some(1.0),

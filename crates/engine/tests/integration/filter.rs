@@ -110,7 +110,7 @@ fn hnsw_filtered_recall_holds_at_every_selectivity() {
         let p = SearchParams { k: 10, ef_search: Some(128), ..Default::default() };
         let explained = h.explain(Some(&filter), p).unwrap();
         assert_eq!(explained.estimate, Some(n * limit / 1000), "{explained:?}");
-        let plan = explained.plan;
+        let plan = explained.plan.as_str();
         if (1..=10).contains(&limit) {
             assert_eq!(plan, "exact", "few matches are scored directly: {explained:?}");
         }

@@ -129,7 +129,7 @@ fn filtered_search_probes_more_lists_as_selectivity_falls() {
     for (limit, plan) in [(500, "probe"), (250, "probe"), (1, "exact")] {
         let f = parse_filter(&format!(r#"{{"field":"bucket","op":"lt","value":{limit}}}"#)).unwrap();
         let p = ivf.explain(Some(&f), params(10)).unwrap();
-        assert_eq!(p.plan, plan, "{limit}: {}", p.reason);
+        assert_eq!(p.plan.as_str(), plan, "{limit}: {}", p.reason);
         if let Some(nprobe) = p.nprobe {
             assert!(nprobe > last_nprobe, "{limit}: {nprobe} lists");
             last_nprobe = nprobe;
