@@ -9,6 +9,7 @@
 //!
 //! No files, no napi: storage lives in `libravdb-storage`, the database in `libravdb-engine`.
 
+pub mod codec;
 pub mod distance;
 pub mod index;
 pub mod quant;

@@ -172,11 +172,11 @@ fn span_str(arena: &[u8], span: u64) -> &str {
 /// Reads an id written by an encoder, refusing what no write path could have stored (empty,
 /// longer than `MAX_ID_BYTES`, holding NUL): a decoded file is checked, not trusted.
 pub(crate) fn read_id<'a>(
-    r: &mut libravdb_storage::codec::ByteReader<'a>,
-) -> Result<&'a str, libravdb_storage::codec::DecodeError> {
+    r: &mut libravdb_core::codec::ByteReader<'a>,
+) -> Result<&'a str, libravdb_core::codec::DecodeError> {
     let id = r.str()?;
     if id.is_empty() || id.len() > crate::config::MAX_ID_BYTES || id.contains('\0') {
-        return Err(libravdb_storage::codec::DecodeError(format!("invalid id of {} bytes", id.len())));
+        return Err(libravdb_core::codec::DecodeError(format!("invalid id of {} bytes", id.len())));
     }
     Ok(id)
 }

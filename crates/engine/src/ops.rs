@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use libravdb_storage::codec::{ByteReader, ByteWriter, DecodeError};
+use libravdb_core::codec::{ByteReader, ByteWriter, DecodeError};
 
 use crate::ids::read_id;
 

@@ -5,10 +5,8 @@
 //! - [`chunked`]: vectors in fixed-size chunk files mapped with memmap2; growth adds a chunk
 //!   and never moves existing rows. All `unsafe` for mmap lives there.
 //! - [`lock`]: one writer per directory.
-//! - [`codec`]: the little-endian byte encoding used by WAL records and segments.
 
 pub mod chunked;
-pub mod codec;
 mod error;
 pub mod fsutil;
 pub mod lock;

@@ -17,8 +17,9 @@ use parking_lot::RwLock;
 use rayon::prelude::*;
 
 use super::{Neighbor, TopK};
+use crate::codec::{ByteReader, ByteWriter};
 use crate::distance::Metric;
-use crate::quant::{ProductQuantizer, Quantizer, Reader, TrainError, kmeans, put_u32};
+use crate::quant::{ProductQuantizer, Quantizer, TrainError, kmeans};
 use crate::vectors::VectorRows;
 
 /// Lloyd iterations of the coarse quantizer.
@@ -206,51 +207,46 @@ impl IvfPq {
     /// (length-prefixed), then per list its row count, rows and codes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let lists = self.lists.read();
-        let mut out = Vec::with_capacity(self.bytes() + 64);
-        let name = self.metric.as_str().as_bytes();
-        put_u32(&mut out, name.len() as u32);
-        out.extend_from_slice(name);
-        put_u32(&mut out, self.dim as u32);
-        put_u32(&mut out, self.nlist() as u32);
-        crate::quant::put_f32s(&mut out, &self.centroids);
-        let pq = Quantizer::Product(self.pq.clone()).to_bytes();
-        put_u32(&mut out, pq.len() as u32);
-        out.extend_from_slice(&pq);
+        let mut w = ByteWriter::with_capacity(self.bytes() + 64);
+        w.str(self.metric.as_str());
+        w.u32(self.dim as u32);
+        w.u32(self.nlist() as u32);
+        w.f32s(&self.centroids);
+        w.bytes(&Quantizer::Product(self.pq.clone()).to_bytes());
         for l in lists.iter() {
-            put_u32(&mut out, l.rows.len() as u32);
+            w.u32(l.rows.len() as u32);
             for &r in &l.rows {
-                put_u32(&mut out, r);
+                w.u32(r);
             }
-            out.extend_from_slice(&l.codes);
+            w.buf.extend_from_slice(&l.codes);
         }
-        out
+        w.buf
     }
 
     /// Reads [`IvfPq::to_bytes`]; `None` when the bytes are damaged or a row is `>= rows`.
     pub fn from_bytes(bytes: &[u8], rows: usize) -> Option<Self> {
-        let mut r = Reader(bytes);
-        let name_len = r.u32()? as usize;
-        let metric = Metric::parse(std::str::from_utf8(r.take(name_len)?).ok()?)?;
-        let dim = r.u32()? as usize;
-        let nlist = r.u32()? as usize;
+        let mut r = ByteReader::new(bytes);
+        let metric = Metric::parse(r.str().ok()?)?;
+        let dim = r.u32().ok()? as usize;
+        let nlist = r.u32().ok()? as usize;
         if dim == 0 || nlist == 0 {
             return None;
         }
-        let centroids = r.f32s(nlist.checked_mul(dim)?)?;
-        let pq_len = r.u32()? as usize;
-        let Quantizer::Product(pq) = Quantizer::from_bytes(r.take(pq_len)?)? else { return None };
+        let centroids = r.f32s(nlist.checked_mul(dim)?).ok()?;
+        let Quantizer::Product(pq) = Quantizer::from_bytes(r.bytes().ok()?)? else { return None };
         if pq.dim() != dim {
             return None;
         }
         let cb = pq.code_bytes();
         let mut lists = Vec::with_capacity(nlist);
         for _ in 0..nlist {
-            let n = r.u32()? as usize;
-            let list_rows = (0..n).map(|_| r.u32().filter(|&x| (x as usize) < rows)).collect::<Option<Vec<u32>>>()?;
-            let codes = r.take(n.checked_mul(cb)?)?.to_vec();
+            let n = r.u32().ok()? as usize;
+            let list_rows =
+                (0..n).map(|_| r.u32().ok().filter(|&x| (x as usize) < rows)).collect::<Option<Vec<u32>>>()?;
+            let codes = r.take(n.checked_mul(cb)?).ok()?.to_vec();
             lists.push(InvList { rows: list_rows, codes });
         }
-        r.0.is_empty().then(|| Self { metric, dim, centroids, pq, lists: RwLock::new(lists) })
+        r.is_empty().then(|| Self { metric, dim, centroids, pq, lists: RwLock::new(lists) })
     }
 }
 

@@ -17,6 +17,7 @@ pub use kmeans::kmeans;
 pub use pq::ProductQuantizer;
 pub use sq::ScalarQuantizer;
 
+use crate::codec::{ByteReader, ByteWriter};
 use crate::distance::Metric;
 
 /// A trained quantizer of either kind.
@@ -86,30 +87,30 @@ impl Quantizer {
 
     /// Serialised form (see [`Quantizer::from_bytes`]).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut w = ByteWriter::default();
         match self {
             Quantizer::Scalar(q) => {
-                out.push(1);
-                q.write(&mut out);
+                w.u8(1);
+                q.write(&mut w);
             }
             Quantizer::Product(q) => {
-                out.push(2);
-                q.write(&mut out);
+                w.u8(2);
+                q.write(&mut w);
             }
         }
-        out
+        w.buf
     }
 
     /// Reads what [`Quantizer::to_bytes`] wrote; `None` if the bytes are not a quantizer.
     pub fn from_bytes(bytes: &[u8]) -> Option<Quantizer> {
         let (&kind, rest) = bytes.split_first()?;
-        let mut r = Reader(rest);
+        let mut r = ByteReader::new(rest);
         let q = match kind {
             1 => Quantizer::Scalar(ScalarQuantizer::read(&mut r)?),
             2 => Quantizer::Product(ProductQuantizer::read(&mut r)?),
             _ => return None,
         };
-        r.0.is_empty().then_some(q)
+        r.is_empty().then_some(q)
     }
 }
 
@@ -121,45 +122,6 @@ impl PreparedQuery {
             PreparedQuery::Scalar(p) => p.distance(code),
             PreparedQuery::Product(p) => p.distance(code),
         }
-    }
-}
-
-/// Little-endian reader for quantizer serialisation.
-pub(crate) struct Reader<'a>(pub &'a [u8]);
-
-impl Reader<'_> {
-    pub fn u32(&mut self) -> Option<u32> {
-        let (b, rest) = self.0.split_first_chunk::<4>()?;
-        self.0 = rest;
-        Some(u32::from_le_bytes(*b))
-    }
-    /// The next `n` bytes.
-    pub fn take(&mut self, n: usize) -> Option<&[u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (b, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Some(b)
-    }
-    pub fn f32s(&mut self, n: usize) -> Option<Vec<f32>> {
-        let bytes = n.checked_mul(4)?;
-        if self.0.len() < bytes {
-            return None;
-        }
-        let (b, rest) = self.0.split_at(bytes);
-        self.0 = rest;
-        Some(b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect())
-    }
-}
-
-pub(crate) fn put_u32(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-pub(crate) fn put_f32s(out: &mut Vec<u8>, v: &[f32]) {
-    for x in v {
-        out.extend_from_slice(&x.to_le_bytes());
     }
 }
 

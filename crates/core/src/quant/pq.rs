@@ -6,7 +6,8 @@
 
 use rayon::prelude::*;
 
-use super::{Reader, TrainError, kmeans, put_f32s, put_u32};
+use super::{TrainError, kmeans};
+use crate::codec::{ByteReader, ByteWriter};
 use crate::distance::Metric;
 
 /// Lloyd iterations per sub-space codebook.
@@ -160,19 +161,19 @@ impl ProductQuantizer {
         Prepared { ksub, bits: self.bits, lut }
     }
 
-    pub(super) fn write(&self, out: &mut Vec<u8>) {
-        put_u32(out, self.dim as u32);
-        put_u32(out, self.m as u32);
-        put_u32(out, self.bits as u32);
-        put_f32s(out, &self.centroids);
+    pub(super) fn write(&self, w: &mut ByteWriter) {
+        w.u32(self.dim as u32);
+        w.u32(self.m as u32);
+        w.u32(self.bits as u32);
+        w.f32s(&self.centroids);
     }
 
-    pub(super) fn read(r: &mut Reader<'_>) -> Option<Self> {
-        let (dim, m, bits) = (r.u32()? as usize, r.u32()? as usize, r.u32()? as u8);
+    pub(super) fn read(r: &mut ByteReader<'_>) -> Option<Self> {
+        let (dim, m, bits) = (r.u32().ok()? as usize, r.u32().ok()? as usize, r.u32().ok()? as u8);
         if m == 0 || !dim.is_multiple_of(m) || (bits != 8 && bits != 4) {
             return None;
         }
-        let centroids = r.f32s((1usize << bits) * dim)?;
+        let centroids = r.f32s((1usize << bits) * dim).ok()?;
         Some(Self::from_codebooks(dim, m, bits, centroids))
     }
 }

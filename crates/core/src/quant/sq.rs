@@ -9,8 +9,9 @@
 
 use rayon::prelude::*;
 
+use super::TrainError;
 use super::kernels;
-use super::{Reader, TrainError, put_f32s, put_u32};
+use crate::codec::{ByteReader, ByteWriter};
 use crate::distance::Metric;
 
 /// Per-dimension affine scalar quantizer.
@@ -138,17 +139,17 @@ impl ScalarQuantizer {
         Prepared { l2, a, w, c, kernel: kernels::select(self.bits, l2) }
     }
 
-    pub(super) fn write(&self, out: &mut Vec<u8>) {
-        put_u32(out, self.bits as u32);
-        put_u32(out, self.dim() as u32);
-        put_f32s(out, &self.min);
-        put_f32s(out, &self.step);
+    pub(super) fn write(&self, w: &mut ByteWriter) {
+        w.u32(self.bits as u32);
+        w.u32(self.dim() as u32);
+        w.f32s(&self.min);
+        w.f32s(&self.step);
     }
 
-    pub(super) fn read(r: &mut Reader<'_>) -> Option<Self> {
-        let bits = r.u32()? as u8;
-        let dim = r.u32()? as usize;
-        let q = Self { bits, min: r.f32s(dim)?, step: r.f32s(dim)? };
+    pub(super) fn read(r: &mut ByteReader<'_>) -> Option<Self> {
+        let bits = r.u32().ok()? as u8;
+        let dim = r.u32().ok()? as usize;
+        let q = Self { bits, min: r.f32s(dim).ok()?, step: r.f32s(dim).ok()? };
         (bits == 8 || bits == 4).then_some(q)
     }
 }

@@ -11,10 +11,10 @@
 //! search) until `optimize()` removes them.
 
 use libravdb_core::Metric;
+use libravdb_core::codec::ByteWriter;
 use libravdb_core::index::IvfPq;
 use libravdb_core::index::ivf::{SAMPLE_PER_LIST, default_nlist, default_nprobe};
 use libravdb_core::quant::ProductQuantizer;
-use libravdb_storage::codec::ByteWriter;
 
 use super::State;
 use super::quant::QuantStatus;

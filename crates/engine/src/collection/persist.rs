@@ -26,9 +26,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU8;
 
+use libravdb_core::codec::{ByteReader, ByteWriter, DecodeError};
 use libravdb_core::index::hnsw::Entry;
 use libravdb_core::{GraphParts, HnswGraph};
-use libravdb_storage::codec::{ByteReader, ByteWriter, DecodeError};
 use libravdb_storage::{ChunkedLinks, ChunkedVectors, StorageError, Wal, fsutil, segment};
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
@@ -536,7 +536,7 @@ fn encode_rows(st: &State) -> Vec<u8> {
 fn load_rows(dir: &Path, generation: u64) -> Result<(IdMap, Vec<Option<Box<str>>>)> {
     let path = rows_path(dir, generation);
     let (_, body) = segment::read(&path, ROWS_MAGIC, FORMAT_VERSION)?;
-    let bad = |e: libravdb_storage::codec::DecodeError| corrupted(path.clone(), e.0);
+    let bad = |e: libravdb_core::codec::DecodeError| corrupted(path.clone(), e.0);
     let mut r = ByteReader::new(&body);
     let rows = r.u64().map_err(bad)?;
     let mut ids = IdMap::default();

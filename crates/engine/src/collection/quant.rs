@@ -11,10 +11,10 @@
 //! `k * oversampling` candidates, and re-ranks them on the full-precision vectors read
 //! through the mmap'd chunks, which therefore need not stay resident.
 
+use libravdb_core::codec::{ByteReader, ByteWriter};
 use libravdb_core::index::hnsw::Scorer;
 use libravdb_core::quant::{PreparedQuery, ProductQuantizer, Quantizer, ScalarQuantizer};
 use libravdb_core::{Metric, Neighbor, VectorRows};
-use libravdb_storage::codec::{ByteReader, ByteWriter};
 use rayon::prelude::*;
 
 use super::State;

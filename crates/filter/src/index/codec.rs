@@ -10,87 +10,51 @@
 
 use std::collections::HashMap;
 
+use libravdb_core::codec::{ByteReader, ByteWriter, DecodeError};
 use roaring::RoaringBitmap;
 
 use super::{FieldIndex, FieldType, Key, Num, PayloadIndex};
 
-fn put_u32(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&v.to_le_bytes());
+fn put_bitmap(w: &mut ByteWriter, b: &RoaringBitmap) {
+    w.u32(b.serialized_size() as u32);
+    b.serialize_into(&mut w.buf).expect("writing to a Vec cannot fail");
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_u32(out, s.len() as u32);
-    out.extend_from_slice(s.as_bytes());
-}
-
-fn put_bitmap(out: &mut Vec<u8>, b: &RoaringBitmap) {
-    put_u32(out, b.serialized_size() as u32);
-    b.serialize_into(&mut *out).expect("writing to a Vec cannot fail");
-}
-
-struct Reader<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        if n > self.buf.len() {
-            return Err(format!("truncated: wanted {n} bytes, {} left", self.buf.len()));
-        }
-        let (head, rest) = self.buf.split_at(n);
-        self.buf = rest;
-        Ok(head)
-    }
-    fn u8(&mut self) -> Result<u8, String> {
-        Ok(self.take(1)?[0])
-    }
-    fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
-    }
-    fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
-    }
-    fn str(&mut self) -> Result<&'a str, String> {
-        let n = self.u32()? as usize;
-        std::str::from_utf8(self.take(n)?).map_err(|e| format!("bad UTF-8: {e}"))
-    }
-    fn bitmap(&mut self) -> Result<RoaringBitmap, String> {
-        let n = self.u32()? as usize;
-        RoaringBitmap::deserialize_from(self.take(n)?).map_err(|e| format!("bad bitmap: {e}"))
-    }
+fn bitmap(r: &mut ByteReader<'_>) -> Result<RoaringBitmap, DecodeError> {
+    RoaringBitmap::deserialize_from(r.bytes()?).map_err(|e| DecodeError(format!("bad bitmap: {e}")))
 }
 
 impl PayloadIndex {
     /// The serialised indexes (see the module docs).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.bytes() + 64);
+        let mut w = ByteWriter::with_capacity(self.bytes() + 64);
         let mut names: Vec<&String> = self.fields.keys().collect();
         names.sort();
-        put_u32(&mut out, names.len() as u32);
+        w.u32(names.len() as u32);
         for name in names {
             let (t, idx) = &self.fields[name];
-            put_str(&mut out, name);
-            put_str(&mut out, t.as_str());
-            put_bitmap(&mut out, &idx.present);
-            put_bitmap(&mut out, &idx.nulls);
-            put_u32(&mut out, idx.keywords.len() as u32);
+            w.str(name);
+            w.str(t.as_str());
+            put_bitmap(&mut w, &idx.present);
+            put_bitmap(&mut w, &idx.nulls);
+            w.u32(idx.keywords.len() as u32);
             for (key, rows) in &idx.keywords {
                 match key {
                     Key::Str(s) => {
-                        out.push(0);
-                        put_str(&mut out, s);
+                        w.u8(0);
+                        w.str(s);
                     }
-                    Key::Bool(b) => out.push(1 + u8::from(*b)),
+                    Key::Bool(b) => w.u8(1 + u8::from(*b)),
                 }
-                put_bitmap(&mut out, rows);
+                put_bitmap(&mut w, rows);
             }
-            put_u32(&mut out, idx.numbers.len() as u32);
+            w.u32(idx.numbers.len() as u32);
             for (num, rows) in &idx.numbers {
-                out.extend_from_slice(&num.0.to_bits().to_le_bytes());
-                put_bitmap(&mut out, rows);
+                w.u64(num.0.to_bits());
+                put_bitmap(&mut w, rows);
             }
         }
-        out
+        w.buf
     }
 
     /// Reads indexes written by [`PayloadIndex::to_bytes`]; they must cover exactly `schema`.
@@ -98,39 +62,48 @@ impl PayloadIndex {
         bytes: &[u8],
         schema: impl IntoIterator<Item = (String, FieldType)>,
     ) -> Result<PayloadIndex, String> {
+        Self::decode(bytes, schema).map_err(|e| e.0)
+    }
+
+    fn decode(
+        bytes: &[u8],
+        schema: impl IntoIterator<Item = (String, FieldType)>,
+    ) -> Result<PayloadIndex, DecodeError> {
+        let err = |s: String| DecodeError(s);
         let mut expected: HashMap<String, FieldType> = schema.into_iter().collect();
-        let mut r = Reader { buf: bytes };
+        let mut r = ByteReader::new(bytes);
         let mut fields = HashMap::with_capacity(expected.len());
         for _ in 0..r.u32()? {
             let name = r.str()?.to_owned();
             let spelled = r.str()?;
-            let t = FieldType::parse(spelled).ok_or_else(|| format!("field '{name}': unknown type '{spelled}'"))?;
+            let t =
+                FieldType::parse(spelled).ok_or_else(|| err(format!("field '{name}': unknown type '{spelled}'")))?;
             if expected.remove(&name) != Some(t) {
-                return Err(format!("field '{name}' ({spelled}) is not in the schema"));
+                return Err(err(format!("field '{name}' ({spelled}) is not in the schema")));
             }
-            let mut idx = FieldIndex { present: r.bitmap()?, nulls: r.bitmap()?, ..Default::default() };
+            let mut idx = FieldIndex { present: bitmap(&mut r)?, nulls: bitmap(&mut r)?, ..Default::default() };
             for _ in 0..r.u32()? {
                 let key = match r.u8()? {
                     0 => Key::Str(r.str()?.to_owned()),
                     tag @ (1 | 2) => Key::Bool(tag == 2),
-                    tag => return Err(format!("field '{name}': keyword tag {tag}")),
+                    tag => return Err(err(format!("field '{name}': keyword tag {tag}"))),
                 };
-                idx.keywords.insert(key, r.bitmap()?);
+                idx.keywords.insert(key, bitmap(&mut r)?);
             }
             for _ in 0..r.u32()? {
                 let x = f64::from_bits(r.u64()?);
                 if !x.is_finite() {
-                    return Err(format!("field '{name}': non-finite number"));
+                    return Err(err(format!("field '{name}': non-finite number")));
                 }
-                idx.numbers.insert(Num(x), r.bitmap()?);
+                idx.numbers.insert(Num(x), bitmap(&mut r)?);
             }
             fields.insert(name, (t, idx));
         }
         if let Some(name) = expected.keys().next() {
-            return Err(format!("schema field '{name}' is missing"));
+            return Err(err(format!("schema field '{name}' is missing")));
         }
-        if !r.buf.is_empty() {
-            return Err(format!("{} trailing bytes", r.buf.len()));
+        if !r.is_empty() {
+            return Err(err(format!("{} trailing bytes", r.remaining())));
         }
         Ok(PayloadIndex { fields })
     }

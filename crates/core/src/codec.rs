@@ -1,4 +1,6 @@
-//! Little-endian encoding for WAL records and segment bodies.
+//! The little-endian byte encoding of every file format: WAL records, segment bodies, the
+//! quantizer, IVF-PQ and payload-index serialisations. Readers fail (never panic, never
+//! allocate more than the input holds) on truncated or damaged input.
 
 /// Appends values to a byte buffer.
 #[derive(Debug, Default)]
@@ -64,7 +66,8 @@ impl<'a> ByteReader<'a> {
     pub fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()
     }
-    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or_else(|| {
             DecodeError(format!("needs {n} bytes at offset {}, has {}", self.pos, self.buf.len() - self.pos))
         })?;
@@ -94,6 +97,16 @@ impl<'a> ByteReader<'a> {
             1 => self.str().map(Some),
             t => Err(DecodeError(format!("bad option tag {t}"))),
         }
+    }
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+    /// `n` raw f32 values.
+    pub fn f32s(&mut self, n: usize) -> Result<Vec<f32>, DecodeError> {
+        let mut out = Vec::new();
+        self.f32s_into(n, &mut out)?;
+        Ok(out)
     }
     /// `n` raw f32 values, appended to `out`.
     pub fn f32s_into(&mut self, n: usize, out: &mut Vec<f32>) -> Result<(), DecodeError> {
