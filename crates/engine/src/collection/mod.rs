@@ -6,7 +6,8 @@
 //!
 //! - [`write`]: batch validation and application.
 //! - [`read`]: get, search, stats.
-//! - [`persist`]: manifest, checkpoint and recovery.
+//! - [`persist`]: manifest, checkpoint and recovery; read-only refresh.
+//! - [`verify`]: `verify()`, every file checked against its checksums.
 //! - [`index`]: the index state (flat, HNSW or IVF-PQ) and how rows enter it.
 //! - [`ivf`]: IVF-PQ training and its checkpoint form.
 
@@ -16,6 +17,7 @@ mod ivf;
 mod persist;
 mod quant;
 mod read;
+mod verify;
 mod write;
 
 use std::path::PathBuf;
@@ -27,8 +29,8 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 pub use filter::{PlanKind, QueryPlan};
 pub(crate) use index::IndexState;
-pub use persist::{Damage, VerifyReport};
 pub use read::{Hits, Record, SearchParams, Stats, parse_filter};
+pub use verify::{Damage, VerifyReport};
 pub use write::{BatchOptions, BatchReport, ItemError, UpdateInput};
 
 use crate::config::{CollectionConfig, DbOptions};

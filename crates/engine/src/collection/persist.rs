@@ -50,14 +50,14 @@ use crate::ops::Op;
 ///   collection rewrites its WAL and manifest in version 2 (segment bodies are unchanged).
 pub const FORMAT_VERSION: u32 = 2;
 const MANIFEST_MAGIC: &[u8; 8] = b"LVDBMANI";
-const ROWS_MAGIC: &[u8; 8] = b"LVDBROWS";
-const GRAPH_MAGIC: &[u8; 8] = b"LVDBHNSW";
-const QUANT_MAGIC: &[u8; 8] = b"LVDBQUNT";
-const PAYLOAD_MAGIC: &[u8; 8] = b"LVDBPAYL";
-const IVF_MAGIC: &[u8; 8] = b"LVDBIVFP";
+pub(super) const ROWS_MAGIC: &[u8; 8] = b"LVDBROWS";
+pub(super) const GRAPH_MAGIC: &[u8; 8] = b"LVDBHNSW";
+pub(super) const QUANT_MAGIC: &[u8; 8] = b"LVDBQUNT";
+pub(super) const PAYLOAD_MAGIC: &[u8; 8] = b"LVDBPAYL";
+pub(super) const IVF_MAGIC: &[u8; 8] = b"LVDBIVFP";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Manifest {
+pub(super) struct Manifest {
     name: String,
     config: CollectionConfig,
     chunk_shift: u32,
@@ -75,29 +75,29 @@ struct Manifest {
     link_crcs: Vec<u32>,
 }
 
-const WAL_FILE: &str = "wal.log";
+pub(super) const WAL_FILE: &str = "wal.log";
 
-fn manifest_path(dir: &Path) -> PathBuf {
+pub(super) fn manifest_path(dir: &Path) -> PathBuf {
     dir.join("manifest")
 }
 
-fn rows_path(dir: &Path, generation: u64) -> PathBuf {
+pub(super) fn rows_path(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("rows-{generation}.seg"))
 }
 
-fn graph_path(dir: &Path, generation: u64) -> PathBuf {
+pub(super) fn graph_path(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("graph-{generation}.seg"))
 }
 
-fn quant_path(dir: &Path, generation: u64) -> PathBuf {
+pub(super) fn quant_path(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("quant-{generation}.seg"))
 }
 
-fn payload_path(dir: &Path, generation: u64) -> PathBuf {
+pub(super) fn payload_path(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("payload-{generation}.seg"))
 }
 
-fn ivf_path(dir: &Path, generation: u64) -> PathBuf {
+pub(super) fn ivf_path(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("ivf-{generation}.seg"))
 }
 
@@ -115,7 +115,7 @@ fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
 }
 
 /// The manifest and the format version it was written in.
-fn read_manifest(dir: &Path) -> Result<(Manifest, u32)> {
+pub(super) fn read_manifest(dir: &Path) -> Result<(Manifest, u32)> {
     let path = manifest_path(dir);
     let (version, body) = segment::read(&path, MANIFEST_MAGIC, FORMAT_VERSION)?;
     let m = serde_json::from_slice(&body).map_err(|e| corrupted(path, format!("unreadable manifest: {e}")))?;
@@ -434,86 +434,6 @@ fn replay(
         seq = op_seq;
     }
     Ok((seq, written))
-}
-
-/// One damaged file found by [`Collection::verify`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Damage {
-    pub file: PathBuf,
-    pub reason: String,
-}
-
-/// What [`Collection::verify`] read and found.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct VerifyReport {
-    /// Manifest, segments and WAL read whole and checked.
-    pub files_checked: usize,
-    /// Vector and link chunks whose bytes matched (or not) their checkpoint checksum.
-    pub chunks_checked: usize,
-    /// Chunks written since the last checkpoint (or from a build that kept no checksums):
-    /// their files are checked against the next checkpoint's checksums.
-    pub chunks_skipped: usize,
-    pub damaged: Vec<Damage>,
-}
-
-impl Collection {
-    /// Reads every file of the collection and reports each damaged one (as SQLite's
-    /// `integrity_check`): the manifest, the current checkpoint's segments and the WAL
-    /// (their checksums), and the vector and link chunks against the checksums the last
-    /// checkpoint recorded. Searches go on meanwhile; writes wait. In memory: nothing to read.
-    pub fn verify(&self) -> Result<VerifyReport> {
-        let w = self.writer.lock();
-        let st = self.read_state()?;
-        let mut report = VerifyReport::default();
-        let Some(dir) = &self.dir else { return Ok(report) };
-        let mut file = |path: PathBuf, outcome: Result<()>| {
-            report.files_checked += 1;
-            if let Err(e) = outcome {
-                let reason = match e {
-                    Error::Storage(StorageError::Corrupted { reason, .. }) => reason,
-                    other => other.to_string(),
-                };
-                report.damaged.push(Damage { file: path, reason });
-            }
-        };
-        file(manifest_path(dir), read_manifest(dir).map(drop));
-        let g = w.generation;
-        for (path, magic) in [
-            (rows_path(dir, g), ROWS_MAGIC),
-            (graph_path(dir, g), GRAPH_MAGIC),
-            (quant_path(dir, g), QUANT_MAGIC),
-            (payload_path(dir, g), PAYLOAD_MAGIC),
-            (ivf_path(dir, g), IVF_MAGIC),
-        ] {
-            // Which segments a checkpoint writes depends on the configuration; the rows file
-            // it always writes.
-            if path.exists() || (g > 0 && magic == ROWS_MAGIC) {
-                let outcome = segment::read(&path, magic, FORMAT_VERSION).map(drop).map_err(Error::from);
-                file(path, outcome);
-            }
-        }
-        let wal = dir.join(WAL_FILE);
-        file(wal.clone(), Wal::read_records(&wal).map(drop).map_err(Error::from));
-
-        let mut chunks = |table_chunks: usize, (checked, damaged): (usize, Vec<PathBuf>)| {
-            report.chunks_checked += checked;
-            report.chunks_skipped += table_chunks - checked;
-            for file in damaged {
-                report
-                    .damaged
-                    .push(Damage { file, reason: "chunk contents differ from the checkpoint's checksum".into() });
-            }
-        };
-        chunks(st.vectors.occupied_chunks(), st.vectors.verify(&w.vector_crcs));
-        if let IndexState::Hnsw(g) = &st.index {
-            let links = g.level0();
-            // Linking rewrites lists across the whole graph: links are checkable only while
-            // nothing has been written since the checkpoint.
-            let unchanged = w.wal.as_ref().is_some_and(Wal::is_empty);
-            chunks(links.occupied_chunks(), if unchanged { links.verify(&w.link_crcs) } else { (0, Vec::new()) });
-        }
-        Ok(report)
-    }
 }
 
 /// Rows file body: row count (u64), then per row a state byte (1 live, 0 tombstone,
