@@ -77,6 +77,11 @@ impl IdMap {
         self.free.len()
     }
 
+    /// Whether any row is deleted and not yet reclaimed.
+    pub fn has_tombstones(&self) -> bool {
+        self.live_count() + self.free.len() < self.rows()
+    }
+
     /// Marks every tombstone as free for reuse and compacts the id arena; returns how many
     /// rows were reclaimed.
     pub fn reclaim_tombstones(&mut self) -> usize {

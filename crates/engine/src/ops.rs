@@ -12,6 +12,7 @@ use crate::ids::read_id;
 const TAG_PUT: u8 = 1;
 const TAG_UPDATE: u8 = 2;
 const TAG_DELETE: u8 = 3;
+const TAG_REPAIR: u8 = 4;
 
 /// What an update does to a record's metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +49,10 @@ pub enum Op<'a> {
     Delete {
         ids: Vec<String>,
     },
+    /// `optimize()`: the index was repaired around its deleted records and their rows were
+    /// reclaimed. Logged before the repair rewrites links in place, so that a crash before the
+    /// next checkpoint replays it instead of reopening the old graph over rewritten lists.
+    Repair,
 }
 
 impl Op<'_> {
@@ -56,6 +61,7 @@ impl Op<'_> {
         match self {
             Op::Put { ids, .. } | Op::Delete { ids } => ids.len(),
             Op::Update { items } => items.len(),
+            Op::Repair => 0,
         }
     }
 
@@ -102,6 +108,7 @@ impl Op<'_> {
                     w.str(id);
                 }
             }
+            Op::Repair => w.u8(TAG_REPAIR),
         }
         w.buf
     }
@@ -111,6 +118,7 @@ impl Op<'_> {
             Op::Put { ids, vectors, .. } => 16 + ids.len() * 32 + vectors.len() * 4,
             Op::Update { items } => 16 + items.len() * 64,
             Op::Delete { ids } => 16 + ids.len() * 24,
+            Op::Repair => 9,
         }
     }
 
@@ -161,6 +169,7 @@ impl Op<'_> {
                 }
                 Op::Delete { ids }
             }
+            TAG_REPAIR => Op::Repair,
             t => return Err(DecodeError(format!("unknown op tag {t}"))),
         };
         if !r.is_empty() {
@@ -191,6 +200,7 @@ mod tests {
                 ],
             },
             Op::Delete { ids: vec!["a".into()] },
+            Op::Repair,
         ];
         for (seq, op) in ops.into_iter().enumerate() {
             let bytes = op.encode(seq as u64);

@@ -81,7 +81,7 @@ impl State {
             Op::Put { ids, .. } if appends => ids.len(),
             Op::Put { ids, .. } => ids.iter().filter(|id| !self.ids.contains(id)).count(),
             Op::Update { items } if appends => items.iter().filter(|i| i.vector.is_some()).count(),
-            Op::Update { .. } | Op::Delete { .. } => 0,
+            Op::Update { .. } | Op::Delete { .. } | Op::Repair => 0,
         };
         self.ids.rows() + needed.saturating_sub(self.ids.free_count())
     }

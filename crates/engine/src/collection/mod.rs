@@ -165,3 +165,6 @@ impl State {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

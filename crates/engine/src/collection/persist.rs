@@ -425,6 +425,14 @@ fn replay(
     let mut seq = after;
     let mut written = Vec::new();
     for (op_seq, op) in ops {
+        if let Op::Repair = op {
+            // As `optimize()` did: on the graph as it stood, linked.
+            state.link(&std::mem::take(&mut written));
+            state.repair();
+            state.ids.reclaim_tombstones();
+            seq = op_seq;
+            continue;
+        }
         let rows = state.rows_after(&op);
         state.reserve(rows)?;
         let rows = state

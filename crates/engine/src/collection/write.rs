@@ -356,12 +356,16 @@ impl Collection {
         self.check_writable()?;
         let mut w = self.writer.lock();
         cancel.check()?;
+        if !self.read_state()?.ids.has_tombstones() {
+            return Ok(0);
+        }
+        // The repair rewrites mapped link pages in place: log it first, so that a crash before
+        // the checkpoint below replays it rather than reopening the old graph over them.
+        self.log(&mut w, &Op::Repair)?;
         let rewritten = self.read_state()?.repair();
         // Nothing refers to the tombstones any more: their rows can take new records.
-        let reclaimed = self.state.write().ids.reclaim_tombstones();
-        if rewritten > 0 || reclaimed > 0 {
-            self.force_checkpoint_locked(&mut w)?;
-        }
+        self.state.write().ids.reclaim_tombstones();
+        self.force_checkpoint_locked(&mut w)?;
         Ok(rewritten)
     }
 
@@ -382,6 +386,15 @@ impl Collection {
         Ok(())
     }
 
+    /// Appends `op` to the WAL as the next operation (in memory: only counts it).
+    pub(super) fn log(&self, w: &mut Writer, op: &Op) -> Result<()> {
+        if let Some(wal) = &mut w.wal {
+            wal.append(&op.encode(w.seq + 1))?;
+        }
+        w.seq += 1;
+        Ok(())
+    }
+
     /// Logs `op` and applies it; checkpoints when the WAL has grown past the threshold.
     fn commit(&self, w: &mut Writer, op: Op, cancel: &Cancel) -> Result<()> {
         if op.len() == 0 {
@@ -394,10 +407,7 @@ impl Collection {
             let rows = st.rows_after(&op);
             st.reserve(rows)?;
         }
-        if let Some(wal) = &mut w.wal {
-            wal.append(&op.encode(w.seq + 1))?;
-        }
-        w.seq += 1;
+        self.log(w, &op)?;
         let mut written = Vec::new();
         for start in (0..op.len()).step_by(APPLY_SLICE) {
             let items = start..(start + APPLY_SLICE).min(op.len());
@@ -479,6 +489,8 @@ impl State {
                     self.remove(id).ok_or_else(|| format!("delete of missing id '{id}'"))?;
                 }
             }
+            // Not an item write: `optimize()` runs it, and so does replay.
+            Op::Repair => return Err("a repair has no records to apply".into()),
         }
         self.register_rows().map_err(|e| e.to_string())?;
         Ok(written)
