@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use libravdb_core::{FlatIndex, HnswGraph, HnswParams, Metric, VecLinks, VectorRows, vectors::DenseVectors};
+use libravdb_core::{FlatIndex, HnswIndex, HnswParams, Metric, VecLinks, VectorRows, vectors::DenseVectors};
 
 fn read_fvecs(path: &str) -> DenseVectors {
     let bytes = std::fs::read(path).expect("readable fvecs file");
@@ -21,7 +21,7 @@ fn main() {
     let params = HnswParams::default();
     let mut links = VecLinks::new(params.level0_width());
     links.grow_to(base.rows());
-    let mut g = HnswGraph::new(params, Metric::L2, links);
+    let mut g = HnswIndex::new(params, Metric::L2, links);
     g.add_rows(base.rows());
     let rows: Vec<u32> = (0..base.rows() as u32).collect();
     let t = Instant::now();

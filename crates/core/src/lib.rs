@@ -16,5 +16,5 @@ pub mod quant;
 pub mod vectors;
 
 pub use distance::Metric;
-pub use index::{FlatIndex, GraphParts, HnswGraph, HnswParams, LinkTable, Neighbor, VecLinks};
+pub use index::{FlatIndex, GraphParts, HnswIndex, HnswParams, LinkTable, Neighbor, VecLinks};
 pub use vectors::{DenseVectors, VectorRows};

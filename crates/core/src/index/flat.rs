@@ -7,6 +7,7 @@
 use rayon::prelude::*;
 
 use super::topk::{Neighbor, TopK};
+use super::{Accept, BreadthKnob, FilteredRoute, IndexKind, Scorer, VectorIndex};
 use crate::distance::{DistanceFn, Metric};
 use crate::vectors::VectorRows;
 
@@ -65,6 +66,60 @@ impl FlatIndex {
     {
         let dim = vectors.dim();
         queries.par_chunks_exact(dim).map(|q| self.search(vectors, q, k, &accept)).collect()
+    }
+}
+
+impl<V: VectorRows + ?Sized> VectorIndex<V> for FlatIndex {
+    fn kind(&self) -> IndexKind {
+        IndexKind::Flat
+    }
+
+    fn breadth_knob(&self) -> Option<BreadthKnob> {
+        None
+    }
+
+    fn breadth(&self, _requested: Option<usize>, k: usize) -> usize {
+        k
+    }
+
+    fn search(&self, vectors: &V, query: &[f32], k: usize, _breadth: usize, accept: &Accept) -> Vec<Neighbor> {
+        FlatIndex::search(self, vectors, query, k, accept)
+    }
+
+    fn search_scored(
+        &self,
+        scorer: &dyn Scorer,
+        rows: usize,
+        k: usize,
+        _breadth: usize,
+        accept: &Accept,
+    ) -> Option<Vec<Neighbor>> {
+        let mut top = TopK::new(k);
+        for row in (0..rows as u32).filter(|&r| accept(r)) {
+            let d = scorer.score(row);
+            if d < top.threshold() {
+                top.push(row, d);
+            }
+        }
+        Some(top.into_sorted())
+    }
+
+    fn add(&self, _vectors: &V, _rows: &[u32]) {}
+
+    fn repair(&self, _vectors: &V, _deleted: &Accept) -> usize {
+        0
+    }
+
+    fn bytes(&self) -> usize {
+        0
+    }
+
+    fn filtered_route(&self, _k: usize, _breadth: usize, _matches: usize, _live: usize) -> FilteredRoute {
+        FilteredRoute::Exact { reason: "exact index: distances to the matching records only".into() }
+    }
+
+    fn unplanned_filter_breadth(&self, _k: usize, _breadth: usize) -> Option<usize> {
+        None
     }
 }
 

@@ -16,7 +16,7 @@
 use parking_lot::RwLock;
 use rayon::prelude::*;
 
-use super::{Neighbor, TopK};
+use super::{Accept, BreadthKnob, FilteredRoute, IndexKind, Neighbor, Scorer, TopK, VectorIndex, rerank, selectivity};
 use crate::codec::{ByteReader, ByteWriter};
 use crate::distance::Metric;
 use crate::quant::{ProductQuantizer, Quantizer, TrainError, kmeans};
@@ -351,5 +351,86 @@ mod tests {
         assert_eq!(default_nlist(1_000_000), 1000);
         assert_eq!(default_nprobe(1000), 62);
         assert_eq!(default_nprobe(4), 4);
+    }
+}
+
+/// A trained [`IvfPq`] with its search settings: the lists a query probes by default and how
+/// many candidates per result it re-ranks on full precision.
+#[derive(Debug)]
+pub struct IvfPqIndex {
+    pub ivf: IvfPq,
+    nprobe: usize,
+    rerank: usize,
+    distance: crate::distance::DistanceFn,
+}
+
+impl IvfPqIndex {
+    /// `nprobe` None: [`default_nprobe`] of the trained list count. `rerank` 0 returns the
+    /// codes' order and approximate distances.
+    pub fn new(ivf: IvfPq, nprobe: Option<usize>, rerank: usize) -> Self {
+        let nprobe = nprobe.unwrap_or_else(|| default_nprobe(ivf.nlist())).min(ivf.nlist());
+        let distance = ivf.metric.kernel();
+        Self { ivf, nprobe, rerank, distance }
+    }
+}
+
+impl<V: VectorRows + ?Sized> VectorIndex<V> for IvfPqIndex {
+    fn kind(&self) -> IndexKind {
+        IndexKind::IvfPq
+    }
+
+    fn breadth_knob(&self) -> Option<BreadthKnob> {
+        Some(BreadthKnob::Nprobe)
+    }
+
+    fn breadth(&self, requested: Option<usize>, _k: usize) -> usize {
+        requested.unwrap_or(self.nprobe)
+    }
+
+    fn search(&self, vectors: &V, query: &[f32], k: usize, breadth: usize, accept: &Accept) -> Vec<Neighbor> {
+        let found = self.ivf.search(query, breadth, k * self.rerank.max(1), accept);
+        if self.rerank > 0 { rerank(vectors, self.distance, query, found, k) } else { found }
+    }
+
+    fn search_scored(&self, _: &dyn Scorer, _: usize, _: usize, _: usize, _: &Accept) -> Option<Vec<Neighbor>> {
+        None // scores its own codes
+    }
+
+    fn add(&self, vectors: &V, rows: &[u32]) {
+        self.ivf.add(vectors, rows)
+    }
+
+    fn repair(&self, _vectors: &V, deleted: &Accept) -> usize {
+        self.ivf.retain(|row| !deleted(row))
+    }
+
+    fn bytes(&self) -> usize {
+        self.ivf.bytes()
+    }
+
+    fn filtered_route(&self, _k: usize, breadth: usize, matches: usize, live: usize) -> FilteredRoute {
+        let selectivity = selectivity(matches, live);
+        let nlist = self.ivf.nlist();
+        // Lists hold matches in proportion: probe 1/selectivity more (at most 8x) so the
+        // re-rank still finds enough candidates.
+        let widen = (1.0 / selectivity.max(1e-9)).min(8.0);
+        let nprobe = ((breadth as f64 * widen).ceil() as usize).min(nlist);
+        // Probing scores about nprobe lists of codes; an exact distance costs several code
+        // lookups, so direct scoring wins below a quarter of that.
+        let scanned = nprobe * live / nlist;
+        if matches <= scanned / 4 {
+            FilteredRoute::Exact {
+                reason: format!("{matches} matches <= a quarter of the ~{scanned} codes {nprobe} lists hold: exact"),
+            }
+        } else {
+            FilteredRoute::Search {
+                breadth: nprobe,
+                reason: format!("selectivity {selectivity:.3}: probing {nprobe} lists, returning only matches"),
+            }
+        }
+    }
+
+    fn unplanned_filter_breadth(&self, _k: usize, breadth: usize) -> Option<usize> {
+        Some((breadth * 4).min(self.ivf.nlist()))
     }
 }

@@ -10,11 +10,13 @@
 //! the indexes cannot answer (unindexed fields, ranges over strings) are evaluated record by
 //! record.
 
+use libravdb_core::VectorRows;
+use libravdb_core::index::{BreadthKnob, FilteredRoute, VectorIndex};
 use libravdb_filter::{Filter, PayloadIndex, matches};
 use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
 
-use super::{IndexState, State};
+use super::State;
 use crate::config::CollectionConfig;
 use crate::ids::IdMap;
 
@@ -98,6 +100,27 @@ impl QueryPlan {
     }
 }
 
+/// The plan of a search that runs the index (rather than scoring matches directly).
+fn searching<V: VectorRows + ?Sized>(index: &dyn VectorIndex<V>) -> PlanKind {
+    match index.breadth_knob() {
+        Some(BreadthKnob::EfSearch) => PlanKind::Graph,
+        Some(BreadthKnob::Nprobe) => PlanKind::Probe,
+        None => PlanKind::Scan,
+    }
+}
+
+/// `breadth` as the plan reports it: `(ef, nprobe)`.
+pub(super) fn knob_fields<V: VectorRows + ?Sized>(
+    index: &dyn VectorIndex<V>,
+    breadth: usize,
+) -> (Option<usize>, Option<usize>) {
+    match index.breadth_knob() {
+        Some(BreadthKnob::EfSearch) => (Some(breadth), None),
+        Some(BreadthKnob::Nprobe) => (None, Some(breadth)),
+        None => (None, None),
+    }
+}
+
 /// The allowed rows and the plan for one filtered search.
 pub(crate) struct Planned {
     pub allowed: Option<RoaringBitmap>,
@@ -124,7 +147,6 @@ impl State {
     /// Plans a filtered search for `k` results; `breadth` is the unfiltered search's beam
     /// width (HNSW) or lists probed (IVF-PQ).
     pub(super) fn plan(&self, filter: &Filter, k: usize, breadth: usize) -> Planned {
-        let ef = breadth;
         let live = self.ids.live_count();
         // A filter that matches every record or none is recognised from a count where one is
         // possible, without building its row set (1.7 ms for a range over all of 1M rows).
@@ -147,13 +169,10 @@ impl State {
             } else {
                 format!("fields outside the schema ({})", missing.join(", "))
             };
-            let (plan, ef, nprobe) = match &self.index {
-                IndexState::Hnsw(_) => (PlanKind::Graph, Some(ef.max(k) * 4), None),
-                IndexState::IvfPq(ivf) => match ivf.index.as_ref() {
-                    Some(index) => (PlanKind::Probe, None, Some((breadth * 4).min(index.nlist()))),
-                    None => (PlanKind::Scan, None, None),
-                },
-                IndexState::Flat(_) => (PlanKind::Scan, None, None),
+            let index = self.index.active();
+            let (plan, (ef, nprobe)) = match index.unplanned_filter_breadth(k, breadth) {
+                Some(b) => (searching(index), knob_fields(index, b)),
+                None => (PlanKind::Scan, (None, None)),
             };
             return Planned {
                 allowed: None,
@@ -186,71 +205,13 @@ impl State {
                 plan: base(PlanKind::Unfiltered, None, "every record matches: plain search".into()),
             };
         } else {
-            match &self.index {
-                IndexState::Flat(_) => {
-                    base(PlanKind::Exact, None, "flat index: distances to the matching records only".into())
+            let index = self.index.active();
+            match index.filtered_route(k, breadth, estimate, live) {
+                FilteredRoute::Exact { reason } => base(PlanKind::Exact, None, reason),
+                FilteredRoute::Search { breadth, reason } => {
+                    let (ef, nprobe) = knob_fields(index, breadth);
+                    QueryPlan { nprobe, ..base(searching(index), ef, reason) }
                 }
-                IndexState::Hnsw(g) => {
-                    // The walk keeps going until its beam holds ef matches, so it already
-                    // visits about ef / selectivity nodes; the beam itself widens only
-                    // gently (up to 2x), which keeps recall at low selectivity without
-                    // multiplying that cost again.
-                    let ef_eff = ((ef.max(k) as f64) * (1.0 / selectivity.max(1e-9)).sqrt().min(2.0)).ceil() as usize;
-                    // Each visited node scores its 2m neighbours; scoring the matches
-                    // directly is exact and cheaper below that.
-                    let walk_cost =
-                        ((ef_eff * g.params().m0()) as f64 / selectivity.max(1e-9)).min(live as f64) as usize;
-                    if estimate <= walk_cost {
-                        base(
-                            PlanKind::Exact,
-                            None,
-                            format!("{estimate} matches <= ~{walk_cost} nodes a graph walk would score: exact"),
-                        )
-                    } else {
-                        base(
-                            PlanKind::Graph,
-                            Some(ef_eff),
-                            format!(
-                                "selectivity {:.3}: graph walk returning only matches, beam widened to {ef_eff}",
-                                selectivity
-                            ),
-                        )
-                    }
-                }
-                IndexState::IvfPq(ivf) => match ivf.index.as_ref() {
-                    None => {
-                        base(PlanKind::Exact, None, "IVF-PQ not trained yet: distances to the matching records".into())
-                    }
-                    Some(index) => {
-                        // Lists hold matches in proportion: probe 1/selectivity more (at most 8x)
-                        // so the re-rank still finds enough candidates.
-                        let widen = (1.0 / selectivity.max(1e-9)).min(8.0);
-                        let nprobe = ((breadth as f64 * widen).ceil() as usize).min(index.nlist());
-                        // Probing scores about nprobe lists of codes; an exact distance costs
-                        // several code lookups, so direct scoring wins below a quarter of that.
-                        let scanned = nprobe * live / index.nlist();
-                        if estimate <= scanned / 4 {
-                            base(
-                                PlanKind::Exact,
-                                None,
-                                format!(
-                                    "{estimate} matches <= a quarter of the ~{scanned} codes {nprobe} lists hold: exact"
-                                ),
-                            )
-                        } else {
-                            QueryPlan {
-                                nprobe: Some(nprobe),
-                                ..base(
-                                    PlanKind::Probe,
-                                    None,
-                                    format!(
-                                        "selectivity {selectivity:.3}: probing {nprobe} lists, returning only matches"
-                                    ),
-                                )
-                            }
-                        }
-                    }
-                },
             }
         };
         Planned { allowed, plan }

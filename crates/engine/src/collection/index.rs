@@ -1,19 +1,24 @@
-//! The index of a collection and how rows enter it.
+//! The index of a collection and how rows enter it: the one module that knows which kind of
+//! index a collection has. Everything else reaches the index through
+//! [`IndexState::active`], the [`VectorIndex`] interface of libravdb-core, or through the
+//! few kind-specific hooks below (HNSW's mapped level-0 table, IVF-PQ's training).
 //!
-//! Flat needs no structure. IVF-PQ keeps inverted lists of codes in memory (see [`super::ivf`]).
-//! HNSW keeps a graph whose level-0 lists live in mmap'd chunk files
-//! (`<collection>/links/`) and whose upper levels are checkpointed to `graph-<gen>.seg`.
-//! With HNSW a vector never changes in place: an update or upsert appends a new row and
-//! tombstones the old one, so the new vector is linked like any insert and the old node keeps
-//! routing searches until `optimize()` repairs around it.
+//! Flat needs no structure. IVF-PQ keeps inverted lists of codes in memory (see [`super::ivf`])
+//! and searches exactly until trained. HNSW keeps a graph whose level-0 lists live in mmap'd
+//! chunk files (`<collection>/links/`) and whose upper levels are checkpointed to
+//! `graph-<gen>.seg`. With HNSW a vector never changes in place: an update or upsert appends
+//! a new row and tombstones the old one, so the new vector is linked like any insert and the
+//! old node keeps routing searches until `optimize()` repairs around it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use libravdb_core::{FlatIndex, HnswGraph, Neighbor};
-use libravdb_storage::ChunkedLinks;
+use libravdb_core::index::{GraphParts, VectorIndex};
+use libravdb_core::{FlatIndex, HnswIndex, Metric, Neighbor};
+use libravdb_storage::{ChunkedLinks, ChunkedVectors, segment};
 
-use super::State;
 use super::ivf::IvfState;
+use super::persist::{FORMAT_VERSION, GRAPH_MAGIC, IVF_MAGIC, corrupted, graph_path, ivf_path};
+use super::{SearchParams, State};
 use crate::config::CollectionConfig;
 use crate::error::Result;
 use crate::ops::Op;
@@ -22,31 +27,74 @@ use crate::pool::pool;
 #[derive(Debug)]
 pub(crate) enum IndexState {
     Flat(FlatIndex),
-    Hnsw(Box<HnswGraph<ChunkedLinks>>),
+    Hnsw(Box<HnswIndex<ChunkedLinks>>),
     IvfPq(Box<IvfState>),
 }
 
+/// Where the index of a collection is opened from.
+pub(super) struct IndexSource<'a> {
+    pub config: &'a CollectionConfig,
+    /// The collection directory (None: in memory).
+    pub dir: Option<&'a Path>,
+    /// Checkpoint generation to load (0: none yet, a new index).
+    pub generation: u64,
+    pub links_shift: u32,
+    /// Rows of the checkpoint.
+    pub rows: usize,
+    pub read_only: bool,
+}
+
 impl IndexState {
-    /// A new, empty index for `config`; `links_dir` holds HNSW level-0 chunks (None: memory).
-    pub(super) fn create(config: &CollectionConfig, links_dir: Option<&Path>, links_shift: u32) -> Result<Self> {
-        if let Some(p) = config.index.ivf_params() {
-            return Ok(IndexState::IvfPq(Box::new(IvfState::new(p))));
+    /// The index of `source.config`: new, or loaded from the checkpoint `source` names.
+    pub(super) fn open(source: IndexSource) -> Result<Self> {
+        let IndexSource { config, dir, generation, links_shift, rows, read_only } = source;
+        if let Some(params) = config.index.ivf_params() {
+            let Some(dir) = dir.filter(|_| generation > 0) else {
+                return Ok(IndexState::IvfPq(Box::new(IvfState::new(params, config.metric))));
+            };
+            let path = ivf_path(dir, generation);
+            let (_, body) = segment::read(&path, IVF_MAGIC, FORMAT_VERSION)?;
+            let ivf = IvfState::decode(params, config.metric, &body, rows).map_err(|e| corrupted(path, e))?;
+            return Ok(IndexState::IvfPq(Box::new(ivf)));
         }
-        Ok(match config.index.hnsw_params() {
-            None => IndexState::Flat(FlatIndex::new(config.metric)),
-            Some(p) => {
-                let links = ChunkedLinks::open(links_dir, p.level0_width(), links_shift, 0)?;
-                IndexState::Hnsw(Box::new(HnswGraph::new(p, config.metric, links)))
+        let Some(params) = config.index.hnsw_params() else {
+            return Ok(IndexState::Flat(FlatIndex::new(config.metric)));
+        };
+        let (width, links_dir) = (params.level0_width(), dir.map(links_dir));
+        let links = match &links_dir {
+            Some(d) if read_only => ChunkedLinks::open_read_only(d, width, links_shift, rows)?,
+            d => ChunkedLinks::open(d.as_deref(), width, links_shift, rows)?,
+        };
+        let graph = match dir.filter(|_| generation > 0) {
+            None => HnswIndex::new(params, config.metric, links),
+            Some(dir) => {
+                let path = graph_path(dir, generation);
+                let (_, body) = segment::read(&path, GRAPH_MAGIC, FORMAT_VERSION)?;
+                let parts = GraphParts::decode(&body, rows).map_err(|e| corrupted(path.clone(), e.0))?;
+                HnswIndex::import(params, config.metric, links, parts).map_err(|e| corrupted(path, e))?
             }
-        })
+        };
+        Ok(IndexState::Hnsw(Box::new(graph)))
     }
 
-    /// Whether updates append a new row instead of writing in place (the old row stays in
-    /// the graph or its list until `optimize()`).
-    pub(super) fn appends_on_update(&self) -> bool {
-        matches!(self, IndexState::Hnsw(_) | IndexState::IvfPq(_))
+    /// An empty flat index (what a closed collection keeps).
+    pub(super) fn empty() -> Self {
+        IndexState::Flat(FlatIndex::new(Metric::L2))
     }
 
+    /// The index searches use now (an untrained IVF-PQ index searches exactly).
+    pub(super) fn active(&self) -> &dyn VectorIndex<ChunkedVectors> {
+        match self {
+            IndexState::Flat(flat) => flat,
+            IndexState::Hnsw(g) => &**g,
+            IndexState::IvfPq(ivf) => match &ivf.index {
+                Some(index) => index,
+                None => &ivf.exact,
+            },
+        }
+    }
+
+    /// The configured kind (`stats().index`), trained or not.
     pub(super) fn kind(&self) -> &'static str {
         match self {
             IndexState::Flat(_) => "flat",
@@ -55,19 +103,39 @@ impl IndexState {
         }
     }
 
-    /// Bytes of index structure (0 for flat).
-    pub(super) fn bytes(&self) -> usize {
+    /// Whether updates append a new row instead of writing in place (the old row stays in
+    /// the graph or its list until `optimize()`).
+    pub(super) fn appends_on_update(&self) -> bool {
+        matches!(self, IndexState::Hnsw(_) | IndexState::IvfPq(_))
+    }
+
+    /// IVF-PQ's training state and codes.
+    pub(super) fn ivf(&self) -> Option<&IvfState> {
+        if let IndexState::IvfPq(ivf) = self { Some(ivf) } else { None }
+    }
+
+    pub(super) fn ivf_mut(&mut self) -> Option<&mut IvfState> {
+        if let IndexState::IvfPq(ivf) = self { Some(ivf) } else { None }
+    }
+
+    /// HNSW's mapped level-0 table.
+    pub(super) fn links(&self) -> Option<&ChunkedLinks> {
+        if let IndexState::Hnsw(g) = self { Some(g.level0()) } else { None }
+    }
+
+    /// The checkpoint segment of the index, if it has one: its path and body.
+    pub(super) fn segment(&self, dir: &Path, generation: u64) -> Option<(PathBuf, &'static [u8; 8], Vec<u8>)> {
         match self {
-            IndexState::Flat(_) => 0,
-            IndexState::Hnsw(g) => g.bytes(),
-            IndexState::IvfPq(ivf) => ivf.index.as_ref().map_or(0, |i| i.bytes()),
+            IndexState::Flat(_) => None,
+            IndexState::Hnsw(g) => Some((graph_path(dir, generation), GRAPH_MAGIC, g.export().encode())),
+            IndexState::IvfPq(ivf) => Some((ivf_path(dir, generation), IVF_MAGIC, ivf.encode())),
         }
     }
 
     /// Flushes mapped index pages (HNSW level-0 links).
     pub(super) fn flush(&self) -> Result<()> {
-        if let IndexState::Hnsw(g) = self {
-            g.level0().flush()?;
+        if let Some(links) = self.links() {
+            links.flush()?;
         }
         Ok(())
     }
@@ -106,20 +174,11 @@ impl State {
     }
 
     /// Links `rows` (written by `apply`) into the index, in parallel on the worker pool.
-    /// Runs under the collection's read lock: searches go on meanwhile.
+    /// Runs under the collection's read lock: searches go on meanwhile. (An untrained IVF-PQ
+    /// index files every live row when it trains.)
     pub(super) fn link(&self, rows: &[u32]) {
-        if rows.is_empty() {
-            return;
-        }
-        match &self.index {
-            IndexState::Hnsw(g) => pool().install(|| g.link(&self.vectors, rows)),
-            // Untrained: training files every live row.
-            IndexState::IvfPq(ivf) => {
-                if let Some(index) = &ivf.index {
-                    pool().install(|| index.add(&self.vectors, rows));
-                }
-            }
-            IndexState::Flat(_) => {}
+        if !rows.is_empty() {
+            pool().install(|| self.index.active().add(&self.vectors, rows));
         }
     }
 
@@ -130,38 +189,28 @@ impl State {
         query: &[f32],
         k: usize,
         breadth: Option<usize>,
-        metric: libravdb_core::Metric,
+        metric: Metric,
         accept: &(dyn Fn(u32) -> bool + Sync),
     ) -> Vec<Neighbor> {
-        if let Some(found) = self.knn_quantized(query, k, breadth, metric, accept) {
+        let index = self.index.active();
+        let breadth = index.breadth(breadth, k);
+        if let Some(found) = self.knn_quantized(index, query, k, breadth, metric, accept) {
             return found;
         }
-        let live = |row: u32| accept(row);
-        match &self.index {
-            IndexState::Flat(flat) => flat.search(&self.vectors, query, k, live),
-            IndexState::Hnsw(g) => g.search(&self.vectors, query, k, breadth.unwrap_or(g.params().ef_search), live),
-            IndexState::IvfPq(ivf) => match (&ivf.index, ivf.nprobe()) {
-                (Some(index), Some(nprobe)) => {
-                    let rerank = ivf.params.rerank;
-                    let found = index.search(query, breadth.unwrap_or(nprobe), k * rerank.max(1), live);
-                    if rerank > 0 { self.rerank(query, found, k, metric) } else { found }
-                }
-                // Not trained yet: exact.
-                _ => FlatIndex::new(metric).search(&self.vectors, query, k, live),
-            },
-        }
+        index.search(&self.vectors, query, k, breadth, accept)
+    }
+
+    /// How wide a search with `params` runs on the active index (its default unless the
+    /// call names one).
+    pub(super) fn breadth(&self, params: SearchParams) -> usize {
+        let index = self.index.active();
+        index.breadth(params.breadth(index), params.k)
     }
 
     /// Repairs the index around deleted rows (after which nothing refers to them); returns
     /// how many neighbour lists were rewritten (HNSW) or list entries removed (IVF-PQ).
     pub(super) fn repair(&self) -> usize {
-        match &self.index {
-            IndexState::Flat(_) => 0,
-            IndexState::Hnsw(g) => pool().install(|| g.repair(&self.vectors, |row| !self.ids.is_live(row))),
-            IndexState::IvfPq(ivf) => {
-                ivf.index.as_ref().map_or(0, |index| pool().install(|| index.retain(|row| self.ids.is_live(row))))
-            }
-        }
+        pool().install(|| self.index.active().repair(&self.vectors, &|row| !self.ids.is_live(row)))
     }
 }
 

@@ -12,8 +12,8 @@
 
 use libravdb_core::Metric;
 use libravdb_core::codec::ByteWriter;
-use libravdb_core::index::IvfPq;
-use libravdb_core::index::ivf::{SAMPLE_PER_LIST, default_nlist, default_nprobe};
+use libravdb_core::index::ivf::{SAMPLE_PER_LIST, default_nlist};
+use libravdb_core::index::{FlatIndex, IvfPq, IvfPqIndex};
 use libravdb_core::quant::ProductQuantizer;
 
 use super::State;
@@ -29,12 +29,14 @@ pub(crate) struct IvfState {
     pub params: IvfParams,
     pub status: QuantStatus,
     /// The trained index (status `Trained`).
-    pub index: Option<IvfPq>,
+    pub index: Option<IvfPqIndex>,
+    /// What searches use until then.
+    pub exact: FlatIndex,
 }
 
 impl IvfState {
-    pub fn new(params: IvfParams) -> Self {
-        Self { params, status: QuantStatus::Pending, index: None }
+    pub fn new(params: IvfParams, metric: Metric) -> Self {
+        Self { params, status: QuantStatus::Pending, index: None, exact: FlatIndex::new(metric) }
     }
 
     /// Live vectors needed before training starts.
@@ -43,26 +45,26 @@ impl IvfState {
         IvfParams::MIN_TRAIN_VECTORS.max(ProductQuantizer::min_sample(self.params.bits)).max(lists)
     }
 
-    /// Lists probed by default (None until trained).
-    pub fn nprobe(&self) -> Option<usize> {
-        let ivf = self.index.as_ref()?;
-        Some(self.params.nprobe.unwrap_or_else(|| default_nprobe(ivf.nlist())).min(ivf.nlist()))
-    }
-
     /// Checkpoint body: the training status ([`QuantStatus::encode`]), then the index.
     pub fn encode(&self) -> Vec<u8> {
-        let write = |w: &mut ByteWriter| w.buf.extend_from_slice(&self.index.as_ref().expect("trained").to_bytes());
+        let write = |w: &mut ByteWriter| w.buf.extend_from_slice(&self.index.as_ref().expect("trained").ivf.to_bytes());
         self.status.encode(self.index.as_ref().map(|_| &write as &dyn Fn(&mut ByteWriter)))
     }
 
     /// Reads [`IvfState::encode`]; rows must be below `rows`.
-    pub fn decode(params: IvfParams, body: &[u8], rows: usize) -> Result<Self, String> {
+    pub fn decode(params: IvfParams, metric: Metric, body: &[u8], rows: usize) -> Result<Self, String> {
         let (status, rest) = QuantStatus::decode(body)?;
-        let index = match status {
-            QuantStatus::Trained => Some(IvfPq::from_bytes(rest, rows).ok_or("unreadable IVF-PQ index")?),
-            _ => None,
-        };
-        Ok(Self { params, status, index })
+        let mut state = Self { status, ..Self::new(params, metric) };
+        if state.status == QuantStatus::Trained {
+            state.install(IvfPq::from_bytes(rest, rows).ok_or("unreadable IVF-PQ index")?);
+        }
+        Ok(state)
+    }
+
+    /// Makes `trained` the index searches use, with the configured search settings.
+    fn install(&mut self, trained: IvfPq) {
+        self.index = Some(IvfPqIndex::new(trained, self.params.nprobe, self.params.rerank));
+        self.status = QuantStatus::Trained;
     }
 }
 
@@ -70,7 +72,7 @@ impl State {
     /// Trains the IVF-PQ index if it waits and enough vectors exist, filing every live row;
     /// returns it or the failure. Runs under the read lock.
     pub(super) fn train_ivf(&self, metric: Metric) -> Option<Result<IvfPq, String>> {
-        let super::IndexState::IvfPq(ivf) = &self.index else { return None };
+        let ivf = self.index.ivf()?;
         let live = self.ids.live_count();
         if ivf.status != QuantStatus::Pending || live < ivf.threshold() {
             return None;
@@ -95,12 +97,9 @@ impl State {
     /// Installs a training outcome (under the write lock; the writer lock has been held since
     /// training read the rows, so none were written meanwhile).
     pub(super) fn install_ivf(&mut self, outcome: Result<IvfPq, String>) {
-        let super::IndexState::IvfPq(ivf) = &mut self.index else { return };
+        let Some(ivf) = self.index.ivf_mut() else { return };
         match outcome {
-            Ok(index) => {
-                ivf.index = Some(index);
-                ivf.status = QuantStatus::Trained;
-            }
+            Ok(index) => ivf.install(index),
             Err(e) => ivf.status = QuantStatus::Failed(e),
         }
     }

@@ -8,7 +8,8 @@
 //! - [`read`]: get, search, stats.
 //! - [`persist`]: manifest, checkpoint and recovery; read-only refresh.
 //! - [`verify`]: `verify()`, every file checked against its checksums.
-//! - [`index`]: the index state (flat, HNSW or IVF-PQ) and how rows enter it.
+//! - [`index`]: the index state (flat, HNSW or IVF-PQ): the one module that matches on its
+//!   kind; the rest use the core `VectorIndex` interface it hands out.
 //! - [`ivf`]: IVF-PQ training and its checkpoint form.
 
 mod filter;
@@ -159,7 +160,7 @@ impl State {
             vectors: ChunkedVectors::open(None, dim, shift, 0)?,
             ids: IdMap::default(),
             metadata: Vec::new(),
-            index: IndexState::Flat(libravdb_core::FlatIndex::new(libravdb_core::Metric::L2)),
+            index: IndexState::empty(),
             quant: None,
             filterable: None,
         })

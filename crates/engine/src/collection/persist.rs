@@ -26,16 +26,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU8;
 
-use libravdb_core::codec::{ByteReader, ByteWriter, DecodeError};
-use libravdb_core::index::hnsw::Entry;
-use libravdb_core::{GraphParts, HnswGraph};
-use libravdb_storage::{ChunkedLinks, ChunkedVectors, StorageError, Wal, fsutil, segment};
+use libravdb_core::codec::{ByteReader, ByteWriter};
+use libravdb_storage::{ChunkedVectors, StorageError, Wal, fsutil, segment};
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 use super::filter::Filterable;
-use super::index::{IndexState, links_dir, links_shift, vectors_dir};
-use super::ivf::IvfState;
+use super::index::{IndexSource, IndexState, links_shift, vectors_dir};
 use super::quant::{QuantState, QuantStatus};
 use super::{Collection, OPEN, State, Writer};
 use crate::config::{CollectionConfig, DbOptions};
@@ -104,7 +101,7 @@ pub(super) fn ivf_path(dir: &Path, generation: u64) -> PathBuf {
 /// The generational files of a checkpoint, by name prefix.
 const GENERATIONAL: [&str; 5] = ["rows-", "graph-", "quant-", "payload-", "ivf-"];
 
-fn corrupted(path: PathBuf, reason: impl Into<String>) -> Error {
+pub(super) fn corrupted(path: PathBuf, reason: impl Into<String>) -> Error {
     Error::Storage(StorageError::Corrupted { path, reason: reason.into() })
 }
 
@@ -182,7 +179,14 @@ impl Collection {
         };
         let vectors =
             ChunkedVectors::open(dir.as_deref().map(vectors_dir).as_deref(), config.dimension, chunk_shift, 0)?;
-        let index = IndexState::create(&config, dir.as_deref().map(links_dir).as_deref(), links_shift)?;
+        let index = IndexState::open(IndexSource {
+            config: &config,
+            dir: dir.as_deref(),
+            generation: 0,
+            links_shift,
+            rows: 0,
+            read_only: false,
+        })?;
         let quant = config.quantization.map(QuantState::new);
         let filterable = (!config.schema.is_empty()).then(|| Filterable::build(&config, &IdMap::default(), &[]));
         let state = State { vectors, ids: IdMap::default(), metadata: Vec::new(), index, quant, filterable };
@@ -216,34 +220,14 @@ impl Collection {
         } else {
             ChunkedVectors::open(Some(&vectors_dir(&dir)), dim, m.chunk_shift, ids.rows())?
         };
-        let index = match m.config.index.hnsw_params() {
-            None if m.generation > 0
-                && let Some(params) = m.config.index.ivf_params() =>
-            {
-                let path = ivf_path(&dir, m.generation);
-                let (_, body) = segment::read(&path, IVF_MAGIC, FORMAT_VERSION)?;
-                IndexState::IvfPq(Box::new(
-                    IvfState::decode(params, &body, ids.rows()).map_err(|e| corrupted(path, e))?,
-                ))
-            }
-            None => IndexState::create(&m.config, None, 0)?,
-            Some(params) => {
-                let (width, rows) = (params.level0_width(), ids.rows());
-                let links = if read_only {
-                    ChunkedLinks::open_read_only(&links_dir(&dir), width, m.links_shift, rows)?
-                } else {
-                    ChunkedLinks::open(Some(&links_dir(&dir)), width, m.links_shift, rows)?
-                };
-                let graph = if m.generation == 0 {
-                    HnswGraph::new(params, m.config.metric, links)
-                } else {
-                    let path = graph_path(&dir, m.generation);
-                    let parts = load_graph(&path, ids.rows())?;
-                    HnswGraph::import(params, m.config.metric, links, parts).map_err(|e| corrupted(path, e))?
-                };
-                IndexState::Hnsw(Box::new(graph))
-            }
-        };
+        let index = IndexState::open(IndexSource {
+            config: &m.config,
+            dir: Some(&dir),
+            generation: m.generation,
+            links_shift: m.links_shift,
+            rows: ids.rows(),
+            read_only,
+        })?;
         let quant = match m.config.quantization {
             None => None,
             Some(qc) if m.generation == 0 => Some(QuantState::new(qc)),
@@ -349,14 +333,8 @@ impl Collection {
             st.vectors.flush()?;
             st.index.flush()?;
             segment::write(&rows_path(dir, generation), ROWS_MAGIC, FORMAT_VERSION, &encode_rows(&st))?;
-            match &st.index {
-                IndexState::Hnsw(g) => {
-                    segment::write(&graph_path(dir, generation), GRAPH_MAGIC, FORMAT_VERSION, &encode_graph(g))?
-                }
-                IndexState::IvfPq(ivf) => {
-                    segment::write(&ivf_path(dir, generation), IVF_MAGIC, FORMAT_VERSION, &ivf.encode())?
-                }
-                IndexState::Flat(_) => {}
+            if let Some((path, magic, body)) = st.index.segment(dir, generation) {
+                segment::write(&path, magic, FORMAT_VERSION, &body)?;
             }
             if let Some(q) = &st.quant {
                 segment::write(&quant_path(dir, generation), QUANT_MAGIC, FORMAT_VERSION, &encode_quant(q))?;
@@ -365,10 +343,8 @@ impl Collection {
                 segment::write(&payload_path(dir, generation), PAYLOAD_MAGIC, FORMAT_VERSION, &f.index.to_bytes())?;
             }
             let vector_crcs = st.vectors.checksums(&w.vector_crcs);
-            let link_crcs = match &st.index {
-                IndexState::Hnsw(g) => g.level0().checksums(&[]), // links change all over the graph
-                _ => Vec::new(),
-            };
+            // Linking rewrites lists all over the graph: every link chunk is summed afresh.
+            let link_crcs = st.index.links().map_or_else(Vec::new, |links| links.checksums(&[]));
             let manifest = Manifest {
                 name: self.name.clone(),
                 config: self.config.clone(),
@@ -499,56 +475,6 @@ fn load_rows(dir: &Path, generation: u64) -> Result<(IdMap, Vec<Option<Box<str>>
 /// Graph file body: rows (u64), one level byte per row, the entry point (flag u8, row u32,
 /// level u8), then the upper lists: count (u32), and per node its row (u32), slot count (u32)
 /// and slots (u32 each).
-fn encode_graph(g: &HnswGraph<ChunkedLinks>) -> Vec<u8> {
-    let GraphParts { levels, entry, upper } = g.export();
-    let mut w = ByteWriter::with_capacity(levels.len() + upper.len() * 80 + 32);
-    w.u64(levels.len() as u64);
-    w.buf.extend_from_slice(&levels);
-    match entry {
-        Some(e) => {
-            w.u8(1);
-            w.u32(e.row);
-            w.u8(e.level);
-        }
-        None => w.u8(0),
-    }
-    w.u32(upper.len() as u32);
-    for (row, slots) in &upper {
-        w.u32(*row);
-        w.u32(slots.len() as u32);
-        for s in slots {
-            w.u32(*s);
-        }
-    }
-    w.buf
-}
-
-fn load_graph(path: &Path, rows: usize) -> Result<GraphParts> {
-    let (_, body) = segment::read(path, GRAPH_MAGIC, FORMAT_VERSION)?;
-    let parse = || -> std::result::Result<GraphParts, DecodeError> {
-        let mut r = ByteReader::new(&body);
-        let n = r.u64()? as usize;
-        if n != rows {
-            return Err(DecodeError(format!("{n} rows, the rows file has {rows}")));
-        }
-        let levels = (0..n).map(|_| r.u8()).collect::<std::result::Result<Vec<u8>, _>>()?;
-        let entry = match r.u8()? {
-            0 => None,
-            _ => Some(Entry { row: r.u32()?, level: r.u8()? }),
-        };
-        let count = r.u32()? as usize;
-        let mut upper = Vec::with_capacity(count.min(rows));
-        for _ in 0..count {
-            let row = r.u32()?;
-            let len = r.u32()? as usize;
-            let slots = (0..len).map(|_| r.u32()).collect::<std::result::Result<Vec<u32>, _>>()?;
-            upper.push((row, slots));
-        }
-        Ok(GraphParts { levels, entry, upper })
-    };
-    parse().map_err(|e| corrupted(path.to_path_buf(), e.0))
-}
-
 /// Quantizer file body: the training status ([`QuantStatus::encode`]), then for a trained
 /// quantizer its serialised form (length-prefixed) and the codes (u64 length, then layout
 /// (rows, code bytes)).

@@ -12,9 +12,10 @@
 //! through the mmap'd chunks, which therefore need not stay resident.
 
 use libravdb_core::codec::{ByteReader, ByteWriter};
-use libravdb_core::index::hnsw::Scorer;
+use libravdb_core::index::{Accept, Scorer, VectorIndex, rerank};
 use libravdb_core::quant::{PreparedQuery, ProductQuantizer, Quantizer, ScalarQuantizer};
 use libravdb_core::{Metric, Neighbor, VectorRows};
+use libravdb_storage::ChunkedVectors;
 use rayon::prelude::*;
 
 use super::State;
@@ -210,7 +211,7 @@ impl State {
     /// stay in the kernel's page cache and reach the file as usual (the WAL covers a crash
     /// before that).
     pub(super) fn release_full_precision(&self) -> crate::error::Result<()> {
-        let ivf_trained = matches!(&self.index, super::IndexState::IvfPq(ivf) if ivf.index.is_some());
+        let ivf_trained = self.index.ivf().is_some_and(|ivf| ivf.index.is_some());
         if ivf_trained || self.quant.as_ref().is_some_and(|q| q.trained().is_some()) {
             self.vectors.release_resident()?;
             self.vectors.advise_random();
@@ -219,57 +220,23 @@ impl State {
     }
 
     /// The quantized search, if the collection has a trained quantizer: candidates from the
-    /// codes, re-ranked on full precision.
+    /// codes (`k * oversampling` of them, the beam at least that wide), re-ranked on full
+    /// precision.
     pub(super) fn knn_quantized(
         &self,
+        index: &dyn VectorIndex<ChunkedVectors>,
         query: &[f32],
         k: usize,
-        ef: Option<usize>,
+        breadth: usize,
         metric: Metric,
-        accept: &(dyn Fn(u32) -> bool + Sync),
+        accept: &Accept,
     ) -> Option<Vec<Neighbor>> {
         let qs = self.quant.as_ref()?;
         let q = qs.trained()?;
         let depth = k * qs.config.oversampling();
         let scorer = CodeScorer { prepared: q.prepare(query, metric), codes: &qs.codes, code_bytes: q.code_bytes() };
-        let live = |row: u32| accept(row);
-        let candidates = match &self.index {
-            super::IndexState::Flat(_) => {
-                let mut top = libravdb_core::index::TopK::new(depth);
-                for row in 0..self.ids.rows() as u32 {
-                    if live(row) {
-                        let d = scorer.score(row);
-                        if d < top.threshold() {
-                            top.push(row, d);
-                        }
-                    }
-                }
-                top.into_sorted()
-            }
-            // Configuration rules quantization out for IVF-PQ, which has codes of its own.
-            super::IndexState::IvfPq(_) => return None,
-            super::IndexState::Hnsw(g) => {
-                g.search_scored(&scorer, depth, ef.unwrap_or(g.params().ef_search).max(depth), live)
-            }
-        };
-        Some(self.rerank(query, candidates, k, metric))
-    }
-
-    /// The `k` best of `candidates` re-scored exactly on full precision (read through the
-    /// mmap'd chunks), closest first.
-    pub(super) fn rerank(
-        &self,
-        query: &[f32],
-        mut candidates: Vec<Neighbor>,
-        k: usize,
-        metric: Metric,
-    ) -> Vec<Neighbor> {
-        let kernel = metric.kernel();
-        for c in &mut candidates {
-            c.distance = kernel(query, self.vectors.row(c.row));
-        }
-        candidates.sort_unstable();
-        candidates.truncate(k);
-        candidates
+        let candidates = index.search_scored(&scorer, self.ids.rows(), depth, breadth.max(depth), accept)?;
+        // Full precision is read through the mmap'd chunks.
+        Some(rerank(&self.vectors, metric.kernel(), query, candidates, k))
     }
 }

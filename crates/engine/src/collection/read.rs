@@ -1,10 +1,11 @@
 //! Reads: get by id, exact search (single and batch), counts and stats.
 
-use libravdb_core::{Neighbor, distance::normalize};
+use libravdb_core::index::{BreadthKnob, VectorIndex};
+use libravdb_core::{Neighbor, VectorRows, distance::normalize};
 use rayon::prelude::*;
 
-use super::filter::PlanKind;
-use super::{Collection, IndexState, QueryPlan, State};
+use super::filter::{PlanKind, knob_fields};
+use super::{Collection, QueryPlan, State};
 use crate::cancel::Cancel;
 use crate::config::MAX_K;
 use crate::error::{Error, Result};
@@ -41,11 +42,10 @@ pub struct SearchParams {
 
 impl SearchParams {
     /// The breadth this call asks of `index` (HNSW: `ef_search`; IVF-PQ: `nprobe`).
-    fn breadth(&self, index: &IndexState) -> Option<usize> {
-        match index {
-            IndexState::Hnsw(_) => self.ef_search,
-            IndexState::IvfPq(_) => self.nprobe,
-            IndexState::Flat(_) => None,
+    pub(super) fn breadth<V: VectorRows + ?Sized>(&self, index: &dyn VectorIndex<V>) -> Option<usize> {
+        match index.breadth_knob()? {
+            BreadthKnob::EfSearch => self.ef_search,
+            BreadthKnob::Nprobe => self.nprobe,
         }
     }
 }
@@ -174,9 +174,9 @@ impl Collection {
         let queries = self.prepare_queries(queries)?;
         let st = self.read_state()?;
         let metric = self.config.metric;
-        let planned = filter.map(|f| st.plan(f, params.k, self.default_breadth(&st, params)));
+        let planned = filter.map(|f| st.plan(f, params.k, st.breadth(params)));
         let kernel = metric.kernel();
-        let breadth = params.breadth(&st.index);
+        let breadth = params.breadth(st.index.active());
         let one = |q: &[f32]| -> Vec<Neighbor> {
             let Some(p) = &planned else {
                 return st.knn(q, params.k, breadth, metric, &|r| st.ids.is_live(r));
@@ -219,7 +219,7 @@ impl Collection {
         self.check_search(query, params)?;
         let query = self.prepare_queries(query)?;
         let st = self.read_state()?;
-        let found = st.knn(&query, k, params.breadth(&st.index), self.config.metric, &|r| st.ids.is_live(r));
+        let found = st.knn(&query, k, params.breadth(st.index.active()), self.config.metric, &|r| st.ids.is_live(r));
         let mut ids = String::with_capacity(found.len() * 12);
         for (i, n) in found.iter().enumerate() {
             if i > 0 {
@@ -236,30 +236,22 @@ impl Collection {
     pub fn explain(&self, filter: Option<&Filter>, params: SearchParams) -> Result<QueryPlan> {
         let st = self.read_state()?;
         let live = st.ids.live_count();
+        let breadth = st.breadth(params);
         Ok(match filter {
-            None => QueryPlan {
-                plan: PlanKind::Unfiltered,
-                estimate: Some(live),
-                live,
-                selectivity: Some(1.0),
-                ef: matches!(st.index, IndexState::Hnsw(_)).then(|| self.default_breadth(&st, params)),
-                nprobe: match &st.index {
-                    IndexState::IvfPq(ivf) if ivf.index.is_some() => Some(self.default_breadth(&st, params)),
-                    _ => None,
-                },
-                reason: "no filter".into(),
-            },
-            Some(f) => st.plan(f, params.k.max(1), self.default_breadth(&st, params)).plan,
+            None => {
+                let (ef, nprobe) = knob_fields(st.index.active(), breadth);
+                QueryPlan {
+                    plan: PlanKind::Unfiltered,
+                    estimate: Some(live),
+                    live,
+                    selectivity: Some(1.0),
+                    ef,
+                    nprobe,
+                    reason: "no filter".into(),
+                }
+            }
+            Some(f) => st.plan(f, params.k.max(1), breadth).plan,
         })
-    }
-
-    /// How wide an unfiltered search runs: HNSW beam width (at least k) or IVF lists probed.
-    fn default_breadth(&self, st: &State, params: SearchParams) -> usize {
-        match &st.index {
-            IndexState::Hnsw(g) => params.ef_search.unwrap_or(g.params().ef_search).max(params.k),
-            IndexState::IvfPq(ivf) => params.nprobe.or(ivf.nprobe()).unwrap_or(1),
-            IndexState::Flat(_) => params.k,
-        }
     }
 
     fn check_search(&self, queries: &[f32], params: SearchParams) -> Result<()> {
@@ -330,17 +322,18 @@ impl Collection {
         let count = st.ids.live_count();
         let rows = st.ids.rows();
         // Compressed codes: the quantizer's, or IVF-PQ's own (status, bytes, compression).
-        let codes = match (&st.quant, &st.index) {
+        let codes = match (&st.quant, st.index.ivf()) {
             (Some(q), _) => (Some(&q.status), q.code_bytes_total(), q.trained().map_or(0.0, |q| q.compression())),
-            (None, IndexState::IvfPq(ivf)) => match &ivf.index {
+            (None, Some(ivf)) => match &ivf.index {
                 Some(index) => {
-                    let cb = index.code_bytes();
-                    (Some(&ivf.status), index.len() * cb, (self.dim() * 4) as f64 / cb as f64)
+                    let cb = index.ivf.code_bytes();
+                    (Some(&ivf.status), index.ivf.len() * cb, (self.dim() * 4) as f64 / cb as f64)
                 }
                 None => (Some(&ivf.status), 0, 0.0),
             },
-            (None, _) => (None, 0, 0.0),
+            (None, None) => (None, 0, 0.0),
         };
+        let index_bytes = st.index.active().bytes();
         Ok(Stats {
             count,
             rows,
@@ -349,11 +342,11 @@ impl Collection {
             dimension: self.dim(),
             metric: self.config.metric.as_str(),
             index: st.index.kind(),
-            index_bytes: st.index.bytes(),
+            index_bytes,
             vector_bytes: rows * self.dim() * 4,
             mapped_bytes: st.vectors.mapped_bytes(),
             resident_vector_bytes: st.vectors.resident_bytes(),
-            bytes_per_vector: (self.dim() * 4) as f64 + st.index.bytes() as f64 / rows.max(1) as f64,
+            bytes_per_vector: (self.dim() * 4) as f64 + index_bytes as f64 / rows.max(1) as f64,
             id_bytes: st.ids.heap_bytes(),
             metadata_bytes: st.metadata.iter().flatten().map(|m| m.len()).sum(),
             wal_bytes,

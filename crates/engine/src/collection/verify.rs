@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use libravdb_storage::{StorageError, Wal, segment};
 
 use super::Collection;
-use super::index::IndexState;
 use super::persist::{
     FORMAT_VERSION, GRAPH_MAGIC, IVF_MAGIC, PAYLOAD_MAGIC, QUANT_MAGIC, ROWS_MAGIC, WAL_FILE, graph_path, ivf_path,
     manifest_path, payload_path, quant_path, read_manifest, rows_path,
@@ -83,8 +82,7 @@ impl Collection {
             }
         };
         chunks(st.vectors.occupied_chunks(), st.vectors.verify(&w.vector_crcs));
-        if let IndexState::Hnsw(g) = &st.index {
-            let links = g.level0();
+        if let Some(links) = st.index.links() {
             // Linking rewrites lists across the whole graph: links are checkable only while
             // nothing has been written since the checkpoint.
             let unchanged = w.wal.as_ref().is_some_and(Wal::is_empty);

@@ -7,11 +7,11 @@ use rayon::prelude::*;
 
 use super::search::{Beam, Scorer};
 use super::visited::with_visited;
-use super::{Entry, HnswGraph, LinkTable};
+use super::{Entry, HnswIndex, LinkTable};
 use crate::index::topk::Neighbor;
 use crate::vectors::VectorRows;
 
-impl<L: LinkTable> HnswGraph<L> {
+impl<L: LinkTable> HnswIndex<L> {
     /// Links `rows` (registered with `add_rows`, vectors written) into the graph, in parallel.
     pub fn link<V: VectorRows + ?Sized>(&self, vectors: &V, rows: &[u32]) {
         let mut rest = rows;

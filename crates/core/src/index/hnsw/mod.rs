@@ -24,7 +24,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::codec::{ByteReader, ByteWriter, DecodeError};
 use crate::distance::{DistanceFn, Metric};
+use crate::index::{Accept, BreadthKnob, FilteredRoute, IndexKind, Neighbor, VectorIndex, selectivity};
+use crate::vectors::VectorRows;
 
 /// Parameters of an HNSW graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,11 +112,65 @@ pub struct GraphParts {
     pub upper: Vec<(u32, Vec<u32>)>,
 }
 
+impl GraphParts {
+    /// Checkpoint form: row count (u64), one level byte per row, the entry point (flag byte,
+    /// then row u32 and level u8), then the upper lists as (row u32, slot count u32, slots).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = ByteWriter::with_capacity(self.levels.len() + self.upper.len() * 80 + 32);
+        w.u64(self.levels.len() as u64);
+        w.buf.extend_from_slice(&self.levels);
+        match self.entry {
+            Some(e) => {
+                w.u8(1);
+                w.u32(e.row);
+                w.u8(e.level);
+            }
+            None => w.u8(0),
+        }
+        w.u32(self.upper.len() as u32);
+        for (row, slots) in &self.upper {
+            w.u32(*row);
+            w.u32(slots.len() as u32);
+            for s in slots {
+                w.u32(*s);
+            }
+        }
+        w.buf
+    }
+
+    /// Reads [`GraphParts::encode`] of a graph over `rows` rows ([`HnswIndex::import`] checks
+    /// the lists against the levels).
+    pub fn decode(bytes: &[u8], rows: usize) -> Result<Self, DecodeError> {
+        let mut r = ByteReader::new(bytes);
+        let n = r.u64()? as usize;
+        if n != rows {
+            return Err(DecodeError(format!("{n} rows, the rows file has {rows}")));
+        }
+        let levels = r.take(n)?.to_vec();
+        let entry = match r.u8()? {
+            0 => None,
+            _ => Some(Entry { row: r.u32()?, level: r.u8()? }),
+        };
+        let count = r.u32()? as usize;
+        let mut upper = Vec::with_capacity(count.min(rows));
+        for _ in 0..count {
+            let row = r.u32()?;
+            let len = r.u32()? as usize;
+            let slots = (0..len).map(|_| r.u32()).collect::<Result<Vec<u32>, _>>()?;
+            upper.push((row, slots));
+        }
+        if !r.is_empty() {
+            return Err(DecodeError("trailing bytes after the graph".into()));
+        }
+        Ok(GraphParts { levels, entry, upper })
+    }
+}
+
 /// Highest level a node can get (the level distribution makes more than ~8 vanishingly rare).
 const MAX_LEVEL: u8 = 16;
 
 /// An HNSW graph over rows `0..len()` of a vector table.
-pub struct HnswGraph<L: LinkTable> {
+pub struct HnswIndex<L: LinkTable> {
     params: HnswParams,
     metric: Metric,
     distance: DistanceFn,
@@ -127,9 +184,9 @@ pub struct HnswGraph<L: LinkTable> {
     entry: RwLock<Option<Entry>>,
 }
 
-impl<L: LinkTable> std::fmt::Debug for HnswGraph<L> {
+impl<L: LinkTable> std::fmt::Debug for HnswIndex<L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HnswGraph").field("params", &self.params).field("rows", &self.levels.len()).finish()
+        f.debug_struct("HnswIndex").field("params", &self.params).field("rows", &self.levels.len()).finish()
     }
 }
 
@@ -141,7 +198,7 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-impl<L: LinkTable> HnswGraph<L> {
+impl<L: LinkTable> HnswIndex<L> {
     /// An empty graph whose level-0 lists live in `level0`.
     pub fn new(params: HnswParams, metric: Metric, level0: L) -> Self {
         Self {
@@ -177,7 +234,7 @@ impl<L: LinkTable> HnswGraph<L> {
         *self.entry.read()
     }
 
-    /// The level-0 table, for the owner to grow before [`HnswGraph::add_rows`].
+    /// The level-0 table, for the owner to grow before [`HnswIndex::add_rows`].
     pub fn level0_mut(&mut self) -> &mut L {
         &mut self.level0
     }
@@ -195,7 +252,7 @@ impl<L: LinkTable> HnswGraph<L> {
 
     /// Registers rows `len()..rows` (their level-0 rows must be addressable in the table):
     /// draws their levels and allocates their lists, all empty. Link them with
-    /// [`HnswGraph::link`].
+    /// [`HnswIndex::link`].
     pub fn add_rows(&mut self, rows: usize) {
         let width = 1 + self.params.m;
         for row in self.levels.len()..rows {
@@ -265,7 +322,7 @@ impl<L: LinkTable> HnswGraph<L> {
         GraphParts { levels: self.levels.clone(), entry: self.entry(), upper }
     }
 
-    /// Rebuilds a graph from [`HnswGraph::export`]ed parts and a level-0 table whose rows
+    /// Rebuilds a graph from [`HnswIndex::export`]ed parts and a level-0 table whose rows
     /// `0..levels.len()` are mapped. Lists are sanitised: ids outside the graph, repeats and
     /// self-links are dropped (level-0 pages written after the checkpoint may hold them).
     pub fn import(params: HnswParams, metric: Metric, level0: L, parts: GraphParts) -> Result<Self, String> {
@@ -305,6 +362,74 @@ impl<L: LinkTable> HnswGraph<L> {
             }
         }
         Ok(g)
+    }
+}
+
+impl<L: LinkTable, V: VectorRows + ?Sized> VectorIndex<V> for HnswIndex<L> {
+    fn kind(&self) -> IndexKind {
+        IndexKind::Hnsw
+    }
+
+    fn breadth_knob(&self) -> Option<BreadthKnob> {
+        Some(BreadthKnob::EfSearch)
+    }
+
+    fn breadth(&self, requested: Option<usize>, k: usize) -> usize {
+        requested.unwrap_or(self.params.ef_search).max(k)
+    }
+
+    fn search(&self, vectors: &V, query: &[f32], k: usize, breadth: usize, accept: &Accept) -> Vec<Neighbor> {
+        HnswIndex::search(self, vectors, query, k, breadth, accept)
+    }
+
+    fn search_scored(
+        &self,
+        scorer: &dyn Scorer,
+        _rows: usize,
+        k: usize,
+        breadth: usize,
+        accept: &Accept,
+    ) -> Option<Vec<Neighbor>> {
+        Some(HnswIndex::search_scored(self, scorer, k, breadth, accept))
+    }
+
+    fn add(&self, vectors: &V, rows: &[u32]) {
+        self.link(vectors, rows)
+    }
+
+    fn repair(&self, vectors: &V, deleted: &Accept) -> usize {
+        HnswIndex::repair(self, vectors, deleted)
+    }
+
+    fn bytes(&self) -> usize {
+        HnswIndex::bytes(self)
+    }
+
+    fn filtered_route(&self, k: usize, breadth: usize, matches: usize, live: usize) -> FilteredRoute {
+        let selectivity = selectivity(matches, live).max(1e-9);
+        // The walk keeps going until its beam holds `breadth` matches, so it already visits
+        // about breadth / selectivity nodes; the beam itself widens only gently (up to 2x),
+        // which keeps recall at low selectivity without multiplying that cost again.
+        let ef = ((breadth.max(k) as f64) * (1.0 / selectivity).sqrt().min(2.0)).ceil() as usize;
+        // Each visited node scores its 2m neighbours; scoring the matches directly is exact
+        // and cheaper below that.
+        let walk_cost = ((ef * self.params.m0()) as f64 / selectivity).min(live as f64) as usize;
+        if matches <= walk_cost {
+            FilteredRoute::Exact {
+                reason: format!("{matches} matches <= ~{walk_cost} nodes a graph walk would score: exact"),
+            }
+        } else {
+            FilteredRoute::Search {
+                breadth: ef,
+                reason: format!(
+                    "selectivity {selectivity:.3}: graph walk returning only matches, beam widened to {ef}"
+                ),
+            }
+        }
+    }
+
+    fn unplanned_filter_breadth(&self, k: usize, breadth: usize) -> Option<usize> {
+        Some(breadth.max(k) * 4)
     }
 }
 

@@ -8,11 +8,11 @@ use rayon::prelude::*;
 
 use super::search::Beam;
 use super::visited::with_visited;
-use super::{Entry, HnswGraph, LinkTable};
+use super::{Entry, HnswIndex, LinkTable};
 use crate::index::topk::Neighbor;
 use crate::vectors::VectorRows;
 
-impl<L: LinkTable> HnswGraph<L> {
+impl<L: LinkTable> HnswIndex<L> {
     /// Reconnects around the rows for which `deleted` is true and unlinks them. Returns how
     /// many lists were rewritten.
     pub fn repair<V, D>(&self, vectors: &V, deleted: D) -> usize

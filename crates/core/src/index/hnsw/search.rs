@@ -6,7 +6,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::visited::{Visited, with_visited};
-use super::{HnswGraph, LinkTable};
+use super::{HnswIndex, LinkTable};
 use crate::distance::DistanceFn;
 use crate::index::topk::Neighbor;
 use crate::vectors::VectorRows;
@@ -46,7 +46,7 @@ pub(super) struct Beam {
     pub level: u8,
 }
 
-impl<L: LinkTable> HnswGraph<L> {
+impl<L: LinkTable> HnswIndex<L> {
     #[inline]
     pub(super) fn dist<V: VectorRows + ?Sized>(&self, vectors: &V, q: &[f32], row: u32) -> f32 {
         (self.distance)(q, vectors.row(row))
@@ -58,7 +58,7 @@ impl<L: LinkTable> HnswGraph<L> {
     }
 
     /// Greedy walk at `level` from `start`: moves to the closest neighbour until none is closer.
-    pub(super) fn greedy<S: Scorer>(&self, scorer: &S, start: Neighbor, level: u8) -> Neighbor {
+    pub(super) fn greedy<S: Scorer + ?Sized>(&self, scorer: &S, start: Neighbor, level: u8) -> Neighbor {
         let mut cur = start;
         let mut buf = Vec::with_capacity(self.params.m);
         loop {
@@ -90,7 +90,7 @@ impl<L: LinkTable> HnswGraph<L> {
         accept: &F,
     ) -> Vec<Neighbor>
     where
-        S: Scorer,
+        S: Scorer + ?Sized,
         F: Fn(u32) -> bool,
     {
         let mut candidates = BinaryHeap::with_capacity(ef * 2);
@@ -132,7 +132,7 @@ impl<L: LinkTable> HnswGraph<L> {
     }
 
     /// The entry node reached by greedy descent down to level `target + 1`.
-    pub(super) fn descend<S: Scorer>(&self, scorer: &S, target: u8) -> Option<(Neighbor, u8)> {
+    pub(super) fn descend<S: Scorer + ?Sized>(&self, scorer: &S, target: u8) -> Option<(Neighbor, u8)> {
         let entry = self.entry()?;
         let mut cur = Neighbor { row: entry.row, distance: scorer.score(entry.row) };
         let mut level = entry.level;
@@ -153,10 +153,10 @@ impl<L: LinkTable> HnswGraph<L> {
         self.search_scored(&self.vector_scorer(vectors, query), k, ef, accept)
     }
 
-    /// [`HnswGraph::search`] with any [`Scorer`] (e.g. distances on quantized codes).
+    /// [`HnswIndex::search`] with any [`Scorer`] (e.g. distances on quantized codes).
     pub fn search_scored<S, F>(&self, scorer: &S, k: usize, ef: usize, accept: F) -> Vec<Neighbor>
     where
-        S: Scorer,
+        S: Scorer + ?Sized,
         F: Fn(u32) -> bool,
     {
         let Some((start, _)) = self.descend(scorer, 0) else { return Vec::new() };

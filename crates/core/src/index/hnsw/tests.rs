@@ -1,35 +1,14 @@
 use std::collections::HashSet;
 
-use rand::{RngExt, SeedableRng, rngs::StdRng};
-
 use super::*;
 use crate::index::FlatIndex;
+use crate::index::tests::clustered;
 use crate::vectors::{DenseVectors, VectorRows};
 
-/// A Gaussian mixture: `n` vectors around `centres` centres, plus `nq` queries.
-fn clustered(seed: u64, n: usize, nq: usize, dim: usize, centres: usize, sigma: f32) -> (DenseVectors, DenseVectors) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let c: Vec<f32> = (0..centres * dim).map(|_| rng.random_range(0.0f32..100.0)).collect();
-    let mut draw = |count: usize| {
-        let mut out = Vec::with_capacity(count * dim);
-        for _ in 0..count {
-            let k = rng.random_range(0..centres);
-            for j in 0..dim {
-                // Box-Muller.
-                let (u1, u2): (f32, f32) = (rng.random_range(1e-7..1.0), rng.random_range(0.0..1.0));
-                let g = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos();
-                out.push(c[k * dim + j] + sigma * g);
-            }
-        }
-        DenseVectors::new(dim, out)
-    };
-    (draw(n), draw(nq))
-}
-
-fn build(vectors: &DenseVectors, params: HnswParams) -> HnswGraph<VecLinks> {
+fn build(vectors: &DenseVectors, params: HnswParams) -> HnswIndex<VecLinks> {
     let mut links = VecLinks::new(params.level0_width());
     links.grow_to(vectors.rows());
-    let mut g = HnswGraph::new(params, Metric::L2, links);
+    let mut g = HnswIndex::new(params, Metric::L2, links);
     g.add_rows(vectors.rows());
     let rows: Vec<u32> = (0..vectors.rows() as u32).collect();
     g.link(vectors, &rows);
@@ -37,7 +16,7 @@ fn build(vectors: &DenseVectors, params: HnswParams) -> HnswGraph<VecLinks> {
 }
 
 fn recall(
-    g: &HnswGraph<VecLinks>,
+    g: &HnswIndex<VecLinks>,
     v: &DenseVectors,
     q: &DenseVectors,
     ef: usize,
@@ -64,7 +43,7 @@ fn recall_on_overlapping_clusters_is_high_at_default_parameters() {
 
 #[test]
 fn levels_are_reproducible_and_geometric() {
-    let g = HnswGraph::new(HnswParams::default(), Metric::L2, VecLinks::new(33));
+    let g = HnswIndex::new(HnswParams::default(), Metric::L2, VecLinks::new(33));
     let levels: Vec<u8> = (0..100_000).map(|r| g.level_for(r)).collect();
     let again: Vec<u8> = (0..100_000).map(|r| g.level_for(r)).collect();
     assert_eq!(levels, again);
@@ -100,12 +79,12 @@ fn export_import_round_trip_gives_identical_results_and_drops_dangling_links() {
     let before: Vec<_> = (0..20).map(|i| g.search(&v, q.row(i), 10, 64, |_| true)).collect();
     let parts = g.export();
     // Move the level-0 table into the new graph, with one dangling link planted.
-    let HnswGraph { level0, .. } = g;
+    let HnswIndex { level0, .. } = g;
     let row0 = level0.links(7);
     let n = row0[0].load(Ordering::Relaxed) as usize;
     row0[1 + n].store(999_999, Ordering::Relaxed);
     row0[0].store(n as u32 + 1, Ordering::Relaxed);
-    let g2 = HnswGraph::import(params, Metric::L2, level0, parts).unwrap();
+    let g2 = HnswIndex::import(params, Metric::L2, level0, parts).unwrap();
     let mut buf = Vec::new();
     g2.neighbors_into(7, 0, &mut buf);
     assert!(!buf.contains(&999_999));
