@@ -30,7 +30,7 @@ export type {
   QuantizationConfig,
   ScalarQuantizationConfig,
 } from './src/config'
-export type { CallOptions } from './src/native'
+export type { CallOptions, ConfigOptions, TypeOptions } from './src/native'
 export { simdLevel } from './src/native'
 export type { VectorLike } from './src/vectors'
 export { compileFilter } from './src/filter'

@@ -173,6 +173,38 @@ describe('bad input gets a typed error and changes nothing', () => {
     expect(await c.get('x')).toBeNull()
   })
 
+  it('takes option names and defaults from the engine, the one table of them', async () => {
+    const d = LibraVDB.defaults
+    expect(Object.keys(d.index).sort()).toEqual(['flat', 'hnsw', 'ivfpq'])
+    expect(d.index.hnsw).toEqual({ m: 16, efConstruction: 200, efSearch: 64 })
+    expect(d.index.ivfpq.nlist).toBeNull() // chosen when the index trains
+    expect(Object.isFrozen(d.index.hnsw)).toBe(true)
+    db = await LibraVDB.open()
+    // The defaults are what a collection created without options runs with.
+    const c = await db.createCollection('h', { dimension: 4, index: { type: 'hnsw' } })
+    await c.insert({ id: 'a', vector: [1, 2, 3, 4] })
+    expect(c.explain({ k: 1 }).efSearch).toBe(d.index.hnsw.efSearch)
+    // Every option the table lists is accepted for its type and refused for the others.
+    for (const [type, options] of Object.entries(d.index)) {
+      for (const option of Object.keys(options)) {
+        const value = option === 'bits' ? 8 : option === 'm' ? 2 : 4
+        await db.createCollection(`${type}-${option}`, { dimension: 4, index: { type, [option]: value } as never })
+        for (const other of Object.keys(d.index).filter((t) => !(option in d.index[t]))) {
+          await expect(db.createCollection('x', { dimension: 4, index: { type: other, [option]: value } as never })).rejects.toBeInstanceOf(
+            InvalidArgumentError,
+          )
+        }
+      }
+    }
+    for (const [type, options] of Object.entries(d.quantization)) {
+      for (const option of Object.keys(options)) {
+        const value = option === 'trainRatio' ? 0.5 : option === 'bits' ? 8 : 2
+        await db.createCollection(`q${type}-${option}`, { dimension: 4, quantization: { type, [option]: value } as never })
+      }
+    }
+    expect(db.listCollections().includes('x')).toBe(false)
+  })
+
   it('declares the same error codes in Rust and TypeScript', () => {
     expect(nativeErrorCodes()).toEqual([...ERROR_CODES])
   })

@@ -1,11 +1,14 @@
 /**
  * Public configuration types and their shape checks. Only shape is checked here (types,
  * known keys, enum spelling); ranges and semantics are checked once, in the engine, and
- * defaults live there too: an option left `undefined` takes the engine's default.
+ * defaults live there too: an option left `undefined` takes the engine's default. Which
+ * options each index and quantization type takes is read from the engine's table
+ * (`configOptions`, public as `LibraVDB.defaults`).
  */
 import { checkKeys, checkOptionalBoolean, checkOptionalInteger, describe, isPlainObject, optionsObject } from './check'
 import { InvalidArgumentError } from './errors'
 import { type Schema, validateSchema } from './filter'
+import { configOptions } from './native'
 
 /** Options of {@link LibraVDB.open}. */
 export interface OpenOptions {
@@ -184,11 +187,8 @@ export function validateCollectionConfig(v: unknown): CollectionConfig {
         `collection config.index must be an object with a string 'type', got ${describe(v.index)}`,
       )
     }
-    const optionsOf: Record<string, string[]> = {
-      hnsw: ['m', 'efConstruction', 'efSearch'],
-      ivfpq: ['nlist', 'nprobe', 'm', 'bits', 'rerank'],
-    }
-    const options = optionsOf[v.index.type] ?? []
+    // Unknown types are left to the engine, which names the valid ones.
+    const options = Object.keys(configOptions.index[v.index.type] ?? {})
     checkKeys('collection config.index', v.index, ['type', ...options])
     for (const key of options) {
       const x = v.index[key]
@@ -202,9 +202,9 @@ export function validateCollectionConfig(v: unknown): CollectionConfig {
     if (!isPlainObject(q) || typeof q.type !== 'string') {
       throw new InvalidArgumentError(`collection config.quantization must be an object with a string 'type', got ${describe(q)}`)
     }
-    const keys = q.type === 'product' ? ['type', 'm', 'bits', 'trainRatio', 'oversampling'] : ['type', 'bits', 'trainRatio', 'oversampling']
-    checkKeys('collection config.quantization', q, keys)
-    for (const key of ['m', 'bits', 'oversampling']) {
+    const options = Object.keys(configOptions.quantization[q.type] ?? {})
+    checkKeys('collection config.quantization', q, ['type', ...options])
+    for (const key of options.filter((o) => o !== 'trainRatio')) {
       if (q[key] !== undefined && (typeof q[key] !== 'number' || !Number.isInteger(q[key]))) {
         throw new InvalidArgumentError(`collection config.quantization.${key} must be an integer, got ${describe(q[key])}`)
       }

@@ -7,7 +7,7 @@ import { Collection } from './collection'
 import { describe } from './check'
 import { type CollectionConfig, type OpenOptions, validateCollectionConfig, validateOpenOptions } from './config'
 import { InvalidArgumentError } from './errors'
-import { NativeDatabase, call, callSync } from './native'
+import { type ConfigOptions, NativeDatabase, call, callSync, configOptions } from './native'
 import { type VerifyReport, toVerifyReport } from './records'
 
 export class LibraVDB {
@@ -27,6 +27,13 @@ export class LibraVDB {
       }, refreshIntervalMs).unref()
     }
   }
+
+  /**
+   * Every index and quantization type with its options and their defaults, as the engine
+   * defines them (`null`: chosen from the data, e.g. IVF-PQ's `nlist` at training), e.g.
+   * `LibraVDB.defaults.index.hnsw.efSearch` is 64.
+   */
+  static readonly defaults: ConfigOptions = configOptions
 
   /**
    * Opens the database in directory `path` (created if missing), recovering every

@@ -145,3 +145,20 @@ export function nativeErrorCodes(): string[] {
 export function simdLevel(): string {
   return binding.simdLevel()
 }
+
+/** Options of one index or quantization type and their defaults (`null`: chosen from the data). */
+export type TypeOptions = Readonly<Record<string, number | null>>
+
+/** Every index and quantization type with its options and their defaults, from the engine
+ * (the one place they are defined). */
+export interface ConfigOptions {
+  readonly index: Readonly<Record<string, TypeOptions>>
+  readonly quantization: Readonly<Record<string, TypeOptions>>
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') for (const v of Object.values(o)) deepFreeze(v)
+  return Object.freeze(o)
+}
+
+export const configOptions: ConfigOptions = deepFreeze(JSON.parse(binding.configOptions()) as ConfigOptions)

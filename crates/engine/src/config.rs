@@ -142,25 +142,102 @@ fn sub_spaces(path: &str, v: Option<i64>, dimension: usize, default: usize) -> R
     Ok(m)
 }
 
+/// Options of one index or quantization type: API name and default (None: chosen from the
+/// data, e.g. when the index trains).
+pub type TypeOptions = (&'static str, Vec<(&'static str, Option<f64>)>);
+
+/// Every index type with its options and their defaults: the one table of them. The facade
+/// reads it from the addon to check option names; [`IndexSpec`] builds from it.
+pub fn index_options() -> Vec<TypeOptions> {
+    let h = HnswParams::default();
+    vec![
+        ("flat", vec![]),
+        (
+            "hnsw",
+            vec![
+                ("m", Some(h.m as f64)),
+                ("efConstruction", Some(h.ef_construction as f64)),
+                ("efSearch", Some(h.ef_search as f64)),
+            ],
+        ),
+        (
+            "ivfpq",
+            vec![
+                ("nlist", None),
+                ("nprobe", None),
+                ("m", None),
+                ("bits", Some(8.0)),
+                ("rerank", Some(IvfParams::DEFAULT_RERANK as f64)),
+            ],
+        ),
+    ]
+}
+
+/// Every quantization type with its options and their defaults (as [`index_options`]).
+pub fn quantization_options() -> Vec<TypeOptions> {
+    let ratio = Some(QuantizationConfig::DEFAULT_TRAIN_RATIO as f64);
+    vec![
+        (
+            "scalar",
+            vec![
+                ("bits", Some(8.0)),
+                ("trainRatio", ratio),
+                ("oversampling", Some(QuantizationConfig::DEFAULT_SCALAR_OVERSAMPLING as f64)),
+            ],
+        ),
+        (
+            "product",
+            vec![
+                ("m", None),
+                ("bits", Some(8.0)),
+                ("trainRatio", ratio),
+                ("oversampling", Some(QuantizationConfig::DEFAULT_PRODUCT_OVERSAMPLING as f64)),
+            ],
+        ),
+    ]
+}
+
+/// [`index_options`] and [`quantization_options`] as JSON: `{ index: { hnsw: { m: 16, .. },
+/// .. }, quantization: { .. } }` (null: chosen from the data).
+pub fn options_json() -> String {
+    let table = |types: Vec<TypeOptions>| {
+        let types = types.into_iter().map(|(t, options)| {
+            let options =
+                options.into_iter().map(|(name, d)| (name.to_owned(), d.map_or(serde_json::Value::Null, |d| d.into())));
+            (t.to_owned(), serde_json::Value::Object(options.collect()))
+        });
+        serde_json::Value::Object(types.collect())
+    };
+    serde_json::json!({ "index": table(index_options()), "quantization": table(quantization_options()) }).to_string()
+}
+
+/// An error naming the first `given` option (name, whether set) that `kind` does not take.
+fn check_applies(path: &str, table: &[TypeOptions], kind: &str, given: &[(&str, bool)]) -> Result<()> {
+    let Some((_, own)) = table.iter().find(|(t, _)| *t == kind) else { return Ok(()) };
+    let Some((name, _)) = given.iter().find(|(name, set)| *set && !own.iter().any(|(o, _)| o == name)) else {
+        return Ok(());
+    };
+    let types: Vec<String> = table
+        .iter()
+        .filter(|(_, options)| options.iter().any(|(o, _)| o == name))
+        .map(|(t, _)| format!("{{ type: '{t}' }}"))
+        .collect();
+    Err(Error::invalid(format!("{path}.{name} applies to {} only", types.join(" and "))))
+}
+
 impl IndexSpec<'_> {
     fn build(&self, dimension: usize) -> Result<IndexConfig> {
         let kind = self.kind.unwrap_or("flat");
-        // Which options each index type takes.
-        let options: [(&str, Option<i64>, &[&str]); 7] = [
-            ("m", self.m, &["hnsw", "ivfpq"]),
-            ("efConstruction", self.ef_construction, &["hnsw"]),
-            ("efSearch", self.ef_search, &["hnsw"]),
-            ("nlist", self.nlist, &["ivfpq"]),
-            ("nprobe", self.nprobe, &["ivfpq"]),
-            ("bits", self.bits, &["ivfpq"]),
-            ("rerank", self.rerank, &["ivfpq"]),
+        let given = [
+            ("m", self.m.is_some()),
+            ("efConstruction", self.ef_construction.is_some()),
+            ("efSearch", self.ef_search.is_some()),
+            ("nlist", self.nlist.is_some()),
+            ("nprobe", self.nprobe.is_some()),
+            ("bits", self.bits.is_some()),
+            ("rerank", self.rerank.is_some()),
         ];
-        if ["flat", "hnsw", "ivfpq"].contains(&kind)
-            && let Some((name, _, types)) = options.iter().find(|(_, v, types)| v.is_some() && !types.contains(&kind))
-        {
-            let types: Vec<String> = types.iter().map(|t| format!("{{ type: '{t}' }}")).collect();
-            return Err(Error::invalid(format!("index.{name} applies to {} only", types.join(" and "))));
-        }
+        check_applies("index", &index_options(), kind, &given)?;
         match kind {
             "flat" => Ok(IndexConfig::Flat),
             "hnsw" => {
@@ -271,9 +348,7 @@ impl QuantSpec<'_> {
         let oversampling = in_range("quantization.oversampling", self.oversampling, 1, 100, default_oversampling)?;
         match kind {
             "scalar" => {
-                if self.m.is_some() {
-                    return Err(Error::invalid("quantization.m applies to { type: 'product' } only"));
-                }
+                check_applies("quantization", &quantization_options(), kind, &[("m", self.m.is_some())])?;
                 Ok(Some(QuantizationConfig::Scalar { bits, train_ratio, oversampling }))
             }
             "product" => {

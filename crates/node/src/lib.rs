@@ -21,6 +21,13 @@ pub fn error_codes() -> Vec<String> {
     ErrorCode::ALL.iter().map(|c| c.as_str().to_owned()).collect()
 }
 
+/// Every index and quantization type with its options and their defaults, as JSON (the
+/// facade checks option names against it and shows it as `LibraVDB.defaults`).
+#[napi]
+pub fn config_options() -> String {
+    libravdb_engine::config::options_json()
+}
+
 /// The instruction set the distance kernels were compiled for on this CPU.
 #[napi]
 pub fn simd_level() -> String {
