@@ -135,18 +135,54 @@ struct Triage {
     valid: Vec<usize>,
 }
 
-impl Triage {
-    fn new(n: usize) -> Self {
-        Self { errors: Vec::new(), valid: Vec::with_capacity(n) }
-    }
+/// What a batch asks of each id's existence before it runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Presence {
+    /// Inserts: the id must be new.
+    New,
+    /// Upserts: either.
+    Any,
+    /// Updates and deletes: the id must exist.
+    Existing,
+}
 
-    fn record(&mut self, index: usize, id: &str, outcome: std::result::Result<(), ItemProblem>) {
-        match outcome {
-            Ok(()) => self.valid.push(index),
-            Err((code, message)) => {
-                self.errors.push(ItemError { index: index as u32, id: id.to_owned(), code, message })
+impl Triage {
+    /// The one triage of every batch: each id well-formed, once in the batch, new or existing
+    /// as `presence` asks, then the item's own checks (`item(i)`). Checks `cancel` every
+    /// 4,096 items.
+    fn run<'a>(
+        st: &State,
+        ids: impl ExactSizeIterator<Item = &'a str>,
+        presence: Presence,
+        cancel: &Cancel,
+        item: impl Fn(usize) -> std::result::Result<(), ItemProblem>,
+    ) -> Result<Self> {
+        let mut triage = Self { errors: Vec::new(), valid: Vec::with_capacity(ids.len()) };
+        let mut seen = HashSet::with_capacity(ids.len());
+        for (i, id) in ids.enumerate() {
+            if i % 4096 == 0 {
+                cancel.check()?;
+            }
+            let outcome = check_id(id).and_then(|()| {
+                if !seen.insert(id) {
+                    return Err((ErrorCode::DuplicateId, format!("id '{id}' appears more than once in this batch")));
+                }
+                match (presence, st.ids.contains(id)) {
+                    (Presence::New, true) => {
+                        Err((ErrorCode::DuplicateId, format!("id '{id}' already exists; use upsert to replace it")))
+                    }
+                    (Presence::Existing, false) => Err((ErrorCode::NotFound, format!("id '{id}' does not exist"))),
+                    _ => item(i),
+                }
+            });
+            match outcome {
+                Ok(()) => triage.valid.push(i),
+                Err((code, message)) => {
+                    triage.errors.push(ItemError { index: i as u32, id: id.to_owned(), code, message })
+                }
             }
         }
+        Ok(triage)
     }
 
     /// The report for a rejected atomic batch, or `None` when the valid items should go ahead.
@@ -197,28 +233,15 @@ impl Collection {
         let metric = self.config.metric;
         let schema = self.config.field_types();
         let mut w = self.writer.lock();
-        let mut triage = Triage::new(n);
-        {
+        let mut triage = {
             let st = self.read_state()?;
             let vector_checks: Vec<_> = pool()
                 .install(|| vectors.par_chunks_exact(dim).with_min_len(256).map(|v| check_vector(v, metric)).collect());
-            let mut seen = HashSet::with_capacity(n);
-            for (i, id) in ids.iter().enumerate() {
-                if i % 4096 == 0 {
-                    cancel.check()?;
-                }
-                let outcome = check_id(id).and_then(|()| {
-                    if !seen.insert(id.as_str()) {
-                        Err((ErrorCode::DuplicateId, format!("id '{id}' appears more than once in this batch")))
-                    } else if !upsert && st.ids.contains(id) {
-                        Err((ErrorCode::DuplicateId, format!("id '{id}' already exists; use upsert to replace it")))
-                    } else {
-                        vector_checks[i].clone().and_then(|()| check_metadata(metadata[i].as_deref(), &schema))
-                    }
-                });
-                triage.record(i, id, outcome);
-            }
-        }
+            let presence = if upsert { Presence::Any } else { Presence::New };
+            Triage::run(&st, ids.iter().map(String::as_str), presence, cancel, |i| {
+                vector_checks[i].clone().and_then(|()| check_metadata(metadata[i].as_deref(), &schema))
+            })?
+        };
         if let Some(rejected) = triage.rejection(opts) {
             return Ok(rejected);
         }
@@ -247,36 +270,21 @@ impl Collection {
         let metric = self.config.metric;
         let schema = self.config.field_types();
         let mut w = self.writer.lock();
-        let mut triage = Triage::new(items.len());
-        {
-            let st = self.read_state()?;
-            let mut seen = HashSet::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                let outcome = check_id(&item.id).and_then(|()| {
-                    if !seen.insert(item.id.as_str()) {
-                        return Err((
-                            ErrorCode::DuplicateId,
-                            format!("id '{}' appears more than once in this batch", item.id),
-                        ));
-                    }
-                    if !st.ids.contains(&item.id) {
-                        return Err((ErrorCode::NotFound, format!("id '{}' does not exist", item.id)));
-                    }
-                    if let MetadataChange::Set(json) = &item.metadata {
-                        check_metadata(Some(json), &schema)?;
-                    }
-                    match &item.vector {
-                        Some(v) if v.len() != dim => Err((
-                            ErrorCode::DimensionMismatch,
-                            format!("vector has dimension {}, the collection's dimension is {dim}", v.len()),
-                        )),
-                        Some(v) => check_vector(v, metric),
-                        None => Ok(()),
-                    }
-                });
-                triage.record(i, &item.id, outcome);
-            }
-        }
+        let mut triage =
+            Triage::run(&*self.read_state()?, items.iter().map(|i| i.id.as_str()), Presence::Existing, cancel, |i| {
+                let item = &items[i];
+                if let MetadataChange::Set(json) = &item.metadata {
+                    check_metadata(Some(json), &schema)?;
+                }
+                match &item.vector {
+                    Some(v) if v.len() != dim => Err((
+                        ErrorCode::DimensionMismatch,
+                        format!("vector has dimension {}, the collection's dimension is {dim}", v.len()),
+                    )),
+                    Some(v) => check_vector(v, metric),
+                    None => Ok(()),
+                }
+            })?;
         if let Some(rejected) = triage.rejection(opts) {
             return Ok(rejected);
         }
@@ -323,23 +331,8 @@ impl Collection {
         opts: BatchOptions,
         cancel: &Cancel,
     ) -> Result<BatchReport> {
-        let mut triage = Triage::new(ids.len());
-        {
-            let st = self.read_state()?;
-            let mut seen = HashSet::with_capacity(ids.len());
-            for (i, id) in ids.iter().enumerate() {
-                let outcome = check_id(id).and_then(|()| {
-                    if !seen.insert(id.as_str()) {
-                        Err((ErrorCode::DuplicateId, format!("id '{id}' appears more than once in this batch")))
-                    } else if !st.ids.contains(id) {
-                        Err((ErrorCode::NotFound, format!("id '{id}' does not exist")))
-                    } else {
-                        Ok(())
-                    }
-                });
-                triage.record(i, id, outcome);
-            }
-        }
+        let mut triage =
+            Triage::run(&*self.read_state()?, ids.iter().map(String::as_str), Presence::Existing, cancel, |_| Ok(()))?;
         if let Some(rejected) = triage.rejection(opts) {
             return Ok(rejected);
         }
