@@ -432,12 +432,29 @@ impl CollectionConfig {
         let dimension = dimension as usize;
         let index = index.build(dimension)?;
         let quantization = quantization.build(dimension)?;
-        if matches!(index, IndexConfig::Ivfpq(_)) && quantization.is_some() {
+        let config = Self { dimension, metric, index, quantization, schema: Vec::new() };
+        config.check_index_and_quantization()?;
+        Ok(config)
+    }
+
+    /// Checks that the index and the quantization go together.
+    pub fn check_index_and_quantization(&self) -> Result<()> {
+        if matches!(self.index, IndexConfig::Ivfpq(_)) && self.quantization.is_some() {
             return Err(Error::invalid(
                 "an ivfpq index stores its own product codes: leave quantization unset and set index.m / index.bits",
             ));
         }
-        Ok(Self { dimension, metric, index, quantization, schema: Vec::new() })
+        Ok(())
+    }
+
+    /// The index and quantization of `index` and `quantization` (API values, as for a new
+    /// collection of this dimension), for `rebuild()`.
+    pub fn index_and_quantization(
+        &self,
+        index: IndexSpec<'_>,
+        quantization: QuantSpec<'_>,
+    ) -> Result<(IndexConfig, Option<QuantizationConfig>)> {
+        Ok((index.build(self.dimension)?, quantization.build(self.dimension)?))
     }
 }
 

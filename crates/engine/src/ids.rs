@@ -34,6 +34,9 @@ pub struct IdMap {
     live_count: usize,
     /// Reclaimed rows, free for new ids.
     free: BTreeSet<u32>,
+    /// While set, new ids get new rows at the end, never reclaimed ones (a rebuild is
+    /// catching up with the rows appended since it started).
+    hold_free: bool,
 }
 
 impl IdMap {
@@ -53,7 +56,8 @@ impl IdMap {
         debug_assert!(!id.is_empty() && id.len() < 1 << 16);
         let span = ((self.arena.len() as u64) << 16) | id.len() as u64;
         self.arena.extend_from_slice(id.as_bytes());
-        let row = match self.free.pop_first() {
+        let reused = if self.hold_free { None } else { self.free.pop_first() };
+        let row = match reused {
             Some(row) => {
                 self.spans[row as usize] = span;
                 row
@@ -72,9 +76,19 @@ impl IdMap {
         row
     }
 
-    /// Rows [`IdMap::push`] will hand out before growing the table.
+    /// Reclaimed rows.
     pub fn free_count(&self) -> usize {
         self.free.len()
+    }
+
+    /// Rows [`IdMap::push`] will hand out before growing the table.
+    pub fn reusable_count(&self) -> usize {
+        if self.hold_free { 0 } else { self.free.len() }
+    }
+
+    /// Makes [`IdMap::push`] append rows only (`true`) or reuse reclaimed ones first again.
+    pub fn hold_free_rows(&mut self, hold: bool) {
+        self.hold_free = hold;
     }
 
     /// Whether any row is deleted and not yet reclaimed.

@@ -36,6 +36,8 @@ pub(super) struct IndexSource<'a> {
     pub config: &'a CollectionConfig,
     /// The collection directory (None: in memory).
     pub dir: Option<&'a Path>,
+    /// Where HNSW keeps its level-0 table (None: in memory).
+    pub links_dir: Option<PathBuf>,
     /// Checkpoint generation to load (0: none yet, a new index).
     pub generation: u64,
     pub links_shift: u32,
@@ -47,7 +49,7 @@ pub(super) struct IndexSource<'a> {
 impl IndexState {
     /// The index of `source.config`: new, or loaded from the checkpoint `source` names.
     pub(super) fn open(source: IndexSource) -> Result<Self> {
-        let IndexSource { config, dir, generation, links_shift, rows, read_only } = source;
+        let IndexSource { config, dir, links_dir, generation, links_shift, rows, read_only } = source;
         if let Some(params) = config.index.ivf_params() {
             let Some(dir) = dir.filter(|_| generation > 0) else {
                 return Ok(IndexState::IvfPq(Box::new(IvfState::new(params, config.metric))));
@@ -60,7 +62,7 @@ impl IndexState {
         let Some(params) = config.index.hnsw_params() else {
             return Ok(IndexState::Flat(FlatIndex::new(config.metric)));
         };
-        let (width, links_dir) = (params.level0_width(), dir.map(links_dir));
+        let width = params.level0_width();
         let links = match &links_dir {
             Some(d) if read_only => ChunkedLinks::open_read_only(d, width, links_shift, rows)?,
             d => ChunkedLinks::open(d.as_deref(), width, links_shift, rows)?,
@@ -132,6 +134,16 @@ impl IndexState {
         }
     }
 
+    /// Registers rows `..rows` with the index before they are added (HNSW allocates their
+    /// lists; the other kinds need nothing).
+    pub(super) fn register_rows(&mut self, rows: usize) -> Result<()> {
+        if let IndexState::Hnsw(g) = self {
+            g.level0_mut().grow_to(rows)?;
+            g.add_rows(rows);
+        }
+        Ok(())
+    }
+
     /// Flushes mapped index pages (HNSW level-0 links).
     pub(super) fn flush(&self) -> Result<()> {
         if let Some(links) = self.links() {
@@ -144,14 +156,20 @@ impl IndexState {
 impl State {
     /// Rows the table will have after `op` is applied (new ids take reclaimed rows first).
     pub(super) fn rows_after(&self, op: &Op) -> usize {
-        let appends = self.index.appends_on_update();
+        let appends = self.appends_on_update();
         let needed = match op {
             Op::Put { ids, .. } if appends => ids.len(),
             Op::Put { ids, .. } => ids.iter().filter(|id| !self.ids.contains(id)).count(),
             Op::Update { items } if appends => items.iter().filter(|i| i.vector.is_some()).count(),
             Op::Update { .. } | Op::Delete { .. } | Op::Repair => 0,
         };
-        self.ids.rows() + needed.saturating_sub(self.ids.free_count())
+        self.ids.rows() + needed.saturating_sub(self.ids.reusable_count())
+    }
+
+    /// Whether updates append a new row instead of writing in place: always while a rebuild
+    /// runs (so that it sees every changed vector as a row appended since it started).
+    pub(super) fn appends_on_update(&self) -> bool {
+        self.rebuilding || self.index.appends_on_update()
     }
 
     /// Maps the chunks `rows` rows need (vectors and links), so that applying does no I/O.
@@ -165,12 +183,7 @@ impl State {
 
     /// Registers rows appended by `apply` with the index (they are linked by [`State::link`]).
     pub(super) fn register_rows(&mut self) -> Result<()> {
-        if let IndexState::Hnsw(g) = &mut self.index {
-            let rows = self.ids.rows();
-            g.level0_mut().grow_to(rows)?;
-            g.add_rows(rows);
-        }
-        Ok(())
+        self.index.register_rows(self.ids.rows())
     }
 
     /// Links `rows` (written by `apply`) into the index, in parallel on the worker pool.
@@ -217,11 +230,6 @@ impl State {
 /// Where vector chunks live.
 pub(super) fn vectors_dir(dir: &Path) -> std::path::PathBuf {
     dir.join("vectors")
-}
-
-/// Where HNSW level-0 chunks live.
-pub(super) fn links_dir(dir: &Path) -> std::path::PathBuf {
-    dir.join("links")
 }
 
 /// Chunk shift of a new link table for `config` (0 when there is none).

@@ -61,6 +61,14 @@ impl IvfState {
         Ok(state)
     }
 
+    /// Installs a training outcome: the trained index, or the failure.
+    pub fn install_outcome(&mut self, outcome: Result<IvfPq, String>) {
+        match outcome {
+            Ok(index) => self.install(index),
+            Err(e) => self.status = QuantStatus::Failed(e),
+        }
+    }
+
     /// Makes `trained` the index searches use, with the configured search settings.
     fn install(&mut self, trained: IvfPq) {
         self.index = Some(IvfPqIndex::new(trained, self.params.nprobe, self.params.rerank));
@@ -72,7 +80,11 @@ impl State {
     /// Trains the IVF-PQ index if it waits and enough vectors exist, filing every live row;
     /// returns it or the failure. Runs under the read lock.
     pub(super) fn train_ivf(&self, metric: Metric) -> Option<Result<IvfPq, String>> {
-        let ivf = self.index.ivf()?;
+        self.train_ivf_for(self.index.ivf()?, metric)
+    }
+
+    /// [`State::train_ivf`] of `ivf`, which may be an index `rebuild()` is building.
+    pub(super) fn train_ivf_for(&self, ivf: &IvfState, metric: Metric) -> Option<Result<IvfPq, String>> {
         let live = self.ids.live_count();
         if ivf.status != QuantStatus::Pending || live < ivf.threshold() {
             return None;
@@ -97,10 +109,8 @@ impl State {
     /// Installs a training outcome (under the write lock; the writer lock has been held since
     /// training read the rows, so none were written meanwhile).
     pub(super) fn install_ivf(&mut self, outcome: Result<IvfPq, String>) {
-        let Some(ivf) = self.index.ivf_mut() else { return };
-        match outcome {
-            Ok(index) => ivf.install(index),
-            Err(e) => ivf.status = QuantStatus::Failed(e),
+        if let Some(ivf) = self.index.ivf_mut() {
+            ivf.install_outcome(outcome);
         }
     }
 }

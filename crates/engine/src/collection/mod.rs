@@ -11,6 +11,7 @@
 //! - [`index`]: the index state (flat, HNSW or IVF-PQ): the one module that matches on its
 //!   kind; the rest use the core `VectorIndex` interface it hands out.
 //! - [`ivf`]: IVF-PQ training and its checkpoint form.
+//! - [`rebuild`]: `rebuild()`, a new index built beside the serving one, then switched to.
 
 mod filter;
 mod index;
@@ -18,6 +19,7 @@ mod ivf;
 mod persist;
 mod quant;
 mod read;
+mod rebuild;
 mod verify;
 mod write;
 
@@ -31,6 +33,7 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 pub use filter::{PlanKind, QueryPlan};
 pub(crate) use index::IndexState;
 pub use read::{Hits, Record, SearchParams, Stats, parse_filter};
+pub use rebuild::{RebuildProgress, RebuildReport};
 pub use verify::{Damage, VerifyReport};
 pub use write::{BatchOptions, BatchReport, ItemError, UpdateInput};
 
@@ -56,6 +59,8 @@ pub(crate) struct State {
     quant: Option<quant::QuantState>,
     /// Payload indexes, when the collection has a schema.
     filterable: Option<filter::Filterable>,
+    /// A `rebuild()` is building a new index beside this one.
+    rebuilding: bool,
 }
 
 /// The single-writer side: WAL and checkpoint bookkeeping, guarded by `Collection::writer`.
@@ -70,6 +75,8 @@ struct Writer {
     /// Chunk shifts of the vector and (HNSW) link tables, fixed at creation.
     chunk_shift: u32,
     links_shift: u32,
+    /// Name of the HNSW link table's directory (`links`, `links-<n>` after rebuilds).
+    links_dir: String,
     /// Checksums of the vector and link chunks as of the last checkpoint (empty before the
     /// first, or from a build that did not write them): what `verify()` checks files against.
     vector_crcs: Vec<u32>,
@@ -82,10 +89,17 @@ pub struct Collection {
     name: String,
     /// Directory of the collection; `None` when in memory.
     dir: Option<PathBuf>,
-    config: CollectionConfig,
+    /// Dimension, metric and schema are fixed; the index and quantization change with
+    /// `rebuild()` (under the writer lock).
+    config: RwLock<CollectionConfig>,
+    dim: usize,
+    metric: libravdb_core::Metric,
     options: DbOptions,
     state: RwLock<State>,
     writer: Mutex<Writer>,
+    /// Held for the whole of a `rebuild()` (one at a time; `optimize()` waits for it).
+    rebuild_lock: Mutex<()>,
+    rebuild_progress: rebuild::RebuildProgress,
     /// Bytes in the WAL, readable without the writer lock (`stats()` never waits on a write).
     wal_bytes: Arc<AtomicU64>,
     status: AtomicU8,
@@ -96,12 +110,13 @@ impl Collection {
         &self.name
     }
 
-    pub fn config(&self) -> &CollectionConfig {
-        &self.config
+    /// The configuration as it stands (the index and quantization as last rebuilt).
+    pub fn config(&self) -> CollectionConfig {
+        self.config.read().clone()
     }
 
     fn dim(&self) -> usize {
-        self.config.dimension
+        self.dim
     }
 
     /// Fails unless the collection is open and usable.
@@ -163,6 +178,7 @@ impl State {
             index: IndexState::empty(),
             quant: None,
             filterable: None,
+            rebuilding: false,
         })
     }
 }

@@ -61,6 +61,9 @@ pub(super) struct Manifest {
     /// Chunk shift of the HNSW link table (0 without one).
     #[serde(default)]
     links_shift: u32,
+    /// Directory of the HNSW link table: `links`, or `links-<n>` after a rebuild.
+    #[serde(default = "first_links_dir")]
+    links_dir: String,
     generation: u64,
     rows: u64,
     wal_seq: u64,
@@ -73,6 +76,10 @@ pub(super) struct Manifest {
 }
 
 pub(super) const WAL_FILE: &str = "wal.log";
+
+fn first_links_dir() -> String {
+    "links".into()
+}
 
 pub(super) fn manifest_path(dir: &Path) -> PathBuf {
     dir.join("manifest")
@@ -132,10 +139,14 @@ impl Collection {
         Collection {
             name,
             dir,
-            config,
+            dim: config.dimension,
+            metric: config.metric,
+            config: RwLock::new(config),
             options,
             state: RwLock::new(state),
             writer: Mutex::new(writer),
+            rebuild_lock: Mutex::new(()),
+            rebuild_progress: Default::default(),
             wal_bytes,
             status: AtomicU8::new(OPEN),
         }
@@ -164,6 +175,7 @@ impl Collection {
                     config: config.clone(),
                     chunk_shift,
                     links_shift,
+                    links_dir: first_links_dir(),
                     generation: 0,
                     rows: 0,
                     wal_seq: 0,
@@ -182,6 +194,7 @@ impl Collection {
         let index = IndexState::open(IndexSource {
             config: &config,
             dir: dir.as_deref(),
+            links_dir: dir.as_ref().map(|d| d.join(first_links_dir())),
             generation: 0,
             links_shift,
             rows: 0,
@@ -189,13 +202,15 @@ impl Collection {
         })?;
         let quant = config.quantization.map(QuantState::new);
         let filterable = (!config.schema.is_empty()).then(|| Filterable::build(&config, &IdMap::default(), &[]));
-        let state = State { vectors, ids: IdMap::default(), metadata: Vec::new(), index, quant, filterable };
+        let state =
+            State { vectors, ids: IdMap::default(), metadata: Vec::new(), index, quant, filterable, rebuilding: false };
         let writer = Writer {
             wal,
             seq: 0,
             generation: 0,
             chunk_shift,
             links_shift,
+            links_dir: first_links_dir(),
             vector_crcs: Vec::new(),
             link_crcs: Vec::new(),
         };
@@ -223,6 +238,7 @@ impl Collection {
         let index = IndexState::open(IndexSource {
             config: &m.config,
             dir: Some(&dir),
+            links_dir: Some(dir.join(&m.links_dir)),
             generation: m.generation,
             links_shift: m.links_shift,
             rows: ids.rows(),
@@ -233,7 +249,7 @@ impl Collection {
             Some(qc) if m.generation == 0 => Some(QuantState::new(qc)),
             Some(qc) => Some(load_quant(&quant_path(&dir, m.generation), qc, ids.rows())?),
         };
-        let mut state = State { vectors, ids, metadata, index, quant, filterable: None };
+        let mut state = State { vectors, ids, metadata, index, quant, filterable: None, rebuilding: false };
         if !m.config.schema.is_empty() {
             let path = payload_path(&dir, m.generation);
             state.filterable = Some(match fs::exists(&path) {
@@ -247,7 +263,7 @@ impl Collection {
             // Another process writes this log: read it, change nothing.
             (None, if wal_path.exists() { Wal::read_records(&wal_path)? } else { Vec::new() })
         } else {
-            remove_stale_files(&dir, m.generation);
+            remove_stale_files(&dir, m.generation, &m.links_dir);
             if version >= 2 && !wal_path.exists() {
                 // Created with the collection: without it, writes since the checkpoint are gone.
                 return Err(corrupted(wal_path, "the write-ahead log is missing"));
@@ -269,6 +285,7 @@ impl Collection {
             generation: m.generation,
             chunk_shift: m.chunk_shift,
             links_shift: m.links_shift,
+            links_dir: m.links_dir.clone(),
             vector_crcs: m.vector_crcs,
             link_crcs: m.link_crcs,
         };
@@ -347,9 +364,10 @@ impl Collection {
             let link_crcs = st.index.links().map_or_else(Vec::new, |links| links.checksums(&[]));
             let manifest = Manifest {
                 name: self.name.clone(),
-                config: self.config.clone(),
+                config: self.config(),
                 chunk_shift: w.chunk_shift,
                 links_shift: w.links_shift,
+                links_dir: w.links_dir.clone(),
                 generation,
                 rows: st.ids.rows() as u64,
                 wal_seq: w.seq,
@@ -518,7 +536,7 @@ fn load_payload(path: &Path, config: &CollectionConfig, ids: &IdMap) -> Result<F
 
 /// Deletes rows/graph files of other generations and temp files left by an interrupted
 /// checkpoint.
-fn remove_stale_files(dir: &Path, generation: u64) {
+fn remove_stale_files(dir: &Path, generation: u64, links_dir: &str) {
     let keep = GENERATIONAL.map(|prefix| format!("{prefix}{generation}.seg"));
     let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
@@ -526,6 +544,10 @@ fn remove_stale_files(dir: &Path, generation: u64) {
         let generational = GENERATIONAL.iter().any(|p| name.starts_with(p));
         if (generational && !keep.contains(&name)) || name.ends_with(".tmp") {
             let _ = fs::remove_file(entry.path());
+        } else if name.starts_with("links") && name != links_dir {
+            // A link table a rebuild left behind: the one it replaced, or one it was
+            // building when the process died before the switch.
+            let _ = fs::remove_dir_all(entry.path());
         }
     }
 }

@@ -44,6 +44,23 @@ impl QuantState {
         Self { config, status: QuantStatus::Pending, quantizer: None, codes: Vec::new() }
     }
 
+    /// Installs a training outcome: the quantizer and the codes of every row, or the failure.
+    pub fn install(&mut self, outcome: Result<(Quantizer, Vec<u8>), String>) {
+        match outcome {
+            Ok((q, codes)) => {
+                self.quantizer = Some(q);
+                self.codes = codes;
+                self.status = QuantStatus::Trained;
+            }
+            Err(e) => self.status = QuantStatus::Failed(e),
+        }
+    }
+
+    /// Rows that have a code (all rows once trained, until new rows arrive).
+    pub fn encoded_rows(&self) -> usize {
+        self.trained().map_or(0, |q| self.codes.len() / q.code_bytes())
+    }
+
     /// The trained quantizer, if any.
     pub fn trained(&self) -> Option<&Quantizer> {
         self.quantizer.as_ref().filter(|_| self.status == QuantStatus::Trained)
@@ -157,7 +174,11 @@ impl State {
     /// Trains the quantizer if it waits and enough vectors exist; returns the trained
     /// quantizer and the codes of every row, or the failure. Runs under the read lock.
     pub(super) fn train_quantizer(&self) -> Option<Result<(Quantizer, Vec<u8>), String>> {
-        let qs = self.quant.as_ref()?;
+        self.train_quantizer_for(self.quant.as_ref()?)
+    }
+
+    /// [`State::train_quantizer`] of `qs`, which may be a quantization `rebuild()` is building.
+    pub(super) fn train_quantizer_for(&self, qs: &QuantState) -> Option<Result<(Quantizer, Vec<u8>), String>> {
         let live = self.ids.live_count();
         if qs.status != QuantStatus::Pending || live < qs.threshold() {
             return None;
@@ -195,14 +216,8 @@ impl State {
     /// Installs a training outcome (under the write lock). Rows written between training and
     /// now (none: the writer lock is held throughout) would be encoded here.
     pub(super) fn install_quantizer(&mut self, outcome: Result<(Quantizer, Vec<u8>), String>) {
-        let Some(qs) = self.quant.as_mut() else { return };
-        match outcome {
-            Ok((q, codes)) => {
-                qs.quantizer = Some(q);
-                qs.codes = codes;
-                qs.status = QuantStatus::Trained;
-            }
-            Err(e) => qs.status = QuantStatus::Failed(e),
+        if let Some(qs) = self.quant.as_mut() {
+            qs.install(outcome);
         }
     }
 

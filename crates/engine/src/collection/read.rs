@@ -173,7 +173,7 @@ impl Collection {
         self.check_search(queries, params)?;
         let queries = self.prepare_queries(queries)?;
         let st = self.read_state()?;
-        let metric = self.config.metric;
+        let metric = self.metric;
         let planned = filter.map(|f| st.plan(f, params.k, st.breadth(params)));
         let kernel = metric.kernel();
         let breadth = params.breadth(st.index.active());
@@ -219,14 +219,14 @@ impl Collection {
         self.check_search(query, params)?;
         let query = self.prepare_queries(query)?;
         let st = self.read_state()?;
-        let found = st.knn(&query, k, params.breadth(st.index.active()), self.config.metric, &|r| st.ids.is_live(r));
+        let found = st.knn(&query, k, params.breadth(st.index.active()), self.metric, &|r| st.ids.is_live(r));
         let mut ids = String::with_capacity(found.len() * 12);
         for (i, n) in found.iter().enumerate() {
             if i > 0 {
                 ids.push('\0');
             }
             ids.push_str(st.ids.id(n.row));
-            scores[i] = self.config.metric.score(n.distance);
+            scores[i] = self.metric.score(n.distance);
         }
         Ok(ids)
     }
@@ -282,7 +282,7 @@ impl Collection {
             )));
         }
         let mut out = queries.to_vec();
-        if self.config.metric.normalizes() {
+        if self.metric.normalizes() {
             for (q, v) in out.chunks_exact_mut(self.dim()).enumerate() {
                 if !normalize(v) {
                     return Err(Error::invalid(format!("query {q} is all zeros, which has no cosine direction")));
@@ -294,7 +294,7 @@ impl Collection {
 
     fn collect_hits(&self, st: &State, found: &[Vec<Neighbor>], params: SearchParams) -> Hits {
         let total: usize = found.iter().map(Vec::len).sum();
-        let metric = self.config.metric;
+        let metric = self.metric;
         let mut hits = Hits {
             counts: found.iter().map(|f| f.len() as u32).collect(),
             ids: Vec::with_capacity(total),
@@ -340,7 +340,7 @@ impl Collection {
             deleted: rows - count - st.ids.free_count(),
             free_rows: st.ids.free_count(),
             dimension: self.dim(),
-            metric: self.config.metric.as_str(),
+            metric: self.metric.as_str(),
             index: st.index.kind(),
             index_bytes,
             vector_bytes: rows * self.dim() * 4,

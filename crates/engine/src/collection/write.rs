@@ -230,8 +230,8 @@ impl Collection {
             return Err(Error::invalid(format!("{n} ids need {n} metadata entries, got {}", metadata.len())));
         }
         self.check_writable()?;
-        let metric = self.config.metric;
-        let schema = self.config.field_types();
+        let metric = self.metric;
+        let schema = self.config.read().field_types();
         let mut w = self.writer.lock();
         let mut triage = {
             let st = self.read_state()?;
@@ -267,8 +267,8 @@ impl Collection {
     pub fn update_batch(&self, items: Vec<UpdateInput>, opts: BatchOptions, cancel: &Cancel) -> Result<BatchReport> {
         self.check_writable()?;
         let dim = self.dim();
-        let metric = self.config.metric;
-        let schema = self.config.field_types();
+        let metric = self.metric;
+        let schema = self.config.read().field_types();
         let mut w = self.writer.lock();
         let mut triage =
             Triage::run(&*self.read_state()?, items.iter().map(|i| i.id.as_str()), Presence::Existing, cancel, |i| {
@@ -347,6 +347,8 @@ impl Collection {
     /// for flat).
     pub fn optimize(&self, cancel: &Cancel) -> Result<usize> {
         self.check_writable()?;
+        // A rebuild counts on deleted rows staying where they are until its switch.
+        let _no_rebuild = self.rebuild_lock.lock();
         let mut w = self.writer.lock();
         cancel.check()?;
         if !self.read_state()?.ids.has_tombstones() {
@@ -371,7 +373,7 @@ impl Collection {
             // Persist the codes now (and let full precision leave memory).
             self.checkpoint_locked(w)?;
         }
-        let outcome = self.state.read().train_ivf(self.config.metric);
+        let outcome = self.state.read().train_ivf(self.metric);
         if let Some(outcome) = outcome {
             self.state.write().install_ivf(outcome);
             self.checkpoint_locked(w)?;
@@ -440,7 +442,7 @@ impl State {
         dim: usize,
     ) -> std::result::Result<Vec<u32>, String> {
         let io = |e: libravdb_storage::StorageError| e.to_string();
-        let appends = self.index.appends_on_update();
+        let appends = self.appends_on_update();
         let mut written = Vec::new();
         match op {
             Op::Put { upsert, ids, vectors, metadata } => {

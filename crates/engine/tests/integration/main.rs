@@ -6,5 +6,6 @@ mod filter;
 mod hnsw;
 mod ivf;
 mod quant;
+mod rebuild;
 mod recovery;
 mod search;

@@ -1,0 +1,213 @@
+//! `rebuild()`: a new index and quantization built beside the serving ones from the stored
+//! vectors, while searches and writes go on; writes made meanwhile reach the new index
+//! before an atomic switch.
+//!
+//! 1. Under the writer lock: mark the state `rebuilding`, which makes every vector change
+//!    append a row (no rewrite in place, no reuse of reclaimed rows), so that "the rows
+//!    appended since row `n`" is everything the new index has not seen yet.
+//! 2. Off the writer lock: train what needs training (quantizer, IVF-PQ) on the rows so far,
+//!    then add rows in slices of [`SLICE`], each under the state's read lock (searches go
+//!    on; a write waits for one slice at most), until fewer than a slice remain.
+//! 3. Under the writer lock and then the state's write lock: add the last rows, swap index,
+//!    quantization and configuration, and checkpoint (the manifest names the new
+//!    configuration and link table). Then the old link table is deleted.
+//!
+//! Abort, error or crash before step 3 changes nothing: the new link table directory is
+//! deleted (on the next open, after a crash) and the old index goes on serving.
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::index::{IndexSource, IndexState, links_shift};
+use super::quant::QuantState;
+use super::{Collection, State};
+use crate::cancel::Cancel;
+use crate::config::{CollectionConfig, IndexConfig, QuantizationConfig};
+use crate::error::{Error, Result};
+use crate::pool::pool;
+
+/// Rows added to the new index per hold of the state's read lock.
+const SLICE: usize = 4096;
+
+/// How far a running rebuild is: rows added to the new index of the rows there are.
+#[derive(Debug, Default)]
+pub struct RebuildProgress {
+    pub done: AtomicU64,
+    pub total: AtomicU64,
+}
+
+/// What [`Collection::rebuild`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildReport {
+    /// The index the collection now searches with.
+    pub index: &'static str,
+    /// Rows the new index was built over (live and deleted).
+    pub rows: usize,
+}
+
+/// The index and quantization being built, and how far each has got.
+struct Next {
+    index: IndexState,
+    quant: Option<QuantState>,
+    /// Rows registered with the index (HNSW) or considered for it (others).
+    added: usize,
+    /// Rows an IVF-PQ index filed when it trained (it files every live row then).
+    filed: usize,
+}
+
+impl Next {
+    /// Trains what waits for data (quantizer, IVF-PQ) on the rows `st` holds.
+    fn train(&mut self, st: &State, metric: libravdb_core::Metric) {
+        if let Some(qs) = &mut self.quant
+            && let Some(outcome) = st.train_quantizer_for(qs)
+        {
+            qs.install(outcome);
+        }
+        if let Some(ivf) = self.index.ivf_mut()
+            && let Some(outcome) = st.train_ivf_for(ivf, metric)
+        {
+            ivf.install_outcome(outcome);
+            self.filed = st.ids.rows();
+        }
+    }
+
+    /// Brings rows `added..end` of `st` into the new index and codes.
+    fn add(&mut self, st: &State, end: usize) -> Result<()> {
+        let start = self.added;
+        if end <= start {
+            return Ok(());
+        }
+        if let Some(qs) = &mut self.quant {
+            for row in qs.encoded_rows().max(start)..end {
+                qs.encode_row(row as u32, st.vectors.row(row as u32));
+            }
+        }
+        self.index.register_rows(end)?;
+        let live: Vec<u32> = (start.max(self.filed)..end).map(|r| r as u32).filter(|&r| st.ids.is_live(r)).collect();
+        let index = self.index.active();
+        pool().install(|| index.add(&st.vectors, &live));
+        self.added = end;
+        Ok(())
+    }
+}
+
+/// Clears the `rebuilding` mark however the rebuild ends, and deletes a link table that
+/// never served.
+struct Cleanup<'a> {
+    collection: &'a Collection,
+    unused_links: Option<PathBuf>,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let mut st = self.collection.state.write();
+        st.rebuilding = false;
+        st.ids.hold_free_rows(false);
+        drop(st);
+        if let Some(dir) = self.unused_links.take() {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+}
+
+impl Collection {
+    /// Builds `index` with `quantization` (None: full precision) beside the serving index
+    /// from the stored vectors, while searches and writes go on, then switches to it
+    /// atomically and persists the new configuration. `cancel` (or an error) before the
+    /// switch leaves the collection as it was. Unchanged settings rebuild too: an IVF-PQ
+    /// index retrains (nlist, codebooks) for today's size.
+    pub fn rebuild(
+        &self,
+        index: IndexConfig,
+        quantization: Option<QuantizationConfig>,
+        cancel: &Cancel,
+    ) -> Result<RebuildReport> {
+        self.check_writable()?;
+        let Some(_only) = self.rebuild_lock.try_lock() else {
+            return Err(Error::invalid(format!("a rebuild of collection '{}' is already running", self.name)));
+        };
+        let config = CollectionConfig { index, quantization, ..self.config() };
+        config.check_index_and_quantization()?;
+        let (links_name, links_dir) = {
+            let w = self.writer.lock();
+            let name = next_links_name(&w.links_dir);
+            let dir = self.dir.as_ref().map(|d| d.join(&name));
+            (name, dir)
+        };
+        let mut cleanup = Cleanup { collection: self, unused_links: links_dir.clone() };
+        {
+            let _w = self.writer.lock();
+            self.check_open()?;
+            let mut st = self.state.write();
+            st.rebuilding = true;
+            st.ids.hold_free_rows(true);
+        }
+        let mut next = Next {
+            index: IndexState::open(IndexSource {
+                config: &config,
+                dir: self.dir.as_deref(),
+                links_dir: links_dir.clone(),
+                generation: 0,
+                links_shift: links_shift(&config),
+                rows: 0,
+                read_only: false,
+            })?,
+            quant: config.quantization.map(QuantState::new),
+            added: 0,
+            filed: 0,
+        };
+        next.train(&*self.read_state()?, self.metric);
+        // Catch up, a slice per read-lock hold, until less than a slice is left.
+        loop {
+            let rows = self.read_state()?.ids.rows();
+            self.rebuild_progress.total.store(rows as u64, Ordering::Relaxed);
+            if rows - next.added <= SLICE {
+                break;
+            }
+            while next.added < rows {
+                cancel.check()?;
+                let end = (next.added + SLICE).min(rows);
+                next.add(&*self.read_state()?, end)?;
+                self.rebuild_progress.done.store(end as u64, Ordering::Relaxed);
+            }
+        }
+        cancel.check()?;
+        // The switch: no write runs now; searches wait only for the swap.
+        let mut w = self.writer.lock();
+        self.check_open()?;
+        let old_links = self.dir.as_ref().map(|d| d.join(&w.links_dir));
+        let rows = {
+            let mut st = self.state.write();
+            let rows = st.ids.rows();
+            next.add(&st, rows)?;
+            st.index = next.index;
+            st.quant = next.quant;
+            st.rebuilding = false;
+            st.ids.hold_free_rows(false);
+            rows
+        };
+        *self.config.write() = config;
+        w.links_shift = links_shift(&self.config.read());
+        w.links_dir = links_name;
+        self.rebuild_progress.done.store(rows as u64, Ordering::Relaxed);
+        // The new link table serves now: never delete it. Persist the switch; only then is
+        // the old table garbage (until then the manifest on disk still names it).
+        cleanup.unused_links = None;
+        self.force_checkpoint_locked(&mut w)?;
+        cleanup.unused_links = old_links;
+        // Whatever still waits for data (a quantizer, IVF-PQ) trains on a later write.
+        Ok(RebuildReport { index: self.read_state()?.index.kind(), rows })
+    }
+
+    /// Progress of the running rebuild: rows added to the new index, and rows in all.
+    pub fn rebuild_progress(&self) -> (u64, u64) {
+        (self.rebuild_progress.done.load(Ordering::Relaxed), self.rebuild_progress.total.load(Ordering::Relaxed))
+    }
+}
+
+/// The directory name for the next link table: `links` -> `links-1` -> `links-2` ..
+fn next_links_name(current: &str) -> String {
+    let n = current.strip_prefix("links-").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+    format!("links-{}", n + 1)
+}
