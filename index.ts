@@ -4,6 +4,7 @@
  */
 export { LibraVDB } from './src/db'
 export { Collection } from './src/collection'
+export type { RebuildOptions, RebuildTarget } from './src/collection'
 export type {
   BatchOptions,
   BatchResult,

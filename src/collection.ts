@@ -18,6 +18,7 @@ import {
   cancellableWrite,
 } from './native'
 import { type Filter, type FilterNode, type Schema, compileFilter, filterFields } from './filter'
+import { type IndexConfig, type QuantizationConfig, validateIndexConfig, validateQuantizationConfig } from './config'
 import { QueryBuilder } from './query'
 import { type ScannedRecord, scanRecords } from './stream'
 import {
@@ -35,6 +36,20 @@ import {
   toVerifyReport,
 } from './records'
 import { type VectorLike, toQueryBlock, toVector, vectorProblem } from './vectors'
+
+/** What {@link Collection.rebuild} changes; an omitted part keeps its current settings. */
+export interface RebuildTarget {
+  index?: IndexConfig
+  /** A quantization to add or change; `null` removes it. */
+  quantization?: QuantizationConfig | null
+}
+
+/** Options of {@link Collection.rebuild}. */
+export interface RebuildOptions extends CallOptions {
+  /** Called about every 100 ms while the new index is built, and once at the end: rows
+   * added to it so far, of the rows there are (rows written meanwhile raise `total`). */
+  onProgress?: (progress: { done: number; total: number }) => void
+}
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
 const SEARCH_KEYS = ['k', 'efSearch', 'nprobe', 'filter', 'includeMetadata', 'includeVectors', 'signal', 'timeoutMs'] as const
@@ -277,6 +292,40 @@ export class Collection {
     return cancellableWrite(o, (token) => this.#native.optimize(token))
   }
 
+  /**
+   * Changes the index type, its parameters or the quantization (`quantization: null`
+   * removes it) without losing data: the new index is built from the stored vectors beside
+   * the serving one while searches and writes go on; writes made meanwhile reach it before
+   * an atomic switch, and the new configuration is persisted. Omitted parts keep their
+   * current settings; `rebuild()` with nothing changed rebuilds as is (an IVF-PQ index
+   * retrains its lists and codebooks for today's size). An abort (`signal`, `timeoutMs`),
+   * an error or a crash before the switch leaves the old index serving, intact. One rebuild
+   * at a time per collection; `optimize()` waits for it.
+   */
+  async rebuild(target?: RebuildTarget, opts?: RebuildOptions): Promise<void> {
+    const t = optionsObject<RebuildTarget>('rebuild target', target, ['index', 'quantization'])
+    const o = optionsObject<RebuildOptions>('rebuild options', opts, ['onProgress', 'signal', 'timeoutMs'])
+    if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
+      throw new InvalidArgumentError(`rebuild options.onProgress must be a function, got ${describe(o.onProgress)}`)
+    }
+    const index = t.index === undefined ? undefined : validateIndexConfig('rebuild target.index', t.index)
+    const quantization =
+      t.quantization === undefined || t.quantization === null
+        ? undefined
+        : validateQuantizationConfig('rebuild target.quantization', t.quantization)
+    const report = () => {
+      const [done, total] = this.#native.rebuildProgress()
+      o.onProgress?.({ done, total })
+    }
+    const timer = o.onProgress ? setInterval(report, 100) : undefined
+    try {
+      await cancellableWrite(o, (token) => this.#native.rebuild(index, quantization, t.quantization === null, token))
+      if (o.onProgress) report()
+    } finally {
+      clearInterval(timer)
+    }
+  }
+
   /** A fluent query: `query(v).where('f').eq(x).limit(10).execute()` (see `QueryBuilder`). */
   query(vector: VectorLike): QueryBuilder {
     return new QueryBuilder(this, vector)
@@ -333,7 +382,7 @@ export class Collection {
 
   /** Size and footprint. */
   stats(): CollectionStats {
-    return callSync(() => this.#native.stats())
+    return callSync(() => this.#native.stats()) as CollectionStats
   }
 
   /** The k nearest records to `vector`, best first, computed off the JS thread. */

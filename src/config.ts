@@ -132,7 +132,7 @@ export interface ProductQuantizationConfig {
  */
 export type QuantizationConfig = ScalarQuantizationConfig | ProductQuantizationConfig
 
-/** Configuration of a new collection, fixed for its lifetime. */
+/** Configuration of a new collection: dimension, metric and schema are fixed for its lifetime; index and quantization change with `Collection.rebuild()`. */
 export interface CollectionConfig {
   /** Components per vector, 1 to 65536. */
   dimension: number
@@ -181,37 +181,42 @@ export function validateCollectionConfig(v: unknown): CollectionConfig {
       `collection config.metric must be one of ${METRICS.join(', ')}, got ${describe(v.metric)}`,
     )
   }
-  if (v.index !== undefined) {
-    if (!isPlainObject(v.index) || typeof v.index.type !== 'string') {
-      throw new InvalidArgumentError(
-        `collection config.index must be an object with a string 'type', got ${describe(v.index)}`,
-      )
-    }
-    // Unknown types are left to the engine, which names the valid ones.
-    const options = Object.keys(configOptions.index[v.index.type] ?? {})
-    checkKeys('collection config.index', v.index, ['type', ...options])
-    for (const key of options) {
-      const x = v.index[key]
-      if (x !== undefined && (typeof x !== 'number' || !Number.isInteger(x))) {
-        throw new InvalidArgumentError(`collection config.index.${key} must be an integer, got ${describe(x)}`)
-      }
-    }
-  }
-  if (v.quantization !== undefined) {
-    const q = v.quantization
-    if (!isPlainObject(q) || typeof q.type !== 'string') {
-      throw new InvalidArgumentError(`collection config.quantization must be an object with a string 'type', got ${describe(q)}`)
-    }
-    const options = Object.keys(configOptions.quantization[q.type] ?? {})
-    checkKeys('collection config.quantization', q, ['type', ...options])
-    for (const key of options.filter((o) => o !== 'trainRatio')) {
-      if (q[key] !== undefined && (typeof q[key] !== 'number' || !Number.isInteger(q[key]))) {
-        throw new InvalidArgumentError(`collection config.quantization.${key} must be an integer, got ${describe(q[key])}`)
-      }
-    }
-    if (q.trainRatio !== undefined && typeof q.trainRatio !== 'number') {
-      throw new InvalidArgumentError(`collection config.quantization.trainRatio must be a number, got ${describe(q.trainRatio)}`)
-    }
-  }
+  if (v.index !== undefined) validateIndexConfig('collection config.index', v.index)
+  if (v.quantization !== undefined) validateQuantizationConfig('collection config.quantization', v.quantization)
   return v as unknown as CollectionConfig
+}
+
+/** Checks the shape of an index config (`path` names it in errors). */
+export function validateIndexConfig(path: string, index: unknown): IndexConfig {
+  if (!isPlainObject(index) || typeof index.type !== 'string') {
+    throw new InvalidArgumentError(`${path} must be an object with a string 'type', got ${describe(index)}`)
+  }
+  // Unknown types are left to the engine, which names the valid ones.
+  const options = Object.keys(configOptions.index[index.type] ?? {})
+  checkKeys(path, index, ['type', ...options])
+  for (const key of options) {
+    const x = index[key]
+    if (x !== undefined && (typeof x !== 'number' || !Number.isInteger(x))) {
+      throw new InvalidArgumentError(`${path}.${key} must be an integer, got ${describe(x)}`)
+    }
+  }
+  return index as unknown as IndexConfig
+}
+
+/** Checks the shape of a quantization config (`path` names it in errors). */
+export function validateQuantizationConfig(path: string, q: unknown): QuantizationConfig {
+  if (!isPlainObject(q) || typeof q.type !== 'string') {
+    throw new InvalidArgumentError(`${path} must be an object with a string 'type', got ${describe(q)}`)
+  }
+  const options = Object.keys(configOptions.quantization[q.type] ?? {})
+  checkKeys(path, q, ['type', ...options])
+  for (const key of options.filter((o) => o !== 'trainRatio')) {
+    if (q[key] !== undefined && (typeof q[key] !== 'number' || !Number.isInteger(q[key]))) {
+      throw new InvalidArgumentError(`${path}.${key} must be an integer, got ${describe(q[key])}`)
+    }
+  }
+  if (q.trainRatio !== undefined && typeof q.trainRatio !== 'number') {
+    throw new InvalidArgumentError(`${path}.trainRatio must be a number, got ${describe(q.trainRatio)}`)
+  }
+  return q as unknown as QuantizationConfig
 }

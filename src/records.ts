@@ -109,7 +109,12 @@ export interface CollectionStats {
   deleted: number
   dimension: number
   metric: string
+  /** The configured index type. */
   index: string
+  /** The index searches use now: `'flat'`, `'hnsw'` or `'ivfpq'`. */
+  activeIndex: string
+  /** `'building'` while `rebuild()` builds a new index beside the active one, else `'ready'`. */
+  indexState: 'ready' | 'building'
   /** Bytes of index structure (the HNSW graph; 0 for flat). */
   indexBytes: number
   /** Bytes of stored vectors (rows x dimension x 4). */

@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use libravdb_engine::{
-    BatchOptions, BatchReport, Collection, Filter, Hits, MetadataChange, QueryPlan, Record, SearchParams, Stats,
-    UpdateInput, VerifyReport, parse_filter,
+    BatchOptions, BatchReport, Collection, Filter, Hits, IndexSpec, MetadataChange, QuantSpec, QueryPlan, Record,
+    SearchParams, Stats, UpdateInput, VerifyReport, parse_filter,
 };
 use napi::bindgen_prelude::{AsyncTask, Float32Array, Float32ArraySlice, Uint8Array, Uint32Array};
 use napi_derive::napi;
 
 use crate::CancelToken;
+use crate::database::{NativeIndexConfig, NativeQuantizationConfig};
 use crate::job::{Job, guarded, job};
 
 /// Per-item failure of a batch call.
@@ -218,6 +219,8 @@ pub struct NativeStats {
     pub dimension: u32,
     pub metric: String,
     pub index: String,
+    pub active_index: String,
+    pub index_state: String,
     pub index_bytes: f64,
     pub vector_bytes: f64,
     pub mapped_bytes: f64,
@@ -244,6 +247,8 @@ impl From<Stats> for NativeStats {
             dimension: s.dimension as u32,
             metric: s.metric.into(),
             index: s.index.into(),
+            active_index: s.active_index.into(),
+            index_state: s.index_state.into(),
             index_bytes: s.index_bytes as f64,
             vector_bytes: s.vector_bytes as f64,
             mapped_bytes: s.mapped_bytes as f64,
@@ -505,6 +510,41 @@ impl NativeCollection {
     pub fn optimize(&self, cancel: Option<&CancelToken>) -> AsyncTask<Job<u32>> {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
         job(move || Ok(c.optimize(&cancel)? as u32))
+    }
+
+    /// Builds `index` / `quantization` beside the serving index and switches to it (see the
+    /// engine's `Collection::rebuild`). `index` None keeps the index settings; `quantization`
+    /// None keeps the quantization unless `remove_quantization`.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn rebuild(
+        &self,
+        index: Option<NativeIndexConfig>,
+        quantization: Option<NativeQuantizationConfig>,
+        remove_quantization: bool,
+        cancel: Option<&CancelToken>,
+    ) -> AsyncTask<Job<String>> {
+        let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
+        job(move || {
+            let current = c.config();
+            let (mut new_index, mut new_quant) = current.index_and_quantization(
+                index.as_ref().map_or_else(IndexSpec::default, NativeIndexConfig::spec),
+                quantization.as_ref().map_or_else(QuantSpec::default, NativeQuantizationConfig::spec),
+            )?;
+            if index.is_none() {
+                new_index = current.index;
+            }
+            if quantization.is_none() && !remove_quantization {
+                new_quant = current.quantization;
+            }
+            Ok(c.rebuild(new_index, new_quant, &cancel)?.index.to_owned())
+        })
+    }
+
+    /// Progress of a running rebuild: rows added to the new index, and rows in all.
+    #[napi(catch_unwind)]
+    pub fn rebuild_progress(&self) -> Vec<f64> {
+        let (done, total) = self.c.rebuild_progress();
+        vec![done as f64, total as f64]
     }
 
     /// Reads every file of the collection and reports the damaged ones.

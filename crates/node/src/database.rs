@@ -54,6 +54,33 @@ pub struct NativeQuantizationConfig {
     pub oversampling: Option<i64>,
 }
 
+impl NativeIndexConfig {
+    pub(crate) fn spec(&self) -> IndexSpec<'_> {
+        IndexSpec {
+            kind: Some(self.kind.as_str()),
+            m: self.m,
+            ef_construction: self.ef_construction,
+            ef_search: self.ef_search,
+            nlist: self.nlist,
+            nprobe: self.nprobe,
+            bits: self.bits,
+            rerank: self.rerank,
+        }
+    }
+}
+
+impl NativeQuantizationConfig {
+    pub(crate) fn spec(&self) -> QuantSpec<'_> {
+        QuantSpec {
+            kind: Some(self.kind.as_str()),
+            bits: self.bits,
+            m: self.m,
+            train_ratio: self.train_ratio,
+            oversampling: self.oversampling,
+        }
+    }
+}
+
 /// Configuration of a new collection.
 #[napi(object)]
 pub struct NativeCollectionConfig {
@@ -93,29 +120,8 @@ impl NativeDatabase {
     pub fn create_collection(&self, name: String, config: NativeCollectionConfig) -> AsyncTask<Job<NativeCollection>> {
         let db = self.db.clone();
         job(move || {
-            let spec = match &config.index {
-                None => IndexSpec::default(),
-                Some(i) => IndexSpec {
-                    kind: Some(i.kind.as_str()),
-                    m: i.m,
-                    ef_construction: i.ef_construction,
-                    ef_search: i.ef_search,
-                    nlist: i.nlist,
-                    nprobe: i.nprobe,
-                    bits: i.bits,
-                    rerank: i.rerank,
-                },
-            };
-            let quant = match &config.quantization {
-                None => QuantSpec::default(),
-                Some(q) => QuantSpec {
-                    kind: Some(q.kind.as_str()),
-                    bits: q.bits,
-                    m: q.m,
-                    train_ratio: q.train_ratio,
-                    oversampling: q.oversampling,
-                },
-            };
+            let spec = config.index.as_ref().map_or_else(IndexSpec::default, NativeIndexConfig::spec);
+            let quant = config.quantization.as_ref().map_or_else(QuantSpec::default, NativeQuantizationConfig::spec);
             let mut schema: Vec<(String, String)> = config.schema.clone().unwrap_or_default().into_iter().collect();
             schema.sort();
             let cfg = CollectionConfig::from_api_quantized(config.dimension, config.metric.as_deref(), spec, quant)?

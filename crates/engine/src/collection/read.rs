@@ -76,7 +76,12 @@ pub struct Stats {
     pub free_rows: usize,
     pub dimension: usize,
     pub metric: &'static str,
+    /// The configured index type.
     pub index: &'static str,
+    /// The index searches use now (`flat`, `hnsw` or `ivfpq`).
+    pub active_index: &'static str,
+    /// `building` while a `rebuild()` builds a new index beside the active one, else `ready`.
+    pub index_state: &'static str,
     /// Bytes of index structure (HNSW graph: level-0 lists, levels, upper lists).
     pub index_bytes: usize,
     /// Bytes of stored vectors (rows x dim x 4).
@@ -341,7 +346,9 @@ impl Collection {
             free_rows: st.ids.free_count(),
             dimension: self.dim(),
             metric: self.metric.as_str(),
-            index: st.index.kind(),
+            index: self.config.read().index.kind(),
+            active_index: st.index.kind(),
+            index_state: if st.rebuilding { "building" } else { "ready" },
             index_bytes,
             vector_bytes: rows * self.dim() * 4,
             mapped_bytes: st.vectors.mapped_bytes(),

@@ -142,6 +142,7 @@ impl Collection {
             let mut st = self.state.write();
             st.rebuilding = true;
             st.ids.hold_free_rows(true);
+            self.set_progress(0, st.ids.rows());
         }
         let mut next = Next {
             index: IndexState::open(IndexSource {
@@ -161,7 +162,7 @@ impl Collection {
         // Catch up, a slice per read-lock hold, until less than a slice is left.
         loop {
             let rows = self.read_state()?.ids.rows();
-            self.rebuild_progress.total.store(rows as u64, Ordering::Relaxed);
+            self.set_progress(next.added, rows);
             if rows - next.added <= SLICE {
                 break;
             }
@@ -169,7 +170,7 @@ impl Collection {
                 cancel.check()?;
                 let end = (next.added + SLICE).min(rows);
                 next.add(&*self.read_state()?, end)?;
-                self.rebuild_progress.done.store(end as u64, Ordering::Relaxed);
+                self.set_progress(end, rows);
             }
         }
         cancel.check()?;
@@ -190,7 +191,7 @@ impl Collection {
         *self.config.write() = config;
         w.links_shift = links_shift(&self.config.read());
         w.links_dir = links_name;
-        self.rebuild_progress.done.store(rows as u64, Ordering::Relaxed);
+        self.set_progress(rows, rows);
         // The new link table serves now: never delete it. Persist the switch; only then is
         // the old table garbage (until then the manifest on disk still names it).
         cleanup.unused_links = None;
@@ -200,9 +201,16 @@ impl Collection {
         Ok(RebuildReport { index: self.read_state()?.index.kind(), rows })
     }
 
-    /// Progress of the running rebuild: rows added to the new index, and rows in all.
+    /// Progress of the running (or last) rebuild: rows added to the new index, and rows in
+    /// all (`done <= total`; both grow as writes add rows).
     pub fn rebuild_progress(&self) -> (u64, u64) {
-        (self.rebuild_progress.done.load(Ordering::Relaxed), self.rebuild_progress.total.load(Ordering::Relaxed))
+        let total = self.rebuild_progress.total.load(Ordering::Acquire);
+        (self.rebuild_progress.done.load(Ordering::Acquire).min(total), total)
+    }
+
+    fn set_progress(&self, done: usize, total: usize) {
+        self.rebuild_progress.total.store(total as u64, Ordering::Release);
+        self.rebuild_progress.done.store(done as u64, Ordering::Release);
     }
 }
 

@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { AbortError, InvalidArgumentError, LibraVDB } from '../index'
+import { ids, randomVectors, recallAt10, row, tempDir } from './helpers'
+
+const DIM = 16
+
+let db: LibraVDB | undefined
+afterEach(async () => {
+  await db?.close()
+  db = undefined
+})
+
+/** `n` records `from..from+n` with vectors of `block` (taken from row `from`). */
+function records(block: Float32Array, n: number, from = 0) {
+  return ids(n, from).map((id, i) => ({ id, vector: row(block, from + i, DIM), metadata: { n: from + i } }))
+}
+
+/** Top-10 of every query, as hit lists. */
+async function top10(c: import('../index').Collection, queries: Float32Array) {
+  return c.searchBatch(queries, { k: 10 })
+}
+
+function linkDirs(dir: string): string[] {
+  return readdirSync(join(dir, 'collections', 'c')).filter((n) => n.startsWith('links'))
+}
+
+describe('rebuild()', () => {
+  it('switches index while searches and inserts go on, reports progress, and persists', async () => {
+    const dir = tempDir()
+    db = await LibraVDB.open(dir, { fsync: false })
+    const block = randomVectors(1, 22_000, DIM)
+    const queries = randomVectors(2, 50, DIM)
+    const c = await db.createCollection('c', { dimension: DIM })
+    await c.insertBatch(records(block, 20_000))
+    const progress: { done: number; total: number }[] = []
+    let searches = 0
+    let inserted = 20_000
+    let building = false
+    let stop = false
+    const searching = (async () => {
+      while (!stop) {
+        const hits = await c.search(row(queries, searches % 50, DIM), { k: 10 })
+        expect(hits).toHaveLength(10)
+        building ||= c.stats().indexState === 'building'
+        searches++
+      }
+    })()
+    const inserting = (async () => {
+      while (!stop && inserted < 22_000) {
+        await c.insertBatch(records(block, 100, inserted))
+        inserted += 100
+      }
+    })()
+    await c.rebuild({ index: { type: 'hnsw', m: 12, efConstruction: 100 } }, { onProgress: (p) => progress.push(p) })
+    stop = true
+    await Promise.all([searching, inserting])
+    expect(searches).toBeGreaterThan(0)
+    expect(building).toBe(true)
+    const stats = c.stats()
+    expect([stats.index, stats.activeIndex, stats.indexState]).toEqual(['hnsw', 'hnsw', 'ready'])
+    expect(await c.count()).toBe(inserted)
+    // Progress rises to the rows there were at the switch.
+    expect(progress.length).toBeGreaterThan(0)
+    expect(progress.every((p, i) => p.done <= p.total && (i === 0 || p.done >= progress[i - 1].done))).toBe(true)
+    expect(progress.at(-1)!.done).toBe(progress.at(-1)!.total)
+    // Records written during the build are in the new index.
+    const last = inserted - 1
+    expect((await c.search(row(block, last, DIM), { k: 1 }))[0].id).toBe(String(last))
+    // Recall against exact search over the same records.
+    const exact = await db.createCollection('exact', { dimension: DIM })
+    await exact.insertBatch(records(block, inserted))
+    expect(recallAt10(await top10(c, queries), await top10(exact, queries))).toBeGreaterThanOrEqual(0.9)
+    // Configuration survives a reopen.
+    await db.close()
+    db = await LibraVDB.open(dir)
+    const again = db.getCollection('c')
+    expect(again.stats().index).toBe('hnsw')
+    expect(await again.count()).toBe(inserted)
+    expect(linkDirs(dir)).toEqual(['links-1'])
+  })
+
+  it('adds, changes and removes quantization, and keeps what it is not told to change', async () => {
+    db = await LibraVDB.open()
+    const block = randomVectors(3, 3_000, DIM)
+    const c = await db.createCollection('c', { dimension: DIM, index: { type: 'hnsw', efSearch: 80 } })
+    await c.insertBatch(records(block, 3_000))
+    await c.rebuild({ quantization: { type: 'scalar', bits: 8 } })
+    expect(c.stats().quantization).toBe('trained')
+    expect(c.stats().index).toBe('hnsw')
+    expect(c.explain({ k: 10 }).efSearch).toBe(80) // index settings kept
+    await c.rebuild({ quantization: null })
+    expect(c.stats().quantization).toBe('none')
+    const hits = await c.search(row(block, 7, DIM), { k: 1 })
+    expect(hits[0].id).toBe('7')
+  })
+
+  it('an abort leaves the old index serving; bad targets are typed errors that change nothing', async () => {
+    const dir = tempDir()
+    db = await LibraVDB.open(dir)
+    const block = randomVectors(4, 20_000, DIM)
+    const c = await db.createCollection('c', { dimension: DIM })
+    await c.insertBatch(records(block, 20_000))
+    const controller = new AbortController()
+    const rebuilding = c.rebuild(
+      { index: { type: 'hnsw' } },
+      { signal: controller.signal, onProgress: ({ done }) => done > 0 && controller.abort() },
+    )
+    await expect(rebuilding).rejects.toBeInstanceOf(AbortError)
+    expect([c.stats().index, c.stats().activeIndex, c.stats().indexState]).toEqual(['flat', 'flat', 'ready'])
+    expect(linkDirs(dir)).toEqual([])
+    expect((await c.search(row(block, 5, DIM), { k: 1 }))[0].id).toBe('5')
+    for (const bad of [
+      { index: { type: 'tree' } },
+      { index: { type: 'hnsw', m: 1 } },
+      { index: { type: 'ivfpq' }, quantization: { type: 'scalar' } },
+      { index: { type: 'hnsw', nlist: 4 } },
+      { colour: 'red' },
+      'hnsw',
+    ]) {
+      await expect(c.rebuild(bad as never)).rejects.toBeInstanceOf(InvalidArgumentError)
+    }
+    await expect(c.rebuild({}, { onProgress: 3 } as never)).rejects.toBeInstanceOf(InvalidArgumentError)
+    expect(c.stats().index).toBe('flat')
+  })
+
+  it('SIGKILL during a rebuild: the reopened collection is the old one, whole; rebuilding again completes', async () => {
+    const dir = tempDir()
+    db = await LibraVDB.open(dir)
+    const block = randomVectors(5, 40_000, DIM)
+    const c = await db.createCollection('c', { dimension: DIM })
+    await c.insertBatch(records(block, 40_000))
+    const before = await top10(c, randomVectors(6, 10, DIM))
+    await db.close()
+    db = undefined
+    const seen = await new Promise<string>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(__dirname, 'crash', 'rebuild-worker.ts'), dir, JSON.stringify({ type: 'hnsw' })],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      )
+      let out = ''
+      let err = ''
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString()
+        if (out.includes('BUILDING')) child.kill('SIGKILL')
+      })
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+      child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(out) : reject(new Error(`exit ${code}: ${err}`))))
+    })
+    expect(seen).not.toContain('DONE')
+    db = await LibraVDB.open(dir)
+    const again = db.getCollection('c')
+    expect(await again.count()).toBe(40_000)
+    expect(again.stats().index).toBe('flat')
+    expect(await top10(again, randomVectors(6, 10, DIM))).toEqual(before)
+    expect((await again.verify()).ok).toBe(true)
+    expect(linkDirs(dir)).toEqual([]) // the half-built table is gone
+    await again.rebuild({ index: { type: 'hnsw' } })
+    expect(again.stats().activeIndex).toBe('hnsw')
+  }, 60_000)
+})
