@@ -30,6 +30,7 @@ export type {
   ProductQuantizationConfig,
   QuantizationConfig,
   ScalarQuantizationConfig,
+  AutoIndexConfig,
 } from './src/config'
 export type { CallOptions, ConfigOptions, TypeOptions } from './src/native'
 export { simdLevel } from './src/native'

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach } from 'vitest'
-import { rng } from '../benches/datasets'
 
 export { readVecs, rng } from '../benches/datasets'
+export { randomVectors, row } from './helpers-data'
 
 const made: string[] = []
 
@@ -19,14 +19,6 @@ afterEach(() => {
   for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-/** n x dim uniform values in [-1, 1), row-major. */
-export function randomVectors(seed: number, n: number, dim: number): Float32Array {
-  const r = rng(seed)
-  const out = new Float32Array(n * dim)
-  for (let i = 0; i < out.length; i++) out[i] = r() * 2 - 1
-  return out
-}
-
 /** Ids "from" .. "from + n - 1". */
 export const ids = (n: number, from = 0): string[] => Array.from({ length: n }, (_, i) => String(from + i))
 
@@ -40,9 +32,6 @@ export function recallAt10(got: { id: string }[][], truth: { id: string }[][]): 
   return hit / (got.length * 10)
 }
 
-export function row(block: Float32Array, i: number, dim: number): Float32Array {
-  return block.subarray(i * dim, (i + 1) * dim)
-}
 
 /** ../shared/datasets beside the checkout, or $LIBRAVDB_DATASETS. */
 export const DATASETS = process.env.LIBRAVDB_DATASETS ?? join(__dirname, '..', '..', 'shared', 'datasets')

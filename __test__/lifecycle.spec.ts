@@ -162,3 +162,82 @@ describe('rebuild()', () => {
     expect(again.stats().activeIndex).toBe('hnsw')
   }, 60_000)
 })
+
+/** Polls `c` until its active index is `kind` (the promotion runs on a background thread). */
+async function untilActive(c: import('../index').Collection, kind: string): Promise<void> {
+  while (c.stats().activeIndex !== kind) {
+    expect(c.stats().indexError ?? undefined).toBeUndefined()
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+describe("index: { type: 'auto' }", () => {
+  it('is exact below the threshold, promotes past it while searches go on, and keeps recall', async () => {
+    const dir = tempDir()
+    db = await LibraVDB.open(dir)
+    const block = randomVectors(8, 6_000, DIM)
+    const queries = randomVectors(9, 50, DIM)
+    const c = await db.createCollection('c', { dimension: DIM, index: { type: 'auto', flatThreshold: 4_000 } })
+    const exact = await db.createCollection('exact', { dimension: DIM })
+    for (const col of [c, exact]) await col.insertBatch(records(block, 3_999))
+    expect([c.stats().index, c.stats().activeIndex]).toEqual(['auto', 'flat'])
+    expect(await top10(c, queries)).toEqual(await top10(exact, queries)) // brute force, exactly
+    // Crossing the threshold starts the build; searches never fail or come back short.
+    for (const col of [c, exact]) await col.insertBatch(records(block, 2_001, 3_999))
+    let searches = 0
+    while (c.stats().activeIndex === 'flat') {
+      expect(await c.search(row(queries, searches % 50, DIM), { k: 10 })).toHaveLength(10)
+      searches++
+    }
+    await untilActive(c, 'hnsw')
+    expect([c.stats().index, c.stats().indexState]).toEqual(['auto', 'ready'])
+    expect(recallAt10(await top10(c, queries), await top10(exact, queries))).toBeGreaterThanOrEqual(0.95)
+    await db.close()
+    db = await LibraVDB.open(dir)
+    expect(db.getCollection('c').stats().activeIndex).toBe('hnsw')
+    expect(await db.getCollection('c').count()).toBe(6_000)
+  })
+
+  it('promotes to IVF-PQ when asked, and refuses quantization beside it', async () => {
+    db = await LibraVDB.open()
+    await expect(
+      db.createCollection('x', { dimension: DIM, index: { type: 'auto', promoteTo: 'ivfpq' }, quantization: { type: 'scalar' } }),
+    ).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(db.createCollection('x', { dimension: DIM, index: { type: 'auto', promoteTo: 'tree' as never } })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    )
+    const c = await db.createCollection('c', { dimension: DIM, index: { type: 'auto', flatThreshold: 10_000, promoteTo: 'ivfpq' } })
+    const block = randomVectors(10, 10_000, DIM)
+    await c.insertBatch(records(block, 10_000))
+    await untilActive(c, 'ivfpq')
+    expect(c.stats().quantization).toBe('trained')
+    expect((await c.search(row(block, 3, DIM), { k: 1 }))[0].id).toBe('3')
+  })
+
+  it('SIGKILL during the promotion: every acknowledged record is there and the build completes', async () => {
+    const dir = tempDir()
+    const seen = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash', 'auto-worker.ts'), dir, '20000', String(DIM)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let out = ''
+      let err = ''
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString()
+        if (out.includes('BUILDING')) child.kill('SIGKILL')
+      })
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+      child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(out) : reject(new Error(`exit ${code}: ${out} ${err}`))))
+    })
+    const acked = Math.max(...[...seen.matchAll(/ACK (\d+)/g)].map((m) => Number(m[1])))
+    expect(acked).toBe(20_000)
+    db = await LibraVDB.open(dir)
+    const c = db.getCollection('c')
+    expect(await c.count()).toBe(acked)
+    const block = randomVectors(7, 20_000, DIM)
+    for (const i of [0, 12_345, acked - 1]) expect((await c.get(String(i)))?.vector).toEqual(row(block, i, DIM))
+    await untilActive(c, 'hnsw') // the build starts again on open
+    expect((await c.verify()).ok).toBe(true)
+    expect(linkDirs(dir)).toEqual(['links-1'])
+  }, 60_000)
+})

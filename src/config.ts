@@ -88,8 +88,23 @@ export interface IvfPqIndexConfig {
   rerank?: number
 }
 
+/**
+ * Exact (flat) search while the collection is small; once it holds `flatThreshold` live
+ * records, the `promoteTo` index (with its default parameters) is built on a background
+ * thread while reads and writes go on against the flat index, then switched to atomically.
+ * `stats().activeIndex` says which one serves, `stats().indexState` whether the build runs.
+ * A crash during the build reopens on the flat index and builds again.
+ */
+export interface AutoIndexConfig {
+  type: 'auto'
+  /** Live records at which the index is promoted. Default 10,000. */
+  flatThreshold?: number
+  /** What it becomes: `'hnsw'` (default) or `'ivfpq'`. */
+  promoteTo?: 'hnsw' | 'ivfpq'
+}
+
 /** Index of a collection. */
-export type IndexConfig = FlatIndexConfig | HnswIndexConfig | IvfPqIndexConfig
+export type IndexConfig = FlatIndexConfig | HnswIndexConfig | IvfPqIndexConfig | AutoIndexConfig
 
 /**
  * Scalar quantization: each component becomes `bits` (8: 4x smaller, 4: 8x smaller) between
@@ -192,12 +207,14 @@ export function validateIndexConfig(path: string, index: unknown): IndexConfig {
     throw new InvalidArgumentError(`${path} must be an object with a string 'type', got ${describe(index)}`)
   }
   // Unknown types are left to the engine, which names the valid ones.
-  const options = Object.keys(configOptions.index[index.type] ?? {})
-  checkKeys(path, index, ['type', ...options])
-  for (const key of options) {
+  const options = configOptions.index[index.type] ?? {}
+  checkKeys(path, index, ['type', ...Object.keys(options)])
+  for (const [key, fallback] of Object.entries(options)) {
     const x = index[key]
-    if (x !== undefined && (typeof x !== 'number' || !Number.isInteger(x))) {
-      throw new InvalidArgumentError(`${path}.${key} must be an integer, got ${describe(x)}`)
+    if (x === undefined) continue
+    // An option is a string where its default is one (auto's promoteTo), else an integer.
+    if (typeof fallback === 'string' ? typeof x !== 'string' : typeof x !== 'number' || !Number.isInteger(x)) {
+      throw new InvalidArgumentError(`${path}.${key} must be ${typeof fallback === 'string' ? 'a string' : 'an integer'}, got ${describe(x)}`)
     }
   }
   return index as unknown as IndexConfig

@@ -147,7 +147,7 @@ export function simdLevel(): string {
 }
 
 /** Options of one index or quantization type and their defaults (`null`: chosen from the data). */
-export type TypeOptions = Readonly<Record<string, number | null>>
+export type TypeOptions = Readonly<Record<string, number | string | null>>
 
 /** Every index and quantization type with its options and their defaults, from the engine
  * (the one place they are defined). */

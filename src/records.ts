@@ -113,8 +113,11 @@ export interface CollectionStats {
   index: string
   /** The index searches use now: `'flat'`, `'hnsw'` or `'ivfpq'`. */
   activeIndex: string
-  /** `'building'` while `rebuild()` builds a new index beside the active one, else `'ready'`. */
+  /** `'building'` while `rebuild()` (or an `auto` index's promotion) builds a new index
+   * beside the active one, else `'ready'`. */
   indexState: 'ready' | 'building'
+  /** Why an `auto` index's promotion failed, if it did (tried again when the database reopens). */
+  indexError?: string | null
   /** Bytes of index structure (the HNSW graph; 0 for flat). */
   indexBytes: number
   /** Bytes of stored vectors (rows x dimension x 4). */

@@ -3,6 +3,7 @@
 
 use libravdb_core::{HnswParams, Metric};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 
@@ -42,6 +43,41 @@ pub enum IndexConfig {
     Hnsw { m: usize, ef_construction: usize, ef_search: usize, seed: u64 },
     /// Inverted lists of residual product codes (approximate, compact). See [`IvfParams`].
     Ivfpq(IvfParams),
+    /// Exact while small, then promoted to `target` (built off the write path) once the
+    /// collection holds `flat_threshold` live records. See [`AutoParams`].
+    Auto(AutoParams),
+}
+
+/// The `auto` index: flat until `flat_threshold` live records, then `target`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoParams {
+    pub flat_threshold: usize,
+    pub target: AutoTarget,
+    /// Whether the promotion has happened (the collection searches `target` now).
+    pub promoted: bool,
+}
+
+/// What an `auto` index becomes, with its parameters (the defaults of that type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum AutoTarget {
+    Hnsw { m: usize, ef_construction: usize, ef_search: usize, seed: u64 },
+    Ivfpq(IvfParams),
+}
+
+impl AutoParams {
+    /// Default live-record count at which an `auto` index stops being flat.
+    pub const DEFAULT_FLAT_THRESHOLD: usize = 10_000;
+
+    /// The index the promotion builds.
+    pub fn target_index(&self) -> IndexConfig {
+        match self.target {
+            AutoTarget::Hnsw { m, ef_construction, ef_search, seed } => {
+                IndexConfig::Hnsw { m, ef_construction, ef_search, seed }
+            }
+            AutoTarget::Ivfpq(p) => IndexConfig::Ivfpq(p),
+        }
+    }
 }
 
 /// IVF-PQ parameters. `nlist` / `nprobe` of `None` are chosen when the index trains (about
@@ -77,24 +113,35 @@ impl IndexConfig {
             IndexConfig::Flat => "flat",
             IndexConfig::Hnsw { .. } => "hnsw",
             IndexConfig::Ivfpq(_) => "ivfpq",
+            IndexConfig::Auto(_) => "auto",
         }
     }
 
-    /// IVF-PQ parameters, for an IVF-PQ index.
-    pub fn ivf_params(&self) -> Option<IvfParams> {
+    /// The index a collection with this configuration searches (an `auto` index: flat until
+    /// promoted, then its target).
+    pub fn active(&self) -> IndexConfig {
         match *self {
+            IndexConfig::Auto(a) if a.promoted => a.target_index(),
+            IndexConfig::Auto(_) => IndexConfig::Flat,
+            other => other,
+        }
+    }
+
+    /// IVF-PQ parameters, when the active index is IVF-PQ.
+    pub fn ivf_params(&self) -> Option<IvfParams> {
+        match self.active() {
             IndexConfig::Ivfpq(p) => Some(p),
             _ => None,
         }
     }
 
-    /// HNSW parameters, for an HNSW index.
+    /// HNSW parameters, when the active index is HNSW.
     pub fn hnsw_params(&self) -> Option<HnswParams> {
-        match *self {
+        match self.active() {
             IndexConfig::Hnsw { m, ef_construction, ef_search, seed } => {
                 Some(HnswParams { m, ef_construction, ef_search, seed })
             }
-            IndexConfig::Flat | IndexConfig::Ivfpq(_) => None,
+            _ => None,
         }
     }
 }
@@ -110,6 +157,10 @@ pub struct IndexSpec<'a> {
     pub nprobe: Option<i64>,
     pub bits: Option<i64>,
     pub rerank: Option<i64>,
+    /// `auto`: live records at which it stops being flat.
+    pub flat_threshold: Option<i64>,
+    /// `auto`: `hnsw` or `ivfpq`.
+    pub promote_to: Option<&'a str>,
 }
 
 /// `v`, or `default` when absent; an error naming the option (`path`) when outside lo..=hi.
@@ -142,9 +193,9 @@ fn sub_spaces(path: &str, v: Option<i64>, dimension: usize, default: usize) -> R
     Ok(m)
 }
 
-/// Options of one index or quantization type: API name and default (None: chosen from the
+/// Options of one index or quantization type: API name and default (null: chosen from the
 /// data, e.g. when the index trains).
-pub type TypeOptions = (&'static str, Vec<(&'static str, Option<f64>)>);
+pub type TypeOptions = (&'static str, Vec<(&'static str, Value)>);
 
 /// Every index type with its options and their defaults: the one table of them. The facade
 /// reads it from the addon to check option names; [`IndexSpec`] builds from it.
@@ -154,59 +205,54 @@ pub fn index_options() -> Vec<TypeOptions> {
         ("flat", vec![]),
         (
             "hnsw",
-            vec![
-                ("m", Some(h.m as f64)),
-                ("efConstruction", Some(h.ef_construction as f64)),
-                ("efSearch", Some(h.ef_search as f64)),
-            ],
+            vec![("m", h.m.into()), ("efConstruction", h.ef_construction.into()), ("efSearch", h.ef_search.into())],
         ),
         (
             "ivfpq",
             vec![
-                ("nlist", None),
-                ("nprobe", None),
-                ("m", None),
-                ("bits", Some(8.0)),
-                ("rerank", Some(IvfParams::DEFAULT_RERANK as f64)),
+                ("nlist", Value::Null),
+                ("nprobe", Value::Null),
+                ("m", Value::Null),
+                ("bits", 8.into()),
+                ("rerank", IvfParams::DEFAULT_RERANK.into()),
             ],
         ),
+        ("auto", vec![("flatThreshold", AutoParams::DEFAULT_FLAT_THRESHOLD.into()), ("promoteTo", "hnsw".into())]),
     ]
 }
 
 /// Every quantization type with its options and their defaults (as [`index_options`]).
 pub fn quantization_options() -> Vec<TypeOptions> {
-    let ratio = Some(QuantizationConfig::DEFAULT_TRAIN_RATIO as f64);
+    let ratio = || Value::from(QuantizationConfig::DEFAULT_TRAIN_RATIO as f64);
     vec![
         (
             "scalar",
             vec![
-                ("bits", Some(8.0)),
-                ("trainRatio", ratio),
-                ("oversampling", Some(QuantizationConfig::DEFAULT_SCALAR_OVERSAMPLING as f64)),
+                ("bits", 8.into()),
+                ("trainRatio", ratio()),
+                ("oversampling", QuantizationConfig::DEFAULT_SCALAR_OVERSAMPLING.into()),
             ],
         ),
         (
             "product",
             vec![
-                ("m", None),
-                ("bits", Some(8.0)),
-                ("trainRatio", ratio),
-                ("oversampling", Some(QuantizationConfig::DEFAULT_PRODUCT_OVERSAMPLING as f64)),
+                ("m", Value::Null),
+                ("bits", 8.into()),
+                ("trainRatio", ratio()),
+                ("oversampling", QuantizationConfig::DEFAULT_PRODUCT_OVERSAMPLING.into()),
             ],
         ),
     ]
 }
 
 /// [`index_options`] and [`quantization_options`] as JSON: `{ index: { hnsw: { m: 16, .. },
-/// .. }, quantization: { .. } }` (null: chosen from the data).
+/// .. }, quantization: { .. } }`.
 pub fn options_json() -> String {
     let table = |types: Vec<TypeOptions>| {
         let types = types.into_iter().map(|(t, options)| {
-            let options =
-                options.into_iter().map(|(name, d)| (name.to_owned(), d.map_or(serde_json::Value::Null, |d| d.into())));
-            (t.to_owned(), serde_json::Value::Object(options.collect()))
+            (t.to_owned(), Value::Object(options.into_iter().map(|(name, d)| (name.to_owned(), d)).collect()))
         });
-        serde_json::Value::Object(types.collect())
+        Value::Object(types.collect())
     };
     serde_json::json!({ "index": table(index_options()), "quantization": table(quantization_options()) }).to_string()
 }
@@ -236,6 +282,8 @@ impl IndexSpec<'_> {
             ("nprobe", self.nprobe.is_some()),
             ("bits", self.bits.is_some()),
             ("rerank", self.rerank.is_some()),
+            ("flatThreshold", self.flat_threshold.is_some()),
+            ("promoteTo", self.promote_to.is_some()),
         ];
         check_applies("index", &index_options(), kind, &given)?;
         match kind {
@@ -267,10 +315,35 @@ impl IndexSpec<'_> {
                     rerank: in_range("index.rerank", self.rerank, 0, 100, IvfParams::DEFAULT_RERANK)?,
                 }))
             }
-            "auto" => Err(Error::invalid(
-                "index type 'auto' is not available in this build yet; use 'flat', 'hnsw' or 'ivfpq'",
-            )),
-            other => Err(Error::invalid(format!("index.type must be 'flat', 'hnsw' or 'ivfpq', got '{other}'"))),
+            "auto" => {
+                let target = match self.promote_to.unwrap_or("hnsw") {
+                    kind @ ("hnsw" | "ivfpq") => {
+                        match (IndexSpec { kind: Some(kind), ..Default::default() }).build(dimension)? {
+                            IndexConfig::Hnsw { m, ef_construction, ef_search, seed } => {
+                                AutoTarget::Hnsw { m, ef_construction, ef_search, seed }
+                            }
+                            IndexConfig::Ivfpq(p) => AutoTarget::Ivfpq(p),
+                            _ => unreachable!("built as {kind}"),
+                        }
+                    }
+                    other => {
+                        return Err(Error::invalid(format!(
+                            "index.promoteTo must be 'hnsw' or 'ivfpq', got '{other}'"
+                        )));
+                    }
+                };
+                let flat_threshold = in_range(
+                    "index.flatThreshold",
+                    self.flat_threshold,
+                    1,
+                    1 << 32,
+                    AutoParams::DEFAULT_FLAT_THRESHOLD,
+                )?;
+                Ok(IndexConfig::Auto(AutoParams { flat_threshold, target, promoted: false }))
+            }
+            other => {
+                Err(Error::invalid(format!("index.type must be 'flat', 'hnsw', 'ivfpq' or 'auto', got '{other}'")))
+            }
         }
     }
 }
@@ -439,7 +512,9 @@ impl CollectionConfig {
 
     /// Checks that the index and the quantization go together.
     pub fn check_index_and_quantization(&self) -> Result<()> {
-        if matches!(self.index, IndexConfig::Ivfpq(_)) && self.quantization.is_some() {
+        let ivf = matches!(self.index, IndexConfig::Ivfpq(_))
+            || matches!(self.index, IndexConfig::Auto(AutoParams { target: AutoTarget::Ivfpq(_), .. }));
+        if ivf && self.quantization.is_some() {
             return Err(Error::invalid(
                 "an ivfpq index stores its own product codes: leave quantization unset and set index.m / index.bits",
             ));

@@ -47,7 +47,7 @@ impl Database {
                     return Err(Error::NotFound(format!("{} holds no database to open read-only", root.display())));
                 }
                 for (name, path) in collection_dirs(&dir)? {
-                    collections.insert(name, Arc::new(Collection::open_read_only(path, options.clone())?));
+                    collections.insert(name, Collection::open_read_only(path, options.clone())?.shared());
                 }
                 None
             }
@@ -65,7 +65,7 @@ impl Database {
                     }
                 }
                 for (name, path) in collection_dirs(&dir)? {
-                    collections.insert(name, Arc::new(Collection::open(path, options.clone())?));
+                    collections.insert(name, Collection::open(path, options.clone())?.shared());
                 }
                 Some(lock)
             }
@@ -108,7 +108,7 @@ impl Database {
             match known.iter().find(|(n, _)| *n == name) {
                 Some((_, c)) => c.refresh()?,
                 None => {
-                    let c = Arc::new(Collection::open_read_only(path, self.options.clone())?);
+                    let c = Collection::open_read_only(path, self.options.clone())?.shared();
                     self.collections.write().insert(name, c);
                 }
             }
@@ -146,7 +146,8 @@ impl Database {
             }
             creating.insert(name.to_owned());
         }
-        let created = Collection::create(name, self.collection_dir(name), config, self.options.clone()).map(Arc::new);
+        let created =
+            Collection::create(name, self.collection_dir(name), config, self.options.clone()).map(Collection::shared);
         let mut creating = self.creating.lock();
         creating.remove(name);
         let c = created?;

@@ -40,6 +40,10 @@ pub struct NativeIndexConfig {
     pub bits: Option<i64>,
     /// IVF-PQ: candidates re-ranked on full precision, as a multiple of k (0: none).
     pub rerank: Option<i64>,
+    /// auto: live records at which it stops being flat (default 10,000).
+    pub flat_threshold: Option<i64>,
+    /// auto: `hnsw` (default) or `ivfpq`.
+    pub promote_to: Option<String>,
 }
 
 /// Quantization options of a collection (`undefined` takes the engine default).
@@ -65,6 +69,8 @@ impl NativeIndexConfig {
             nprobe: self.nprobe,
             bits: self.bits,
             rerank: self.rerank,
+            flat_threshold: self.flat_threshold,
+            promote_to: self.promote_to.as_deref(),
         }
     }
 }

@@ -12,7 +12,9 @@
 //!   kind; the rest use the core `VectorIndex` interface it hands out.
 //! - [`ivf`]: IVF-PQ training and its checkpoint form.
 //! - [`rebuild`]: `rebuild()`, a new index built beside the serving one, then switched to.
+//! - [`auto`]: the `auto` index's promotion from flat, on a background thread.
 
+mod auto;
 mod filter;
 mod index;
 mod ivf;
@@ -100,6 +102,14 @@ pub struct Collection {
     /// Held for the whole of a `rebuild()` (one at a time; `optimize()` waits for it).
     rebuild_lock: Mutex<()>,
     rebuild_progress: rebuild::RebuildProgress,
+    /// This collection as shared by its database (background work holds it).
+    me: std::sync::OnceLock<std::sync::Weak<Collection>>,
+    /// Cancels background work (an `auto` promotion) when the collection closes.
+    background: crate::cancel::Cancel,
+    /// An `auto` promotion is running.
+    promoting: std::sync::atomic::AtomicBool,
+    /// Why the last `auto` promotion failed (it is not retried until the collection reopens).
+    index_error: Mutex<Option<String>>,
     /// Bytes in the WAL, readable without the writer lock (`stats()` never waits on a write).
     wal_bytes: Arc<AtomicU64>,
     status: AtomicU8,
@@ -154,6 +164,9 @@ impl Collection {
     /// Checkpoints (when file-backed) and releases memory and files; later calls fail with
     /// `ERR_CLOSED` (`dropped: false`) or `ERR_NOT_FOUND` (`dropped: true`).
     pub(crate) fn close(&self, dropped: bool) -> Result<()> {
+        // Stop rebuilds (background or not) and wait for them: their next slice sees the flag.
+        self.background.cancel();
+        drop(self.rebuild_lock.lock());
         let mut w = self.writer.lock();
         let result = if self.status.load(Ordering::Acquire) == OPEN && !dropped {
             self.checkpoint_locked(&mut w)

@@ -147,6 +147,10 @@ impl Collection {
             writer: Mutex::new(writer),
             rebuild_lock: Mutex::new(()),
             rebuild_progress: Default::default(),
+            me: Default::default(),
+            background: Default::default(),
+            promoting: Default::default(),
+            index_error: Mutex::new(None),
             wal_bytes,
             status: AtomicU8::new(OPEN),
         }

@@ -82,6 +82,8 @@ pub struct Stats {
     pub active_index: &'static str,
     /// `building` while a `rebuild()` builds a new index beside the active one, else `ready`.
     pub index_state: &'static str,
+    /// Why the `auto` index's promotion failed, if it did (retried when the database reopens).
+    pub index_error: Option<String>,
     /// Bytes of index structure (HNSW graph: level-0 lists, levels, upper lists).
     pub index_bytes: usize,
     /// Bytes of stored vectors (rows x dim x 4).
@@ -349,6 +351,7 @@ impl Collection {
             index: self.config.read().index.kind(),
             active_index: st.index.kind(),
             index_state: if st.rebuilding { "building" } else { "ready" },
+            index_error: self.index_error.lock().clone(),
             index_bytes,
             vector_bytes: rows * self.dim() * 4,
             mapped_bytes: st.vectors.mapped_bytes(),

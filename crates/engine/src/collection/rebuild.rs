@@ -168,12 +168,14 @@ impl Collection {
             }
             while next.added < rows {
                 cancel.check()?;
+                self.background.check()?; // closing
                 let end = (next.added + SLICE).min(rows);
                 next.add(&*self.read_state()?, end)?;
                 self.set_progress(end, rows);
             }
         }
         cancel.check()?;
+        self.background.check()?;
         // The switch: no write runs now; searches wait only for the swap.
         let mut w = self.writer.lock();
         self.check_open()?;
@@ -197,7 +199,11 @@ impl Collection {
         cleanup.unused_links = None;
         self.force_checkpoint_locked(&mut w)?;
         cleanup.unused_links = old_links;
-        // Whatever still waits for data (a quantizer, IVF-PQ) trains on a later write.
+        // Whatever still waits for data (a quantizer, IVF-PQ) trains on a later write; an
+        // `auto` index rebuilt unpromoted may be due for promotion already.
+        drop(w);
+        drop(_only);
+        self.maybe_promote();
         Ok(RebuildReport { index: self.read_state()?.index.kind(), rows })
     }
 

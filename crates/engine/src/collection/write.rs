@@ -421,6 +421,7 @@ impl Collection {
         if w.wal.as_ref().is_some_and(|wal| wal.len() >= self.options.checkpoint_wal_bytes) {
             self.checkpoint_locked(w)?;
         }
+        self.maybe_promote();
         Ok(())
     }
 }

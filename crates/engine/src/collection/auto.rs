@@ -1,0 +1,53 @@
+//! The `auto` index: exact (flat) while the collection is small; once it holds
+//! `flatThreshold` live records, the target index is built by [`Collection::rebuild`] on a
+//! background thread, off the write path, and switched to atomically. A crash during the
+//! build reopens on the flat index and starts the build again.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+
+use super::Collection;
+use crate::config::{AutoParams, IndexConfig};
+use crate::error::Error;
+
+impl Collection {
+    /// Shares a new or opened collection, which lets it start its own background work.
+    pub(crate) fn shared(self) -> Arc<Collection> {
+        let c = Arc::new(self);
+        let _ = c.me.set(Arc::downgrade(&c));
+        c.maybe_promote();
+        c
+    }
+
+    /// Starts the promotion of an `auto` index if it is due: not promoted yet, enough live
+    /// records, no rebuild or promotion running, none failed before.
+    pub(super) fn maybe_promote(&self) {
+        let IndexConfig::Auto(auto) = self.config.read().index else { return };
+        if auto.promoted || self.options.read_only {
+            return;
+        }
+        match self.read_state() {
+            Ok(st) if st.ids.live_count() >= auto.flat_threshold && !st.rebuilding => {}
+            _ => return,
+        }
+        if self.index_error.lock().is_some() || self.promoting.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Some(me) = self.me.get().and_then(Weak::upgrade) else {
+            self.promoting.store(false, Ordering::Release);
+            return;
+        };
+        let spawned = std::thread::Builder::new().name("libravdb-promote".into()).spawn(move || {
+            let promoted = IndexConfig::Auto(AutoParams { promoted: true, ..auto });
+            let quantization = me.config().quantization;
+            match me.rebuild(promoted, quantization, &me.background) {
+                Ok(_) | Err(Error::Aborted | Error::Closed(_) | Error::NotFound(_)) => {}
+                Err(e) => *me.index_error.lock() = Some(format!("promoting the auto index failed: {e}")),
+            }
+            me.promoting.store(false, Ordering::Release);
+        });
+        if spawned.is_err() {
+            self.promoting.store(false, Ordering::Release);
+        }
+    }
+}
