@@ -23,6 +23,24 @@ async function top10(c: import('../index').Collection, queries: Float32Array) {
   return c.searchBatch(queries, { k: 10 })
 }
 
+/** Runs `__test__/crash/<script>` in a child process and SIGKILLs it once it prints
+ * `marker`; resolves to what it printed (rejects if it exits by itself). */
+function runUntilKilled(script: string, args: string[], marker: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash', script), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes(marker)) child.kill('SIGKILL')
+    })
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(out) : reject(new Error(`exit ${code}: ${out} ${err}`))))
+  })
+}
+
 function linkDirs(dir: string): string[] {
   return readdirSync(join(dir, 'collections', 'c')).filter((n) => n.startsWith('links'))
 }
@@ -135,21 +153,7 @@ describe('rebuild()', () => {
     const before = await top10(c, randomVectors(6, 10, DIM))
     await db.close()
     db = undefined
-    const seen = await new Promise<string>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', join(__dirname, 'crash', 'rebuild-worker.ts'), dir, JSON.stringify({ type: 'hnsw' })],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      )
-      let out = ''
-      let err = ''
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString()
-        if (out.includes('BUILDING')) child.kill('SIGKILL')
-      })
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-      child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(out) : reject(new Error(`exit ${code}: ${err}`))))
-    })
+    const seen = await runUntilKilled('rebuild-worker.ts', [dir, JSON.stringify({ type: 'hnsw' })], 'BUILDING')
     expect(seen).not.toContain('DONE')
     db = await LibraVDB.open(dir)
     const again = db.getCollection('c')
@@ -216,19 +220,7 @@ describe("index: { type: 'auto' }", () => {
 
   it('SIGKILL during the promotion: every acknowledged record is there and the build completes', async () => {
     const dir = tempDir()
-    const seen = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash', 'auto-worker.ts'), dir, '20000', String(DIM)], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      let out = ''
-      let err = ''
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString()
-        if (out.includes('BUILDING')) child.kill('SIGKILL')
-      })
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-      child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(out) : reject(new Error(`exit ${code}: ${out} ${err}`))))
-    })
+    const seen = await runUntilKilled('auto-worker.ts', [dir, '20000', String(DIM)], 'BUILDING')
     const acked = Math.max(...[...seen.matchAll(/ACK (\d+)/g)].map((m) => Number(m[1])))
     expect(acked).toBe(20_000)
     db = await LibraVDB.open(dir)

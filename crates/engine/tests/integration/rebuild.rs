@@ -13,9 +13,7 @@ fn params(k: usize) -> SearchParams {
 }
 
 fn index(kind: &'static str) -> IndexSpec<'static> {
-    match kind {
-        kind => IndexSpec { kind: Some(kind), ..Default::default() },
-    }
+    IndexSpec { kind: Some(kind), ..Default::default() }
 }
 
 fn scalar8() -> QuantSpec<'static> {
