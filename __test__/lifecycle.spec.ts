@@ -233,3 +233,33 @@ describe("index: { type: 'auto' }", () => {
     expect(linkDirs(dir)).toEqual(['links-1'])
   }, 60_000)
 })
+
+describe('tune()', () => {
+  it('sets the smallest breadth of its sweep that meets the target, for HNSW and IVF-PQ', async () => {
+    const dir = tempDir()
+    db = await LibraVDB.open(dir)
+    const block = randomVectors(11, 12_000, DIM)
+    const h = await db.createCollection('h', { dimension: DIM, index: { type: 'hnsw', m: 4, efConstruction: 32 } })
+    await h.insertBatch(records(block, 12_000))
+    const r = await h.tune({ targetRecall: 0.9, k: 10 })
+    expect(r.sampleSize).toBe(200)
+    expect(r.recall).toBeGreaterThanOrEqual(0.9)
+    expect(r.sweep.at(-1)).toEqual({ breadth: r.efSearch, recall: r.recall })
+    expect(r.sweep.slice(0, -1).every((s) => s.recall < 0.9)).toBe(true)
+    expect(h.explain({ k: 10 }).efSearch).toBe(r.efSearch)
+    const ivf = await db.createCollection('i', { dimension: DIM, index: { type: 'ivfpq', m: 8 } })
+    await ivf.insertBatch(records(block, 12_000))
+    const ri = await ivf.tune({ targetRecall: 0.8 })
+    expect(ri.nprobe).toBeGreaterThanOrEqual(1)
+    expect(ri.efSearch).toBeUndefined()
+    expect(ivf.explain({ k: 10 }).nprobe).toBe(ri.nprobe)
+    // Persisted: the same defaults after a reopen.
+    await db.close()
+    db = await LibraVDB.open(dir)
+    expect(db.getCollection('h').explain({ k: 10 }).efSearch).toBe(r.efSearch)
+    expect(db.getCollection('i').explain({ k: 10 }).nprobe).toBe(ri.nprobe)
+    for (const bad of [undefined, {}, { targetRecall: 0 }, { targetRecall: 1.2 }, { targetRecall: '0.9' }, { targetRecall: 0.9, k: 0 }, { targetRecall: 0.9, k: 5000 }]) {
+      await expect(db.getCollection('h').tune(bad as never)).rejects.toBeInstanceOf(InvalidArgumentError)
+    }
+  })
+})

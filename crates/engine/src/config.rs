@@ -127,6 +127,27 @@ impl IndexConfig {
         }
     }
 
+    /// This configuration with `breadth` as the default `efSearch` (HNSW) or `nprobe`
+    /// (IVF-PQ) of the active index (`tune()`); flat is returned as it is.
+    pub fn with_default_breadth(self, breadth: usize) -> IndexConfig {
+        match self {
+            IndexConfig::Hnsw { m, ef_construction, seed, .. } => {
+                IndexConfig::Hnsw { m, ef_construction, ef_search: breadth, seed }
+            }
+            IndexConfig::Ivfpq(p) => IndexConfig::Ivfpq(IvfParams { nprobe: Some(breadth), ..p }),
+            IndexConfig::Auto(a) if a.promoted => {
+                let target = match a.target {
+                    AutoTarget::Hnsw { m, ef_construction, seed, .. } => {
+                        AutoTarget::Hnsw { m, ef_construction, ef_search: breadth, seed }
+                    }
+                    AutoTarget::Ivfpq(p) => AutoTarget::Ivfpq(IvfParams { nprobe: Some(breadth), ..p }),
+                };
+                IndexConfig::Auto(AutoParams { target, ..a })
+            }
+            other => other,
+        }
+    }
+
     /// IVF-PQ parameters, when the active index is IVF-PQ.
     pub fn ivf_params(&self) -> Option<IvfParams> {
         match self.active() {

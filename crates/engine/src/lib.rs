@@ -18,7 +18,7 @@ mod pool;
 pub use cancel::Cancel;
 pub use collection::{
     BatchOptions, BatchReport, Collection, Damage, Hits, ItemError, PlanKind, QueryPlan, RebuildReport, Record,
-    SearchParams, Stats, UpdateInput, VerifyReport, parse_filter,
+    SearchParams, Stats, TuneReport, UpdateInput, VerifyReport, parse_filter,
 };
 pub use config::{CollectionConfig, DbOptions, IndexConfig, IndexSpec, QuantSpec, QuantizationConfig};
 pub use database::Database;

@@ -22,6 +22,17 @@ pub struct NativeItemError {
     pub message: String,
 }
 
+/// What `tune()` measured and set; the sweep as two parallel arrays.
+#[napi(object)]
+pub struct NativeTuneReport {
+    pub knob: Option<String>,
+    pub setting: Option<u32>,
+    pub recall: f64,
+    pub sample_size: u32,
+    pub sweep_settings: Vec<u32>,
+    pub sweep_recalls: Vec<f64>,
+}
+
 /// Outcome of a batch call; `applied: false` means an atomic batch was rejected whole.
 #[napi(object)]
 pub struct NativeBatchReport {
@@ -539,6 +550,30 @@ impl NativeCollection {
                 new_quant = current.quantization;
             }
             Ok(c.rebuild(new_index, new_quant, &cancel)?.index.to_owned())
+        })
+    }
+
+    /// Finds and sets the smallest search breadth meeting `target_recall` (see the engine's
+    /// `Collection::tune`).
+    #[napi(ts_return_type = "Promise<NativeTuneReport>")]
+    pub fn tune(
+        &self,
+        target_recall: f64,
+        k: u32,
+        sample: u32,
+        cancel: Option<&CancelToken>,
+    ) -> AsyncTask<Job<NativeTuneReport>> {
+        let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
+        job(move || {
+            let r = c.tune(target_recall, k as usize, sample as usize, &cancel)?;
+            Ok(NativeTuneReport {
+                knob: r.knob.map(str::to_owned),
+                setting: r.setting.map(|s| s as u32),
+                recall: r.recall,
+                sample_size: r.sample_size as u32,
+                sweep_settings: r.sweep.iter().map(|&(s, _)| s as u32).collect(),
+                sweep_recalls: r.sweep.iter().map(|&(_, r)| r).collect(),
+            })
         })
     }
 

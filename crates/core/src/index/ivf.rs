@@ -374,6 +374,13 @@ impl IvfPqIndex {
     }
 }
 
+impl IvfPqIndex {
+    /// Sets the default number of lists a query probes (`tune()`).
+    pub fn set_nprobe(&mut self, nprobe: usize) {
+        self.nprobe = nprobe.clamp(1, self.ivf.nlist());
+    }
+}
+
 impl<V: VectorRows + ?Sized> VectorIndex<V> for IvfPqIndex {
     fn kind(&self) -> IndexKind {
         IndexKind::IvfPq

@@ -120,6 +120,23 @@ impl IndexState {
         if let IndexState::IvfPq(ivf) = self { Some(ivf) } else { None }
     }
 
+    /// Sets the active index's default breadth (HNSW `efSearch`, IVF-PQ `nprobe`); false for
+    /// an index without one (flat, untrained IVF-PQ).
+    pub(super) fn set_default_breadth(&mut self, breadth: usize) -> bool {
+        match self {
+            IndexState::Hnsw(g) => g.set_ef_search(breadth),
+            IndexState::IvfPq(ivf) => match &mut ivf.index {
+                Some(index) => {
+                    index.set_nprobe(breadth);
+                    ivf.params.nprobe = Some(breadth);
+                }
+                None => return false,
+            },
+            IndexState::Flat(_) => return false,
+        }
+        true
+    }
+
     /// HNSW's mapped level-0 table.
     pub(super) fn links(&self) -> Option<&ChunkedLinks> {
         if let IndexState::Hnsw(g) = self { Some(g.level0()) } else { None }

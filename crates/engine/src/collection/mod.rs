@@ -13,6 +13,7 @@
 //! - [`ivf`]: IVF-PQ training and its checkpoint form.
 //! - [`rebuild`]: `rebuild()`, a new index built beside the serving one, then switched to.
 //! - [`auto`]: the `auto` index's promotion from flat, on a background thread.
+//! - [`tune`]: `tune()`, the smallest search breadth meeting a recall target.
 
 mod auto;
 mod filter;
@@ -22,6 +23,7 @@ mod persist;
 mod quant;
 mod read;
 mod rebuild;
+mod tune;
 mod verify;
 mod write;
 
@@ -36,6 +38,7 @@ pub use filter::{PlanKind, QueryPlan};
 pub(crate) use index::IndexState;
 pub use read::{Hits, Record, SearchParams, Stats, parse_filter};
 pub use rebuild::{RebuildProgress, RebuildReport};
+pub use tune::TuneReport;
 pub use verify::{Damage, VerifyReport};
 pub use write::{BatchOptions, BatchReport, ItemError, UpdateInput};
 

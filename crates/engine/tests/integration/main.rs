@@ -9,3 +9,4 @@ mod quant;
 mod rebuild;
 mod recovery;
 mod search;
+mod tune;

@@ -217,6 +217,11 @@ impl<L: LinkTable> HnswIndex<L> {
         &self.params
     }
 
+    /// Sets the default beam width of a query (`tune()`).
+    pub fn set_ef_search(&mut self, ef: usize) {
+        self.params.ef_search = ef.max(1);
+    }
+
     pub fn metric(&self) -> Metric {
         self.metric
     }
