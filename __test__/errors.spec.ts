@@ -176,8 +176,8 @@ describe('bad input gets a typed error and changes nothing', () => {
   it('takes option names and defaults from the engine, the one table of them', async () => {
     const d = LibraVDB.defaults
     expect(Object.keys(d.index).sort()).toEqual(['auto', 'flat', 'hnsw', 'ivfpq'])
-    expect(d.index.auto).toEqual({ flatThreshold: 10_000, promoteTo: 'hnsw' })
-    expect(d.index.hnsw).toEqual({ m: 16, efConstruction: 200, efSearch: 64 })
+    expect(d.index.auto).toEqual({ flatThreshold: 10_000, promoteTo: 'hnsw', targetRecall: null })
+    expect(d.index.hnsw).toEqual({ m: 16, efConstruction: 200, efSearch: 64, targetRecall: null })
     expect(d.index.ivfpq.nlist).toBeNull() // chosen when the index trains
     expect(Object.isFrozen(d.index.hnsw)).toBe(true)
     db = await LibraVDB.open()
@@ -188,7 +188,7 @@ describe('bad input gets a typed error and changes nothing', () => {
     // Every option the table lists is accepted for its type and refused for the others.
     for (const [type, options] of Object.entries(d.index)) {
       for (const option of Object.keys(options)) {
-        const value = option === 'promoteTo' ? 'ivfpq' : option === 'bits' ? 8 : option === 'm' ? 2 : 4
+        const value = option === 'promoteTo' ? 'ivfpq' : option === 'targetRecall' ? 0.9 : option === 'bits' ? 8 : option === 'm' ? 2 : 4
         await db.createCollection(`${type}-${option}`, { dimension: 4, index: { type, [option]: value } as never })
         for (const other of Object.keys(d.index).filter((t) => !(option in d.index[t]))) {
           await expect(db.createCollection('x', { dimension: 4, index: { type: other, [option]: value } as never })).rejects.toBeInstanceOf(

@@ -263,3 +263,53 @@ describe('tune()', () => {
     }
   })
 })
+
+describe('index.targetRecall', () => {
+  /** Polls until the collection has tuned itself at `atLeast` live records or more. */
+  async function untilTuned(c: import('../index').Collection, atLeast: number): Promise<number> {
+    for (;;) {
+      const s = c.stats()
+      expect(s.indexError ?? undefined).toBeUndefined()
+      if ((s.tunedAt ?? 0) >= atLeast) return s.tunedAt!
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  }
+
+  it('tunes by itself at 1,000 records, on each doubling and after rebuild(), and persists', async () => {
+    const dir = tempDir()
+    db = await LibraVDB.open(dir)
+    const block = randomVectors(12, 5_000, DIM)
+    const c = await db.createCollection('c', {
+      dimension: DIM,
+      index: { type: 'hnsw', m: 4, efConstruction: 32, targetRecall: 0.97 },
+    })
+    expect(c.stats().targetRecall).toBe(0.97)
+    await c.insertBatch(records(block, 1_200))
+    expect(await untilTuned(c, 1_200)).toBe(1_200)
+    const first = c.explain({ k: 10 }).efSearch
+    expect(first).not.toBe(LibraVDB.defaults.index.hnsw.efSearch)
+    await c.insertBatch(records(block, 1_300, 1_200)) // 2,500: doubled
+    expect(await untilTuned(c, 2_400)).toBe(2_500)
+    await c.rebuild({ index: { type: 'hnsw', m: 4, efConstruction: 32, targetRecall: 0.9 } })
+    expect(c.stats().targetRecall).toBe(0.9)
+    await untilTuned(c, 2_500) // tuned afresh on the new index
+    await db.close()
+    db = await LibraVDB.open(dir)
+    const again = db.getCollection('c')
+    expect([again.stats().targetRecall, again.stats().tunedAt]).toEqual([0.9, 2_500])
+  })
+
+  it('an auto index tunes after its promotion', async () => {
+    db = await LibraVDB.open()
+    const c = await db.createCollection('c', { dimension: DIM, index: { type: 'auto', flatThreshold: 2_000, targetRecall: 0.95 } })
+    await c.insertBatch(records(randomVectors(13, 2_000, DIM), 2_000))
+    await untilActive(c, 'hnsw')
+    expect(await untilTuned(c, 2_000)).toBe(2_000)
+    await expect(db.createCollection('x', { dimension: DIM, index: { type: 'hnsw', targetRecall: 2 } })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    )
+    await expect(db.createCollection('x', { dimension: DIM, index: { type: 'flat', targetRecall: 0.9 } as never })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    )
+  })
+})

@@ -58,6 +58,10 @@ export interface HnswIndexConfig {
   /** Default beam width of a query (raised to `k` when smaller): the recall / speed knob.
    * Override per query with `search(v, { efSearch })`. Default 64. */
   efSearch?: number
+  /** Recall@10 to keep the default breadth tuned for: the collection runs `tune()` by itself
+   * once it holds 1,000 records, after `rebuild()` and promotion, and whenever it has doubled
+   * since the last tune (in the background; `stats().tunedAt` says when). */
+  targetRecall?: number
 }
 
 /**
@@ -86,6 +90,10 @@ export interface IvfPqIndexConfig {
   /** Candidates re-ranked on full precision: `k * rerank` (0 to 100; 0 returns the codes'
    * order). Default 16. */
   rerank?: number
+  /** Recall@10 to keep the default breadth tuned for: the collection runs `tune()` by itself
+   * once it holds 1,000 records, after `rebuild()` and promotion, and whenever it has doubled
+   * since the last tune (in the background; `stats().tunedAt` says when). */
+  targetRecall?: number
 }
 
 /**
@@ -101,6 +109,10 @@ export interface AutoIndexConfig {
   flatThreshold?: number
   /** What it becomes: `'hnsw'` (default) or `'ivfpq'`. */
   promoteTo?: 'hnsw' | 'ivfpq'
+  /** Recall@10 to keep the default breadth tuned for: the collection runs `tune()` by itself
+   * once it holds 1,000 records, after `rebuild()` and promotion, and whenever it has doubled
+   * since the last tune (in the background; `stats().tunedAt` says when). */
+  targetRecall?: number
 }
 
 /** Index of a collection. */
@@ -171,6 +183,8 @@ export interface CollectionConfig {
 }
 
 const METRICS: readonly string[] = ['l2', 'cosine', 'dot']
+/** Options that take fractions (the others of the engine's table with numbers take integers). */
+const FRACTIONS: ReadonlySet<string> = new Set(['targetRecall', 'trainRatio'])
 
 export function validateOpenOptions(v: unknown): OpenOptions {
   const o = optionsObject<OpenOptions>('open options', v, ['fsync', 'checkpointBytes', 'readOnly', 'refreshIntervalMs'])
@@ -212,10 +226,11 @@ export function validateIndexConfig(path: string, index: unknown): IndexConfig {
   for (const [key, fallback] of Object.entries(options)) {
     const x = index[key]
     if (x === undefined) continue
-    // An option is a string where its default is one (auto's promoteTo), else an integer.
-    if (typeof fallback === 'string' ? typeof x !== 'string' : typeof x !== 'number' || !Number.isInteger(x)) {
-      throw new InvalidArgumentError(`${path}.${key} must be ${typeof fallback === 'string' ? 'a string' : 'an integer'}, got ${describe(x)}`)
-    }
+    // An option is a string where its default is one (auto's promoteTo), a fraction if named
+    // so, else an integer.
+    const kind = typeof fallback === 'string' ? 'a string' : FRACTIONS.has(key) ? 'a number' : 'an integer'
+    const ok = kind === 'a string' ? typeof x === 'string' : typeof x === 'number' && (kind === 'a number' || Number.isInteger(x))
+    if (!ok) throw new InvalidArgumentError(`${path}.${key} must be ${kind}, got ${describe(x)}`)
   }
   return index as unknown as IndexConfig
 }
@@ -227,7 +242,7 @@ export function validateQuantizationConfig(path: string, q: unknown): Quantizati
   }
   const options = Object.keys(configOptions.quantization[q.type] ?? {})
   checkKeys(path, q, ['type', ...options])
-  for (const key of options.filter((o) => o !== 'trainRatio')) {
+  for (const key of options.filter((o) => !FRACTIONS.has(o))) {
     if (q[key] !== undefined && (typeof q[key] !== 'number' || !Number.isInteger(q[key]))) {
       throw new InvalidArgumentError(`${path}.${key} must be an integer, got ${describe(q[key])}`)
     }

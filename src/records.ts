@@ -116,8 +116,13 @@ export interface CollectionStats {
   /** `'building'` while `rebuild()` (or an `auto` index's promotion) builds a new index
    * beside the active one, else `'ready'`. */
   indexState: 'ready' | 'building'
-  /** Why an `auto` index's promotion failed, if it did (tried again when the database reopens). */
+  /** Why an `auto` index's promotion (or a tune for `targetRecall`) failed, if it did (tried
+   * again when the database reopens). */
   indexError?: string | null
+  /** `index.targetRecall`, if set. */
+  targetRecall?: number | null
+  /** Live records when the collection last tuned itself for `targetRecall` (0: not yet). */
+  tunedAt?: number | null
   /** Bytes of index structure (the HNSW graph; 0 for flat). */
   indexBytes: number
   /** Bytes of stored vectors (rows x dimension x 4). */

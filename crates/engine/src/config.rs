@@ -182,6 +182,8 @@ pub struct IndexSpec<'a> {
     pub flat_threshold: Option<i64>,
     /// `auto`: `hnsw` or `ivfpq`.
     pub promote_to: Option<&'a str>,
+    /// hnsw, ivfpq, auto: recall@10 to keep the default breadth tuned for.
+    pub target_recall: Option<f64>,
 }
 
 /// `v`, or `default` when absent; an error naming the option (`path`) when outside lo..=hi.
@@ -226,7 +228,12 @@ pub fn index_options() -> Vec<TypeOptions> {
         ("flat", vec![]),
         (
             "hnsw",
-            vec![("m", h.m.into()), ("efConstruction", h.ef_construction.into()), ("efSearch", h.ef_search.into())],
+            vec![
+                ("m", h.m.into()),
+                ("efConstruction", h.ef_construction.into()),
+                ("efSearch", h.ef_search.into()),
+                ("targetRecall", Value::Null),
+            ],
         ),
         (
             "ivfpq",
@@ -236,9 +243,17 @@ pub fn index_options() -> Vec<TypeOptions> {
                 ("m", Value::Null),
                 ("bits", 8.into()),
                 ("rerank", IvfParams::DEFAULT_RERANK.into()),
+                ("targetRecall", Value::Null),
             ],
         ),
-        ("auto", vec![("flatThreshold", AutoParams::DEFAULT_FLAT_THRESHOLD.into()), ("promoteTo", "hnsw".into())]),
+        (
+            "auto",
+            vec![
+                ("flatThreshold", AutoParams::DEFAULT_FLAT_THRESHOLD.into()),
+                ("promoteTo", "hnsw".into()),
+                ("targetRecall", Value::Null),
+            ],
+        ),
     ]
 }
 
@@ -305,6 +320,7 @@ impl IndexSpec<'_> {
             ("rerank", self.rerank.is_some()),
             ("flatThreshold", self.flat_threshold.is_some()),
             ("promoteTo", self.promote_to.is_some()),
+            ("targetRecall", self.target_recall.is_some()),
         ];
         check_applies("index", &index_options(), kind, &given)?;
         match kind {
@@ -467,6 +483,18 @@ pub struct CollectionConfig {
     /// (`"string"`, `"int"`, `"float"`, `"bool"`, `"date"`, `"string[]"`, `"number[]"`).
     #[serde(default)]
     pub schema: Vec<(String, String)>,
+    /// `index.targetRecall`: the recall@10 `tune()` keeps the default breadth at.
+    #[serde(default)]
+    pub recall_target: Option<RecallTarget>,
+}
+
+/// A recall target the collection re-tunes itself for: after an `auto` promotion, after
+/// `rebuild()`, and whenever it has doubled since the last tune.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RecallTarget {
+    pub recall: f64,
+    /// Live records at the last tune (0: not tuned yet).
+    pub tuned_at: usize,
 }
 
 impl CollectionConfig {
@@ -524,9 +552,10 @@ impl CollectionConfig {
                 .ok_or_else(|| Error::invalid(format!("metric must be 'l2', 'cosine' or 'dot', got '{m}'")))?,
         };
         let dimension = dimension as usize;
-        let index = index.build(dimension)?;
+        let built = index.build(dimension)?;
         let quantization = quantization.build(dimension)?;
-        let config = Self { dimension, metric, index, quantization, schema: Vec::new() };
+        let config = Self { dimension, metric, index: built, quantization, schema: Vec::new(), recall_target: None }
+            .with_recall_target(&index)?;
         config.check_index_and_quantization()?;
         Ok(config)
     }
@@ -551,6 +580,16 @@ impl CollectionConfig {
         quantization: QuantSpec<'_>,
     ) -> Result<(IndexConfig, Option<QuantizationConfig>)> {
         Ok((index.build(self.dimension)?, quantization.build(self.dimension)?))
+    }
+
+    /// This configuration with the recall target `index` asks for (`index.targetRecall`).
+    pub fn with_recall_target(mut self, index: &IndexSpec<'_>) -> Result<Self> {
+        self.recall_target = match index.target_recall {
+            None => None,
+            Some(r) if r > 0.0 && r <= 1.0 => Some(RecallTarget { recall: r, tuned_at: 0 }),
+            Some(r) => return Err(Error::invalid(format!("index.targetRecall must be in (0, 1], got {r}"))),
+        };
+        Ok(self)
     }
 }
 

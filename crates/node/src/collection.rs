@@ -233,6 +233,10 @@ pub struct NativeStats {
     pub active_index: String,
     pub index_state: String,
     pub index_error: Option<String>,
+    /// `index.targetRecall`, if set.
+    pub target_recall: Option<f64>,
+    /// Live records at the last tune for it (0: not tuned yet).
+    pub tuned_at: Option<f64>,
     pub index_bytes: f64,
     pub vector_bytes: f64,
     pub mapped_bytes: f64,
@@ -262,6 +266,8 @@ impl From<Stats> for NativeStats {
             active_index: s.active_index.into(),
             index_state: s.index_state.into(),
             index_error: s.index_error,
+            target_recall: s.recall_target.map(|t| t.recall),
+            tuned_at: s.recall_target.map(|t| t.tuned_at as f64),
             index_bytes: s.index_bytes as f64,
             vector_bytes: s.vector_bytes as f64,
             mapped_bytes: s.mapped_bytes as f64,
@@ -549,7 +555,12 @@ impl NativeCollection {
             if quantization.is_none() && !remove_quantization {
                 new_quant = current.quantization;
             }
-            Ok(c.rebuild(new_index, new_quant, &cancel)?.index.to_owned())
+            let report = c.rebuild(new_index, new_quant, &cancel)?;
+            // A new index brings its own targetRecall (or none).
+            if let Some(i) = &index {
+                c.set_recall_target(i.spec().target_recall)?;
+            }
+            Ok(report.index.to_owned())
         })
     }
 

@@ -44,6 +44,8 @@ pub struct NativeIndexConfig {
     pub flat_threshold: Option<i64>,
     /// auto: `hnsw` (default) or `ivfpq`.
     pub promote_to: Option<String>,
+    /// hnsw, ivfpq, auto: recall@10 the default breadth is tuned for.
+    pub target_recall: Option<f64>,
 }
 
 /// Quantization options of a collection (`undefined` takes the engine default).
@@ -71,6 +73,7 @@ impl NativeIndexConfig {
             rerank: self.rerank,
             flat_threshold: self.flat_threshold,
             promote_to: self.promote_to.as_deref(),
+            target_recall: self.target_recall,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! background thread, off the write path, and switched to atomically. A crash during the
 //! build reopens on the flat index and starts the build again.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use super::Collection;
@@ -16,6 +16,7 @@ impl Collection {
         let c = Arc::new(self);
         let _ = c.me.set(Arc::downgrade(&c));
         c.maybe_promote();
+        c.maybe_retune();
         c
     }
 
@@ -30,24 +31,50 @@ impl Collection {
             Ok(st) if st.ids.live_count() >= auto.flat_threshold && !st.rebuilding => {}
             _ => return,
         }
-        if self.index_error.lock().is_some() || self.promoting.swap(true, Ordering::AcqRel) {
+        if self.index_error.lock().is_some() {
+            return;
+        }
+        self.in_background(promoting, "libravdb-promote", move |c| {
+            let promoted = IndexConfig::Auto(AutoParams { promoted: true, ..auto });
+            let quantization = c.config().quantization;
+            match c.rebuild(promoted, quantization, &c.background) {
+                Ok(_) | Err(Error::Aborted | Error::Closed(_) | Error::NotFound(_)) => {}
+                Err(e) => *c.index_error.lock() = Some(format!("promoting the auto index failed: {e}")),
+            }
+        });
+    }
+
+    /// Runs `work` on a thread of its own unless the `flag` of this collection says one
+    /// already runs (set for the thread's life). The thread holds the collection.
+    pub(super) fn in_background(
+        &self,
+        flag: fn(&Collection) -> &AtomicBool,
+        name: &str,
+        work: impl FnOnce(&Arc<Collection>) + Send + 'static,
+    ) {
+        if flag(self).swap(true, Ordering::AcqRel) {
             return;
         }
         let Some(me) = self.me.get().and_then(Weak::upgrade) else {
-            self.promoting.store(false, Ordering::Release);
+            flag(self).store(false, Ordering::Release);
             return;
         };
-        let spawned = std::thread::Builder::new().name("libravdb-promote".into()).spawn(move || {
-            let promoted = IndexConfig::Auto(AutoParams { promoted: true, ..auto });
-            let quantization = me.config().quantization;
-            match me.rebuild(promoted, quantization, &me.background) {
-                Ok(_) | Err(Error::Aborted | Error::Closed(_) | Error::NotFound(_)) => {}
-                Err(e) => *me.index_error.lock() = Some(format!("promoting the auto index failed: {e}")),
-            }
-            me.promoting.store(false, Ordering::Release);
+        let spawned = std::thread::Builder::new().name(name.into()).spawn(move || {
+            work(&me);
+            flag(&me).store(false, Ordering::Release);
         });
         if spawned.is_err() {
-            self.promoting.store(false, Ordering::Release);
+            flag(self).store(false, Ordering::Release);
         }
     }
+}
+
+/// The flag of a running `auto` promotion.
+pub(super) fn promoting(c: &Collection) -> &AtomicBool {
+    &c.promoting
+}
+
+/// The flag of a running background tune.
+pub(super) fn tuning(c: &Collection) -> &AtomicBool {
+    &c.tuning
 }

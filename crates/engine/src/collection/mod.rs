@@ -12,7 +12,8 @@
 //!   kind; the rest use the core `VectorIndex` interface it hands out.
 //! - [`ivf`]: IVF-PQ training and its checkpoint form.
 //! - [`rebuild`]: `rebuild()`, a new index built beside the serving one, then switched to.
-//! - [`auto`]: the `auto` index's promotion from flat, on a background thread.
+//! - [`auto`]: the `auto` index's promotion from flat, on a background thread (and the
+//!   background-thread helper the recall target's re-tuning uses too).
 //! - [`tune`]: `tune()`, the smallest search breadth meeting a recall target.
 
 mod auto;
@@ -111,6 +112,8 @@ pub struct Collection {
     background: crate::cancel::Cancel,
     /// An `auto` promotion is running.
     promoting: std::sync::atomic::AtomicBool,
+    /// A background tune for the recall target is running.
+    tuning: std::sync::atomic::AtomicBool,
     /// Why the last `auto` promotion failed (it is not retried until the collection reopens).
     index_error: Mutex<Option<String>>,
     /// Bytes in the WAL, readable without the writer lock (`stats()` never waits on a write).

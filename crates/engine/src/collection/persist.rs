@@ -150,6 +150,7 @@ impl Collection {
             me: Default::default(),
             background: Default::default(),
             promoting: Default::default(),
+            tuning: Default::default(),
             index_error: Mutex::new(None),
             wal_bytes,
             status: AtomicU8::new(OPEN),

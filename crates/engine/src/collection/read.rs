@@ -82,8 +82,10 @@ pub struct Stats {
     pub active_index: &'static str,
     /// `building` while a `rebuild()` builds a new index beside the active one, else `ready`.
     pub index_state: &'static str,
-    /// Why the `auto` index's promotion failed, if it did (retried when the database reopens).
+    /// Why the `auto` index's promotion (or a tune for the recall target) failed, if it did.
     pub index_error: Option<String>,
+    /// `index.targetRecall`, and the live records at the last tune for it (0: not yet).
+    pub recall_target: Option<crate::config::RecallTarget>,
     /// Bytes of index structure (HNSW graph: level-0 lists, levels, upper lists).
     pub index_bytes: usize,
     /// Bytes of stored vectors (rows x dim x 4).
@@ -352,6 +354,7 @@ impl Collection {
             active_index: st.index.kind(),
             index_state: if st.rebuilding { "building" } else { "ready" },
             index_error: self.index_error.lock().clone(),
+            recall_target: self.config.read().recall_target,
             index_bytes,
             vector_bytes: rows * self.dim() * 4,
             mapped_bytes: st.vectors.mapped_bytes(),

@@ -23,7 +23,7 @@ use super::index::{IndexSource, IndexState, links_shift};
 use super::quant::QuantState;
 use super::{Collection, State};
 use crate::cancel::Cancel;
-use crate::config::{CollectionConfig, IndexConfig, QuantizationConfig};
+use crate::config::{CollectionConfig, IndexConfig, QuantizationConfig, RecallTarget};
 use crate::error::{Error, Result};
 use crate::pool::pool;
 
@@ -127,7 +127,10 @@ impl Collection {
         let Some(_only) = self.rebuild_lock.try_lock() else {
             return Err(Error::invalid(format!("a rebuild of collection '{}' is already running", self.name)));
         };
-        let config = CollectionConfig { index, quantization, ..self.config() };
+        let current = self.config();
+        // A recall target is tuned for afresh on the new index.
+        let recall_target = current.recall_target.map(|t| RecallTarget { tuned_at: 0, ..t });
+        let config = CollectionConfig { index, quantization, recall_target, ..current };
         config.check_index_and_quantization()?;
         let (links_name, links_dir) = {
             let w = self.writer.lock();
@@ -204,6 +207,7 @@ impl Collection {
         drop(w);
         drop(_only);
         self.maybe_promote();
+        self.maybe_retune();
         Ok(RebuildReport { index: self.read_state()?.index.kind(), rows })
     }
 

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use super::Collection;
 use crate::cancel::Cancel;
+use crate::config::RecallTarget;
 use crate::error::{Error, Result};
 use crate::pool::pool;
 
@@ -25,6 +26,8 @@ use crate::pool::pool;
 const SWEEP: [usize; 20] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024];
 /// Seed of the query sample: the same collection state gives the same sample.
 const SEED: u64 = 0x7e57_5eed;
+/// Records a collection with a recall target holds before it first tunes itself.
+pub const MIN_AUTO_TUNE: usize = 1000;
 
 /// What [`Collection::tune`] measured and set.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,16 +114,65 @@ impl Collection {
         // Make it the default, in memory and in the manifest.
         let mut w = self.writer.lock();
         self.check_open()?;
-        if self.state.write().index.set_default_breadth(setting) {
+        let mut st = self.state.write();
+        if st.index.set_default_breadth(setting) {
             let mut config = self.config.write();
             config.index = config.index.with_default_breadth(setting);
+            if let Some(t) = &mut config.recall_target {
+                t.tuned_at = st.ids.live_count().max(1);
+            }
         }
+        drop(st);
         self.force_checkpoint_locked(&mut w)?;
         let knob = match knob {
             BreadthKnob::EfSearch => "efSearch",
             BreadthKnob::Nprobe => "nprobe",
         };
         Ok(TuneReport { knob: Some(knob), setting: Some(setting), recall, sample_size: queries.len(), sweep })
+    }
+
+    /// Sets `index.targetRecall` (None clears it) and persists it; the collection then tunes
+    /// itself for it (in the background) once it holds [`MIN_AUTO_TUNE`] records, and again
+    /// after `rebuild()`, an `auto` promotion, and each doubling.
+    pub fn set_recall_target(&self, recall: Option<f64>) -> Result<()> {
+        if recall.is_some_and(|r| !(r > 0.0 && r <= 1.0)) {
+            return Err(Error::invalid(format!("targetRecall must be in (0, 1], got {}", recall.unwrap_or_default())));
+        }
+        let mut w = self.writer.lock();
+        self.check_open()?;
+        self.config.write().recall_target = recall.map(|recall| RecallTarget { recall, tuned_at: 0 });
+        self.force_checkpoint_locked(&mut w)?;
+        drop(w);
+        self.maybe_retune();
+        Ok(())
+    }
+
+    /// Starts a background tune for the recall target if one is due: the active index has a
+    /// breadth to tune, and the collection has not been tuned since it last changed index or
+    /// has doubled since.
+    pub(super) fn maybe_retune(&self) {
+        let Some(target) = self.config.read().recall_target else { return };
+        if self.options.read_only {
+            return;
+        }
+        let due = match self.read_state() {
+            Ok(st) => {
+                let live = st.ids.live_count();
+                !st.rebuilding
+                    && st.index.active().breadth_knob().is_some()
+                    && live >= MIN_AUTO_TUNE
+                    && (target.tuned_at == 0 || live >= 2 * target.tuned_at)
+            }
+            Err(_) => false,
+        };
+        if due {
+            self.in_background(super::auto::tuning, "libravdb-tune", move |c| {
+                match c.tune(target.recall, 10, 200, &c.background) {
+                    Ok(_) | Err(Error::Aborted | Error::Closed(_) | Error::NotFound(_)) => {}
+                    Err(e) => *c.index_error.lock() = Some(format!("tuning for targetRecall failed: {e}")),
+                }
+            });
+        }
     }
 
     /// `f` of each query `0..n`, in parallel on the worker pool, each under its own hold of

@@ -422,6 +422,7 @@ impl Collection {
             self.checkpoint_locked(w)?;
         }
         self.maybe_promote();
+        self.maybe_retune();
         Ok(())
     }
 }
