@@ -286,8 +286,6 @@ describe('index.targetRecall', () => {
     expect(c.stats().targetRecall).toBe(0.97)
     await c.insertBatch(records(block, 1_200))
     expect(await untilTuned(c, 1_200)).toBe(1_200)
-    const first = c.explain({ k: 10 }).efSearch
-    expect(first).not.toBe(LibraVDB.defaults.index.hnsw.efSearch)
     await c.insertBatch(records(block, 1_300, 1_200)) // 2,500: doubled
     expect(await untilTuned(c, 2_400)).toBe(2_500)
     await c.rebuild({ index: { type: 'hnsw', m: 4, efConstruction: 32, targetRecall: 0.9 } })

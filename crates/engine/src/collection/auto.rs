@@ -34,7 +34,7 @@ impl Collection {
         if self.index_error.lock().is_some() {
             return;
         }
-        self.in_background(promoting, "libravdb-promote", move |c| {
+        self.in_background(promoting, Collection::maybe_promote, "libravdb-promote", move |c| {
             let promoted = IndexConfig::Auto(AutoParams { promoted: true, ..auto });
             let quantization = c.config().quantization;
             match c.rebuild(promoted, quantization, &c.background) {
@@ -45,10 +45,13 @@ impl Collection {
     }
 
     /// Runs `work` on a thread of its own unless the `flag` of this collection says one
-    /// already runs (set for the thread's life). The thread holds the collection.
+    /// already runs (set for the thread's life), then `recheck`: a trigger that came while
+    /// the flag was set was dropped, so the thread looks again. The thread holds the
+    /// collection.
     pub(super) fn in_background(
         &self,
         flag: fn(&Collection) -> &AtomicBool,
+        recheck: fn(&Collection),
         name: &str,
         work: impl FnOnce(&Arc<Collection>) + Send + 'static,
     ) {
@@ -62,6 +65,7 @@ impl Collection {
         let spawned = std::thread::Builder::new().name(name.into()).spawn(move || {
             work(&me);
             flag(&me).store(false, Ordering::Release);
+            recheck(&me);
         });
         if spawned.is_err() {
             flag(self).store(false, Ordering::Release);

@@ -166,7 +166,7 @@ impl Collection {
             Err(_) => false,
         };
         if due {
-            self.in_background(super::auto::tuning, "libravdb-tune", move |c| {
+            self.in_background(super::auto::tuning, Collection::maybe_retune, "libravdb-tune", move |c| {
                 match c.tune(target.recall, 10, 200, &c.background) {
                     Ok(_) | Err(Error::Aborted | Error::Closed(_) | Error::NotFound(_)) => {}
                     Err(e) => *c.index_error.lock() = Some(format!("tuning for targetRecall failed: {e}")),
