@@ -87,12 +87,22 @@ export function loadVectors(path: string): { dim: number; n: number; data: Float
 
 /** The SIFT descriptors shipped in ../shared/datasets/sift5k. */
 export function sift5k(): Dataset {
-  const dir = join(SHARED_DATASETS, 'sift5k')
+  return shared('sift5k')
+}
+
+/** 20,000 real sentence embeddings (384-d, cosine) with 500 held-out queries. */
+export function debpkg20k(): Dataset {
+  return shared('debpkg20k')
+}
+
+/** A dataset of ../shared/datasets: base, query and groundtruth files. */
+function shared(name: string): Dataset {
+  const dir = join(SHARED_DATASETS, name)
   const base = readVecs(join(dir, 'base.fvecs'))
   const queries = readVecs(join(dir, 'query.fvecs'))
   const gt = readVecs(join(dir, 'groundtruth.ivecs'))
   return {
-    name: 'sift5k',
+    name,
     dim: base.dim,
     base: base.data as Float32Array,
     queries: queries.data as Float32Array,

@@ -3,6 +3,7 @@
  * the workloads of this run (ratios are LibraVDB / peer measured side by side).
  */
 import type { TenantsResult } from './tenants'
+import type { LifecycleResult } from './lifecycle'
 import { type AnnResult, qpsAtRecall } from './ann'
 import type { BatchRow } from './batch'
 import type { FilteredResult } from './filtered'
@@ -23,6 +24,7 @@ export interface RunResults {
   batch?: BatchRow[]
   soak?: SoakResult
   tenants?: TenantsResult
+  lifecycle?: LifecycleResult
 }
 
 const ok = <T extends object>(r: T | { lib: string; error: string }): r is T => !('error' in r)

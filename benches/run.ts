@@ -6,16 +6,17 @@
  *   --scale 1m           1,000,000 x 128 instead of 100,000 for the clustered sets
  *   --soak-minutes N     soak length (default 30, quick 0.33)
  *   --no-peers           filtered workload: LibraVDB alone (skips the slow peer builds at 1M)
- *   --only a,b           run only these workloads (flat, ann, quant, memory, filtered, batch, tenants, soak);
+ *   --only a,b           run only these workloads (flat, ann, quant, memory, filtered, batch, tenants, lifecycle, soak);
  *                        the report then holds only their sections
  *   --data F --queries Q [--gt G]   also run on your vectors (.fvecs / .npy; ground truth .ivecs / .npy)
  */
 import { parseArgs } from 'node:util'
 import { annSection, benchAnn, qpsAtRecall } from './ann'
 import { batchSection, benchBatch } from './batch'
-import { type Dataset, clustered, loadVectors, sift5k } from './datasets'
+import { type Dataset, clustered, debpkg20k, loadVectors, sift5k } from './datasets'
 import { benchFiltered, filteredSection } from './filtered'
 import { benchFlat, flatSection } from './flat'
+import { benchLifecycle, lifecycleSection } from './lifecycle'
 import { benchMemory, memorySection } from './memory'
 import { machine, writeReport } from './harness'
 import { type RunResults, headlineSection } from './headline'
@@ -36,7 +37,7 @@ async function main() {
       'no-peers': { type: 'boolean', default: false },
     },
   })
-  const WORKLOADS = ['flat', 'ann', 'quant', 'memory', 'filtered', 'batch', 'tenants', 'soak'] as const
+  const WORKLOADS = ['flat', 'ann', 'quant', 'memory', 'filtered', 'batch', 'tenants', 'lifecycle', 'soak'] as const
   const only = values.only?.split(',').map((s) => s.trim())
   for (const w of only ?? []) if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--only takes ${WORKLOADS.join(', ')}; got '${w}'`)
   const runs = (w: (typeof WORKLOADS)[number]) => !only || only.includes(w)
@@ -138,6 +139,16 @@ async function main() {
     console.log(`${t.collections} collections: ${t.createAndFillSeconds.toFixed(1)} s, ${(t.diskBytes / 2 ** 20).toFixed(1)} MiB on disk`)
     sections.push(tenantsSection(t))
     json.tenants = t
+  }
+
+  if (runs('lifecycle')) {
+    const l = await benchLifecycle(easy, quick ? 20_000 : n, [sift, debpkg20k()])
+    console.log(`lifecycle: promote ${l.promoteSeconds.toFixed(2)} s (fresh HNSW ${l.hnswBuildSeconds.toFixed(2)} s); ` +
+      l.transitions.map((t) => `${t.from} -> ${t.to} ${t.rebuildSeconds.toFixed(2)} s (fresh ${t.freshSeconds.toFixed(2)} s)`).join('; '))
+    console.log(`lifecycle: p99 ${l.p99IdleMs.toFixed(2)} ms idle, ${l.p99DuringRebuildMs.toFixed(2)} ms during rebuild; ` +
+      l.tune.map((t) => `tune ${t.dataset}: efSearch ${t.efSearch}, sample ${t.sampleRecall.toFixed(3)}, held out ${t.heldOutRecall.toFixed(3)}`).join('; '))
+    sections.push(lifecycleSection(l))
+    json.lifecycle = l
   }
 
   if (runs('soak')) {
