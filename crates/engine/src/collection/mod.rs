@@ -38,7 +38,7 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 pub use filter::{PlanKind, QueryPlan};
 pub(crate) use index::IndexState;
 pub use read::{Hits, Record, SearchParams, Stats, parse_filter};
-pub use rebuild::{RebuildProgress, RebuildReport};
+pub use rebuild::RebuildReport;
 pub use tune::TuneReport;
 pub use verify::{Damage, VerifyReport};
 pub use write::{BatchOptions, BatchReport, ItemError, UpdateInput};

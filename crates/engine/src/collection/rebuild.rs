@@ -32,7 +32,7 @@ const SLICE: usize = 4096;
 
 /// How far a running rebuild is: rows added to the new index of the rows there are.
 #[derive(Debug, Default)]
-pub struct RebuildProgress {
+pub(crate) struct RebuildProgress {
     pub done: AtomicU64,
     pub total: AtomicU64,
 }
