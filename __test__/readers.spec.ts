@@ -41,6 +41,11 @@ describe('read-only handles', () => {
     const hits = await r.search(row(data, 777, DIM), { k: 3, filter: { n: { $gte: 700 } }, includeMetadata: true })
     expect(hits[0]).toMatchObject({ id: 'd777', metadata: { n: 777 } })
     expect(await r.get('d0')).toBeNull()
+    // The writer changes index: the reader follows on refresh (its old link table is gone).
+    await w.rebuild({ index: { type: 'flat' } })
+    await reader.refresh()
+    expect([r.stats().index, r.stats().activeIndex]).toEqual(['flat', 'flat'])
+    expect((await r.search(row(data, 321, DIM), { k: 1 }))[0].id).toBe('d321')
   })
 
   it('serve a worker process while the writer goes on, refreshing on their own', async () => {

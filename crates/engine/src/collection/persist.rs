@@ -336,6 +336,8 @@ impl Collection {
         let fresh = Collection::open_read_only(dir.clone(), self.options.clone())?;
         std::mem::swap(&mut *w, &mut *fresh.writer.lock());
         std::mem::swap(&mut *self.state.write(), &mut *fresh.state.write());
+        // The writer may have rebuilt: the index and quantization come with the checkpoint.
+        *self.config.write() = fresh.config();
         Ok(())
     }
 
