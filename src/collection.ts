@@ -343,7 +343,8 @@ export class Collection {
     }
     const timer = o.onProgress ? setInterval(report, 100) : undefined
     try {
-      await cancellableWrite(o, (token) => this.#native.rebuild(index, quantization, t.quantization === null, token))
+      const json = (x: object | undefined) => x && JSON.stringify(x)
+      await cancellableWrite(o, (token) => this.#native.rebuild(json(index), json(quantization), t.quantization === null, token))
       if (o.onProgress) report()
     } finally {
       clearInterval(timer)

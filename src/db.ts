@@ -72,7 +72,14 @@ export class LibraVDB {
   async createCollection(name: string, config: CollectionConfig): Promise<Collection> {
     checkName(name)
     const cfg = validateCollectionConfig(config)
-    const native = await call(() => this.#native.createCollection(name, cfg))
+    const native = await call(() =>
+      this.#native.createCollection(name, {
+        ...cfg,
+        // The engine reads index and quantization options from their API objects.
+        index: cfg.index && JSON.stringify(cfg.index),
+        quantization: cfg.quantization && JSON.stringify(cfg.quantization),
+      }),
+    )
     return new Collection(native, this)
   }
 

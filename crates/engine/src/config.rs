@@ -186,6 +186,108 @@ pub struct IndexSpec<'a> {
     pub target_recall: Option<f64>,
 }
 
+/// The options of a JSON object as the API spells them (`{ "type": "hnsw", "m": 16 }`):
+/// `type` and each option of `table` for it, checked to be a string, an integer or a number
+/// as its default in the table is; an unknown key or a wrong type is `ERR_INVALID_ARGUMENT`.
+struct JsonOptions<'a> {
+    path: &'static str,
+    object: &'a serde_json::Map<String, Value>,
+}
+
+impl<'a> JsonOptions<'a> {
+    fn parse(path: &'static str, json: &'a Value, table: &[TypeOptions]) -> Result<Self> {
+        let object =
+            json.as_object().ok_or_else(|| Error::invalid(format!("{path} must be an object with a string 'type'")))?;
+        let kind = object.get("type").and_then(Value::as_str);
+        for key in object.keys() {
+            let known = key == "type" || table.iter().any(|(_, options)| options.iter().any(|(o, _)| o == key));
+            if !known {
+                return Err(Error::invalid(format!("{path} has an unknown option '{key}'")));
+            }
+        }
+        if kind.is_none() {
+            return Err(Error::invalid(format!("{path} must have a string 'type'")));
+        }
+        Ok(Self { path, object })
+    }
+
+    fn str(&self, key: &str) -> Result<Option<&'a str>> {
+        match self.object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(v) => Err(Error::invalid(format!("{}.{key} must be a string, got {v}", self.path))),
+        }
+    }
+
+    fn int(&self, key: &str) -> Result<Option<i64>> {
+        match self.object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| Error::invalid(format!("{}.{key} must be an integer, got {v}", self.path))),
+        }
+    }
+
+    fn number(&self, key: &str) -> Result<Option<f64>> {
+        match self.object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_f64()
+                .map(Some)
+                .ok_or_else(|| Error::invalid(format!("{}.{key} must be a number, got {v}", self.path))),
+        }
+    }
+}
+
+impl<'a> IndexSpec<'a> {
+    /// The index options of an API object, e.g. `{ "type": "hnsw", "efSearch": 128 }`.
+    pub fn from_json(json: &'a Value) -> Result<Self> {
+        let o = JsonOptions::parse("index", json, &index_options())?;
+        Ok(IndexSpec {
+            kind: o.str("type")?,
+            m: o.int("m")?,
+            ef_construction: o.int("efConstruction")?,
+            ef_search: o.int("efSearch")?,
+            nlist: o.int("nlist")?,
+            nprobe: o.int("nprobe")?,
+            bits: o.int("bits")?,
+            rerank: o.int("rerank")?,
+            flat_threshold: o.int("flatThreshold")?,
+            promote_to: o.str("promoteTo")?,
+            target_recall: o.number("targetRecall")?,
+        })
+    }
+}
+
+impl<'a> QuantSpec<'a> {
+    /// The quantization options of an API object, e.g. `{ "type": "scalar", "bits": 4 }`.
+    pub fn from_json(json: &'a Value) -> Result<Self> {
+        let o = JsonOptions::parse("quantization", json, &quantization_options())?;
+        Ok(QuantSpec {
+            kind: o.str("type")?,
+            bits: o.int("bits")?,
+            m: o.int("m")?,
+            train_ratio: o.number("trainRatio")?,
+            oversampling: o.int("oversampling")?,
+        })
+    }
+}
+
+/// Parses the JSON text of an API object (`what` names it in errors).
+fn parse_json(what: &str, text: Option<&str>) -> Result<Option<Value>> {
+    text.map(|t| serde_json::from_str(t).map_err(|e| Error::invalid(format!("{what} is not valid JSON: {e}"))))
+        .transpose()
+}
+
+fn index_spec(json: &Option<Value>) -> Result<IndexSpec<'_>> {
+    json.as_ref().map_or_else(|| Ok(IndexSpec::default()), IndexSpec::from_json)
+}
+
+fn quant_spec(json: &Option<Value>) -> Result<QuantSpec<'_>> {
+    json.as_ref().map_or_else(|| Ok(QuantSpec::default()), QuantSpec::from_json)
+}
+
 /// `v`, or `default` when absent; an error naming the option (`path`) when outside lo..=hi.
 fn in_range(path: &str, v: Option<i64>, lo: i64, hi: i64, default: usize) -> Result<usize> {
     match v {
@@ -582,6 +684,41 @@ impl CollectionConfig {
         Ok((index.build(self.dimension)?, quantization.build(self.dimension)?))
     }
 
+    /// A new collection's configuration from API values, `index` and `quantization` as the
+    /// JSON text of their API objects (None: the defaults).
+    pub fn from_api_json(
+        dimension: i64,
+        metric: Option<&str>,
+        index: Option<&str>,
+        quantization: Option<&str>,
+    ) -> Result<Self> {
+        let (index, quantization) = (parse_json("index", index)?, parse_json("quantization", quantization)?);
+        Self::from_api_quantized(dimension, metric, index_spec(&index)?, quant_spec(&quantization)?)
+    }
+
+    /// The configuration `rebuild()` targets, from the JSON text of API objects: an omitted
+    /// index keeps this one (and its recall target), an omitted quantization keeps this one
+    /// unless `remove_quantization`.
+    pub fn rebuild_target(
+        &self,
+        index: Option<&str>,
+        quantization: Option<&str>,
+        remove_quantization: bool,
+    ) -> Result<CollectionConfig> {
+        let (index, quantization) = (parse_json("index", index)?, parse_json("quantization", quantization)?);
+        let mut next = self.clone();
+        if index.is_some() {
+            let spec = index_spec(&index)?;
+            next.index = spec.build(self.dimension)?;
+            next = next.with_recall_target(&spec)?;
+        }
+        if quantization.is_some() || remove_quantization {
+            next.quantization = quant_spec(&quantization)?.build(self.dimension)?;
+        }
+        next.check_index_and_quantization()?;
+        Ok(next)
+    }
+
     /// This configuration with the recall target `index` asks for (`index.targetRecall`).
     pub fn with_recall_target(mut self, index: &IndexSpec<'_>) -> Result<Self> {
         self.recall_target = match index.target_recall {
@@ -624,6 +761,38 @@ mod metric_serde {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_objects_are_read_against_the_option_table() {
+        let c = CollectionConfig::from_api_json(
+            8,
+            Some("cosine"),
+            Some(r#"{"type":"hnsw","m":8,"efSearch":100,"targetRecall":0.9}"#),
+            Some(r#"{"type":"scalar","bits":4,"trainRatio":0.5}"#),
+        )
+        .unwrap();
+        assert_eq!(c.index.hnsw_params().map(|p| (p.m, p.ef_search)), Some((8, 100)));
+        assert_eq!(c.recall_target.map(|t| t.recall), Some(0.9));
+        assert!(matches!(c.quantization, Some(QuantizationConfig::Scalar { bits: 4, .. })));
+        for (index, quant, says) in [
+            (r#"{"type":"hnsw","colour":1}"#, None, "unknown option 'colour'"),
+            (r#"{"type":"hnsw","m":2.5}"#, None, "index.m must be an integer"),
+            (r#"{"type":"auto","promoteTo":3}"#, None, "index.promoteTo must be a string"),
+            (r#"{"m":8}"#, None, "string 'type'"),
+            (r#"[1]"#, None, "must be an object"),
+            ("{", None, "not valid JSON"),
+            (r#"{"type":"flat","efSearch":4}"#, None, "applies to { type: 'hnsw' } only"),
+            (r#"{"type":"flat"}"#, Some(r#"{"type":"scalar","trainRatio":"x"}"#), "trainRatio must be a number"),
+        ] {
+            let err = CollectionConfig::from_api_json(8, None, Some(index), quant).unwrap_err().to_string();
+            assert!(err.contains(says), "{index}: {err}");
+        }
+        // rebuild(): omitted parts are kept, a removed quantization goes.
+        let kept = c.rebuild_target(None, None, false).unwrap();
+        assert_eq!(kept, c);
+        let flat = c.rebuild_target(Some(r#"{"type":"flat"}"#), None, true).unwrap();
+        assert_eq!((flat.index, flat.quantization, flat.recall_target), (IndexConfig::Flat, None, None));
+    }
 
     #[test]
     fn config_validation_names_the_bad_value() {

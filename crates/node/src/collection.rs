@@ -3,14 +3,13 @@
 use std::sync::Arc;
 
 use libravdb_engine::{
-    BatchOptions, BatchReport, Collection, Filter, Hits, IndexSpec, MetadataChange, QuantSpec, QueryPlan, Record,
-    SearchParams, Stats, UpdateInput, VerifyReport, parse_filter,
+    BatchOptions, BatchReport, Collection, Filter, Hits, MetadataChange, QueryPlan, Record, SearchParams, Stats,
+    UpdateInput, VerifyReport, parse_filter,
 };
 use napi::bindgen_prelude::{AsyncTask, Float32Array, Float32ArraySlice, Uint8Array, Uint32Array};
 use napi_derive::napi;
 
 use crate::CancelToken;
-use crate::database::{NativeIndexConfig, NativeQuantizationConfig};
 use crate::job::{Job, guarded, job};
 
 /// Per-item failure of a batch call.
@@ -531,34 +530,24 @@ impl NativeCollection {
         job(move || Ok(c.optimize(&cancel)? as u32))
     }
 
-    /// Builds `index` / `quantization` beside the serving index and switches to it (see the
-    /// engine's `Collection::rebuild`). `index` None keeps the index settings; `quantization`
-    /// None keeps the quantization unless `remove_quantization`.
+    /// Builds `index` / `quantization` (JSON text of the API objects) beside the serving
+    /// index and switches to it (the engine's `Collection::rebuild`). `index` None keeps the
+    /// index settings; `quantization` None keeps the quantization unless `remove_quantization`.
     #[napi(ts_return_type = "Promise<string>")]
     pub fn rebuild(
         &self,
-        index: Option<NativeIndexConfig>,
-        quantization: Option<NativeQuantizationConfig>,
+        index: Option<String>,
+        quantization: Option<String>,
         remove_quantization: bool,
         cancel: Option<&CancelToken>,
     ) -> AsyncTask<Job<String>> {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
         job(move || {
-            let current = c.config();
-            let (mut new_index, mut new_quant) = current.index_and_quantization(
-                index.as_ref().map_or_else(IndexSpec::default, NativeIndexConfig::spec),
-                quantization.as_ref().map_or_else(QuantSpec::default, NativeQuantizationConfig::spec),
-            )?;
-            if index.is_none() {
-                new_index = current.index;
-            }
-            if quantization.is_none() && !remove_quantization {
-                new_quant = current.quantization;
-            }
-            let report = c.rebuild(new_index, new_quant, &cancel)?;
+            let target = c.config().rebuild_target(index.as_deref(), quantization.as_deref(), remove_quantization)?;
+            let report = c.rebuild(target.index, target.quantization, &cancel)?;
             // A new index brings its own targetRecall (or none).
-            if let Some(i) = &index {
-                c.set_recall_target(i.spec().target_recall)?;
+            if index.is_some() {
+                c.set_recall_target(target.recall_target.map(|t| t.recall))?;
             }
             Ok(report.index.to_owned())
         })

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use libravdb_engine::{CollectionConfig, Database, DbOptions, IndexSpec, QuantSpec};
+use libravdb_engine::{CollectionConfig, Database, DbOptions};
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
@@ -21,82 +21,15 @@ pub struct NativeOpenOptions {
     pub read_only: Option<bool>,
 }
 
-/// Index options of a collection (`undefined` takes the engine default).
-#[napi(object)]
-pub struct NativeIndexConfig {
-    #[napi(js_name = "type")]
-    pub kind: String,
-    /// HNSW: neighbours per node on upper levels (level 0 keeps 2m). IVF-PQ: sub-spaces.
-    pub m: Option<i64>,
-    /// HNSW: beam width while building.
-    pub ef_construction: Option<i64>,
-    /// HNSW: default beam width of a query.
-    pub ef_search: Option<i64>,
-    /// IVF-PQ: coarse lists (default: about the square root of the vectors at training).
-    pub nlist: Option<i64>,
-    /// IVF-PQ: lists probed per query by default.
-    pub nprobe: Option<i64>,
-    /// IVF-PQ: bits per sub-space code (8 or 4).
-    pub bits: Option<i64>,
-    /// IVF-PQ: candidates re-ranked on full precision, as a multiple of k (0: none).
-    pub rerank: Option<i64>,
-    /// auto: live records at which it stops being flat (default 10,000).
-    pub flat_threshold: Option<i64>,
-    /// auto: `hnsw` (default) or `ivfpq`.
-    pub promote_to: Option<String>,
-    /// hnsw, ivfpq, auto: recall@10 the default breadth is tuned for.
-    pub target_recall: Option<f64>,
-}
-
-/// Quantization options of a collection (`undefined` takes the engine default).
-#[napi(object)]
-pub struct NativeQuantizationConfig {
-    #[napi(js_name = "type")]
-    pub kind: String,
-    pub bits: Option<i64>,
-    /// Product quantization: sub-spaces (must divide the dimension).
-    pub m: Option<i64>,
-    pub train_ratio: Option<f64>,
-    pub oversampling: Option<i64>,
-}
-
-impl NativeIndexConfig {
-    pub(crate) fn spec(&self) -> IndexSpec<'_> {
-        IndexSpec {
-            kind: Some(self.kind.as_str()),
-            m: self.m,
-            ef_construction: self.ef_construction,
-            ef_search: self.ef_search,
-            nlist: self.nlist,
-            nprobe: self.nprobe,
-            bits: self.bits,
-            rerank: self.rerank,
-            flat_threshold: self.flat_threshold,
-            promote_to: self.promote_to.as_deref(),
-            target_recall: self.target_recall,
-        }
-    }
-}
-
-impl NativeQuantizationConfig {
-    pub(crate) fn spec(&self) -> QuantSpec<'_> {
-        QuantSpec {
-            kind: Some(self.kind.as_str()),
-            bits: self.bits,
-            m: self.m,
-            train_ratio: self.train_ratio,
-            oversampling: self.oversampling,
-        }
-    }
-}
-
 /// Configuration of a new collection.
 #[napi(object)]
 pub struct NativeCollectionConfig {
     pub dimension: i64,
     pub metric: Option<String>,
-    pub index: Option<NativeIndexConfig>,
-    pub quantization: Option<NativeQuantizationConfig>,
+    /// The `index` object as JSON text (its options are the engine's to check).
+    pub index: Option<String>,
+    /// The `quantization` object as JSON text.
+    pub quantization: Option<String>,
     /// Metadata field -> type (`string`, `int`, `float`, `bool`, `date`, `string[]`, `number[]`).
     pub schema: Option<std::collections::HashMap<String, String>>,
 }
@@ -129,12 +62,15 @@ impl NativeDatabase {
     pub fn create_collection(&self, name: String, config: NativeCollectionConfig) -> AsyncTask<Job<NativeCollection>> {
         let db = self.db.clone();
         job(move || {
-            let spec = config.index.as_ref().map_or_else(IndexSpec::default, NativeIndexConfig::spec);
-            let quant = config.quantization.as_ref().map_or_else(QuantSpec::default, NativeQuantizationConfig::spec);
             let mut schema: Vec<(String, String)> = config.schema.clone().unwrap_or_default().into_iter().collect();
             schema.sort();
-            let cfg = CollectionConfig::from_api_quantized(config.dimension, config.metric.as_deref(), spec, quant)?
-                .with_schema(schema)?;
+            let cfg = CollectionConfig::from_api_json(
+                config.dimension,
+                config.metric.as_deref(),
+                config.index.as_deref(),
+                config.quantization.as_deref(),
+            )?
+            .with_schema(schema)?;
             Ok(NativeCollection::new(db.create_collection(&name, cfg)?))
         })
     }
