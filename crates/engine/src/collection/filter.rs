@@ -30,11 +30,23 @@ pub(crate) struct Filterable {
 impl Filterable {
     /// Indexes of `config`'s schema over the live rows of `ids` and their stored metadata.
     pub(crate) fn build(config: &CollectionConfig, ids: &IdMap, metadata: &[Option<Box<str>>]) -> Filterable {
-        let mut f = Filterable { index: PayloadIndex::new(config.field_types()), live: ids.live_rows() };
-        for row in &f.live {
-            f.index.insert(row, parse_meta(metadata[row as usize].as_deref()).as_ref());
+        let mut f = Filterable { index: PayloadIndex::new(config.field_types()), live: RoaringBitmap::new() };
+        for row in &ids.live_rows() {
+            f.insert(row, metadata[row as usize].as_deref());
         }
         f
+    }
+
+    /// Indexes live `row` with its metadata JSON.
+    pub(crate) fn insert(&mut self, row: u32, meta: Option<&str>) {
+        self.index.insert(row, parse_meta(meta).as_ref());
+        self.live.insert(row);
+    }
+
+    /// Drops `row` (indexed with `meta`) from the indexes.
+    pub(crate) fn remove(&mut self, row: u32, meta: Option<&str>) {
+        self.index.remove(row, parse_meta(meta).as_ref());
+        self.live.remove(row);
     }
 }
 
@@ -128,22 +140,6 @@ pub(crate) struct Planned {
 }
 
 impl State {
-    /// Indexes `row`'s metadata (no-op without a schema).
-    pub(super) fn index_row(&mut self, row: u32) {
-        if let Some(f) = &mut self.filterable {
-            f.index.insert(row, parse_meta(self.metadata[row as usize].as_deref()).as_ref());
-            f.live.insert(row);
-        }
-    }
-
-    /// Removes `row`'s metadata from the indexes (call before the metadata changes).
-    pub(super) fn unindex_row(&mut self, row: u32) {
-        if let Some(f) = &mut self.filterable {
-            f.index.remove(row, parse_meta(self.metadata[row as usize].as_deref()).as_ref());
-            f.live.remove(row);
-        }
-    }
-
     /// Plans a filtered search for `k` results; `breadth` is the unfiltered search's beam
     /// width (HNSW) or lists probed (IVF-PQ).
     pub(super) fn plan(&self, filter: &Filter, k: usize, breadth: usize) -> Planned {

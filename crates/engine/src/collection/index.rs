@@ -224,7 +224,11 @@ impl State {
     ) -> Vec<Neighbor> {
         let index = self.index.active();
         let breadth = index.breadth(breadth, k);
-        if let Some(found) = self.knn_quantized(index, query, k, breadth, metric, accept) {
+        let quantized = self
+            .quant
+            .as_ref()
+            .and_then(|q| q.search(index, &self.vectors, self.ids.rows(), query, k, breadth, metric, accept));
+        if let Some(found) = quantized {
             return found;
         }
         index.search(&self.vectors, query, k, breadth, accept)
@@ -235,6 +239,19 @@ impl State {
     pub(super) fn breadth(&self, params: SearchParams) -> usize {
         let index = self.index.active();
         index.breadth(params.breadth(index), params.k)
+    }
+
+    /// With a trained quantizer or IVF-PQ index, full precision is read only to re-rank:
+    /// drops this process's resident pages of the (file-backed) vector chunks. Dirty pages
+    /// stay in the kernel's page cache and reach the file as usual (the WAL covers a crash
+    /// before that).
+    pub(super) fn release_full_precision(&self) -> crate::error::Result<()> {
+        let ivf_trained = self.index.ivf().is_some_and(|ivf| ivf.index.is_some());
+        if ivf_trained || self.quant.as_ref().is_some_and(|q| q.trained().is_some()) {
+            self.vectors.release_resident()?;
+            self.vectors.advise_random();
+        }
+        Ok(())
     }
 
     /// Repairs the index around deleted rows (after which nothing refers to them); returns

@@ -16,10 +16,12 @@ use libravdb_core::index::ivf::{SAMPLE_PER_LIST, default_nlist};
 use libravdb_core::index::{FlatIndex, IvfPq, IvfPqIndex};
 use libravdb_core::quant::ProductQuantizer;
 
-use super::State;
-use super::quant::QuantStatus;
+use super::quant::{QuantStatus, sample_rows};
 use crate::config::{IvfParams, QuantizationConfig};
+use crate::ids::IdMap;
 use crate::pool::pool;
+use libravdb_core::VectorRows;
+use libravdb_storage::ChunkedVectors;
 
 /// Seed of the coarse and residual k-means.
 const SEED: u64 = 0x1f_5eed;
@@ -76,41 +78,28 @@ impl IvfState {
     }
 }
 
-impl State {
-    /// Trains the IVF-PQ index if it waits and enough vectors exist, filing every live row;
-    /// returns it or the failure. Runs under the read lock.
-    pub(super) fn train_ivf(&self, metric: Metric) -> Option<Result<IvfPq, String>> {
-        self.train_ivf_for(self.index.ivf()?, metric)
-    }
-
-    /// [`State::train_ivf`] of `ivf`, which may be an index `rebuild()` is building.
-    pub(super) fn train_ivf_for(&self, ivf: &IvfState, metric: Metric) -> Option<Result<IvfPq, String>> {
-        let live = self.ids.live_count();
-        if ivf.status != QuantStatus::Pending || live < ivf.threshold() {
+/// Training, given the rows it learns from.
+impl IvfState {
+    /// Trains the index if it waits and `ids` holds enough live rows (vectors in `vectors`),
+    /// filing every live row; returns it or the failure. The caller holds the state's read
+    /// lock (for `rebuild()`, an index it is building).
+    pub(super) fn train(&self, vectors: &ChunkedVectors, ids: &IdMap, metric: Metric) -> Option<Result<IvfPq, String>> {
+        let live = ids.live_count();
+        if self.status != QuantStatus::Pending || live < self.threshold() {
             return None;
         }
-        let p = ivf.params;
+        let p = self.params;
         let nlist = p.nlist.unwrap_or_else(|| default_nlist(live));
         let want = (nlist * SAMPLE_PER_LIST)
             .max(ProductQuantizer::min_sample(p.bits))
             .min(QuantizationConfig::MAX_SAMPLE)
             .min(live);
-        let live_rows: Vec<u32> = (0..self.ids.rows() as u32).filter(|&r| self.ids.is_live(r)).collect();
-        let sample = self.sample_rows(&live_rows, want);
+        let live_rows: Vec<u32> = (0..ids.rows() as u32).filter(|&r| ids.is_live(r)).collect();
+        let sample = sample_rows(vectors, &live_rows, want);
         Some(pool().install(|| {
-            let trained =
-                IvfPq::train(&sample, libravdb_core::VectorRows::dim(&self.vectors), metric, nlist, p.m, p.bits, SEED)
-                    .map_err(|e| e.0)?;
-            trained.add(&self.vectors, &live_rows);
+            let trained = IvfPq::train(&sample, vectors.dim(), metric, nlist, p.m, p.bits, SEED).map_err(|e| e.0)?;
+            trained.add(vectors, &live_rows);
             Ok(trained)
         }))
-    }
-
-    /// Installs a training outcome (under the write lock; the writer lock has been held since
-    /// training read the rows, so none were written meanwhile).
-    pub(super) fn install_ivf(&mut self, outcome: Result<IvfPq, String>) {
-        if let Some(ivf) = self.index.ivf_mut() {
-            ivf.install_outcome(outcome);
-        }
     }
 }

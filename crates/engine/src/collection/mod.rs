@@ -53,7 +53,12 @@ const DROPPED: u8 = 2;
 /// A write failed after it was logged: memory may lag the WAL until the database reopens.
 const POISONED: u8 = 3;
 
-/// In-memory state of a collection, guarded by `Collection::state`.
+/// In-memory state of a collection, guarded by `Collection::state`. Each concern is a type
+/// of its own that owns its operations: ids (`IdMap`), vectors (`ChunkedVectors`), the index
+/// (`IndexState`, which also trains IVF-PQ), quantization (`QuantState`: training, codes,
+/// search on them), payload indexes (`Filterable`). The `impl State` blocks only
+/// coordinate them: index.rs (searching, adding rows), write.rs (applying a write to every
+/// concern), filter.rs (planning a filtered search); persistence is `Writer`'s.
 #[derive(Debug)]
 pub(crate) struct State {
     vectors: ChunkedVectors,

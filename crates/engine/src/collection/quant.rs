@@ -18,8 +18,8 @@ use libravdb_core::{Metric, Neighbor, VectorRows};
 use libravdb_storage::ChunkedVectors;
 use rayon::prelude::*;
 
-use super::State;
 use crate::config::QuantizationConfig;
+use crate::ids::IdMap;
 use crate::pool::pool;
 
 /// Training state of a collection's quantizer.
@@ -42,6 +42,44 @@ pub(crate) struct QuantState {
 impl QuantState {
     pub fn new(config: QuantizationConfig) -> Self {
         Self { config, status: QuantStatus::Pending, quantizer: None, codes: Vec::new() }
+    }
+
+    /// Trains the quantizer if it waits and `ids` holds enough live rows (vectors in
+    /// `vectors`); returns it and the codes of every row, or the failure. The caller holds
+    /// the state's read lock (for `rebuild()`, a quantization it is building).
+    pub fn train(&self, vectors: &ChunkedVectors, ids: &IdMap) -> Option<Result<(Quantizer, Vec<u8>), String>> {
+        let live = ids.live_count();
+        if self.status != QuantStatus::Pending || live < self.threshold() {
+            return None;
+        }
+        let dim = vectors.dim();
+        let want = ((live as f64 * self.config.train_ratio() as f64) as usize)
+            .max(self.min_sample())
+            .min(QuantizationConfig::MAX_SAMPLE)
+            .min(live);
+        let live_rows: Vec<u32> = (0..ids.rows() as u32).filter(|&r| ids.is_live(r)).collect();
+        let sample = sample_rows(vectors, &live_rows, want);
+        let trained = pool().install(|| match self.config {
+            QuantizationConfig::Scalar { bits, .. } => {
+                ScalarQuantizer::train(&sample, dim, bits).map(Quantizer::Scalar)
+            }
+            QuantizationConfig::Product { m, bits, .. } => {
+                ProductQuantizer::train(&sample, dim, m, bits, 0x5eed).map(Quantizer::Product)
+            }
+        });
+        Some(match trained {
+            Err(e) => Err(e.0),
+            Ok(q) => {
+                let cb = q.code_bytes();
+                let mut codes = vec![0u8; ids.rows() * cb];
+                pool().install(|| {
+                    codes.par_chunks_exact_mut(cb).enumerate().for_each(|(row, out)| {
+                        q.encode(vectors.row(row as u32), out);
+                    })
+                });
+                Ok((q, codes))
+            }
+        })
     }
 
     /// Installs a training outcome: the quantizer and the codes of every row, or the failure.
@@ -160,98 +198,37 @@ impl Scorer for CodeScorer<'_> {
     }
 }
 
-impl State {
-    /// The vectors of `want` of `rows`, taken at an even stride (a training sample).
-    pub(super) fn sample_rows(&self, rows: &[u32], want: usize) -> Vec<f32> {
-        let stride = rows.len() as f64 / want.max(1) as f64;
-        let mut sample = Vec::with_capacity(want * self.vectors.dim());
-        for i in 0..want.min(rows.len()) {
-            sample.extend_from_slice(self.vectors.row(rows[(i as f64 * stride) as usize]));
-        }
-        sample
+/// The vectors of `want` of `rows`, taken at an even stride (a training sample).
+pub(super) fn sample_rows(vectors: &ChunkedVectors, rows: &[u32], want: usize) -> Vec<f32> {
+    let stride = rows.len() as f64 / want.max(1) as f64;
+    let mut sample = Vec::with_capacity(want * vectors.dim());
+    for i in 0..want.min(rows.len()) {
+        sample.extend_from_slice(vectors.row(rows[(i as f64 * stride) as usize]));
     }
+    sample
+}
 
-    /// Trains the quantizer if it waits and enough vectors exist; returns the trained
-    /// quantizer and the codes of every row, or the failure. Runs under the read lock.
-    pub(super) fn train_quantizer(&self) -> Option<Result<(Quantizer, Vec<u8>), String>> {
-        self.train_quantizer_for(self.quant.as_ref()?)
-    }
-
-    /// [`State::train_quantizer`] of `qs`, which may be a quantization `rebuild()` is building.
-    pub(super) fn train_quantizer_for(&self, qs: &QuantState) -> Option<Result<(Quantizer, Vec<u8>), String>> {
-        let live = self.ids.live_count();
-        if qs.status != QuantStatus::Pending || live < qs.threshold() {
-            return None;
-        }
-        let dim = self.vectors.dim();
-        let want = ((live as f64 * qs.config.train_ratio() as f64) as usize)
-            .max(qs.min_sample())
-            .min(QuantizationConfig::MAX_SAMPLE)
-            .min(live);
-        let live_rows: Vec<u32> = (0..self.ids.rows() as u32).filter(|&r| self.ids.is_live(r)).collect();
-        let sample = self.sample_rows(&live_rows, want);
-        let trained = pool().install(|| match qs.config {
-            QuantizationConfig::Scalar { bits, .. } => {
-                ScalarQuantizer::train(&sample, dim, bits).map(Quantizer::Scalar)
-            }
-            QuantizationConfig::Product { m, bits, .. } => {
-                ProductQuantizer::train(&sample, dim, m, bits, 0x5eed).map(Quantizer::Product)
-            }
-        });
-        Some(match trained {
-            Err(e) => Err(e.0),
-            Ok(q) => {
-                let cb = q.code_bytes();
-                let mut codes = vec![0u8; self.ids.rows() * cb];
-                pool().install(|| {
-                    codes.par_chunks_exact_mut(cb).enumerate().for_each(|(row, out)| {
-                        q.encode(self.vectors.row(row as u32), out);
-                    })
-                });
-                Ok((q, codes))
-            }
-        })
-    }
-
-    /// Installs a training outcome (under the write lock). Rows written between training and
-    /// now (none: the writer lock is held throughout) would be encoded here.
-    pub(super) fn install_quantizer(&mut self, outcome: Result<(Quantizer, Vec<u8>), String>) {
-        if let Some(qs) = self.quant.as_mut() {
-            qs.install(outcome);
-        }
-    }
-
-    /// With a trained quantizer or IVF-PQ index, full precision is read only to re-rank:
-    /// drops this process's resident pages of the (file-backed) vector chunks. Dirty pages
-    /// stay in the kernel's page cache and reach the file as usual (the WAL covers a crash
-    /// before that).
-    pub(super) fn release_full_precision(&self) -> crate::error::Result<()> {
-        let ivf_trained = self.index.ivf().is_some_and(|ivf| ivf.index.is_some());
-        if ivf_trained || self.quant.as_ref().is_some_and(|q| q.trained().is_some()) {
-            self.vectors.release_resident()?;
-            self.vectors.advise_random();
-        }
-        Ok(())
-    }
-
-    /// The quantized search, if the collection has a trained quantizer: candidates from the
-    /// codes (`k * oversampling` of them, the beam at least that wide), re-ranked on full
-    /// precision.
-    pub(super) fn knn_quantized(
+/// Search on the codes.
+impl QuantState {
+    /// The quantized search, once trained: candidates from the codes through `index` (rows
+    /// `0..rows`; `k * oversampling` of them, the beam at least that wide), re-ranked on the
+    /// full-precision rows of `vectors` (read through the mmap'd chunks).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn search(
         &self,
         index: &dyn VectorIndex<ChunkedVectors>,
+        vectors: &ChunkedVectors,
+        rows: usize,
         query: &[f32],
         k: usize,
         breadth: usize,
         metric: Metric,
         accept: &Accept,
     ) -> Option<Vec<Neighbor>> {
-        let qs = self.quant.as_ref()?;
-        let q = qs.trained()?;
-        let depth = k * qs.config.oversampling();
-        let scorer = CodeScorer { prepared: q.prepare(query, metric), codes: &qs.codes, code_bytes: q.code_bytes() };
-        let candidates = index.search_scored(&scorer, self.ids.rows(), depth, breadth.max(depth), accept)?;
-        // Full precision is read through the mmap'd chunks.
-        Some(rerank(&self.vectors, metric.kernel(), query, candidates, k))
+        let q = self.trained()?;
+        let depth = k * self.config.oversampling();
+        let scorer = CodeScorer { prepared: q.prepare(query, metric), codes: &self.codes, code_bytes: q.code_bytes() };
+        let candidates = index.search_scored(&scorer, rows, depth, breadth.max(depth), accept)?;
+        Some(rerank(vectors, metric.kernel(), query, candidates, k))
     }
 }

@@ -60,12 +60,12 @@ impl Next {
     /// Trains what waits for data (quantizer, IVF-PQ) on the rows `st` holds.
     fn train(&mut self, st: &State, metric: libravdb_core::Metric) {
         if let Some(qs) = &mut self.quant
-            && let Some(outcome) = st.train_quantizer_for(qs)
+            && let Some(outcome) = qs.train(&st.vectors, &st.ids)
         {
             qs.install(outcome);
         }
         if let Some(ivf) = self.index.ivf_mut()
-            && let Some(outcome) = st.train_ivf_for(ivf, metric)
+            && let Some(outcome) = ivf.train(&st.vectors, &st.ids, metric)
         {
             ivf.install_outcome(outcome);
             self.filed = st.ids.rows();

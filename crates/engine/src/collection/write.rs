@@ -367,15 +367,25 @@ impl Collection {
     /// Trains the quantizer or the IVF-PQ index once enough vectors exist (reads under the read lock, installs the
     /// codes under the write lock). The caller holds the writer lock.
     pub(super) fn train_if_due(&self, w: &mut Writer) -> Result<()> {
-        let outcome = self.state.read().train_quantizer();
+        let outcome = {
+            let st = self.state.read();
+            st.quant.as_ref().and_then(|q| q.train(&st.vectors, &st.ids))
+        };
         if let Some(outcome) = outcome {
-            self.state.write().install_quantizer(outcome);
+            if let Some(q) = self.state.write().quant.as_mut() {
+                q.install(outcome);
+            }
             // Persist the codes now (and let full precision leave memory).
             self.checkpoint_locked(w)?;
         }
-        let outcome = self.state.read().train_ivf(self.metric);
+        let outcome = {
+            let st = self.state.read();
+            st.index.ivf().and_then(|ivf| ivf.train(&st.vectors, &st.ids, self.metric))
+        };
         if let Some(outcome) = outcome {
-            self.state.write().install_ivf(outcome);
+            if let Some(ivf) = self.state.write().index.ivf_mut() {
+                ivf.install_outcome(outcome);
+            }
             self.checkpoint_locked(w)?;
         }
         Ok(())
@@ -502,9 +512,11 @@ impl State {
                 q.encode_row(row, v);
             }
         }
-        self.unindex_row(row);
+        if let Some(f) = &mut self.filterable {
+            f.remove(row, self.metadata[row as usize].as_deref());
+            f.insert(row, meta.as_deref());
+        }
         self.metadata[row as usize] = meta;
-        self.index_row(row);
         Ok(())
     }
 
@@ -520,14 +532,18 @@ impl State {
         if let Some(q) = &mut self.quant {
             q.encode_row(row, v);
         }
-        self.index_row(row);
+        if let Some(f) = &mut self.filterable {
+            f.insert(row, self.metadata[row as usize].as_deref());
+        }
         Ok(row)
     }
 
     /// Tombstones the row of `id`.
     fn remove(&mut self, id: &str) -> Option<u32> {
         let row = self.ids.get(id)?;
-        self.unindex_row(row);
+        if let Some(f) = &mut self.filterable {
+            f.remove(row, self.metadata[row as usize].as_deref());
+        }
         self.ids.remove(id);
         self.metadata[row as usize] = None;
         Some(row)
