@@ -144,6 +144,22 @@ describe('rebuild()', () => {
     expect(c.stats().index).toBe('flat')
   })
 
+  it('closing the database stops a running rebuild and keeps the old index', async () => {
+    const dir = tempDir()
+    db = await LibraVDB.open(dir)
+    const block = randomVectors(14, 30_000, DIM)
+    const c = await db.createCollection('c', { dimension: DIM })
+    await c.insertBatch(records(block, 30_000))
+    let closing: Promise<void> | undefined
+    const rebuilding = c.rebuild({ index: { type: 'hnsw' } }, { onProgress: ({ done }) => void (done > 0 && (closing ??= db!.close())) })
+    await expect(rebuilding).rejects.toMatchObject({ code: 'ERR_ABORTED' })
+    await closing
+    db = await LibraVDB.open(dir)
+    const again = db.getCollection('c')
+    expect([again.stats().index, await again.count()]).toEqual(['flat', 30_000])
+    expect(linkDirs(dir)).toEqual([])
+  })
+
   it('SIGKILL during a rebuild: the reopened collection is the old one, whole; rebuilding again completes', async () => {
     const dir = tempDir()
     db = await LibraVDB.open(dir)
