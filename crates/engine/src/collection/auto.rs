@@ -35,9 +35,14 @@ impl Collection {
             return;
         }
         self.in_background(promoting, Collection::maybe_promote, "libravdb-promote", move |c| {
+            // Wait out a rebuild the user started; it may have changed the index meanwhile.
+            let only = c.rebuild_lock.lock();
+            if c.config().index != IndexConfig::Auto(auto) {
+                return;
+            }
             let promoted = IndexConfig::Auto(AutoParams { promoted: true, ..auto });
             let quantization = c.config().quantization;
-            match c.rebuild(promoted, quantization, &c.background) {
+            match c.rebuild_holding(only, promoted, quantization, &c.background) {
                 Ok(_) | Err(Error::Aborted | Error::Closed(_) | Error::NotFound(_)) => {}
                 Err(e) => *c.index_error.lock() = Some(format!("promoting the auto index failed: {e}")),
             }

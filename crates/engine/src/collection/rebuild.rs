@@ -124,9 +124,21 @@ impl Collection {
         cancel: &Cancel,
     ) -> Result<RebuildReport> {
         self.check_writable()?;
-        let Some(_only) = self.rebuild_lock.try_lock() else {
+        let Some(only) = self.rebuild_lock.try_lock() else {
             return Err(Error::invalid(format!("a rebuild of collection '{}' is already running", self.name)));
         };
+        self.rebuild_holding(only, index, quantization, cancel)
+    }
+
+    /// [`Collection::rebuild`] once its lock is held (`only`, released before the
+    /// background checks at the end).
+    pub(super) fn rebuild_holding(
+        &self,
+        only: parking_lot::MutexGuard<'_, ()>,
+        index: IndexConfig,
+        quantization: Option<QuantizationConfig>,
+        cancel: &Cancel,
+    ) -> Result<RebuildReport> {
         let current = self.config();
         // A recall target is tuned for afresh on the new index.
         let recall_target = current.recall_target.map(|t| RecallTarget { tuned_at: 0, ..t });
@@ -205,7 +217,7 @@ impl Collection {
         // Whatever still waits for data (a quantizer, IVF-PQ) trains on a later write; an
         // `auto` index rebuilt unpromoted may be due for promotion already.
         drop(w);
-        drop(_only);
+        drop(only);
         self.maybe_promote();
         self.maybe_retune();
         Ok(RebuildReport { index: self.read_state()?.index.kind(), rows })
