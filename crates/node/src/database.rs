@@ -7,8 +7,9 @@ use libravdb_engine::{CollectionConfig, Database, DbOptions};
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
-use crate::collection::{NativeCollection, NativeVerifyReport};
+use crate::collection::NativeCollection;
 use crate::job::{Job, guarded, job};
+use crate::values::NativeVerifyReport;
 
 /// Options of `LibraVDB.open`; `undefined` takes the engine default.
 #[napi(object)]

@@ -8,6 +8,7 @@ mod collection;
 mod database;
 mod error;
 mod job;
+mod values;
 
 use libravdb_engine::{Cancel, ErrorCode};
 use napi_derive::napi;

@@ -1,0 +1,312 @@
+//! The plain values a `NativeCollection` takes and returns, converted to and from JS:
+//! batch reports, hits (packed), search options, plans, records, stats, verify and tune
+//! reports.
+
+use libravdb_engine::{BatchReport, Filter, Hits, QueryPlan, Record, SearchParams, Stats, VerifyReport, parse_filter};
+use napi::bindgen_prelude::{Float32Array, Uint8Array, Uint32Array};
+use napi_derive::napi;
+
+/// Per-item failure of a batch call.
+#[napi(object)]
+pub struct NativeItemError {
+    pub index: u32,
+    pub id: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// What `tune()` measured and set; the sweep as two parallel arrays.
+#[napi(object)]
+pub struct NativeTuneReport {
+    pub knob: Option<String>,
+    pub setting: Option<u32>,
+    pub recall: f64,
+    pub sample_size: u32,
+    pub sweep_settings: Vec<u32>,
+    pub sweep_recalls: Vec<f64>,
+}
+
+/// Outcome of a batch call; `applied: false` means an atomic batch was rejected whole.
+#[napi(object)]
+pub struct NativeBatchReport {
+    pub succeeded: u32,
+    pub failed: u32,
+    pub applied: bool,
+    pub errors: Vec<NativeItemError>,
+}
+
+impl From<BatchReport> for NativeBatchReport {
+    fn from(r: BatchReport) -> Self {
+        Self {
+            succeeded: r.succeeded,
+            failed: r.failed,
+            applied: r.applied,
+            errors: r
+                .errors
+                .into_iter()
+                .map(|e| NativeItemError { index: e.index, id: e.id, code: e.code.as_str().into(), message: e.message })
+                .collect(),
+        }
+    }
+}
+
+/// Strings packed by the facade (`PackedStrings` in `src/batch.ts`): NUL-terminated UTF-8
+/// entries in one or more buffers. Decoded here, on the worker thread, so that a large
+/// batch costs the JS thread no string conversion. An empty entry decodes to `None`.
+pub(crate) fn unpack(parts: &[Uint8Array]) -> libravdb_engine::Result<Vec<Option<String>>> {
+    let mut out = Vec::new();
+    for part in parts {
+        let bytes: &[u8] = part;
+        let Some(body) = bytes.strip_suffix(&[0]) else {
+            return Err(libravdb_engine::Error::invalid("packed strings must end with NUL"));
+        };
+        for entry in body.split(|&b| b == 0) {
+            let s = std::str::from_utf8(entry)
+                .map_err(|e| libravdb_engine::Error::invalid(format!("packed string is not UTF-8: {e}")))?;
+            out.push((!s.is_empty()).then(|| s.to_owned()));
+        }
+    }
+    Ok(out)
+}
+
+/// [`unpack`] for ids: every entry present (an empty id is passed on for the engine to refuse).
+pub(crate) fn unpack_ids(parts: &[Uint8Array]) -> libravdb_engine::Result<Vec<String>> {
+    Ok(unpack(parts)?.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+/// Search results of one or more queries, columnar (see the engine's `Hits`). Strings come
+/// packed, each followed by NUL, with the byte end of each query's run, so that the facade
+/// decodes them in slices instead of napi converting a million strings in one go.
+#[napi(object)]
+pub struct NativeHits {
+    /// Hits per query, in query order.
+    pub counts: Uint32Array,
+    /// Hit ids, UTF-8, each followed by NUL.
+    pub ids: Uint8Array,
+    /// Byte offset in `ids` where each query's ids end.
+    pub id_ends: Uint32Array,
+    pub scores: Float32Array,
+    /// Metadata JSON per hit, each followed by NUL (empty: none), when requested.
+    pub metadata: Option<Uint8Array>,
+    /// Byte offset in `metadata` where each query's entries end.
+    pub metadata_ends: Option<Uint32Array>,
+    /// Layout (hits, dimension) when requested.
+    pub vectors: Option<Float32Array>,
+}
+
+/// Packs `strings` (grouped by `counts`) NUL-terminated; returns the bytes and each group's end.
+fn pack<'a>(counts: &[u32], strings: impl Iterator<Item = &'a str>) -> (Vec<u8>, Vec<u32>) {
+    let mut bytes = Vec::new();
+    let mut ends = Vec::with_capacity(counts.len());
+    let mut strings = strings;
+    for &n in counts {
+        for s in strings.by_ref().take(n as usize) {
+            bytes.extend_from_slice(s.as_bytes());
+            bytes.push(0);
+        }
+        ends.push(bytes.len() as u32);
+    }
+    (bytes, ends)
+}
+
+impl From<Hits> for NativeHits {
+    fn from(h: Hits) -> Self {
+        let (ids, id_ends) = pack(&h.counts, h.ids.iter().map(String::as_str));
+        let metadata = h.metadata.as_ref().map(|m| pack(&h.counts, m.iter().map(|s| s.as_deref().unwrap_or(""))));
+        let (metadata, metadata_ends) = match metadata {
+            Some((bytes, ends)) => (Some(Uint8Array::new(bytes)), Some(Uint32Array::new(ends))),
+            None => (None, None),
+        };
+        Self {
+            counts: Uint32Array::new(h.counts),
+            ids: Uint8Array::new(ids),
+            id_ends: Uint32Array::new(id_ends),
+            scores: Float32Array::new(h.scores),
+            metadata,
+            metadata_ends,
+            vectors: h.vectors.map(Float32Array::new),
+        }
+    }
+}
+
+/// What a search returns and how wide it looks.
+#[napi(object)]
+pub struct NativeSearchOptions {
+    pub k: u32,
+    /// HNSW beam width for this query (default: the collection's `efSearch`).
+    pub ef_search: Option<u32>,
+    /// IVF-PQ lists probed for this query (default: the collection's `nprobe`).
+    pub nprobe: Option<u32>,
+    pub include_metadata: bool,
+    pub include_vectors: bool,
+    /// Filter in canonical JSON form (the facade compiles object filters into it).
+    pub filter: Option<String>,
+}
+
+impl NativeSearchOptions {
+    pub(crate) fn parsed_filter(&self) -> libravdb_engine::Result<Option<Filter>> {
+        self.filter.as_deref().map(parse_filter).transpose()
+    }
+}
+
+/// How a search would run (`explain()`).
+#[napi(object)]
+pub struct NativeQueryPlan {
+    /// `unfiltered`, `exact`, `graph`, `probe`, `scan` or `empty`.
+    pub plan: String,
+    /// Matching records counted by the payload indexes (absent when they cannot answer).
+    pub estimate: Option<f64>,
+    pub live: f64,
+    pub selectivity: Option<f64>,
+    /// Beam width of a graph walk.
+    pub ef_search: Option<u32>,
+    /// IVF lists probed.
+    pub nprobe: Option<u32>,
+    pub reason: String,
+}
+
+impl From<QueryPlan> for NativeQueryPlan {
+    fn from(p: QueryPlan) -> Self {
+        Self {
+            plan: p.plan.as_str().into(),
+            estimate: p.estimate.map(|e| e as f64),
+            live: p.live as f64,
+            selectivity: p.selectivity,
+            ef_search: p.ef.map(|e| e as u32),
+            nprobe: p.nprobe.map(|n| n as u32),
+            reason: p.reason,
+        }
+    }
+}
+
+impl From<&NativeSearchOptions> for SearchParams {
+    fn from(o: &NativeSearchOptions) -> Self {
+        SearchParams {
+            k: o.k as usize,
+            ef_search: o.ef_search.map(|e| e as usize),
+            nprobe: o.nprobe.map(|n| n as usize),
+            include_metadata: o.include_metadata,
+            include_vectors: o.include_vectors,
+        }
+    }
+}
+
+/// A stored record.
+#[napi(object)]
+pub struct NativeRecord {
+    pub id: String,
+    pub vector: Float32Array,
+    pub metadata: Option<String>,
+}
+
+impl From<Record> for NativeRecord {
+    fn from(r: Record) -> Self {
+        Self { id: r.id, vector: Float32Array::new(r.vector), metadata: r.metadata }
+    }
+}
+
+/// One page of a scan.
+#[napi(object)]
+pub struct NativeScanPage {
+    pub records: Vec<NativeRecord>,
+    /// Cursor of the next page; absent when the scan is done.
+    pub next: Option<u32>,
+}
+
+/// Size and footprint of a collection.
+#[napi(object)]
+pub struct NativeStats {
+    pub count: f64,
+    pub rows: f64,
+    pub deleted: f64,
+    pub free_rows: f64,
+    pub dimension: u32,
+    pub metric: String,
+    pub index: String,
+    pub active_index: String,
+    pub index_state: String,
+    pub index_error: Option<String>,
+    /// `index.targetRecall`, if set.
+    pub target_recall: Option<f64>,
+    /// Live records at the last tune for it (0: not tuned yet).
+    pub tuned_at: Option<f64>,
+    pub index_bytes: f64,
+    pub vector_bytes: f64,
+    pub mapped_bytes: f64,
+    pub resident_vector_bytes: f64,
+    pub bytes_per_vector: f64,
+    pub id_bytes: f64,
+    pub metadata_bytes: f64,
+    pub wal_bytes: f64,
+    pub file_backed: bool,
+    /// `none`, `pending`, `trained` or `failed`.
+    pub quantization: String,
+    pub quantization_error: Option<String>,
+    pub code_bytes: f64,
+    pub compression: f64,
+}
+
+impl From<Stats> for NativeStats {
+    fn from(s: Stats) -> Self {
+        Self {
+            count: s.count as f64,
+            rows: s.rows as f64,
+            deleted: s.deleted as f64,
+            free_rows: s.free_rows as f64,
+            dimension: s.dimension as u32,
+            metric: s.metric.into(),
+            index: s.index.into(),
+            active_index: s.active_index.into(),
+            index_state: s.index_state.into(),
+            index_error: s.index_error,
+            target_recall: s.recall_target.map(|t| t.recall),
+            tuned_at: s.recall_target.map(|t| t.tuned_at as f64),
+            index_bytes: s.index_bytes as f64,
+            vector_bytes: s.vector_bytes as f64,
+            mapped_bytes: s.mapped_bytes as f64,
+            resident_vector_bytes: s.resident_vector_bytes as f64,
+            bytes_per_vector: s.bytes_per_vector,
+            id_bytes: s.id_bytes as f64,
+            metadata_bytes: s.metadata_bytes as f64,
+            wal_bytes: s.wal_bytes as f64,
+            file_backed: s.file_backed,
+            quantization: s.quantization.into(),
+            quantization_error: s.quantization_error,
+            code_bytes: s.code_bytes as f64,
+            compression: s.compression,
+        }
+    }
+}
+
+/// One damaged file found by `verify()`.
+#[napi(object)]
+pub struct NativeDamage {
+    /// The collection it belongs to.
+    pub collection: String,
+    pub file: String,
+    pub reason: String,
+}
+
+/// What `verify()` read and found (see the engine's `VerifyReport`).
+#[napi(object)]
+#[derive(Default)]
+pub struct NativeVerifyReport {
+    pub files_checked: u32,
+    pub chunks_checked: u32,
+    pub chunks_skipped: u32,
+    pub damaged: Vec<NativeDamage>,
+}
+
+impl NativeVerifyReport {
+    /// Adds collection `name`'s report to this one.
+    pub(crate) fn add(&mut self, name: &str, r: VerifyReport) {
+        self.files_checked += r.files_checked as u32;
+        self.chunks_checked += r.chunks_checked as u32;
+        self.chunks_skipped += r.chunks_skipped as u32;
+        self.damaged.extend(r.damaged.into_iter().map(|d| NativeDamage {
+            collection: name.to_owned(),
+            file: d.file.display().to_string(),
+            reason: d.reason,
+        }));
+    }
+}
