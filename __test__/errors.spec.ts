@@ -203,6 +203,13 @@ describe('bad input gets a typed error and changes nothing', () => {
         await db.createCollection(`q${type}-${option}`, { dimension: 4, quantization: { type, [option]: value } as never })
       }
     }
+    // Types: integers, fractions and strings as the engine reads them; NaN never reaches it.
+    for (const index of [{ type: 'hnsw', m: 2.5 }, { type: 'hnsw', efSearch: Number.NaN }, { type: 'auto', promoteTo: 3 }, { type: 'hnsw', targetRecall: '0.9' }]) {
+      await expect(db.createCollection('x', { dimension: 4, index } as never)).rejects.toBeInstanceOf(InvalidArgumentError)
+    }
+    await expect(db.createCollection('x', { dimension: 4, quantization: { type: 'scalar', trainRatio: Infinity } } as never)).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    )
     expect(db.listCollections().includes('x')).toBe(false)
   })
 

@@ -8,7 +8,7 @@
 import { checkKeys, checkOptionalBoolean, checkOptionalInteger, describe, isPlainObject, optionsObject } from './check'
 import { InvalidArgumentError } from './errors'
 import { type Schema, validateSchema } from './filter'
-import { configOptions } from './native'
+import { type ConfigOptions, configOptions } from './native'
 
 /** Options of {@link LibraVDB.open}. */
 export interface OpenOptions {
@@ -183,8 +183,6 @@ export interface CollectionConfig {
 }
 
 const METRICS: readonly string[] = ['l2', 'cosine', 'dot']
-/** Options that take fractions (the others of the engine's table with numbers take integers). */
-const FRACTIONS: ReadonlySet<string> = new Set(['targetRecall', 'trainRatio'])
 
 export function validateOpenOptions(v: unknown): OpenOptions {
   const o = optionsObject<OpenOptions>('open options', v, ['fsync', 'checkpointBytes', 'readOnly', 'refreshIntervalMs'])
@@ -217,38 +215,30 @@ export function validateCollectionConfig(v: unknown): CollectionConfig {
 
 /** Checks the shape of an index config (`path` names it in errors). */
 export function validateIndexConfig(path: string, index: unknown): IndexConfig {
-  if (!isPlainObject(index) || typeof index.type !== 'string') {
-    throw new InvalidArgumentError(`${path} must be an object with a string 'type', got ${describe(index)}`)
-  }
-  // Unknown types are left to the engine, which names the valid ones.
-  const options = configOptions.index[index.type] ?? {}
-  checkKeys(path, index, ['type', ...Object.keys(options)])
-  for (const [key, fallback] of Object.entries(options)) {
-    const x = index[key]
-    if (x === undefined) continue
-    // An option is a string where its default is one (auto's promoteTo), a fraction if named
-    // so, else an integer.
-    const kind = typeof fallback === 'string' ? 'a string' : FRACTIONS.has(key) ? 'a number' : 'an integer'
-    const ok = kind === 'a string' ? typeof x === 'string' : typeof x === 'number' && (kind === 'a number' || Number.isInteger(x))
-    if (!ok) throw new InvalidArgumentError(`${path}.${key} must be ${kind}, got ${describe(x)}`)
-  }
-  return index as unknown as IndexConfig
+  return checkTypedOptions(path, index, configOptions.index) as unknown as IndexConfig
 }
 
 /** Checks the shape of a quantization config (`path` names it in errors). */
 export function validateQuantizationConfig(path: string, q: unknown): QuantizationConfig {
-  if (!isPlainObject(q) || typeof q.type !== 'string') {
-    throw new InvalidArgumentError(`${path} must be an object with a string 'type', got ${describe(q)}`)
+  return checkTypedOptions(path, q, configOptions.quantization) as unknown as QuantizationConfig
+}
+
+/**
+ * An index or quantization object: a string `type`, only the options the engine's table
+ * lists for it, each a string or a finite number. Which options take integers, fractions or
+ * strings the engine checks when it reads the object (it travels as JSON, which would turn
+ * NaN and Infinity into null, so those stop here).
+ */
+function checkTypedOptions(path: string, v: unknown, table: ConfigOptions['index']): Record<string, unknown> {
+  if (!isPlainObject(v) || typeof v.type !== 'string') {
+    throw new InvalidArgumentError(`${path} must be an object with a string 'type', got ${describe(v)}`)
   }
-  const options = Object.keys(configOptions.quantization[q.type] ?? {})
-  checkKeys(path, q, ['type', ...options])
-  for (const key of options.filter((o) => !FRACTIONS.has(o))) {
-    if (q[key] !== undefined && (typeof q[key] !== 'number' || !Number.isInteger(q[key]))) {
-      throw new InvalidArgumentError(`${path}.${key} must be an integer, got ${describe(q[key])}`)
+  // Unknown types are left to the engine, which names the valid ones.
+  checkKeys(path, v, ['type', ...Object.keys(table[v.type] ?? {})])
+  for (const [key, x] of Object.entries(v)) {
+    if (key !== 'type' && x !== undefined && typeof x !== 'string' && !(typeof x === 'number' && Number.isFinite(x))) {
+      throw new InvalidArgumentError(`${path}.${key} must be a finite number or a string, got ${describe(x)}`)
     }
   }
-  if (q.trainRatio !== undefined && typeof q.trainRatio !== 'number') {
-    throw new InvalidArgumentError(`${path}.trainRatio must be a number, got ${describe(q.trainRatio)}`)
-  }
-  return q as unknown as QuantizationConfig
+  return v
 }
