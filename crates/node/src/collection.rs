@@ -35,12 +35,12 @@ impl NativeCollection {
 
     #[napi(getter)]
     pub fn dimension(&self) -> u32 {
-        self.c.config().dimension as u32
+        self.c.dimension() as u32
     }
 
     #[napi(getter)]
     pub fn metric(&self) -> String {
-        self.c.config().metric.as_str().to_owned()
+        self.c.metric().as_str().to_owned()
     }
 
     /// Inserts (or with `upsert`, inserts-or-replaces) records. `ids` and `metadata` (JSON
@@ -78,7 +78,7 @@ impl NativeCollection {
         cancel: Option<&CancelToken>,
     ) -> AsyncTask<Job<NativeBatchReport>> {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
-        let dim = c.config().dimension;
+        let dim = c.dimension();
         job(move || {
             let ids = unpack_ids(&ids)?;
             let mut metadata = unpack(&metadata)?;
@@ -244,7 +244,7 @@ impl NativeCollection {
             let report = c.rebuild(target.index, target.quantization, &cancel)?;
             // A new index brings its own targetRecall (or none).
             if index.is_some() {
-                c.set_recall_target(target.recall_target.map(|t| t.recall))?;
+                c.set_recall_target(target.recall_target)?;
             }
             Ok(report.index.to_owned())
         })

@@ -37,11 +37,12 @@ impl Collection {
         self.in_background(promoting, Collection::maybe_promote, "libravdb-promote", move |c| {
             // Wait out a rebuild the user started; it may have changed the index meanwhile.
             let only = c.rebuild_lock.lock();
-            if c.config().index != IndexConfig::Auto(auto) {
+            let config = c.config();
+            if config.index != IndexConfig::Auto(auto) {
                 return;
             }
             let promoted = IndexConfig::Auto(AutoParams { promoted: true, ..auto });
-            let quantization = c.config().quantization;
+            let quantization = config.quantization;
             match c.rebuild_holding(only, promoted, quantization, &c.background) {
                 Ok(_) | Err(Error::Aborted | Error::Closed(_) | Error::NotFound(_)) => {}
                 Err(e) => *c.index_error.lock() = Some(format!("promoting the auto index failed: {e}")),

@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use libravdb_core::index::{GraphParts, VectorIndex};
+use libravdb_core::index::{GraphParts, IndexKind, VectorIndex};
 use libravdb_core::{FlatIndex, HnswIndex, Metric, Neighbor};
 use libravdb_storage::{ChunkedLinks, ChunkedVectors, segment};
 
@@ -99,10 +99,11 @@ impl IndexState {
     /// The configured kind (`stats().index`), trained or not.
     pub(super) fn kind(&self) -> &'static str {
         match self {
-            IndexState::Flat(_) => "flat",
-            IndexState::Hnsw(_) => "hnsw",
-            IndexState::IvfPq(_) => "ivfpq",
+            IndexState::Flat(_) => IndexKind::Flat,
+            IndexState::Hnsw(_) => IndexKind::Hnsw,
+            IndexState::IvfPq(_) => IndexKind::IvfPq,
         }
+        .as_str()
     }
 
     /// Whether updates append a new row instead of writing in place (the old row stays in

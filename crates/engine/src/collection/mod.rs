@@ -136,8 +136,14 @@ impl Collection {
         self.config.read().clone()
     }
 
-    fn dim(&self) -> usize {
+    /// Components per vector (fixed: read without the configuration's lock or a copy).
+    pub fn dimension(&self) -> usize {
         self.dim
+    }
+
+    /// The metric (fixed, like the dimension).
+    pub fn metric(&self) -> libravdb_core::Metric {
+        self.metric
     }
 
     /// Fails unless the collection is open and usable.
@@ -187,7 +193,7 @@ impl Collection {
         self.status.store(if dropped { DROPPED } else { CLOSED }, Ordering::Release);
         w.wal = None;
         let mut st = self.state.write();
-        *st = State::empty(self.dim(), w.chunk_shift)?;
+        *st = State::empty(self.dimension(), w.chunk_shift)?;
         result
     }
 }

@@ -325,9 +325,9 @@ impl Collection {
             let wal_path = dir.join(WAL_FILE);
             let records = if wal_path.exists() { Wal::read_records(&wal_path)? } else { Vec::new() };
             // The WAL continues this handle's history unless a checkpoint came in between.
-            if let Ok(ops) = check_sequence(&records, w.seq, self.dim()) {
+            if let Ok(ops) = check_sequence(&records, w.seq, self.dimension()) {
                 let mut st = self.state.write();
-                let (seq, written) = replay(&mut st, ops, w.seq, self.dim(), &wal_path)?;
+                let (seq, written) = replay(&mut st, ops, w.seq, self.dimension(), &wal_path)?;
                 st.link(&written);
                 w.seq = seq;
                 return Ok(());

@@ -178,7 +178,7 @@ impl Collection {
         filter: Option<&Filter>,
         cancel: &Cancel,
     ) -> Result<Hits> {
-        let dim = self.dim();
+        let dim = self.dimension();
         self.check_search(queries, params)?;
         let queries = self.prepare_queries(queries)?;
         let st = self.read_state()?;
@@ -264,7 +264,7 @@ impl Collection {
     }
 
     fn check_search(&self, queries: &[f32], params: SearchParams) -> Result<()> {
-        let dim = self.dim();
+        let dim = self.dimension();
         if queries.is_empty() || !queries.len().is_multiple_of(dim) {
             return Err(Error::DimensionMismatch { what: "query vector".into(), expected: dim, got: queries.len() });
         }
@@ -283,7 +283,7 @@ impl Collection {
     /// Validates queries and normalises them for cosine.
     fn prepare_queries(&self, queries: &[f32]) -> Result<Vec<f32>> {
         if let Some((i, x)) = queries.iter().enumerate().find(|(_, x)| !x.is_finite()) {
-            let dim = self.dim();
+            let dim = self.dimension();
             return Err(Error::invalid(format!(
                 "query {} has {x} at position {}; queries must contain only finite numbers",
                 i / dim,
@@ -292,7 +292,7 @@ impl Collection {
         }
         let mut out = queries.to_vec();
         if self.metric.normalizes() {
-            for (q, v) in out.chunks_exact_mut(self.dim()).enumerate() {
+            for (q, v) in out.chunks_exact_mut(self.dimension()).enumerate() {
                 if !normalize(v) {
                     return Err(Error::invalid(format!("query {q} is all zeros, which has no cosine direction")));
                 }
@@ -309,7 +309,7 @@ impl Collection {
             ids: Vec::with_capacity(total),
             scores: Vec::with_capacity(total),
             metadata: params.include_metadata.then(|| Vec::with_capacity(total)),
-            vectors: params.include_vectors.then(|| Vec::with_capacity(total * self.dim())),
+            vectors: params.include_vectors.then(|| Vec::with_capacity(total * self.dimension())),
         };
         for n in found.iter().flatten() {
             hits.ids.push(st.ids.id(n.row).to_owned());
@@ -336,7 +336,7 @@ impl Collection {
             (None, Some(ivf)) => match &ivf.index {
                 Some(index) => {
                     let cb = index.ivf.code_bytes();
-                    (Some(&ivf.status), index.ivf.len() * cb, (self.dim() * 4) as f64 / cb as f64)
+                    (Some(&ivf.status), index.ivf.len() * cb, (self.dimension() * 4) as f64 / cb as f64)
                 }
                 None => (Some(&ivf.status), 0, 0.0),
             },
@@ -348,7 +348,7 @@ impl Collection {
             rows,
             deleted: rows - count - st.ids.free_count(),
             free_rows: st.ids.free_count(),
-            dimension: self.dim(),
+            dimension: self.dimension(),
             metric: self.metric.as_str(),
             index: self.config.read().index.kind(),
             active_index: st.index.kind(),
@@ -356,10 +356,10 @@ impl Collection {
             index_error: self.index_error.lock().clone(),
             recall_target: self.config.read().recall_target,
             index_bytes,
-            vector_bytes: rows * self.dim() * 4,
+            vector_bytes: rows * self.dimension() * 4,
             mapped_bytes: st.vectors.mapped_bytes(),
             resident_vector_bytes: st.vectors.resident_bytes(),
-            bytes_per_vector: (self.dim() * 4) as f64 + index_bytes as f64 / rows.max(1) as f64,
+            bytes_per_vector: (self.dimension() * 4) as f64 + index_bytes as f64 / rows.max(1) as f64,
             id_bytes: st.ids.heap_bytes(),
             metadata_bytes: st.metadata.iter().flatten().map(|m| m.len()).sum(),
             wal_bytes,

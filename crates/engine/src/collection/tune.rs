@@ -49,9 +49,7 @@ impl Collection {
     /// of the sweep reaches it, the widest measured is set and its recall reported.
     pub fn tune(&self, target: f64, k: usize, sample: usize, cancel: &Cancel) -> Result<TuneReport> {
         self.check_writable()?;
-        if !(target > 0.0 && target <= 1.0) {
-            return Err(Error::invalid(format!("targetRecall must be in (0, 1], got {target}")));
-        }
+        RecallTarget::new("targetRecall", target)?;
         if !(1..=1000).contains(&k) {
             return Err(Error::invalid(format!("k must be an integer from 1 to 1000, got {k}")));
         }
@@ -131,16 +129,13 @@ impl Collection {
         Ok(TuneReport { knob: Some(knob), setting: Some(setting), recall, sample_size: queries.len(), sweep })
     }
 
-    /// Sets `index.targetRecall` (None clears it) and persists it; the collection then tunes
+    /// Sets `index.targetRecall` (None clears it; see [`RecallTarget::new`]) and persists it; the collection then tunes
     /// itself for it (in the background) once it holds [`MIN_AUTO_TUNE`] records, and again
     /// after `rebuild()`, an `auto` promotion, and each doubling.
-    pub fn set_recall_target(&self, recall: Option<f64>) -> Result<()> {
-        if recall.is_some_and(|r| !(r > 0.0 && r <= 1.0)) {
-            return Err(Error::invalid(format!("targetRecall must be in (0, 1], got {}", recall.unwrap_or_default())));
-        }
+    pub fn set_recall_target(&self, target: Option<RecallTarget>) -> Result<()> {
         let mut w = self.writer.lock();
         self.check_open()?;
-        self.config.write().recall_target = recall.map(|recall| RecallTarget { recall, tuned_at: 0 });
+        self.config.write().recall_target = target.map(|t| RecallTarget { tuned_at: 0, ..t });
         self.force_checkpoint_locked(&mut w)?;
         drop(w);
         self.maybe_retune();

@@ -217,7 +217,7 @@ impl Collection {
         opts: BatchOptions,
         cancel: &Cancel,
     ) -> Result<BatchReport> {
-        let dim = self.dim();
+        let dim = self.dimension();
         let n = ids.len();
         if vectors.len() != n * dim {
             return Err(Error::invalid(format!(
@@ -266,7 +266,7 @@ impl Collection {
     /// Replaces the vector and/or metadata of existing records.
     pub fn update_batch(&self, items: Vec<UpdateInput>, opts: BatchOptions, cancel: &Cancel) -> Result<BatchReport> {
         self.check_writable()?;
-        let dim = self.dim();
+        let dim = self.dimension();
         let metric = self.metric;
         let schema = self.config.read().field_types();
         let mut w = self.writer.lock();
@@ -416,7 +416,7 @@ impl Collection {
         let mut written = Vec::new();
         for start in (0..op.len()).step_by(APPLY_SLICE) {
             let items = start..(start + APPLY_SLICE).min(op.len());
-            match self.state.write().apply_items(&op, items, self.dim()) {
+            match self.state.write().apply_items(&op, items, self.dimension()) {
                 Ok(rows) => written.extend(rows),
                 Err(reason) => {
                     self.status.store(POISONED, Ordering::Release);

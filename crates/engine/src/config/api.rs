@@ -462,11 +462,7 @@ impl CollectionConfig {
 
     /// This configuration with the recall target `index` asks for (`index.targetRecall`).
     pub fn with_recall_target(mut self, index: &IndexSpec<'_>) -> Result<Self> {
-        self.recall_target = match index.target_recall {
-            None => None,
-            Some(r) if r > 0.0 && r <= 1.0 => Some(RecallTarget { recall: r, tuned_at: 0 }),
-            Some(r) => return Err(Error::invalid(format!("index.targetRecall must be in (0, 1], got {r}"))),
-        };
+        self.recall_target = index.target_recall.map(|r| RecallTarget::new("index.targetRecall", r)).transpose()?;
         Ok(self)
     }
 }

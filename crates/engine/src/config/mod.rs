@@ -245,6 +245,17 @@ pub struct RecallTarget {
     pub tuned_at: usize,
 }
 
+impl RecallTarget {
+    /// A target of `recall` in (0, 1], not tuned yet; `path` names the option in the error.
+    pub fn new(path: &str, recall: f64) -> Result<Self> {
+        if recall > 0.0 && recall <= 1.0 {
+            Ok(Self { recall, tuned_at: 0 })
+        } else {
+            Err(Error::invalid(format!("{path} must be in (0, 1], got {recall}")))
+        }
+    }
+}
+
 impl CollectionConfig {
     /// Validates and sets the metadata schema (field names and type spellings).
     pub fn with_schema(mut self, schema: Vec<(String, String)>) -> Result<Self> {
