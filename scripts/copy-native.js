@@ -1,15 +1,15 @@
-// After `tsc`, puts the generated napi loader (and any locally built binary) beside the
-// compiled facade, where dist/src/native.js looks for it ('../native/index.js').
+// After `tsc`, puts the generated binding types beside the compiled facade, where
+// dist/src/native.d.ts refers to them ('../native/index'). The binary itself stays in native/
+// (a checkout) or comes from the platform package (an install): see src/loader.ts.
 'use strict'
-const { cpSync, existsSync, mkdirSync, readdirSync } = require('node:fs')
+const { cpSync, existsSync, mkdirSync } = require('node:fs')
 const path = require('node:path')
 
 const root = path.join(__dirname, '..')
-const from = path.join(root, 'native')
-const to = path.join(root, 'dist', 'native')
-if (!existsSync(from)) {
-  console.error('copy-native: native/ is missing; run `npm run build` first')
+const types = path.join(root, 'native', 'index.d.ts')
+if (!existsSync(types)) {
+  console.error('copy-native: native/index.d.ts is missing; run `npm run build` first')
   process.exit(1)
 }
-mkdirSync(to, { recursive: true })
-for (const f of readdirSync(from)) cpSync(path.join(from, f), path.join(to, f))
+mkdirSync(path.join(root, 'dist', 'native'), { recursive: true })
+cpSync(types, path.join(root, 'dist', 'native', 'index.d.ts'))

@@ -1,48 +1,38 @@
-// `npm install` hook. Uses a native addon that already loads (a prebuilt platform package,
-// or an earlier build); otherwise builds it from source with cargo. In a git checkout it
-// also compiles the TypeScript facade into dist/.
+// `npm install` hook of a git checkout (the published package has no install script: its
+// binary comes from a platform package). Builds the native addon from source when no build
+// of it loads yet, then compiles the TypeScript facade into dist/.
 'use strict'
 const { execSync } = require('node:child_process')
-const { existsSync } = require('node:fs')
+const { existsSync, readdirSync } = require('node:fs')
 const path = require('node:path')
 
 const root = path.join(__dirname, '..')
 const run = (cmd) => execSync(cmd, { cwd: root, stdio: 'inherit' })
 
-function addonLoads() {
-  for (const loader of ['native/index.js', 'dist/native/index.js']) {
-    const file = path.join(root, loader)
-    if (!existsSync(file)) continue
-    try {
-      require(file)
-      return true
-    } catch {
-      // no binary for this platform next to this loader: try the next one
-    }
-  }
-  return false
+/** Whether native/ holds a binary built here that this Node loads. */
+function builtAddonLoads() {
+  const dir = path.join(root, 'native')
+  if (!existsSync(path.join(dir, 'index.d.ts'))) return false
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.node'))
+    .some((f) => {
+      try {
+        require(path.join(dir, f))
+        return true
+      } catch {
+        return false // built for another machine or Node-API level
+      }
+    })
 }
 
-function hasCargo() {
+if (process.env.LIBRAVDB_FORCE_BUILD || !builtAddonLoads()) {
   try {
     execSync('cargo --version', { stdio: 'ignore' })
-    return true
   } catch {
-    return false
-  }
-}
-
-const fromSource = existsSync(path.join(root, 'crates'))
-if (process.env.LIBRAVDB_FORCE_BUILD || !addonLoads()) {
-  if (!fromSource || !hasCargo()) {
-    console.error(
-      'libravdb: no prebuilt binary matches this platform and the addon cannot be built here ' +
-        '(it needs the Rust toolchain and the crates/ sources). Install Rust from https://rustup.rs ' +
-        'and install libravdb from its git repository.',
-    )
+    console.error('libravdb: building from source needs the Rust toolchain (https://rustup.rs).')
     process.exit(1)
   }
   console.log('libravdb: building the native addon from source (cargo build --release)...')
   run('npm run build')
 }
-if (fromSource && existsSync(path.join(root, 'node_modules', 'typescript'))) run('npm run build:ts')
+if (existsSync(path.join(root, 'node_modules', 'typescript'))) run('npm run build:ts')

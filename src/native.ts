@@ -6,9 +6,9 @@
 import type * as Binding from '../native/index'
 import { describe } from './check'
 import { AbortError, InternalError, InvalidArgumentError, LibraVDBError, isErrorCode } from './errors'
+import { loadBinding } from './loader'
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const binding: typeof Binding = require('../native/index.js')
+const binding = loadBinding<typeof Binding>()
 
 export type NativeDatabase = Binding.NativeDatabase
 export type NativeCollection = Binding.NativeCollection
