@@ -18,7 +18,7 @@ import {
   cancellableWrite,
 } from './native'
 import { type Filter, type FilterNode, type Schema, compileFilter, filterFields } from './filter'
-import { type IndexConfig, type QuantizationConfig, validateIndexConfig, validateQuantizationConfig } from './config'
+import { type IndexConfig, type Metric, type QuantizationConfig, validateIndexConfig, validateQuantizationConfig } from './config'
 import { QueryBuilder } from './query'
 import { type ScannedRecord, scanRecords } from './stream'
 import {
@@ -39,6 +39,7 @@ import { type VectorLike, toQueryBlock, toVector, vectorProblem } from './vector
 
 /** What {@link Collection.rebuild} changes; an omitted part keeps its current settings. */
 export interface RebuildTarget {
+  /** The index to build instead of the current one (same shape as in `createCollection`). */
   index?: IndexConfig
   /** A quantization to add or change; `null` removes it. */
   quantization?: QuantizationConfig | null
@@ -70,9 +71,15 @@ export interface TuneResult {
   /** Recall@k measured on the sample at that setting (below the target only if even the
    * widest breadth of the sweep missed it). */
   recall: number
+  /** Stored vectors the recall was measured on. */
   sampleSize: number
   /** Every breadth measured, narrow to wide, with its recall on the sample. */
-  sweep: { breadth: number; recall: number }[]
+  sweep: {
+    /** `efSearch` (HNSW) or `nprobe` (IVF-PQ). */
+    breadth: number
+    /** Recall@k on the sample at that breadth. */
+    recall: number
+  }[]
 }
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
@@ -82,6 +89,11 @@ const SEARCH_KEYS = ['k', 'efSearch', 'nprobe', 'filter', 'includeMetadata', 'in
  * (and closed by its finalizer) while a collection of it is still in use. */
 const owners = new WeakMap<Collection, object>()
 
+/**
+ * A named set of records (id, vector, optional metadata) with one index, from
+ * `db.createCollection` or `db.getCollection`. Every method validates its input first and
+ * throws a typed `LibraVDBError` without changing anything when it is bad.
+ */
 export class Collection {
   readonly #native: NativeCollection
   readonly #dimension: number
@@ -106,16 +118,19 @@ export class Collection {
     return { ...this.#schema }
   }
 
+  /** The collection's name. */
   get name(): string {
     return this.#native.name
   }
 
+  /** Components per vector. */
   get dimension(): number {
     return this.#dimension
   }
 
-  get metric(): string {
-    return this.#native.metric
+  /** `'l2'`, `'cosine'` or `'dot'`. */
+  get metric(): Metric {
+    return this.#native.metric as Metric
   }
 
   /** Inserts one record; throws `DuplicateIdError` if the id exists. */
@@ -411,7 +426,7 @@ export class Collection {
   explain(opts?: Pick<SearchOptions, 'k' | 'efSearch' | 'nprobe' | 'filter'>): QueryPlan {
     const p = this.#searchParams('explain', opts).native
     const plan = callSync(() => this.#native.explain(p))
-    const out: QueryPlan = { plan: plan.plan, live: plan.live, reason: plan.reason }
+    const out: QueryPlan = { plan: plan.plan as QueryPlan['plan'], live: plan.live, reason: plan.reason }
     if (plan.estimate != null) out.estimate = plan.estimate
     if (plan.selectivity != null) out.selectivity = plan.selectivity
     if (plan.efSearch != null) out.efSearch = plan.efSearch

@@ -39,6 +39,7 @@ export type Metric = 'l2' | 'cosine' | 'dot'
 
 /** Exact search over every vector: the recall reference. */
 export interface FlatIndexConfig {
+  /** Exact search: every vector scored. */
   type: 'flat'
 }
 
@@ -47,6 +48,7 @@ export interface FlatIndexConfig {
  * at a small fraction of a flat scan's cost. Built in parallel on all cores as records arrive.
  */
 export interface HnswIndexConfig {
+  /** Graph index (Hierarchical Navigable Small World). */
   type: 'hnsw'
   /** Neighbours per node on the upper levels; level 0 keeps `2m`. Higher: better recall at
    * high dimension, more memory (about `(2m + 1) * 4` bytes per vector) and slower inserts.
@@ -74,6 +76,7 @@ export interface HnswIndexConfig {
  * Takes no `quantization` option: its codes are its quantization.
  */
 export interface IvfPqIndexConfig {
+  /** Inverted lists of product-quantized residual codes. */
   type: 'ivfpq'
   /** Coarse lists, 1 to 65536. Default: about the square root of the vectors held when the
    * index trains. Fixed after training: set it if the collection will grow far past that. */
@@ -104,6 +107,7 @@ export interface IvfPqIndexConfig {
  * A crash during the build reopens on the flat index and builds again.
  */
 export interface AutoIndexConfig {
+  /** Flat until `flatThreshold` records, then promoted in the background. */
   type: 'auto'
   /** Live records at which the index is promoted. Default 10,000. */
   flatThreshold?: number
@@ -123,6 +127,7 @@ export type IndexConfig = FlatIndexConfig | HnswIndexConfig | IvfPqIndexConfig |
  * per-dimension bounds learned from the data. Recall stays within about 1% of full precision.
  */
 export interface ScalarQuantizationConfig {
+  /** Scalar quantization: each component to 8 or 4 bits. */
   type: 'scalar'
   /** 8 (default) or 4. */
   bits?: 8 | 4
@@ -138,6 +143,7 @@ export interface ScalarQuantizationConfig {
  * for 128-d with m = 16). `m` must divide the dimension.
  */
 export interface ProductQuantizationConfig {
+  /** Product quantization: sub-vectors to codebook entries. */
   type: 'product'
   /** Sub-spaces; default 16 (or the dimension if smaller). */
   m?: number

@@ -10,6 +10,10 @@ import { InvalidArgumentError } from './errors'
 import { type ConfigOptions, NativeDatabase, call, callSync, configOptions } from './native'
 import { type VerifyReport, toVerifyReport } from './records'
 
+/**
+ * An open database: `LibraVDB.open(path)` (on disk) or `LibraVDB.open()` (in memory). Holds
+ * collections; close it with `close()` or `await using`.
+ */
 export class LibraVDB {
   readonly #native: NativeDatabase
   /** The automatic refresh of a read-only handle (unref'd: it never keeps the process up). */
@@ -110,6 +114,12 @@ export class LibraVDB {
   async close(): Promise<void> {
     clearInterval(this.#refreshTimer)
     await call(() => this.#native.close())
+  }
+
+  /** `close()`, for `await using db = await LibraVDB.open(path)` (TypeScript 5.2+, Node 20.4+):
+   * the database closes when the block exits, also on a throw. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
   }
 }
 

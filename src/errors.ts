@@ -23,14 +23,18 @@ export const ERROR_CODES = [
   'ERR_INTERNAL',
 ] as const
 
+/** The stable, machine-readable code of a {@link LibraVDBError}: one of {@link ERROR_CODES}. */
 export type ErrorCode = (typeof ERROR_CODES)[number]
 
 /** Why one item of a batch call was not applied. */
 export interface BatchItemError {
   /** Position of the item in the batch. */
   index: number
+  /** The item's id (`''` when it had none). */
   id: string
+  /** Why it was rejected, e.g. `'ERR_DIMENSION_MISMATCH'`. */
   code: ErrorCode
+  /** What was wrong with it, naming the field and value. */
   message: string
 }
 

@@ -25,38 +25,67 @@ export type FilterValue = string | number | boolean | null | Date
 
 /** Conditions on one field. */
 export interface FieldCondition {
+  /** Equal (a bare value means the same). */
   $eq?: FilterValue
+  /** Not equal; records without the field match. */
   $ne?: FilterValue
+  /** Greater than (numbers, strings by code point, dates). */
   $gt?: FilterValue
+  /** Greater than or equal. */
   $gte?: FilterValue
+  /** Less than. */
   $lt?: FilterValue
+  /** Less than or equal. */
   $lte?: FilterValue
   /** Inclusive range `[low, high]`. */
   $between?: [FilterValue, FilterValue]
+  /** Equal to one of these. */
   $in?: FilterValue[]
+  /** Equal to none of these; records without the field match. */
   $nin?: FilterValue[]
   /** `true`: the field is present (null counts); `false`: absent. */
   $exists?: boolean
   /** The field is an array holding the value. */
   $contains?: FilterValue
+  /** The field is an array holding at least one of these. */
   $containsAny?: FilterValue[]
+  /** The field is an array holding all of these. */
   $containsAll?: FilterValue[]
 }
 
 /** A metadata filter. */
 export interface Filter {
+  /** Every one of these holds. */
   $and?: Filter[]
+  /** At least one of these holds. */
   $or?: Filter[]
+  /** This does not hold. */
   $not?: Filter
   [field: string]: FilterValue | FieldCondition | Filter[] | Filter | undefined
 }
 
 /** The engine's canonical filter tree. */
 export type FilterNode =
-  | { and: FilterNode[] }
-  | { or: FilterNode[] }
-  | { not: FilterNode }
-  | { field: string; op: string; value: unknown }
+  | {
+      /** All hold. */
+      and: FilterNode[]
+    }
+  | {
+      /** One holds. */
+      or: FilterNode[]
+    }
+  | {
+      /** It does not hold. */
+      not: FilterNode
+    }
+  | {
+      /** The metadata field compared. */
+      field: string
+      /** The comparison, e.g. `'eq'`, `'gte'`, `'in'`, `'containsAll'`. */
+      op: string
+      /** What it is compared with (a list for list operators; dates as epoch ms). */
+      value: unknown
+    }
 
 export const FIELD_TYPES: readonly FieldType[] = ['string', 'int', 'float', 'bool', 'date', 'string[]', 'number[]']
 

@@ -152,7 +152,9 @@ export type TypeOptions = Readonly<Record<string, number | string | null>>
 /** Every index and quantization type with its options and their defaults, from the engine
  * (the one place they are defined). */
 export interface ConfigOptions {
+  /** Per index type (`flat`, `hnsw`, `ivfpq`, `auto`): its options and their defaults. */
   readonly index: Readonly<Record<string, TypeOptions>>
+  /** Per quantization type (`scalar`, `product`): its options and their defaults. */
   readonly quantization: Readonly<Record<string, TypeOptions>>
 }
 

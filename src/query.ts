@@ -37,21 +37,27 @@ export class FieldBuilder<Q> {
     return this.#add({ [this.#field]: { [op]: value } } as Filter)
   }
 
+  /** Equal to `v`. */
   eq(v: FilterValue): Q {
     return this.#op('$eq', v)
   }
+  /** Not equal to `v` (absent fields match). */
   ne(v: FilterValue): Q {
     return this.#op('$ne', v)
   }
+  /** Greater than `v`. */
   gt(v: FilterValue): Q {
     return this.#op('$gt', v)
   }
+  /** Greater than or equal to `v`. */
   gte(v: FilterValue): Q {
     return this.#op('$gte', v)
   }
+  /** Less than `v`. */
   lt(v: FilterValue): Q {
     return this.#op('$lt', v)
   }
+  /** Less than or equal to `v`. */
   lte(v: FilterValue): Q {
     return this.#op('$lte', v)
   }
@@ -59,9 +65,11 @@ export class FieldBuilder<Q> {
   between(low: FilterValue, high: FilterValue): Q {
     return this.#op('$between', [low, high])
   }
+  /** Equal to one of `values`. */
   in(values: FilterValue[]): Q {
     return this.#op('$in', values)
   }
+  /** Equal to none of `values` (absent fields match). */
   nin(values: FilterValue[]): Q {
     return this.#op('$nin', values)
   }
@@ -69,9 +77,11 @@ export class FieldBuilder<Q> {
   contains(v: FilterValue): Q {
     return this.#op('$contains', v)
   }
+  /** The field is an array holding at least one of `values`. */
   containsAny(values: FilterValue[]): Q {
     return this.#op('$containsAny', values)
   }
+  /** The field is an array holding every one of `values`. */
   containsAll(values: FilterValue[]): Q {
     return this.#op('$containsAll', values)
   }
@@ -83,8 +93,10 @@ export class FieldBuilder<Q> {
 
 /** A group of conditions (the argument of `and`, `or`, `not`). */
 export class FilterBuilder {
+  /** @internal The conditions so far, all of which must hold. */
   protected conds: Filter[] = []
 
+  /** Starts a condition on metadata field `field`; finish it with an operator (`eq`, `between`, ...). */
   where(field: string): FieldBuilder<this> {
     if (typeof field !== 'string' || field.length === 0) {
       throw new InvalidArgumentError(`where() takes a non-empty field name, got ${String(field)}`)
@@ -174,11 +186,13 @@ export class QueryBuilder extends FilterBuilder {
     return this
   }
 
+  /** Return each hit's metadata. */
   withMetadata(on = true): this {
     this.#metadata = on
     return this
   }
 
+  /** Return each hit's stored vector. */
   withVectors(on = true): this {
     this.#vectors = on
     return this

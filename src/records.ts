@@ -2,6 +2,7 @@
  * The shapes `Collection` accepts and returns: records, batches, search options and hits,
  * stats and query plans.
  */
+import type { Metric } from './config'
 import type { Filter } from './filter'
 import type { BatchItemError } from './errors'
 import type { CallOptions } from './native'
@@ -16,13 +17,17 @@ export interface VectorRecord {
   id: string
   /** `dimension` finite numbers. A Float32Array is passed without copying. */
   vector: VectorLike
+  /** Any JSON-serialisable object; fields in the schema are validated and indexed. */
   metadata?: Metadata
 }
 
 /** A stored record as returned by `get`. Vectors of cosine collections are unit length. */
 export interface StoredRecord {
+  /** The record's id. */
   id: string
+  /** The stored vector (normalised for cosine collections). */
   vector: Float32Array
+  /** The stored metadata; absent when the record has none. */
   metadata?: Metadata
 }
 
@@ -31,15 +36,21 @@ export interface StoredRecord {
  * crosses into the engine without a copy: the fastest way to load data.
  */
 export interface ColumnarBatch {
+  /** One id per record. */
   ids: readonly string[]
+  /** `ids.length * dimension` components, record after record. */
   vectors: Float32Array
+  /** Per record metadata, aligned with `ids`; `null`/`undefined` for none. */
   metadata?: readonly (Metadata | null | undefined)[]
 }
 
 /** Changes to an existing record. `metadata: null` removes its metadata. */
 export interface RecordUpdate {
+  /** The record to change. */
   id: string
+  /** A new vector; omitted keeps the stored one. */
   vector?: VectorLike
+  /** New metadata (replaces the whole object); `null` removes it; omitted keeps it. */
   metadata?: Metadata | null
 }
 
@@ -52,8 +63,11 @@ export interface BatchOptions extends CallOptions {
 
 /** Outcome of a batch write. */
 export interface BatchResult {
+  /** Items applied. */
   succeeded: number
+  /** Items rejected (always 0 for an atomic batch, which throws instead). */
   failed: number
+  /** Every rejected item, with its position, id, code and reason. */
   errors: BatchItemError[]
 }
 
@@ -78,9 +92,13 @@ export interface SearchOptions extends CallOptions {
 /** One search hit. `score` is the Euclidean distance for `l2` (lower is closer) and the
  * similarity for `cosine` and `dot` (higher is closer). Hits are best first. */
 export interface SearchHit {
+  /** The record's id. */
   id: string
+  /** Distance (`l2`) or similarity (`cosine`, `dot`). */
   score: number
+  /** With `includeMetadata`: the record's metadata, if it has any. */
   metadata?: Metadata
+  /** With `includeVectors`: the stored vector. */
   vector?: Float32Array
 }
 
@@ -94,7 +112,15 @@ export interface VerifyReport {
   chunksChecked: number
   /** Chunks written since the last checkpoint: checked against the next one. */
   chunksSkipped: number
-  damaged: { collection: string; file: string; reason: string }[]
+  /** Every file found damaged. */
+  damaged: {
+    /** The collection it belongs to. */
+    collection: string
+    /** Its path inside the collection's directory. */
+    file: string
+    /** What is wrong with it. */
+    reason: string
+  }[]
 }
 
 /** A verify report from the engine's counts and damage list. */
@@ -104,15 +130,21 @@ export function toVerifyReport(r: Omit<VerifyReport, 'ok'>): VerifyReport {
 
 /** Size and footprint of a collection. */
 export interface CollectionStats {
+  /** Live records. */
   count: number
+  /** Rows in the vector store, live or deleted (deleted rows are reused or reclaimed by
+   * `optimize()`). */
   rows: number
+  /** Deleted rows not yet reused. */
   deleted: number
+  /** Components per vector. */
   dimension: number
-  metric: string
+  /** The distance metric. */
+  metric: Metric
   /** The configured index type. */
-  index: string
-  /** The index searches use now: `'flat'`, `'hnsw'` or `'ivfpq'`. */
-  activeIndex: string
+  index: 'flat' | 'hnsw' | 'ivfpq' | 'auto'
+  /** The index searches use now. */
+  activeIndex: 'flat' | 'hnsw' | 'ivfpq'
   /** `'building'` while `rebuild()` (or an `auto` index's promotion) builds a new index
    * beside the active one, else `'ready'`. */
   indexState: 'ready' | 'building'
@@ -135,13 +167,18 @@ export interface CollectionStats {
   residentVectorBytes: number
   /** Stored bytes per live record's vector. */
   bytesPerVector: number
+  /** Bytes of the id index (id strings and their hash table). */
   idBytes: number
+  /** Bytes of stored metadata (encoded). */
   metadataBytes: number
+  /** Bytes in the write-ahead log since the last checkpoint. */
   walBytes: number
+  /** Whether vectors live in mapped files (an on-disk database) rather than anonymous memory. */
   fileBacked: boolean
   /** `'none'`, or the quantizer's state: `'pending'` (too few vectors yet; searching on full
    * precision), `'trained'`, `'failed'` (see `quantizationError`; search stays on full precision). */
-  quantization: string
+  quantization: 'none' | 'pending' | 'trained' | 'failed'
+  /** Why training failed, when `quantization` is `'failed'`. */
   quantizationError?: string
   /** Bytes of quantized codes in memory. */
   codeBytes: number
@@ -155,7 +192,7 @@ export interface QueryPlan {
    * returning only matches, beam widened as selectivity falls; `'probe'`: IVF-PQ lists probed
    * returning only matches, more lists as selectivity falls; `'scan'`: flat scan with the
    * filter; `'empty'`: nothing matches. */
-  plan: string
+  plan: 'unfiltered' | 'exact' | 'graph' | 'probe' | 'scan' | 'empty'
   /** Matching records, counted by the payload indexes (absent when they cannot answer). */
   estimate?: number
   /** Live records. */

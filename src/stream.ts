@@ -20,8 +20,11 @@ export interface ScanOptions extends CallOptions {
 
 /** A record yielded by a scan. */
 export interface ScannedRecord {
+  /** The record's id. */
   id: string
+  /** Its metadata, unless the scan was asked not to include it. */
   metadata?: Metadata
+  /** Its vector, when the scan includes vectors. */
   vector?: Float32Array
 }
 
