@@ -4,7 +4,8 @@
 //      from PATH, so nothing can be compiled;
 //   3. (a) `require('libravdb')`, (b) `import { LibraVDB } from 'libravdb'` in an .mjs file,
 //      (c) a strict TypeScript consumer under moduleResolution node16 and bundler each open a
-//      database and run a search; internals are not importable;
+//      database and run a search; internals are not importable; libravdb/langchain loads
+//      under both;
 //   4. (d) with the platform package removed, the load error names the platform and what to do;
 //   5. prints the installed size and, on Linux, the newest glibc symbol the binary needs.
 'use strict'
@@ -18,6 +19,7 @@ const packDir = path.join(root, 'dist-pack')
 const pkg = require(path.join(root, 'package.json'))
 const TYPESCRIPT = pkg.devDependencies.typescript
 const TYPES_NODE = pkg.devDependencies['@types/node']
+const LANGCHAIN_CORE = pkg.devDependencies['@langchain/core']
 const MAX_GLIBC = '2.17'
 
 function fail(message) {
@@ -88,7 +90,7 @@ function main() {
     const install = mustRun(
       project,
       'npm',
-      ['install', '--no-audit', '--no-fund', ...[main, ...platformTarballs].map((f) => path.join(packDir, f)), `typescript@${TYPESCRIPT}`, `@types/node@${TYPES_NODE}`],
+      ['install', '--no-audit', '--no-fund', ...[main, ...platformTarballs].map((f) => path.join(packDir, f)), `typescript@${TYPESCRIPT}`, `@types/node@${TYPES_NODE}`, `@langchain/core@${LANGCHAIN_CORE}`],
       'npm install',
     )
     console.log(install.split('\n').slice(-2).join('\n'))
@@ -122,6 +124,24 @@ function main() {
     mustRun(project, 'node', [tsc, '-p', 'tsconfig.node16.json'], '(c) tsc node16')
     mustRun(project, 'node', [tsc, '-p', 'tsconfig.bundler.json'], '(c) tsc bundler')
     console.log(mustRun(project, 'node', ['out/c.mjs'], '(c) run the node16 build').replace('typescript', 'typescript (node16 + bundler tsc --strict)'))
+
+    // the LangChain adapter, both module flavours
+    const adapter = `
+const store = await LibraVDBStore.fromTexts(['apple pie', 'rust code'], { n: 1 }, new SyntheticEmbeddings({ vectorSize: 8 }), { db: await LibraVDB.open(), collectionName: 'kb' })
+const [doc] = await store.similaritySearch('apple pie', 1)
+if (doc.pageContent !== 'apple pie' || doc.metadata.n !== 1) throw new Error('unexpected ' + JSON.stringify(doc))
+console.log(FLAVOUR + ': libravdb/langchain ok')
+`
+    writeFileSync(
+      path.join(project, 'lc.mjs'),
+      `import { LibraVDB } from 'libravdb'\nimport { LibraVDBStore } from 'libravdb/langchain'\nimport { SyntheticEmbeddings } from '@langchain/core/utils/testing'\nconst FLAVOUR = 'import'\n${adapter}`,
+    )
+    writeFileSync(
+      path.join(project, 'lc.cjs'),
+      `const { LibraVDB } = require('libravdb')\nconst { LibraVDBStore } = require('libravdb/langchain')\nconst { SyntheticEmbeddings } = require('@langchain/core/utils/testing')\nconst FLAVOUR = 'require'\n;(async () => {${adapter}})().catch((e) => { console.error(e); process.exit(1) })\n`,
+    )
+    console.log(mustRun(project, 'node', ['lc.mjs'], 'libravdb/langchain (import)'))
+    console.log(mustRun(project, 'node', ['lc.cjs'], 'libravdb/langchain (require)'))
 
     // size, and the glibc the binary needs
     const installed = ['libravdb', ...platformTarballs.map((f) => f.replace(`-${pkg.version}.tgz`, ''))]
