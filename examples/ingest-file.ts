@@ -1,8 +1,8 @@
 /**
  * `npm run example:ingest`: loads a large NDJSON file (one `{ id, vector, metadata }` per
- * line) into an on-disk collection in bounded memory: lines are read as a stream, gathered
- * into batches, and the next batch is read only while at most `maxInFlight` batches are being
- * written, so a file of any size needs about `batchSize x maxInFlight` records of memory.
+ * line) into an on-disk collection in bounded memory with `collection.ingest()`: lines are
+ * read as a stream and pulled only while at most `maxInFlight` batches wait to commit, so a
+ * file of any size needs about `batchSize x maxInFlight` records of memory.
  * Then it reopens the database and checks every record arrived.
  *
  *   npm run example:ingest [-- --records 200000] [--dim 64] [--file path.ndjson]
@@ -51,30 +51,26 @@ async function main() {
   let db = await LibraVDB.open(join(work, 'db'))
   const records = await db.createCollection('records', { dimension: dim, metric: 'cosine', index: { type: 'hnsw' } })
 
-  const inFlight = new Set<Promise<unknown>>()
-  let batch: VectorRecord[] = []
+  // The file's lines as records, read lazily: ingest() pulls at most
+  // maxInFlight x batchSize records ahead of what it has committed.
   let read = 0
-  let stored = 0
-  const flush = async () => {
-    const pending = records.insertBatch(batch).then((r) => {
-      stored += r.succeeded
-      inFlight.delete(pending)
-    })
-    inFlight.add(pending)
-    batch = []
-    // Backpressure: stop reading until a write slot frees up.
-    if (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight)
-    peakRss = Math.max(peakRss, process.memoryUsage().rss)
+  async function* lines(path: string): AsyncGenerator<VectorRecord> {
+    for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+      if (line.trim() === '') continue
+      read++
+      yield JSON.parse(line) as VectorRecord
+    }
   }
-  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-    if (line.trim() === '') continue
-    batch.push(JSON.parse(line) as VectorRecord)
-    read++
-    if (batch.length === BATCH_SIZE) await flush()
-    if (read % 50_000 === 0) console.log(`  ${read} read, ${stored} stored`)
-  }
-  if (batch.length > 0) await flush()
-  await Promise.all(inFlight)
+  const result = await records.ingest(lines(file), {
+    batchSize: BATCH_SIZE,
+    maxInFlight: MAX_IN_FLIGHT,
+    onProgress: (p) => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss)
+      if (p.ingested % 50_000 === 0) console.log(`  ${p.ingested} stored (${Math.round(p.ratePerSec)} records/s)`)
+    },
+  })
+  const stored = result.succeeded
+  if (result.failed > 0) console.log(`  ${result.failed} records rejected, e.g. line ${result.errors[0].index + 1}: ${result.errors[0].message}`)
   const seconds = (performance.now() - t0) / 1000
   console.log(
     `ingested ${stored} of ${read} records in ${seconds.toFixed(1)} s (${Math.round(stored / seconds)} records/s); ` +

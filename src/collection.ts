@@ -19,6 +19,15 @@ import {
 } from './native'
 import { type Filter, type FilterNode, type Schema, compileFilter, filterFields } from './filter'
 import { type IndexConfig, type Metric, type QuantizationConfig, validateIndexConfig, validateQuantizationConfig } from './config'
+import {
+  type BatchWriter,
+  type IngestOptions,
+  type IngestResult,
+  type RecordWriteStream,
+  type WriteStreamOptions,
+  createWriteStream as createRecordWriteStream,
+  ingest as ingestRecords,
+} from './ingest'
 import { QueryBuilder } from './query'
 import { type ScannedRecord, scanRecords } from './stream'
 import {
@@ -406,6 +415,31 @@ export class Collection {
     const report = await cancellableWrite(o, (token) => this.#native.deleteWhere(json, token))
     return { succeeded: report.succeeded, failed: 0, errors: [] }
   }
+
+  /**
+   * Stores every record of `source` (an iterable, async iterable or object-mode `Readable` of
+   * records or of {@link ColumnarBatch}es), `batchSize` per batch with at most `maxInFlight`
+   * batches uncommitted: the source is never read more than `maxInFlight x batchSize` records
+   * ahead of what is committed, so memory stays flat however large it is. Invalid records are
+   * reported (index in the stream, id, code) unless `atomic`. On abort, timeout or a throwing
+   * source it stops pulling, lets committed batches stand and rejects with `AbortError` (or
+   * the source's error) carrying `progress`.
+   */
+  ingest(source: Iterable<VectorRecord | ColumnarBatch> | AsyncIterable<VectorRecord | ColumnarBatch>, opts?: IngestOptions): Promise<IngestResult> {
+    return ingestRecords(this.#batchWriter, source, opts)
+  }
+
+  /**
+   * An object-mode `Writable` of records: `write()` returns false once `highWaterMark`
+   * records wait, `'finish'` comes after every record is committed (durable), and an invalid
+   * record emits `'error'` with its typed error (or, with `atomic: false`, is counted in
+   * `stream.result`). Works with `stream.pipeline`.
+   */
+  createWriteStream(opts?: WriteStreamOptions): RecordWriteStream {
+    return createRecordWriteStream(this.#batchWriter, opts)
+  }
+
+  readonly #batchWriter: BatchWriter = (batch, opts, upsert) => (upsert ? this.upsertBatch(batch, opts) : this.insertBatch(batch, opts))
 
   /** Every record (optionally only matching `filter`) in storage order, `batchSize` per
    * native call: `for await (const r of docs.scan({ filter })) { ... }`. */

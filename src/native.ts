@@ -58,7 +58,7 @@ export interface CallOptions {
 
 /** The signal that cancels a call: the caller's, its timeout, or both. Bad options are
  * `InvalidArgumentError`s, before anything runs. */
-function combinedSignal(opts: CallOptions | undefined): AbortSignal | undefined {
+export function callSignal(opts: CallOptions | undefined): AbortSignal | undefined {
   const signals: AbortSignal[] = []
   const { signal, timeoutMs } = opts ?? {}
   if (signal !== undefined) {
@@ -91,7 +91,7 @@ export async function cancellableWrite<T>(
   opts: CallOptions | undefined,
   run: (token: CancelToken | undefined) => Promise<T>,
 ): Promise<T> {
-  const signal = combinedSignal(opts)
+  const signal = callSignal(opts)
   if (!signal) return call(() => run(undefined))
   if (signal.aborted) throw abortError(signal)
   const token = new binding.CancelToken()
@@ -115,7 +115,7 @@ export async function cancellableRead<T>(
   opts: CallOptions | undefined,
   run: (token: CancelToken | undefined) => Promise<T>,
 ): Promise<T> {
-  const signal = combinedSignal(opts)
+  const signal = callSignal(opts)
   if (!signal) return call(() => run(undefined))
   if (signal.aborted) throw abortError(signal)
   const token = new binding.CancelToken()
