@@ -92,6 +92,10 @@ pub enum Error {
     /// A bug: an invariant broke or a panic was caught.
     #[error("internal error: {0}")]
     Internal(String),
+    /// An item of a batch, rejected with its code, raised as the error of a larger operation
+    /// (an import stops at its first invalid row).
+    #[error("{message}")]
+    Item { code: ErrorCode, message: String },
 }
 
 impl Error {
@@ -112,6 +116,7 @@ impl Error {
             Error::Storage(StorageError::Locked { .. }) => ErrorCode::Locked,
             Error::Storage(StorageError::Io { .. }) => ErrorCode::Io,
             Error::Internal(_) => ErrorCode::Internal,
+            Error::Item { code, .. } => *code,
         }
     }
 

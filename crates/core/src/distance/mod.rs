@@ -97,12 +97,21 @@ pub fn available_kernels() -> Vec<Kernels> {
     simd::available()
 }
 
+/// How far from 1 a norm may be for the vector to count as unit length already: float
+/// rounding of a normalised 384-d vector stays well inside it.
+const UNIT_NORM_TOLERANCE: f32 = 1e-5;
+
 /// Scales `v` to unit length in place. Returns `false` (leaving `v` unchanged) when its norm
-/// is zero or not finite, since such a vector has no direction.
+/// is zero or not finite, since such a vector has no direction. A vector already of unit
+/// length (within rounding) is left bit for bit as it is, so normalising is idempotent: a
+/// stored vector read back and written again (an export and import) does not drift.
 pub fn normalize(v: &mut [f32]) -> bool {
     let norm = (kernels().dot)(v, v).sqrt();
     if norm == 0.0 || !norm.is_finite() {
         return false;
+    }
+    if (norm - 1.0).abs() <= UNIT_NORM_TOLERANCE {
+        return true;
     }
     let inv = 1.0 / norm;
     v.iter_mut().for_each(|x| *x *= inv);
@@ -151,5 +160,17 @@ mod tests {
         let mut v = [3.0f32, 4.0];
         assert!(normalize(&mut v));
         assert!((v[0] - 0.6).abs() < 1e-6 && (v[1] - 0.8).abs() < 1e-6);
+    }
+
+    #[test]
+    fn normalizing_twice_changes_nothing() {
+        let mut rng = StdRng::seed_from_u64(3);
+        for dim in [2, 128, 384, 1536] {
+            let mut v = random_vec(&mut rng, dim);
+            assert!(normalize(&mut v));
+            let once = v.clone();
+            assert!(normalize(&mut v));
+            assert_eq!(v, once, "dim {dim}");
+        }
     }
 }
