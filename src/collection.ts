@@ -16,6 +16,7 @@ import {
   callSync,
   cancellableRead,
   cancellableWrite,
+  parquetFileInfo,
 } from './native'
 import { type Filter, type FilterNode, type Schema, compileFilter, filterFields } from './filter'
 import { type IndexConfig, type Metric, type QuantizationConfig, validateIndexConfig, validateQuantizationConfig } from './config'
@@ -29,6 +30,16 @@ import {
   ingest as ingestRecords,
 } from './ingest'
 import { QueryBuilder } from './query'
+import {
+  type ExportOptions,
+  type ImportOptions,
+  type TransferResult,
+  exportNdjson,
+  fileBytes,
+  formatOf,
+  importNdjson,
+  withProgressToken,
+} from './transfer'
 import { type ScannedRecord, scanRecords } from './stream'
 import {
   type BatchOptions,
@@ -440,6 +451,60 @@ export class Collection {
   }
 
   readonly #batchWriter: BatchWriter = (batch, opts, upsert) => (upsert ? this.upsertBatch(batch, opts) : this.insertBatch(batch, opts))
+
+  /**
+   * Writes the records (those matching `filter`) to a file: Parquet (one row per record: `id`,
+   * `vector`, a typed column per schema field, the other metadata as a JSON column; read by
+   * LanceDB, DuckDB, pandas, Spark, Milvus bulk import) or NDJSON. Streams in bounded memory;
+   * a failed or cancelled export leaves no file.
+   */
+  async export(path: string, opts?: ExportOptions): Promise<TransferResult> {
+    const o = optionsObject<ExportOptions>('export options', opts, ['format', 'filter', 'onProgress', 'signal', 'timeoutMs'])
+    const format = formatOf(path, o.format, 'export')
+    if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
+      throw new InvalidArgumentError(`export options.onProgress must be a function, got ${describe(o.onProgress)}`)
+    }
+    const filterJson = o.filter === undefined ? undefined : JSON.stringify(compileFilter(o.filter, this.#schema))
+    const total = o.filter === undefined ? await this.count() : undefined
+    const t0 = performance.now()
+    const records =
+      format === 'parquet'
+        ? (
+            await withProgressToken(o, o.onProgress && ((records) => o.onProgress!({ records, total })), (token) =>
+              this.#native.exportParquet(path, filterJson, token),
+            )
+          ).records
+        : await exportNdjson(this, path, o, total)
+    return { records, bytes: fileBytes(path), durationMs: performance.now() - t0 }
+  }
+
+  /**
+   * Stores the records of a Parquet or NDJSON file (an export of this or another collection,
+   * or a file another tool wrote: an `id` column, a `vector` column of floats, other columns
+   * become metadata). One batch at a time, stopping at the first invalid record with its
+   * typed error; the records before it stay.
+   */
+  async import(path: string, opts?: ImportOptions): Promise<TransferResult> {
+    const o = optionsObject<ImportOptions>('import options', opts, ['format', 'upsert', 'onProgress', 'signal', 'timeoutMs'])
+    const format = formatOf(path, o.format, 'import')
+    const upsert = checkOptionalBoolean('import options.upsert', o.upsert) ?? false
+    if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
+      throw new InvalidArgumentError(`import options.onProgress must be a function, got ${describe(o.onProgress)}`)
+    }
+    const bytes = fileBytes(path)
+    const t0 = performance.now()
+    let records: number
+    if (format === 'parquet') {
+      const total = (await call(() => parquetFileInfo(path))).rows
+      const report = await withProgressToken(o, o.onProgress && ((records) => o.onProgress!({ records, total })), (token) =>
+        this.#native.importParquet(path, upsert, token),
+      )
+      records = report.records
+    } else {
+      records = await importNdjson(this, path, { ...o, upsert })
+    }
+    return { records, bytes, durationMs: performance.now() - t0 }
+  }
 
   /** Every record (optionally only matching `filter`) in storage order, `batchSize` per
    * native call: `for await (const r of docs.scan({ filter })) { ... }`. */

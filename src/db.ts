@@ -5,9 +5,11 @@
  */
 import { Collection } from './collection'
 import { describe } from './check'
-import { type CollectionConfig, type OpenOptions, validateCollectionConfig, validateOpenOptions } from './config'
+import { type CollectionConfig, type Metric, type OpenOptions, validateCollectionConfig, validateOpenOptions } from './config'
+import type { FieldType } from './filter'
+import { type ImportOptions, formatOf } from './transfer'
 import { InvalidArgumentError } from './errors'
-import { type ConfigOptions, NativeDatabase, call, callSync, configOptions } from './native'
+import { type ConfigOptions, NativeDatabase, call, callSync, configOptions, parquetFileInfo } from './native'
 import { type VerifyReport, toVerifyReport } from './records'
 
 /**
@@ -85,6 +87,39 @@ export class LibraVDB {
       }),
     )
     return new Collection(native, this)
+  }
+
+  /**
+   * Creates collection `name` from an export (Parquet or NDJSON, see `Collection.export`)
+   * or another tool's Parquet file. A Parquet export says its dimension, metric and schema;
+   * `config` adds to or overrides them (an index, say) and is required for NDJSON. Either the
+   * whole file is imported or, on an error or cancel, the new collection is dropped again.
+   */
+  async importCollection(name: string, path: string, config?: Partial<CollectionConfig>, opts?: ImportOptions): Promise<Collection> {
+    checkName(name)
+    const format = formatOf(path, opts?.format, 'importCollection')
+    if (config !== undefined && (typeof config !== 'object' || config === null)) {
+      throw new InvalidArgumentError(`importCollection: config must be an object, got ${describe(config)}`)
+    }
+    let fromFile: Partial<CollectionConfig> = {}
+    if (format === 'parquet') {
+      const info = await call(() => parquetFileInfo(path))
+      fromFile = { dimension: info.dimension || undefined, metric: (info.metric ?? undefined) as Metric | undefined }
+      const schema = JSON.parse(info.schema) as [string, FieldType][]
+      if (schema.length > 0) fromFile.schema = Object.fromEntries(schema)
+    } else if (config?.dimension === undefined) {
+      throw new InvalidArgumentError('importCollection: an NDJSON file does not say its dimension and metric; pass config { dimension, metric }')
+    }
+    const merged = { ...fromFile, ...config }
+    if (merged.metric === undefined) delete merged.metric
+    const collection = await this.createCollection(name, merged as CollectionConfig)
+    try {
+      await collection.import(path, opts)
+    } catch (e) {
+      await this.dropCollection(name).catch(() => {})
+      throw e
+    }
+    return collection
   }
 
   /** The collection named `name`; `NotFoundError` if there is none. */

@@ -19,6 +19,8 @@ export type NativeSearchOptions = Binding.NativeSearchOptions
 export type CancelToken = Binding.CancelToken
 
 export const NativeDatabase = binding.NativeDatabase
+export const NativeCancelToken = binding.CancelToken
+export const parquetFileInfo = binding.parquetFileInfo
 
 /** Converts whatever a native call threw into a `LibraVDBError`. */
 export function translate(e: unknown): LibraVDBError {

@@ -1,7 +1,9 @@
 //! `NativeCollection`: batches, reads, search and the index lifecycle; the values it takes
 //! and returns are in [`crate::values`].
 
+use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use libravdb_engine::{BatchOptions, Collection, MetadataChange, SearchParams, UpdateInput, parse_filter};
 use napi::bindgen_prelude::{AsyncTask, Float32Array, Float32ArraySlice, Uint8Array};
@@ -11,7 +13,7 @@ use crate::CancelToken;
 use crate::job::{Job, guarded, job};
 use crate::values::{
     NativeBatchReport, NativeHits, NativeQueryPlan, NativeRecord, NativeScanPage, NativeSearchOptions, NativeStats,
-    NativeTuneReport, NativeVerifyReport, unpack, unpack_ids,
+    NativeTransferReport, NativeTuneReport, NativeVerifyReport, unpack, unpack_ids,
 };
 
 /// A collection handle (native; use the `Collection` facade).
@@ -271,6 +273,43 @@ impl NativeCollection {
                 sweep_settings: r.sweep.iter().map(|&(s, _)| s as u32).collect(),
                 sweep_recalls: r.sweep.iter().map(|&(_, r)| r).collect(),
             })
+        })
+    }
+
+    /// Writes the records (those passing `filter`, canonical JSON) to a Parquet file at
+    /// `path`; the token counts records written.
+    #[napi(ts_return_type = "Promise<NativeTransferReport>")]
+    pub fn export_parquet(
+        &self,
+        path: String,
+        filter: Option<String>,
+        cancel: Option<&CancelToken>,
+    ) -> AsyncTask<Job<NativeTransferReport>> {
+        let (c, done, cancel) = (self.c.clone(), CancelToken::counter(cancel), CancelToken::flag(cancel));
+        job(move || {
+            let filter = filter.as_deref().map(parse_filter).transpose()?;
+            let r = libravdb_interchange::export_parquet(&c, Path::new(&path), filter.as_ref(), &cancel, &mut |n| {
+                done.store(n, Ordering::Relaxed)
+            })?;
+            Ok(r.into())
+        })
+    }
+
+    /// Stores the rows of the Parquet file at `path`, a batch at a time, stopping at the
+    /// first invalid row; the token counts records committed.
+    #[napi(ts_return_type = "Promise<NativeTransferReport>")]
+    pub fn import_parquet(
+        &self,
+        path: String,
+        upsert: bool,
+        cancel: Option<&CancelToken>,
+    ) -> AsyncTask<Job<NativeTransferReport>> {
+        let (c, done, cancel) = (self.c.clone(), CancelToken::counter(cancel), CancelToken::flag(cancel));
+        job(move || {
+            let r = libravdb_interchange::import_parquet(&c, Path::new(&path), upsert, &cancel, &mut |n| {
+                done.store(n, Ordering::Relaxed)
+            })?;
+            Ok(r.into())
         })
     }
 

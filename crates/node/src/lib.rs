@@ -10,8 +10,15 @@ mod error;
 mod job;
 mod values;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use libravdb_engine::{Cancel, ErrorCode};
+use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
+
+use crate::job::{Job, job};
+use crate::values::NativeFileInfo;
 
 pub use collection::NativeCollection;
 pub use database::NativeDatabase;
@@ -29,6 +36,21 @@ pub fn config_options() -> String {
     libravdb_engine::config::options_json()
 }
 
+/// What the Parquet file at `path` holds: rows, vector dimension and, for a file an export
+/// wrote, the metric and schema (JSON of `[name, type]` pairs).
+#[napi(ts_return_type = "Promise<NativeFileInfo>")]
+pub fn parquet_file_info(path: String) -> AsyncTask<Job<NativeFileInfo>> {
+    job(move || {
+        let info = libravdb_interchange::file_info(std::path::Path::new(&path))?;
+        Ok(NativeFileInfo {
+            rows: info.rows as f64,
+            dimension: info.dimension as u32,
+            metric: info.metric,
+            schema: serde_json::to_string(&info.schema).expect("pairs of strings serialise"),
+        })
+    })
+}
+
 /// The instruction set the distance kernels were compiled for on this CPU.
 #[napi]
 pub fn simd_level() -> String {
@@ -41,6 +63,9 @@ pub fn simd_level() -> String {
 #[derive(Default)]
 pub struct CancelToken {
     inner: Cancel,
+    /// Items done so far by the work this token was passed to (exports and imports count
+    /// records), read by JS to report progress.
+    done: Arc<AtomicU64>,
 }
 
 #[napi]
@@ -55,9 +80,20 @@ impl CancelToken {
     pub fn cancel(&self) {
         self.inner.cancel();
     }
+
+    /// Items the work has done so far (records exported or imported).
+    #[napi]
+    pub fn progress(&self) -> f64 {
+        self.done.load(Ordering::Relaxed) as f64
+    }
 }
 
 impl CancelToken {
+    /// The counter the work updates (a fresh one when there is no token).
+    pub(crate) fn counter(token: Option<&CancelToken>) -> Arc<AtomicU64> {
+        token.map(|t| t.done.clone()).unwrap_or_default()
+    }
+
     pub(crate) fn flag(token: Option<&CancelToken>) -> Cancel {
         token.map(|t| t.inner.clone()).unwrap_or_default()
     }

@@ -310,3 +310,26 @@ impl NativeVerifyReport {
         }));
     }
 }
+
+/// What an export or import did (`libravdb_interchange::TransferReport`).
+#[napi(object)]
+pub struct NativeTransferReport {
+    pub records: f64,
+    pub bytes: f64,
+}
+
+impl From<libravdb_interchange::TransferReport> for NativeTransferReport {
+    fn from(r: libravdb_interchange::TransferReport) -> Self {
+        Self { records: r.records as f64, bytes: r.bytes as f64 }
+    }
+}
+
+/// What a Parquet file holds (`libravdb_interchange::FileInfo`).
+#[napi(object)]
+pub struct NativeFileInfo {
+    pub rows: f64,
+    pub dimension: u32,
+    pub metric: Option<String>,
+    /// JSON of `[name, type]` pairs.
+    pub schema: String,
+}

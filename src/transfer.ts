@@ -1,0 +1,173 @@
+/**
+ * Export and import: a collection to or from a Parquet file (written and read by the engine,
+ * see crates/interchange) or an NDJSON file (one `{ id, vector, metadata }` per line, streamed
+ * here). Both directions stream in bounded memory, report progress and can be cancelled; an
+ * export writes `<path>.partial` and renames it at the end, so a failed or cancelled export
+ * leaves no file.
+ */
+import { once } from 'node:events'
+import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { describe } from './check'
+import { AbortError, InvalidArgumentError, LibraVDBError } from './errors'
+import type { IngestResult } from './ingest'
+import { type CallOptions, type CancelToken, NativeCancelToken, call, callSignal } from './native'
+import type { ScannedRecord } from './stream'
+import type { VectorRecord } from './records'
+
+/** File formats of export and import. */
+export type TransferFormat = 'parquet' | 'ndjson'
+
+/** Options of {@link Collection.export}. */
+export interface ExportOptions extends CallOptions {
+  /** Default: from the file extension (`.parquet`/`.pq`: Parquet; `.ndjson`/`.jsonl`: NDJSON). */
+  format?: TransferFormat
+  /** Only records whose metadata matches. */
+  filter?: import('./filter').Filter
+  /** Called with the records written so far: about every 100 ms (Parquet) or every 1000
+   * records (NDJSON), and at the end. */
+  onProgress?: (progress: TransferProgress) => void
+}
+
+/** Options of {@link Collection.import} and `LibraVDB.importCollection`. */
+export interface ImportOptions extends CallOptions {
+  /** Default: from the file extension, as for export. */
+  format?: TransferFormat
+  /** Replace records whose id exists instead of stopping at them. Default `false`. */
+  upsert?: boolean
+  /** Called about every 100 ms and at the end with the records stored so far. */
+  onProgress?: (progress: TransferProgress) => void
+}
+
+/** Progress of an export or import. */
+export interface TransferProgress {
+  /** Records written (export) or stored (import) so far. */
+  records: number
+  /** Records in all, when known (the collection's count for an unfiltered export, the
+   * file's rows for a Parquet import). */
+  total?: number
+}
+
+/** What an export or import did. */
+export interface TransferResult {
+  /** Records written or stored. */
+  records: number
+  /** Size of the file. */
+  bytes: number
+  /** Wall time of the call. */
+  durationMs: number
+}
+
+/** What a collection offers export and import (a `Collection`; named here so that this module
+ * need not import it). */
+export interface TransferTarget {
+  scan(opts: { filter?: import('./filter').Filter; batchSize?: number; includeVectors?: boolean } & CallOptions): AsyncGenerator<ScannedRecord>
+  ingest(source: AsyncIterable<VectorRecord>, opts: { batchSize?: number; atomic?: boolean; upsert?: boolean; onProgress?: (p: { ingested: number }) => void } & CallOptions): Promise<IngestResult>
+  count(): Promise<number>
+}
+
+/** The format named by `format`, or by the file's extension. */
+export function formatOf(path: string, format: unknown, where: string): TransferFormat {
+  if (typeof path !== 'string' || path.length === 0) throw new InvalidArgumentError(`${where}: path must be a non-empty string, got ${describe(path)}`)
+  if (format !== undefined) {
+    if (format !== 'parquet' && format !== 'ndjson') throw new InvalidArgumentError(`${where}: format must be 'parquet' or 'ndjson', got ${describe(format)}`)
+    return format
+  }
+  if (/\.(parquet|pq)$/i.test(path)) return 'parquet'
+  if (/\.(ndjson|jsonl)$/i.test(path)) return 'ndjson'
+  throw new InvalidArgumentError(`${where}: cannot tell the format of ${path} from its extension; pass { format: 'parquet' | 'ndjson' }`)
+}
+
+/**
+ * Runs native work that counts its progress on a token: polls the count every 100 ms for
+ * `onProgress`, and cancels the work when the caller's signal or timeout fires (the work
+ * rejects with `AbortError`).
+ */
+export async function withProgressToken<T>(
+  opts: CallOptions,
+  onProgress: ((done: number) => void) | undefined,
+  run: (token: CancelToken) => Promise<T>,
+): Promise<T> {
+  const signal = callSignal(opts)
+  if (signal?.aborted) throw new AbortError('the operation was cancelled before it started; nothing was changed')
+  const token = new NativeCancelToken()
+  const onAbort = () => token.cancel()
+  signal?.addEventListener('abort', onAbort, { once: true })
+  const timer = onProgress ? setInterval(() => onProgress(token.progress()), 100) : undefined
+  try {
+    return await call(() => run(token))
+  } finally {
+    clearInterval(timer)
+    signal?.removeEventListener('abort', onAbort)
+    onProgress?.(token.progress())
+  }
+}
+
+/** Writes the records as NDJSON lines through `<path>.partial`. */
+export async function exportNdjson(target: TransferTarget, path: string, o: ExportOptions, total: number | undefined): Promise<number> {
+  const partial = `${path}.partial`
+  const out = createWriteStream(partial)
+  let writeError: Error | undefined
+  out.on('error', (e) => (writeError ??= e))
+  const PAGE = 1000
+  let records = 0
+  try {
+    for await (const r of target.scan({ filter: o.filter, includeVectors: true, batchSize: PAGE, signal: o.signal, timeoutMs: o.timeoutMs })) {
+      const line = JSON.stringify({ id: r.id, vector: Array.from(r.vector!), ...(r.metadata !== undefined && { metadata: r.metadata }) })
+      if (!out.write(`${line}\n`)) await once(out, 'drain')
+      if (++records % PAGE === 0) o.onProgress?.({ records, total })
+    }
+    out.end()
+    if (!out.writableFinished && !writeError) await once(out, 'finish')
+    if (writeError) throw LibraVDBError.from('ERR_IO', `${partial}: ${writeError.message}`)
+    renameSync(partial, path)
+  } catch (e) {
+    out.destroy()
+    rmSync(partial, { force: true })
+    throw e
+  }
+  o.onProgress?.({ records, total })
+  return records
+}
+
+/** The records of an NDJSON file, line by line (blank lines skipped). */
+export async function* readNdjson(path: string): AsyncGenerator<VectorRecord> {
+  let line = 0
+  for await (const text of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+    line++
+    if (text.trim() === '') continue
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch (e) {
+      throw new InvalidArgumentError(`${path}:${line}: not JSON: ${(e as Error).message}`)
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new InvalidArgumentError(`${path}:${line}: expected an object { id, vector, metadata? }, got ${describe(value)}`)
+    }
+    yield value as VectorRecord
+  }
+}
+
+/** Stores the records of an NDJSON file, stopping at the first invalid one (batches before
+ * it stay, a prefix of the file). */
+export async function importNdjson(target: TransferTarget, path: string, o: ImportOptions): Promise<number> {
+  const result = await target.ingest(readNdjson(path), {
+    batchSize: 1000,
+    atomic: true,
+    upsert: o.upsert ?? false,
+    onProgress: o.onProgress && ((p) => o.onProgress!({ records: p.ingested })),
+    signal: o.signal,
+    timeoutMs: o.timeoutMs,
+  })
+  return result.succeeded
+}
+
+/** Size of a file in bytes. */
+export function fileBytes(path: string): number {
+  try {
+    return statSync(path).size
+  } catch (e) {
+    throw LibraVDBError.from('ERR_IO', `${path}: ${(e as Error).message}`)
+  }
+}
