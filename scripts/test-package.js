@@ -143,6 +143,11 @@ console.log(FLAVOUR + ': libravdb/langchain ok')
     console.log(mustRun(project, 'node', ['lc.mjs'], 'libravdb/langchain (import)'))
     console.log(mustRun(project, 'node', ['lc.cjs'], 'libravdb/langchain (require)'))
 
+    // the CLI the package installs as a bin
+    const help = mustRun(project, path.join(project, 'node_modules', '.bin', 'libravdb'), ['--help'], 'npx libravdb --help')
+    if (!help.includes('libravdb export')) fail(`libravdb --help printed:\n${help}`)
+    console.log('cli: npx libravdb --help ok')
+
     // size, and the glibc the binary needs
     const installed = ['libravdb', ...platformTarballs.map((f) => f.replace(`-${pkg.version}.tgz`, ''))]
     for (const name of installed) {
