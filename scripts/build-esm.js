@@ -7,7 +7,7 @@ const { writeFileSync } = require('node:fs')
 const path = require('node:path')
 
 const dist = path.join(__dirname, '..', 'dist')
-const ENTRIES = ['index', 'langchain']
+const ENTRIES = ['index', 'langchain', 'milvus']
 
 for (const entry of ENTRIES) {
   const names = Object.keys(require(path.join(dist, `${entry}.js`))).filter((n) => n !== '__esModule' && n !== 'default')
