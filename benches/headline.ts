@@ -2,6 +2,7 @@
  * The report's headline table: one row per benchmark requirement, each figure taken from
  * the workloads of this run (ratios are LibraVDB / peer measured side by side).
  */
+import type { StreamingResults } from './streaming'
 import type { TenantsResult } from './tenants'
 import type { LifecycleResult } from './lifecycle'
 import { type AnnResult, qpsAtRecall } from './ann'
@@ -22,6 +23,7 @@ export interface RunResults {
   memory?: MemoryResult
   filtered?: FilteredResult
   batch?: BatchRow[]
+  streaming?: StreamingResults
   soak?: SoakResult
   tenants?: TenantsResult
   lifecycle?: LifecycleResult

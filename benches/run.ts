@@ -6,7 +6,7 @@
  *   --scale 1m           1,000,000 x 128 instead of 100,000 for the clustered sets
  *   --soak-minutes N     soak length (default 30, quick 0.33)
  *   --no-peers           filtered workload: LibraVDB alone (skips the slow peer builds at 1M)
- *   --only a,b           run only these workloads (flat, ann, quant, memory, filtered, batch, tenants, lifecycle, soak);
+ *   --only a,b           run only these workloads (flat, ann, quant, memory, filtered, batch, streaming, tenants, lifecycle, soak);
  *                        the report then holds only their sections
  *   --data F --queries Q [--gt G]   also run on your vectors (.fvecs / .npy; ground truth .ivecs / .npy)
  */
@@ -22,6 +22,7 @@ import { machine, writeReport } from './harness'
 import { type RunResults, headlineSection } from './headline'
 import { benchQuant, quantSection } from './quant'
 import { benchSoak, soakSection } from './soak'
+import { benchStreaming, streamingSection } from './streaming'
 import { benchTenants, tenantsSection } from './tenants'
 
 async function main() {
@@ -37,7 +38,7 @@ async function main() {
       'no-peers': { type: 'boolean', default: false },
     },
   })
-  const WORKLOADS = ['flat', 'ann', 'quant', 'memory', 'filtered', 'batch', 'tenants', 'lifecycle', 'soak'] as const
+  const WORKLOADS = ['flat', 'ann', 'quant', 'memory', 'filtered', 'batch', 'streaming', 'tenants', 'lifecycle', 'soak'] as const
   const only = values.only?.split(',').map((s) => s.trim())
   for (const w of only ?? []) if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--only takes ${WORKLOADS.join(', ')}; got '${w}'`)
   const runs = (w: (typeof WORKLOADS)[number]) => !only || only.includes(w)
@@ -132,6 +133,17 @@ async function main() {
     for (const b of batch) console.log(`${b.workload}: ${b.ratio.toFixed(1)}x`)
     sections.push(batchSection(batch))
     json.batch = batch
+  }
+
+  if (runs('streaming')) {
+    const st = await benchStreaming(easy, quick)
+    for (const r of st.rates) console.log(`streaming ${r.index} ${r.method}: ${r.recordsPerSec.toFixed(0)} records/s`)
+    for (const m of st.memory) {
+      console.log(m.error ? `ingest ${m.n}: ${m.error}` : `ingest ${m.n} (on disk): ${m.seconds!.toFixed(1)} s, peak anonymous RSS growth ${(m.peakAnonGrowth! / 2 ** 20).toFixed(0)} MiB`)
+    }
+    for (const t of st.transfer) console.log(`${t.format}: export ${t.exportMBps.toFixed(0)} MB/s, import ${t.importMBps.toFixed(0)} MB/s`)
+    sections.push(streamingSection(st))
+    json.streaming = st
   }
 
   if (runs('tenants')) {
