@@ -5,7 +5,8 @@
  */
 import { LibraVDB } from '../index'
 import { type Dataset, recallAtK } from './datasets'
-import { type Spread, fmt, opsPerSecond, table } from './harness'
+import type { FlatBatchResult } from './flat-batch-worker'
+import { type Spread, childResult, fmt, opsPerSecond, table } from './harness'
 import { groundTruth, jsScan } from './jsscan'
 
 export interface FlatResult {
@@ -87,6 +88,31 @@ export function flatSection(results: FlatResult[]): string {
     table(
       ['dataset', 'size', 'JS scan q/s', 'flat 1 thread q/s', 'ratio', 'GB/s scanned', 'flat batch (all cores) q/s', 'recall@10', 'insert vectors/s'],
       rows,
+    ),
+    '',
+  ].join('\n')
+}
+
+/** 100 exact queries one at a time and as one batch, on one engine thread (child process). */
+export function benchFlatBatch(quick: boolean): FlatBatchResult | { lib: string; error: string } {
+  return childResult<FlatBatchResult>('flat-batch-worker.ts', { n: quick ? 50_000 : 100_000, dim: 384, nq: 100, repeats: quick ? 2 : 5 }, 'libravdb', {
+    RAYON_NUM_THREADS: '1',
+  })
+}
+
+export function flatBatchSection(r: FlatBatchResult | { lib: string; error: string }): string {
+  const head = ['### Batches of exact queries: one pass over memory', '']
+  if ('error' in r) return [...head, `not measured: ${r.error}`, ''].join('\n')
+  return [
+    ...head,
+    `${r.queries} queries over ${r.n.toLocaleString('en-US')} x ${r.dim} (cosine, synthetic clustered), k = 10, the engine on one`,
+    'thread (RAYON_NUM_THREADS=1), best of the runs. A single query reads every vector once and runs at memory',
+    'speed; `searchBatch` scores each block of rows against groups of up to 64 queries while the block is in cache.',
+    'Bar: >= 5x.',
+    '',
+    table(
+      ['100 x searchSync q/s', 'GB/s read', 'searchBatch(100) q/s', 'batch / single', 'same results'],
+      [[fmt.n(r.singleQps), r.singleGBps.toFixed(1), fmt.n(r.batchQps), `**${fmt.ratio(r.batchQps / r.singleQps)}**`, r.sameResults ? 'yes' : '**no**']],
     ),
     '',
   ].join('\n')

@@ -10,19 +10,20 @@ import { simdLevel } from '../index'
  * memory and threads are its own, with `arg` as JSON; returns its stdout. `--expose-gc` lets
  * workers collect garbage before reading RSS.
  */
-export function runChild(script: string, arg: unknown): string {
+export function runChild(script: string, arg: unknown, env?: NodeJS.ProcessEnv): string {
   return execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(__dirname, script), JSON.stringify(arg)], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: env && { ...process.env, ...env },
   })
 }
 
 /** {@link runChild}, parsing the last stdout line as JSON; a failure becomes `{ lib, error }`
  * for the report instead of ending the run. */
-export function childResult<T extends object>(script: string, arg: unknown, lib: string): T | { lib: string; error: string } {
+export function childResult<T extends object>(script: string, arg: unknown, lib: string, env?: NodeJS.ProcessEnv): T | { lib: string; error: string } {
   try {
-    return JSON.parse(runChild(script, arg).trim().split('\n').pop() ?? '{}') as T
+    return JSON.parse(runChild(script, arg, env).trim().split('\n').pop() ?? '{}') as T
   } catch (e) {
     const err = e as { stderr?: string; message: string }
     return { lib, error: (err.stderr || err.message).split('\n').slice(0, 3).join(' ') }

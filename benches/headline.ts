@@ -3,6 +3,7 @@
  * the workloads of this run (ratios are LibraVDB / peer measured side by side).
  */
 import type { StreamingResults } from './streaming'
+import type { FlatBatchResult } from './flat-batch-worker'
 import type { TenantsResult } from './tenants'
 import type { LifecycleResult } from './lifecycle'
 import { type AnnResult, qpsAtRecall } from './ann'
@@ -24,6 +25,7 @@ export interface RunResults {
   filtered?: FilteredResult
   batch?: BatchRow[]
   streaming?: StreamingResults
+  flatBatch?: FlatBatchResult | { lib: string; error: string }
   soak?: SoakResult
   tenants?: TenantsResult
   lifecycle?: LifecycleResult

@@ -15,7 +15,7 @@ import { annSection, benchAnn, qpsAtRecall } from './ann'
 import { batchSection, benchBatch } from './batch'
 import { type Dataset, clustered, debpkg20k, loadVectors, sift5k } from './datasets'
 import { benchFiltered, filteredSection } from './filtered'
-import { benchFlat, flatSection } from './flat'
+import { benchFlat, benchFlatBatch, flatBatchSection, flatSection } from './flat'
 import { benchLifecycle, lifecycleSection } from './lifecycle'
 import { benchMemory, memorySection } from './memory'
 import { machine, writeReport } from './harness'
@@ -79,8 +79,12 @@ async function main() {
       console.log(`flat ${r.dataset}: ${r.flatSingle.median.toFixed(0)} q/s, ${r.ratio.toFixed(1)}x the JS scan, recall@10 ${r.recallAt10.toFixed(3)}`)
       flat.push(r)
     }
-    sections.push(flatSection(flat))
+    const flatBatch = benchFlatBatch(quick)
+    if ('error' in flatBatch) console.log(`flat batch: ${flatBatch.error}`)
+    else console.log(`flat batch ${flatBatch.n} x ${flatBatch.dim}, one thread: ${flatBatch.singleQps.toFixed(0)} q/s single, ${flatBatch.batchQps.toFixed(0)} q/s batched (${(flatBatch.batchQps / flatBatch.singleQps).toFixed(1)}x)`)
+    sections.push(flatSection(flat) + flatBatchSection(flatBatch))
     json.flat = flat
+    json.flatBatch = flatBatch
   }
 
   if (runs('ann')) {

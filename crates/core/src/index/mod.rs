@@ -72,6 +72,20 @@ pub trait VectorIndex<V: VectorRows + ?Sized>: Send + Sync {
     /// first, searching at `breadth` (ignored by exact indexes).
     fn search(&self, vectors: &V, query: &[f32], k: usize, breadth: usize, accept: &Accept) -> Vec<Neighbor>;
 
+    /// [`VectorIndex::search`] for each query of a row-major block (layout (n, dim)), on the
+    /// calling thread (callers split large batches across threads). Exact indexes override it
+    /// to read the rows once for the whole batch.
+    fn search_batch(
+        &self,
+        vectors: &V,
+        queries: &[f32],
+        k: usize,
+        breadth: usize,
+        accept: &Accept,
+    ) -> Vec<Vec<Neighbor>> {
+        queries.chunks_exact(vectors.dim()).map(|q| self.search(vectors, q, k, breadth, accept)).collect()
+    }
+
     /// Candidates scored by `scorer` (compressed codes) instead of full precision, over rows
     /// `0..rows`; None for an index that keeps codes of its own.
     fn search_scored(

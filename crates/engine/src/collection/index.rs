@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use libravdb_core::index::{GraphParts, IndexKind, VectorIndex};
-use libravdb_core::{FlatIndex, HnswIndex, Metric, Neighbor};
+use libravdb_core::{FlatIndex, HnswIndex, Metric, Neighbor, VectorRows};
 use libravdb_storage::{ChunkedLinks, ChunkedVectors, segment};
 
 use super::ivf::IvfState;
@@ -235,6 +235,30 @@ impl State {
         index.search(&self.vectors, query, k, breadth, accept)
     }
 
+    /// Whether searches score a trained quantizer's codes (and read full precision only to
+    /// re-rank).
+    pub(super) fn quantized(&self) -> bool {
+        self.quant.as_ref().is_some_and(|q| q.trained().is_some())
+    }
+
+    /// [`State::knn`] for each query of a row-major block, on the calling thread: one pass over
+    /// the rows for the whole block when the search is exact on full precision (a flat index,
+    /// an untrained IVF-PQ), query by query otherwise.
+    pub(super) fn knn_batch(
+        &self,
+        queries: &[f32],
+        k: usize,
+        breadth: Option<usize>,
+        metric: Metric,
+        accept: &(dyn Fn(u32) -> bool + Sync),
+    ) -> Vec<Vec<Neighbor>> {
+        let index = self.index.active();
+        if self.quantized() {
+            return queries.chunks_exact(self.vectors.dim()).map(|q| self.knn(q, k, breadth, metric, accept)).collect();
+        }
+        index.search_batch(&self.vectors, queries, k, index.breadth(breadth, k), accept)
+    }
+
     /// How wide a search with `params` runs on the active index (its default unless the
     /// call names one).
     pub(super) fn breadth(&self, params: SearchParams) -> usize {
@@ -248,7 +272,7 @@ impl State {
     /// before that).
     pub(super) fn release_full_precision(&self) -> crate::error::Result<()> {
         let ivf_trained = self.index.ivf().is_some_and(|ivf| ivf.index.is_some());
-        if ivf_trained || self.quant.as_ref().is_some_and(|q| q.trained().is_some()) {
+        if ivf_trained || self.quantized() {
             self.vectors.release_resident()?;
             self.vectors.advise_random();
         }

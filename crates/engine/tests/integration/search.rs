@@ -79,3 +79,36 @@ fn bad_queries_are_rejected_with_codes() {
     assert_eq!(c.search(&[1.0; 4], SearchParams { k: 0, ..p }).unwrap_err().code(), ErrorCode::InvalidArgument);
     assert!(c.search(&[1.0; 4], p).unwrap().ids.is_empty(), "empty collection: no hits, no error");
 }
+
+/// Batches are answered by blocked scans (groups of queries share one pass over the rows):
+/// every query's hits equal its single search, unfiltered, exact-planned and with more
+/// queries than one group holds, on a flat index and an HNSW one (query by query there).
+#[test]
+fn blocked_batches_equal_single_queries_with_and_without_filters() {
+    let db = Database::open(None, DbOptions::default()).unwrap();
+    for (name, cfg) in [("flat", config(24, "cosine")), ("hnsw", hnsw_config(24, "cosine"))] {
+        let c = db.create_collection(name, cfg.with_schema(vec![("bucket".into(), "int".into())]).unwrap()).unwrap();
+        let n = 3000;
+        let v = clustered_vectors(9, n, 24, 20);
+        let ids: Vec<String> = (0..n).map(|i| format!("r-{i}")).collect();
+        let metadata = (0..n).map(|i| Some(format!(r#"{{"bucket":{}}}"#, i % 50))).collect();
+        c.put_batch(ids, &v, metadata, false, Default::default(), &Default::default()).unwrap();
+        c.delete_batch((0..n).step_by(5).map(|i| format!("r-{i}")).collect(), Default::default(), &Default::default())
+            .unwrap();
+        let nq = 150; // more than one group of 64
+        let queries = random_vectors(10, nq, 24);
+        let selective = libravdb_engine::parse_filter(r#"{"field":"bucket","op":"lt","value":2}"#).unwrap();
+        for filter in [None, Some(&selective)] {
+            let params = SearchParams { k: 10, ..K10 };
+            let batch = c.search_filtered(&queries, params, filter).unwrap();
+            let mut at = 0;
+            for q in 0..nq {
+                let single = c.search_filtered(&queries[q * 24..(q + 1) * 24], params, filter).unwrap();
+                let count = batch.counts[q] as usize;
+                assert_eq!(single.ids, batch.ids[at..at + count], "{name} query {q} filter {}", filter.is_some());
+                assert_eq!(single.scores, batch.scores[at..at + count]);
+                at += count;
+            }
+        }
+    }
+}
