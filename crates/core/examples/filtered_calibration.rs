@@ -8,6 +8,8 @@
 //! Data: `n` unit vectors (cosine) around 200 random directions, queries drawn the same way;
 //! a row matches a filter of selectivity s when a hash of its row falls below s.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -49,18 +51,6 @@ fn rows_read(v: &DenseVectors, nq: usize, search: impl Fn(&Counting, usize)) -> 
     counting.1.load(Ordering::Relaxed) as f64 / nq as f64
 }
 
-fn unit_clusters(rng: &mut StdRng, centres: &[Vec<f32>], count: usize, spread: f32) -> Vec<f32> {
-    let dim = centres[0].len();
-    let mut out = Vec::with_capacity(count * dim);
-    for _ in 0..count {
-        let c = &centres[rng.random_range(0..centres.len())];
-        let mut v: Vec<f32> = c.iter().map(|x| x + spread * rng.random_range(-1.0f32..1.0)).collect();
-        libravdb_core::distance::normalize(&mut v);
-        out.extend(v);
-    }
-    out
-}
-
 fn matches(row: u32, selectivity: f64) -> bool {
     let h = (row as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
     (h as f64) < selectivity * (1u64 << 24) as f64
@@ -89,8 +79,8 @@ fn main() {
     let (n, dim, nq) = (args.first().copied().unwrap_or(100_000), args.get(1).copied().unwrap_or(384), 200);
     let mut rng = StdRng::seed_from_u64(17);
     let centres: Vec<Vec<f32>> = (0..200).map(|_| (0..dim).map(|_| rng.random_range(-1.0f32..1.0)).collect()).collect();
-    let base = DenseVectors::new(dim, unit_clusters(&mut rng, &centres, n, 0.9));
-    let queries = DenseVectors::new(dim, unit_clusters(&mut rng, &centres, nq, 0.9));
+    let base = DenseVectors::new(dim, common::unit_clusters(&mut rng, &centres, n, 0.9));
+    let queries = DenseVectors::new(dim, common::unit_clusters(&mut rng, &centres, nq, 0.9));
     let q = |i: usize| queries.row(i as u32);
 
     let t0 = Instant::now();

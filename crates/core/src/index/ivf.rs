@@ -43,8 +43,16 @@ pub struct IvfPq {
     centroids: Vec<f32>,
     /// Quantizer of residuals.
     pq: ProductQuantizer,
+    /// L2 and cosine: per list, the query-independent part of its lookup tables (see
+    /// [`ProductQuantizer::residual_terms`]), layout (nlist, m, ksub); None for dot, or when it
+    /// would exceed [`MAX_RESIDUAL_TERMS_BYTES`] (tables are then built per probed list).
+    residual_terms: Option<Vec<f32>>,
     lists: RwLock<Vec<InvList>>,
 }
+
+/// Largest precomputed table [`IvfPq`] keeps (faiss keeps up to 2 GiB): 4 bytes per list,
+/// sub-space and codeword, e.g. 31 MiB for 316 lists of 96 x 8-bit codes.
+pub const MAX_RESIDUAL_TERMS_BYTES: usize = 256 << 20;
 
 /// A default number of lists for `n` vectors: about the square root (at least 1), which
 /// balances ranking centroids against scanning lists.
@@ -82,7 +90,22 @@ impl IvfPq {
             }
         });
         let pq = ProductQuantizer::train(&residuals, dim, m, bits, seed ^ 0x9e37_79b9)?;
-        Ok(Self { metric, dim, centroids, pq, lists: RwLock::new(vec![InvList::default(); nlist]) })
+        Ok(Self::assemble(metric, dim, centroids, pq, vec![InvList::default(); nlist]))
+    }
+
+    /// The index of its parts, with the precomputed table terms when they are used.
+    fn assemble(metric: Metric, dim: usize, centroids: Vec<f32>, pq: ProductQuantizer, lists: Vec<InvList>) -> Self {
+        let per_list = pq.m() * (1usize << pq.bits());
+        let nlist = centroids.len() / dim;
+        let residual_terms = (metric != Metric::Dot && nlist * per_list * 4 <= MAX_RESIDUAL_TERMS_BYTES).then(|| {
+            let mut terms = vec![0.0f32; nlist * per_list];
+            terms
+                .par_chunks_exact_mut(per_list)
+                .zip(centroids.par_chunks_exact(dim))
+                .for_each(|(out, c)| pq.residual_terms(c, out));
+            terms
+        });
+        Self { metric, dim, centroids, pq, residual_terms, lists: RwLock::new(lists) }
     }
 
     pub fn nlist(&self) -> usize {
@@ -106,7 +129,8 @@ impl IvfPq {
     pub fn bytes(&self) -> usize {
         let lists: usize = self.lists.read().iter().map(|l| l.rows.capacity() * 4 + l.codes.capacity()).sum();
         // Codebooks are held twice (by centroid and by component).
-        (self.centroids.len() + 2 * self.pq.dim() * (1 << self.pq.bits())) * 4 + lists
+        let terms = self.residual_terms.as_ref().map_or(0, Vec::len);
+        (self.centroids.len() + 2 * self.pq.dim() * (1 << self.pq.bits()) + terms) * 4 + lists
     }
 
     /// The list of `v` and its residual code.
@@ -168,24 +192,40 @@ impl IvfPq {
             ranked.truncate(nprobe);
         }
         let cb = self.code_bytes();
-        let shared = (!l2).then(|| self.pq.prepare(query, self.metric));
+        // The table part every list shares: dot: `-q·r`; L2 with precomputed terms: `-q·r`,
+        // doubled below; L2 without them: none (each list builds its table from q - c).
+        let shared = (!l2 || self.residual_terms.is_some()).then(|| self.pq.prepare(query, Metric::Dot));
+        let per_list = self.pq.m() * (1usize << self.pq.bits());
+        let mut work = shared.clone();
         let mut residual = vec![0.0f32; self.dim];
         let mut top = TopK::new(depth);
         let lists = self.lists.read();
         let neg_dot = Metric::Dot.kernel();
-        for &(_, list) in &ranked {
+        for &(coarse, list) in &ranked {
             let l = &lists[list];
             if l.rows.is_empty() {
                 continue;
             }
             let c = &self.centroids[list * self.dim..(list + 1) * self.dim];
-            let (table, offset) = if l2 {
-                for ((r, q), c) in residual.iter_mut().zip(query).zip(c) {
-                    *r = q - c;
+            let built;
+            let (table, offset) = match (l2, &self.residual_terms, &shared, &mut work) {
+                // |q - c - r|^2 = |q - c|^2 + (|r|^2 + 2 c·r) - 2 q·r: one add per entry.
+                (true, Some(terms), Some(shared), Some(work)) => {
+                    let terms = &terms[list * per_list..(list + 1) * per_list];
+                    for ((o, t), s) in work.table_mut().iter_mut().zip(terms).zip(shared.table()) {
+                        *o = t + 2.0 * s;
+                    }
+                    (&*work, coarse)
                 }
-                (std::borrow::Cow::Owned(self.pq.prepare(&residual, Metric::L2)), 0.0)
-            } else {
-                (std::borrow::Cow::Borrowed(shared.as_ref().expect("prepared")), neg_dot(query, c))
+                (true, _, _, _) => {
+                    for ((r, q), c) in residual.iter_mut().zip(query).zip(c) {
+                        *r = q - c;
+                    }
+                    built = self.pq.prepare(&residual, Metric::L2);
+                    (&built, 0.0)
+                }
+                (false, _, Some(shared), _) => (shared, neg_dot(query, c)),
+                (false, _, None, _) => unreachable!("dot always prepares the shared table"),
             };
             for (i, &row) in l.rows.iter().enumerate() {
                 let d = offset + table.distance(&l.codes[i * cb..(i + 1) * cb]);
@@ -246,7 +286,7 @@ impl IvfPq {
             let codes = r.take(n.checked_mul(cb)?).ok()?.to_vec();
             lists.push(InvList { rows: list_rows, codes });
         }
-        r.is_empty().then(|| Self { metric, dim, centroids, pq, lists: RwLock::new(lists) })
+        r.is_empty().then(|| Self::assemble(metric, dim, centroids, pq, lists))
     }
 }
 
@@ -279,6 +319,51 @@ mod tests {
                 base.into_iter().map(|x| x + rng.random_range(-1.0f32..1.0)).collect::<Vec<_>>()
             })
             .collect()
+    }
+
+    /// The ADC distance of every row, through the precomputed table terms (L2 and cosine) or
+    /// the shared table (dot), equals the distance to its decoded vector, centroid plus
+    /// residual codeword, computed directly.
+    #[test]
+    fn table_distances_equal_decoded_distances_for_every_metric() {
+        let (dim, n) = (16, 4096);
+        let data = blobs(n, dim, 8, 11);
+        let vectors = DenseVectors::new(dim, data.clone());
+        let rows: Vec<u32> = (0..n as u32).collect();
+        for metric in [Metric::L2, Metric::Cosine, Metric::Dot] {
+            let mut data = data.clone();
+            if metric == Metric::Cosine {
+                data.chunks_exact_mut(dim).for_each(|v| {
+                    crate::distance::normalize(v);
+                });
+            }
+            let vectors = if metric == Metric::Cosine { DenseVectors::new(dim, data.clone()) } else { vectors.clone() };
+            let ivf = IvfPq::train(&data, dim, metric, 8, 4, 8, 3).unwrap();
+            assert_eq!(ivf.residual_terms.is_some(), metric != Metric::Dot);
+            ivf.add(&vectors, &rows);
+            let q = &data[5 * dim..6 * dim];
+            let found = ivf.search(q, 8, n, |_| true);
+            assert_eq!(found.len(), n);
+            for hit in found {
+                let (list, code) = ivf.encode(vectors.row(hit.row));
+                let mut decoded = vec![0.0f32; dim];
+                ivf.pq.decode(&code, &mut decoded);
+                for (x, c) in decoded.iter_mut().zip(&ivf.centroids[list * dim..(list + 1) * dim]) {
+                    *x += c;
+                }
+                let direct = match metric {
+                    Metric::L2 => crate::distance::scalar::l2_sq(q, &decoded),
+                    Metric::Cosine => crate::distance::scalar::l2_sq(q, &decoded) / 2.0 - 1.0,
+                    Metric::Dot => -crate::distance::scalar::dot(q, &decoded),
+                };
+                assert!(
+                    (hit.distance - direct).abs() <= 1e-3 * direct.abs().max(1.0),
+                    "{metric:?} row {}: {} vs {direct}",
+                    hit.row,
+                    hit.distance
+                );
+            }
+        }
     }
 
     fn recall(ivf: &IvfPq, vectors: &DenseVectors, queries: &[f32], dim: usize, nprobe: usize, rerank: bool) -> f64 {

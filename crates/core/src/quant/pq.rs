@@ -161,6 +161,24 @@ impl ProductQuantizer {
         Prepared { ksub, bits: self.bits, lut }
     }
 
+    /// The query-independent part of the L2 lookup table of residuals from `centre` (a
+    /// coarse centroid): `|r|^2 + 2 <centre_j, r>` for every codeword r of every sub-space j,
+    /// layout (m, ksub). With it, the table of a query q and that centre is
+    /// `|q - centre|^2` (once) `+ terms - 2 <q_j, r>`, the last part shared by every centre.
+    pub fn residual_terms(&self, centre: &[f32], out: &mut [f32]) {
+        let (dsub, ksub) = (self.dsub(), self.ksub());
+        for (j, out) in out.chunks_exact_mut(ksub).enumerate() {
+            out.iter_mut().for_each(|o| *o = 0.0);
+            for d in 0..dsub {
+                let x = centre[j * dsub + d];
+                let column = &self.by_component[(j * dsub + d) * ksub..(j * dsub + d + 1) * ksub];
+                for (o, c) in out.iter_mut().zip(column) {
+                    *o += c * (c + 2.0 * x);
+                }
+            }
+        }
+    }
+
     pub(super) fn write(&self, w: &mut ByteWriter) {
         w.u32(self.dim as u32);
         w.u32(self.m as u32);
@@ -179,14 +197,37 @@ impl ProductQuantizer {
 }
 
 impl Prepared {
+    /// The table as a flat slice, layout (m, ksub).
+    pub fn table(&self) -> &[f32] {
+        &self.lut
+    }
+
+    /// The table to overwrite in place (to combine precomputed parts without allocating).
+    pub fn table_mut(&mut self) -> &mut [f32] {
+        &mut self.lut
+    }
+
     /// Sum of the lookup-table entries the code selects.
     #[inline]
     pub fn distance(&self, code: &[u8]) -> f32 {
         let mut s = 0.0;
         if self.bits == 8 {
-            for (j, &c) in code.iter().enumerate() {
-                s += self.lut[j * self.ksub + c as usize];
+            // One 256-entry table per sub-space: a u8 code indexes it without a bounds check,
+            // and four running sums let the loads of consecutive sub-spaces overlap.
+            let (tables, _) = self.lut.as_chunks::<256>();
+            let (quads, rest) = code.as_chunks::<4>();
+            let (table_quads, table_rest) = tables.split_at(quads.len() * 4);
+            let mut acc = [0.0f32; 4];
+            for (c, t) in quads.iter().zip(table_quads.chunks_exact(4)) {
+                acc[0] += t[0][c[0] as usize];
+                acc[1] += t[1][c[1] as usize];
+                acc[2] += t[2][c[2] as usize];
+                acc[3] += t[3][c[3] as usize];
             }
+            for (&c, t) in rest.iter().zip(table_rest) {
+                acc[0] += t[c as usize];
+            }
+            s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
         } else {
             let m = self.lut.len() / self.ksub;
             for j in 0..m {
