@@ -19,6 +19,10 @@ use std::sync::OnceLock;
 /// A distance kernel over two slices of equal length.
 pub type DistanceFn = fn(&[f32], &[f32]) -> f32;
 
+/// A [`DistanceFn`] of one row against four queries at once (`[d(q0, row), .., d(q3, row)]`),
+/// bit-identical to four calls: the row is read once for the four (batched exact search).
+pub type Distance4Fn = fn(&[f32], [&[f32]; 4]) -> [f32; 4];
+
 /// How similarity between vectors is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Metric {
@@ -59,6 +63,15 @@ impl Metric {
         }
     }
 
+    /// [`Metric::kernel`] for one row against four queries.
+    pub fn kernel_x4(self) -> Distance4Fn {
+        let k = kernels();
+        match self {
+            Metric::L2 => k.l2_sq_x4,
+            Metric::Cosine | Metric::Dot => k.neg_dot_x4,
+        }
+    }
+
     /// Converts an internal distance into the score the API reports.
     pub fn score(self, distance: f32) -> f32 {
         match self {
@@ -82,6 +95,10 @@ pub struct Kernels {
     pub neg_dot: DistanceFn,
     /// Inner product.
     pub dot: DistanceFn,
+    /// `l2_sq` of one row against four queries.
+    pub l2_sq_x4: Distance4Fn,
+    /// `neg_dot` of one row against four queries.
+    pub neg_dot_x4: Distance4Fn,
     /// Instruction set the kernels were compiled for (`"avx512"`, `"avx2+fma"`, `"baseline"`).
     pub isa: &'static str,
 }
@@ -141,6 +158,22 @@ mod tests {
                 assert!(((set.l2_sq)(&a, &b) - l2).abs() <= tol(l2), "{} l2 n={n}", set.isa);
                 assert!(((set.dot)(&a, &b) - dot).abs() <= tol(dot), "{} dot n={n}", set.isa);
                 assert!(((set.neg_dot)(&a, &b) + dot).abs() <= tol(dot), "{} neg n={n}", set.isa);
+            }
+        }
+    }
+
+    /// The four-query kernels give, bit for bit, what four single calls give (batched and
+    /// single searches must agree exactly), for every length shape.
+    #[test]
+    fn four_query_kernels_equal_four_single_calls() {
+        let mut rng = StdRng::seed_from_u64(8);
+        for set in simd::available() {
+            for n in [1usize, 3, 8, 15, 16, 31, 32, 33, 64, 100, 128, 384, 777, 1536] {
+                let row = random_vec(&mut rng, n);
+                let qs: Vec<Vec<f32>> = (0..4).map(|_| random_vec(&mut rng, n)).collect();
+                let q = [&qs[0][..], &qs[1][..], &qs[2][..], &qs[3][..]];
+                assert_eq!((set.l2_sq_x4)(&row, q), q.map(|q| (set.l2_sq)(q, &row)), "{} l2 n={n}", set.isa);
+                assert_eq!((set.neg_dot_x4)(&row, q), q.map(|q| (set.neg_dot)(q, &row)), "{} dot n={n}", set.isa);
             }
         }
     }

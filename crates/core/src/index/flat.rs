@@ -6,7 +6,7 @@
 
 use super::topk::{Neighbor, TopK};
 use super::{Accept, BreadthKnob, FilteredRoute, IndexKind, Scorer, VectorIndex};
-use crate::distance::{DistanceFn, Metric};
+use crate::distance::{Distance4Fn, DistanceFn, Metric};
 use crate::vectors::VectorRows;
 
 /// Exact nearest-neighbour search over a [`VectorRows`] table.
@@ -14,12 +14,13 @@ use crate::vectors::VectorRows;
 pub struct FlatIndex {
     metric: Metric,
     distance: DistanceFn,
+    distance4: Distance4Fn,
 }
 
 impl FlatIndex {
     /// A flat index using the fastest kernel for `metric` on this CPU.
     pub fn new(metric: Metric) -> Self {
-        Self { metric, distance: metric.kernel() }
+        Self { metric, distance: metric.kernel(), distance4: metric.kernel_x4() }
     }
 
     pub fn metric(&self) -> Metric {
@@ -71,7 +72,6 @@ impl FlatIndex {
         if k == 0 {
             return vec![Vec::new(); tops.len()];
         }
-        let distance = self.distance;
         let block_rows = (ROW_BLOCK_BYTES / (dim * 4)).max(1);
         let mut accepted = Vec::with_capacity(block_rows);
         vectors.runs(&mut |first, data| {
@@ -79,15 +79,9 @@ impl FlatIndex {
                 let block_first = first + (b * block_rows) as u32;
                 accepted.clear();
                 accepted.extend((0..(block.len() / dim) as u32).filter(|&i| accept(block_first + i)));
-                for (q, top) in queries.chunks_exact(dim).zip(tops.iter_mut()) {
-                    for &i in &accepted {
-                        let row = &block[i as usize * dim..(i as usize + 1) * dim];
-                        let d = distance(q, row);
-                        if d < top.threshold() {
-                            top.push(block_first + i, d);
-                        }
-                    }
-                }
+                let rows =
+                    accepted.iter().map(|&i| (block_first + i, &block[i as usize * dim..(i as usize + 1) * dim]));
+                self.score_block(rows, queries, dim, &mut tops);
             }
         });
         tops.into_iter().map(TopK::into_sorted).collect()
@@ -101,18 +95,42 @@ impl FlatIndex {
     {
         let dim = vectors.dim();
         let mut tops: Vec<TopK> = queries.chunks_exact(dim).map(|_| TopK::new(k)).collect();
-        let distance = self.distance;
         for block in rows.chunks((ROW_BLOCK_BYTES / (dim * 4)).max(1)) {
-            for (q, top) in queries.chunks_exact(dim).zip(tops.iter_mut()) {
-                for &row in block {
-                    let d = distance(q, vectors.row(row));
-                    if d < top.threshold() {
-                        top.push(row, d);
+            self.score_block(block.iter().map(|&r| (r, vectors.row(r))), queries, dim, &mut tops);
+        }
+        tops.into_iter().map(TopK::into_sorted).collect()
+    }
+
+    /// Scores a block of rows (in cache after the first query) against every query, four
+    /// queries per row read where it can, pushing into each query's top-k.
+    fn score_block<'a>(
+        &self,
+        rows: impl Iterator<Item = (u32, &'a [f32])> + Clone,
+        queries: &[f32],
+        dim: usize,
+        tops: &mut [TopK],
+    ) {
+        let (distance, distance4) = (self.distance, self.distance4);
+        let mut quads = queries.chunks_exact(4 * dim);
+        let mut quad_tops = tops.chunks_exact_mut(4);
+        for (q, top) in quads.by_ref().zip(quad_tops.by_ref()) {
+            let q = [&q[..dim], &q[dim..2 * dim], &q[2 * dim..3 * dim], &q[3 * dim..]];
+            for (id, row) in rows.clone() {
+                for (t, d) in top.iter_mut().zip(distance4(row, q)) {
+                    if d < t.threshold() {
+                        t.push(id, d);
                     }
                 }
             }
         }
-        tops.into_iter().map(TopK::into_sorted).collect()
+        for (q, top) in quads.remainder().chunks_exact(dim).zip(quad_tops.into_remainder()) {
+            for (id, row) in rows.clone() {
+                let d = distance(q, row);
+                if d < top.threshold() {
+                    top.push(id, d);
+                }
+            }
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! still beats a plain loop and is what other architectures run). [`detect`] hands out the
 //! widest set the CPU runs.
 
-use super::{DistanceFn, Kernels};
+use super::{Distance4Fn, DistanceFn, Kernels};
 
 /// Independent partial sums of the portable kernels.
 const LANES: usize = 16;
@@ -52,6 +52,12 @@ mod baseline {
     pub fn neg_dot(a: &[f32], b: &[f32]) -> f32 {
         -dot(a, b)
     }
+    pub fn l2_sq_x4(row: &[f32], q: [&[f32]; 4]) -> [f32; 4] {
+        q.map(|q| l2_sq(q, row))
+    }
+    pub fn neg_dot_x4(row: &[f32], q: [&[f32]; 4]) -> [f32; 4] {
+        q.map(|q| neg_dot(q, row))
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -65,6 +71,8 @@ macro_rules! kernel_set {
             l2_sq: $m::l2_sq as DistanceFn,
             neg_dot: $m::neg_dot as DistanceFn,
             dot: $m::dot as DistanceFn,
+            l2_sq_x4: $m::l2_sq_x4 as Distance4Fn,
+            neg_dot_x4: $m::neg_dot_x4 as Distance4Fn,
             isa: $isa,
         }
     };
