@@ -3,6 +3,7 @@
  * the workloads of this run (ratios are LibraVDB / peer measured side by side).
  */
 import type { StreamingResults } from './streaming'
+import type { IvfPqComparison } from './ivfpq'
 import type { FlatBatchResult } from './flat-batch-worker'
 import type { TenantsResult } from './tenants'
 import type { LifecycleResult } from './lifecycle'
@@ -25,6 +26,7 @@ export interface RunResults {
   filtered?: FilteredResult
   batch?: BatchRow[]
   streaming?: StreamingResults
+  ivfpq?: IvfPqComparison[]
   flatBatch?: FlatBatchResult | { lib: string; error: string }
   soak?: SoakResult
   tenants?: TenantsResult

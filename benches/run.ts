@@ -6,7 +6,7 @@
  *   --scale 1m           1,000,000 x 128 instead of 100,000 for the clustered sets
  *   --soak-minutes N     soak length (default 30, quick 0.33)
  *   --no-peers           filtered workload: LibraVDB alone (skips the slow peer builds at 1M)
- *   --only a,b           run only these workloads (flat, ann, quant, memory, filtered, batch, streaming, tenants, lifecycle, soak);
+ *   --only a,b           run only these workloads (flat, ann, ivfpq, quant, memory, filtered, batch, streaming, tenants, lifecycle, soak);
  *                        the report then holds only their sections
  *   --data F --queries Q [--gt G]   also run on your vectors (.fvecs / .npy; ground truth .ivecs / .npy)
  */
@@ -15,6 +15,7 @@ import { annSection, benchAnn, qpsAtRecall } from './ann'
 import { batchSection, benchBatch } from './batch'
 import { type Dataset, clustered, debpkg20k, loadVectors, sift5k } from './datasets'
 import { benchFiltered, filteredSection } from './filtered'
+import { benchIvfPq, ivfpqSection } from './ivfpq'
 import { benchFlat, benchFlatBatch, flatBatchSection, flatSection } from './flat'
 import { benchLifecycle, lifecycleSection } from './lifecycle'
 import { benchMemory, memorySection } from './memory'
@@ -38,7 +39,7 @@ async function main() {
       'no-peers': { type: 'boolean', default: false },
     },
   })
-  const WORKLOADS = ['flat', 'ann', 'quant', 'memory', 'filtered', 'batch', 'streaming', 'tenants', 'lifecycle', 'soak'] as const
+  const WORKLOADS = ['flat', 'ann', 'ivfpq', 'quant', 'memory', 'filtered', 'batch', 'streaming', 'tenants', 'lifecycle', 'soak'] as const
   const only = values.only?.split(',').map((s) => s.trim())
   for (const w of only ?? []) if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--only takes ${WORKLOADS.join(', ')}; got '${w}'`)
   const runs = (w: (typeof WORKLOADS)[number]) => !only || only.includes(w)
@@ -107,6 +108,18 @@ async function main() {
     }
     sections.push(annSection(ann))
     json.ann = ann
+  }
+
+  if (runs('ivfpq')) {
+    const deb = debpkg20k()
+    const sets = quick ? [{ ds: deb, m: 48 }] : [{ ds: deb, m: 48 }, { ds: deb, m: 96 }]
+    const ivf = await benchIvfPq(sets, quick ? 200 : 500, repeats)
+    for (const r of ivf) {
+      const q = (x: (typeof r)['libravdb']) => ('error' in x ? x.error : `${qpsAtRecall(x.sweep, 0.9)?.toFixed(0) ?? 'n/a'} q/s at 0.90, build ${x.buildSeconds.toFixed(1)} s`)
+      console.log(`ivfpq ${r.dataset} m ${r.m}: libravdb ${q(r.libravdb)}; faiss ${q(r.faiss)}`)
+    }
+    sections.push(ivfpqSection(ivf))
+    json.ivfpq = ivf
   }
 
   if (runs('quant')) {
