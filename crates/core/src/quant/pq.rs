@@ -6,6 +6,7 @@
 
 use rayon::prelude::*;
 
+use super::kmeans::argmin;
 use super::{TrainError, kmeans};
 use crate::codec::{ByteReader, ByteWriter};
 use crate::distance::Metric;
@@ -115,16 +116,24 @@ impl ProductQuantizer {
         if self.bits == 8 { code[j] as usize } else { ((code[j / 2] >> ((j % 2) * 4)) & 0x0f) as usize }
     }
 
+    /// The code of `v`: per sub-space, the nearest codeword. Distances to all `2^bits`
+    /// codewords of a sub-space are accumulated component by component over the
+    /// by-component codebook, a loop over codewords that vectorises (sub-vectors are only a
+    /// few components long, too short for a distance kernel call per codeword to pay).
     pub fn encode(&self, v: &[f32], out: &mut [u8]) {
-        let l2 = Metric::L2.kernel();
-        let dsub = self.dsub();
+        let (dsub, ksub) = (self.dsub(), self.ksub());
+        let mut dist = vec![0.0f32; ksub];
         out.iter_mut().for_each(|o| *o = 0);
         for j in 0..self.m {
-            let sub = &v[j * dsub..(j + 1) * dsub];
-            let best = (0..self.ksub())
-                .map(|c| (l2(sub, self.centroid(j, c)), c))
-                .min_by(|a, b| a.0.total_cmp(&b.0))
-                .map_or(0, |b| b.1) as u8;
+            dist.iter_mut().for_each(|d| *d = 0.0);
+            for d in 0..dsub {
+                let x = v[j * dsub + d];
+                let column = &self.by_component[(j * dsub + d) * ksub..(j * dsub + d + 1) * ksub];
+                for (o, c) in dist.iter_mut().zip(column) {
+                    *o += (x - c) * (x - c);
+                }
+            }
+            let best = argmin(&dist) as u8;
             if self.bits == 8 {
                 out[j] = best;
             } else {
