@@ -4,7 +4,7 @@
  */
 export { LibraVDB } from './src/db'
 export { Collection } from './src/collection'
-export type { RebuildOptions, RebuildTarget, TuneOptions, TuneResult } from './src/collection'
+export type { RebuildOptions, RebuildTarget, TuneOptions, TuneResult } from './src/records'
 export type {
   BatchOptions,
   BatchResult,

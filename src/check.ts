@@ -44,10 +44,19 @@ export function checkOptionalBoolean(where: string, v: unknown): boolean | undef
   return v
 }
 
-export function checkOptionalInteger(where: string, v: unknown, min: number): number | undefined {
+export function checkOptionalInteger(where: string, v: unknown, min: number, max?: number): number | undefined {
   if (v === undefined) return undefined
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new InvalidArgumentError(`${where} must be an integer >= ${min}, got ${describe(v)}`)
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || (max !== undefined && v > max)) {
+    const range = max === undefined ? `>= ${min}` : `in [${min}, ${max}]`
+    throw new InvalidArgumentError(`${where} must be an integer ${range}, got ${describe(v)}`)
   }
   return v
+}
+
+/** A callback option (`onProgress`, ...): a function or absent. */
+export function checkOptionalFunction<F extends (...args: never[]) => unknown>(where: string, v: unknown): F | undefined {
+  if (v !== undefined && typeof v !== 'function') {
+    throw new InvalidArgumentError(`${where} must be a function, got ${describe(v)}`)
+  }
+  return v as F | undefined
 }

@@ -5,7 +5,7 @@
  */
 import { MetadataCodec, PackedStrings, checkId, finishBatch, inSlices, triage } from './batch'
 import { HitReader } from './hits'
-import { checkOptionalBoolean, checkOptionalInteger, describe, optionsObject } from './check'
+import { checkOptionalBoolean, checkOptionalFunction, checkOptionalInteger, describe, optionsObject } from './check'
 import { DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
 import {
   type CallOptions,
@@ -16,10 +16,9 @@ import {
   callSync,
   cancellableRead,
   cancellableWrite,
-  parquetFileInfo,
 } from './native'
 import { type Filter, type FilterNode, type Schema, compileFilter, filterFields } from './filter'
-import { type IndexConfig, type Metric, type QuantizationConfig, validateIndexConfig, validateQuantizationConfig } from './config'
+import { type Metric, validateIndexConfig, validateQuantizationConfig } from './config'
 import {
   type BatchWriter,
   type IngestOptions,
@@ -30,16 +29,7 @@ import {
   ingest as ingestRecords,
 } from './ingest'
 import { QueryBuilder } from './query'
-import {
-  type ExportOptions,
-  type ImportOptions,
-  type TransferResult,
-  exportNdjson,
-  fileBytes,
-  formatOf,
-  importNdjson,
-  withProgressToken,
-} from './transfer'
+import { type ExportOptions, type ImportOptions, type TransferResult, exportCollection, importIntoCollection } from './transfer'
 import { type ScannedRecord, scanRecords } from './stream'
 import {
   type BatchOptions,
@@ -47,60 +37,19 @@ import {
   type CollectionStats,
   type ColumnarBatch,
   type QueryPlan,
+  type RebuildOptions,
+  type RebuildTarget,
   type RecordUpdate,
   type SearchHit,
   type SearchOptions,
   type StoredRecord,
+  type TuneOptions,
+  type TuneResult,
   type VectorRecord,
   type VerifyReport,
   toVerifyReport,
 } from './records'
 import { type VectorLike, toQueryBlock, toVector, vectorProblem } from './vectors'
-
-/** What {@link Collection.rebuild} changes; an omitted part keeps its current settings. */
-export interface RebuildTarget {
-  /** The index to build instead of the current one (same shape as in `createCollection`). */
-  index?: IndexConfig
-  /** A quantization to add or change; `null` removes it. */
-  quantization?: QuantizationConfig | null
-}
-
-/** Options of {@link Collection.rebuild}. */
-export interface RebuildOptions extends CallOptions {
-  /** Called about every 100 ms while the new index is built, and once at the end: rows
-   * added to it so far, of the rows there are (rows written meanwhile raise `total`). */
-  onProgress?: (progress: { done: number; total: number }) => void
-}
-
-/** Options of {@link Collection.tune}. */
-export interface TuneOptions extends CallOptions {
-  /** Recall@k to reach, in (0, 1]. */
-  targetRecall: number
-  /** Neighbours per query the recall is measured on. Default 10. */
-  k?: number
-  /** Stored vectors sampled as queries (seeded). Default 200. */
-  sample?: number
-}
-
-/** What {@link Collection.tune} measured and set. */
-export interface TuneResult {
-  /** HNSW: the default beam width now set. */
-  efSearch?: number
-  /** IVF-PQ: the default lists probed now set. */
-  nprobe?: number
-  /** Recall@k measured on the sample at that setting (below the target only if even the
-   * widest breadth of the sweep missed it). */
-  recall: number
-  /** Stored vectors the recall was measured on. */
-  sampleSize: number
-  /** Every breadth measured, narrow to wide, with its recall on the sample. */
-  sweep: {
-    /** `efSearch` (HNSW) or `nprobe` (IVF-PQ). */
-    breadth: number
-    /** Recall@k on the sample at that breadth. */
-    recall: number
-  }[]
-}
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
 const SEARCH_KEYS = ['k', 'efSearch', 'nprobe', 'filter', 'includeMetadata', 'includeVectors', 'signal', 'timeoutMs'] as const
@@ -364,9 +313,7 @@ export class Collection {
   async rebuild(target?: RebuildTarget, opts?: RebuildOptions): Promise<void> {
     const t = optionsObject<RebuildTarget>('rebuild target', target, ['index', 'quantization'])
     const o = optionsObject<RebuildOptions>('rebuild options', opts, ['onProgress', 'signal', 'timeoutMs'])
-    if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
-      throw new InvalidArgumentError(`rebuild options.onProgress must be a function, got ${describe(o.onProgress)}`)
-    }
+    checkOptionalFunction('rebuild options.onProgress', o.onProgress)
     const index = t.index === undefined ? undefined : validateIndexConfig('rebuild target.index', t.index)
     const quantization =
       t.quantization === undefined || t.quantization === null
@@ -458,24 +405,8 @@ export class Collection {
    * LanceDB, DuckDB, pandas, Spark, Milvus bulk import) or NDJSON. Streams in bounded memory;
    * a failed or cancelled export leaves no file.
    */
-  async export(path: string, opts?: ExportOptions): Promise<TransferResult> {
-    const o = optionsObject<ExportOptions>('export options', opts, ['format', 'filter', 'onProgress', 'signal', 'timeoutMs'])
-    const format = formatOf(path, o.format, 'export')
-    if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
-      throw new InvalidArgumentError(`export options.onProgress must be a function, got ${describe(o.onProgress)}`)
-    }
-    const filterJson = o.filter === undefined ? undefined : JSON.stringify(compileFilter(o.filter, this.#schema))
-    const total = o.filter === undefined ? await this.count() : undefined
-    const t0 = performance.now()
-    const records =
-      format === 'parquet'
-        ? (
-            await withProgressToken(o, o.onProgress && ((records) => o.onProgress!({ records, total })), (token) =>
-              this.#native.exportParquet(path, filterJson, token),
-            )
-          ).records
-        : await exportNdjson(this, path, o, total)
-    return { records, bytes: fileBytes(path), durationMs: performance.now() - t0 }
+  export(path: string, opts?: ExportOptions): Promise<TransferResult> {
+    return exportCollection(this, this.#native, path, opts)
   }
 
   /**
@@ -484,26 +415,8 @@ export class Collection {
    * become metadata). One batch at a time, stopping at the first invalid record with its
    * typed error; the records before it stay.
    */
-  async import(path: string, opts?: ImportOptions): Promise<TransferResult> {
-    const o = optionsObject<ImportOptions>('import options', opts, ['format', 'upsert', 'onProgress', 'signal', 'timeoutMs'])
-    const format = formatOf(path, o.format, 'import')
-    const upsert = checkOptionalBoolean('import options.upsert', o.upsert) ?? false
-    if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
-      throw new InvalidArgumentError(`import options.onProgress must be a function, got ${describe(o.onProgress)}`)
-    }
-    const bytes = fileBytes(path)
-    const t0 = performance.now()
-    let records: number
-    if (format === 'parquet') {
-      const total = (await call(() => parquetFileInfo(path))).rows
-      const report = await withProgressToken(o, o.onProgress && ((records) => o.onProgress!({ records, total })), (token) =>
-        this.#native.importParquet(path, upsert, token),
-      )
-      records = report.records
-    } else {
-      records = await importNdjson(this, path, { ...o, upsert })
-    }
-    return { records, bytes, durationMs: performance.now() - t0 }
+  import(path: string, opts?: ImportOptions): Promise<TransferResult> {
+    return importIntoCollection(this, this.#native, path, opts)
   }
 
   /** Every record (optionally only matching `filter`) in storage order, `batchSize` per

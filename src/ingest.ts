@@ -7,7 +7,7 @@
  * for both.
  */
 import { Writable } from 'node:stream'
-import { checkOptionalBoolean, describe, optionsObject } from './check'
+import { checkOptionalBoolean, checkOptionalFunction, checkOptionalInteger, describe, optionsObject } from './check'
 import { AbortError, type BatchItemError, InvalidArgumentError, LibraVDBError } from './errors'
 import { type CallOptions, callSignal } from './native'
 import type { BatchOptions, BatchResult, ColumnarBatch, VectorRecord } from './records'
@@ -71,14 +71,6 @@ export type BatchWriter = (batch: VectorRecord[] | ColumnarBatch, opts: BatchOpt
 const INGEST_KEYS = ['batchSize', 'maxInFlight', 'atomic', 'upsert', 'onProgress', 'maxErrors', 'signal', 'timeoutMs'] as const
 const STREAM_KEYS = ['batchSize', 'maxInFlight', 'atomic', 'upsert', 'onProgress', 'maxErrors', 'highWaterMark'] as const
 
-function intOption(where: string, v: unknown, min: number, max: number, fallback: number): number {
-  if (v === undefined) return fallback
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new InvalidArgumentError(`${where} must be an integer in [${min}, ${max}], got ${describe(v)}`)
-  }
-  return v
-}
-
 interface PipelineSettings {
   batchSize: number
   maxInFlight: number
@@ -89,16 +81,13 @@ interface PipelineSettings {
 }
 
 function pipelineSettings(where: string, o: IngestOptions): PipelineSettings {
-  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
-    throw new InvalidArgumentError(`${where}.onProgress must be a function, got ${describe(o.onProgress)}`)
-  }
   return {
-    batchSize: intOption(`${where}.batchSize`, o.batchSize, 1, 1_000_000, 1000),
-    maxInFlight: intOption(`${where}.maxInFlight`, o.maxInFlight, 1, 64, 2),
+    batchSize: checkOptionalInteger(`${where}.batchSize`, o.batchSize, 1, 1_000_000) ?? 1000,
+    maxInFlight: checkOptionalInteger(`${where}.maxInFlight`, o.maxInFlight, 1, 64) ?? 2,
     atomic: checkOptionalBoolean(`${where}.atomic`, o.atomic) ?? false,
     upsert: checkOptionalBoolean(`${where}.upsert`, o.upsert) ?? false,
-    onProgress: o.onProgress,
-    maxErrors: intOption(`${where}.maxErrors`, o.maxErrors, 0, 1_000_000_000, 1000),
+    onProgress: checkOptionalFunction(`${where}.onProgress`, o.onProgress),
+    maxErrors: checkOptionalInteger(`${where}.maxErrors`, o.maxErrors, 0, 1_000_000_000) ?? 1000,
   }
 }
 
@@ -277,7 +266,7 @@ export async function ingest(write: BatchWriter, source: unknown, opts: IngestOp
 export function createWriteStream(write: BatchWriter, opts: WriteStreamOptions | undefined): RecordWriteStream {
   const o = optionsObject<WriteStreamOptions>('createWriteStream options', opts, STREAM_KEYS)
   const settings = pipelineSettings('createWriteStream options', o)
-  const highWaterMark = intOption('createWriteStream options.highWaterMark', o.highWaterMark, 1, 10_000_000, settings.batchSize)
+  const highWaterMark = checkOptionalInteger('createWriteStream options.highWaterMark', o.highWaterMark, 1, 10_000_000) ?? settings.batchSize
   const pipeline = new BatchPipeline(write, settings)
   const failed = () => (pipeline.fatal === undefined ? undefined : withProgress(pipeline.fatal, pipeline.progress()))
 

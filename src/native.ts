@@ -19,7 +19,6 @@ export type NativeSearchOptions = Binding.NativeSearchOptions
 export type CancelToken = Binding.CancelToken
 
 export const NativeDatabase = binding.NativeDatabase
-export const NativeCancelToken = binding.CancelToken
 export const parquetFileInfo = binding.parquetFileInfo
 
 /** Converts whatever a native call threw into a `LibraVDBError`. */
@@ -87,24 +86,30 @@ function abortError(signal: AbortSignal): LibraVDBError {
 /**
  * Runs a native write with a cancel token wired to the caller's signal/timeout. The native
  * side checks the token between chunks and before committing, so the promise rejects with
- * `AbortError` only when nothing changed.
+ * `AbortError` only when nothing changed. With `onProgress`, the count the work keeps on the
+ * token is reported.
  */
 export async function cancellableWrite<T>(
   opts: CallOptions | undefined,
   run: (token: CancelToken | undefined) => Promise<T>,
+  onProgress?: (done: number) => void,
 ): Promise<T> {
   const signal = callSignal(opts)
-  if (!signal) return call(() => run(undefined))
-  if (signal.aborted) throw abortError(signal)
+  if (!signal && !onProgress) return call(() => run(undefined))
+  if (signal?.aborted) throw abortError(signal)
   const token = new binding.CancelToken()
   const onAbort = () => token.cancel()
-  signal.addEventListener('abort', onAbort, { once: true })
+  signal?.addEventListener('abort', onAbort, { once: true })
+  // Work that counts on the token (exports, imports) reports every 100 ms and at the end.
+  const timer = onProgress && setInterval(() => onProgress(token.progress()), 100)
   try {
     return await call(() => run(token))
   } catch (e) {
-    throw e instanceof LibraVDBError && e.code === 'ERR_ABORTED' ? abortError(signal) : e
+    throw signal && e instanceof LibraVDBError && e.code === 'ERR_ABORTED' ? abortError(signal) : e
   } finally {
-    signal.removeEventListener('abort', onAbort)
+    clearInterval(timer)
+    signal?.removeEventListener('abort', onAbort)
+    onProgress?.(token.progress())
   }
 }
 

@@ -2,7 +2,7 @@
  * The shapes `Collection` accepts and returns: records, batches, search options and hits,
  * stats and query plans.
  */
-import type { Metric } from './config'
+import type { IndexConfig, Metric, QuantizationConfig } from './config'
 import type { Filter } from './filter'
 import type { BatchItemError } from './errors'
 import type { CallOptions } from './native'
@@ -207,3 +207,47 @@ export interface QueryPlan {
   reason: string
 }
 
+/** What {@link Collection.rebuild} changes; an omitted part keeps its current settings. */
+export interface RebuildTarget {
+  /** The index to build instead of the current one (same shape as in `createCollection`). */
+  index?: IndexConfig
+  /** A quantization to add or change; `null` removes it. */
+  quantization?: QuantizationConfig | null
+}
+
+/** Options of {@link Collection.rebuild}. */
+export interface RebuildOptions extends CallOptions {
+  /** Called about every 100 ms while the new index is built, and once at the end: rows
+   * added to it so far, of the rows there are (rows written meanwhile raise `total`). */
+  onProgress?: (progress: { done: number; total: number }) => void
+}
+
+/** Options of {@link Collection.tune}. */
+export interface TuneOptions extends CallOptions {
+  /** Recall@k to reach, in (0, 1]. */
+  targetRecall: number
+  /** Neighbours per query the recall is measured on. Default 10. */
+  k?: number
+  /** Stored vectors sampled as queries (seeded). Default 200. */
+  sample?: number
+}
+
+/** What {@link Collection.tune} measured and set. */
+export interface TuneResult {
+  /** HNSW: the default beam width now set. */
+  efSearch?: number
+  /** IVF-PQ: the default lists probed now set. */
+  nprobe?: number
+  /** Recall@k measured on the sample at that setting (below the target only if even the
+   * widest breadth of the sweep missed it). */
+  recall: number
+  /** Stored vectors the recall was measured on. */
+  sampleSize: number
+  /** Every breadth measured, narrow to wide, with its recall on the sample. */
+  sweep: {
+    /** `efSearch` (HNSW) or `nprobe` (IVF-PQ). */
+    breadth: number
+    /** Recall@k on the sample at that breadth. */
+    recall: number
+  }[]
+}

@@ -8,10 +8,11 @@
 import { once } from 'node:events'
 import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { describe } from './check'
-import { AbortError, InvalidArgumentError, LibraVDBError } from './errors'
+import { checkOptionalBoolean, checkOptionalFunction, describe, optionsObject } from './check'
+import { InvalidArgumentError, LibraVDBError } from './errors'
+import { type Schema, compileFilter } from './filter'
 import type { IngestResult } from './ingest'
-import { type CallOptions, type CancelToken, NativeCancelToken, call, callSignal } from './native'
+import { type CallOptions, type NativeCollection, call, cancellableWrite, parquetFileInfo } from './native'
 import type { ScannedRecord } from './stream'
 import type { VectorRecord } from './records'
 
@@ -64,6 +65,7 @@ export interface TransferTarget {
   scan(opts: { filter?: import('./filter').Filter; batchSize?: number; includeVectors?: boolean } & CallOptions): AsyncGenerator<ScannedRecord>
   ingest(source: AsyncIterable<VectorRecord>, opts: { batchSize?: number; atomic?: boolean; upsert?: boolean; onProgress?: (p: { ingested: number }) => void } & CallOptions): Promise<IngestResult>
   count(): Promise<number>
+  readonly schema: Schema
 }
 
 /** The format named by `format`, or by the file's extension. */
@@ -78,29 +80,51 @@ export function formatOf(path: string, format: unknown, where: string): Transfer
   throw new InvalidArgumentError(`${where}: cannot tell the format of ${path} from its extension; pass { format: 'parquet' | 'ndjson' }`)
 }
 
-/**
- * Runs native work that counts its progress on a token: polls the count every 100 ms for
- * `onProgress`, and cancels the work when the caller's signal or timeout fires (the work
- * rejects with `AbortError`).
- */
-export async function withProgressToken<T>(
-  opts: CallOptions,
-  onProgress: ((done: number) => void) | undefined,
-  run: (token: CancelToken) => Promise<T>,
-): Promise<T> {
-  const signal = callSignal(opts)
-  if (signal?.aborted) throw new AbortError('the operation was cancelled before it started; nothing was changed')
-  const token = new NativeCancelToken()
-  const onAbort = () => token.cancel()
-  signal?.addEventListener('abort', onAbort, { once: true })
-  const timer = onProgress ? setInterval(() => onProgress(token.progress()), 100) : undefined
-  try {
-    return await call(() => run(token))
-  } finally {
-    clearInterval(timer)
-    signal?.removeEventListener('abort', onAbort)
-    onProgress?.(token.progress())
+/** The native half of a collection export and import use. */
+export type TransferNative = Pick<NativeCollection, 'exportParquet' | 'importParquet'>
+
+/** `Collection.export`: the records (those matching `filter`) to a Parquet or NDJSON file. */
+export async function exportCollection(target: TransferTarget, native: TransferNative, path: string, opts: unknown): Promise<TransferResult> {
+  const o = optionsObject<ExportOptions>('export options', opts, ['format', 'filter', 'onProgress', 'signal', 'timeoutMs'])
+  const format = formatOf(path, o.format, 'export')
+  const onProgress = checkOptionalFunction<NonNullable<ExportOptions['onProgress']>>('export options.onProgress', o.onProgress)
+  const filterJson = o.filter === undefined ? undefined : JSON.stringify(compileFilter(o.filter, target.schema))
+  const total = o.filter === undefined ? await target.count() : undefined
+  const t0 = performance.now()
+  const records =
+    format === 'parquet'
+      ? (
+          await cancellableWrite(
+            o,
+            (token) => native.exportParquet(path, filterJson, token),
+            onProgress && ((records) => onProgress({ records, total })),
+          )
+        ).records
+      : await exportNdjson(target, path, { ...o, onProgress }, total)
+  return { records, bytes: fileBytes(path), durationMs: performance.now() - t0 }
+}
+
+/** `Collection.import`: the records of a Parquet or NDJSON file, a batch at a time. */
+export async function importIntoCollection(target: TransferTarget, native: TransferNative, path: string, opts: unknown): Promise<TransferResult> {
+  const o = optionsObject<ImportOptions>('import options', opts, ['format', 'upsert', 'onProgress', 'signal', 'timeoutMs'])
+  const format = formatOf(path, o.format, 'import')
+  const upsert = checkOptionalBoolean('import options.upsert', o.upsert) ?? false
+  const onProgress = checkOptionalFunction<NonNullable<ImportOptions['onProgress']>>('import options.onProgress', o.onProgress)
+  const bytes = fileBytes(path)
+  const t0 = performance.now()
+  let records: number
+  if (format === 'parquet') {
+    const total = (await call(() => parquetFileInfo(path))).rows
+    const report = await cancellableWrite(
+      o,
+      (token) => native.importParquet(path, upsert, token),
+      onProgress && ((records) => onProgress({ records, total })),
+    )
+    records = report.records
+  } else {
+    records = await importNdjson(target, path, { ...o, upsert, onProgress })
   }
+  return { records, bytes, durationMs: performance.now() - t0 }
 }
 
 /** Writes the records as NDJSON lines through `<path>.partial`. */

@@ -196,7 +196,7 @@ impl IvfPq {
         // doubled below; L2 without them: none (each list builds its table from q - c).
         let shared = (!l2 || self.residual_terms.is_some()).then(|| self.pq.prepare(query, Metric::Dot));
         let per_list = self.pq.m() * (1usize << self.pq.bits());
-        let mut work = shared.clone();
+        let mut work = self.residual_terms.as_ref().and(shared.clone());
         let mut residual = vec![0.0f32; self.dim];
         let mut top = TopK::new(depth);
         let lists = self.lists.read();
