@@ -1,7 +1,10 @@
 //! AVX2+FMA and AVX-512 kernels with explicit intrinsics.
 //!
-//! Four independent accumulators per loop hide the FMA latency (4 cycles, 2 ports). The
-//! public wrappers are safe: [`super::detect`] hands them out only after checking the CPU.
+//! Four independent accumulators per loop hide the FMA latency (4 cycles, 2 ports). One
+//! generic reduction serves a single query and a batch of queries against one row: each piece
+//! of the row is loaded once for all `Q` queries, and every query's sum is formed in the same
+//! order whatever `Q` is, so batched and single distances are bit-identical. The public
+//! wrappers are safe: [`super::detect`] hands them out only after checking the CPU.
 
 use std::arch::x86_64::*;
 
@@ -17,63 +20,16 @@ pub mod avx2 {
         _mm_cvtss_f32(s)
     }
 
-    /// `SQUARE_DIFF`: sum of (a-b)^2; otherwise sum of a*b.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn reduce<const SQUARE_DIFF: bool>(a: &[f32], b: &[f32]) -> f32 {
-        let n = a.len().min(b.len());
-        let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let step = |acc: __m256, i: usize| {
-            // SAFETY: callers keep `i + 8 <= n`, so both 8-float loads are in bounds.
-            let (x, y) = unsafe { (_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i))) };
-            if SQUARE_DIFF {
-                let d = _mm256_sub_ps(x, y);
-                _mm256_fmadd_ps(d, d, acc)
-            } else {
-                _mm256_fmadd_ps(x, y, acc)
-            }
-        };
-        let mut acc = [_mm256_setzero_ps(); 4];
-        let mut i = 0;
-        while i + 32 <= n {
-            for (j, a) in acc.iter_mut().enumerate() {
-                *a = step(*a, i + 8 * j);
-            }
-            i += 32;
-        }
-        while i + 8 <= n {
-            acc[0] = step(acc[0], i);
-            i += 8;
-        }
-        let mut s = hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
-        for j in i..n {
-            s += if SQUARE_DIFF { (a[j] - b[j]) * (a[j] - b[j]) } else { a[j] * b[j] };
-        }
-        s
-    }
-
-    pub fn l2_sq(a: &[f32], b: &[f32]) -> f32 {
-        // SAFETY: only reachable through `detect`, after the avx2+fma check.
-        unsafe { reduce::<true>(a, b) }
-    }
-    pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-        // SAFETY: as above.
-        unsafe { reduce::<false>(a, b) }
-    }
-    pub fn neg_dot(a: &[f32], b: &[f32]) -> f32 {
-        -dot(a, b)
-    }
-    /// [`reduce`] of `row` against four queries, each summed in exactly the order [`reduce`]
-    /// uses (so results are bit-identical), two queries per pass so the 8 accumulators and
-    /// the loads fit the 16 registers: the row is loaded once per pair.
+    /// Per query k: `SQUARE_DIFF`: sum of (q_k - row)^2; otherwise sum of q_k * row. Q is 1 or
+    /// 2 (4 accumulators per query, and the loads, fit the 16 registers).
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     // The indexes address the accumulator grid and the load offsets together.
     #[allow(clippy::needless_range_loop)]
-    fn reduce_pair<const SQUARE_DIFF: bool>(row: &[f32], q: [&[f32]; 2]) -> [f32; 2] {
-        let n = row.len();
+    fn reduce<const Q: usize, const SQUARE_DIFF: bool>(row: &[f32], q: [&[f32]; Q]) -> [f32; Q] {
+        let n = q.iter().fold(row.len(), |n, q| n.min(q.len()));
         let pr = row.as_ptr();
-        let pq = [q[0].as_ptr(), q[1].as_ptr()];
+        let pq = q.map(<[f32]>::as_ptr);
         let fold = |acc: __m256, x: __m256, y: __m256| {
             if SQUARE_DIFF {
                 let d = _mm256_sub_ps(y, x);
@@ -82,14 +38,14 @@ pub mod avx2 {
                 _mm256_fmadd_ps(y, x, acc)
             }
         };
-        // SAFETY (all loads): callers pass queries of the row's length; loads stay below `n`.
+        // SAFETY (all loads): callers keep `i + 8 <= n`, so every 8-float load is in bounds.
         let load = |p: *const f32, i: usize| unsafe { _mm256_loadu_ps(p.add(i)) };
-        let mut acc = [[_mm256_setzero_ps(); 4]; 2];
+        let mut acc = [[_mm256_setzero_ps(); 4]; Q];
         let mut i = 0;
         while i + 32 <= n {
             for j in 0..4 {
                 let x = load(pr, i + 8 * j);
-                for k in 0..2 {
+                for k in 0..Q {
                     acc[k][j] = fold(acc[k][j], x, load(pq[k], i + 8 * j));
                 }
             }
@@ -97,13 +53,13 @@ pub mod avx2 {
         }
         while i + 8 <= n {
             let x = load(pr, i);
-            for k in 0..2 {
+            for k in 0..Q {
                 acc[k][0] = fold(acc[k][0], x, load(pq[k], i));
             }
             i += 8;
         }
-        let mut out = [0.0f32; 2];
-        for k in 0..2 {
+        let mut out = [0.0f32; Q];
+        for k in 0..Q {
             let a = &acc[k];
             let mut s = hsum(_mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3])));
             for j in i..n {
@@ -115,14 +71,25 @@ pub mod avx2 {
         out
     }
 
-    pub fn l2_sq_x4(row: &[f32], q: [&[f32]; 4]) -> [f32; 4] {
+    pub fn l2_sq(a: &[f32], b: &[f32]) -> f32 {
         // SAFETY: only reachable through `detect`, after the avx2+fma check.
-        let (a, b) = unsafe { (reduce_pair::<true>(row, [q[0], q[1]]), reduce_pair::<true>(row, [q[2], q[3]])) };
+        unsafe { reduce::<1, true>(b, [a])[0] }
+    }
+    pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: as above.
+        unsafe { reduce::<1, false>(b, [a])[0] }
+    }
+    pub fn neg_dot(a: &[f32], b: &[f32]) -> f32 {
+        -dot(a, b)
+    }
+    pub fn l2_sq_x4(row: &[f32], q: [&[f32]; 4]) -> [f32; 4] {
+        // SAFETY: as above. Two pairs: four queries' accumulators would spill.
+        let (a, b) = unsafe { (reduce::<2, true>(row, [q[0], q[1]]), reduce::<2, true>(row, [q[2], q[3]])) };
         [a[0], a[1], b[0], b[1]]
     }
     pub fn neg_dot_x4(row: &[f32], q: [&[f32]; 4]) -> [f32; 4] {
         // SAFETY: as above.
-        let (a, b) = unsafe { (reduce_pair::<false>(row, [q[0], q[1]]), reduce_pair::<false>(row, [q[2], q[3]])) };
+        let (a, b) = unsafe { (reduce::<2, false>(row, [q[0], q[1]]), reduce::<2, false>(row, [q[2], q[3]])) };
         [-a[0], -a[1], -b[0], -b[1]]
     }
 }
@@ -130,64 +97,14 @@ pub mod avx2 {
 pub mod avx512 {
     use super::*;
 
-    /// `SQUARE_DIFF`: sum of (a-b)^2; otherwise sum of a*b. The tail is a masked load.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    fn reduce<const SQUARE_DIFF: bool>(a: &[f32], b: &[f32]) -> f32 {
-        let n = a.len().min(b.len());
-        let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let fold = |acc: __m512, x: __m512, y: __m512| {
-            if SQUARE_DIFF {
-                let d = _mm512_sub_ps(x, y);
-                _mm512_fmadd_ps(d, d, acc)
-            } else {
-                _mm512_fmadd_ps(x, y, acc)
-            }
-        };
-        // SAFETY (all loads below): full loads stay below `n`; the tail load is masked to the
-        // `n - i` remaining lanes, so no byte past the slices is read.
-        let load = |p: *const f32, i: usize| unsafe { _mm512_loadu_ps(p.add(i)) };
-        let mut acc = [_mm512_setzero_ps(); 4];
-        let mut i = 0;
-        while i + 64 <= n {
-            for (j, a) in acc.iter_mut().enumerate() {
-                *a = fold(*a, load(pa, i + 16 * j), load(pb, i + 16 * j));
-            }
-            i += 64;
-        }
-        while i + 16 <= n {
-            acc[0] = fold(acc[0], load(pa, i), load(pb, i));
-            i += 16;
-        }
-        if i < n {
-            let mask: __mmask16 = (1u16 << (n - i)) - 1;
-            let (x, y) = unsafe { (_mm512_maskz_loadu_ps(mask, pa.add(i)), _mm512_maskz_loadu_ps(mask, pb.add(i))) };
-            acc[1] = fold(acc[1], x, y);
-        }
-        _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])))
-    }
-
-    pub fn l2_sq(a: &[f32], b: &[f32]) -> f32 {
-        // SAFETY: only reachable through `detect`, after the avx512f check.
-        unsafe { reduce::<true>(a, b) }
-    }
-    pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-        // SAFETY: as above.
-        unsafe { reduce::<false>(a, b) }
-    }
-    pub fn neg_dot(a: &[f32], b: &[f32]) -> f32 {
-        -dot(a, b)
-    }
-
-    /// [`reduce`] of `row` against four queries at once, each summed in exactly the order
-    /// [`reduce`] uses (results are bit-identical): 16 accumulators, and each 16-float piece of
-    /// the row loaded once for the four.
+    /// Per query k: `SQUARE_DIFF`: sum of (q_k - row)^2; otherwise sum of q_k * row. Q is 1 or
+    /// 4 (16 accumulators and the loads fit the 32 registers). The tail is a masked load.
     #[inline]
     #[target_feature(enable = "avx512f")]
     // The indexes address the accumulator grid and the load offsets together.
     #[allow(clippy::needless_range_loop)]
-    fn reduce4<const SQUARE_DIFF: bool>(row: &[f32], q: [&[f32]; 4]) -> [f32; 4] {
-        let n = row.len();
+    fn reduce<const Q: usize, const SQUARE_DIFF: bool>(row: &[f32], q: [&[f32]; Q]) -> [f32; Q] {
+        let n = q.iter().fold(row.len(), |n, q| n.min(q.len()));
         let pr = row.as_ptr();
         let pq = q.map(<[f32]>::as_ptr);
         let fold = |acc: __m512, x: __m512, y: __m512| {
@@ -198,15 +115,15 @@ pub mod avx512 {
                 _mm512_fmadd_ps(y, x, acc)
             }
         };
-        // SAFETY (all loads): callers pass queries of the row's length; full loads stay below
-        // `n` and the tail loads are masked to the remaining lanes.
+        // SAFETY (all loads below): full loads stay below `n`; the tail loads are masked to
+        // the `n - i` remaining lanes, so no byte past the slices is read.
         let load = |p: *const f32, i: usize| unsafe { _mm512_loadu_ps(p.add(i)) };
-        let mut acc = [[_mm512_setzero_ps(); 4]; 4];
+        let mut acc = [[_mm512_setzero_ps(); 4]; Q];
         let mut i = 0;
         while i + 64 <= n {
             for j in 0..4 {
                 let x = load(pr, i + 16 * j);
-                for k in 0..4 {
+                for k in 0..Q {
                     acc[k][j] = fold(acc[k][j], x, load(pq[k], i + 16 * j));
                 }
             }
@@ -214,7 +131,7 @@ pub mod avx512 {
         }
         while i + 16 <= n {
             let x = load(pr, i);
-            for k in 0..4 {
+            for k in 0..Q {
                 acc[k][0] = fold(acc[k][0], x, load(pq[k], i));
             }
             i += 16;
@@ -222,7 +139,7 @@ pub mod avx512 {
         if i < n {
             let mask: __mmask16 = (1u16 << (n - i)) - 1;
             let x = unsafe { _mm512_maskz_loadu_ps(mask, pr.add(i)) };
-            for k in 0..4 {
+            for k in 0..Q {
                 let y = unsafe { _mm512_maskz_loadu_ps(mask, pq[k].add(i)) };
                 acc[k][1] = fold(acc[k][1], x, y);
             }
@@ -230,12 +147,23 @@ pub mod avx512 {
         acc.map(|a| _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3]))))
     }
 
-    pub fn l2_sq_x4(row: &[f32], q: [&[f32]; 4]) -> [f32; 4] {
+    pub fn l2_sq(a: &[f32], b: &[f32]) -> f32 {
         // SAFETY: only reachable through `detect`, after the avx512f check.
-        unsafe { reduce4::<true>(row, q) }
+        unsafe { reduce::<1, true>(b, [a])[0] }
+    }
+    pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: as above.
+        unsafe { reduce::<1, false>(b, [a])[0] }
+    }
+    pub fn neg_dot(a: &[f32], b: &[f32]) -> f32 {
+        -dot(a, b)
+    }
+    pub fn l2_sq_x4(row: &[f32], q: [&[f32]; 4]) -> [f32; 4] {
+        // SAFETY: as above.
+        unsafe { reduce::<4, true>(row, q) }
     }
     pub fn neg_dot_x4(row: &[f32], q: [&[f32]; 4]) -> [f32; 4] {
         // SAFETY: as above.
-        unsafe { reduce4::<false>(row, q) }.map(|d| -d)
+        unsafe { reduce::<4, false>(row, q) }.map(|d| -d)
     }
 }
