@@ -3,12 +3,16 @@
  * @packageDocumentation
  */
 export { LibraVDB } from './src/db'
+export type { LibraVDBEvents } from './src/db'
+export type { ByteSize } from './src/check'
 export { Collection } from './src/collection'
 export type { RebuildOptions, RebuildTarget, TuneOptions, TuneResult } from './src/records'
 export type {
   BatchOptions,
   BatchResult,
+  CollectionMemory,
   CollectionStats,
+  MemoryUsage,
   ColumnarBatch,
   Metadata,
   RecordUpdate,

@@ -60,3 +60,31 @@ export function checkOptionalFunction<F extends (...args: never[]) => unknown>(w
   }
   return v as F | undefined
 }
+
+/** A size in bytes: a number, or a string like `'512MB'`, `'2GiB'`, `'64 kB'` (decimal units
+ * kB/MB/GB/TB are powers of 1000, binary KiB/MiB/GiB/TiB powers of 1024; `B` or no unit:
+ * bytes). The one parser of sizes for every option that takes one. */
+export type ByteSize = number | string
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1, b: 1,
+  kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
+  kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
+}
+
+/** Parses a {@link ByteSize} into a positive whole number of bytes (`where` names the option). */
+export function parseBytes(where: string, v: unknown): number {
+  let bytes: number | undefined
+  if (typeof v === 'number') bytes = v
+  else if (typeof v === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(v)
+    const unit = m ? SIZE_UNITS[m[2].toLowerCase()] : undefined
+    if (m && unit !== undefined) bytes = Math.floor(Number(m[1]) * unit)
+  }
+  if (bytes === undefined || !Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw new InvalidArgumentError(
+      `${where} must be a positive number of bytes or a size like '512MB' or '2GiB' (units B, kB, MB, GB, TB, KiB, MiB, GiB, TiB), got ${describe(v)}`,
+    )
+  }
+  return bytes
+}

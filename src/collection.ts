@@ -9,6 +9,7 @@ import { checkOptionalBoolean, checkOptionalFunction, checkOptionalInteger, desc
 import { DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
 import {
   type CallOptions,
+  type CancelToken,
   type NativeCollection,
   type NativeHits,
   type NativeSearchOptions,
@@ -70,16 +71,32 @@ export class Collection {
   readonly #metadata: MetadataCodec
   /** Filter fields outside the schema already checked for {@link Collection.#warnIfUnknown}. */
   readonly #checkedFields = new Set<string>()
+  /** Tells the database a write finished (it checks the memory pressure threshold). */
+  readonly #onWrite: () => void
   /** Reused output buffer of the lean `searchSync` path, grown to the largest k seen. */
   #scores = new Float32Array(16)
 
   /** @internal Use `LibraVDB.createCollection` / `getCollection`. */
-  constructor(native: NativeCollection, database: object) {
+  constructor(native: NativeCollection, database: object, onWrite: () => void) {
     this.#native = native
+    this.#onWrite = onWrite
     owners.set(this, database)
     this.#dimension = native.dimension
     this.#schema = JSON.parse(native.schemaJson) as Schema
     this.#metadata = new MetadataCodec(this.#schema)
+  }
+
+  /** Every write: cancellable through `opts`, then the database's memory check. */
+  async #write<T>(
+    opts: CallOptions | undefined,
+    run: (token: CancelToken | undefined) => Promise<T>,
+    onProgress?: (done: number) => void,
+  ): Promise<T> {
+    try {
+      return await cancellableWrite(opts, run, onProgress)
+    } finally {
+      this.#onWrite()
+    }
   }
 
   /** The metadata schema (`{}` without one). */
@@ -192,7 +209,7 @@ export class Collection {
       metadata.seal()
     })
     const block = vectors.length === t.sentIndex.length * dim ? vectors : vectors.subarray(0, t.sentIndex.length * dim)
-    const report = await cancellableWrite(o, (token) =>
+    const report = await this.#write(o, (token) =>
       this.#native.putBatch(ids.buffers, block, metadata.buffers, upsert, atomic, token),
     )
     return finishBatch(op, report, t)
@@ -243,7 +260,7 @@ export class Collection {
       },
     )
     const sentChanges = t.sentIndex.length === updates.length ? changes : Uint8Array.from(t.sentIndex, (i) => changes[i])
-    const report = await cancellableWrite(o, (token) =>
+    const report = await this.#write(o, (token) =>
       this.#native.updateBatch(ids.buffers, sentChanges, vectors.subarray(0, rows * dim), metadata.buffers, atomic, token),
     )
     return finishBatch(op, report, t)
@@ -277,7 +294,7 @@ export class Collection {
       },
       () => packed.seal(),
     )
-    const report = await cancellableWrite(o, (token) => this.#native.deleteBatch(packed.buffers, atomic, token))
+    const report = await this.#write(o, (token) => this.#native.deleteBatch(packed.buffers, atomic, token))
     return finishBatch('deleteBatch', report, t)
   }
 
@@ -297,7 +314,7 @@ export class Collection {
    */
   async optimize(opts?: CallOptions): Promise<number> {
     const o = optionsObject<CallOptions>('optimize options', opts, ['signal', 'timeoutMs'])
-    return cancellableWrite(o, (token) => this.#native.optimize(token))
+    return this.#write(o, (token) => this.#native.optimize(token))
   }
 
   /**
@@ -326,7 +343,7 @@ export class Collection {
     const timer = o.onProgress ? setInterval(report, 100) : undefined
     try {
       const json = (x: object | undefined) => x && JSON.stringify(x)
-      await cancellableWrite(o, (token) => this.#native.rebuild(json(index), json(quantization), t.quantization === null, token))
+      await this.#write(o, (token) => this.#native.rebuild(json(index), json(quantization), t.quantization === null, token))
       if (o.onProgress) report()
     } finally {
       clearInterval(timer)
@@ -350,7 +367,7 @@ export class Collection {
     }
     checkOptionalInteger('tune options.k', o.k, 1)
     checkOptionalInteger('tune options.sample', o.sample, 1)
-    const r = await cancellableWrite(o, (token) => this.#native.tune(target, o.k ?? 10, o.sample ?? 200, token))
+    const r = await this.#write(o, (token) => this.#native.tune(target, o.k ?? 10, o.sample ?? 200, token))
     const out: TuneResult = {
       recall: r.recall,
       sampleSize: r.sampleSize,
@@ -370,7 +387,7 @@ export class Collection {
   async deleteWhere(filter: Filter, opts?: CallOptions): Promise<BatchResult> {
     const o = optionsObject<CallOptions>('deleteWhere options', opts, ['signal', 'timeoutMs'])
     const json = JSON.stringify(compileFilter(filter, this.#schema))
-    const report = await cancellableWrite(o, (token) => this.#native.deleteWhere(json, token))
+    const report = await this.#write(o, (token) => this.#native.deleteWhere(json, token))
     return { succeeded: report.succeeded, failed: 0, errors: [] }
   }
 
@@ -462,7 +479,7 @@ export class Collection {
 
   /** Size and footprint. */
   stats(): CollectionStats {
-    return callSync(() => this.#native.stats()) as CollectionStats
+    return callSync(() => this.#native.stats()) as unknown as CollectionStats
   }
 
   /** The k nearest records to `vector`, best first, computed off the JS thread. */

@@ -5,7 +5,7 @@
  * options each index and quantization type takes is read from the engine's table
  * (`configOptions`, public as `LibraVDB.defaults`).
  */
-import { checkKeys, checkOptionalBoolean, checkOptionalInteger, describe, isPlainObject, optionsObject } from './check'
+import { type ByteSize, checkKeys, checkOptionalBoolean, checkOptionalInteger, describe, isPlainObject, optionsObject, parseBytes } from './check'
 import { InvalidArgumentError } from './errors'
 import { type Schema, validateSchema } from './filter'
 import { type ConfigOptions, configOptions } from './native'
@@ -32,6 +32,26 @@ export interface OpenOptions {
    * collections (`db.refresh()` does it on demand). Default 1000 ms; 0 turns it off.
    */
   refreshIntervalMs?: number
+  /**
+   * The most heap and anonymous memory the database's collections may hold (vectors and
+   * links of in-memory collections, index structure, codes, payload indexes, ids, metadata
+   * on the heap, caches), as bytes or a size such as `'512MB'` or `'2GiB'`. File-backed
+   * mapped pages (vectors, links and metadata of on-disk collections) do not count: the
+   * kernel can reclaim them. A write that would pass the limit throws `MemoryLimitError` and
+   * changes nothing; reads, deletes and `optimize()` go on. Default: no limit.
+   */
+  memoryLimit?: ByteSize
+  /**
+   * Share of `memoryLimit` past which the database is under pressure: it empties its caches,
+   * releases the resident pages of mapped files and emits `'memoryPressure'` once per
+   * crossing. Default 0.8.
+   */
+  memoryPressure?: number
+  /**
+   * Bytes of metadata texts each on-disk collection keeps decoded in memory for `get` and
+   * search results (a size like `'16MB'`, or 0 for none). Default 16 MiB.
+   */
+  metadataCache?: ByteSize
 }
 
 /** Similarity measure of a collection. */
@@ -186,12 +206,32 @@ export interface CollectionConfig {
    * are stored and filterable record by record.
    */
   schema?: Schema
+  /**
+   * This collection's own memory limit (as `OpenOptions.memoryLimit`, counted on this
+   * collection's part only), kept with the collection. Default: only the database's limit.
+   */
+  memoryLimit?: ByteSize
 }
 
 const METRICS: readonly string[] = ['l2', 'cosine', 'dot']
 
 export function validateOpenOptions(v: unknown): OpenOptions {
-  const o = optionsObject<OpenOptions>('open options', v, ['fsync', 'checkpointBytes', 'readOnly', 'refreshIntervalMs'])
+  const o = optionsObject<OpenOptions>('open options', v, [
+    'fsync',
+    'checkpointBytes',
+    'readOnly',
+    'refreshIntervalMs',
+    'memoryLimit',
+    'memoryPressure',
+    'metadataCache',
+  ])
+  if (o.memoryLimit !== undefined) o.memoryLimit = parseBytes('open options.memoryLimit', o.memoryLimit)
+  if (o.metadataCache !== undefined && o.metadataCache !== 0) {
+    o.metadataCache = parseBytes('open options.metadataCache', o.metadataCache)
+  }
+  if (o.memoryPressure !== undefined && !(typeof o.memoryPressure === 'number' && o.memoryPressure > 0 && o.memoryPressure <= 1)) {
+    throw new InvalidArgumentError(`open options.memoryPressure must be a number in (0, 1], got ${describe(o.memoryPressure)}`)
+  }
   checkOptionalBoolean('open options.fsync', o.fsync)
   checkOptionalInteger('open options.checkpointBytes', o.checkpointBytes, 0)
   checkOptionalBoolean('open options.readOnly', o.readOnly)
@@ -204,7 +244,8 @@ export function validateOpenOptions(v: unknown): OpenOptions {
 
 export function validateCollectionConfig(v: unknown): CollectionConfig {
   if (!isPlainObject(v)) throw new InvalidArgumentError(`collection config must be an object, got ${describe(v)}`)
-  checkKeys('collection config', v, ['dimension', 'metric', 'index', 'quantization', 'schema'])
+  checkKeys('collection config', v, ['dimension', 'metric', 'index', 'quantization', 'schema', 'memoryLimit'])
+  const memoryLimit = v.memoryLimit === undefined ? undefined : parseBytes('collection config.memoryLimit', v.memoryLimit)
   validateSchema(v.schema)
   if (typeof v.dimension !== 'number' || !Number.isInteger(v.dimension)) {
     throw new InvalidArgumentError(`collection config.dimension must be an integer, got ${describe(v.dimension)}`)
@@ -216,7 +257,7 @@ export function validateCollectionConfig(v: unknown): CollectionConfig {
   }
   if (v.index !== undefined) validateIndexConfig('collection config.index', v.index)
   if (v.quantization !== undefined) validateQuantizationConfig('collection config.quantization', v.quantization)
-  return v as unknown as CollectionConfig
+  return (memoryLimit === undefined ? v : { ...v, memoryLimit }) as unknown as CollectionConfig
 }
 
 /** Checks the shape of an index config (`path` names it in errors). */

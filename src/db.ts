@@ -3,26 +3,32 @@
  * One process opens a directory for writing at a time (a second writer gets `LockedError`);
  * any number of processes may open it beside the writer with `readOnly: true`.
  */
+import { EventEmitter } from 'node:events'
 import { Collection } from './collection'
-import { describe } from './check'
+import { type ByteSize, describe, parseBytes } from './check'
 import { type CollectionConfig, type Metric, type OpenOptions, validateCollectionConfig, validateOpenOptions } from './config'
 import type { FieldType } from './filter'
 import { type ImportOptions, formatOf } from './transfer'
 import { InvalidArgumentError } from './errors'
 import { type ConfigOptions, NativeDatabase, call, callSync, configOptions, parquetFileInfo } from './native'
-import { type VerifyReport, toVerifyReport } from './records'
+import { type CollectionMemory, type MemoryUsage, type VerifyReport, toVerifyReport } from './records'
 
 /**
  * An open database: `LibraVDB.open(path)` (on disk) or `LibraVDB.open()` (in memory). Holds
  * collections; close it with `close()` or `await using`.
+ *
+ * Events: `'memoryPressure'` (with a {@link MemoryUsage}) once each time the memory its
+ * collections hold crosses `memoryPressure x memoryLimit` upwards; by then caches are emptied
+ * and resident pages of mapped files released.
  */
-export class LibraVDB {
+export class LibraVDB extends EventEmitter<LibraVDBEvents> {
   readonly #native: NativeDatabase
   /** The automatic refresh of a read-only handle (unref'd: it never keeps the process up). */
   #refreshTimer: NodeJS.Timeout | undefined
   #refreshing: Promise<void> | undefined
 
   private constructor(native: NativeDatabase, refreshIntervalMs: number) {
+    super()
     this.#native = native
     if (refreshIntervalMs > 0) {
       this.#refreshTimer = setInterval(() => {
@@ -53,7 +59,14 @@ export class LibraVDB {
     const o = validateOpenOptions(options)
     if (o.readOnly && path === undefined) throw new InvalidArgumentError('readOnly needs a path: an in-memory database has no writer to follow')
     const native = await call(() =>
-      NativeDatabase.open(path, { fsync: o.fsync, checkpointWalBytes: o.checkpointBytes, readOnly: o.readOnly }),
+      NativeDatabase.open(path, {
+        fsync: o.fsync,
+        checkpointWalBytes: o.checkpointBytes,
+        readOnly: o.readOnly,
+        memoryLimit: o.memoryLimit as number | undefined,
+        memoryPressure: o.memoryPressure,
+        metadataCacheBytes: o.metadataCache as number | undefined,
+      }),
     )
     return new LibraVDB(native, o.readOnly ? (o.refreshIntervalMs ?? 1000) : 0)
   }
@@ -84,9 +97,10 @@ export class LibraVDB {
         // The engine reads index and quantization options from their API objects.
         index: cfg.index && JSON.stringify(cfg.index),
         quantization: cfg.quantization && JSON.stringify(cfg.quantization),
+        memoryLimit: cfg.memoryLimit as number | undefined, // parsed to bytes by the validation
       }),
     )
-    return new Collection(native, this)
+    return new Collection(native, this, this.#afterWrite)
   }
 
   /**
@@ -125,7 +139,7 @@ export class LibraVDB {
   /** The collection named `name`; `NotFoundError` if there is none. */
   getCollection(name: string): Collection {
     checkName(name)
-    return new Collection(callSync(() => this.#native.collection(name)), this)
+    return new Collection(callSync(() => this.#native.collection(name)), this, this.#afterWrite)
   }
 
   /** Names of all collections, sorted. */
@@ -137,6 +151,51 @@ export class LibraVDB {
   async dropCollection(name: string): Promise<void> {
     checkName(name)
     await call(() => this.#native.dropCollection(name))
+  }
+
+  /**
+   * What the collections hold in memory now, by structure, against the limit. `total` (heap
+   * and anonymous memory) is what `memoryLimit` is measured against; each collection's
+   * `mapped` bytes are file-backed and reclaimable, `resident` the part of them in memory.
+   */
+  memoryUsage(): MemoryUsage {
+    const u = callSync(() => this.#native.memoryUsage())
+    const collections: Record<string, CollectionMemory> = {}
+    u.names.forEach((name, i) => (collections[name] = u.parts[i]))
+    const limit = u.limit ?? null
+    return {
+      total: u.total,
+      limit,
+      available: limit === null ? null : Math.max(0, limit - u.total),
+      pressure: u.pressure,
+      underPressure: u.underPressure,
+      pressureEvents: u.pressureEvents,
+      collections,
+    }
+  }
+
+  /**
+   * Sets the memory limit (bytes or a size like `'1GB'`; `null` removes it). Raising it lets
+   * writes refused with `MemoryLimitError` go through again; lowering it below what is held
+   * refuses writes that add memory until enough is freed (deletes and `optimize()` work).
+   */
+  setMemoryLimit(limit: ByteSize | null): void {
+    const bytes = limit === null ? null : parseBytes('setMemoryLimit', limit)
+    callSync(() => this.#native.setMemoryLimit(bytes))
+  }
+
+  /** After every write: on a crossing of the pressure threshold, relieves every collection
+   * (off the JS thread) and emits `'memoryPressure'`. */
+  readonly #afterWrite = (): void => {
+    if (!this.#native.takePressureCrossing()) return
+    this.#native.relieveMemory().catch(() => {})
+    let usage: MemoryUsage
+    try {
+      usage = this.memoryUsage()
+    } catch {
+      return // closed meanwhile
+    }
+    process.nextTick(() => this.emit('memoryPressure', usage))
   }
 
   /** `Collection.verify()` of every collection, in one report. */
@@ -156,6 +215,12 @@ export class LibraVDB {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }
+}
+
+/** The events a {@link LibraVDB} emits. */
+export interface LibraVDBEvents {
+  /** The held memory crossed `memoryPressure x memoryLimit` upwards (once per crossing). */
+  memoryPressure: [usage: MemoryUsage]
 }
 
 function checkName(name: unknown): asserts name is string {

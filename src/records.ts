@@ -184,6 +184,69 @@ export interface CollectionStats {
   codeBytes: number
   /** Full-precision bytes per code byte (0 until trained). */
   compression: number
+  /** This collection's part of `db.memoryUsage()`. */
+  memory: CollectionMemory
+  /** Metadata texts served from the cache (on-disk collections; see `OpenOptions.metadataCache`). */
+  cacheHits: number
+  /** Metadata texts read from the record file because the cache did not hold them. */
+  cacheMisses: number
+  /** Texts the cache dropped to stay within its bound. */
+  cacheEvictions: number
+  /** Bytes the cache holds now (never more than `cacheCapacity`). */
+  cacheBytes: number
+  /** The cache's bound in bytes (0: no cache, as for in-memory collections). */
+  cacheCapacity: number
+}
+
+/**
+ * What one collection holds in memory, in bytes, by structure. `held` (the sum of all but
+ * `mapped` and `resident`) is heap and anonymous memory the process cannot give back: what
+ * memory limits are measured against. `mapped` is file-backed (on-disk vectors, HNSW links
+ * and metadata): the kernel reclaims it under pressure and reads it back from the files.
+ */
+export interface CollectionMemory {
+  /** Full-precision vectors in anonymous memory (in-memory collections). */
+  vectors: number
+  /** Index structure on the heap: HNSW levels and upper layers (and level-0 links in memory),
+   * IVF-PQ lists and codebooks. */
+  index: number
+  /** Quantized codes (scalar/product quantization, IVF-PQ). */
+  codes: number
+  /** Payload indexes of the schema fields. */
+  payload: number
+  /** The id map. */
+  ids: number
+  /** Metadata on the heap: the texts of in-memory collections, the offset table of on-disk ones. */
+  metadata: number
+  /** The metadata text cache. */
+  cache: number
+  /** The write being logged now (its encoded copies). */
+  buffers: number
+  /** File-backed mappings of vectors, links and metadata (reclaimable; not in `held`). */
+  mapped: number
+  /** Of `mapped`, the pages resident in this process now (Linux). */
+  resident: number
+  /** Sum of the parts that count against memory limits. */
+  held: number
+}
+
+/** `db.memoryUsage()`. */
+export interface MemoryUsage {
+  /** Bytes held by every collection (heap and anonymous memory): what `memoryLimit` is
+   * measured against; the sum of the collections' `held`. */
+  total: number
+  /** The database's memory limit in bytes, or `null` without one. */
+  limit: number | null
+  /** `limit - total` (never below 0), or `null` without a limit. */
+  available: number | null
+  /** The pressure threshold as a share of the limit (`OpenOptions.memoryPressure`). */
+  pressure: number
+  /** Whether `total` is past `pressure x limit` now. */
+  underPressure: boolean
+  /** How many times `total` crossed the pressure threshold upwards since the database opened. */
+  pressureEvents: number
+  /** Each collection's part, by name. */
+  collections: Record<string, CollectionMemory>
 }
 
 /** How a search would run: see {@link Collection.explain}. */

@@ -17,6 +17,22 @@ use parking_lot::{Mutex, RwLock};
 use crate::collection::{Collection, VerifyReport};
 use crate::config::{CollectionConfig, DbOptions, validate_collection_name};
 use crate::error::{Error, Result};
+use crate::memory::MemoryParts;
+
+/// `Database::memory_usage`: the database's held bytes, its limit, and each collection's parts.
+#[derive(Debug, Clone)]
+pub struct MemoryUsage {
+    /// Bytes held (heap and anonymous memory) by every collection: what the limit is measured
+    /// against.
+    pub total: u64,
+    pub limit: Option<u64>,
+    /// The pressure threshold, as a share of the limit.
+    pub pressure: f64,
+    pub under_pressure: bool,
+    /// Upward crossings of the pressure threshold since the database opened.
+    pub pressure_events: u64,
+    pub collections: Vec<(String, MemoryParts)>,
+}
 
 /// An open database.
 #[derive(Debug)]
@@ -183,6 +199,55 @@ impl Database {
         self.check_open()?;
         let collections: Vec<_> = self.collections.read().iter().map(|(n, c)| (n.clone(), c.clone())).collect();
         collections.into_iter().map(|(name, c)| Ok((name, c.verify()?))).collect()
+    }
+
+    /// What every collection holds, by structure (measured now, resident pages included), and
+    /// the limit. The database's account is brought up to date on the way.
+    pub fn memory_usage(&self) -> Result<MemoryUsage> {
+        self.check_open()?;
+        let collections: Vec<_> = self.collections.read().iter().map(|(n, c)| (n.clone(), c.clone())).collect();
+        let mut parts = Vec::with_capacity(collections.len());
+        for (name, c) in collections {
+            match c.memory() {
+                Ok(p) => parts.push((name, p)),
+                Err(_) => continue, // dropped or closed meanwhile
+            }
+        }
+        let m = &self.options.memory;
+        Ok(MemoryUsage {
+            total: parts.iter().map(|(_, p)| p.held()).sum(),
+            limit: m.limit(),
+            pressure: m.pressure(),
+            under_pressure: m.under_pressure(),
+            pressure_events: m.crossings(),
+            collections: parts,
+        })
+    }
+
+    /// Sets (or with `None` removes) the database's memory limit. Raising it lets refused
+    /// writes go through again; lowering it below what is held refuses writes that add memory
+    /// until enough is freed.
+    pub fn set_memory_limit(&self, limit: Option<u64>) -> Result<()> {
+        self.check_open()?;
+        self.options.memory.set_limit(limit)?;
+        if self.options.memory.under_pressure() {
+            self.relieve_memory();
+        }
+        Ok(())
+    }
+
+    /// Whether the held memory crossed the pressure threshold since the last call (the host
+    /// raises its `memoryPressure` event once per crossing).
+    pub fn take_pressure_crossing(&self) -> bool {
+        self.options.memory.take_crossing()
+    }
+
+    /// Gives back what every collection can: text caches and resident pages of mapped files.
+    pub fn relieve_memory(&self) {
+        let collections: Vec<_> = self.collections.read().values().cloned().collect();
+        for c in collections {
+            c.relieve_memory();
+        }
     }
 
     /// Deletes a collection and its files; handles to it fail with `ERR_NOT_FOUND` afterwards.

@@ -87,6 +87,9 @@ pub enum Error {
     ReadOnly(String),
     #[error("the operation was cancelled before it committed; nothing was changed")]
     Aborted,
+    /// A write that would pass the database's or the collection's memory limit.
+    #[error("{0}")]
+    MemoryLimit(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
     /// A bug: an invariant broke or a panic was caught.
@@ -110,6 +113,7 @@ impl Error {
             Error::Closed(_) => ErrorCode::Closed,
             Error::ReadOnly(_) => ErrorCode::ReadOnly,
             Error::Aborted => ErrorCode::Aborted,
+            Error::MemoryLimit(_) => ErrorCode::MemoryLimit,
             Error::Storage(StorageError::Corrupted { .. } | StorageError::UnsupportedVersion { .. }) => {
                 ErrorCode::Corrupted
             }

@@ -12,6 +12,7 @@ pub mod config;
 mod database;
 mod error;
 mod ids;
+pub mod memory;
 mod ops;
 mod pool;
 
@@ -21,10 +22,11 @@ pub use collection::{
     SearchParams, Stats, TuneReport, UpdateInput, VerifyReport, parse_filter,
 };
 pub use config::{CollectionConfig, DbOptions, IndexConfig, IndexSpec, QuantSpec, QuantizationConfig};
-pub use database::Database;
+pub use database::{Database, MemoryUsage};
 pub use error::{Error, ErrorCode, Result};
 pub use libravdb_core::Metric;
 pub use libravdb_filter::Filter;
+pub use memory::{MemoryGovernor, MemoryParts};
 pub use ops::MetadataChange;
 pub use pool::pool;
 

@@ -113,6 +113,30 @@ impl Op<'_> {
         w.buf
     }
 
+    /// Bytes of metadata text this op writes.
+    pub fn metadata_bytes(&self) -> u64 {
+        match self {
+            Op::Put { metadata, .. } => metadata.iter().flatten().map(|m| m.len() as u64).sum(),
+            Op::Update { items } => items
+                .iter()
+                .map(|i| match &i.metadata {
+                    MetadataChange::Set(s) => s.len() as u64,
+                    _ => 0,
+                })
+                .sum(),
+            Op::Delete { .. } | Op::Repair => 0,
+        }
+    }
+
+    /// Bytes of ids this op names.
+    pub fn id_bytes(&self) -> u64 {
+        match self {
+            Op::Put { ids, .. } | Op::Delete { ids } => ids.iter().map(|i| i.len() as u64).sum(),
+            Op::Update { items } => items.iter().map(|i| i.id.len() as u64).sum(),
+            Op::Repair => 0,
+        }
+    }
+
     fn encoded_size_hint(&self) -> usize {
         match self {
             Op::Put { ids, vectors, .. } => 16 + ids.len() * 32 + vectors.len() * 4,

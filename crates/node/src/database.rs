@@ -3,13 +3,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use libravdb_engine::{CollectionConfig, Database, DbOptions};
+use libravdb_engine::memory::DEFAULT_PRESSURE;
+use libravdb_engine::{CollectionConfig, Database, DbOptions, MemoryGovernor};
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
 use crate::collection::NativeCollection;
 use crate::job::{Job, guarded, job};
-use crate::values::NativeVerifyReport;
+use crate::values::{NativeMemoryUsage, NativeVerifyReport};
 
 /// Options of `LibraVDB.open`; `undefined` takes the engine default.
 #[napi(object)]
@@ -20,6 +21,12 @@ pub struct NativeOpenOptions {
     pub checkpoint_wal_bytes: Option<f64>,
     /// Open beside another process's writer: no lock, no file changed, writes refused.
     pub read_only: Option<bool>,
+    /// Bytes of heap and anonymous memory the database may hold (none: unlimited).
+    pub memory_limit: Option<f64>,
+    /// Share of the limit past which the database is under pressure (default 0.8).
+    pub memory_pressure: Option<f64>,
+    /// Bytes of metadata texts each on-disk collection caches (default 16 MiB).
+    pub metadata_cache_bytes: Option<f64>,
 }
 
 /// Configuration of a new collection.
@@ -33,6 +40,8 @@ pub struct NativeCollectionConfig {
     pub quantization: Option<String>,
     /// Metadata field -> type (`string`, `int`, `float`, `bool`, `date`, `string[]`, `number[]`).
     pub schema: Option<std::collections::HashMap<String, String>>,
+    /// This collection's own memory limit in bytes.
+    pub memory_limit: Option<f64>,
 }
 
 /// An open database (native handle; use the `LibraVDB` facade).
@@ -46,16 +55,24 @@ impl NativeDatabase {
     /// Opens the database at `path` (created if missing), or an in-memory one without a path.
     #[napi(ts_return_type = "Promise<NativeDatabase>")]
     pub fn open(path: Option<String>, options: Option<NativeOpenOptions>) -> AsyncTask<Job<NativeDatabase>> {
-        let mut opts = DbOptions::default();
-        if let Some(o) = options {
-            opts.fsync = o.fsync.unwrap_or(opts.fsync);
-            opts.read_only = o.read_only.unwrap_or(opts.read_only);
-            if let Some(bytes) = o.checkpoint_wal_bytes {
-                opts.checkpoint_wal_bytes = bytes.max(0.0) as u64;
-            }
-        }
         let path = path.map(PathBuf::from);
-        job(move || Ok(NativeDatabase { db: Arc::new(Database::open(path.as_deref(), opts.clone())?) }))
+        job(move || {
+            let mut opts = DbOptions::default();
+            if let Some(o) = &options {
+                opts.fsync = o.fsync.unwrap_or(opts.fsync);
+                opts.read_only = o.read_only.unwrap_or(opts.read_only);
+                if let Some(bytes) = o.checkpoint_wal_bytes {
+                    opts.checkpoint_wal_bytes = bytes.max(0.0) as u64;
+                }
+                if let Some(bytes) = o.metadata_cache_bytes {
+                    opts.metadata_cache_bytes = bytes.max(0.0) as u64;
+                }
+                let limit = o.memory_limit.map(|l| l.max(0.0) as u64);
+                let pressure = o.memory_pressure.unwrap_or(DEFAULT_PRESSURE);
+                opts.memory = Arc::new(MemoryGovernor::new(limit, pressure)?);
+            }
+            Ok(NativeDatabase { db: Arc::new(Database::open(path.as_deref(), opts)?) })
+        })
     }
 
     /// Creates a collection.
@@ -71,7 +88,8 @@ impl NativeDatabase {
                 config.index.as_deref(),
                 config.quantization.as_deref(),
             )?
-            .with_schema(schema)?;
+            .with_schema(schema)?
+            .with_memory_limit(config.memory_limit.map(|l| l.max(0.0) as u64))?;
             Ok(NativeCollection::new(db.create_collection(&name, cfg)?))
         })
     }
@@ -120,6 +138,34 @@ impl NativeDatabase {
     pub fn close(&self) -> AsyncTask<Job<()>> {
         let db = self.db.clone();
         job(move || db.close())
+    }
+
+    /// What every collection holds, by structure, and the limit.
+    #[napi(catch_unwind)]
+    pub fn memory_usage(&self) -> napi::Result<NativeMemoryUsage> {
+        guarded(|| Ok(self.db.memory_usage()?.into()))
+    }
+
+    /// Sets (a number of bytes) or removes (`null`) the memory limit.
+    #[napi(catch_unwind)]
+    pub fn set_memory_limit(&self, limit: Option<f64>) -> napi::Result<()> {
+        guarded(|| self.db.set_memory_limit(limit.map(|l| l.max(0.0) as u64)))
+    }
+
+    /// Whether the held memory crossed the pressure threshold since the last call.
+    #[napi]
+    pub fn take_pressure_crossing(&self) -> bool {
+        self.db.take_pressure_crossing()
+    }
+
+    /// Empties caches and releases resident pages of mapped files in every collection.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn relieve_memory(&self) -> AsyncTask<Job<()>> {
+        let db = self.db.clone();
+        job(move || {
+            db.relieve_memory();
+            Ok(())
+        })
     }
 
     /// Whether the database lives in memory only.

@@ -3,6 +3,7 @@
 //! reports.
 
 use libravdb_engine::{BatchReport, Filter, Hits, QueryPlan, Record, SearchParams, Stats, VerifyReport, parse_filter};
+use libravdb_engine::{MemoryParts, MemoryUsage};
 use napi::bindgen_prelude::{Float32Array, Uint8Array, Uint32Array};
 use napi_derive::napi;
 
@@ -244,6 +245,73 @@ pub struct NativeStats {
     pub quantization_error: Option<String>,
     pub code_bytes: f64,
     pub compression: f64,
+    pub memory: NativeMemoryParts,
+    pub cache_hits: f64,
+    pub cache_misses: f64,
+    pub cache_evictions: f64,
+    pub cache_bytes: f64,
+    pub cache_capacity: f64,
+}
+
+/// One collection's part of `memoryUsage()` (bytes).
+#[napi(object)]
+pub struct NativeMemoryParts {
+    pub vectors: f64,
+    pub index: f64,
+    pub codes: f64,
+    pub payload: f64,
+    pub ids: f64,
+    pub metadata: f64,
+    pub cache: f64,
+    pub buffers: f64,
+    pub mapped: f64,
+    pub resident: f64,
+    pub held: f64,
+}
+
+impl From<MemoryParts> for NativeMemoryParts {
+    fn from(p: MemoryParts) -> Self {
+        Self {
+            vectors: p.vectors as f64,
+            index: p.index as f64,
+            codes: p.codes as f64,
+            payload: p.payload as f64,
+            ids: p.ids as f64,
+            metadata: p.metadata as f64,
+            cache: p.cache as f64,
+            buffers: p.buffers as f64,
+            mapped: p.mapped as f64,
+            resident: p.resident as f64,
+            held: p.held() as f64,
+        }
+    }
+}
+
+/// `Database::memory_usage`.
+#[napi(object)]
+pub struct NativeMemoryUsage {
+    pub total: f64,
+    pub limit: Option<f64>,
+    pub pressure: f64,
+    pub under_pressure: bool,
+    pub pressure_events: f64,
+    pub names: Vec<String>,
+    pub parts: Vec<NativeMemoryParts>,
+}
+
+impl From<MemoryUsage> for NativeMemoryUsage {
+    fn from(u: MemoryUsage) -> Self {
+        let (names, parts) = u.collections.into_iter().map(|(n, p)| (n, p.into())).unzip();
+        Self {
+            total: u.total as f64,
+            limit: u.limit.map(|l| l as f64),
+            pressure: u.pressure,
+            under_pressure: u.under_pressure,
+            pressure_events: u.pressure_events as f64,
+            names,
+            parts,
+        }
+    }
 }
 
 impl From<Stats> for NativeStats {
@@ -274,6 +342,12 @@ impl From<Stats> for NativeStats {
             quantization_error: s.quantization_error,
             code_bytes: s.code_bytes as f64,
             compression: s.compression,
+            memory: s.memory.into(),
+            cache_hits: s.metadata_cache.hits as f64,
+            cache_misses: s.metadata_cache.misses as f64,
+            cache_evictions: s.metadata_cache.evictions as f64,
+            cache_bytes: s.metadata_cache.bytes as f64,
+            cache_capacity: s.metadata_cache.capacity as f64,
         }
     }
 }

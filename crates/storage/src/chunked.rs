@@ -380,25 +380,15 @@ impl<T: Slot> ChunkedTable<T> {
         }
     }
 
-    /// Bytes of the chunk mappings resident in this process (their `Rss` in
-    /// `/proc/self/smaps`; 0 where that file does not exist). Page-cache pages the process no
-    /// longer maps do not count: they belong to the kernel and are reclaimable.
+    /// Bytes of the chunk mappings resident in this process (Linux; 0 elsewhere).
     pub fn resident_bytes(&self) -> usize {
-        let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return 0 };
         let starts: Vec<usize> = self.chunks.iter().map(|m| m.as_ptr() as usize).collect();
-        let mut resident = 0;
-        let mut in_chunk = false;
-        for line in smaps.lines() {
-            if let Some((range, _)) = line.split_once(' ')
-                && let Some((start, _)) = range.split_once('-')
-                && let Ok(start) = usize::from_str_radix(start, 16)
-            {
-                in_chunk = starts.contains(&start);
-            } else if in_chunk && let Some(kb) = line.strip_prefix("Rss:") {
-                resident += kb.trim().trim_end_matches("kB").trim().parse::<usize>().unwrap_or(0) * 1024;
-            }
-        }
-        resident
+        crate::fsutil::resident_bytes_of(&starts)
+    }
+
+    /// Bytes the rows `0..len()` occupy.
+    pub fn data_bytes(&self) -> usize {
+        self.rows * self.dim * 4
     }
 
     /// Bytes mapped (file-backed or anonymous) for vector chunks.

@@ -4,16 +4,19 @@
 //! - [`segment`]: small checksummed files written atomically (temp, fsync, rename).
 //! - [`chunked`]: vectors in fixed-size chunk files mapped with memmap2; growth adds a chunk
 //!   and never moves existing rows. All `unsafe` for mmap lives there.
+//! - [`records`]: an append-only file of variable-length records (metadata), mapped.
 //! - [`lock`]: one writer per directory.
 
 pub mod chunked;
 mod error;
 pub mod fsutil;
 pub mod lock;
+pub mod records;
 pub mod segment;
 pub mod wal;
 
 pub use chunked::{ChunkedLinks, ChunkedTable, ChunkedVectors};
 pub use error::{Result, StorageError};
 pub use lock::DirLock;
+pub use records::RecordFile;
 pub use wal::Wal;

@@ -17,6 +17,7 @@ use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
 
 use super::State;
+use super::meta::MetadataStore;
 use crate::config::CollectionConfig;
 use crate::ids::IdMap;
 
@@ -29,10 +30,10 @@ pub(crate) struct Filterable {
 
 impl Filterable {
     /// Indexes of `config`'s schema over the live rows of `ids` and their stored metadata.
-    pub(crate) fn build(config: &CollectionConfig, ids: &IdMap, metadata: &[Option<Box<str>>]) -> Filterable {
+    pub(crate) fn build(config: &CollectionConfig, ids: &IdMap, metadata: &MetadataStore) -> Filterable {
         let mut f = Filterable { index: PayloadIndex::new(config.field_types()), live: RoaringBitmap::new() };
         for row in &ids.live_rows() {
-            f.insert(row, metadata[row as usize].as_deref());
+            f.insert(row, metadata.text(row).as_deref());
         }
         f
     }
@@ -223,7 +224,7 @@ impl State {
 
     /// Whether `row` passes `filter`, evaluated on its stored metadata.
     pub(super) fn row_matches(&self, filter: &Filter, row: u32) -> bool {
-        self.ids.is_live(row) && matches(filter, parse_meta(self.metadata[row as usize].as_deref()).as_ref())
+        self.ids.is_live(row) && matches(filter, parse_meta(self.metadata.text(row).as_deref()).as_ref())
     }
 }
 
@@ -241,7 +242,7 @@ impl super::Collection {
             if !st.ids.is_live(row) {
                 continue;
             }
-            if let Some(meta) = parse_meta(st.metadata[row as usize].as_deref()) {
+            if let Some(meta) = parse_meta(st.metadata.text(row).as_deref()) {
                 missing.retain(|f| libravdb_filter::eval::lookup(&meta, f).is_none());
             }
         }

@@ -16,10 +16,12 @@
 //!   background-thread helper the recall target's re-tuning uses too).
 //! - [`tune`]: `tune()`, the smallest search breadth meeting a recall target.
 
+mod account;
 mod auto;
 mod filter;
 mod index;
 mod ivf;
+mod meta;
 mod persist;
 mod quant;
 mod read;
@@ -37,6 +39,7 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 pub use filter::{PlanKind, QueryPlan};
 pub(crate) use index::IndexState;
+pub use meta::CacheStats;
 pub use read::{Hits, Record, SearchParams, Stats, parse_filter};
 pub use rebuild::RebuildReport;
 pub use tune::TuneReport;
@@ -64,7 +67,7 @@ pub(crate) struct State {
     vectors: ChunkedVectors,
     ids: IdMap,
     /// Row -> metadata JSON text.
-    metadata: Vec<Option<Box<str>>>,
+    metadata: meta::MetadataStore,
     index: IndexState,
     /// Quantized codes, when the collection is configured with quantization.
     quant: Option<quant::QuantState>,
@@ -123,6 +126,11 @@ pub struct Collection {
     index_error: Mutex<Option<String>>,
     /// Bytes in the WAL, readable without the writer lock (`stats()` never waits on a write).
     wal_bytes: Arc<AtomicU64>,
+    /// What this collection holds (heap and anonymous memory) as last accounted with the
+    /// database's governor (`options.memory`).
+    held: AtomicU64,
+    /// Bytes of the encoded write being logged now (0 between writes).
+    write_buffers: AtomicU64,
     status: AtomicU8,
 }
 
@@ -194,6 +202,7 @@ impl Collection {
         w.wal = None;
         let mut st = self.state.write();
         *st = State::empty(self.dimension(), w.chunk_shift)?;
+        self.unaccount();
         result
     }
 }
@@ -204,7 +213,7 @@ impl State {
         Ok(State {
             vectors: ChunkedVectors::open(None, dim, shift, 0)?,
             ids: IdMap::default(),
-            metadata: Vec::new(),
+            metadata: meta::MetadataStore::heap(Vec::new()),
             index: IndexState::empty(),
             quant: None,
             filterable: None,

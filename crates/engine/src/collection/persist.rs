@@ -5,14 +5,16 @@
 //! <collection>/wal.log      ops logged since the last checkpoint
 //! <collection>/vectors/     NNNNNN.chunk files of vector rows, mapped (written in place)
 //! <collection>/links/       HNSW only: NNNNNN.chunk files of level-0 neighbour lists, mapped
-//! <collection>/rows-<generation>.seg   ids, tombstones and metadata as of that checkpoint
+//! <collection>/rows-<generation>.seg   ids, tombstones and metadata spans as of that checkpoint
+//! <collection>/metadata-<epoch>.rec    metadata JSON texts, appended (see meta.rs); a new
+//!                                       epoch when `optimize()` compacts it
 //! <collection>/graph-<generation>.seg  HNSW only: levels, entry point, upper-level lists
 //! <collection>/quant-<generation>.seg  quantized only: training status, quantizer, codes
 //! <collection>/payload-<generation>.seg with a schema: the payload indexes (bitmaps)
 //! <collection>/ivf-<generation>.seg     IVF-PQ only: training status, centroids, codebooks, lists
 //! ```
 //!
-//! Checkpoint: msync the vector chunks, write `rows-<g+1>.seg`, then the manifest naming
+//! Checkpoint: msync the vector chunks, fdatasync the metadata record file, write `rows-<g+1>.seg`, then the manifest naming
 //! generation g+1 and the WAL sequence it covers (each atomically), then empty the WAL and
 //! delete generation g. A crash at any point leaves a manifest whose files all exist.
 //! Recovery: read the manifest, load its rows file, map the chunks, replay WAL ops with a
@@ -33,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use super::filter::Filterable;
 use super::index::{IndexSource, IndexState, links_shift, vectors_dir};
+use super::meta::{MetadataStore, RECORD_PREFIX, Span, no_span, read_span};
 use super::quant::{QuantState, QuantStatus};
 use super::{Collection, OPEN, State, Writer};
 use crate::config::{CollectionConfig, DbOptions};
@@ -45,7 +48,10 @@ use crate::ops::Op;
 /// - 2: WAL records carry a header checksum and the log starts with a magic number; chunk
 ///   files grow with their rows instead of being created whole. Opening a version-1
 ///   collection rewrites its WAL and manifest in version 2 (segment bodies are unchanged).
-pub const FORMAT_VERSION: u32 = 2;
+/// - 3: metadata moves from the rows segment to an append-only record file; the rows segment
+///   keeps a span per row. A version-2 rows segment is read as before and its texts copied to
+///   a record file at open; the next checkpoint writes version 3.
+pub const FORMAT_VERSION: u32 = 3;
 const MANIFEST_MAGIC: &[u8; 8] = b"LVDBMANI";
 pub(super) const ROWS_MAGIC: &[u8; 8] = b"LVDBROWS";
 pub(super) const GRAPH_MAGIC: &[u8; 8] = b"LVDBHNSW";
@@ -136,7 +142,7 @@ impl Collection {
         writer: Writer,
     ) -> Collection {
         let wal_bytes = writer.wal.as_ref().map_or_else(Default::default, Wal::len_gauge);
-        Collection {
+        let c = Collection {
             name,
             dir,
             dim: config.dimension,
@@ -153,8 +159,12 @@ impl Collection {
             tuning: Default::default(),
             index_error: Mutex::new(None),
             wal_bytes,
+            held: Default::default(),
+            write_buffers: Default::default(),
             status: AtomicU8::new(OPEN),
-        }
+        };
+        c.account(&c.state.read());
+        c
     }
 
     /// Creates a new collection, in `dir` (which must not exist) or in memory.
@@ -206,9 +216,12 @@ impl Collection {
             read_only: false,
         })?;
         let quant = config.quantization.map(QuantState::new);
-        let filterable = (!config.schema.is_empty()).then(|| Filterable::build(&config, &IdMap::default(), &[]));
-        let state =
-            State { vectors, ids: IdMap::default(), metadata: Vec::new(), index, quant, filterable, rebuilding: false };
+        let metadata = match &dir {
+            Some(dir) => MetadataStore::create(dir, 0, Vec::new(), options.metadata_cache_bytes)?,
+            None => MetadataStore::heap(Vec::new()),
+        };
+        let filterable = (!config.schema.is_empty()).then(|| Filterable::build(&config, &IdMap::default(), &metadata));
+        let state = State { vectors, ids: IdMap::default(), metadata, index, quant, filterable, rebuilding: false };
         let writer = Writer {
             wal,
             seq: 0,
@@ -226,15 +239,28 @@ impl Collection {
     pub(crate) fn open(dir: PathBuf, options: DbOptions) -> Result<Collection> {
         let (m, version) = read_manifest(&dir)?;
         let dim = m.config.dimension;
-        let (ids, metadata) =
-            if m.generation == 0 { (IdMap::default(), Vec::new()) } else { load_rows(&dir, m.generation)? };
+        let read_only = options.read_only;
+        let (ids, texts) = if m.generation == 0 {
+            (IdMap::default(), Texts::Inline(Vec::new()))
+        } else {
+            load_rows(&dir, m.generation)?
+        };
+        let metadata = match texts {
+            Texts::File { epoch, len, spans } => {
+                MetadataStore::open(&dir, epoch, len, spans, read_only, options.metadata_cache_bytes)?
+            }
+            // A version-2 checkpoint (texts in its rows segment) seen by a reader: keep them.
+            Texts::Inline(texts) if read_only => MetadataStore::heap(texts),
+            // Into a record file of this generation (a crash before the next checkpoint
+            // comes back here and writes it again).
+            Texts::Inline(texts) => MetadataStore::create(&dir, m.generation, texts, options.metadata_cache_bytes)?,
+        };
         if ids.rows() as u64 != m.rows {
             return Err(corrupted(
                 rows_path(&dir, m.generation),
                 format!("{} rows, manifest says {}", ids.rows(), m.rows),
             ));
         }
-        let read_only = options.read_only;
         let vectors = if read_only {
             ChunkedVectors::open_read_only(&vectors_dir(&dir), dim, m.chunk_shift, ids.rows())?
         } else {
@@ -268,7 +294,7 @@ impl Collection {
             // Another process writes this log: read it, change nothing.
             (None, if wal_path.exists() { Wal::read_records(&wal_path)? } else { Vec::new() })
         } else {
-            remove_stale_files(&dir, m.generation, &m.links_dir);
+            remove_stale_files(&dir, m.generation, &m.links_dir, state.metadata.path());
             if version >= 2 && !wal_path.exists() {
                 // Created with the collection: without it, writes since the checkpoint are gone.
                 return Err(corrupted(wal_path, "the write-ahead log is missing"));
@@ -356,6 +382,7 @@ impl Collection {
             let st = self.state.read();
             st.vectors.flush()?;
             st.index.flush()?;
+            st.metadata.flush()?;
             segment::write(&rows_path(dir, generation), ROWS_MAGIC, FORMAT_VERSION, &encode_rows(&st))?;
             if let Some((path, magic, body)) = st.index.segment(dir, generation) {
                 segment::write(&path, magic, FORMAT_VERSION, &body)?;
@@ -386,6 +413,7 @@ impl Collection {
             w.vector_crcs = manifest.vector_crcs;
             w.link_crcs = manifest.link_crcs;
             st.release_full_precision()?;
+            st.metadata.release_resident();
         }
         wal.reset()?;
         for prefix in GENERATIONAL {
@@ -445,16 +473,19 @@ fn replay(
     Ok((seq, written))
 }
 
-/// Rows file body: row count (u64), then per row a state byte (1 live, 0 tombstone,
-/// 2 reclaimed) and, when live, the id and the optional metadata JSON.
+/// Rows file body (version 3): row count (u64), the metadata record file's epoch and length
+/// (u64 each), then per row a state byte (1 live, 0 tombstone, 2 reclaimed) and, when live,
+/// the id and the span of its metadata (offset u64, length u32; u32::MAX: none). Version 2
+/// had the optional metadata JSON in place of the span.
 fn encode_rows(st: &State) -> Vec<u8> {
     let mut w = ByteWriter::with_capacity(st.ids.rows() * 32);
     w.u64(st.ids.rows() as u64);
+    st.metadata.encode_header(&mut w);
     for row in 0..st.ids.rows() as u32 {
         if st.ids.is_live(row) {
             w.u8(1);
             w.str(st.ids.id(row));
-            w.opt_str(st.metadata[row as usize].as_deref());
+            st.metadata.encode_span(&mut w, row);
         } else {
             w.u8(if st.ids.is_free(row) { 2 } else { 0 });
         }
@@ -462,39 +493,57 @@ fn encode_rows(st: &State) -> Vec<u8> {
     w.buf
 }
 
-fn load_rows(dir: &Path, generation: u64) -> Result<(IdMap, Vec<Option<Box<str>>>)> {
+/// Metadata as a rows segment gives it.
+enum Texts {
+    /// Version 2: the texts themselves.
+    Inline(Vec<Option<Box<str>>>),
+    /// Version 3: spans into the record file of `epoch`, `len` bytes long.
+    File { epoch: u64, len: u64, spans: Vec<Span> },
+}
+
+fn load_rows(dir: &Path, generation: u64) -> Result<(IdMap, Texts)> {
     let path = rows_path(dir, generation);
-    let (_, body) = segment::read(&path, ROWS_MAGIC, FORMAT_VERSION)?;
+    let (version, body) = segment::read(&path, ROWS_MAGIC, FORMAT_VERSION)?;
     let bad = |e: libravdb_core::codec::DecodeError| corrupted(path.clone(), e.0);
     let mut r = ByteReader::new(&body);
     let rows = r.u64().map_err(bad)?;
+    let inline = version < 3;
+    let (epoch, len) = if inline { (0, 0) } else { (r.u64().map_err(bad)?, r.u64().map_err(bad)?) };
     let mut ids = IdMap::default();
-    let mut metadata = Vec::new();
+    let mut texts = Vec::new();
+    let mut spans = Vec::new();
     let mut free = Vec::new();
     for row in 0..rows {
-        match r.u8().map_err(bad)? {
+        let state = r.u8().map_err(bad)?;
+        match state {
             1 => {
                 let id = crate::ids::read_id(&mut r).map_err(bad)?;
                 if ids.contains(id) {
                     return Err(corrupted(path.clone(), format!("id '{id}' appears twice")));
                 }
                 ids.push(id);
-                metadata.push(r.opt_str().map_err(bad)?.map(Box::from));
+                if inline {
+                    texts.push(r.opt_str().map_err(bad)?.map(Box::from));
+                } else {
+                    spans.push(read_span(&mut r).map_err(bad)?);
+                }
             }
-            0 => {
+            0 | 2 => {
                 ids.push_tombstone();
-                metadata.push(None);
-            }
-            2 => {
-                ids.push_tombstone();
-                metadata.push(None);
-                free.push(row as u32);
+                if inline {
+                    texts.push(None)
+                } else {
+                    spans.push(no_span())
+                }
+                if state == 2 {
+                    free.push(row as u32);
+                }
             }
             s => return Err(corrupted(path.clone(), format!("row state {s}"))),
         }
     }
     ids.mark_free(free);
-    Ok((ids, metadata))
+    Ok((ids, if inline { Texts::Inline(texts) } else { Texts::File { epoch, len, spans } }))
 }
 
 /// Graph file body: rows (u64), one level byte per row, the entry point (flag u8, row u32,
@@ -543,13 +592,16 @@ fn load_payload(path: &Path, config: &CollectionConfig, ids: &IdMap) -> Result<F
 
 /// Deletes rows/graph files of other generations and temp files left by an interrupted
 /// checkpoint.
-fn remove_stale_files(dir: &Path, generation: u64, links_dir: &str) {
+fn remove_stale_files(dir: &Path, generation: u64, links_dir: &str, records: Option<&Path>) {
     let keep = GENERATIONAL.map(|prefix| format!("{prefix}{generation}.seg"));
+    let keep_records = records.and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned());
     let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let generational = GENERATIONAL.iter().any(|p| name.starts_with(p));
-        if (generational && !keep.contains(&name)) || name.ends_with(".tmp") {
+        // A record file an `optimize()` replaced, or one it was writing when the process died.
+        let stale_records = name.starts_with(RECORD_PREFIX) && keep_records.as_deref() != Some(name.as_str());
+        if (generational && !keep.contains(&name)) || stale_records || name.ends_with(".tmp") {
             let _ = fs::remove_file(entry.path());
         } else if name.starts_with("links") && name != links_dir {
             // A link table a rebuild left behind: the one it replaced, or one it was

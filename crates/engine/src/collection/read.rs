@@ -5,6 +5,7 @@ use libravdb_core::{FlatIndex, Neighbor, VectorRows, distance::normalize};
 use rayon::prelude::*;
 
 use super::filter::{PlanKind, Planned, knob_fields};
+use super::meta::CacheStats;
 use super::{Collection, QueryPlan, State};
 use crate::cancel::Cancel;
 use crate::config::MAX_K;
@@ -112,6 +113,10 @@ pub struct Stats {
     pub code_bytes: usize,
     /// Full-precision bytes per code byte (0 until trained).
     pub compression: f64,
+    /// This collection's part of `memoryUsage()`.
+    pub memory: crate::memory::MemoryParts,
+    /// The metadata text cache's counters (on-disk collections).
+    pub metadata_cache: CacheStats,
 }
 
 impl Collection {
@@ -126,7 +131,7 @@ impl Collection {
         Ok(st.ids.get(id).map(|row| Record {
             id: id.to_owned(),
             vector: st.vectors.row(row).to_vec(),
-            metadata: st.metadata[row as usize].as_deref().map(str::to_owned),
+            metadata: st.metadata.owned(row),
         }))
     }
 
@@ -152,7 +157,7 @@ impl Collection {
                 out.push(Record {
                     id: st.ids.id(r).to_owned(),
                     vector: if include_vectors { st.vectors.row(r).to_vec() } else { Vec::new() },
-                    metadata: st.metadata[row].as_deref().map(str::to_owned),
+                    metadata: st.metadata.text(r).map(std::borrow::Cow::into_owned),
                 });
             }
             row += 1;
@@ -352,7 +357,7 @@ impl Collection {
             hits.ids.push(st.ids.id(n.row).to_owned());
             hits.scores.push(metric.score(n.distance));
             if let Some(m) = &mut hits.metadata {
-                m.push(st.metadata[n.row as usize].as_deref().map(str::to_owned));
+                m.push(st.metadata.owned(n.row));
             }
             if let Some(v) = &mut hits.vectors {
                 v.extend_from_slice(st.vectors.row(n.row));
@@ -398,13 +403,19 @@ impl Collection {
             resident_vector_bytes: st.vectors.resident_bytes(),
             bytes_per_vector: (self.dimension() * 4) as f64 + index_bytes as f64 / rows.max(1) as f64,
             id_bytes: st.ids.heap_bytes(),
-            metadata_bytes: st.metadata.iter().flatten().map(|m| m.len()).sum(),
+            metadata_bytes: st.metadata.text_bytes() as usize,
             wal_bytes,
             file_backed: st.vectors.is_file_backed(),
             quantization: codes.0.map_or("none", |s| s.as_str()),
             quantization_error: codes.0.and_then(|s| s.error()),
             code_bytes: codes.1,
             compression: codes.2,
+            memory: {
+                let mut m = st.memory_parts(true);
+                m.buffers = self.write_buffers.load(std::sync::atomic::Ordering::Acquire);
+                m
+            },
+            metadata_cache: st.metadata.cache_stats(),
         })
     }
 }

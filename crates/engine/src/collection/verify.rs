@@ -71,6 +71,17 @@ impl Collection {
         }
         let wal = dir.join(WAL_FILE);
         file(wal.clone(), Wal::read_records(&wal).map(drop).map_err(Error::from));
+        if let Some(path) = st.metadata.path() {
+            // Every live record's metadata must read back as the JSON text it was written as.
+            let outcome = match st.metadata.damaged(st.ids.live_rows().iter()) {
+                Some(row) => Err(super::persist::corrupted(
+                    path.to_path_buf(),
+                    format!("the metadata of record '{}' does not read back as JSON", st.ids.id(row)),
+                )),
+                None => Ok(()),
+            };
+            file(path.to_path_buf(), outcome);
+        }
 
         let mut chunks = |table_chunks: usize, (checked, damaged): (usize, Vec<PathBuf>)| {
             report.chunks_checked += checked;

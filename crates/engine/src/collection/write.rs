@@ -351,16 +351,37 @@ impl Collection {
         let _no_rebuild = self.rebuild_lock.lock();
         let mut w = self.writer.lock();
         cancel.check()?;
-        if !self.read_state()?.ids.has_tombstones() {
-            return Ok(0);
+        let mut rewritten = 0;
+        let mut changed = false;
+        if self.read_state()?.ids.has_tombstones() {
+            // The repair rewrites mapped link pages in place: log it first, so that a crash
+            // before the checkpoint below replays it rather than reopening the old graph over them.
+            self.log(&mut w, &Op::Repair)?;
+            rewritten = self.read_state()?.repair();
+            // Nothing refers to the tombstones any more: their rows can take new records.
+            self.state.write().ids.reclaim_tombstones();
+            changed = true;
         }
-        // The repair rewrites mapped link pages in place: log it first, so that a crash before
-        // the checkpoint below replays it rather than reopening the old graph over them.
-        self.log(&mut w, &Op::Repair)?;
-        let rewritten = self.read_state()?.repair();
-        // Nothing refers to the tombstones any more: their rows can take new records.
-        self.state.write().ids.reclaim_tombstones();
-        self.force_checkpoint_locked(&mut w)?;
+        // Metadata texts rewritten or deleted since the last compaction: copied out of the
+        // record file while searches go on, then switched to at the checkpoint.
+        let mut retired = None;
+        if let Some(dir) = &self.dir {
+            let compacted = {
+                let st = self.read_state()?;
+                st.metadata.compact(dir, w.generation + 1, |row| st.ids.is_live(row))?
+            };
+            if let Some(c) = compacted {
+                retired = Some(self.state.write().metadata.install(c));
+                changed = true;
+            }
+        }
+        if changed {
+            self.force_checkpoint_locked(&mut w)?;
+            if let Some(old) = retired {
+                let _ = std::fs::remove_file(old);
+            }
+            self.account(&*self.read_state()?);
+        }
         Ok(rewritten)
     }
 
@@ -394,7 +415,12 @@ impl Collection {
     /// Appends `op` to the WAL as the next operation (in memory: only counts it).
     pub(super) fn log(&self, w: &mut Writer, op: &Op) -> Result<()> {
         if let Some(wal) = &mut w.wal {
-            wal.append(&op.encode(w.seq + 1))?;
+            let record = op.encode(w.seq + 1);
+            // The encoded op and its framed copy in the WAL.
+            self.write_buffers.store(2 * record.len() as u64, Ordering::Release);
+            let logged = wal.append(&record);
+            self.write_buffers.store(0, Ordering::Release);
+            logged?;
         }
         w.seq += 1;
         Ok(())
@@ -409,8 +435,10 @@ impl Collection {
         {
             // Map the chunks new rows need now, so that applying after the WAL write does no I/O.
             let mut st = self.state.write();
+            self.admit(&st, &op)?;
             let rows = st.rows_after(&op);
             st.reserve(rows)?;
+            st.metadata.reserve(op.metadata_bytes())?;
         }
         self.log(w, &op)?;
         let mut written = Vec::new();
@@ -431,6 +459,7 @@ impl Collection {
         if w.wal.as_ref().is_some_and(|wal| wal.len() >= self.options.checkpoint_wal_bytes) {
             self.checkpoint_locked(w)?;
         }
+        self.account(&self.state.read());
         self.maybe_promote();
         self.maybe_retune();
         Ok(())
@@ -453,18 +482,17 @@ impl State {
         items: std::ops::Range<usize>,
         dim: usize,
     ) -> std::result::Result<Vec<u32>, String> {
-        let io = |e: libravdb_storage::StorageError| e.to_string();
+        let io = |e: crate::error::Error| e.to_string();
         let appends = self.appends_on_update();
         let mut written = Vec::new();
         match op {
             Op::Put { upsert, ids, vectors, metadata } => {
                 for i in items {
-                    let (id, meta) = (&ids[i], &metadata[i]);
+                    let (id, meta) = (&ids[i], metadata[i].as_deref());
                     let v = &vectors[i * dim..(i + 1) * dim];
-                    let meta = meta.as_deref().map(Box::from);
                     match self.ids.get(id) {
                         Some(_) if !*upsert => return Err(format!("insert of existing id '{id}'")),
-                        Some(row) if !appends => self.rewrite(row, Some(v), meta).map_err(io)?,
+                        Some(row) if !appends => self.rewrite(row, Some(v), Some(meta)).map_err(io)?,
                         Some(_) => {
                             self.remove(id);
                             written.push(self.append(id, v, meta).map_err(io)?);
@@ -477,17 +505,19 @@ impl State {
                 for item in &all[items] {
                     let row = self.ids.get(&item.id).ok_or_else(|| format!("update of missing id '{}'", item.id))?;
                     let meta = match &item.metadata {
-                        MetadataChange::Keep => self.metadata[row as usize].clone(),
-                        MetadataChange::Set(s) => Some(s.as_str().into()),
-                        MetadataChange::Clear => None,
+                        MetadataChange::Keep => None,
+                        MetadataChange::Set(s) => Some(Some(s.as_str())),
+                        MetadataChange::Clear => Some(None),
                     };
                     match &item.vector {
                         Some(v) if appends => {
+                            // The record moves to a new row: its kept metadata moves with it.
+                            let kept = self.metadata.text(row).map(|t| t.into_owned());
+                            let meta = meta.unwrap_or(kept.as_deref());
                             self.remove(&item.id);
                             written.push(self.append(&item.id, v, meta).map_err(io)?);
                         }
-                        Some(v) => self.rewrite(row, Some(v), meta).map_err(io)?,
-                        None => self.rewrite(row, None, meta).map_err(io)?,
+                        v => self.rewrite(row, v.as_deref(), meta).map_err(io)?,
                     }
                 }
             }
@@ -503,37 +533,33 @@ impl State {
         Ok(written)
     }
 
-    /// Rewrites a live row in place: its vector (and code) when given, its metadata, and its
-    /// payload-index entries.
-    fn rewrite(&mut self, row: u32, v: Option<&[f32]>, meta: Option<Box<str>>) -> libravdb_storage::Result<()> {
+    /// Rewrites a live row in place: its vector (and code) when given, its metadata when given
+    /// (`Some(None)` clears it), and its payload-index entries.
+    fn rewrite(&mut self, row: u32, v: Option<&[f32]>, meta: Option<Option<&str>>) -> crate::error::Result<()> {
         if let Some(v) = v {
             self.vectors.set_row(row, v)?;
             if let Some(q) = &mut self.quant {
                 q.encode_row(row, v);
             }
         }
+        let Some(meta) = meta else { return Ok(()) };
         if let Some(f) = &mut self.filterable {
-            f.remove(row, self.metadata[row as usize].as_deref());
-            f.insert(row, meta.as_deref());
+            f.remove(row, self.metadata.text(row).as_deref());
+            f.insert(row, meta);
         }
-        self.metadata[row as usize] = meta;
-        Ok(())
+        self.metadata.set(row, meta)
     }
 
     /// Gives `id` a row (a reclaimed one, or a new one at the end) holding `v` and `meta`.
-    fn append(&mut self, id: &str, v: &[f32], meta: Option<Box<str>>) -> libravdb_storage::Result<u32> {
+    fn append(&mut self, id: &str, v: &[f32], meta: Option<&str>) -> crate::error::Result<u32> {
         let row = self.ids.push(id);
-        if row as usize == self.metadata.len() {
-            self.metadata.push(meta);
-        } else {
-            self.metadata[row as usize] = meta;
-        }
+        self.metadata.set(row, meta)?;
         self.vectors.set_row(row, v)?;
         if let Some(q) = &mut self.quant {
             q.encode_row(row, v);
         }
         if let Some(f) = &mut self.filterable {
-            f.insert(row, self.metadata[row as usize].as_deref());
+            f.insert(row, meta);
         }
         Ok(row)
     }
@@ -542,10 +568,11 @@ impl State {
     fn remove(&mut self, id: &str) -> Option<u32> {
         let row = self.ids.get(id)?;
         if let Some(f) = &mut self.filterable {
-            f.remove(row, self.metadata[row as usize].as_deref());
+            f.remove(row, self.metadata.text(row).as_deref());
         }
         self.ids.remove(id);
-        self.metadata[row as usize] = None;
+        // Cannot fail: clearing a row writes nothing to the record file.
+        let _ = self.metadata.set(row, None);
         Some(row)
     }
 }

@@ -397,8 +397,16 @@ impl CollectionConfig {
         let dimension = dimension as usize;
         let built = index.build(dimension)?;
         let quantization = quantization.build(dimension)?;
-        let config = Self { dimension, metric, index: built, quantization, schema: Vec::new(), recall_target: None }
-            .with_recall_target(&index)?;
+        let config = Self {
+            dimension,
+            metric,
+            index: built,
+            quantization,
+            schema: Vec::new(),
+            recall_target: None,
+            memory_limit: None,
+        }
+        .with_recall_target(&index)?;
         config.check_index_and_quantization()?;
         Ok(config)
     }

@@ -3,10 +3,13 @@
 //! [`api`] holds the other side: the one table of options and defaults, and the API objects
 //! read and validated against it (the checks the TypeScript facade does not repeat).
 
+use std::sync::Arc;
+
 use libravdb_core::{HnswParams, Metric};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::memory::MemoryGovernor;
 
 mod api;
 
@@ -30,11 +33,22 @@ pub struct DbOptions {
     /// A reader beside another process's writer: takes no lock, changes no file, serves the
     /// last checkpoint plus the WAL as of its last refresh; writes are `ERR_READ_ONLY`.
     pub read_only: bool,
+    /// The database's memory limit and pressure threshold, and the running account of what
+    /// its collections hold (shared by every collection of one database).
+    pub memory: Arc<MemoryGovernor>,
+    /// Bytes of metadata texts each on-disk collection caches (0: none).
+    pub metadata_cache_bytes: u64,
 }
 
 impl Default for DbOptions {
     fn default() -> Self {
-        Self { fsync: true, checkpoint_wal_bytes: 64 << 20, read_only: false }
+        Self {
+            fsync: true,
+            checkpoint_wal_bytes: 64 << 20,
+            read_only: false,
+            memory: Arc::new(MemoryGovernor::new(None, crate::memory::DEFAULT_PRESSURE).expect("valid default")),
+            metadata_cache_bytes: 16 << 20,
+        }
     }
 }
 
@@ -234,6 +248,9 @@ pub struct CollectionConfig {
     /// `index.targetRecall`: the recall@10 `tune()` keeps the default breadth at.
     #[serde(default)]
     pub recall_target: Option<RecallTarget>,
+    /// This collection's own memory limit in bytes (held memory, as the database's limit).
+    #[serde(default)]
+    pub memory_limit: Option<u64>,
 }
 
 /// A recall target the collection re-tunes itself for: after an `auto` promotion, after
@@ -257,6 +274,15 @@ impl RecallTarget {
 }
 
 impl CollectionConfig {
+    /// Sets this collection's own memory limit (bytes, positive).
+    pub fn with_memory_limit(mut self, limit: Option<u64>) -> Result<Self> {
+        if limit == Some(0) {
+            return Err(Error::invalid("memoryLimit must be a positive number of bytes"));
+        }
+        self.memory_limit = limit;
+        Ok(self)
+    }
+
     /// Validates and sets the metadata schema (field names and type spellings).
     pub fn with_schema(mut self, schema: Vec<(String, String)>) -> Result<Self> {
         for (name, t) in &schema {

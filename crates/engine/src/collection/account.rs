@@ -1,0 +1,173 @@
+//! What a collection holds in memory ([`MemoryParts`]), kept in the database's account after
+//! every change, and the admission of writes against the memory limits.
+
+use std::sync::atomic::Ordering;
+
+use super::index::IndexState;
+use super::{Collection, State};
+use crate::error::Result;
+use crate::memory::MemoryParts;
+use crate::ops::Op;
+
+/// Heap bytes per id beyond its characters: its span in the arena (8) and its hash-table
+/// entry (5 at full load, ~10 with the table's spare capacity).
+const ID_OVERHEAD: u64 = 18;
+
+impl State {
+    /// Bytes by structure; `with_resident` also measures the resident part of the mapped files
+    /// (reads /proc/self/smaps: for `memoryUsage()`, not for every write).
+    pub(super) fn memory_parts(&self, with_resident: bool) -> MemoryParts {
+        let mut p = MemoryParts::default();
+        let vectors = self.vectors.data_bytes() as u64;
+        if self.vectors.is_file_backed() {
+            p.mapped += vectors;
+            if with_resident {
+                p.resident += self.vectors.resident_bytes() as u64;
+            }
+        } else {
+            p.vectors = vectors;
+        }
+        let index = self.index.active();
+        p.index = index.bytes() as u64;
+        if let Some(links) = self.index.links()
+            && links.is_file_backed()
+        {
+            let mapped = links.data_bytes() as u64;
+            p.index = p.index.saturating_sub(mapped);
+            p.mapped += mapped;
+            if with_resident {
+                p.resident += links.resident_bytes() as u64;
+            }
+        }
+        if let Some(ivf) = self.index.ivf().and_then(|i| i.index.as_ref()) {
+            // IVF-PQ's lists hold its codes: reported as codes, the rest as index.
+            let codes = (ivf.ivf.len() * ivf.ivf.code_bytes()) as u64;
+            p.codes += codes;
+            p.index = p.index.saturating_sub(codes);
+        }
+        if let Some(q) = &self.quant {
+            p.codes += q.code_bytes_total() as u64;
+        }
+        if let Some(f) = &self.filterable {
+            p.payload = (f.index.bytes() + f.live.serialized_size()) as u64;
+        }
+        p.ids = self.ids.heap_bytes() as u64;
+        p.metadata = self.metadata.held_bytes();
+        p.cache = self.metadata.cache_stats().bytes;
+        let (mapped, resident) = self.metadata.mapped_bytes(with_resident);
+        p.mapped += mapped;
+        p.resident += resident;
+        p
+    }
+
+    /// Bytes a write of `op` adds to what the process holds (an estimate from the shape of
+    /// each structure; rows taken from the free list still count).
+    fn write_cost(&self, op: &Op, dim: usize, held: &MemoryParts) -> u64 {
+        let new_rows = self.rows_after(op).saturating_sub(self.ids.rows()) as u64;
+        let texts = op.metadata_bytes();
+        let per_row = self.row_cost(dim, held);
+        let rows = match op {
+            Op::Put { ids, .. } => ids.len() as u64,
+            Op::Update { items } => items.len() as u64,
+            Op::Delete { .. } | Op::Repair => return 0,
+        };
+        let metadata = match op {
+            Op::Put { .. } => {
+                self.metadata.row_cost(0) * rows + self.metadata.row_cost(texts) - self.metadata.row_cost(0)
+            }
+            // Rewritten texts: on the heap they replace the old ones (counted in full, to be safe).
+            _ => self.metadata.row_cost(texts).saturating_sub(self.metadata.row_cost(0)),
+        };
+        let ids = if matches!(op, Op::Put { .. }) { op.id_bytes() + rows * ID_OVERHEAD } else { 0 };
+        new_rows * per_row + metadata + ids
+    }
+
+    /// Held bytes per new row in the vectors, index, codes and payload indexes.
+    fn row_cost(&self, dim: usize, held: &MemoryParts) -> u64 {
+        let mut cost = 0;
+        if !self.vectors.is_file_backed() {
+            cost += dim as u64 * 4;
+        }
+        cost += match &self.index {
+            IndexState::Hnsw(g) => {
+                let width = g.params().level0_width() as u64 * 4;
+                let links = if g.level0().is_file_backed() { 0 } else { width };
+                // Level and lock bytes, and the upper layers' share (1 row in m has one).
+                links + 2 + width / g.params().m.max(1) as u64
+            }
+            _ => 0,
+        };
+        if let Some(ivf) = self.index.ivf() {
+            // Code bytes and the row id in its list; a guess before training.
+            cost += ivf.index.as_ref().map_or(dim as u64 / 4, |i| i.ivf.code_bytes() as u64) + 4;
+        }
+        if let Some(q) = &self.quant {
+            cost += q.trained().map_or(dim as u64, |t| t.code_bytes() as u64);
+        }
+        let live = self.ids.live_count() as u64;
+        if self.filterable.is_some() {
+            cost += if live > 0 { held.payload.div_ceil(live) } else { 16 };
+        }
+        cost
+    }
+}
+
+impl Collection {
+    /// What this collection holds, by structure, with the resident part of its mapped files.
+    pub fn memory(&self) -> Result<MemoryParts> {
+        let st = self.read_state()?;
+        // Reads fill the text cache between writes: the account catches up here.
+        self.account(&st);
+        let mut parts = st.memory_parts(true);
+        parts.buffers = self.write_buffers.load(Ordering::Acquire);
+        Ok(parts)
+    }
+
+    /// Recomputes what this collection holds and brings the database's account up to date.
+    /// Under pressure (the update crossed the threshold, or it stands past it), empties this
+    /// collection's caches and releases resident mapped pages.
+    pub(super) fn account(&self, st: &State) {
+        let held = st.memory_parts(false).held();
+        let old = self.held.swap(held, Ordering::AcqRel);
+        let governor = &self.options.memory;
+        if governor.update(old, held) {
+            self.relieve(st);
+        }
+    }
+
+    /// Gives back what this collection can: its text cache and the resident pages of its
+    /// mapped files (they stay in the files and the page cache).
+    pub(super) fn relieve(&self, st: &State) {
+        st.metadata.relieve();
+        let _ = st.vectors.release_resident();
+        if let Some(links) = st.index.links() {
+            let _ = links.release_resident();
+        }
+    }
+
+    /// [`Collection::relieve`] for the database's pressure handling.
+    pub fn relieve_memory(&self) {
+        if let Ok(st) = self.read_state() {
+            self.relieve(&st);
+        }
+    }
+
+    /// Takes this collection out of the database's account (closed or dropped).
+    pub(super) fn unaccount(&self) {
+        let old = self.held.swap(0, Ordering::AcqRel);
+        self.options.memory.update(old, 0);
+    }
+
+    /// Refuses `op` with `ERR_MEMORY_LIMIT` when it would pass the database's limit or this
+    /// collection's own; nothing is logged or applied then.
+    pub(super) fn admit(&self, st: &State, op: &Op) -> Result<()> {
+        let limit = self.config.read().memory_limit;
+        let governor = &self.options.memory;
+        if limit.is_none() && governor.limit().is_none() {
+            return Ok(());
+        }
+        let held = st.memory_parts(false);
+        let need = st.write_cost(op, self.dimension(), &held);
+        governor.admit(&self.name, need, (held.held(), limit))
+    }
+}
