@@ -155,3 +155,33 @@ fn scored_search_ranks_like_full_precision_and_the_planner_routes_by_selectivity
         assert_eq!(index.unplanned_filter_breadth(K, breadth).is_none(), kind == IndexKind::Flat);
     }
 }
+
+#[test]
+fn hnsw_stays_navigable_when_one_vector_is_stored_many_times() {
+    // 1,000 copies of one vector first (the entry point is one of them), then 500 others:
+    // each of those must stay reachable from the copies.
+    let dim = 16;
+    let (others, _) = clustered(11, 500, 0, dim, 8, 5.0);
+    let mut v = DenseVectors::new(dim, vec![50.0f32; 1000 * dim]);
+    for r in 0..others.rows() as u32 {
+        v.push(others.row(r));
+    }
+    let params = HnswParams { m: 8, ef_construction: 64, ..HnswParams::default() };
+    // Under inner product a vector's distance to itself is not 0: compare rows found.
+    for metric in [Metric::L2, Metric::Dot] {
+        let mut links = VecLinks::new(params.level0_width());
+        links.grow_to(v.rows());
+        let mut hnsw = HnswIndex::new(params, metric, links);
+        hnsw.add_rows(v.rows());
+        hnsw.add(&v, &(0..v.rows() as u32).collect::<Vec<_>>());
+        let index: &dyn VectorIndex<DenseVectors> = &hnsw;
+        let exact = FlatIndex::new(metric);
+        let lost = (1000..v.rows() as u32)
+            .filter(|&r| {
+                let want = exact.search(&v, v.row(r), 1, &|_| true)[0].distance;
+                index.search(&v, v.row(r), 1, index.breadth(None, 1), &|_| true)[0].distance > want
+            })
+            .count();
+        assert_eq!(lost, 0, "{metric:?}: vectors inserted after the copies that search cannot reach");
+    }
+}

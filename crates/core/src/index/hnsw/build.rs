@@ -108,6 +108,9 @@ impl<L: LinkTable> HnswIndex<L> {
     /// The neighbour-selection heuristic: walking `candidates` closest first, keeps one only
     /// if it is closer to the base than to every candidate kept so far, up to `m`. This keeps
     /// links that point in different directions, which is what makes the graph navigable.
+    /// An exact duplicate of a kept candidate adds no direction and is dropped too: else the
+    /// list of a vector stored many times fills with its copies (all at distance 0, never
+    /// closer to each other than to the base) and nothing inserted later is reachable from them.
     pub(super) fn select<V: VectorRows + ?Sized>(
         &self,
         vectors: &V,
@@ -120,7 +123,7 @@ impl<L: LinkTable> HnswIndex<L> {
                 break;
             }
             let cv = vectors.row(c.row);
-            if kept.iter().all(|k| self.dist(vectors, cv, k.row) >= c.distance) {
+            if kept.iter().all(|k| self.dist(vectors, cv, k.row) >= c.distance && vectors.row(k.row) != cv) {
                 kept.push(c);
             }
         }
