@@ -178,7 +178,7 @@ fn hnsw_stays_navigable_when_one_vector_is_stored_many_times() {
         let exact = FlatIndex::new(metric);
         let lost = (1000..v.rows() as u32)
             .filter(|&r| {
-                let want = exact.search(&v, v.row(r), 1, &|_| true)[0].distance;
+                let want = exact.search(&v, v.row(r), 1, |_| true)[0].distance;
                 index.search(&v, v.row(r), 1, index.breadth(None, 1), &|_| true)[0].distance > want
             })
             .count();
