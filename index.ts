@@ -34,6 +34,7 @@ export type {
   ProductQuantizationConfig,
   QuantizationConfig,
   ScalarQuantizationConfig,
+  StorageConfig,
   AutoIndexConfig,
 } from './src/config'
 export type { CallOptions, ConfigOptions, TypeOptions } from './src/native'

@@ -151,17 +151,77 @@ describe('memoryUsage()', () => {
   })
 })
 
+/** Runs memory-worker.ts in a fresh process; returns the JSON it prints. */
+function worker<T>(...args: string[]): T {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(__dirname, 'memory-worker.ts'), ...args], {
+    encoding: 'utf8',
+    timeout: 240_000,
+  })
+  if (r.status !== 0) throw new Error(`memory-worker ${args.join(' ')} failed: ${r.stderr}`)
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as T
+}
+
+describe('storage.mmap', () => {
+  interface HnswRun {
+    inserted: number
+    refused?: string
+    maxTotal: number
+    growth: number
+    recall: number
+    vectorsInMemory: boolean
+  }
+
+  it("on-disk HNSW of 200k x 128 under a 64MB limit: 'auto' maps it and takes every insert; false is refused", () => {
+    const limited = worker<HnswRun>('hnsw', tempDir(), 'auto', '64MB')
+    const unlimited = worker<HnswRun>('hnsw', tempDir(), 'auto')
+    const loaded = worker<HnswRun>('hnsw', tempDir(), 'false', '64MB')
+    console.log(JSON.stringify({ limited, unlimited, loaded }))
+    expect(limited.inserted).toBe(200_000)
+    expect(limited.refused).toBeUndefined()
+    expect(limited.vectorsInMemory).toBe(false)
+    expect(limited.maxTotal).toBeLessThanOrEqual(64e6)
+    // Anonymous RSS: what the database holds (under the limit) plus a stated slack of 64 MiB
+    // for the JS heap's batches, the graph build's per-thread buffers and allocator arenas.
+    expect(limited.growth).toBeLessThanOrEqual(64e6 + 64 * 2 ** 20)
+    expect(limited.recall).toBeGreaterThanOrEqual(unlimited.recall - 0.05)
+    // mmap: false holds vectors and links in anonymous memory, counted against the limit.
+    expect(loaded.vectorsInMemory).toBe(true)
+    expect(loaded.refused).toMatch(/collection 'c'.*memoryLimit/)
+    expect(loaded.inserted).toBeLessThan(200_000)
+    expect(loaded.maxTotal).toBeLessThanOrEqual(64e6)
+  }, 300_000)
+
+  it('false loads vectors into memory and writes them back; in-memory databases take only auto', async () => {
+    const dir = tempDir()
+    let db = await LibraVDB.open(dir)
+    const c = await db.createCollection('c', { dimension: 8, index: { type: 'hnsw' }, storage: { mmap: false } })
+    const vectors = randomVectors(3, 500, 8)
+    await c.insertBatch({ ids: ids(500), vectors })
+    const s = c.stats()
+    expect(s).toMatchObject({ mmap: 'false', vectorsInMemory: true })
+    expect(s.memory.vectors).toBe(500 * 8 * 4)
+    expect(s.memory.mapped).toBeLessThan(500 * 8 * 4) // the metadata file only
+    await db.close()
+    db = await LibraVDB.open(dir)
+    const again = db.getCollection('c')
+    expect(again.stats()).toMatchObject({ mmap: 'false', vectorsInMemory: true, count: 500 })
+    expect(Array.from((await again.get('321'))!.vector)).toEqual(Array.from(vectors.subarray(321 * 8, 322 * 8)))
+    const mapped = await db.createCollection('m', { dimension: 8, storage: { mmap: true } })
+    expect(mapped.stats()).toMatchObject({ mmap: 'true', vectorsInMemory: false })
+    await db.close()
+    const mem = await LibraVDB.open()
+    await expect(mem.createCollection('c', { dimension: 8, storage: { mmap: true } })).rejects.toThrow(
+      /not available in an in-memory database/,
+    )
+    await expect(mem.createCollection('c', { dimension: 8, storage: { mmap: 'yes' as never } })).rejects.toThrow(InvalidArgumentError)
+    expect((await mem.createCollection('c', { dimension: 8, storage: { mmap: 'auto' } })).stats().vectorsInMemory).toBe(true)
+    await mem.close()
+  })
+})
+
 describe('metadata off the heap', () => {
   it('100k records with 2 KB of text grow anonymous memory by at most 0.3x the text on disk', () => {
-    const worker = join(__dirname, 'memory-worker.ts')
-    const run = (mode: string) => {
-      const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', worker, mode, tempDir()], {
-        encoding: 'utf8',
-        timeout: 240_000,
-      })
-      if (r.status !== 0) throw new Error(`worker ${mode} failed: ${r.stderr}`)
-      return JSON.parse(r.stdout.trim().split('\n').pop()!) as { growth: number; text: number; cache: number }
-    }
+    const run = (mode: string) => worker<{ growth: number; text: number; cache: number }>('metadata', mode, tempDir())
     const disk = run('disk')
     const heap = run('memory')
     const ratio = (r: { growth: number; text: number; cache: number }) => (r.growth - r.cache) / r.text

@@ -86,6 +86,25 @@ describe('quantization', () => {
     expect((await c.search(ds.base.subarray(1100 * 8, 1101 * 8), { k: 1 }))[0].id).toBe('1100')
   })
 
+  it('retries a training that failed once the collection has grown by half again', async () => {
+    db = await LibraVDB.open()
+    const c = await db.createCollection('c', { dimension: 8, quantization: { type: 'scalar' } })
+    // 1,000 copies of one vector reach the threshold with nothing to learn from.
+    await c.insertBatch({ ids: ids(1000), vectors: new Float32Array(1000 * 8).fill(0.5) })
+    const failed = c.stats()
+    expect(failed).toMatchObject({ quantization: 'failed', quantizationAttempts: 1, codeBytes: 0 })
+    expect(failed.quantizationError).toMatch(/too little variance/)
+    const ds = clustered({ n: 500, nq: 1, dim: 8, centres: 4, sigma: 2, seed: 3 })
+    // 1,400 live records: short of 1,500, no retry yet; writes and searches go on.
+    await c.insertBatch({ ids: ids(400, 1000), vectors: ds.base.subarray(0, 400 * 8) })
+    expect(c.stats()).toMatchObject({ quantization: 'failed', quantizationAttempts: 1 })
+    expect((await c.search(ds.base.subarray(8, 16), { k: 1 }))[0].id).toBe('1001')
+    await c.insertBatch({ ids: ids(100, 1400), vectors: ds.base.subarray(400 * 8) })
+    expect(c.stats()).toMatchObject({ quantization: 'trained', quantizationAttempts: 2, codeBytes: 1500 * 8 })
+    expect(c.stats().quantizationError).toBeUndefined()
+    expect((await c.search(ds.base.subarray(450 * 8, 451 * 8), { k: 1 }))[0].id).toBe('1450')
+  })
+
   it('rejects bad quantization options with typed errors', async () => {
     db = await LibraVDB.open()
     const bad = [

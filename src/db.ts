@@ -93,11 +93,14 @@ export class LibraVDB extends EventEmitter<LibraVDBEvents> {
     const cfg = validateCollectionConfig(config)
     const native = await call(() =>
       this.#native.createCollection(name, {
-        ...cfg,
+        dimension: cfg.dimension,
+        metric: cfg.metric,
+        schema: cfg.schema,
         // The engine reads index and quantization options from their API objects.
         index: cfg.index && JSON.stringify(cfg.index),
         quantization: cfg.quantization && JSON.stringify(cfg.quantization),
         memoryLimit: cfg.memoryLimit as number | undefined, // parsed to bytes by the validation
+        mmap: cfg.storage?.mmap === undefined ? undefined : String(cfg.storage.mmap),
       }),
     )
     return new Collection(native, this, this.#afterWrite)

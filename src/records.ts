@@ -180,10 +180,19 @@ export interface CollectionStats {
   quantization: 'none' | 'pending' | 'trained' | 'failed'
   /** Why training failed, when `quantization` is `'failed'`. */
   quantizationError?: string
+  /** Trainings run so far (the quantizer's, or IVF-PQ's). A failed one is retried once the
+   * collection has grown by half again, and at `optimize()` or `rebuild()`; meanwhile writes
+   * and searches go on at full precision. */
+  quantizationAttempts: number
   /** Bytes of quantized codes in memory. */
   codeBytes: number
   /** Full-precision bytes per code byte (0 until trained). */
   compression: number
+  /** `storage.mmap` as configured: `'true'`, `'false'` or `'auto'`. */
+  mmap: 'true' | 'false' | 'auto'
+  /** Whether the vectors are in anonymous memory now (in-memory database, `mmap: false`, or
+   * `'auto'` within its share of the memory limit) rather than served from mapped files. */
+  vectorsInMemory: boolean
   /** This collection's part of `db.memoryUsage()`. */
   memory: CollectionMemory
   /** Metadata texts served from the cache (on-disk collections; see `OpenOptions.metadataCache`). */

@@ -15,6 +15,14 @@ pub trait VectorRows: Sync {
     /// `data.len()` is a multiple of `dim()`.
     fn runs(&self, f: &mut dyn FnMut(u32, &[f32]));
 
+    /// Calls `f(i, vector)` for each `rows[i]`: the scattered reads of a re-rank. Stores that
+    /// keep full precision out of memory override it to read without mapping pages in.
+    fn gather(&self, rows: &[u32], f: &mut dyn FnMut(usize, &[f32])) {
+        for (i, &row) in rows.iter().enumerate() {
+            f(i, self.row(row));
+        }
+    }
+
     /// Hints the CPU to start loading `row` into cache (graph searches issue this for all
     /// neighbours of a node before computing any distance, overlapping their memory latency).
     #[inline]

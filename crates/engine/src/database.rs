@@ -154,6 +154,13 @@ impl Database {
         validate_collection_name(name)?;
         self.check_open()?;
         self.check_writable()?;
+        if self.root.is_none() && config.mmap != crate::config::MmapMode::Auto {
+            return Err(Error::invalid(format!(
+                "storage.mmap {} is not available in an in-memory database: its vectors live in anonymous memory, \
+                 there are no files to map; leave it out (or 'auto')",
+                config.mmap.as_str()
+            )));
+        }
         {
             // Lock order: `creating`, then `collections`.
             let mut creating = self.creating.lock();

@@ -21,7 +21,7 @@ pub use collection::{
     BatchOptions, BatchReport, Collection, Damage, Hits, ItemError, PlanKind, QueryPlan, RebuildReport, Record,
     SearchParams, Stats, TuneReport, UpdateInput, VerifyReport, parse_filter,
 };
-pub use config::{CollectionConfig, DbOptions, IndexConfig, IndexSpec, QuantSpec, QuantizationConfig};
+pub use config::{CollectionConfig, DbOptions, IndexConfig, IndexSpec, MmapMode, QuantSpec, QuantizationConfig};
 pub use database::{Database, MemoryUsage};
 pub use error::{Error, ErrorCode, Result};
 pub use libravdb_core::Metric;

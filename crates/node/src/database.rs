@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use libravdb_engine::memory::DEFAULT_PRESSURE;
-use libravdb_engine::{CollectionConfig, Database, DbOptions, MemoryGovernor};
+use libravdb_engine::{CollectionConfig, Database, DbOptions, MemoryGovernor, MmapMode};
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
@@ -42,6 +42,8 @@ pub struct NativeCollectionConfig {
     pub schema: Option<std::collections::HashMap<String, String>>,
     /// This collection's own memory limit in bytes.
     pub memory_limit: Option<f64>,
+    /// `storage.mmap`: `"true"`, `"false"` or `"auto"`.
+    pub mmap: Option<String>,
 }
 
 /// An open database (native handle; use the `LibraVDB` facade).
@@ -89,7 +91,8 @@ impl NativeDatabase {
                 config.quantization.as_deref(),
             )?
             .with_schema(schema)?
-            .with_memory_limit(config.memory_limit.map(|l| l.max(0.0) as u64))?;
+            .with_memory_limit(config.memory_limit.map(|l| l.max(0.0) as u64))?
+            .with_mmap(config.mmap.as_deref().map_or(Ok(MmapMode::Auto), MmapMode::parse)?);
             Ok(NativeCollection::new(db.create_collection(&name, cfg)?))
         })
     }

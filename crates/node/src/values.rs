@@ -243,9 +243,14 @@ pub struct NativeStats {
     /// `none`, `pending`, `trained` or `failed`.
     pub quantization: String,
     pub quantization_error: Option<String>,
+    /// Trainings run so far (a failed one is retried after growth, `optimize()`, `rebuild()`).
+    pub quantization_attempts: u32,
     pub code_bytes: f64,
     pub compression: f64,
     pub memory: NativeMemoryParts,
+    /// `storage.mmap`: `true`, `false` or `auto`.
+    pub mmap: String,
+    pub vectors_in_memory: bool,
     pub cache_hits: f64,
     pub cache_misses: f64,
     pub cache_evictions: f64,
@@ -340,9 +345,12 @@ impl From<Stats> for NativeStats {
             file_backed: s.file_backed,
             quantization: s.quantization.into(),
             quantization_error: s.quantization_error,
+            quantization_attempts: s.quantization_attempts,
             code_bytes: s.code_bytes as f64,
             compression: s.compression,
             memory: s.memory.into(),
+            mmap: s.mmap.into(),
+            vectors_in_memory: s.vectors_in_memory,
             cache_hits: s.metadata_cache.hits as f64,
             cache_misses: s.metadata_cache.misses as f64,
             cache_evictions: s.metadata_cache.evictions as f64,

@@ -9,7 +9,9 @@
 //! collection of ten vectors takes a few pages of disk, not 32 MiB. Writes go straight into the shared mapping;
 //! [`ChunkedVectors::flush`] (msync) makes them durable at a checkpoint. Rows written after
 //! the last checkpoint are rewritten by WAL replay, so a page torn by a crash never survives.
-//! Without a directory the chunks are anonymous mappings (in-memory databases).
+//! Without a directory the chunks are anonymous mappings (in-memory databases). A table opened
+//! with [`ChunkedTable::open_loaded`] keeps anonymous copies of its files (`storage.mmap:
+//! false`): reads never fault on the files, writes reach them at [`ChunkedTable::flush`].
 //!
 //! # Safety
 //! This module holds all of the crate's mmap `unsafe`. The invariants it relies on:
@@ -34,6 +36,7 @@
 use std::fs::{File, OpenOptions};
 use std::marker::PhantomData;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -76,9 +79,17 @@ pub struct ChunkedTable<T: Slot> {
     dirty: Vec<AtomicBool>,
     /// Folder of chunk files; `None` for anonymous (in-memory) chunks.
     dir: Option<PathBuf>,
+    /// [`VectorRows::gather`] reads rows from the files with `pread` instead of the map (set
+    /// while full precision is read only to re-rank; see [`ChunkedTable::read_through_files`]).
+    gather_from_files: AtomicBool,
     /// Opened by a read-only handle: files are mapped copy-on-write (`MAP_PRIVATE`) and never
     /// created, grown or flushed; rows this process writes (WAL replay) stay private to it.
     read_only: bool,
+    /// Chunks are anonymous copies of the files, written back by `flush`.
+    loaded: bool,
+    /// Loaded tables: per chunk, written since the last `flush` (atomic rows are written
+    /// without marking it: every chunk of theirs is written back).
+    unflushed: Vec<AtomicBool>,
     rows: usize,
     _slot: PhantomData<T>,
 }
@@ -99,16 +110,29 @@ impl<T: Slot> ChunkedTable<T> {
     /// Opens the table in `dir` (or in memory) holding `rows` rows; the chunk files those rows
     /// need must exist and cover them (they were flushed by the last checkpoint).
     pub fn open(dir: Option<&Path>, width: usize, shift: u32, rows: usize) -> Result<Self> {
-        Self::open_with(dir, width, shift, rows, false)
+        Self::open_with(dir, width, shift, rows, false, false)
+    }
+
+    /// [`ChunkedTable::open`] into anonymous memory: each chunk file is read into an
+    /// anonymous map at open, and written back at [`ChunkedTable::flush`] (`read_only`: never).
+    pub fn open_loaded(dir: &Path, width: usize, shift: u32, rows: usize, read_only: bool) -> Result<Self> {
+        Self::open_with(Some(dir), width, shift, rows, read_only, true)
     }
 
     /// [`ChunkedTable::open`] for a read-only handle on files another process writes: the
     /// chunk files must exist; they are mapped copy-on-write and never changed.
     pub fn open_read_only(dir: &Path, width: usize, shift: u32, rows: usize) -> Result<Self> {
-        Self::open_with(Some(dir), width, shift, rows, true)
+        Self::open_with(Some(dir), width, shift, rows, true, false)
     }
 
-    fn open_with(dir: Option<&Path>, width: usize, shift: u32, rows: usize, read_only: bool) -> Result<Self> {
+    fn open_with(
+        dir: Option<&Path>,
+        width: usize,
+        shift: u32,
+        rows: usize,
+        read_only: bool,
+        loaded: bool,
+    ) -> Result<Self> {
         let dim = width;
         // Both come from a manifest: a damaged one is an error here, never a huge mapping.
         if dim == 0 || shift >= 31 || (1usize << shift).saturating_mul(dim * 4) > MAX_CHUNK_BYTES {
@@ -123,8 +147,11 @@ impl<T: Slot> ChunkedTable<T> {
             chunks: Vec::new(),
             files: Vec::new(),
             dirty: Vec::new(),
+            gather_from_files: AtomicBool::new(false),
             dir: dir.map(Path::to_path_buf),
             read_only,
+            loaded,
+            unflushed: Vec::new(),
             rows: 0,
             _slot: PhantomData,
         };
@@ -175,9 +202,28 @@ impl<T: Slot> ChunkedTable<T> {
     fn map_chunk(&mut self, c: usize) -> Result<()> {
         debug_assert_eq!(c, self.chunks.len());
         let bytes = self.chunk_bytes();
+        let anon =
+            || MmapMut::map_anon(bytes).map_err(|source| StorageError::Io { path: "<anonymous map>".into(), source });
         let map = match self.chunk_path(c) {
-            None => MmapMut::map_anon(bytes)
-                .map_err(|source| StorageError::Io { path: "<anonymous map>".into(), source })?,
+            None => anon()?,
+            Some(path) if self.loaded => {
+                let file = if self.read_only {
+                    File::open(&path).at(&path)?
+                } else {
+                    let created = !path.exists();
+                    let f =
+                        OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).at(&path)?;
+                    if created {
+                        sync_dir(self.dir.as_deref().expect("file-backed"))?;
+                    }
+                    f
+                };
+                let len = file.metadata().at(&path)?.len() as usize;
+                let mut map = anon()?;
+                file.read_exact_at(&mut map[..len.min(bytes)], 0).at(&path)?;
+                self.files.push((file, len));
+                map
+            }
             Some(path) if self.read_only => {
                 let file = File::open(&path).at(&path)?;
                 let len = file.metadata().at(&path)?.len() as usize;
@@ -203,6 +249,7 @@ impl<T: Slot> ChunkedTable<T> {
         };
         self.chunks.push(map);
         self.dirty.push(AtomicBool::new(false));
+        self.unflushed.push(AtomicBool::new(false));
         Ok(())
     }
 
@@ -286,15 +333,31 @@ impl ChunkedTable<f32> {
         // exclusively borrowed through `&mut self`.
         unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), base.add(slot), self.dim) };
         self.dirty[c].store(true, Ordering::Relaxed);
+        self.unflushed[c].store(true, Ordering::Relaxed);
         self.rows = self.rows.max(row as usize + 1);
         Ok(())
     }
 }
 
 impl<T: Slot> ChunkedTable<T> {
-    /// Makes every written row durable (msync of each mapping).
+    /// Makes every written row durable (msync of each mapping; loaded tables write their
+    /// changed chunks back and fdatasync them).
     pub fn flush(&self) -> Result<()> {
         if self.read_only {
+            return Ok(());
+        }
+        if self.loaded {
+            // Atomic rows (links) are written in place without a mark: all of theirs go back.
+            let marked = std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>();
+            for (c, (file, _)) in self.files.iter().enumerate() {
+                if marked && !self.unflushed[c].swap(false, Ordering::Relaxed) {
+                    continue;
+                }
+                let bytes = self.bytes_in_chunk(c, self.rows);
+                let path = self.chunk_path(c).unwrap_or_default();
+                file.write_all_at(&self.chunks[c][..bytes], 0).at(&path)?;
+                file.sync_data().at(&path)?;
+            }
             return Ok(());
         }
         for (c, map) in self.chunks.iter().enumerate() {
@@ -307,13 +370,35 @@ impl<T: Slot> ChunkedTable<T> {
         Ok(())
     }
 
+    /// A loaded table from here on served from its mapped files: writes its rows back, then
+    /// maps each chunk file over the anonymous copy (which is freed). No-op otherwise.
+    pub fn into_mapped(&mut self) -> Result<()> {
+        // A read-only handle's replayed rows exist only in its copy: it stays loaded.
+        if !self.loaded || self.read_only {
+            return Ok(());
+        }
+        self.flush()?;
+        let bytes = self.chunk_bytes();
+        for c in 0..self.chunks.len() {
+            let path = self.chunk_path(c).unwrap_or_default();
+            let file = &self.files[c].0;
+            // SAFETY: as in `map_chunk`: this process alone writes the file, and no row past
+            // its end is accessed.
+            let map = unsafe { MmapOptions::new().len(bytes).map_mut(file) }.at(&path)?;
+            self.chunks[c] = map;
+        }
+        self.loaded = false;
+        Ok(())
+    }
+
     /// Drops this process's resident pages of file-backed chunks; the data stays in the files
     /// (and in the kernel's page cache) and is faulted back in when read. No-op in memory.
     /// Call after [`ChunkedTable::flush`] when the rows are rarely read (quantized collections
     /// read full precision only to re-rank).
     pub fn release_resident(&self) -> Result<()> {
-        // Read-only mappings are private: dropping their pages would drop replayed rows.
-        if self.dir.is_none() || self.read_only {
+        // Read-only mappings are private: dropping their pages would drop replayed rows; loaded
+        // and in-memory chunks are anonymous: dropping their pages would zero them.
+        if !self.is_mapped() || self.read_only {
             return Ok(());
         }
         for (c, map) in self.chunks.iter().enumerate() {
@@ -373,6 +458,16 @@ impl<T: Slot> ChunkedTable<T> {
         (checked, damaged)
     }
 
+    /// Scattered reads ([`VectorRows::gather`], re-ranking) go through `pread` into a small
+    /// buffer instead of the map: a fault on a mapped file maps the whole page-cache folio
+    /// around it (up to ~1 MiB with large folios), so a few hundred re-ranks would map most of
+    /// the file back into this process; `pread` copies the row out of the page cache and maps
+    /// nothing. No effect in memory or on a read-only handle (whose replayed rows exist only in
+    /// its private map).
+    pub fn read_through_files(&self, on: bool) {
+        self.gather_from_files.store(on && self.is_mapped() && !self.read_only, Ordering::Relaxed);
+    }
+
     /// Tells the kernel reads will be random (no read-ahead around a faulted page).
     pub fn advise_random(&self) {
         for map in &self.chunks {
@@ -396,9 +491,15 @@ impl<T: Slot> ChunkedTable<T> {
         self.chunks.len() * self.chunk_bytes()
     }
 
-    /// Whether the chunks are backed by files.
+    /// Whether the chunks are backed by files (mapped, or loaded from them).
     pub fn is_file_backed(&self) -> bool {
         self.dir.is_some()
+    }
+
+    /// Whether the rows are served from file mappings (reclaimable page cache) rather than
+    /// anonymous memory (in-memory and loaded tables).
+    pub fn is_mapped(&self) -> bool {
+        self.dir.is_some() && !self.loaded
     }
 
     fn chunk_slice(&self, c: usize, rows: usize) -> &[T] {
@@ -429,6 +530,28 @@ impl VectorRows for ChunkedVectors {
     #[inline]
     fn row(&self, row: u32) -> &[f32] {
         ChunkedTable::row(self, row)
+    }
+
+    fn gather(&self, rows: &[u32], f: &mut dyn FnMut(usize, &[f32])) {
+        if !self.gather_from_files.load(Ordering::Relaxed) {
+            for (i, &row) in rows.iter().enumerate() {
+                f(i, ChunkedTable::row(self, row));
+            }
+            return;
+        }
+        let mut buf = vec![0f32; self.dim];
+        for (i, &row) in rows.iter().enumerate() {
+            assert!((row as usize) < self.rows, "row {row} out of range");
+            let c = (row >> self.shift) as usize;
+            let offset = ((row as usize & (self.chunk_rows() - 1)) * self.dim * 4) as u64;
+            // SAFETY: `buf` holds `dim` f32s; any byte pattern is a valid f32.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), self.dim * 4) };
+            match self.files.get(c).map(|(file, _)| file.read_exact_at(bytes, offset)) {
+                Some(Ok(())) => f(i, &buf),
+                // Unreadable through the file descriptor: the map still serves it.
+                _ => f(i, ChunkedTable::row(self, row)),
+            }
+        }
     }
 
     fn runs(&self, f: &mut dyn FnMut(u32, &[f32])) {

@@ -131,9 +131,8 @@ pub fn rerank<V: VectorRows + ?Sized>(
     mut candidates: Vec<Neighbor>,
     k: usize,
 ) -> Vec<Neighbor> {
-    for c in &mut candidates {
-        c.distance = distance(query, vectors.row(c.row));
-    }
+    let rows: Vec<u32> = candidates.iter().map(|c| c.row).collect();
+    vectors.gather(&rows, &mut |i, v| candidates[i].distance = distance(query, v));
     candidates.sort_unstable();
     candidates.truncate(k);
     candidates

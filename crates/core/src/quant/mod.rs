@@ -34,6 +34,23 @@ pub enum PreparedQuery {
     Product(pq::Prepared),
 }
 
+/// Whether `sample` (layout (n, dim)) holds at least `want` distinct rows (compared by hash
+/// of their bits; stops counting at `want`).
+pub(crate) fn has_distinct_rows(sample: &[f32], dim: usize, want: usize) -> bool {
+    use std::hash::{BuildHasher, Hasher};
+    let state = std::collections::hash_map::RandomState::new();
+    let mut seen = std::collections::HashSet::with_capacity(want);
+    for row in sample.chunks_exact(dim.max(1)) {
+        let mut h = state.build_hasher();
+        row.iter().for_each(|x| h.write_u32(x.to_bits()));
+        seen.insert(h.finish());
+        if seen.len() >= want {
+            return true;
+        }
+    }
+    false
+}
+
 /// Why training failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

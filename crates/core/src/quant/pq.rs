@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 
 use super::kmeans::argmin;
-use super::{TrainError, kmeans};
+use super::{TrainError, has_distinct_rows, kmeans};
 use crate::codec::{ByteReader, ByteWriter};
 use crate::distance::Metric;
 
@@ -57,6 +57,11 @@ impl ProductQuantizer {
             return Err(TrainError(format!("needs at least {} sample vectors, got {n}", Self::min_sample(bits))));
         }
         let (dsub, ksub) = (dim / m, 1usize << bits);
+        if !has_distinct_rows(sample, dim, ksub) {
+            return Err(TrainError(format!(
+                "too little variance: fewer distinct sample vectors than the {ksub} codewords of a sub-space"
+            )));
+        }
         let books: Vec<Vec<f32>> = (0..m)
             .into_par_iter()
             .map(|j| {

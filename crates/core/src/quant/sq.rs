@@ -67,6 +67,11 @@ impl ScalarQuantizer {
         if bounds.iter().any(|(lo, hi)| !lo.is_finite() || !hi.is_finite()) {
             return Err(TrainError("the sample holds non-finite values".into()));
         }
+        if bounds.iter().all(|(lo, hi)| lo == hi) {
+            return Err(TrainError(format!(
+                "too little variance: all {n} sample vectors are one value in every dimension (0.1%-99.9% quantiles)"
+            )));
+        }
         let min = bounds.iter().map(|b| b.0).collect();
         let step = bounds.iter().map(|&(lo, hi)| ((hi - lo) / levels).max(f32::MIN_POSITIVE * 1e6)).collect();
         Ok(Self { bits, min, step })

@@ -98,6 +98,24 @@ fn training_is_seeded_and_rejects_bad_parameters() {
 }
 
 #[test]
+fn training_refuses_a_sample_without_variance() {
+    let dim = 16;
+    let same = vec![0.25f32; 5_000 * dim];
+    assert!(ScalarQuantizer::train(&same, dim, 8).unwrap_err().0.contains("too little variance"));
+    assert!(ProductQuantizer::train(&same, dim, 4, 8, 3).unwrap_err().0.contains("too little variance"));
+    // 255 distinct vectors cannot fill 256 codewords; 16 can fill the 16 of 4 bits.
+    let few: Vec<f32> = (0..5_000 * dim).map(|i| ((i / dim) % 255) as f32).collect();
+    assert!(ProductQuantizer::train(&few, dim, 4, 8, 3).is_err());
+    assert!(ProductQuantizer::train(&few, dim, 4, 4, 3).is_ok());
+    // One varying dimension is enough for scalar quantization.
+    let mut one = same.clone();
+    for (i, row) in one.chunks_exact_mut(dim).enumerate() {
+        row[3] = i as f32;
+    }
+    assert!(ScalarQuantizer::train(&one, dim, 8).is_ok());
+}
+
+#[test]
 fn serialisation_round_trips_and_rejects_garbage() {
     let dim = 16;
     let v = data(6, 1200, dim);

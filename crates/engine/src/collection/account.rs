@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 
 use super::index::IndexState;
 use super::{Collection, State};
+use crate::config::{CollectionConfig, DbOptions, MmapMode};
 use crate::error::Result;
 use crate::memory::MemoryParts;
 use crate::ops::Op;
@@ -19,7 +20,7 @@ impl State {
     pub(super) fn memory_parts(&self, with_resident: bool) -> MemoryParts {
         let mut p = MemoryParts::default();
         let vectors = self.vectors.data_bytes() as u64;
-        if self.vectors.is_file_backed() {
+        if self.vectors.is_mapped() {
             p.mapped += vectors;
             if with_resident {
                 p.resident += self.vectors.resident_bytes() as u64;
@@ -30,7 +31,7 @@ impl State {
         let index = self.index.active();
         p.index = index.bytes() as u64;
         if let Some(links) = self.index.links()
-            && links.is_file_backed()
+            && links.is_mapped()
         {
             let mapped = links.data_bytes() as u64;
             p.index = p.index.saturating_sub(mapped);
@@ -85,13 +86,13 @@ impl State {
     /// Held bytes per new row in the vectors, index, codes and payload indexes.
     fn row_cost(&self, dim: usize, held: &MemoryParts) -> u64 {
         let mut cost = 0;
-        if !self.vectors.is_file_backed() {
+        if !self.vectors.is_mapped() {
             cost += dim as u64 * 4;
         }
         cost += match &self.index {
             IndexState::Hnsw(g) => {
                 let width = g.params().level0_width() as u64 * 4;
-                let links = if g.level0().is_file_backed() { 0 } else { width };
+                let links = if g.level0().is_mapped() { 0 } else { width };
                 // Level and lock bytes, and the upper layers' share (1 row in m has one).
                 links + 2 + width / g.params().m.max(1) as u64
             }
@@ -109,6 +110,49 @@ impl State {
             cost += if live > 0 { held.payload.div_ceil(live) } else { 16 };
         }
         cost
+    }
+}
+
+/// Bytes of full-precision vectors and HNSW level-0 links `rows` rows take.
+fn table_bytes(config: &CollectionConfig, rows: usize) -> u64 {
+    let width = config.index.hnsw_params().map_or(0, |p| p.level0_width());
+    (rows * (config.dimension + width) * 4) as u64
+}
+
+/// Whether an on-disk collection of `rows` rows holds its vectors and links in anonymous
+/// memory (`storage.mmap`): always with `false`, never with `true`; with `auto` while they
+/// take less than [`MmapMode::AUTO_SHARE`] of the database's remaining memory budget (never
+/// without a limit: the page cache serves mapped files as fast once read).
+pub(super) fn loads_into_memory(config: &CollectionConfig, options: &DbOptions, rows: usize) -> bool {
+    match config.mmap {
+        MmapMode::Off => true,
+        MmapMode::On => false,
+        MmapMode::Auto => options.memory.limit().is_some_and(|limit| {
+            let remaining = limit.saturating_sub(options.memory.held());
+            (table_bytes(config, rows) as f64) < MmapMode::AUTO_SHARE * remaining as f64
+        }),
+    }
+}
+
+impl State {
+    /// `storage.mmap: 'auto'`: a loaded collection about to grow to `rows` rows past its share
+    /// of the budget is served from its mapped files from here on.
+    fn map_if_outgrown(&mut self, config: &CollectionConfig, options: &DbOptions, rows: usize) -> Result<()> {
+        if config.mmap != MmapMode::Auto || self.vectors.is_mapped() || !self.vectors.is_file_backed() {
+            return Ok(());
+        }
+        // The budget left once this collection's loaded tables are given back.
+        let mine = table_bytes(config, self.ids.rows());
+        let limit = options.memory.limit().unwrap_or(0);
+        let remaining = limit.saturating_sub(options.memory.held().saturating_sub(mine));
+        if (table_bytes(config, rows) as f64) < MmapMode::AUTO_SHARE * remaining as f64 {
+            return Ok(());
+        }
+        self.vectors.into_mapped()?;
+        if let IndexState::Hnsw(g) = &mut self.index {
+            g.level0_mut().into_mapped()?;
+        }
+        Ok(())
     }
 }
 
@@ -160,8 +204,10 @@ impl Collection {
 
     /// Refuses `op` with `ERR_MEMORY_LIMIT` when it would pass the database's limit or this
     /// collection's own; nothing is logged or applied then.
-    pub(super) fn admit(&self, st: &State, op: &Op) -> Result<()> {
-        let limit = self.config.read().memory_limit;
+    pub(super) fn admit(&self, st: &mut State, op: &Op) -> Result<()> {
+        let config = self.config.read().clone();
+        st.map_if_outgrown(&config, &self.options, st.rows_after(op))?;
+        let limit = config.memory_limit;
         let governor = &self.options.memory;
         if limit.is_none() && governor.limit().is_none() {
             return Ok(());

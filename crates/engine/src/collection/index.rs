@@ -20,6 +20,7 @@ use super::ivf::IvfState;
 use super::persist::{FORMAT_VERSION, GRAPH_MAGIC, IVF_MAGIC, corrupted, graph_path, ivf_path};
 use super::{SearchParams, State};
 use crate::config::CollectionConfig;
+use crate::config::MmapMode;
 use crate::error::Result;
 use crate::ops::Op;
 use crate::pool::pool;
@@ -44,19 +45,21 @@ pub(super) struct IndexSource<'a> {
     /// Rows of the checkpoint.
     pub rows: usize,
     pub read_only: bool,
+    /// Load the level-0 table into anonymous memory (`storage.mmap` false, or `auto` loading).
+    pub load: bool,
 }
 
 impl IndexState {
     /// The index of `source.config`: new, or loaded from the checkpoint `source` names.
     pub(super) fn open(source: IndexSource) -> Result<Self> {
-        let IndexSource { config, dir, links_dir, generation, links_shift, rows, read_only } = source;
+        let IndexSource { config, dir, links_dir, generation, links_shift, rows, read_only, load } = source;
         if let Some(params) = config.index.ivf_params() {
             let Some(dir) = dir.filter(|_| generation > 0) else {
                 return Ok(IndexState::IvfPq(Box::new(IvfState::new(params, config.metric))));
             };
             let path = ivf_path(dir, generation);
-            let (_, body) = segment::read(&path, IVF_MAGIC, FORMAT_VERSION)?;
-            let ivf = IvfState::decode(params, config.metric, &body, rows).map_err(|e| corrupted(path, e))?;
+            let (version, body) = segment::read(&path, IVF_MAGIC, FORMAT_VERSION)?;
+            let ivf = IvfState::decode(params, config.metric, &body, version, rows).map_err(|e| corrupted(path, e))?;
             return Ok(IndexState::IvfPq(Box::new(ivf)));
         }
         let Some(params) = config.index.hnsw_params() else {
@@ -64,6 +67,7 @@ impl IndexState {
         };
         let width = params.level0_width();
         let links = match &links_dir {
+            Some(d) if load => ChunkedLinks::open_loaded(d, width, links_shift, rows, read_only)?,
             Some(d) if read_only => ChunkedLinks::open_read_only(d, width, links_shift, rows)?,
             d => ChunkedLinks::open(d.as_deref(), width, links_shift, rows)?,
         };
@@ -270,9 +274,13 @@ impl State {
     /// drops this process's resident pages of the (file-backed) vector chunks. Dirty pages
     /// stay in the kernel's page cache and reach the file as usual (the WAL covers a crash
     /// before that).
-    pub(super) fn release_full_precision(&self) -> crate::error::Result<()> {
+    /// With `storage.mmap: 'auto'`, re-ranks then read full precision with `pread` (see
+    /// `ChunkedTable::read_through_files`), so it stays out of the process.
+    pub(super) fn release_full_precision(&self, mmap: MmapMode) -> crate::error::Result<()> {
         let ivf_trained = self.index.ivf().is_some_and(|ivf| ivf.index.is_some());
-        if ivf_trained || self.quantized() {
+        let compressed = ivf_trained || self.quantized();
+        self.vectors.read_through_files(compressed && mmap == MmapMode::Auto);
+        if compressed {
             self.vectors.release_resident()?;
             self.vectors.advise_random();
         }

@@ -16,7 +16,7 @@ use libravdb_core::index::ivf::{SAMPLE_PER_LIST, default_nlist};
 use libravdb_core::index::{FlatIndex, IvfPq, IvfPqIndex};
 use libravdb_core::quant::ProductQuantizer;
 
-use super::quant::{QuantStatus, sample_rows};
+use super::quant::{QuantStatus, Training, sample_rows};
 use crate::config::{IvfParams, QuantizationConfig};
 use crate::ids::IdMap;
 use crate::pool::pool;
@@ -29,7 +29,7 @@ const SEED: u64 = 0x1f_5eed;
 #[derive(Debug)]
 pub(crate) struct IvfState {
     pub params: IvfParams,
-    pub status: QuantStatus,
+    pub training: Training,
     /// The trained index (status `Trained`).
     pub index: Option<IvfPqIndex>,
     /// What searches use until then.
@@ -38,7 +38,7 @@ pub(crate) struct IvfState {
 
 impl IvfState {
     pub fn new(params: IvfParams, metric: Metric) -> Self {
-        Self { params, status: QuantStatus::Pending, index: None, exact: FlatIndex::new(metric) }
+        Self { params, training: Training::new(), index: None, exact: FlatIndex::new(metric) }
     }
 
     /// Live vectors needed before training starts.
@@ -47,45 +47,54 @@ impl IvfState {
         IvfParams::MIN_TRAIN_VECTORS.max(ProductQuantizer::min_sample(self.params.bits)).max(lists)
     }
 
-    /// Checkpoint body: the training status ([`QuantStatus::encode`]), then the index.
+    /// Checkpoint body: the training ([`Training::encode`]), then the index.
     pub fn encode(&self) -> Vec<u8> {
         let write = |w: &mut ByteWriter| w.buf.extend_from_slice(&self.index.as_ref().expect("trained").ivf.to_bytes());
-        self.status.encode(self.index.as_ref().map(|_| &write as &dyn Fn(&mut ByteWriter)))
+        self.training.encode(self.index.as_ref().map(|_| &write as &dyn Fn(&mut ByteWriter)))
     }
 
-    /// Reads [`IvfState::encode`]; rows must be below `rows`.
-    pub fn decode(params: IvfParams, metric: Metric, body: &[u8], rows: usize) -> Result<Self, String> {
-        let (status, rest) = QuantStatus::decode(body)?;
-        let mut state = Self { status, ..Self::new(params, metric) };
-        if state.status == QuantStatus::Trained {
+    /// Reads [`IvfState::encode`] from a file of format `version`; rows must be below `rows`.
+    pub fn decode(params: IvfParams, metric: Metric, body: &[u8], version: u32, rows: usize) -> Result<Self, String> {
+        let (training, rest) = Training::decode(body, version)?;
+        let mut state = Self { training, ..Self::new(params, metric) };
+        if state.training.status == QuantStatus::Trained {
             state.install(IvfPq::from_bytes(rest, rows).ok_or("unreadable IVF-PQ index")?);
         }
         Ok(state)
     }
 
-    /// Installs a training outcome: the trained index, or the failure.
-    pub fn install_outcome(&mut self, outcome: Result<IvfPq, String>) {
+    /// Installs the outcome of a training on `live` rows: the trained index, or the failure.
+    pub fn install_outcome(&mut self, outcome: Result<IvfPq, String>, live: usize) {
         match outcome {
-            Ok(index) => self.install(index),
-            Err(e) => self.status = QuantStatus::Failed(e),
+            Ok(index) => {
+                self.install(index);
+                self.training.record(None, live);
+            }
+            Err(e) => self.training.record(Some(e), live),
         }
     }
 
     /// Makes `trained` the index searches use, with the configured search settings.
     fn install(&mut self, trained: IvfPq) {
         self.index = Some(IvfPqIndex::new(trained, self.params.nprobe, self.params.rerank));
-        self.status = QuantStatus::Trained;
+        self.training.status = QuantStatus::Trained;
     }
 }
 
 /// Training, given the rows it learns from.
 impl IvfState {
-    /// Trains the index if it waits and `ids` holds enough live rows (vectors in `vectors`),
-    /// filing every live row; returns it or the failure. The caller holds the state's read
-    /// lock (for `rebuild()`, an index it is building).
-    pub(super) fn train(&self, vectors: &ChunkedVectors, ids: &IdMap, metric: Metric) -> Option<Result<IvfPq, String>> {
+    /// Trains the index if training is due ([`Training::due`]) with the live rows of `ids`
+    /// (vectors in `vectors`), filing every live row; returns it or the failure. The caller
+    /// holds the state's read lock (for `rebuild()`, an index it is building).
+    pub(super) fn train(
+        &self,
+        vectors: &ChunkedVectors,
+        ids: &IdMap,
+        metric: Metric,
+        retry_now: bool,
+    ) -> Option<Result<IvfPq, String>> {
         let live = ids.live_count();
-        if self.status != QuantStatus::Pending || live < self.threshold() {
+        if !self.training.due(live, self.threshold(), retry_now) {
             return None;
         }
         let p = self.params;

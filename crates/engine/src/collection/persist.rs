@@ -33,10 +33,11 @@ use libravdb_storage::{ChunkedVectors, StorageError, Wal, fsutil, segment};
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
+use super::account::loads_into_memory;
 use super::filter::Filterable;
 use super::index::{IndexSource, IndexState, links_shift, vectors_dir};
 use super::meta::{MetadataStore, RECORD_PREFIX, Span, no_span, read_span};
-use super::quant::{QuantState, QuantStatus};
+use super::quant::{QuantState, QuantStatus, Training};
 use super::{Collection, OPEN, State, Writer};
 use crate::config::{CollectionConfig, DbOptions};
 use crate::error::{Error, Result};
@@ -163,7 +164,12 @@ impl Collection {
             write_buffers: Default::default(),
             status: AtomicU8::new(OPEN),
         };
-        c.account(&c.state.read());
+        {
+            let st = c.state.read();
+            c.account(&st);
+            // A compressed collection re-ranks from its files from the start.
+            let _ = st.release_full_precision(c.config.read().mmap);
+        }
         c
     }
 
@@ -204,8 +210,11 @@ impl Collection {
                 Some(Wal::open(&dir.join(WAL_FILE), options.fsync, false)?.0)
             }
         };
-        let vectors =
-            ChunkedVectors::open(dir.as_deref().map(vectors_dir).as_deref(), config.dimension, chunk_shift, 0)?;
+        let load = dir.is_some() && loads_into_memory(&config, &options, 0);
+        let vectors = match &dir {
+            Some(d) if load => ChunkedVectors::open_loaded(&vectors_dir(d), config.dimension, chunk_shift, 0, false)?,
+            d => ChunkedVectors::open(d.as_deref().map(vectors_dir).as_deref(), config.dimension, chunk_shift, 0)?,
+        };
         let index = IndexState::open(IndexSource {
             config: &config,
             dir: dir.as_deref(),
@@ -214,6 +223,7 @@ impl Collection {
             links_shift,
             rows: 0,
             read_only: false,
+            load,
         })?;
         let quant = config.quantization.map(QuantState::new);
         let metadata = match &dir {
@@ -261,7 +271,10 @@ impl Collection {
                 format!("{} rows, manifest says {}", ids.rows(), m.rows),
             ));
         }
-        let vectors = if read_only {
+        let load = loads_into_memory(&m.config, &options, ids.rows());
+        let vectors = if load {
+            ChunkedVectors::open_loaded(&vectors_dir(&dir), dim, m.chunk_shift, ids.rows(), read_only)?
+        } else if read_only {
             ChunkedVectors::open_read_only(&vectors_dir(&dir), dim, m.chunk_shift, ids.rows())?
         } else {
             ChunkedVectors::open(Some(&vectors_dir(&dir)), dim, m.chunk_shift, ids.rows())?
@@ -274,6 +287,7 @@ impl Collection {
             links_shift: m.links_shift,
             rows: ids.rows(),
             read_only,
+            load,
         })?;
         let quant = match m.config.quantization {
             None => None,
@@ -412,7 +426,7 @@ impl Collection {
             st.vectors.mark_clean();
             w.vector_crcs = manifest.vector_crcs;
             w.link_crcs = manifest.link_crcs;
-            st.release_full_precision()?;
+            st.release_full_precision(self.config.read().mmap)?;
             st.metadata.release_resident();
         }
         wal.reset()?;
@@ -549,7 +563,7 @@ fn load_rows(dir: &Path, generation: u64) -> Result<(IdMap, Texts)> {
 /// Graph file body: rows (u64), one level byte per row, the entry point (flag u8, row u32,
 /// level u8), then the upper lists: count (u32), and per node its row (u32), slot count (u32)
 /// and slots (u32 each).
-/// Quantizer file body: the training status ([`QuantStatus::encode`]), then for a trained
+/// Quantizer file body: the training ([`Training::encode`]), then for a trained
 /// quantizer its serialised form (length-prefixed) and the codes (u64 length, then layout
 /// (rows, code bytes)).
 fn encode_quant(q: &QuantState) -> Vec<u8> {
@@ -558,15 +572,15 @@ fn encode_quant(q: &QuantState) -> Vec<u8> {
         w.u64(q.codes.len() as u64);
         w.buf.extend_from_slice(&q.codes);
     };
-    q.status.encode(q.quantizer.as_ref().map(|_| &write as &dyn Fn(&mut ByteWriter)))
+    q.training.encode(q.quantizer.as_ref().map(|_| &write as &dyn Fn(&mut ByteWriter)))
 }
 
 fn load_quant(path: &Path, config: crate::config::QuantizationConfig, rows: usize) -> Result<QuantState> {
-    let (_, body) = segment::read(path, QUANT_MAGIC, FORMAT_VERSION)?;
+    let (version, body) = segment::read(path, QUANT_MAGIC, FORMAT_VERSION)?;
     let bad = |reason: String| corrupted(path.to_path_buf(), reason);
-    let (status, rest) = QuantStatus::decode(&body).map_err(bad)?;
+    let (training, rest) = Training::decode(&body, version).map_err(bad)?;
     let mut q = QuantState::new(config);
-    if status == QuantStatus::Trained {
+    if training.status == QuantStatus::Trained {
         let mut r = ByteReader::new(rest);
         let quantizer = libravdb_core::quant::Quantizer::from_bytes(r.bytes().map_err(|e| bad(e.0))?)
             .ok_or_else(|| bad("unreadable quantizer".into()))?;
@@ -578,7 +592,7 @@ fn load_quant(path: &Path, config: crate::config::QuantizationConfig, rows: usiz
         }
         q.quantizer = Some(quantizer);
     }
-    q.status = status;
+    q.training = training;
     Ok(q)
 }
 

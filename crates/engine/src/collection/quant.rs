@@ -30,10 +30,92 @@ pub(crate) enum QuantStatus {
     Failed(String),
 }
 
+/// Training of something learned from the data (a quantizer, an IVF-PQ index): its status,
+/// how often it has run, and when a failed one runs again. A failure is retried once the
+/// collection has grown by half again since, or at `optimize()`; it never blocks a write.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Training {
+    pub status: QuantStatus,
+    pub attempts: u32,
+    /// Live rows at which a failed training runs again.
+    pub retry_at: usize,
+}
+
+impl Training {
+    pub fn new() -> Self {
+        Self { status: QuantStatus::Pending, attempts: 0, retry_at: 0 }
+    }
+
+    /// Whether training should run with `live` rows (`threshold`: rows it needs at all;
+    /// `retry_now`: retry a failure whatever the growth, as `optimize()` does).
+    pub fn due(&self, live: usize, threshold: usize, retry_now: bool) -> bool {
+        match self.status {
+            QuantStatus::Pending => live >= threshold,
+            QuantStatus::Failed(_) => live >= threshold && (retry_now || live >= self.retry_at),
+            QuantStatus::Trained => false,
+        }
+    }
+
+    /// Records an attempt made with `live` rows: trained, or failed with `error`.
+    pub fn record(&mut self, failure: Option<String>, live: usize) {
+        self.attempts += 1;
+        match failure {
+            None => self.status = QuantStatus::Trained,
+            Some(e) => {
+                self.status = QuantStatus::Failed(e);
+                self.retry_at = live + live.div_ceil(2);
+            }
+        }
+    }
+
+    /// Checkpoint form: a status byte (0 pending, 1 trained, 2 failed), the attempts (u32)
+    /// and the retry point (u64), then what `trained` writes (called only when trained;
+    /// `None` counts as pending) or the failure message.
+    pub fn encode(&self, trained: Option<&dyn Fn(&mut ByteWriter)>) -> Vec<u8> {
+        let mut w = ByteWriter::default();
+        let status = match (&self.status, trained) {
+            (QuantStatus::Trained, Some(_)) => 1,
+            (QuantStatus::Failed(_), _) => 2,
+            _ => 0,
+        };
+        w.u8(status);
+        w.u32(self.attempts);
+        w.u64(self.retry_at as u64);
+        match (&self.status, trained) {
+            (QuantStatus::Trained, Some(write)) => write(&mut w),
+            (QuantStatus::Failed(msg), _) => w.str(msg),
+            _ => {}
+        }
+        w.buf
+    }
+
+    /// Reads [`Training::encode`] from a file of format `version` (before 3: no attempts or
+    /// retry point; a failure then retries at the next write): the training and, when
+    /// trained, the bytes that follow.
+    pub fn decode(body: &[u8], version: u32) -> Result<(Training, &[u8]), String> {
+        let (&status, rest) = body.split_first().ok_or("empty file")?;
+        let mut r = ByteReader::new(rest);
+        let (attempts, retry_at) = if version >= 3 {
+            (r.u32().map_err(|e| e.0)?, r.u64().map_err(|e| e.0)? as usize)
+        } else {
+            (u32::from(status != 0), 0)
+        };
+        let rest = &rest[rest.len() - r.remaining()..];
+        let status = match status {
+            0 => QuantStatus::Pending,
+            1 => QuantStatus::Trained,
+            2 => QuantStatus::Failed(ByteReader::new(rest).str().map_err(|e| e.0)?.to_owned()),
+            s => return Err(format!("training status {s}")),
+        };
+        let rest = if status == QuantStatus::Trained { rest } else { &[] };
+        Ok((Training { status, attempts, retry_at }, rest))
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct QuantState {
     pub config: QuantizationConfig,
-    pub status: QuantStatus,
+    pub training: Training,
     pub quantizer: Option<Quantizer>,
     /// Codes, layout (rows, code_bytes); empty until trained.
     pub codes: Vec<u8>,
@@ -41,15 +123,20 @@ pub(crate) struct QuantState {
 
 impl QuantState {
     pub fn new(config: QuantizationConfig) -> Self {
-        Self { config, status: QuantStatus::Pending, quantizer: None, codes: Vec::new() }
+        Self { config, training: Training::new(), quantizer: None, codes: Vec::new() }
     }
 
-    /// Trains the quantizer if it waits and `ids` holds enough live rows (vectors in
-    /// `vectors`); returns it and the codes of every row, or the failure. The caller holds
-    /// the state's read lock (for `rebuild()`, a quantization it is building).
-    pub fn train(&self, vectors: &ChunkedVectors, ids: &IdMap) -> Option<Result<(Quantizer, Vec<u8>), String>> {
+    /// Trains the quantizer if training is due ([`Training::due`]) with the live rows of
+    /// `ids` (vectors in `vectors`); returns it and the codes of every row, or the failure.
+    /// The caller holds the state's read lock (for `rebuild()`, a quantization it is building).
+    pub fn train(
+        &self,
+        vectors: &ChunkedVectors,
+        ids: &IdMap,
+        retry_now: bool,
+    ) -> Option<Result<(Quantizer, Vec<u8>), String>> {
         let live = ids.live_count();
-        if self.status != QuantStatus::Pending || live < self.threshold() {
+        if !self.training.due(live, self.threshold(), retry_now) {
             return None;
         }
         let dim = vectors.dim();
@@ -82,15 +169,16 @@ impl QuantState {
         })
     }
 
-    /// Installs a training outcome: the quantizer and the codes of every row, or the failure.
-    pub fn install(&mut self, outcome: Result<(Quantizer, Vec<u8>), String>) {
+    /// Installs the outcome of a training on `live` rows: the quantizer and the codes of
+    /// every row, or the failure.
+    pub fn install(&mut self, outcome: Result<(Quantizer, Vec<u8>), String>, live: usize) {
         match outcome {
             Ok((q, codes)) => {
                 self.quantizer = Some(q);
                 self.codes = codes;
-                self.status = QuantStatus::Trained;
+                self.training.record(None, live);
             }
-            Err(e) => self.status = QuantStatus::Failed(e),
+            Err(e) => self.training.record(Some(e), live),
         }
     }
 
@@ -101,7 +189,7 @@ impl QuantState {
 
     /// The trained quantizer, if any.
     pub fn trained(&self) -> Option<&Quantizer> {
-        self.quantizer.as_ref().filter(|_| self.status == QuantStatus::Trained)
+        self.quantizer.as_ref().filter(|_| self.training.status == QuantStatus::Trained)
     }
 
     fn min_sample(&self) -> usize {
@@ -150,36 +238,6 @@ impl QuantStatus {
             QuantStatus::Failed(e) => Some(e.clone()),
             _ => None,
         }
-    }
-
-    /// Checkpoint form of something trained from the data (a quantizer, an IVF-PQ index): a
-    /// status byte (0 pending, 1 trained, 2 failed), then what `trained` writes (called only
-    /// when trained; `None` counts as pending) or the failure message.
-    pub fn encode(&self, trained: Option<&dyn Fn(&mut ByteWriter)>) -> Vec<u8> {
-        let mut w = ByteWriter::default();
-        match (self, trained) {
-            (QuantStatus::Trained, Some(write)) => {
-                w.u8(1);
-                write(&mut w);
-            }
-            (QuantStatus::Failed(msg), _) => {
-                w.u8(2);
-                w.str(msg);
-            }
-            _ => w.u8(0),
-        }
-        w.buf
-    }
-
-    /// Reads [`QuantStatus::encode`]: the status and, when trained, the bytes that follow.
-    pub fn decode(body: &[u8]) -> Result<(QuantStatus, &[u8]), String> {
-        let (&status, rest) = body.split_first().ok_or("empty file")?;
-        Ok(match status {
-            0 => (QuantStatus::Pending, rest),
-            1 => (QuantStatus::Trained, rest),
-            2 => (QuantStatus::Failed(ByteReader::new(rest).str().map_err(|e| e.0)?.to_owned()), &[]),
-            s => return Err(format!("training status {s}")),
-        })
     }
 }
 

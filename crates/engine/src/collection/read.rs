@@ -109,10 +109,17 @@ pub struct Stats {
     /// full precision), `"trained"`, `"failed"` (see `quantization_error`).
     pub quantization: &'static str,
     pub quantization_error: Option<String>,
+    /// Trainings run so far (quantizer or IVF-PQ; a failed one is retried once the
+    /// collection has grown by half again, and at `optimize()` or `rebuild()`).
+    pub quantization_attempts: u32,
     /// Bytes of quantized codes held in memory (all rows).
     pub code_bytes: usize,
     /// Full-precision bytes per code byte (0 until trained).
     pub compression: f64,
+    /// `storage.mmap` as configured, and whether the vectors are in anonymous memory now
+    /// (in memory, `mmap: false`, or `auto` within its share of the budget).
+    pub mmap: &'static str,
+    pub vectors_in_memory: bool,
     /// This collection's part of `memoryUsage()`.
     pub memory: crate::memory::MemoryParts,
     /// The metadata text cache's counters (on-disk collections).
@@ -374,13 +381,13 @@ impl Collection {
         let rows = st.ids.rows();
         // Compressed codes: the quantizer's, or IVF-PQ's own (status, bytes, compression).
         let codes = match (&st.quant, st.index.ivf()) {
-            (Some(q), _) => (Some(&q.status), q.code_bytes_total(), q.trained().map_or(0.0, |q| q.compression())),
+            (Some(q), _) => (Some(&q.training), q.code_bytes_total(), q.trained().map_or(0.0, |q| q.compression())),
             (None, Some(ivf)) => match &ivf.index {
                 Some(index) => {
                     let cb = index.ivf.code_bytes();
-                    (Some(&ivf.status), index.ivf.len() * cb, (self.dimension() * 4) as f64 / cb as f64)
+                    (Some(&ivf.training), index.ivf.len() * cb, (self.dimension() * 4) as f64 / cb as f64)
                 }
-                None => (Some(&ivf.status), 0, 0.0),
+                None => (Some(&ivf.training), 0, 0.0),
             },
             (None, None) => (None, 0, 0.0),
         };
@@ -406,8 +413,9 @@ impl Collection {
             metadata_bytes: st.metadata.text_bytes() as usize,
             wal_bytes,
             file_backed: st.vectors.is_file_backed(),
-            quantization: codes.0.map_or("none", |s| s.as_str()),
-            quantization_error: codes.0.and_then(|s| s.error()),
+            quantization: codes.0.map_or("none", |t| t.status.as_str()),
+            quantization_error: codes.0.and_then(|t| t.status.error()),
+            quantization_attempts: codes.0.map_or(0, |t| t.attempts),
             code_bytes: codes.1,
             compression: codes.2,
             memory: {
@@ -416,6 +424,8 @@ impl Collection {
                 m
             },
             metadata_cache: st.metadata.cache_stats(),
+            mmap: self.config.read().mmap.as_str(),
+            vectors_in_memory: !st.vectors.is_mapped(),
         })
     }
 }

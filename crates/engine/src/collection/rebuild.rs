@@ -59,15 +59,16 @@ struct Next {
 impl Next {
     /// Trains what waits for data (quantizer, IVF-PQ) on the rows `st` holds.
     fn train(&mut self, st: &State, metric: libravdb_core::Metric) {
+        let live = st.ids.live_count();
         if let Some(qs) = &mut self.quant
-            && let Some(outcome) = qs.train(&st.vectors, &st.ids)
+            && let Some(outcome) = qs.train(&st.vectors, &st.ids, true)
         {
-            qs.install(outcome);
+            qs.install(outcome, live);
         }
         if let Some(ivf) = self.index.ivf_mut()
-            && let Some(outcome) = ivf.train(&st.vectors, &st.ids, metric)
+            && let Some(outcome) = ivf.train(&st.vectors, &st.ids, metric, true)
         {
-            ivf.install_outcome(outcome);
+            ivf.install_outcome(outcome, live);
             self.filed = st.ids.rows();
         }
     }
@@ -151,6 +152,8 @@ impl Collection {
             (name, dir)
         };
         let mut cleanup = Cleanup { collection: self, unused_links: links_dir.clone() };
+        // The new level-0 table is held as the vectors are (mapped, or loaded).
+        let load_links;
         {
             let _w = self.writer.lock();
             self.check_open()?;
@@ -158,6 +161,7 @@ impl Collection {
             st.rebuilding = true;
             st.ids.hold_free_rows(true);
             self.set_progress(0, st.ids.rows());
+            load_links = !st.vectors.is_mapped() && st.vectors.is_file_backed();
         }
         let mut next = Next {
             index: IndexState::open(IndexSource {
@@ -168,6 +172,7 @@ impl Collection {
                 links_shift: links_shift(&config),
                 rows: 0,
                 read_only: false,
+                load: load_links,
             })?,
             quant: config.quantization.map(QuantState::new),
             added: 0,

@@ -375,6 +375,9 @@ impl Collection {
                 changed = true;
             }
         }
+        // A training that failed is tried again now, whatever the growth since (it persists
+        // its outcome itself).
+        self.train_if_due(&mut w, true)?;
         if changed {
             self.force_checkpoint_locked(&mut w)?;
             if let Some(old) = retired {
@@ -385,27 +388,28 @@ impl Collection {
         Ok(rewritten)
     }
 
-    /// Trains the quantizer or the IVF-PQ index once enough vectors exist (reads under the read lock, installs the
-    /// codes under the write lock). The caller holds the writer lock.
-    pub(super) fn train_if_due(&self, w: &mut Writer) -> Result<()> {
-        let outcome = {
+    /// Trains the quantizer or the IVF-PQ index once enough vectors exist, or retries a
+    /// failed training when it is due (`retry_now`: whatever the growth). Reads under the
+    /// read lock, installs the codes under the write lock; the caller holds the writer lock.
+    pub(super) fn train_if_due(&self, w: &mut Writer, retry_now: bool) -> Result<()> {
+        let (outcome, live) = {
             let st = self.state.read();
-            st.quant.as_ref().and_then(|q| q.train(&st.vectors, &st.ids))
+            (st.quant.as_ref().and_then(|q| q.train(&st.vectors, &st.ids, retry_now)), st.ids.live_count())
         };
         if let Some(outcome) = outcome {
             if let Some(q) = self.state.write().quant.as_mut() {
-                q.install(outcome);
+                q.install(outcome, live);
             }
             // Persist the codes now (and let full precision leave memory).
             self.checkpoint_locked(w)?;
         }
         let outcome = {
             let st = self.state.read();
-            st.index.ivf().and_then(|ivf| ivf.train(&st.vectors, &st.ids, self.metric))
+            st.index.ivf().and_then(|ivf| ivf.train(&st.vectors, &st.ids, self.metric, retry_now))
         };
         if let Some(outcome) = outcome {
             if let Some(ivf) = self.state.write().index.ivf_mut() {
-                ivf.install_outcome(outcome);
+                ivf.install_outcome(outcome, live);
             }
             self.checkpoint_locked(w)?;
         }
@@ -435,7 +439,7 @@ impl Collection {
         {
             // Map the chunks new rows need now, so that applying after the WAL write does no I/O.
             let mut st = self.state.write();
-            self.admit(&st, &op)?;
+            self.admit(&mut st, &op)?;
             let rows = st.rows_after(&op);
             st.reserve(rows)?;
             st.metadata.reserve(op.metadata_bytes())?;
@@ -454,8 +458,8 @@ impl Collection {
         }
         // Graph linking is the slow part: it holds only the read lock, so searches go on.
         self.state.read().link(&written);
-        self.train_if_due(w)?;
-        self.state.read().release_full_precision()?;
+        self.train_if_due(w, false)?;
+        self.state.read().release_full_precision(self.config.read().mmap)?;
         if w.wal.as_ref().is_some_and(|wal| wal.len() >= self.options.checkpoint_wal_bytes) {
             self.checkpoint_locked(w)?;
         }

@@ -405,6 +405,7 @@ impl CollectionConfig {
             schema: Vec::new(),
             recall_target: None,
             memory_limit: None,
+            mmap: Default::default(),
         }
         .with_recall_target(&index)?;
         config.check_index_and_quantization()?;

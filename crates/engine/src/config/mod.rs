@@ -251,6 +251,48 @@ pub struct CollectionConfig {
     /// This collection's own memory limit in bytes (held memory, as the database's limit).
     #[serde(default)]
     pub memory_limit: Option<u64>,
+    /// `storage.mmap`: how on-disk vectors and links are held.
+    #[serde(default)]
+    pub mmap: MmapMode,
+}
+
+/// `storage.mmap` of an on-disk collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MmapMode {
+    /// Mapped, except that with a memory limit a collection whose vectors and links take
+    /// less than [`MmapMode::AUTO_SHARE`] of the remaining budget is loaded into anonymous
+    /// memory (and mapped again once it outgrows that share). Quantized and IVF-PQ
+    /// collections re-rank with `pread`, keeping full precision out of the process.
+    #[default]
+    Auto,
+    /// Served from the mapped files (re-ranks read through the map too).
+    On,
+    /// Loaded into anonymous memory at open, counted against memory limits.
+    Off,
+}
+
+impl MmapMode {
+    /// Share of the remaining memory budget under which `auto` loads a collection.
+    pub const AUTO_SHARE: f64 = 0.25;
+
+    /// Parses the API spelling (`true`, `false`, `'auto'`).
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(MmapMode::Auto),
+            "true" => Ok(MmapMode::On),
+            "false" => Ok(MmapMode::Off),
+            other => Err(Error::invalid(format!("storage.mmap must be true, false or 'auto', got {other}"))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MmapMode::Auto => "auto",
+            MmapMode::On => "true",
+            MmapMode::Off => "false",
+        }
+    }
 }
 
 /// A recall target the collection re-tunes itself for: after an `auto` promotion, after
@@ -274,6 +316,12 @@ impl RecallTarget {
 }
 
 impl CollectionConfig {
+    /// Sets `storage.mmap`.
+    pub fn with_mmap(mut self, mmap: MmapMode) -> Self {
+        self.mmap = mmap;
+        self
+    }
+
     /// Sets this collection's own memory limit (bytes, positive).
     pub fn with_memory_limit(mut self, limit: Option<u64>) -> Result<Self> {
         if limit == Some(0) {

@@ -124,3 +124,71 @@ fn codes_and_codebooks_persist_and_reload() {
     assert_eq!((st.quantization, st.code_bytes), ("trained", 5000 * 8));
     assert_eq!(c.search(&q, SearchParams { k: 10, ..Default::default() }).unwrap(), before);
 }
+
+/// `n` copies of one vector: a sample no quantizer can learn from.
+fn constant_vectors(n: usize, dim: usize) -> Vec<f32> {
+    vec![0.5; n * dim]
+}
+
+/// Whether each of `vectors` (inserted as `prefix-i`) is its own nearest neighbour.
+fn finds_itself(c: &Collection, prefix: &str, vectors: &[f32]) -> bool {
+    let dim = c.config().dimension;
+    let hits = c.search(vectors, SearchParams { k: 1, ..Default::default() }).unwrap();
+    (0..vectors.len() / dim).all(|i| hits.ids[i] == format!("{prefix}-{i}"))
+}
+
+#[test]
+fn failed_training_is_retried_after_half_again_and_persists_its_attempts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dim = 16;
+    let varied = random_vectors(8, 600, dim);
+    {
+        let db = open(tmp.path());
+        let c = db.create_collection("c", quantized(dim, Some("hnsw"), "scalar", 8, None)).unwrap();
+        // 1,000 equal vectors reach the training threshold with nothing to learn.
+        insert(&c, "same", &constant_vectors(1000, dim));
+        let st = c.stats().unwrap();
+        assert_eq!((st.quantization, st.quantization_attempts), ("failed", 1));
+        assert!(st.quantization_error.unwrap().contains("too little variance"));
+        // Writes and searches go on at full precision; 1,400 live rows are short of 1,500.
+        insert(&c, "a", &varied[..400 * dim]);
+        let st = c.stats().unwrap();
+        assert_eq!((st.quantization, st.quantization_attempts), ("failed", 1));
+        assert!(finds_itself(&c, "a", &varied[..400 * dim]));
+        db.close().unwrap();
+    }
+    let db = open(tmp.path());
+    let c = db.collection("c").unwrap();
+    let st = c.stats().unwrap();
+    assert_eq!((st.quantization, st.quantization_attempts), ("failed", 1), "the retry point survives a reopen");
+    insert(&c, "b", &varied[400 * dim..]);
+    let st = c.stats().unwrap();
+    assert_eq!((st.quantization, st.quantization_attempts, st.quantization_error), ("trained", 2, None));
+    assert_eq!(st.code_bytes, 1600 * dim);
+    assert!(finds_itself(&c, "a", &varied[..400 * dim]) && finds_itself(&c, "b", &varied[400 * dim..]));
+}
+
+#[test]
+fn optimize_and_rebuild_retry_a_failed_training_without_growth() {
+    let db = Database::open(None, DbOptions::default()).unwrap();
+    let dim = 16;
+    let config = quantized(dim, None, "product", 8, Some(4));
+    let varied = random_vectors(9, 400, dim);
+    for (name, retry) in [("optimize", true), ("rebuild", false)] {
+        let c = db.create_collection(name, config.clone()).unwrap();
+        insert(&c, "same", &constant_vectors(4096, dim));
+        // 400 distinct vectors: enough for 256 codewords, far short of half again.
+        insert(&c, "v", &varied);
+        assert_eq!(c.stats().unwrap().quantization, "failed");
+        if retry {
+            c.optimize(&Cancel::new()).unwrap();
+        } else {
+            c.rebuild(config.index, config.quantization, &Cancel::new()).unwrap();
+        }
+        let st = c.stats().unwrap();
+        assert_eq!(st.quantization, "trained", "{name}");
+        // The rebuilt quantization is new: its first training.
+        assert_eq!(st.quantization_attempts, if retry { 2 } else { 1 }, "{name}");
+        assert!(finds_itself(&c, "v", &varied), "{name}");
+    }
+}

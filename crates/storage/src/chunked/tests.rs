@@ -149,3 +149,35 @@ fn shift_targets_about_32_mib() {
     assert_eq!((1usize << s) * 128 * 4, 32 << 20);
     assert!(((1usize << ChunkedVectors::shift_for(1536)) * 1536 * 4) <= 32 << 20);
 }
+
+#[test]
+fn loaded_tables_read_their_files_into_memory_and_write_back_at_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut t = ChunkedVectors::open(Some(dir.path()), 16, 4, 0).unwrap();
+        for r in 0..40 {
+            t.set_row(r, &[r as f32; 16]).unwrap();
+        }
+        t.flush().unwrap();
+    }
+    let mut t = ChunkedVectors::open_loaded(dir.path(), 16, 4, 40, false).unwrap();
+    assert!(!t.is_mapped() && t.is_file_backed());
+    assert_eq!(VectorRows::row(&t, 33)[0], 33.0);
+    t.release_resident().unwrap(); // a no-op: dropping anonymous pages would zero them
+    assert_eq!(VectorRows::row(&t, 33)[0], 33.0);
+    t.set_row(33, &[-1.0; 16]).unwrap();
+    t.set_row(40, &[40.0; 16]).unwrap();
+    t.flush().unwrap();
+    drop(t);
+    let t = ChunkedVectors::open(Some(dir.path()), 16, 4, 41).unwrap();
+    assert_eq!(VectorRows::row(&t, 33)[0], -1.0);
+    assert_eq!(VectorRows::row(&t, 40)[15], 40.0);
+
+    let mut l = ChunkedLinks::open_loaded(&dir.path().join("l"), 3, 2, 0, false).unwrap();
+    l.grow_to(9).unwrap();
+    l.links(8)[2].store(5, Ordering::Relaxed);
+    l.flush().unwrap();
+    drop(l);
+    let l = ChunkedLinks::open(Some(&dir.path().join("l")), 3, 2, 9).unwrap();
+    assert_eq!(l.links(8)[2].load(Ordering::Relaxed), 5, "atomic rows written back whole");
+}
