@@ -41,3 +41,20 @@ pub fn configure() -> bool {
         false
     })
 }
+
+/// A write whose records and metadata took at least this many bytes is followed by a trim.
+pub const TRIM_AFTER_BYTES: usize = 4 << 20;
+
+/// After a write that allocated `bytes` of small transient buffers (one id and one metadata
+/// string per record: below the mmap threshold, so they come from the heap, often a worker
+/// thread's arena), returns the freed heap pages to the system: else they stay resident.
+pub fn trim_after(bytes: usize) {
+    if bytes < TRIM_AFTER_BYTES || !configure() {
+        return;
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator's arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -464,6 +464,9 @@ impl Collection {
             self.checkpoint_locked(w)?;
         }
         self.account(&self.state.read());
+        let transient = op.metadata_bytes() as usize + op.len() * (self.dimension() * 4 + 32);
+        drop(op);
+        crate::alloc::trim_after(transient);
         self.maybe_promote();
         self.maybe_retune();
         Ok(())
