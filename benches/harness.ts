@@ -1,6 +1,6 @@
 /** Timing helpers and the report writer shared by the workloads. */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { simdLevel } from '../index'
@@ -28,6 +28,21 @@ export function childResult<T extends object>(script: string, arg: unknown, lib:
     const err = e as { stderr?: string; message: string }
     return { lib, error: (err.stderr || err.message).split('\n').slice(0, 3).join(' ') }
   }
+}
+
+/** Resident memory of this process from /proc/self/status (Linux): anonymous (heap and
+ * anonymous maps, which a memory limit governs) and file-backed (mapped files, reclaimable).
+ * Elsewhere: the whole RSS as anonymous, 0 file-backed. */
+export function residentBytes(): { anon: number; file: number } {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8')
+    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) * 1024
+    const [anon, file] = [kb('RssAnon'), kb('RssFile')]
+    if (Number.isFinite(anon) && Number.isFinite(file)) return { anon, file }
+  } catch {
+    // not Linux
+  }
+  return { anon: process.memoryUsage().rss, file: 0 }
 }
 
 /** Median and range of repeated measurements. */

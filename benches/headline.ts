@@ -17,12 +17,14 @@ import type { MemoryResult } from './memory'
 import type { WorkerResult } from './peer-worker'
 import type { QuantResult } from './quant'
 import type { SoakResult } from './soak'
+import type { StorageModesResult } from './storage'
 
 export interface RunResults {
   flat?: FlatResult[]
   ann?: AnnResult[]
   quant?: QuantResult
   memory?: MemoryResult
+  storage?: StorageModesResult
   filtered?: FilteredResult
   batch?: BatchRow[]
   streaming?: StreamingResults

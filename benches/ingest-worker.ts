@@ -5,10 +5,11 @@
  * source sizes) and by __test__/ingest.spec.ts (bounded read-ahead, flat memory).
  * argv: JSON `{ n, dim, disk }`.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LibraVDB } from '../index'
+import { residentBytes } from './harness'
 
 export interface IngestWorkerResult {
   count: number
@@ -31,16 +32,8 @@ function vectorOf(i: number, dim: number): Float32Array {
   return v
 }
 
-/** RssAnon from /proc/self/status (Linux), else the whole RSS. */
-function anonBytes(): number {
-  try {
-    const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
-    if (m) return Number(m[1]) * 1024
-  } catch {
-    // not Linux
-  }
-  return process.memoryUsage().rss
-}
+/** RssAnon (Linux), else the whole RSS. */
+const anonBytes = () => residentBytes().anon
 
 async function main() {
   const { n, dim, disk } = JSON.parse(process.argv[2]) as { n: number; dim: number; disk: boolean }

@@ -19,6 +19,7 @@ import { benchIvfPq, ivfpqSection } from './ivfpq'
 import { benchFlat, benchFlatBatch, flatBatchSection, flatSection } from './flat'
 import { benchLifecycle, lifecycleSection } from './lifecycle'
 import { benchMemory, memorySection } from './memory'
+import { benchStorageModes, storageModesSection } from './storage'
 import { machine, writeReport } from './harness'
 import { type RunResults, headlineSection } from './headline'
 import { benchQuant, quantSection } from './quant'
@@ -133,6 +134,9 @@ async function main() {
     const memory = await benchMemory(easy, [base / 8, base / 4, base / 2, base])
     sections.push(memorySection(memory))
     json.memory = memory
+    const storage = benchStorageModes(quick ? [5_000, 10_000] : [25_000, 50_000, 100_000, 200_000], 200)
+    sections.push(storageModesSection(storage))
+    json.storage = storage
   }
 
   if (runs('filtered')) {
