@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type CollectionConfig, LibraVDB } from '../index'
+import { type CollectionConfig, type CollectionMemory, LibraVDB } from '../index'
 import { clustered } from './datasets'
 import { residentBytes } from './harness'
 
@@ -35,6 +35,8 @@ export interface StorageResult {
   cacheBytes: number
   /** `memoryUsage().total`: what the limit is measured against. */
   heldBytes: number
+  /** The collection's `memoryUsage()` parts. */
+  parts: CollectionMemory
   vectorsInMemory: boolean
   qps: number
   qpsAfterRelease: number
@@ -98,6 +100,7 @@ async function main() {
       v8HeapBytes: heapAfter - heapBefore,
       cacheBytes: stats.memory.cache,
       heldBytes: usage.total,
+      parts: usage.collections.c,
       vectorsInMemory: stats.vectorsInMemory,
       qps,
       qpsAfterRelease,
