@@ -381,10 +381,12 @@ impl<T: Slot> ChunkedTable<T> {
         let bytes = self.chunk_bytes();
         for c in 0..self.chunks.len() {
             let path = self.chunk_path(c).unwrap_or_default();
-            let file = &self.files[c].0;
+            let (file, len) = &mut self.files[c];
+            // The write-back may have extended the file past the length recorded at open.
+            *len = file.metadata().at(&path)?.len() as usize;
             // SAFETY: as in `map_chunk`: this process alone writes the file, and no row past
             // its end is accessed.
-            let map = unsafe { MmapOptions::new().len(bytes).map_mut(file) }.at(&path)?;
+            let map = unsafe { MmapOptions::new().len(bytes).map_mut(&*file) }.at(&path)?;
             self.chunks[c] = map;
         }
         self.loaded = false;
