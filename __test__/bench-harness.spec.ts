@@ -5,6 +5,7 @@ import { qpsAtRecall } from '../benches/ann'
 import { clustered, readVecs, recallAtK } from '../benches/datasets'
 import { spread } from '../benches/harness'
 import { jsScan } from '../benches/jsscan'
+import { storageModesSection } from '../benches/storage'
 import { escapeXml, lineChart } from '../benches/svg'
 import { writeVecs } from '../benches/vecfile'
 import { tempDir } from './helpers'
@@ -69,6 +70,15 @@ describe('benchmark harness', () => {
     const d = (i: number) => a.base.subarray(i * 8, i * 8 + 8).reduce((s, x, j) => s + (x - q[j]) ** 2, 0)
     const all = Array.from({ length: 200 }, (_, i) => i).sort((x, y) => d(x) - d(y) || x - y)
     expect(jsScan(a.base, 8, q, 5)).toEqual(all.slice(0, 5))
+  })
+
+  it('never prints an RSS growth under the noise floor as a figure, and names failed points', () => {
+    const parts = { vectors: 0, index: 0, codes: 0, payload: 0, ids: 0, metadata: 0, cache: 0, buffers: 0, mapped: 0, resident: 0, held: 0 }
+    const point = { n: 1000, anonBytes: -3 * 2 ** 20, fileBytes: 5 * 2 ** 20, v8HeapBytes: 0, cacheBytes: 0, heldBytes: 2 ** 20, parts, vectorsInMemory: false, qps: 1000, qpsAfterRelease: 900, residentAfterRelease: 0 }
+    const md = storageModesSection({ sizes: [1000, 2000], series: [{ label: 'mmap true', points: [point, { error: 'boom' }] }] })
+    expect(md).toContain('| mmap true | 1,000 | < 2 | < 2 / 0.0 | 5.0 | 1.0 | mapped | 1000 | 900 |')
+    expect(md).toContain('failed: boom')
+    expect(md).not.toMatch(/\| -\d/)
   })
 
   it('summarises repeated runs by median and range', () => {

@@ -1,5 +1,5 @@
 /**
- * ANN workload: LibraVDB's HNSW against hnswlib-node and usearch on the same data, each in
+ * ANN workload: LibraVDB's HNSW against hnswlib-node, usearch and zvec on the same data, each in
  * its own child process: build time (m = 16, efConstruction = 200), recall@10 vs queries/s
  * over an efSearch sweep with one query at a time, and memory per vector.
  */
@@ -13,7 +13,7 @@ import type { SweepPoint, WorkerResult, WorkerSpec } from './peer-worker'
 import { lineChart } from './svg'
 import { writeVecs } from './vecfile'
 
-export const LIBS = ['libravdb', 'hnswlib-node', 'usearch'] as const
+export const LIBS = ['libravdb', 'hnswlib-node', 'usearch', 'zvec'] as const
 
 export interface AnnResult {
   dataset: string
@@ -104,8 +104,9 @@ export function annSection(all: AnnResult[]): string {
   const out: string[] = ['## HNSW vs peers (one query at a time)', '']
   out.push(
     'Build: m = 16, efConstruction = 200, each library in its own process; threads = what the library',
-    'uses (hnswlib-node adds one point per call, so it builds on 1 thread; LibraVDB and usearch use all',
-    'cores). Queries: k = 10, single queries on the JS thread (`searchSync`, `searchKnn`, `search`),',
+    'uses (hnswlib-node adds one point per call, so it builds on 1 thread; LibraVDB, usearch and zvec use',
+    'all cores; zvec\'s build is its inserts, 1,000 per call, plus `optimizeSync()`, which builds the',
+    'index). Queries: k = 10, single queries on the JS thread (`searchSync`, `searchKnn`, `search`, `querySync`),',
     'median of repeated runs. Ratios are LibraVDB / peer from the same run. Memory: RSS growth of the',
     'process during the build, per vector (includes ids and each library\'s bookkeeping); below',
     '~100k vectors it is dominated by allocator and GC effects of a few MB (even negative): read it',

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LibraVDB } from '../index'
 import { readVecs } from './datasets'
-import { type HnswlibModule, type UsearchModule, loadPeer } from './peers'
+import { type HnswlibModule, type UsearchModule, type ZvecModule, loadPeer } from './peers'
 
 export interface WorkerSpec {
-  lib: 'libravdb' | 'hnswlib-node' | 'usearch'
+  lib: 'libravdb' | 'hnswlib-node' | 'usearch' | 'zvec'
   /** LibraVDB: index type (default hnsw). */
   index?: 'flat' | 'hnsw' | 'ivfpq'
   /** LibraVDB IVF-PQ: code shape (default: the index defaults, m = dim / 4, 8 bits). */
@@ -147,6 +147,38 @@ async function main() {
       point(ef, (i) => index.searchKnn(qArrays[i], 10).neighbors)
     }
     rssAfterQueries = process.memoryUsage().rss
+  } else if (spec.lib === 'zvec') {
+    const z = loadPeer<ZvecModule>('@zvec/zvec')
+    const schema = new z.ZVecCollectionSchema({
+      name: 'bench',
+      vectors: {
+        name: 'v',
+        dataType: z.ZVecDataType.VECTOR_FP32,
+        dimension: dim,
+        indexParams: { indexType: z.ZVecIndexType.HNSW, metricType: z.ZVecMetricType.L2, m: spec.m, efConstruction: spec.efConstruction },
+      },
+    })
+    const dir = mkdtempSync(join(tmpdir(), 'zvec-'))
+    const c = z.ZVecCreateAndOpen(join(dir, 'bench'), schema)
+    const t0 = performance.now()
+    // Its write batches take at most 1,024 documents; optimize() builds the index.
+    for (let s = 0; s < base.n; s += 1000) {
+      const docs = Array.from({ length: Math.min(1000, base.n - s) }, (_, i) => ({ id: String(s + i), vectors: { v: data.subarray((s + i) * dim, (s + i + 1) * dim) } }))
+      const failed = c.insertSync(docs).find((st) => !st.ok)
+      if (failed) throw new Error(`zvec insert: ${failed.message}`)
+    }
+    c.optimizeSync()
+    buildSeconds = (performance.now() - t0) / 1000
+    threads = (await import('node:os')).cpus().length
+    global.gc?.()
+    rss1 = process.memoryUsage().rss
+    for (const ef of spec.efs) {
+      const params = { indexType: z.ZVecIndexType.HNSW, ef }
+      point(ef, (i) => c.querySync({ fieldName: 'v', topk: 10, vector: q(i), params, outputFields: [] }).map((d) => Number(d.id)))
+    }
+    rssAfterQueries = process.memoryUsage().rss
+    c.closeSync?.()
+    rmSync(dir, { recursive: true, force: true })
   } else {
     const { Index } = loadPeer<UsearchModule>('usearch')
     const quantization = spec.quantization === 'i8' ? 'i8' : 'f32'

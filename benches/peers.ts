@@ -33,6 +33,25 @@ export interface UsearchModule {
   }) => UsearchIndex
 }
 
+/** @zvec/zvec (Alibaba's zvec over Node-API, prebuilt): the calls the ANN worker makes. */
+export interface ZvecCollection {
+  insertSync(docs: { id: string; vectors: Record<string, Float32Array> }[]): { ok: boolean; message: string }[]
+  optimizeSync(): void
+  querySync(q: { fieldName: string; topk: number; vector: Float32Array; params: { indexType: number; ef: number }; outputFields: string[] }): { id: string; score: number }[]
+  closeSync?(): void
+}
+
+export interface ZvecModule {
+  ZVecDataType: { VECTOR_FP32: number }
+  ZVecIndexType: { HNSW: number }
+  ZVecMetricType: { L2: number }
+  ZVecCollectionSchema: new (params: {
+    name: string
+    vectors: { name: string; dataType: number; dimension: number; indexParams: { indexType: number; metricType: number; m: number; efConstruction: number } }
+  }) => unknown
+  ZVecCreateAndOpen(path: string, schema: unknown): ZvecCollection
+}
+
 /** Loads a peer from benches/node_modules; throws a clear error when it is missing. */
 export function loadPeer<T>(name: string): T {
   try {
