@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { qpsAtRecall } from '../benches/ann'
+import { noisyAtRecall, qpsAtRecall } from '../benches/ann'
 import { clustered, readVecs, recallAtK } from '../benches/datasets'
 import { spread } from '../benches/harness'
 import { jsScan } from '../benches/jsscan'
@@ -47,6 +47,20 @@ describe('benchmark harness', () => {
     expect(qpsAtRecall(sweep, 0.95)).toBeCloseTo(500)
     expect(qpsAtRecall(sweep, 0.8)).toBe(1000)
     expect(qpsAtRecall(sweep, 0.999)).toBeUndefined()
+  })
+
+  it('flags q/s at a target recall when the bracketing points varied by more than 30%', () => {
+    const sweep = [
+      { ef: 10, recall: 0.8, qps: 2000, qpsSpread: 0.9 },
+      { ef: 20, recall: 0.9, qps: 1500, qpsSpread: 0.1 },
+      { ef: 40, recall: 0.97, qps: 900, qpsSpread: 0.35 },
+    ]
+    expect(noisyAtRecall(sweep, 0.95)).toBe(true) // ef 20 and 40 bracket it; ef 40 varied 35%
+    expect(noisyAtRecall(sweep, 0.85)).toBe(true) // ef 10 and 20; ef 10 varied 90%
+    const quiet = sweep.map((p) => (p.ef === 40 ? { ...p, qpsSpread: 0.2 } : p))
+    expect(noisyAtRecall(quiet, 0.95)).toBe(false) // ef 10's noise is outside the bracket
+    expect(noisyAtRecall([{ ef: 10, recall: 0.99, qps: 1, qpsSpread: 0.1 }], 0.95)).toBe(false)
+    expect(noisyAtRecall(sweep, 0.999)).toBe(false)
   })
 
   it('reads back fvecs and ivecs files it wrote, and rejects malformed ones', () => {

@@ -81,6 +81,15 @@ function sliceGt(gt: Int32Array, k: number, nq: number): Int32Array {
   return out
 }
 
+/** Whether the sweep points that bracket `target` recall varied by more than 30% between
+ * repeated runs (the machine was busy): such figures are flagged in the report. */
+export function noisyAtRecall(sweep: SweepPoint[], target: number): boolean {
+  const pts = [...sweep].sort((a, b) => a.ef - b.ef)
+  const i = pts.findIndex((p) => p.recall >= target)
+  if (i < 0) return false
+  return pts.slice(Math.max(0, i - 1), i + 1).some((p) => (p.qpsSpread ?? 0) > 0.3)
+}
+
 /** Queries/s at `target` recall, interpolated between sweep points; undefined if never reached. */
 export function qpsAtRecall(sweep: SweepPoint[], target: number): number | undefined {
   const pts = [...sweep].sort((a, b) => a.ef - b.ef)
@@ -110,7 +119,8 @@ export function annSection(all: AnnResult[]): string {
     'median of repeated runs. Ratios are LibraVDB / peer from the same run. Memory: RSS growth of the',
     'process during the build, per vector (includes ids and each library\'s bookkeeping); below',
     '~100k vectors it is dominated by allocator and GC effects of a few MB (even negative): read it',
-    'from the default (100k) run.',
+    'from the default (100k) run. A q/s marked (±>30%) varied by more than 30% between the repeated',
+    'runs of the sweep points around recall 0.95: the machine was busy; re-run before quoting it.',
     '',
   )
   for (const a of all) {
@@ -127,7 +137,8 @@ export function annSection(all: AnnResult[]): string {
           const ratio = r.lib === 'libravdb' || !qps || !ourQps ? '' : `**${fmt.ratio(ourQps / qps)}**`
           const build = r.lib === 'libravdb' || !ours ? '' : `${(r.buildSeconds / ours.buildSeconds).toFixed(2)}x faster`
           const mem = r.structBytesPerVector ? `${fmt.n(r.rssBytesPerVector)} (vectors + graph: ${fmt.n(r.structBytesPerVector)})` : fmt.n(r.rssBytesPerVector)
-          return [r.lib, `${r.buildSeconds.toFixed(2)} (${r.threads})`, qps ? fmt.n(qps) : 'not reached', ratio, build, mem]
+          const flag = qps && noisyAtRecall(r.sweep, 0.95) ? ' (±>30%)' : ''
+          return [r.lib, `${r.buildSeconds.toFixed(2)} (${r.threads})`, qps ? `${fmt.n(qps)}${flag}` : 'not reached', ratio, build, mem]
         }),
       ),
       '',

@@ -38,6 +38,8 @@ export interface SweepPoint {
   ef: number
   recall: number
   qps: number
+  /** (max - min) / median of the repeated runs' q/s: above 0.3 the figure is flagged. */
+  qpsSpread?: number
 }
 
 export interface WorkerResult {
@@ -53,8 +55,9 @@ export interface WorkerResult {
   sweep: SweepPoint[]
 }
 
-/** Searches every query `repeats` times; returns the median queries/s and the last ids. */
-function sweepPoint(nq: number, repeats: number, search: (q: number) => number[]): { qps: number; ids: number[][] } {
+/** Searches every query `repeats` times; returns the median queries/s, its spread and the
+ * last ids. */
+function sweepPoint(nq: number, repeats: number, search: (q: number) => number[]): { qps: number; qpsSpread: number; ids: number[][] } {
   let ids: number[][] = []
   for (let q = 0; q < Math.min(nq, 50); q++) search(q) // warm-up
   const rates: number[] = []
@@ -65,7 +68,8 @@ function sweepPoint(nq: number, repeats: number, search: (q: number) => number[]
     rates.push((nq * 1000) / (performance.now() - t0))
   }
   rates.sort((a, b) => a - b)
-  return { qps: rates[Math.floor(rates.length / 2)], ids }
+  const qps = rates[Math.floor(rates.length / 2)]
+  return { qps, qpsSpread: (rates[rates.length - 1] - rates[0]) / qps, ids }
 }
 
 function recallAt10(ids: number[][], gt: Int32Array, gtK: number): number {
@@ -95,8 +99,8 @@ async function main() {
   let structBytesPerVector: number | undefined
   let codeBytesPerVector: number | undefined
   const point = (ef: number, search: (i: number) => number[]) => {
-    const { qps, ids } = sweepPoint(queries.n, spec.repeats, search)
-    sweep.push({ ef, qps, recall: recallAt10(ids, gt.data as Int32Array, gt.dim) })
+    const { qps, qpsSpread, ids } = sweepPoint(queries.n, spec.repeats, search)
+    sweep.push({ ef, qps, qpsSpread, recall: recallAt10(ids, gt.data as Int32Array, gt.dim) })
   }
   let rss1 = 0
   let rssAfterQueries = 0
