@@ -23,6 +23,7 @@ export interface RunResults {
   flat?: FlatResult[]
   ann?: AnnResult[]
   quant?: QuantResult
+  quant384?: QuantResult
   memory?: MemoryResult
   storage?: StorageModesResult
   filtered?: FilteredResult

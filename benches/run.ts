@@ -127,6 +127,12 @@ async function main() {
     const quant = await benchQuant(easy, quick ? 100 : 200, efs, repeats)
     sections.push(quantSection(quant))
     json.quant = quant
+    if (!quick) {
+      // 384-d sentence embeddings: whether traversing codes pays off where distances cost more.
+      const quant384 = await benchQuant(debpkg20k(), 500, efs, repeats)
+      sections.push(quantSection(quant384))
+      json.quant384 = quant384
+    }
   }
 
   if (runs('memory')) {
