@@ -90,7 +90,7 @@ export function filteredSection(r: FilteredResult): string {
     `queries: the smallest of ${CALIBRATION_EFS.join(', ')} whose unfiltered recall@10 reaches ${CALIBRATION_RECALL}`,
     `(${ok.map((x) => `${x.lib}: ${x.efSearch}`).join(', ')}). LibraVDB's planner widens it as selectivity falls;`,
     'hnswlib-node filters with its label callback during the walk. usearch: its JavaScript binding',
-    'has no filtered search. @lancedb/lancedb: requires Node 22, not installed on this Node 20 machine.',
+    'has no filtered search. LanceDB: measured in the IVF-PQ comparison only (no HNSW of its own).',
     '',
     ...r.results.filter((x) => 'error' in x).map((x) => `- ${x.lib}: unavailable (${(x as { error: string }).error})`),
     '',

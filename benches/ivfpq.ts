@@ -1,8 +1,9 @@
 /**
- * IVF-PQ beside faiss: the same files, the same shape (about sqrt(n) lists, m sub-spaces of 8
- * bits, k x 16 candidates re-ranked on full precision: faiss IndexIVFPQ + IndexRefineFlat),
- * single queries on one thread, an nprobe sweep. faiss-cpu runs from a Python venv the bench
- * creates in .tools/faiss-venv (PyPI, pinned); when that fails the section says why.
+ * IVF-PQ beside faiss and LanceDB: the same files, the same shape (about sqrt(n) lists, m
+ * sub-spaces of 8 bits, k x 16 candidates re-ranked on full precision: faiss IndexIVFPQ +
+ * IndexRefineFlat, LanceDB IVF_PQ with refineFactor 16), single queries one after another, an
+ * nprobe sweep. faiss-cpu runs from a Python venv the bench creates in .tools/faiss-venv (PyPI,
+ * pinned); LanceDB from benches/node_modules; when either fails the section says why.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'
@@ -26,6 +27,7 @@ export interface IvfPqComparison {
   m: number
   libravdb: Outcome
   faiss: Outcome
+  lancedb: Outcome
 }
 
 /** The venv's python with faiss installed, or the reason it could not be set up. */
@@ -61,44 +63,60 @@ export async function benchIvfPq(sets: { ds: Dataset; m: number }[], nq: number,
     const common = { base: files.base, queries: files.queries, gt: files.gt, nprobes: NPROBES, repeats }
     const libravdb = runWorker({ ...common, lib: 'libravdb', index: 'ivfpq', ivf: { m, bits: 8 }, m: 16, efConstruction: 200, efs: [] }, 'libravdb')
     const faiss = typeof python === 'string' ? runFaiss(python, { ...common, m, rerank: 16 }) : { lib: 'faiss', error: python.error }
+    const lancedb = runWorker({ ...common, lib: 'lancedb', ivf: { m, bits: 8 }, m: 16, efConstruction: 200, efs: [] }, 'lancedb')
     rmSync(files.dir, { recursive: true, force: true })
-    out.push({ dataset: ds.name, n: ds.base.length / ds.dim, dim: ds.dim, m, libravdb, faiss })
+    out.push({ dataset: ds.name, n: ds.base.length / ds.dim, dim: ds.dim, m, libravdb, faiss, lancedb })
   }
   return out
 }
 
 export function ivfpqSection(results: IvfPqComparison[]): string {
   const lines = [
-    '## IVF-PQ beside faiss',
+    '## IVF-PQ beside faiss and LanceDB',
     '',
     'Same files, same shape: about sqrt(n) lists, m sub-spaces of 8 bits, k x 16 candidates re-ranked on full precision',
-    '(faiss: IndexIVFPQ + IndexRefineFlat, k_factor 16, one OpenMP thread). Single queries, median of the runs; build =',
-    'train + add (LibraVDB: insertBatch on all cores, training inside; faiss: one thread). Ratio: LibraVDB / faiss q/s.',
+    '(faiss: IndexIVFPQ + IndexRefineFlat, k_factor 16, one OpenMP thread; LanceDB 0.39: IVF_PQ, refineFactor 16, its',
+    'async query API awaited one query at a time). Single queries, median of the runs; build = train + add (LibraVDB:',
+    'insertBatch on all cores, training inside; faiss: one thread; LanceDB: createTable from JS rows + createIndex, its',
+    'own threads). Ratios: LibraVDB / peer q/s.',
     '',
   ]
   for (const r of results) {
     lines.push(`### ${r.dataset} (${r.n.toLocaleString('en-US')} x ${r.dim}), m = ${r.m}`, '')
-    const err = [r.libravdb, r.faiss].find((x) => 'error' in x) as { lib: string; error: string } | undefined
-    if (err) {
-      lines.push(`${err.lib} unavailable: ${err.error}`, '')
+    if ('error' in r.libravdb) {
+      lines.push(`libravdb failed: ${r.libravdb.error}`, '')
       continue
     }
-    const [a, b] = [r.libravdb as WorkerResult, r.faiss as WorkerResult]
+    const a = r.libravdb
+    const peers = [r.faiss, r.lancedb].filter((p): p is WorkerResult => !('error' in p))
+    for (const p of [r.faiss, r.lancedb]) if ('error' in p) lines.push(`${p.lib} unavailable: ${p.error}`, '')
     lines.push(
       table(
-        ['nprobe', 'libravdb recall@10', 'libravdb q/s', 'faiss recall@10', 'faiss q/s', 'ratio'],
-        a.sweep.map((p, i) => [String(p.ef), p.recall.toFixed(3), fmt.n(p.qps), b.sweep[i].recall.toFixed(3), fmt.n(b.sweep[i].qps), fmt.ratio(p.qps / b.sweep[i].qps)]),
+        ['nprobe', 'libravdb recall@10', 'libravdb q/s', ...peers.flatMap((p) => [`${p.lib} recall@10`, `${p.lib} q/s`])],
+        a.sweep.map((x, i) => [
+          String(x.ef),
+          x.recall.toFixed(3),
+          fmt.n(x.qps),
+          ...peers.flatMap((p) => (p.sweep[i] ? [p.sweep[i].recall.toFixed(3), fmt.n(p.sweep[i].qps)] : ['', ''])),
+        ]),
       ),
       '',
       table(
-        ['', 'libravdb', 'faiss', 'ratio'],
+        ['', 'libravdb', ...peers.flatMap((p) => [p.lib, 'ratio'])],
         [
           ...[0.9, 0.95].map((t) => {
-            const [x, y] = [qpsAtRecall(a.sweep, t), qpsAtRecall(b.sweep, t)]
-            return [`q/s at recall ${t}`, x ? fmt.n(x) : 'not reached', y ? fmt.n(y) : 'not reached', x && y ? `**${fmt.ratio(x / y)}**` : '']
+            const x = qpsAtRecall(a.sweep, t)
+            return [
+              `q/s at recall ${t}`,
+              x ? fmt.n(x) : 'not reached',
+              ...peers.flatMap((p) => {
+                const y = qpsAtRecall(p.sweep, t)
+                return [y ? fmt.n(y) : 'not reached', x && y ? `**${fmt.ratio(x / y)}**` : '']
+              }),
+            ]
           }),
-          ['build s', `${a.buildSeconds.toFixed(1)} (${a.threads} threads)`, `${b.buildSeconds.toFixed(1)} (1 thread)`, ''],
-          ['code bytes / vector', fmt.n(a.codeBytesPerVector ?? 0), fmt.n(b.codeBytesPerVector ?? 0), ''],
+          ['build s', `${a.buildSeconds.toFixed(1)} (${a.threads} threads)`, ...peers.flatMap((p) => [`${p.buildSeconds.toFixed(1)} (${p.lib === 'faiss' ? '1 thread' : 'own threads'})`, ''])],
+          ['code bytes / vector', fmt.n(a.codeBytesPerVector ?? 0), ...peers.flatMap((p) => [fmt.n(p.codeBytesPerVector ?? 0), ''])],
         ],
       ),
       '',

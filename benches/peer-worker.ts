@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LibraVDB } from '../index'
 import { readVecs } from './datasets'
-import { type HnswlibModule, type UsearchModule, type ZvecModule, loadPeer } from './peers'
+import { type HnswlibModule, type LancedbModule, type UsearchModule, type ZvecModule, loadPeer } from './peers'
 
 export interface WorkerSpec {
-  lib: 'libravdb' | 'hnswlib-node' | 'usearch' | 'zvec'
+  lib: 'libravdb' | 'hnswlib-node' | 'usearch' | 'zvec' | 'lancedb'
   /** LibraVDB: index type (default hnsw). */
   index?: 'flat' | 'hnsw' | 'ivfpq'
-  /** LibraVDB IVF-PQ: code shape (default: the index defaults, m = dim / 4, 8 bits). */
+  /** LibraVDB and LanceDB IVF-PQ: code shape (default: the index defaults, m = dim / 4, 8 bits). */
   ivf?: { m?: number; bits?: 8 | 4 }
   /** LibraVDB: quantization; usearch: 'i8' stores int8 vectors. */
   quantization?: { type: 'scalar' | 'product'; bits?: 8 | 4; m?: number } | 'i8'
@@ -55,16 +55,22 @@ export interface WorkerResult {
   sweep: SweepPoint[]
 }
 
-/** Searches every query `repeats` times; returns the median queries/s, its spread and the
- * last ids. */
-function sweepPoint(nq: number, repeats: number, search: (q: number) => number[]): { qps: number; qpsSpread: number; ids: number[][] } {
+/** A library's search of query `q`: its ids, best first (a promise for async-only APIs). */
+type Search = (q: number) => number[] | Promise<number[]>
+
+/** Searches every query `repeats` times, one after another; returns the median queries/s,
+ * its spread and the last ids. */
+async function sweepPoint(nq: number, repeats: number, search: Search): Promise<{ qps: number; qpsSpread: number; ids: number[][] }> {
   let ids: number[][] = []
-  for (let q = 0; q < Math.min(nq, 50); q++) search(q) // warm-up
+  for (let q = 0; q < Math.min(nq, 50); q++) await search(q) // warm-up
   const rates: number[] = []
   for (let r = 0; r < repeats; r++) {
     ids = []
     const t0 = performance.now()
-    for (let q = 0; q < nq; q++) ids.push(search(q))
+    for (let q = 0; q < nq; q++) {
+      const found = search(q)
+      ids.push(found instanceof Promise ? await found : found)
+    }
     rates.push((nq * 1000) / (performance.now() - t0))
   }
   rates.sort((a, b) => a - b)
@@ -98,8 +104,8 @@ async function main() {
   let threads = 1
   let structBytesPerVector: number | undefined
   let codeBytesPerVector: number | undefined
-  const point = (ef: number, search: (i: number) => number[]) => {
-    const { qps, qpsSpread, ids } = sweepPoint(queries.n, spec.repeats, search)
+  const point = async (ef: number, search: Search) => {
+    const { qps, qpsSpread, ids } = await sweepPoint(queries.n, spec.repeats, search)
     sweep.push({ ef, qps, qpsSpread, recall: recallAt10(ids, gt.data as Int32Array, gt.dim) })
   }
   let rss1 = 0
@@ -129,10 +135,10 @@ async function main() {
     codeBytesPerVector = st.codeBytes / base.n
     global.gc?.()
     rss1 = process.memoryUsage().rss
-    if (spec.index === 'flat') point(0, (i) => c.searchSync(q(i), { k: 10 }).map((h) => Number(h.id)))
+    if (spec.index === 'flat') await point(0, (i) => c.searchSync(q(i), { k: 10 }).map((h) => Number(h.id)))
     else if (spec.index === 'ivfpq') {
-      for (const nprobe of spec.nprobes ?? [8]) point(nprobe, (i) => c.searchSync(q(i), { k: 10, nprobe }).map((h) => Number(h.id)))
-    } else for (const ef of spec.efs) point(ef, (i) => c.searchSync(q(i), { k: 10, efSearch: ef }).map((h) => Number(h.id)))
+      for (const nprobe of spec.nprobes ?? [8]) await point(nprobe, (i) => c.searchSync(q(i), { k: 10, nprobe }).map((h) => Number(h.id)))
+    } else for (const ef of spec.efs) await point(ef, (i) => c.searchSync(q(i), { k: 10, efSearch: ef }).map((h) => Number(h.id)))
     global.gc?.()
     rssAfterQueries = process.memoryUsage().rss
     await db.close()
@@ -148,9 +154,32 @@ async function main() {
     rss1 = process.memoryUsage().rss
     for (const ef of spec.efs) {
       index.setEf(ef)
-      point(ef, (i) => index.searchKnn(qArrays[i], 10).neighbors)
+      await point(ef, (i) => index.searchKnn(qArrays[i], 10).neighbors)
     }
     rssAfterQueries = process.memoryUsage().rss
+  } else if (spec.lib === 'lancedb') {
+    const lancedb = loadPeer<LancedbModule>('@lancedb/lancedb')
+    const dir = mkdtempSync(join(tmpdir(), 'lancedb-'))
+    const db = await lancedb.connect(dir)
+    const t0 = performance.now()
+    const rows = Array.from({ length: base.n }, (_, i) => ({ id: i, vector: Array.from(data.subarray(i * dim, (i + 1) * dim)) }))
+    const table = await db.createTable('bench', rows)
+    const numSubVectors = spec.ivf?.m ?? dim / 4
+    const config = lancedb.Index.ivfPq({ numPartitions: Math.round(Math.sqrt(base.n)), numSubVectors, numBits: spec.ivf?.bits ?? 8, distanceType: 'l2' })
+    await table.createIndex('vector', { config })
+    buildSeconds = (performance.now() - t0) / 1000
+    threads = (await import('node:os')).cpus().length
+    codeBytesPerVector = numSubVectors
+    global.gc?.()
+    rss1 = process.memoryUsage().rss
+    for (const nprobe of spec.nprobes ?? [8]) {
+      await point(nprobe, async (i) => {
+        const hits = await table.vectorSearch(q(i)).distanceType('l2').nprobes(nprobe).refineFactor(16).limit(10).select(['id', '_distance']).toArray()
+        return hits.map((h) => Number(h.id))
+      })
+    }
+    rssAfterQueries = process.memoryUsage().rss
+    rmSync(dir, { recursive: true, force: true })
   } else if (spec.lib === 'zvec') {
     const z = loadPeer<ZvecModule>('@zvec/zvec')
     const schema = new z.ZVecCollectionSchema({
@@ -178,7 +207,7 @@ async function main() {
     rss1 = process.memoryUsage().rss
     for (const ef of spec.efs) {
       const params = { indexType: z.ZVecIndexType.HNSW, ef }
-      point(ef, (i) => c.querySync({ fieldName: 'v', topk: 10, vector: q(i), params, outputFields: [] }).map((d) => Number(d.id)))
+      await point(ef, (i) => c.querySync({ fieldName: 'v', topk: 10, vector: q(i), params, outputFields: [] }).map((d) => Number(d.id)))
     }
     rssAfterQueries = process.memoryUsage().rss
     c.closeSync?.()
@@ -202,7 +231,7 @@ async function main() {
     for (const ef of spec.efs) {
       const view = make(ef)
       view.load(join(dir, 'index.usearch'))
-      point(ef, (i) => Array.from(view.search(q(i), 10, 1).keys, Number))
+      await point(ef, (i) => Array.from(view.search(q(i), 10, 1).keys, Number))
     }
     rmSync(dir, { recursive: true, force: true })
     rssAfterQueries = process.memoryUsage().rss

@@ -52,6 +52,26 @@ export interface ZvecModule {
   ZVecCreateAndOpen(path: string, schema: unknown): ZvecCollection
 }
 
+/** @lancedb/lancedb: the calls the IVF-PQ comparison makes (queries are async only). */
+export interface LancedbModule {
+  connect(dir: string): Promise<{
+    createTable(name: string, rows: { id: number; vector: number[] }[]): Promise<{
+      createIndex(column: string, options: { config: unknown }): Promise<void>
+      vectorSearch(v: Float32Array): LancedbQuery
+    }>
+  }>
+  Index: { ivfPq(o: { numPartitions: number; numSubVectors: number; numBits: number; distanceType: 'l2' }): unknown }
+}
+
+export interface LancedbQuery {
+  distanceType(d: 'l2'): LancedbQuery
+  nprobes(n: number): LancedbQuery
+  refineFactor(f: number): LancedbQuery
+  limit(k: number): LancedbQuery
+  select(columns: string[]): LancedbQuery
+  toArray(): Promise<{ id: number | bigint }[]>
+}
+
 /** Loads a peer from benches/node_modules; throws a clear error when it is missing. */
 export function loadPeer<T>(name: string): T {
   try {
