@@ -191,6 +191,42 @@ describe('storage.mmap', () => {
     expect(loaded.maxTotal).toBeLessThanOrEqual(64e6)
   }, 300_000)
 
+  it("under pressure, an 'auto' collection whose vectors are loaded moves them to its mapped files", async () => {
+    const dir = tempDir()
+    const db = await LibraVDB.open(dir, { memoryLimit: '40MB', memoryPressure: 0.8 })
+    const a = await db.createCollection('a', { dimension: DIM, index: { type: 'hnsw', m: 8 } })
+    const av = randomVectors(5, 5_000, DIM)
+    await a.insertBatch({ ids: ids(5_000), vectors: av })
+    expect(a.stats()).toMatchObject({ mmap: 'auto', vectorsInMemory: true })
+    expect(a.stats().memory.vectors).toBe(5_000 * DIM * 4)
+    const before = await a.search(av.subarray(42 * DIM, 43 * DIM), { k: 5 })
+    // Another collection's growth crosses 0.8 x 40MB; 'a' itself is not written again.
+    const b = await db.createCollection('b', { dimension: DIM, storage: { mmap: false } })
+    let pressured = false
+    db.once('memoryPressure', () => {
+      pressured = true
+    })
+    for (let batch = 0; batch < 20 && !pressured; batch++) {
+      await b.insertBatch({ ids: ids(5_000, batch * 5_000), vectors: randomVectors(100 + batch, 5_000, DIM) })
+      await new Promise((r) => setImmediate(r))
+    }
+    expect(pressured).toBe(true)
+    // The relief runs off the JS thread after the event is queued: wait for it, boundedly.
+    for (let i = 0; i < 500 && a.stats().vectorsInMemory; i++) await new Promise((r) => setTimeout(r, 20))
+    const s = a.stats()
+    expect(s).toMatchObject({ vectorsInMemory: false, count: 5_000 })
+    expect(s.memory.vectors).toBe(0)
+    expect(s.memory.mapped).toBeGreaterThanOrEqual(5_000 * DIM * 4)
+    expect(db.memoryUsage().collections.a.held).toBeLessThan(5_000 * DIM * 4)
+    expect(await a.search(av.subarray(42 * DIM, 43 * DIM), { k: 5 })).toEqual(before)
+    // 'b' is mmap false: it stays in memory.
+    expect(b.stats().vectorsInMemory).toBe(true)
+    await db.close()
+    const again = await LibraVDB.open(dir)
+    expect(Array.from((await again.getCollection('a').get('42'))!.vector)).toEqual(Array.from(av.subarray(42 * DIM, 43 * DIM)))
+    await again.close()
+  })
+
   it('false loads vectors into memory and writes them back; in-memory databases take only auto', async () => {
     const dir = tempDir()
     let db = await LibraVDB.open(dir)

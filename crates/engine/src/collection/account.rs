@@ -148,6 +148,12 @@ impl State {
         if (table_bytes(config, rows) as f64) < MmapMode::AUTO_SHARE * remaining as f64 {
             return Ok(());
         }
+        self.map_loaded_tables()
+    }
+
+    /// Serves loaded vectors and level-0 links from their files from here on (no-op for
+    /// mapped, in-memory and read-only tables).
+    fn map_loaded_tables(&mut self) -> Result<()> {
         self.vectors.into_mapped()?;
         if let IndexState::Hnsw(g) = &mut self.index {
             g.level0_mut().into_mapped()?;
@@ -189,10 +195,22 @@ impl Collection {
         }
     }
 
-    /// [`Collection::relieve`] for the database's pressure handling.
+    /// The database's pressure handling (DESIGN §9): an `'auto'` collection whose vectors
+    /// are loaded moves them (and its links) to their mapped files, whatever its share of the
+    /// budget; then caches are emptied and resident pages released, and the account updated.
     pub fn relieve_memory(&self) {
+        if self.config.read().mmap == MmapMode::Auto && self.check_writable().is_ok() {
+            // Writes apply rows under the writer lock: none runs while the tables move.
+            let _w = self.writer.lock();
+            if self.check_open().is_ok() {
+                // On failure (mapping refused by the system) the tables stay loaded and serving;
+                // the next write's admission tries again.
+                let _ = self.state.write().map_loaded_tables();
+            }
+        }
         if let Ok(st) = self.read_state() {
             self.relieve(&st);
+            self.account(&st);
         }
     }
 
