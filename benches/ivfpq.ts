@@ -76,7 +76,7 @@ export function ivfpqSection(results: IvfPqComparison[]): string {
     '',
     'Same files, same shape: about sqrt(n) lists, m sub-spaces of 8 bits, k x 16 candidates re-ranked on full precision',
     '(faiss: IndexIVFPQ + IndexRefineFlat, k_factor 16, one OpenMP thread; LanceDB 0.39: IVF_PQ, refineFactor 16, its',
-    'async query API awaited one query at a time). Single queries, median of the runs; build = train + add (LibraVDB:',
+    'async query API awaited one query at a time). Single queries, best of interleaved rounds; build = train + add (LibraVDB:',
     'insertBatch on all cores, training inside; faiss: one thread; LanceDB: createTable from JS rows + createIndex, its',
     'own threads). Ratios: LibraVDB / peer q/s.',
     '',

@@ -1,8 +1,8 @@
 /**
  * Child process of the ANN benchmark: builds one library's index on a dataset, sweeps its
- * recall / speed knob (efSearch; nprobe for IVF-PQ) with single queries, and prints one JSON
- * line. Run alone in its process so that
- * its RSS growth belongs to that library.
+ * recall / speed knob (efSearch; nprobe for IVF-PQ) with single queries in interleaved rounds
+ * (best round kept per point), and prints one JSON line. Run alone in its process so that its
+ * RSS growth belongs to that library.
  * argv: JSON of `WorkerSpec`.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -38,7 +38,7 @@ export interface SweepPoint {
   ef: number
   recall: number
   qps: number
-  /** (max - min) / median of the repeated runs' q/s: above 0.3 the figure is flagged. */
+  /** (max - min) / max of the rounds' q/s at this point: above 0.3 the figure is flagged. */
   qpsSpread?: number
 }
 
@@ -58,24 +58,45 @@ export interface WorkerResult {
 /** A library's search of query `q`: its ids, best first (a promise for async-only APIs). */
 type Search = (q: number) => number[] | Promise<number[]>
 
-/** Searches every query `repeats` times, one after another; returns the median queries/s,
- * its spread and the last ids. */
-async function sweepPoint(nq: number, repeats: number, search: Search): Promise<{ qps: number; qpsSpread: number; ids: number[][] }> {
-  let ids: number[][] = []
-  for (let q = 0; q < Math.min(nq, 50); q++) await search(q) // warm-up
-  const rates: number[] = []
-  for (let r = 0; r < repeats; r++) {
-    ids = []
+/** One sweep point: the knob's value, the search at that value, and what sets the library to
+ * it before a timed pass (for libraries whose knob is a setting, not a search argument). */
+interface SweepSpec {
+  ef: number
+  search: Search
+  prepare?: () => void
+}
+
+/** Measures the sweep: each point warmed up once, then `repeats` rounds that time every point
+ * once in turn (so a burst of load on the machine lands on one round, not on one point), the
+ * best round kept per point, with the spread of its rounds and the ids it returned. */
+async function runSweep(points: SweepSpec[], nq: number, repeats: number) {
+  const timed = async ({ search, prepare }: SweepSpec) => {
+    prepare?.()
+    const ids: number[][] = []
     const t0 = performance.now()
     for (let q = 0; q < nq; q++) {
       const found = search(q)
       ids.push(found instanceof Promise ? await found : found)
     }
-    rates.push((nq * 1000) / (performance.now() - t0))
+    return { qps: (nq * 1000) / (performance.now() - t0), ids }
   }
-  rates.sort((a, b) => a - b)
-  const qps = rates[Math.floor(rates.length / 2)]
-  return { qps, qpsSpread: (rates[rates.length - 1] - rates[0]) / qps, ids }
+  for (const p of points) {
+    p.prepare?.()
+    for (let q = 0; q < Math.min(nq, 50); q++) await p.search(q) // warm-up
+  }
+  const rates: number[][] = points.map(() => [])
+  const ids: number[][][] = points.map(() => [])
+  for (let r = 0; r < repeats; r++) {
+    for (const [i, p] of points.entries()) {
+      const t = await timed(p)
+      rates[i].push(t.qps)
+      ids[i] = t.ids
+    }
+  }
+  return points.map((p, i) => {
+    const best = Math.max(...rates[i])
+    return { ef: p.ef, qps: best, qpsSpread: (best - Math.min(...rates[i])) / best, ids: ids[i] }
+  })
 }
 
 function recallAt10(ids: number[][], gt: Int32Array, gtK: number): number {
@@ -104,12 +125,12 @@ async function main() {
   let threads = 1
   let structBytesPerVector: number | undefined
   let codeBytesPerVector: number | undefined
-  const point = async (ef: number, search: Search) => {
-    const { qps, qpsSpread, ids } = await sweepPoint(queries.n, spec.repeats, search)
-    sweep.push({ ef, qps, qpsSpread, recall: recallAt10(ids, gt.data as Int32Array, gt.dim) })
-  }
+  // Each library registers its sweep points (and what to release after them); they are
+  // measured together below.
+  const points: SweepSpec[] = []
+  const point = (ef: number, search: Search, prepare?: () => void) => points.push({ ef, search, prepare })
+  let release = async () => {}
   let rss1 = 0
-  let rssAfterQueries = 0
 
   if (spec.lib === 'libravdb') {
     const dir = spec.disk ? mkdtempSync(join(tmpdir(), 'libravdb-worker-')) : undefined
@@ -135,14 +156,14 @@ async function main() {
     codeBytesPerVector = st.codeBytes / base.n
     global.gc?.()
     rss1 = process.memoryUsage().rss
-    if (spec.index === 'flat') await point(0, (i) => c.searchSync(q(i), { k: 10 }).map((h) => Number(h.id)))
+    if (spec.index === 'flat') point(0, (i) => c.searchSync(q(i), { k: 10 }).map((h) => Number(h.id)))
     else if (spec.index === 'ivfpq') {
-      for (const nprobe of spec.nprobes ?? [8]) await point(nprobe, (i) => c.searchSync(q(i), { k: 10, nprobe }).map((h) => Number(h.id)))
-    } else for (const ef of spec.efs) await point(ef, (i) => c.searchSync(q(i), { k: 10, efSearch: ef }).map((h) => Number(h.id)))
-    global.gc?.()
-    rssAfterQueries = process.memoryUsage().rss
-    await db.close()
-    if (dir) rmSync(dir, { recursive: true, force: true })
+      for (const nprobe of spec.nprobes ?? [8]) point(nprobe, (i) => c.searchSync(q(i), { k: 10, nprobe }).map((h) => Number(h.id)))
+    } else for (const ef of spec.efs) point(ef, (i) => c.searchSync(q(i), { k: 10, efSearch: ef }).map((h) => Number(h.id)))
+    release = async () => {
+      await db.close()
+      if (dir) rmSync(dir, { recursive: true, force: true })
+    }
   } else if (spec.lib === 'hnswlib-node') {
     const { HierarchicalNSW } = loadPeer<HnswlibModule>('hnswlib-node')
     const index = new HierarchicalNSW('l2', dim)
@@ -153,10 +174,8 @@ async function main() {
     global.gc?.()
     rss1 = process.memoryUsage().rss
     for (const ef of spec.efs) {
-      index.setEf(ef)
-      await point(ef, (i) => index.searchKnn(qArrays[i], 10).neighbors)
+      point(ef, (i) => index.searchKnn(qArrays[i], 10).neighbors, () => index.setEf(ef))
     }
-    rssAfterQueries = process.memoryUsage().rss
   } else if (spec.lib === 'lancedb') {
     const lancedb = loadPeer<LancedbModule>('@lancedb/lancedb')
     const dir = mkdtempSync(join(tmpdir(), 'lancedb-'))
@@ -173,13 +192,12 @@ async function main() {
     global.gc?.()
     rss1 = process.memoryUsage().rss
     for (const nprobe of spec.nprobes ?? [8]) {
-      await point(nprobe, async (i) => {
+      point(nprobe, async (i) => {
         const hits = await table.vectorSearch(q(i)).distanceType('l2').nprobes(nprobe).refineFactor(16).limit(10).select(['id', '_distance']).toArray()
         return hits.map((h) => Number(h.id))
       })
     }
-    rssAfterQueries = process.memoryUsage().rss
-    rmSync(dir, { recursive: true, force: true })
+    release = async () => rmSync(dir, { recursive: true, force: true })
   } else if (spec.lib === 'zvec') {
     const z = loadPeer<ZvecModule>('@zvec/zvec')
     const schema = new z.ZVecCollectionSchema({
@@ -207,11 +225,12 @@ async function main() {
     rss1 = process.memoryUsage().rss
     for (const ef of spec.efs) {
       const params = { indexType: z.ZVecIndexType.HNSW, ef }
-      await point(ef, (i) => c.querySync({ fieldName: 'v', topk: 10, vector: q(i), params, outputFields: [] }).map((d) => Number(d.id)))
+      point(ef, (i) => c.querySync({ fieldName: 'v', topk: 10, vector: q(i), params, outputFields: [] }).map((d) => Number(d.id)))
     }
-    rssAfterQueries = process.memoryUsage().rss
-    c.closeSync?.()
-    rmSync(dir, { recursive: true, force: true })
+    release = async () => {
+      c.closeSync?.()
+      rmSync(dir, { recursive: true, force: true })
+    }
   } else {
     const { Index } = loadPeer<UsearchModule>('usearch')
     const quantization = spec.quantization === 'i8' ? 'i8' : 'f32'
@@ -231,11 +250,16 @@ async function main() {
     for (const ef of spec.efs) {
       const view = make(ef)
       view.load(join(dir, 'index.usearch'))
-      await point(ef, (i) => Array.from(view.search(q(i), 10, 1).keys, Number))
+      point(ef, (i) => Array.from(view.search(q(i), 10, 1).keys, Number))
     }
-    rmSync(dir, { recursive: true, force: true })
-    rssAfterQueries = process.memoryUsage().rss
+    release = async () => rmSync(dir, { recursive: true, force: true })
   }
+  for (const p of await runSweep(points, queries.n, spec.repeats)) {
+    sweep.push({ ef: p.ef, qps: p.qps, qpsSpread: p.qpsSpread, recall: recallAt10(p.ids, gt.data as Int32Array, gt.dim) })
+  }
+  global.gc?.()
+  const rssAfterQueries = process.memoryUsage().rss
+  await release()
   const result: WorkerResult = {
     lib: spec.lib,
     buildSeconds,
