@@ -392,6 +392,13 @@ impl Collection {
             (None, None) => (None, 0, 0.0),
         };
         let index_bytes = st.index.active().bytes();
+        // One read of the configuration: guards in the struct literal below would all live to
+        // the end of the statement, and a second read of the lock while a rebuild's switch
+        // waits to write it would deadlock (the lock is fair: waiting writers block readers).
+        let (index, recall_target, mmap) = {
+            let config = self.config.read();
+            (config.index.kind(), config.recall_target, config.mmap.as_str())
+        };
         Ok(Stats {
             count,
             rows,
@@ -399,11 +406,11 @@ impl Collection {
             free_rows: st.ids.free_count(),
             dimension: self.dimension(),
             metric: self.metric.as_str(),
-            index: self.config.read().index.kind(),
+            index,
             active_index: st.index.kind(),
             index_state: if st.rebuilding { "building" } else { "ready" },
             index_error: self.index_error.lock().clone(),
-            recall_target: self.config.read().recall_target,
+            recall_target,
             index_bytes,
             vector_bytes: rows * self.dimension() * 4,
             mapped_bytes: st.vectors.mapped_bytes(),
@@ -424,7 +431,7 @@ impl Collection {
                 m
             },
             metadata_cache: st.metadata.cache_stats(),
-            mmap: self.config.read().mmap.as_str(),
+            mmap,
             vectors_in_memory: !st.vectors.is_mapped(),
         })
     }
