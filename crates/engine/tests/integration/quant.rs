@@ -130,11 +130,13 @@ fn constant_vectors(n: usize, dim: usize) -> Vec<f32> {
     vec![0.5; n * dim]
 }
 
-/// Whether each of `vectors` (inserted as `prefix-i`) is its own nearest neighbour.
+/// Whether each of `vectors` (inserted as `prefix-i`) is its own nearest neighbour, but for
+/// at most 1% (HNSW is approximate and built in parallel).
 fn finds_itself(c: &Collection, prefix: &str, vectors: &[f32]) -> bool {
-    let dim = c.config().dimension;
+    let n = vectors.len() / c.config().dimension;
     let hits = c.search(vectors, SearchParams { k: 1, ..Default::default() }).unwrap();
-    (0..vectors.len() / dim).all(|i| hits.ids[i] == format!("{prefix}-{i}"))
+    let missed = (0..n).filter(|&i| hits.ids[i] != format!("{prefix}-{i}")).count();
+    missed * 100 <= n
 }
 
 #[test]
