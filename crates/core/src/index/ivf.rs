@@ -227,11 +227,21 @@ impl IvfPq {
                 (false, _, Some(shared), _) => (shared, neg_dot(query, c)),
                 (false, _, None, _) => unreachable!("dot always prepares the shared table"),
             };
-            for (i, &row) in l.rows.iter().enumerate() {
-                let d = offset + table.distance(&l.codes[i * cb..(i + 1) * cb]);
+            let mut consider = |row: u32, d: f32| {
                 if d < top.threshold() && accept(row) {
                     top.push(row, d);
                 }
+            };
+            let (quads, rest) = l.rows.as_chunks::<4>();
+            for (q, rows) in quads.iter().enumerate() {
+                let d = table.distances4(&l.codes[q * 4 * cb..(q + 1) * 4 * cb]);
+                for (&row, d) in rows.iter().zip(d) {
+                    consider(row, offset + d);
+                }
+            }
+            for (i, &row) in rest.iter().enumerate() {
+                let at = (quads.len() * 4 + i) * cb;
+                consider(row, offset + table.distance(&l.codes[at..at + cb]));
             }
         }
         let mut found = top.into_sorted();

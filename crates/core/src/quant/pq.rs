@@ -221,6 +221,43 @@ impl Prepared {
         &mut self.lut
     }
 
+    /// [`Prepared::distance`] of four codes at once (`codes`: layout (4, code bytes)). With
+    /// 8-bit codes the four sums, each split in two, make eight independent chains of
+    /// additions, so lookups issue at the pace of the loads rather than of one sum's latency
+    /// (faiss scans four codes at a time for the same reason).
+    #[inline]
+    pub fn distances4(&self, codes: &[u8]) -> [f32; 4] {
+        let cb = codes.len() / 4;
+        if self.bits != 8 {
+            return std::array::from_fn(|i| self.distance(&codes[i * cb..(i + 1) * cb]));
+        }
+        let (tables, _) = self.lut.as_chunks::<256>();
+        let (c0, rest) = codes.split_at(cb);
+        let (c1, rest) = rest.split_at(cb);
+        let (c2, c3) = rest.split_at(cb);
+        let mut even = [0.0f32; 4];
+        let mut odd = [0.0f32; 4];
+        let (t_pairs, t_rest) = tables.as_chunks::<2>();
+        let ((p0, r0), (p1, r1)) = (c0.as_chunks::<2>(), c1.as_chunks::<2>());
+        let ((p2, r2), (p3, r3)) = (c2.as_chunks::<2>(), c3.as_chunks::<2>());
+        for ((((t, a), b), c), d) in t_pairs.iter().zip(p0).zip(p1).zip(p2).zip(p3) {
+            even[0] += t[0][a[0] as usize];
+            even[1] += t[0][b[0] as usize];
+            even[2] += t[0][c[0] as usize];
+            even[3] += t[0][d[0] as usize];
+            odd[0] += t[1][a[1] as usize];
+            odd[1] += t[1][b[1] as usize];
+            odd[2] += t[1][c[1] as usize];
+            odd[3] += t[1][d[1] as usize];
+        }
+        if let Some(t) = t_rest.first().filter(|_| cb % 2 == 1) {
+            for (e, r) in even.iter_mut().zip([r0, r1, r2, r3]) {
+                *e += t[r[0] as usize];
+            }
+        }
+        std::array::from_fn(|i| even[i] + odd[i])
+    }
+
     /// Sum of the lookup-table entries the code selects.
     #[inline]
     pub fn distance(&self, code: &[u8]) -> f32 {

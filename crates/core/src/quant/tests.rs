@@ -130,3 +130,28 @@ fn serialisation_round_trips_and_rejects_garbage() {
     }
     assert_eq!(Quantizer::from_bytes(&[9, 1, 2]), None);
 }
+
+#[test]
+fn four_codes_at_once_score_as_one_at_a_time() {
+    // Even and odd sub-space counts (the odd one has a last unpaired table), 8 and 4 bits.
+    for (dim, m, bits) in [(32, 8, 8u8), (28, 7, 8), (32, 16, 4)] {
+        let v = data(9, 5_000, dim);
+        let pq = ProductQuantizer::train(&v, dim, m, bits, 3).unwrap();
+        let cb = pq.code_bytes();
+        let mut codes = vec![0u8; 4 * cb];
+        for (row, code) in v.chunks_exact(dim).zip(codes.chunks_exact_mut(cb)) {
+            pq.encode(row, code);
+        }
+        for metric in [Metric::L2, Metric::Dot] {
+            let p = pq.prepare(&v[100 * dim..101 * dim], metric);
+            let four = p.distances4(&codes);
+            for (i, got) in four.into_iter().enumerate() {
+                let want = p.distance(&codes[i * cb..(i + 1) * cb]);
+                assert!(
+                    (got - want).abs() <= 1e-4 * want.abs().max(1.0),
+                    "m {m} bits {bits} {metric:?}: {got} vs {want}"
+                );
+            }
+        }
+    }
+}
