@@ -24,7 +24,8 @@ describe('IVF-PQ index', () => {
     expect(ivf.stats().quantization).toBe('pending')
     await ivf.insertBatch({ ids: ids(n - 5000, 5000), vectors: ds.base.subarray(5000 * dim) })
     const s = ivf.stats()
-    expect(s).toMatchObject({ index: 'ivfpq', quantization: 'trained', codeBytes: n * 16, compression: 16 })
+    expect(s).toMatchObject({ index: 'ivfpq', quantization: 'trained', codeBytes: n * 16, compression: 16, nlist: Math.round(Math.sqrt(n)) })
+    expect(exact.stats().nlist ?? null).toBeNull()
 
     const truth = await exact.searchBatch(ds.queries, { k: 10 })
     const got = await ivf.searchBatch(ds.queries, { k: 10 })

@@ -92,14 +92,18 @@ export interface HnswIndexConfig {
  * re-ranks the best candidates on full precision. Several times less memory than HNSW (the
  * full-precision vectors stay on disk, read only to re-rank), at more work per query.
  * Searches are exact until the collection holds 10,000 vectors (status `'pending'` in
- * `stats().quantization`); the index then trains once and files every record.
+ * `stats().quantization`); the index then trains and files every record, and (when `nlist`
+ * is left to it) retrains in the background each time the collection doubles.
  * Takes no `quantization` option: its codes are its quantization.
  */
 export interface IvfPqIndexConfig {
   /** Inverted lists of product-quantized residual codes. */
   type: 'ivfpq'
   /** Coarse lists, 1 to 65536. Default: about the square root of the vectors held when the
-   * index trains. Fixed after training: set it if the collection will grow far past that. */
+   * index trains, revisited as the collection grows: once the live records have doubled
+   * since, the index retrains in the background (`stats().indexState` is `'building'`,
+   * searches go on) for √2 times the lists. A value set here stays fixed. `stats().nlist`
+   * says what the index has. */
   nlist?: number
   /** Lists probed per query: the recall / speed knob. Override per query with
    * `search(v, { nprobe })`. Default: nlist / 16, at least 8. */

@@ -145,8 +145,9 @@ export interface CollectionStats {
   index: 'flat' | 'hnsw' | 'ivfpq' | 'auto'
   /** The index searches use now. */
   activeIndex: 'flat' | 'hnsw' | 'ivfpq'
-  /** `'building'` while `rebuild()` (or an `auto` index's promotion) builds a new index
-   * beside the active one, else `'ready'`. */
+  /** `'building'` while a new index is built beside the active one: by `rebuild()`, an
+   * `auto` index's promotion, or an IVF-PQ index retraining for a grown collection (it
+   * retrains at each doubling when `nlist` was left to it). Else `'ready'`. */
   indexState: 'ready' | 'building'
   /** Why an `auto` index's promotion (or a tune for `targetRecall`) failed, if it did (tried
    * again when the database reopens). */
@@ -155,6 +156,9 @@ export interface CollectionStats {
   targetRecall?: number | null
   /** Live records when the collection last tuned itself for `targetRecall` (0: not yet). */
   tunedAt?: number | null
+  /** IVF-PQ: the inverted lists of the trained index (`null` before training and for the
+   * other indexes). */
+  nlist?: number | null
   /** Bytes of index structure (the HNSW graph; 0 for flat). */
   indexBytes: number
   /** Bytes of stored vectors (rows x dimension x 4). */

@@ -231,6 +231,7 @@ pub struct NativeStats {
     pub target_recall: Option<f64>,
     /// Live records at the last tune for it (0: not tuned yet).
     pub tuned_at: Option<f64>,
+    pub nlist: Option<u32>,
     pub index_bytes: f64,
     pub vector_bytes: f64,
     pub mapped_bytes: f64,
@@ -334,6 +335,7 @@ impl From<Stats> for NativeStats {
             index_error: s.index_error,
             target_recall: s.recall_target.map(|t| t.recall),
             tuned_at: s.recall_target.map(|t| t.tuned_at as f64),
+            nlist: s.nlist.map(|n| n as u32),
             index_bytes: s.index_bytes as f64,
             vector_bytes: s.vector_bytes as f64,
             mapped_bytes: s.mapped_bytes as f64,

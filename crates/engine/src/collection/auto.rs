@@ -1,7 +1,11 @@
-//! The `auto` index: exact (flat) while the collection is small; once it holds
-//! `flatThreshold` live records, the target index is built by [`Collection::rebuild`] on a
-//! background thread, off the write path, and switched to atomically. A crash during the
-//! build reopens on the flat index and starts the build again.
+//! Rebuilds a collection starts by itself, on a background thread, off the write path, each
+//! by [`Collection::rebuild`] (built beside the serving index, switched to atomically):
+//! - the `auto` index's promotion: exact (flat) while the collection is small; once it holds
+//!   `flatThreshold` live records, the target index is built. A crash during the build
+//!   reopens on the flat index and starts the build again.
+//! - IVF-PQ regrowth: an index that chose its own `nlist` (about the square root of the
+//!   live records at training) retrains once the collection has doubled since, so a
+//!   collection filled in batches does not keep the few lists its first batch gave it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
@@ -15,37 +19,48 @@ impl Collection {
     pub(crate) fn shared(self) -> Arc<Collection> {
         let c = Arc::new(self);
         let _ = c.me.set(Arc::downgrade(&c));
-        c.maybe_promote();
+        c.maybe_rebuild();
         c.maybe_retune();
         c
     }
 
-    /// Starts the promotion of an `auto` index if it is due: not promoted yet, enough live
-    /// records, no rebuild or promotion running, none failed before.
-    pub(super) fn maybe_promote(&self) {
-        let IndexConfig::Auto(auto) = self.config.read().index else { return };
-        if auto.promoted || self.options.read_only {
+    /// Starts a background rebuild if one is due (see the module notes): an `auto` index not
+    /// promoted yet with enough live records, or an IVF-PQ index that has outgrown its lists;
+    /// none while a rebuild runs, or after one of these failed.
+    pub(super) fn maybe_rebuild(&self) {
+        if self.options.read_only {
             return;
         }
-        match self.read_state() {
-            Ok(st) if st.ids.live_count() >= auto.flat_threshold && !st.rebuilding => {}
+        let index = self.config.read().index;
+        let Ok(st) = self.read_state() else { return };
+        let live = st.ids.live_count();
+        let (target, what) = match index {
+            _ if st.rebuilding => return,
+            IndexConfig::Auto(auto) if !auto.promoted => {
+                if live < auto.flat_threshold {
+                    return;
+                }
+                (IndexConfig::Auto(AutoParams { promoted: true, ..auto }), "promoting the auto index")
+            }
+            _ if st.index.ivf().is_some_and(|ivf| ivf.outgrown(live)) => {
+                (index, "retraining the IVF-PQ index for the grown collection")
+            }
             _ => return,
-        }
+        };
+        drop(st);
         if self.index_error.lock().is_some() {
             return;
         }
-        self.in_background(promoting, Collection::maybe_promote, "libravdb-promote", move |c| {
+        self.in_background(background_rebuild, Collection::maybe_rebuild, "libravdb-rebuild", move |c| {
             // Wait out a rebuild the user started; it may have changed the index meanwhile.
             let only = c.rebuild_lock.lock();
             let config = c.config();
-            if config.index != IndexConfig::Auto(auto) {
+            if config.index != index {
                 return;
             }
-            let promoted = IndexConfig::Auto(AutoParams { promoted: true, ..auto });
-            let quantization = config.quantization;
-            match c.rebuild_holding(only, promoted, quantization, &c.background) {
+            match c.rebuild_holding(only, target, config.quantization, &c.background) {
                 Ok(_) | Err(Error::Aborted | Error::Closed(_) | Error::NotFound(_)) => {}
-                Err(e) => *c.index_error.lock() = Some(format!("promoting the auto index failed: {e}")),
+                Err(e) => *c.index_error.lock() = Some(format!("{what} failed: {e}")),
             }
         });
     }
@@ -79,9 +94,9 @@ impl Collection {
     }
 }
 
-/// The flag of a running `auto` promotion.
-pub(super) fn promoting(c: &Collection) -> &AtomicBool {
-    &c.promoting
+/// The flag of a background rebuild, set from when it is started until it ends.
+pub(super) fn background_rebuild(c: &Collection) -> &AtomicBool {
+    &c.background_rebuild
 }
 
 /// The flag of a running background tune.

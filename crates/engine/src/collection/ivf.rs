@@ -6,8 +6,9 @@
 //! exact and the status is `pending`. Training then picks `nlist` (when not given: about the
 //! square root of the live vectors), runs k-means on up to `nlist * 40` vectors taken at an
 //! even stride, trains the residual codebooks, and files every live row; rows written later
-//! are filed as they come. `nlist` is fixed from then on, so a collection expected to grow far
-//! past its size at training should set it. Deleted rows stay in their lists (skipped by
+//! are filed as they come. A chosen `nlist` is revisited as the collection grows: at each
+//! doubling of the live records since training, the index retrains in the background
+//! (`auto.rs`); a `nlist` the user set stays. Deleted rows stay in their lists (skipped by
 //! search) until `optimize()` removes them.
 
 use libravdb_core::Metric;
@@ -72,6 +73,12 @@ impl IvfState {
             }
             Err(e) => self.training.record(Some(e), live),
         }
+    }
+
+    /// Whether the trained index should retrain for `live` records: it chose its own `nlist`
+    /// (about the square root of the records then live) and the collection has doubled since.
+    pub fn outgrown(&self, live: usize) -> bool {
+        self.params.nlist.is_none() && self.index.as_ref().is_some_and(|i| live >= 2 * i.ivf.nlist().pow(2))
     }
 
     /// Makes `trained` the index searches use, with the configured search settings.

@@ -12,7 +12,8 @@
 //!   kind; the rest use the core `VectorIndex` interface it hands out.
 //! - [`ivf`]: IVF-PQ training and its checkpoint form.
 //! - [`rebuild`]: `rebuild()`, a new index built beside the serving one, then switched to.
-//! - [`auto`]: the `auto` index's promotion from flat, on a background thread (and the
+//! - [`auto`]: rebuilds the collection starts itself on a background thread: the `auto`
+//!   index's promotion from flat, IVF-PQ retraining as the collection grows (and the
 //!   background-thread helper the recall target's re-tuning uses too).
 //! - [`tune`]: `tune()`, the smallest search breadth meeting a recall target.
 
@@ -116,13 +117,13 @@ pub struct Collection {
     rebuild_progress: rebuild::RebuildProgress,
     /// This collection as shared by its database (background work holds it).
     me: std::sync::OnceLock<std::sync::Weak<Collection>>,
-    /// Cancels background work (an `auto` promotion) when the collection closes.
+    /// Cancels background work (a promotion, a retraining, a tune) when the collection closes.
     background: crate::cancel::Cancel,
-    /// An `auto` promotion is running.
-    promoting: std::sync::atomic::AtomicBool,
+    /// A background rebuild (an `auto` promotion, an IVF-PQ retraining) is started or running.
+    background_rebuild: std::sync::atomic::AtomicBool,
     /// A background tune for the recall target is running.
     tuning: std::sync::atomic::AtomicBool,
-    /// Why the last `auto` promotion failed (it is not retried until the collection reopens).
+    /// Why the last background rebuild or tune failed (not retried until the collection reopens).
     index_error: Mutex<Option<String>>,
     /// Bytes in the WAL, readable without the writer lock (`stats()` never waits on a write).
     wal_bytes: Arc<AtomicU64>,

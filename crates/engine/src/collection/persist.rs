@@ -159,7 +159,7 @@ impl Collection {
             rebuild_progress: Default::default(),
             me: Default::default(),
             background: Default::default(),
-            promoting: Default::default(),
+            background_rebuild: Default::default(),
             tuning: Default::default(),
             index_error: Mutex::new(None),
             wal_bytes,

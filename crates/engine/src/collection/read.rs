@@ -85,12 +85,15 @@ pub struct Stats {
     pub index: &'static str,
     /// The index searches use now (`flat`, `hnsw` or `ivfpq`).
     pub active_index: &'static str,
-    /// `building` while a `rebuild()` builds a new index beside the active one, else `ready`.
+    /// `building` while a `rebuild()` builds a new index beside the active one (or the
+    /// collection has started one of its own: a promotion, a retraining), else `ready`.
     pub index_state: &'static str,
     /// Why the `auto` index's promotion (or a tune for the recall target) failed, if it did.
     pub index_error: Option<String>,
     /// `index.targetRecall`, and the live records at the last tune for it (0: not yet).
     pub recall_target: Option<crate::config::RecallTarget>,
+    /// IVF-PQ: the lists of the trained index (None before training and for other indexes).
+    pub nlist: Option<usize>,
     /// Bytes of index structure (HNSW graph: level-0 lists, levels, upper lists).
     pub index_bytes: usize,
     /// Bytes of stored vectors (rows x dim x 4).
@@ -408,9 +411,14 @@ impl Collection {
             metric: self.metric.as_str(),
             index,
             active_index: st.index.kind(),
-            index_state: if st.rebuilding { "building" } else { "ready" },
+            index_state: if st.rebuilding || self.background_rebuild.load(std::sync::atomic::Ordering::Acquire) {
+                "building"
+            } else {
+                "ready"
+            },
             index_error: self.index_error.lock().clone(),
             recall_target,
+            nlist: st.index.ivf().and_then(|ivf| ivf.index.as_ref()).map(|i| i.ivf.nlist()),
             index_bytes,
             vector_bytes: rows * self.dimension() * 4,
             mapped_bytes: st.vectors.mapped_bytes(),

@@ -223,7 +223,7 @@ impl Collection {
         // `auto` index rebuilt unpromoted may be due for promotion already.
         drop(w);
         drop(only);
-        self.maybe_promote();
+        self.maybe_rebuild();
         self.maybe_retune();
         Ok(RebuildReport { index: self.read_state()?.index.kind(), rows })
     }

@@ -467,7 +467,7 @@ impl Collection {
         let transient = op.metadata_bytes() as usize + op.len() * (self.dimension() * 4 + 32);
         drop(op);
         crate::alloc::trim_after(transient);
-        self.maybe_promote();
+        self.maybe_rebuild();
         self.maybe_retune();
         Ok(())
     }

@@ -141,3 +141,42 @@ fn filtered_search_probes_more_lists_as_selectivity_falls() {
         assert!(r >= 0.95, "selectivity {limit}/1000: recall@10 {r}");
     }
 }
+
+/// Waits (bounded by progress, not by a clock) until no background rebuild is started or running.
+fn wait_ready(c: &libravdb_engine::Collection) {
+    while c.stats().unwrap().index_state == "building" {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn lists_grow_with_the_collection_unless_nlist_is_set() {
+    let dim = 8;
+    let v = clustered_vectors(7, 45_000, dim, 40);
+    let queries = clustered_vectors(8, 50, dim, 40);
+    let db = libravdb_engine::Database::open(None, Default::default()).unwrap();
+    let grows = db.create_collection("grows", ivf_config(dim as i64, "l2", IndexSpec::default())).unwrap();
+    let fixed = db
+        .create_collection("fixed", ivf_config(dim as i64, "l2", IndexSpec { nlist: Some(100), ..Default::default() }))
+        .unwrap();
+    let flat = db.create_collection("flat", config(dim as i64, "l2")).unwrap();
+    for c in [&grows, &fixed, &flat] {
+        insert(c, "a", &v[..10_000 * dim]);
+    }
+    wait_ready(&grows);
+    assert_eq!(grows.stats().unwrap().nlist, Some(100), "trained at 10,000: sqrt");
+    for c in [&grows, &fixed, &flat] {
+        insert(c, "b", &v[10_000 * dim..]);
+    }
+    // 45,000 live >= 2 x 100^2: the chosen lists are outgrown, the index retrains (nlist ~212).
+    wait_ready(&grows);
+    let s = grows.stats().unwrap();
+    assert_eq!((s.nlist, s.count, s.index_error), (Some(212), 45_000, None));
+    assert_eq!(fixed.stats().unwrap().nlist, Some(100), "a set nlist stays");
+    // The retrained index holds every record and keeps its recall.
+    let want = flat.search(&queries, params(10)).unwrap();
+    let recall = recall_at(&grows.search(&queries, params(10)).unwrap(), &want, 10);
+    assert!(recall >= 0.9, "recall@10 after the retraining {recall}");
+    let all = SearchParams { nprobe: Some(65_536), ..params(10) };
+    assert!(recall_at(&grows.search(&queries, all).unwrap(), &want, 10) >= 0.98);
+}
