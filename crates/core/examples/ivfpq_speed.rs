@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Instant;
 
-use libravdb_core::index::ivf::{IvfPq, default_nlist};
+use libravdb_core::index::ivf::{IvfPq, SAMPLE_PER_LIST, default_nlist};
 use libravdb_core::vectors::DenseVectors;
 use libravdb_core::{FlatIndex, Metric, VectorRows};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
@@ -25,8 +25,9 @@ fn main() {
     let queries = DenseVectors::new(dim, common::unit_clusters(&mut rng, &centres, nq, 1.2));
     let nlist = default_nlist(n);
     let t0 = Instant::now();
-    // A training sample of 40 per list (faiss's advice), as the engine takes one.
-    let sample: Vec<f32> = (0..(nlist * 40).clamp(4096, n) as u32).flat_map(|r| base.row(r).to_vec()).collect();
+    // A training sample as the engine takes one.
+    let sample: Vec<f32> =
+        (0..(nlist * SAMPLE_PER_LIST).clamp(4096, n) as u32).flat_map(|r| base.row(r).to_vec()).collect();
     let ivf = IvfPq::train(&sample, dim, Metric::Cosine, nlist, m, 8, 1).unwrap();
     let rows: Vec<u32> = (0..n as u32).collect();
     ivf.add(&base, &rows);

@@ -1,5 +1,7 @@
-//! Per-query latency of `Collection::search` (HNSW) on an fvecs file, without the Node
-//! binding: `cargo run --release -p libravdb-engine --example search_latency -- base.fvecs query.fvecs`.
+//! Per-query latency of `Collection::search` on an fvecs file, without the Node binding (and a
+//! process to profile with `perf record`):
+//! `cargo run --release -p libravdb-engine --example search_latency -- base.fvecs query.fvecs [hnsw|ivfpq [m]]`.
+//! HNSW sweeps efSearch; IVF-PQ (m sub-spaces, default dim / 4) sweeps nprobe.
 
 use std::time::Instant;
 
@@ -19,13 +21,20 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let ((dim, base), (_, queries)) = (read_fvecs(&args[1]), read_fvecs(&args[2]));
     let db = Database::open(None, DbOptions::default()).unwrap();
-    let spec = IndexSpec { kind: Some("hnsw"), ..Default::default() };
+    let kind = args.get(3).map_or("hnsw", String::as_str);
+    let m = args.get(4).map(|m| m.parse().expect("m is an integer"));
+    let spec = IndexSpec { kind: Some(kind), m, ..Default::default() };
     let c = db.create_collection("bench", CollectionConfig::from_api(dim as i64, None, spec).unwrap()).unwrap();
     let n = base.len() / dim;
     let ids = (0..n).map(|i| i.to_string()).collect();
     c.put_batch(ids, &base, vec![None; n], false, BatchOptions::default(), &Cancel::new()).unwrap();
-    for ef in [10, 24, 64] {
-        let params = SearchParams { k: 10, ef_search: Some(ef), ..Default::default() };
+    let (knob, values) = if kind == "ivfpq" { ("nprobe", [4, 16, 64]) } else { ("ef", [10, 24, 64]) };
+    for ef in values {
+        let params = if kind == "ivfpq" {
+            SearchParams { k: 10, nprobe: Some(ef), ..Default::default() }
+        } else {
+            SearchParams { k: 10, ef_search: Some(ef), ..Default::default() }
+        };
         let t = Instant::now();
         let rounds = 10;
         for _ in 0..rounds {
@@ -34,6 +43,6 @@ fn main() {
             }
         }
         let per = t.elapsed().as_secs_f64() * 1e6 / (rounds * queries.len() / dim) as f64;
-        println!("ef {ef:3}: {per:.2} us/query through Collection::search");
+        println!("{knob} {ef:3}: {per:.2} us/query through Collection::search");
     }
 }

@@ -25,8 +25,17 @@ use crate::vectors::VectorRows;
 /// Lloyd iterations of the coarse quantizer.
 const COARSE_ITERATIONS: usize = 20;
 
-/// Training vectors wanted per coarse centroid (faiss warns below 39).
-pub const SAMPLE_PER_LIST: usize = 40;
+/// Training vectors needed per coarse centroid (faiss warns below 39).
+pub const MIN_SAMPLE_PER_LIST: usize = 40;
+
+/// Training vectors wanted per coarse centroid: a sample of 40 per list leaves whole
+/// clusters without a centroid of their own, and the list of a centroid between them grows to
+/// many times the mean (on 100k x 384 clustered data: largest list 4,952 of mean 316 at 40,
+/// 2,289 at 128), and every query near it scans it.
+pub const SAMPLE_PER_LIST: usize = 128;
+
+/// Residual-quantizer training vectors per codeword.
+const PQ_SAMPLE_PER_CODEWORD: usize = 32;
 
 /// One inverted list: rows and their residual codes, layout (rows, code_bytes).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -82,7 +91,12 @@ impl IvfPq {
             return Err(TrainError(format!("{nlist} lists need at least as many sample vectors, got {n}")));
         }
         let centroids = kmeans(sample, dim, nlist, COARSE_ITERATIONS, seed);
-        let mut residuals = sample.to_vec();
+        // The codebooks learn from residuals of an even-strided part of the sample: their
+        // training scores every codeword per sub-space, and 32 points per codeword suffice
+        // (64 gave the same recall on 100k x 384 and took 1.6x as long).
+        let pq_rows = n.min(PQ_SAMPLE_PER_CODEWORD << bits);
+        let mut residuals: Vec<f32> =
+            (0..pq_rows).flat_map(|i| &sample[(i * n / pq_rows) * dim..(i * n / pq_rows + 1) * dim]).copied().collect();
         residuals.par_chunks_exact_mut(dim).for_each(|v| {
             let c = nearest_centroid(&centroids, dim, v);
             for (x, c) in v.iter_mut().zip(&centroids[c * dim..(c + 1) * dim]) {

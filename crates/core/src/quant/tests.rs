@@ -155,3 +155,17 @@ fn four_codes_at_once_score_as_one_at_a_time() {
         }
     }
 }
+
+#[test]
+fn argmin_takes_the_first_smallest_and_never_a_nan() {
+    use super::kmeans::argmin;
+    let mut v: Vec<f32> = (0..37).map(|i| (i as f32 - 20.0).abs()).collect(); // one 0 at 20
+    assert_eq!(argmin(&v), 20);
+    v[33] = 0.0; // a tie in the tail after the 8-lane chunks: the first wins
+    assert_eq!(argmin(&v), 20);
+    v[3] = f32::NAN;
+    v[30] = -1.0;
+    assert_eq!(argmin(&v), 30);
+    assert_eq!(argmin(&[f32::NAN, 2.0, f32::NAN]), 1);
+    assert_eq!(argmin(&[f32::NAN; 9]), 0);
+}

@@ -4,7 +4,7 @@
 //! Like a quantizer, the index needs data to train: until the collection holds
 //! [`IvfParams::MIN_TRAIN_VECTORS`] (or the residual quantizer's minimum sample) searches are
 //! exact and the status is `pending`. Training then picks `nlist` (when not given: about the
-//! square root of the live vectors), runs k-means on up to `nlist * 40` vectors taken at an
+//! square root of the live vectors), runs k-means on up to `nlist * 128` vectors taken at an
 //! even stride, trains the residual codebooks, and files every live row; rows written later
 //! are filed as they come. A chosen `nlist` is revisited as the collection grows: at each
 //! doubling of the live records since training, the index retrains in the background
@@ -13,7 +13,7 @@
 
 use libravdb_core::Metric;
 use libravdb_core::codec::ByteWriter;
-use libravdb_core::index::ivf::{SAMPLE_PER_LIST, default_nlist};
+use libravdb_core::index::ivf::{MIN_SAMPLE_PER_LIST, SAMPLE_PER_LIST, default_nlist};
 use libravdb_core::index::{FlatIndex, IvfPq, IvfPqIndex};
 use libravdb_core::quant::ProductQuantizer;
 
@@ -44,7 +44,7 @@ impl IvfState {
 
     /// Live vectors needed before training starts.
     pub fn threshold(&self) -> usize {
-        let lists = self.params.nlist.map_or(0, |n| n * SAMPLE_PER_LIST);
+        let lists = self.params.nlist.map_or(0, |n| n * MIN_SAMPLE_PER_LIST);
         IvfParams::MIN_TRAIN_VECTORS.max(ProductQuantizer::min_sample(self.params.bits)).max(lists)
     }
 
