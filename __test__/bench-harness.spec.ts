@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { noisyAtRecall, qpsAtRecall } from '../benches/ann'
 import { clustered, readVecs, recallAtK } from '../benches/datasets'
+import { parseWorkerOutput } from '../benches/faiss'
 import { spread } from '../benches/harness'
 import { jsScan } from '../benches/jsscan'
 import { storageModesSection } from '../benches/storage'
@@ -93,6 +94,15 @@ describe('benchmark harness', () => {
     expect(md).toContain('| mmap true | 1,000 | < 2 | < 2 / 0.0 | 5.0 | 1.0 | mapped | 1000 | 900 |')
     expect(md).toContain('failed: boom')
     expect(md).not.toMatch(/\| -\d/)
+  })
+
+  it("reads the faiss worker's result after its warnings, and refuses anything else", () => {
+    const result = { lib: 'faiss 1.15.1', buildSeconds: 2.5, threads: 2, rssBytesPerVector: 1700, rssAfterQueriesBytesPerVector: 1710, sweep: [{ ef: 16, recall: 0.97, qps: 5000, qpsSpread: 0.1 }] }
+    const out = `WARNING clustering 2000 points to 141 centroids: please provide at least 5499 training points\n${JSON.stringify(result)}\n`
+    expect(parseWorkerOutput(out)).toEqual(result)
+    expect(qpsAtRecall(parseWorkerOutput(out).sweep, 0.95)).toBe(5000)
+    expect(() => parseWorkerOutput('{"lib": "faiss"}')).toThrow(/not a worker result/)
+    expect(() => parseWorkerOutput('Traceback (most recent call last):')).toThrow()
   })
 
   it('summarises repeated runs by median and range', () => {

@@ -1,6 +1,6 @@
 /**
- * ANN workload: LibraVDB's HNSW against hnswlib-node, usearch and zvec on the same data, each in
- * its own child process: build time (m = 16, efConstruction = 200), recall@10 vs queries/s
+ * ANN workload: LibraVDB's HNSW against hnswlib-node, usearch, zvec and faiss (IndexHNSWFlat,
+ * from Python) on the same data, each in its own child process: build time (m = 16, efConstruction = 200), recall@10 vs queries/s
  * over an efSearch sweep with one query at a time, and memory per vector.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LibraVDB } from '../index'
 import type { Dataset } from './datasets'
+import { runFaiss } from './faiss'
 import { childResult, fmt, table, writePlot } from './harness'
 import type { SweepPoint, WorkerResult, WorkerSpec } from './peer-worker'
 import { lineChart } from './svg'
@@ -70,6 +71,7 @@ export async function benchAnn(ds: Dataset, nq: number, efs: number[], repeats: 
   for (const lib of LIBS) {
     results.push(runWorker({ lib, base: files.base, queries: files.queries, gt: files.gt, m: 16, efConstruction: 200, efs, repeats }))
   }
+  results.push(runFaiss({ index: 'hnsw', base: files.base, queries: files.queries, gt: files.gt, m: 16, efConstruction: 200, efs, repeats }))
   rmSync(files.dir, { recursive: true, force: true })
   return { dataset: ds.name, n: ds.base.length / ds.dim, dim: ds.dim, queries: files.nq, results }
 }
@@ -115,7 +117,8 @@ export function annSection(all: AnnResult[]): string {
     'Build: m = 16, efConstruction = 200, each library in its own process; threads = what the library',
     'uses (hnswlib-node adds one point per call, so it builds on 1 thread; LibraVDB, usearch and zvec use',
     'all cores; zvec\'s build is its inserts, 1,000 per call, plus `optimizeSync()`, which builds the',
-    'index). Queries: k = 10, single queries on the JS thread (`searchSync`, `searchKnn`, `search`, `querySync`),',
+    'index; faiss-cpu IndexHNSWFlat builds on all cores through OpenMP). Queries: k = 10, single queries on',
+    'the JS thread (`searchSync`, `searchKnn`, `search`, `querySync`; faiss: `search` of one row from Python, one thread),',
     'best of repeated rounds (each round times every efSearch once, in turn, so a burst of load hits one',
     'round, not one point). Ratios are LibraVDB / peer from the same run. Memory: RSS growth of the',
     'process during the build, per vector (includes ids and each library\'s bookkeeping); below',

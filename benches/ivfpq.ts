@@ -2,21 +2,17 @@
  * IVF-PQ beside faiss and LanceDB: the same files, the same shape (about sqrt(n) lists, m
  * sub-spaces of 8 bits, k x 16 candidates re-ranked on full precision: faiss IndexIVFPQ +
  * IndexRefineFlat, LanceDB IVF_PQ with refineFactor 16), single queries one after another, an
- * nprobe sweep. faiss-cpu runs from a Python venv the bench creates in .tools/faiss-venv (PyPI,
- * pinned); LanceDB from benches/node_modules; when either fails the section says why.
+ * nprobe sweep. faiss-cpu runs from a Python venv (benches/faiss.ts); LanceDB from
+ * benches/node_modules; when either fails the section says why.
  */
-import { execFileSync } from 'node:child_process'
-import { existsSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { qpsAtRecall, runWorker, writeWorkerFiles } from './ann'
 import type { Dataset } from './datasets'
+import { runFaiss } from './faiss'
 import { fmt, table } from './harness'
 import type { WorkerResult } from './peer-worker'
 
-const FAISS = 'faiss-cpu==1.15.1'
-const NUMPY = 'numpy==2.4.6'
 const NPROBES = [4, 8, 16, 32, 64]
-const venv = join(__dirname, '..', '.tools', 'faiss-venv')
 
 type Outcome = WorkerResult | { lib: string; error: string }
 
@@ -30,39 +26,13 @@ export interface IvfPqComparison {
   lancedb: Outcome
 }
 
-/** The venv's python with faiss installed, or the reason it could not be set up. */
-function faissPython(): string | { error: string } {
-  const python = join(venv, 'bin', 'python')
-  try {
-    if (!existsSync(python)) execFileSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' })
-    execFileSync(python, ['-c', 'import faiss'], { stdio: 'ignore' })
-  } catch {
-    try {
-      execFileSync(join(venv, 'bin', 'pip'), ['install', '--quiet', FAISS, NUMPY], { stdio: 'ignore', timeout: 600_000 })
-    } catch (e) {
-      return { error: `could not install ${FAISS} into ${venv}: ${(e as Error).message.split('\n')[0]}` }
-    }
-  }
-  return python
-}
-
-function runFaiss(python: string, spec: object): Outcome {
-  try {
-    const out = execFileSync(python, [join(__dirname, 'faiss_ivfpq.py'), JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 22 })
-    return JSON.parse(out.trim().split('\n').pop()!) as WorkerResult
-  } catch (e) {
-    return { lib: 'faiss', error: ((e as { stderr?: string }).stderr || (e as Error).message).split('\n').slice(-3).join(' ') }
-  }
-}
-
 export async function benchIvfPq(sets: { ds: Dataset; m: number }[], nq: number, repeats: number): Promise<IvfPqComparison[]> {
-  const python = faissPython()
   const out: IvfPqComparison[] = []
   for (const { ds, m } of sets) {
     const files = await writeWorkerFiles(ds, nq)
     const common = { base: files.base, queries: files.queries, gt: files.gt, nprobes: NPROBES, repeats }
     const libravdb = runWorker({ ...common, lib: 'libravdb', index: 'ivfpq', ivf: { m, bits: 8 }, m: 16, efConstruction: 200, efs: [] }, 'libravdb')
-    const faiss = typeof python === 'string' ? runFaiss(python, { ...common, m, rerank: 16 }) : { lib: 'faiss', error: python.error }
+    const faiss = runFaiss({ ...common, index: 'ivfpq', m, rerank: 16 })
     const lancedb = runWorker({ ...common, lib: 'lancedb', ivf: { m, bits: 8 }, m: 16, efConstruction: 200, efs: [] }, 'lancedb')
     rmSync(files.dir, { recursive: true, force: true })
     out.push({ dataset: ds.name, n: ds.base.length / ds.dim, dim: ds.dim, m, libravdb, faiss, lancedb })
@@ -75,9 +45,9 @@ export function ivfpqSection(results: IvfPqComparison[]): string {
     '## IVF-PQ beside faiss and LanceDB',
     '',
     'Same files, same shape: about sqrt(n) lists, m sub-spaces of 8 bits, k x 16 candidates re-ranked on full precision',
-    '(faiss: IndexIVFPQ + IndexRefineFlat, k_factor 16, one OpenMP thread; LanceDB 0.39: IVF_PQ, refineFactor 16, its',
+    '(faiss: IndexIVFPQ + IndexRefineFlat, k_factor 16, queries on one OpenMP thread; LanceDB 0.39: IVF_PQ, refineFactor 16, its',
     'async query API awaited one query at a time). Single queries, best of interleaved rounds; build = train + add (LibraVDB:',
-    'insertBatch on all cores, training inside; faiss: one thread; LanceDB: createTable from JS rows + createIndex, its',
+    'insertBatch on all cores in batches of 10,000, training and retraining inside; faiss: all cores; LanceDB: createTable from JS rows + createIndex, its',
     'own threads). Ratios: LibraVDB / peer q/s.',
     '',
   ]
@@ -115,7 +85,7 @@ export function ivfpqSection(results: IvfPqComparison[]): string {
               }),
             ]
           }),
-          ['build s', `${a.buildSeconds.toFixed(1)} (${a.threads} threads)`, ...peers.flatMap((p) => [`${p.buildSeconds.toFixed(1)} (${p.lib === 'faiss' ? '1 thread' : 'own threads'})`, ''])],
+          ['build s', `${a.buildSeconds.toFixed(1)} (${a.threads} threads)`, ...peers.flatMap((p) => [`${p.buildSeconds.toFixed(1)} (${p.lib.startsWith('faiss') ? `${p.threads} threads` : 'own threads'})`, ''])],
           ['code bytes / vector', fmt.n(a.codeBytesPerVector ?? 0), ...peers.flatMap((p) => [fmt.n(p.codeBytesPerVector ?? 0), ''])],
         ],
       ),

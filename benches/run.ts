@@ -113,7 +113,9 @@ async function main() {
 
   if (runs('ivfpq')) {
     const deb = debpkg20k()
-    const sets = quick ? [{ ds: deb, m: 48 }] : [{ ds: deb, m: 48 }, { ds: deb, m: 96 }]
+    // The 100k x 384 set: overlapping clusters of the sentence-embedding shape, 5x debpkg20k.
+    const big = () => clustered({ n: 100_000, nq: 300, dim: 384, centres: 300, sigma: 40, seed: 13 })
+    const sets = quick ? [{ ds: deb, m: 48 }] : [{ ds: deb, m: 48 }, { ds: deb, m: 96 }, { ds: big(), m: 48 }]
     const ivf = await benchIvfPq(sets, quick ? 200 : 500, repeats)
     for (const r of ivf) {
       const q = (x: (typeof r)['libravdb']) => ('error' in x ? x.error : `${qpsAtRecall(x.sweep, 0.9)?.toFixed(0) ?? 'n/a'} q/s at 0.90, build ${x.buildSeconds.toFixed(1)} s`)

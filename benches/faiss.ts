@@ -1,0 +1,64 @@
+/**
+ * faiss-cpu as a peer: a Python venv the bench creates in .tools/faiss-venv (PyPI, pinned)
+ * runs benches/faiss_peer.py on the same files as the Node workers (HNSWFlat for the HNSW
+ * workload, IVFPQ + RefineFlat for the IVF-PQ comparison). When the venv cannot be set up the
+ * report says why.
+ */
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import type { WorkerResult } from './peer-worker'
+
+const FAISS = 'faiss-cpu==1.15.1'
+const NUMPY = 'numpy==2.4.6'
+const venv = join(__dirname, '..', '.tools', 'faiss-venv')
+
+export type FaissSpec = { base: string; queries: string; gt: string; repeats: number } & (
+  | { index: 'hnsw'; m: number; efConstruction: number; efs: number[] }
+  | { index: 'ivfpq'; m: number; nprobes: number[]; rerank: number }
+)
+
+let python: string | { error: string } | undefined
+
+/** The venv's python with faiss installed (set up once per run), or why it could not be. */
+function faissPython(): string | { error: string } {
+  if (python) return python
+  const exe = join(venv, 'bin', 'python')
+  try {
+    if (!existsSync(exe)) execFileSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' })
+    execFileSync(exe, ['-c', 'import faiss'], { stdio: 'ignore' })
+    python = exe
+  } catch {
+    try {
+      execFileSync(join(venv, 'bin', 'pip'), ['install', '--quiet', FAISS, NUMPY], { stdio: 'ignore', timeout: 600_000 })
+      python = exe
+    } catch (e) {
+      python = { error: `could not install ${FAISS} into ${venv}: ${(e as Error).message.split('\n')[0]}` }
+    }
+  }
+  return python
+}
+
+/** The worker's result: the last line of its output (faiss may print warnings before it). */
+export function parseWorkerOutput(out: string): WorkerResult {
+  const last = out.trim().split('\n').pop() ?? ''
+  const r = JSON.parse(last) as WorkerResult
+  if (typeof r.lib !== 'string' || typeof r.buildSeconds !== 'number' || !Array.isArray(r.sweep)) {
+    throw new Error(`not a worker result: ${last.slice(0, 200)}`)
+  }
+  return r
+}
+
+/** Runs faiss on `spec`, building on every core and querying on one; a failure becomes
+ * `{ lib: 'faiss', error }` for the report. */
+export function runFaiss(spec: FaissSpec): WorkerResult | { lib: string; error: string } {
+  const exe = faissPython()
+  if (typeof exe !== 'string') return { lib: 'faiss', error: exe.error }
+  try {
+    const args = JSON.stringify({ ...spec, buildThreads: cpus().length })
+    return parseWorkerOutput(execFileSync(exe, [join(__dirname, 'faiss_peer.py'), args], { encoding: 'utf8', maxBuffer: 1 << 22 }))
+  } catch (e) {
+    return { lib: 'faiss', error: ((e as { stderr?: string }).stderr || (e as Error).message).split('\n').slice(-3).join(' ') }
+  }
+}

@@ -1,0 +1,95 @@
+"""faiss as a peer of the benchmarks, on the same files as the Node workers: IndexHNSWFlat (the
+HNSW workload) or IndexIVFPQ + IndexRefineFlat (the IVF-PQ comparison). The build uses the
+threads named in the spec; queries run on one thread, one query per call, the best of
+`repeats` interleaved rounds per sweep point (as peer-worker.ts). Prints one JSON line in the
+shape of peer-worker.ts's WorkerResult (`ef` holds efSearch, or nprobe). Run by benches/faiss.ts
+inside the venv it creates (.tools/faiss-venv).
+argv: JSON {"index": "hnsw" | "ivfpq", "base", "queries", "gt", "repeats", "buildThreads",
+            hnsw: "m", "efConstruction", "efs"; ivfpq: "m" (sub-spaces), "nprobes", "rerank"}."""
+import json
+import resource
+import sys
+import time
+
+import faiss
+import numpy as np
+
+
+def read_vecs(path, dtype):
+    a = np.fromfile(path, dtype=np.int32)
+    d = a[0]
+    return a.reshape(-1, d + 1)[:, 1:].copy().view(dtype)
+
+
+def rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+spec = json.loads(sys.argv[1])
+xb = read_vecs(spec["base"], np.float32)
+xq = read_vecs(spec["queries"], np.float32)
+gt = read_vecs(spec["gt"], np.int32)
+n, dim = xb.shape
+threads = spec.get("buildThreads", 1)
+faiss.omp_set_num_threads(threads)
+rss0 = rss_bytes()
+t0 = time.perf_counter()
+if spec["index"] == "hnsw":
+    index = faiss.IndexHNSWFlat(dim, spec["m"])
+    index.hnsw.efConstruction = spec["efConstruction"]
+    index.add(xb)
+    knobs = spec["efs"]
+
+    def set_knob(ef):
+        index.hnsw.efSearch = ef
+
+    code_size = None
+else:
+    nlist = max(1, int(round(n ** 0.5)))
+    ivf = faiss.IndexIVFPQ(faiss.IndexFlatL2(dim), dim, nlist, spec["m"], 8)
+    ivf.train(xb)
+    index = faiss.IndexRefineFlat(ivf)
+    index.k_factor = spec["rerank"]
+    index.add(xb)
+    knobs = spec["nprobes"]
+
+    def set_knob(nprobe):
+        ivf.nprobe = nprobe
+
+    code_size = ivf.code_size
+build = time.perf_counter() - t0
+rss1 = rss_bytes()
+faiss.omp_set_num_threads(1)
+
+
+def timed(knob):
+    set_knob(knob)
+    t0 = time.perf_counter()
+    found = [index.search(xq[i : i + 1], 10)[1][0] for i in range(len(xq))]
+    return len(xq) / (time.perf_counter() - t0), found
+
+
+# As peer-worker.ts: every point warmed up, then rounds that time each point once in turn;
+# the best round is kept per point.
+for knob in knobs:
+    set_knob(knob)
+    for i in range(min(len(xq), 50)):
+        index.search(xq[i : i + 1], 10)
+rates = {p: [] for p in knobs}
+found = {}
+for _ in range(spec["repeats"]):
+    for knob in knobs:
+        qps, found[knob] = timed(knob)
+        rates[knob].append(qps)
+sweep = []
+for knob in knobs:
+    best = max(rates[knob])
+    recall = float(np.mean([len(set(found[knob][i]) & set(gt[i, :10])) / 10 for i in range(len(xq))]))
+    sweep.append({"ef": knob, "recall": recall, "qps": best, "qpsSpread": (best - min(rates[knob])) / best})
+result = {"lib": f"faiss {faiss.__version__}", "buildSeconds": build, "threads": threads,
+          "rssBytesPerVector": (rss1 - rss0) / n, "rssAfterQueriesBytesPerVector": (rss_bytes() - rss0) / n,
+          "sweep": sweep}
+if code_size is not None:
+    result["codeBytesPerVector"] = code_size
+print(json.dumps(result))
