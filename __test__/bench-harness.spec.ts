@@ -1,9 +1,9 @@
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { noisyAtRecall, qpsAtRecall } from '../benches/ann'
 import { clustered, readVecs, recallAtK } from '../benches/datasets'
-import { parseWorkerOutput } from '../benches/faiss'
+import { runInterleaved } from '../benches/rounds'
 import { spread } from '../benches/harness'
 import { jsScan } from '../benches/jsscan'
 import { storageModesSection } from '../benches/storage'
@@ -96,13 +96,29 @@ describe('benchmark harness', () => {
     expect(md).not.toMatch(/\| -\d/)
   })
 
-  it("reads the faiss worker's result after its warnings, and refuses anything else", () => {
-    const result = { lib: 'faiss 1.15.1', buildSeconds: 2.5, threads: 2, rssBytesPerVector: 1700, rssAfterQueriesBytesPerVector: 1710, sweep: [{ ef: 16, recall: 0.97, qps: 5000, qpsSpread: 0.1 }] }
-    const out = `WARNING clustering 2000 points to 141 centroids: please provide at least 5499 training points\n${JSON.stringify(result)}\n`
-    expect(parseWorkerOutput(out)).toEqual(result)
-    expect(qpsAtRecall(parseWorkerOutput(out).sweep, 0.95)).toBe(5000)
-    expect(() => parseWorkerOutput('{"lib": "faiss"}')).toThrow(/not a worker result/)
-    expect(() => parseWorkerOutput('Traceback (most recent call last):')).toThrow()
+  it('interleaves the libraries round by round, and reports one that fails without losing the others', async () => {
+    const dir = tempDir()
+    const log = join(dir, 'rounds.log')
+    // A worker speaking the protocol of rounds.ts: ready, one line per round, its result on done.
+    const worker = join(dir, 'worker.js')
+    writeFileSync(
+      worker,
+      `const fs = require('node:fs'); const name = process.argv[2]; const failAt = Number(process.argv[3]); let n = 0
+      console.log('a line that is not JSON'); console.log(JSON.stringify({ ready: true }))
+      require('node:readline').createInterface({ input: process.stdin }).on('line', (l) => {
+        if (l === 'done') { console.log(JSON.stringify({ buildSeconds: 1, threads: 1, sweep: [{ ef: 1, recall: 1, qps: n }] })); process.exit(0) }
+        n++; if (n === failAt) { console.error('worker ' + name + ' broke'); process.exit(3) }
+        fs.appendFileSync(${JSON.stringify(log)}, name + n + ' '); console.log(JSON.stringify({ round: n }))
+      })`,
+    )
+    const launch = (lib: string, failAt = 0) => ({ lib, command: process.execPath, args: [worker, lib, String(failAt)] })
+    const results = await runInterleaved([launch('a'), launch('b', 2), launch('c'), { lib: 'd', command: '/nonexistent/python', args: [] }], 3)
+    expect(readFileSync(log, 'utf8').trim()).toBe('a1 b1 c1 a2 c2 a3 c3')
+    expect(results.map((r) => r.lib)).toEqual(['a', 'b', 'c', 'd'])
+    expect(results[0]).toMatchObject({ lib: 'a', sweep: [{ qps: 3 }] })
+    expect(results[1]).toMatchObject({ lib: 'b', error: expect.stringContaining('worker b broke') })
+    expect(results[2]).toMatchObject({ lib: 'c', sweep: [{ qps: 3 }] })
+    expect(results[3]).toMatchObject({ lib: 'd', error: expect.any(String) })
   })
 
   it('summarises repeated runs by median and range', () => {

@@ -1,6 +1,7 @@
 /**
  * ANN workload: LibraVDB's HNSW against hnswlib-node, usearch, zvec and faiss (IndexHNSWFlat,
- * from Python) on the same data, each in its own child process: build time (m = 16, efConstruction = 200), recall@10 vs queries/s
+ * from Python) on the same data, each in its own child process, their rounds interleaved
+ * (rounds.ts): build time (m = 16, efConstruction = 200), recall@10 vs queries/s
  * over an efSearch sweep with one query at a time, and memory per vector.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -8,9 +9,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LibraVDB } from '../index'
 import type { Dataset } from './datasets'
-import { runFaiss } from './faiss'
+import { faissLaunch } from './faiss'
 import { childResult, fmt, table, writePlot } from './harness'
 import type { SweepPoint, WorkerResult, WorkerSpec } from './peer-worker'
+import { type Launch, nodeLaunch, runInterleaved } from './rounds'
 import { lineChart } from './svg'
 import { writeVecs } from './vecfile'
 
@@ -59,6 +61,16 @@ export async function writeWorkerFiles(ds: Dataset, nq: number): Promise<WorkerF
   return files
 }
 
+/** Runs the launchable libraries side by side ({@link runInterleaved}); one that could not
+ * be launched keeps its error, in its place. */
+export async function runLibraries(
+  launches: (Launch | { lib: string; error: string })[],
+  repeats: number,
+): Promise<(WorkerResult | { lib: string; error: string })[]> {
+  const ran = await runInterleaved(launches.filter((l): l is Launch => 'command' in l), repeats)
+  return launches.map((l) => ('command' in l ? ran.shift()! : l))
+}
+
 /** Runs one worker process; a failure becomes `{ lib, error }` for the report. */
 export function runWorker(spec: WorkerSpec, label: string = spec.lib): WorkerResult | { lib: string; error: string } {
   const r = childResult<WorkerResult>('peer-worker.ts', spec, label)
@@ -67,11 +79,9 @@ export function runWorker(spec: WorkerSpec, label: string = spec.lib): WorkerRes
 
 export async function benchAnn(ds: Dataset, nq: number, efs: number[], repeats: number): Promise<AnnResult> {
   const files = await writeWorkerFiles(ds, nq)
-  const results: AnnResult['results'] = []
-  for (const lib of LIBS) {
-    results.push(runWorker({ lib, base: files.base, queries: files.queries, gt: files.gt, m: 16, efConstruction: 200, efs, repeats }))
-  }
-  results.push(runFaiss({ index: 'hnsw', base: files.base, queries: files.queries, gt: files.gt, m: 16, efConstruction: 200, efs, repeats }))
+  const common = { base: files.base, queries: files.queries, gt: files.gt, m: 16, efConstruction: 200, efs }
+  const launches = LIBS.map((lib) => nodeLaunch('peer-worker.ts', { ...common, lib, repeats }, lib))
+  const results = await runLibraries([...launches, faissLaunch({ ...common, index: 'hnsw' })], repeats)
   rmSync(files.dir, { recursive: true, force: true })
   return { dataset: ds.name, n: ds.base.length / ds.dim, dim: ds.dim, queries: files.nq, results }
 }
@@ -119,8 +129,9 @@ export function annSection(all: AnnResult[]): string {
     'all cores; zvec\'s build is its inserts, 1,000 per call, plus `optimizeSync()`, which builds the',
     'index; faiss-cpu IndexHNSWFlat builds on all cores through OpenMP). Queries: k = 10, single queries on',
     'the JS thread (`searchSync`, `searchKnn`, `search`, `querySync`; faiss: `search` of one row from Python, one thread),',
-    'best of repeated rounds (each round times every efSearch once, in turn, so a burst of load hits one',
-    'round, not one point). Ratios are LibraVDB / peer from the same run. Memory: RSS growth of the',
+    'best of repeated rounds. All libraries stay loaded, each in its process, and their rounds interleave: round 1',
+    'of every library, then round 2 of every library (each round times every efSearch once, in turn), so a burst of',
+    'load hits one round of all, not one library or one point. Ratios are LibraVDB / peer from the same run. Memory: RSS growth of the',
     'process during the build, per vector (includes ids and each library\'s bookkeeping); below',
     '~100k vectors it is dominated by allocator and GC effects of a few MB (even negative): read it',
     'from the default (100k) run. A q/s marked (±>30%) varied by more than 30% between the repeated',

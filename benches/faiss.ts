@@ -8,13 +8,13 @@ import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
-import type { WorkerResult } from './peer-worker'
+import type { Launch } from './rounds'
 
 const FAISS = 'faiss-cpu==1.15.1'
 const NUMPY = 'numpy==2.4.6'
 const venv = join(__dirname, '..', '.tools', 'faiss-venv')
 
-export type FaissSpec = { base: string; queries: string; gt: string; repeats: number } & (
+export type FaissSpec = { base: string; queries: string; gt: string } & (
   | { index: 'hnsw'; m: number; efConstruction: number; efs: number[] }
   | { index: 'ivfpq'; m: number; nprobes: number[]; rerank: number }
 )
@@ -40,25 +40,11 @@ function faissPython(): string | { error: string } {
   return python
 }
 
-/** The worker's result: the last line of its output (faiss may print warnings before it). */
-export function parseWorkerOutput(out: string): WorkerResult {
-  const last = out.trim().split('\n').pop() ?? ''
-  const r = JSON.parse(last) as WorkerResult
-  if (typeof r.lib !== 'string' || typeof r.buildSeconds !== 'number' || !Array.isArray(r.sweep)) {
-    throw new Error(`not a worker result: ${last.slice(0, 200)}`)
-  }
-  return r
-}
-
-/** Runs faiss on `spec`, building on every core and querying on one; a failure becomes
- * `{ lib: 'faiss', error }` for the report. */
-export function runFaiss(spec: FaissSpec): WorkerResult | { lib: string; error: string } {
+/** The launch of faiss on `spec` for {@link runInterleaved}: it builds on every core and
+ * queries on one; when the venv cannot be set up, `{ lib: 'faiss', error }` for the report. */
+export function faissLaunch(spec: FaissSpec): Launch | { lib: string; error: string } {
   const exe = faissPython()
   if (typeof exe !== 'string') return { lib: 'faiss', error: exe.error }
-  try {
-    const args = JSON.stringify({ ...spec, buildThreads: cpus().length })
-    return parseWorkerOutput(execFileSync(exe, [join(__dirname, 'faiss_peer.py'), args], { encoding: 'utf8', maxBuffer: 1 << 22 }))
-  } catch (e) {
-    return { lib: 'faiss', error: ((e as { stderr?: string }).stderr || (e as Error).message).split('\n').slice(-3).join(' ') }
-  }
+  const args = JSON.stringify({ ...spec, buildThreads: cpus().length, driven: true })
+  return { lib: 'faiss', command: exe, args: [join(__dirname, 'faiss_peer.py'), args] }
 }

@@ -1,7 +1,8 @@
 """faiss as a peer of the benchmarks, on the same files as the Node workers: IndexHNSWFlat (the
 HNSW workload) or IndexIVFPQ + IndexRefineFlat (the IVF-PQ comparison). The build uses the
 threads named in the spec; queries run on one thread, one query per call, the best of
-`repeats` interleaved rounds per sweep point (as peer-worker.ts). Prints one JSON line in the
+`repeats` interleaved rounds per sweep point (as peer-worker.ts; with "driven", the rounds
+come when the parent says, interleaved with the other libraries', see rounds.ts). Prints one JSON line in the
 shape of peer-worker.ts's WorkerResult (`ef` holds efSearch, or nprobe). Run by benches/faiss.ts
 inside the venv it creates (.tools/faiss-venv).
 argv: JSON {"index": "hnsw" | "ivfpq", "base", "queries", "gt", "repeats", "buildThreads",
@@ -78,10 +79,25 @@ for knob in knobs:
         index.search(xq[i : i + 1], 10)
 rates = {p: [] for p in knobs}
 found = {}
-for _ in range(spec["repeats"]):
+
+
+def one_round():
     for knob in knobs:
         qps, found[knob] = timed(knob)
         rates[knob].append(qps)
+
+
+if spec.get("driven"):
+    # Rounds when the parent says (rounds.ts), interleaved with the other libraries'.
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "done":
+            break
+        one_round()
+        print(json.dumps({"round": len(rates[knobs[0]])}), flush=True)
+else:
+    for _ in range(spec["repeats"]):
+        one_round()
 sweep = []
 for knob in knobs:
     best = max(rates[knob])

@@ -6,11 +6,12 @@
  * benches/node_modules; when either fails the section says why.
  */
 import { rmSync } from 'node:fs'
-import { qpsAtRecall, runWorker, writeWorkerFiles } from './ann'
+import { qpsAtRecall, runLibraries, writeWorkerFiles } from './ann'
 import type { Dataset } from './datasets'
-import { runFaiss } from './faiss'
+import { faissLaunch } from './faiss'
 import { fmt, table } from './harness'
 import type { WorkerResult } from './peer-worker'
+import { nodeLaunch } from './rounds'
 
 const NPROBES = [4, 8, 16, 32, 64]
 
@@ -30,10 +31,15 @@ export async function benchIvfPq(sets: { ds: Dataset; m: number }[], nq: number,
   const out: IvfPqComparison[] = []
   for (const { ds, m } of sets) {
     const files = await writeWorkerFiles(ds, nq)
-    const common = { base: files.base, queries: files.queries, gt: files.gt, nprobes: NPROBES, repeats }
-    const libravdb = runWorker({ ...common, lib: 'libravdb', index: 'ivfpq', ivf: { m, bits: 8 }, m: 16, efConstruction: 200, efs: [] }, 'libravdb')
-    const faiss = runFaiss({ ...common, index: 'ivfpq', m, rerank: 16 })
-    const lancedb = runWorker({ ...common, lib: 'lancedb', ivf: { m, bits: 8 }, m: 16, efConstruction: 200, efs: [] }, 'lancedb')
+    const common = { base: files.base, queries: files.queries, gt: files.gt, nprobes: NPROBES }
+    const [libravdb, faiss, lancedb] = await runLibraries(
+      [
+        nodeLaunch('peer-worker.ts', { ...common, repeats, lib: 'libravdb', index: 'ivfpq', ivf: { m, bits: 8 }, m: 16, efConstruction: 200, efs: [] }, 'libravdb'),
+        faissLaunch({ ...common, index: 'ivfpq', m, rerank: 16 }),
+        nodeLaunch('peer-worker.ts', { ...common, repeats, lib: 'lancedb', ivf: { m, bits: 8 }, m: 16, efConstruction: 200, efs: [] }, 'lancedb'),
+      ],
+      repeats,
+    )
     rmSync(files.dir, { recursive: true, force: true })
     out.push({ dataset: ds.name, n: ds.base.length / ds.dim, dim: ds.dim, m, libravdb, faiss, lancedb })
   }
@@ -46,7 +52,7 @@ export function ivfpqSection(results: IvfPqComparison[]): string {
     '',
     'Same files, same shape: about sqrt(n) lists, m sub-spaces of 8 bits, k x 16 candidates re-ranked on full precision',
     '(faiss: IndexIVFPQ + IndexRefineFlat, k_factor 16, queries on one OpenMP thread; LanceDB 0.39: IVF_PQ, refineFactor 16, its',
-    'async query API awaited one query at a time). Single queries, best of interleaved rounds; build = train + add (LibraVDB:',
+    'async query API awaited one query at a time). Single queries, best of rounds interleaved across the libraries; build = train + add (LibraVDB:',
     'insertBatch on all cores in batches of 10,000, training and retraining inside; faiss: all cores; LanceDB: createTable from JS rows + createIndex, its',
     'own threads). Ratios: LibraVDB / peer q/s.',
     '',

@@ -1,13 +1,15 @@
 /**
  * Child process of the ANN benchmark: builds one library's index on a dataset, sweeps its
  * recall / speed knob (efSearch; nprobe for IVF-PQ) with single queries in interleaved rounds
- * (best round kept per point), and prints one JSON line. Run alone in its process so that its
+ * (best round kept per point; with `driven`, rounds come when the parent interleaves them
+ * with the other libraries', see rounds.ts), and prints one JSON line. Run alone in its process so that its
  * RSS growth belongs to that library.
  * argv: JSON of `WorkerSpec`.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { LibraVDB } from '../index'
 import { readVecs } from './datasets'
 import { type HnswlibModule, type LancedbModule, type UsearchModule, type ZvecModule, loadPeer } from './peers'
@@ -30,7 +32,10 @@ export interface WorkerSpec {
   efs: number[]
   /** IVF-PQ: the nprobe sweep. */
   nprobes?: number[]
+  /** Rounds to run on its own; ignored when `driven`. */
   repeats: number
+  /** Run rounds when the parent says (benches/rounds.ts) instead of `repeats` on its own. */
+  driven?: boolean
 }
 
 export interface SweepPoint {
@@ -69,7 +74,7 @@ interface SweepSpec {
 /** Measures the sweep: each point warmed up once, then `repeats` rounds that time every point
  * once in turn (so a burst of load on the machine lands on one round, not on one point), the
  * best round kept per point, with the spread of its rounds and the ids it returned. */
-async function runSweep(points: SweepSpec[], nq: number, repeats: number) {
+async function runSweep(points: SweepSpec[], nq: number, repeats: number, driven: boolean) {
   const timed = async ({ search, prepare }: SweepSpec) => {
     prepare?.()
     const ids: number[][] = []
@@ -86,12 +91,23 @@ async function runSweep(points: SweepSpec[], nq: number, repeats: number) {
   }
   const rates: number[][] = points.map(() => [])
   const ids: number[][][] = points.map(() => [])
-  for (let r = 0; r < repeats; r++) {
+  const round = async () => {
     for (const [i, p] of points.entries()) {
       const t = await timed(p)
       rates[i].push(t.qps)
       ids[i] = t.ids
     }
+  }
+  if (driven) {
+    // Rounds when the parent says (rounds.ts), interleaved with the other libraries'.
+    process.stdout.write(`${JSON.stringify({ ready: true })}\n`)
+    for await (const line of createInterface({ input: process.stdin })) {
+      if (line === 'done') break
+      await round()
+      process.stdout.write(`${JSON.stringify({ round: rates[0]?.length ?? 0 })}\n`)
+    }
+  } else {
+    for (let r = 0; r < repeats; r++) await round()
   }
   return points.map((p, i) => {
     const best = Math.max(...rates[i])
@@ -257,7 +273,7 @@ async function main() {
     }
     release = async () => rmSync(dir, { recursive: true, force: true })
   }
-  for (const p of await runSweep(points, queries.n, spec.repeats)) {
+  for (const p of await runSweep(points, queries.n, spec.repeats, spec.driven ?? false)) {
     sweep.push({ ef: p.ef, qps: p.qps, qpsSpread: p.qpsSpread, recall: recallAt10(p.ids, gt.data as Int32Array, gt.dim) })
   }
   global.gc?.()
