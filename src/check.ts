@@ -53,6 +53,13 @@ export function checkOptionalInteger(where: string, v: unknown, min: number, max
   return v
 }
 
+export function checkOptionalFinite(where: string, v: unknown): number | undefined {
+  if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) {
+    throw new InvalidArgumentError(`${where} must be a finite number, got ${describe(v)}`)
+  }
+  return v
+}
+
 /** A callback option (`onProgress`, ...): a function or absent. */
 export function checkOptionalFunction<F extends (...args: never[]) => unknown>(where: string, v: unknown): F | undefined {
   if (v !== undefined && typeof v !== 'function') {

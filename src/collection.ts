@@ -5,7 +5,7 @@
  */
 import { MetadataCodec, PackedStrings, checkId, finishBatch, inSlices, triage } from './batch'
 import { HitReader } from './hits'
-import { checkOptionalBoolean, checkOptionalFunction, checkOptionalInteger, describe, optionsObject } from './check'
+import { checkOptionalBoolean, checkOptionalFinite, checkOptionalFunction, checkOptionalInteger, describe, optionsObject } from './check'
 import { DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
 import {
   type CallOptions,
@@ -53,7 +53,10 @@ import {
 import { type VectorLike, toQueryBlock, toVector, vectorProblem } from './vectors'
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
-const SEARCH_KEYS = ['k', 'efSearch', 'nprobe', 'filter', 'includeMetadata', 'includeVectors', 'signal', 'timeoutMs'] as const
+const SEARCH_KEYS = ['k', 'efSearch', 'nprobe', 'filter', 'includeMetadata', 'includeVectors', 'maxDistance', 'minScore', 'signal', 'timeoutMs'] as const
+
+/** Hits a range search (`maxDistance`, `minScore`) returns at most when `k` is not given. */
+export const RANGE_SEARCH_LIMIT = 1000
 
 /** Each collection's database handle, held so that the database is not garbage-collected
  * (and closed by its finalizer) while a collection of it is still in use. */
@@ -495,7 +498,7 @@ export class Collection {
   searchSync(vector: VectorLike, opts?: Omit<SearchOptions, 'signal' | 'timeoutMs'>): SearchHit[] {
     const p = this.#searchParams('searchSync', opts).native
     const q = toVector(vector, this.#dimension, 'query vector')
-    if (p.includeMetadata || p.includeVectors || p.filter !== undefined) {
+    if (p.includeMetadata || p.includeVectors || p.filter !== undefined || p.scoreBound !== undefined) {
       return this.#shape(callSync(() => this.#native.searchSync(q, p)))[0] ?? []
     }
     // Lean path: scores land in a reused buffer, ids come back as one NUL-joined string.
@@ -520,8 +523,10 @@ export class Collection {
 
   #searchParams(op: string, opts: unknown) {
     const o = opts === undefined ? {} : optionsObject<SearchOptions>(`${op} options`, opts, SEARCH_KEYS)
+    const scoreBound = this.#scoreBound(op, o)
     const native: NativeSearchOptions = {
-      k: checkOptionalInteger(`${op} options.k`, o.k, 1) ?? 10,
+      k: checkOptionalInteger(`${op} options.k`, o.k, 1) ?? (scoreBound === undefined ? 10 : RANGE_SEARCH_LIMIT),
+      scoreBound,
       efSearch: checkOptionalInteger(`${op} options.efSearch`, o.efSearch, 1),
       nprobe: checkOptionalInteger(`${op} options.nprobe`, o.nprobe, 1),
       includeMetadata: checkOptionalBoolean(`${op} options.includeMetadata`, o.includeMetadata) ?? false,
@@ -531,6 +536,21 @@ export class Collection {
     const filter = o.filter === undefined ? undefined : compileFilter(o.filter, this.#schema)
     if (filter) native.filter = JSON.stringify(filter)
     return { opts: o, native, filter }
+  }
+
+  /** The bound of a range search: `maxDistance` on an l2 collection, `minScore` on a cosine
+   * or dot one (the score each reports), or none. */
+  #scoreBound(op: string, o: SearchOptions): number | undefined {
+    const maxDistance = checkOptionalFinite(`${op} options.maxDistance`, o.maxDistance)
+    const minScore = checkOptionalFinite(`${op} options.minScore`, o.minScore)
+    const l2 = this.metric === 'l2'
+    if (maxDistance !== undefined && !l2) {
+      throw new InvalidArgumentError(`${op} options.maxDistance bounds the distance of an l2 collection; '${this.name}' is ${this.metric}: use minScore (a similarity)`)
+    }
+    if (minScore !== undefined && l2) {
+      throw new InvalidArgumentError(`${op} options.minScore bounds the similarity of a cosine or dot collection; '${this.name}' is l2: use maxDistance`)
+    }
+    return maxDistance ?? minScore
   }
 
   /**

@@ -87,6 +87,14 @@ export interface SearchOptions extends CallOptions {
   includeMetadata?: boolean
   /** Return each hit's stored vector (default false). */
   includeVectors?: boolean
+  /** Range search on an `l2` collection: every record within this Euclidean distance, best
+   * first, at most `k` of them (default 1000 when `k` is not given). Exact on a flat index;
+   * on HNSW and IVF-PQ the records the search reaches (raise `k`, `efSearch` or `nprobe`
+   * to reach more). */
+  maxDistance?: number
+  /** Range search on a `cosine` or `dot` collection: every record whose similarity is at
+   * least this, as `maxDistance` does for `l2`. */
+  minScore?: number
 }
 
 /** One search hit. `score` is the Euclidean distance for `l2` (lower is closer) and the

@@ -142,6 +142,8 @@ pub struct NativeSearchOptions {
     pub include_vectors: bool,
     /// Filter in canonical JSON form (the facade compiles object filters into it).
     pub filter: Option<String>,
+    /// Range search: l2 `maxDistance` or cosine/dot `minScore` (the facade checks which).
+    pub score_bound: Option<f64>,
 }
 
 impl NativeSearchOptions {
@@ -188,6 +190,7 @@ impl From<&NativeSearchOptions> for SearchParams {
             nprobe: o.nprobe.map(|n| n as usize),
             include_metadata: o.include_metadata,
             include_vectors: o.include_vectors,
+            score_bound: o.score_bound.map(|b| b as f32),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Reads: get by id, exact search (single and batch), counts and stats.
 
 use libravdb_core::index::{BreadthKnob, VectorIndex};
-use libravdb_core::{FlatIndex, Neighbor, VectorRows, distance::normalize};
+use libravdb_core::{FlatIndex, Metric, Neighbor, VectorRows, distance::normalize};
 use rayon::prelude::*;
 
 use super::filter::{PlanKind, Planned, knob_fields};
@@ -43,9 +43,23 @@ pub struct SearchParams {
     pub nprobe: Option<usize>,
     pub include_metadata: bool,
     pub include_vectors: bool,
+    /// Range search: only hits whose score is within this bound (l2: distance at most it;
+    /// cosine and dot: similarity at least it), at most `k` of them.
+    pub score_bound: Option<f32>,
 }
 
 impl SearchParams {
+    /// Drops the hits of `found` (best first) whose score `metric` puts outside the bound.
+    fn keep_within(&self, metric: Metric, found: &mut Vec<Neighbor>) {
+        if let Some(bound) = self.score_bound {
+            let inside = |n: &Neighbor| match metric {
+                Metric::L2 => metric.score(n.distance) <= bound,
+                Metric::Cosine | Metric::Dot => metric.score(n.distance) >= bound,
+            };
+            found.truncate(found.iter().position(|n| !inside(n)).unwrap_or(found.len()));
+        }
+    }
+
     /// The breadth this call asks of `index` (HNSW: `ef_search`; IVF-PQ: `nprobe`).
     pub(super) fn breadth<V: VectorRows + ?Sized>(&self, index: &dyn VectorIndex<V>) -> Option<usize> {
         match index.breadth_knob()? {
@@ -249,7 +263,8 @@ impl Collection {
         } else {
             pool().install(|| queries.par_chunks_exact(dim).map(one_unless_cancelled).collect())
         };
-        let found = found.ok_or(Error::Aborted)?;
+        let mut found = found.ok_or(Error::Aborted)?;
+        found.iter_mut().for_each(|f| params.keep_within(metric, f));
         Ok(self.collect_hits(&st, &found, params))
     }
 
@@ -280,7 +295,8 @@ impl Collection {
         self.check_search(query, params)?;
         let query = self.prepare_queries(query)?;
         let st = self.read_state()?;
-        let found = st.knn(&query, k, params.breadth(st.index.active()), self.metric, &|r| st.ids.is_live(r));
+        let mut found = st.knn(&query, k, params.breadth(st.index.active()), self.metric, &|r| st.ids.is_live(r));
+        params.keep_within(self.metric, &mut found);
         let mut ids = String::with_capacity(found.len() * 12);
         for (i, n) in found.iter().enumerate() {
             if i > 0 {
@@ -328,6 +344,9 @@ impl Collection {
         }
         if params.nprobe.is_some_and(|n| n == 0 || n > 65_536) {
             return Err(Error::invalid("nprobe must be an integer from 1 to 65536"));
+        }
+        if params.score_bound.is_some_and(|b| !b.is_finite()) {
+            return Err(Error::invalid("a range search's bound (maxDistance, minScore) must be a finite number"));
         }
         Ok(())
     }
