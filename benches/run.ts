@@ -94,6 +94,8 @@ async function main() {
     if (!quick) {
       // Overlapping clusters: where indexes differ (hnswlib needs ef ~64 for recall 0.95).
       annSets.push([clustered({ n, nq: 200, dim: 64, centres: 300, sigma: 40, seed: 11 }), 200])
+      // Real sentence embeddings, the shape RAG services store (384-d, normalised).
+      annSets.push([debpkg20k(), 500])
     }
     const ann = []
     for (const [ds, nq] of annSets) {
