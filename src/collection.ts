@@ -53,7 +53,20 @@ import {
 import { type VectorLike, toQueryBlock, toVector, vectorProblem } from './vectors'
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
-const SEARCH_KEYS = ['k', 'efSearch', 'nprobe', 'filter', 'includeMetadata', 'includeVectors', 'maxDistance', 'minScore', 'signal', 'timeoutMs'] as const
+const SEARCH_KEYS = [
+  'k',
+  'efSearch',
+  'nprobe',
+  'filter',
+  'includeMetadata',
+  'includeVectors',
+  'maxDistance',
+  'minScore',
+  'diversity',
+  'fetchK',
+  'signal',
+  'timeoutMs',
+] as const
 
 /** Hits a range search (`maxDistance`, `minScore`) returns at most when `k` is not given. */
 export const RANGE_SEARCH_LIMIT = 1000
@@ -498,7 +511,7 @@ export class Collection {
   searchSync(vector: VectorLike, opts?: Omit<SearchOptions, 'signal' | 'timeoutMs'>): SearchHit[] {
     const p = this.#searchParams('searchSync', opts).native
     const q = toVector(vector, this.#dimension, 'query vector')
-    if (p.includeMetadata || p.includeVectors || p.filter !== undefined || p.scoreBound !== undefined) {
+    if (p.includeMetadata || p.includeVectors || p.filter !== undefined || p.scoreBound !== undefined || p.diversity !== undefined) {
       return this.#shape(callSync(() => this.#native.searchSync(q, p)))[0] ?? []
     }
     // Lean path: scores land in a reused buffer, ids come back as one NUL-joined string.
@@ -527,6 +540,8 @@ export class Collection {
     const native: NativeSearchOptions = {
       k: checkOptionalInteger(`${op} options.k`, o.k, 1) ?? (scoreBound === undefined ? 10 : RANGE_SEARCH_LIMIT),
       scoreBound,
+      diversity: checkOptionalFinite(`${op} options.diversity`, o.diversity),
+      fetchK: checkOptionalInteger(`${op} options.fetchK`, o.fetchK, 1),
       efSearch: checkOptionalInteger(`${op} options.efSearch`, o.efSearch, 1),
       nprobe: checkOptionalInteger(`${op} options.nprobe`, o.nprobe, 1),
       includeMetadata: checkOptionalBoolean(`${op} options.includeMetadata`, o.includeMetadata) ?? false,

@@ -10,7 +10,6 @@
 import { randomUUID } from 'node:crypto'
 import { Document, type DocumentInterface } from '@langchain/core/documents'
 import type { EmbeddingsInterface } from '@langchain/core/embeddings'
-import { maximalMarginalRelevance } from '@langchain/core/utils/math'
 import { type MaxMarginalRelevanceSearchOptions, VectorStore } from '@langchain/core/vectorstores'
 import type { Collection } from './collection'
 import type { CollectionConfig } from './config'
@@ -119,14 +118,9 @@ export class LibraVDBStore extends VectorStore {
   override async maxMarginalRelevanceSearch(query: string, options: MaxMarginalRelevanceSearchOptions<Filter>): Promise<DocumentInterface[]> {
     const { k = 4, fetchK = 20, lambda = 0.5, filter } = options
     const queryVector = await this.embeddings.embedQuery(query)
-    const hits = await this.collection.search(queryVector, { k: Math.max(fetchK, k), filter, includeMetadata: true, includeVectors: true })
-    const picked = maximalMarginalRelevance(
-      queryVector,
-      hits.map((h) => Array.from(h.vector!)),
-      lambda,
-      k,
-    )
-    return picked.map((i) => this.#toDocument(hits[i].id, hits[i].metadata))
+    // The engine picks (search's `diversity`), on the stored vectors: none cross to JS.
+    const hits = await this.collection.search(queryVector, { k, fetchK: Math.max(fetchK, k), diversity: 1 - lambda, filter, includeMetadata: true })
+    return hits.map((h) => this.#toDocument(h.id, h.metadata))
   }
 
   /** Deletes documents by id and/or by metadata filter. */

@@ -95,6 +95,13 @@ export interface SearchOptions extends CallOptions {
   /** Range search on a `cosine` or `dot` collection: every record whose similarity is at
    * least this, as `maxDistance` does for `l2`. */
   minScore?: number
+  /** Maximal marginal relevance: fetches the `fetchK` nearest records, then picks `k` of
+   * them one at a time, each maximising `(1 - diversity) x` its cosine similarity to the
+   * query `- diversity x` its highest similarity to those already picked; hits come in the
+   * order picked. 0 is relevance only, 1 diversity only; from 0 to 1. */
+  diversity?: number
+  /** With `diversity`: the candidates to pick from (default 4 x k, at least 20). */
+  fetchK?: number
 }
 
 /** One search hit. `score` is the Euclidean distance for `l2` (lower is closer) and the

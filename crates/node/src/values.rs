@@ -144,6 +144,9 @@ pub struct NativeSearchOptions {
     pub filter: Option<String>,
     /// Range search: l2 `maxDistance` or cosine/dot `minScore` (the facade checks which).
     pub score_bound: Option<f64>,
+    /// MMR: 0 (relevance only) to 1, and the candidates fetched.
+    pub diversity: Option<f64>,
+    pub fetch_k: Option<u32>,
 }
 
 impl NativeSearchOptions {
@@ -191,6 +194,8 @@ impl From<&NativeSearchOptions> for SearchParams {
             include_metadata: o.include_metadata,
             include_vectors: o.include_vectors,
             score_bound: o.score_bound.map(|b| b as f32),
+            diversity: o.diversity.map(|d| d as f32),
+            fetch_k: o.fetch_k.map(|f| f as usize),
         }
     }
 }

@@ -51,14 +51,23 @@ impl Collection {
         if self.index_error.lock().is_some() {
             return;
         }
+        // Cleared when a rebuild switches or ends (if one runs now, it covers this write).
+        self.rebuild_pending.store(true, Ordering::Release);
         self.in_background(background_rebuild, Collection::maybe_rebuild, "libravdb-rebuild", move |c| {
             // Wait out a rebuild the user started; it may have changed the index meanwhile.
             let only = c.rebuild_lock.lock();
             let config = c.config();
             if config.index != index {
+                c.rebuild_pending.store(false, Ordering::Release);
                 return;
             }
-            match c.rebuild_holding(only, target, config.quantization, &c.background) {
+            let outcome = c.rebuild_holding(only, target, config.quantization, &c.background);
+            if outcome.is_err() {
+                // It may have failed before it could mark anything (a success cleared the
+                // mark at its switch, and a newer one may have set it since).
+                c.rebuild_pending.store(false, Ordering::Release);
+            }
+            match outcome {
                 Ok(_) | Err(Error::Aborted | Error::Closed(_) | Error::NotFound(_)) => {}
                 Err(e) => *c.index_error.lock() = Some(format!("{what} failed: {e}")),
             }

@@ -16,6 +16,7 @@
 //!   index's promotion from flat, IVF-PQ retraining as the collection grows (and the
 //!   background-thread helper the recall target's re-tuning uses too).
 //! - [`tune`]: `tune()`, the smallest search breadth meeting a recall target.
+//! - [`results`]: a query's candidates made hits: a range's bound, MMR diversity.
 
 mod account;
 mod auto;
@@ -27,6 +28,7 @@ mod persist;
 mod quant;
 mod read;
 mod rebuild;
+mod results;
 mod tune;
 mod verify;
 mod write;
@@ -121,6 +123,9 @@ pub struct Collection {
     background: crate::cancel::Cancel,
     /// A background rebuild (an `auto` promotion, an IVF-PQ retraining) is started or running.
     background_rebuild: std::sync::atomic::AtomicBool,
+    /// A background rebuild is due and has not switched yet (`stats().indexState` says
+    /// `building` from the write that made it due until the new index serves).
+    rebuild_pending: std::sync::atomic::AtomicBool,
     /// A background tune for the recall target is running.
     tuning: std::sync::atomic::AtomicBool,
     /// Why the last background rebuild or tune failed (not retried until the collection reopens).

@@ -160,6 +160,7 @@ impl Collection {
             me: Default::default(),
             background: Default::default(),
             background_rebuild: Default::default(),
+            rebuild_pending: Default::default(),
             tuning: Default::default(),
             index_error: Mutex::new(None),
             wal_bytes,

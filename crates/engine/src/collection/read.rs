@@ -1,7 +1,7 @@
 //! Reads: get by id, exact search (single and batch), counts and stats.
 
 use libravdb_core::index::{BreadthKnob, VectorIndex};
-use libravdb_core::{FlatIndex, Metric, Neighbor, VectorRows, distance::normalize};
+use libravdb_core::{FlatIndex, Neighbor, VectorRows, distance::normalize};
 use rayon::prelude::*;
 
 use super::filter::{PlanKind, Planned, knob_fields};
@@ -46,17 +46,25 @@ pub struct SearchParams {
     /// Range search: only hits whose score is within this bound (l2: distance at most it;
     /// cosine and dot: similarity at least it), at most `k` of them.
     pub score_bound: Option<f32>,
+    /// MMR: pick `k` of the `fetch_k` nearest for diversity, 0 (relevance only) to 1 (see
+    /// `results.rs`).
+    pub diversity: Option<f32>,
+    /// MMR: candidates fetched (default 4 x k, at least 20).
+    pub fetch_k: Option<usize>,
 }
 
 impl SearchParams {
-    /// Drops the hits of `found` (best first) whose score `metric` puts outside the bound.
-    fn keep_within(&self, metric: Metric, found: &mut Vec<Neighbor>) {
-        if let Some(bound) = self.score_bound {
-            let inside = |n: &Neighbor| match metric {
-                Metric::L2 => metric.score(n.distance) <= bound,
-                Metric::Cosine | Metric::Dot => metric.score(n.distance) >= bound,
-            };
-            found.truncate(found.iter().position(|n| !inside(n)).unwrap_or(found.len()));
+    /// The `k` nearest with the collection's settings and nothing more (usable in a const).
+    pub const fn nearest(k: usize) -> Self {
+        Self {
+            k,
+            ef_search: None,
+            nprobe: None,
+            include_metadata: false,
+            include_vectors: false,
+            score_bound: None,
+            diversity: None,
+            fetch_k: None,
         }
     }
 
@@ -216,6 +224,9 @@ impl Collection {
         let queries = self.prepare_queries(queries)?;
         let st = self.read_state()?;
         let metric = self.metric;
+        // The index is asked for the candidates; `finish` makes hits of them.
+        let asked = params;
+        let params = SearchParams { k: params.candidates(), ..params };
         let planned = filter.map(|f| st.plan(f, params.k, st.breadth(params)));
         let kernel = metric.kernel();
         let breadth = params.breadth(st.index.active());
@@ -263,9 +274,13 @@ impl Collection {
         } else {
             pool().install(|| queries.par_chunks_exact(dim).map(one_unless_cancelled).collect())
         };
-        let mut found = found.ok_or(Error::Aborted)?;
-        found.iter_mut().for_each(|f| params.keep_within(metric, f));
-        Ok(self.collect_hits(&st, &found, params))
+        let found: Vec<Vec<Neighbor>> = found
+            .ok_or(Error::Aborted)?
+            .into_iter()
+            .zip(queries.chunks_exact(dim))
+            .map(|(f, q)| asked.finish(metric, &st.vectors, q, f))
+            .collect();
+        Ok(self.collect_hits(&st, &found, asked))
     }
 
     /// Queries per group when a batch of `nq` can be answered by blocked exact scans (see
@@ -295,8 +310,9 @@ impl Collection {
         self.check_search(query, params)?;
         let query = self.prepare_queries(query)?;
         let st = self.read_state()?;
-        let mut found = st.knn(&query, k, params.breadth(st.index.active()), self.metric, &|r| st.ids.is_live(r));
-        params.keep_within(self.metric, &mut found);
+        let found =
+            st.knn(&query, params.candidates(), params.breadth(st.index.active()), self.metric, &|r| st.ids.is_live(r));
+        let found = params.finish(self.metric, &st.vectors, &query, found);
         let mut ids = String::with_capacity(found.len() * 12);
         for (i, n) in found.iter().enumerate() {
             if i > 0 {
@@ -347,6 +363,12 @@ impl Collection {
         }
         if params.score_bound.is_some_and(|b| !b.is_finite()) {
             return Err(Error::invalid("a range search's bound (maxDistance, minScore) must be a finite number"));
+        }
+        if params.diversity.is_some_and(|d| !(0.0..=1.0).contains(&d)) {
+            return Err(Error::invalid("diversity must be a number from 0 to 1"));
+        }
+        if params.fetch_k.is_some_and(|f| f == 0 || f > MAX_K) {
+            return Err(Error::invalid(format!("fetchK must be an integer from 1 to {MAX_K}")));
         }
         Ok(())
     }
@@ -430,7 +452,7 @@ impl Collection {
             metric: self.metric.as_str(),
             index,
             active_index: st.index.kind(),
-            index_state: if st.rebuilding || self.background_rebuild.load(std::sync::atomic::Ordering::Acquire) {
+            index_state: if st.rebuilding || self.rebuild_pending.load(std::sync::atomic::Ordering::Acquire) {
                 "building"
             } else {
                 "ready"

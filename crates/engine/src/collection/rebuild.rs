@@ -93,8 +93,8 @@ impl Next {
     }
 }
 
-/// Clears the `rebuilding` mark however the rebuild ends, and deletes a link table that
-/// never served.
+/// Clears the `rebuilding` mark (and a background rebuild's pending mark) however the
+/// rebuild ends, and deletes a link table that never served.
 struct Cleanup<'a> {
     collection: &'a Collection,
     unused_links: Option<PathBuf>,
@@ -105,6 +105,7 @@ impl Drop for Cleanup<'_> {
         let mut st = self.collection.state.write();
         st.rebuilding = false;
         st.ids.hold_free_rows(false);
+        self.collection.rebuild_pending.store(false, Ordering::Release);
         drop(st);
         if let Some(dir) = self.unused_links.take() {
             let _ = fs::remove_dir_all(dir);
@@ -208,6 +209,7 @@ impl Collection {
             st.quant = next.quant;
             st.rebuilding = false;
             st.ids.hold_free_rows(false);
+            self.rebuild_pending.store(false, Ordering::Release);
             rows
         };
         *self.config.write() = config;
@@ -220,8 +222,10 @@ impl Collection {
         self.force_checkpoint_locked(&mut w)?;
         cleanup.unused_links = old_links;
         // Whatever still waits for data (a quantizer, IVF-PQ) trains on a later write; an
-        // `auto` index rebuilt unpromoted may be due for promotion already.
+        // `auto` index rebuilt unpromoted may be due for promotion already. The cleanup runs
+        // first: once the lock is released, the next rebuild may start and mark itself.
         drop(w);
+        drop(cleanup);
         drop(only);
         self.maybe_rebuild();
         self.maybe_retune();

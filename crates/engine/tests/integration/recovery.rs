@@ -2,14 +2,7 @@ use libravdb_engine::{BatchOptions, Cancel, Database, DbOptions, ErrorCode, Sear
 
 use crate::common::*;
 
-const P: SearchParams = SearchParams {
-    k: 10,
-    include_metadata: true,
-    include_vectors: true,
-    ef_search: None,
-    nprobe: None,
-    score_bound: None,
-};
+const P: SearchParams = SearchParams { include_metadata: true, include_vectors: true, ..SearchParams::nearest(10) };
 
 #[test]
 fn close_and_reopen_gives_the_same_records_and_results() {

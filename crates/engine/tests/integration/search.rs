@@ -2,14 +2,7 @@ use libravdb_engine::{Database, DbOptions, ErrorCode, SearchParams};
 
 use crate::common::*;
 
-const K10: SearchParams = SearchParams {
-    k: 10,
-    include_metadata: true,
-    include_vectors: false,
-    ef_search: None,
-    nprobe: None,
-    score_bound: None,
-};
+const K10: SearchParams = SearchParams { include_metadata: true, include_vectors: false, ..SearchParams::nearest(10) };
 
 #[test]
 fn flat_search_on_sift5k_has_recall_one_against_ground_truth() {
@@ -167,4 +160,63 @@ fn range_search_returns_exactly_the_records_within_the_bound_on_flat_and_most_of
     let err =
         c.search(&v[..dim], SearchParams { k: 10, score_bound: Some(f32::NAN), ..Default::default() }).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidArgument, "{err}");
+}
+
+/// MMR as written in the paper, on plain vectors: the reference the engine is held to.
+fn reference_mmr(query: &[f32], cands: &[Vec<f32>], k: usize, diversity: f32) -> Vec<usize> {
+    let cos = |a: &[f32], b: &[f32]| {
+        let d: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        d / (a.iter().map(|x| x * x).sum::<f32>().sqrt() * b.iter().map(|x| x * x).sum::<f32>().sqrt())
+    };
+    let mut picked: Vec<usize> = Vec::new();
+    while picked.len() < k.min(cands.len()) {
+        let value = |i: usize| {
+            let redundancy = picked.iter().map(|&p| cos(&cands[i], &cands[p])).fold(f32::NEG_INFINITY, f32::max);
+            (1.0 - diversity) * cos(query, &cands[i]) - diversity * if picked.is_empty() { 0.0 } else { redundancy }
+        };
+        let best = (0..cands.len()).filter(|i| !picked.contains(i)).fold(None, |b: Option<usize>, i| match b {
+            Some(b) if value(b) >= value(i) => Some(b),
+            _ => Some(i),
+        });
+        picked.push(best.unwrap());
+    }
+    picked
+}
+
+#[test]
+fn diversity_picks_as_the_reference_mmr_does_from_the_fetched_candidates() {
+    let dim = 8;
+    // Tight clusters: the nearest 30 of a query are near-copies, so diversity has work to do.
+    let v = clustered_vectors(31, 2000, dim, 6);
+    let queries = clustered_vectors(32, 10, dim, 6);
+    for metric in ["cosine", "l2", "dot"] {
+        let db = Database::open(None, DbOptions::default()).unwrap();
+        let c = db.create_collection("c", config(dim as i64, metric)).unwrap();
+        insert(&c, "v", &v);
+        let mut reordered = 0;
+        for q in queries.chunks_exact(dim) {
+            let fetched = c.search(q, SearchParams { include_vectors: true, ..SearchParams::nearest(30) }).unwrap();
+            let cands: Vec<Vec<f32>> =
+                fetched.vectors.as_ref().unwrap().chunks_exact(dim).map(<[f32]>::to_vec).collect();
+            for diversity in [0.0, 0.5, 0.9] {
+                let p = SearchParams { diversity: Some(diversity), fetch_k: Some(30), ..SearchParams::nearest(5) };
+                let got = c.search(q, p).unwrap();
+                // Cosine similarity ignores scale: the raw query serves for every metric.
+                let want: Vec<&String> =
+                    reference_mmr(q, &cands, 5, diversity).into_iter().map(|i| &fetched.ids[i]).collect();
+                assert_eq!(got.ids.iter().collect::<Vec<_>>(), want, "{metric} diversity {diversity}");
+                reordered += usize::from(diversity > 0.0 && got.ids[..] != fetched.ids[..5]);
+            }
+        }
+        assert!(reordered >= 10, "{metric}: diversity changed the picks of {reordered} of 20 searches");
+    }
+    let db = Database::open(None, DbOptions::default()).unwrap();
+    let c = db.create_collection("c", config(dim as i64, "l2")).unwrap();
+    insert(&c, "v", &v);
+    for bad in [
+        SearchParams { diversity: Some(1.5), ..SearchParams::nearest(5) },
+        SearchParams { diversity: Some(0.5), fetch_k: Some(0), ..SearchParams::nearest(5) },
+    ] {
+        assert_eq!(c.search(&v[..dim], bad).unwrap_err().code(), ErrorCode::InvalidArgument);
+    }
 }

@@ -14,7 +14,7 @@ function within(all: SearchHit[], bound: number, l2: boolean): string[] {
   return all.filter((h) => (l2 ? h.score <= bound : h.score >= bound)).map((h) => h.id)
 }
 
-describe('range search (maxDistance, minScore)', () => {
+describe('range search (maxDistance, minScore) and diversity (MMR)', () => {
   it('returns exactly the records within the bound on a flat index, for every query of a batch', async () => {
     const dim = 24
     const n = 4000
@@ -79,5 +79,28 @@ describe('range search (maxDistance, minScore)', () => {
     expect(() => cos.searchSync(q, { maxDistance: 1 })).toThrow(/use minScore/)
     await expect(l2.search(q, { maxDistance: Number.NaN })).rejects.toThrow(/maxDistance must be a finite number/)
     await expect(cos.searchBatch([q], { minScore: '0.5' as unknown as number })).rejects.toThrow(InvalidArgumentError)
+  })
+
+  it('diversity (MMR): 0 keeps the plain order, more spreads the picks; bad values are refused', async () => {
+    const dim = 16
+    const n = 3000
+    const ds = clustered({ n, nq: 5, dim, centres: 6, sigma: 2, seed: 6 })
+    db = await LibraVDB.open()
+    const c = await db.createCollection('c', { dimension: dim, metric: 'cosine' })
+    await c.insertBatch({ ids: ids(n), vectors: ds.base })
+    let spread = 0
+    for (let q = 0; q < 5; q++) {
+      const query = ds.queries.subarray(q * dim, (q + 1) * dim)
+      const plain = await c.search(query, { k: 5 })
+      expect(await c.search(query, { k: 5, diversity: 0, fetchK: 40 })).toEqual(plain)
+      const diverse = await c.search(query, { k: 5, diversity: 0.8, fetchK: 40 })
+      expect(c.searchSync(query, { k: 5, diversity: 0.8, fetchK: 40 })).toEqual(diverse)
+      expect(diverse[0]).toEqual(plain[0]) // the first pick is the most relevant
+      if (diverse.map((h) => h.id).join() !== plain.map((h) => h.id).join()) spread++
+    }
+    expect(spread).toBeGreaterThan(0)
+    const q = ds.queries.subarray(0, dim)
+    await expect(c.search(q, { diversity: 1.5 })).rejects.toThrow(/diversity must be a number from 0 to 1/)
+    await expect(c.search(q, { diversity: 0.5, fetchK: 0 })).rejects.toThrow(InvalidArgumentError)
   })
 })
