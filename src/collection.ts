@@ -4,6 +4,7 @@
  * per item; atomic batches (the default) throw when any item is invalid and change nothing.
  */
 import { MetadataCodec, PackedStrings, checkId, finishBatch, inSlices, triage } from './batch'
+import { type GroupSpec, MAX_GROUP_FETCH, firstGroupFetch, groupHits, nextGroupFetch } from './group'
 import { HitReader } from './hits'
 import { checkOptionalBoolean, checkOptionalFinite, checkOptionalFunction, checkOptionalInteger, describe, optionsObject } from './check'
 import { DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
@@ -64,6 +65,8 @@ const SEARCH_KEYS = [
   'minScore',
   'diversity',
   'fetchK',
+  'groupBy',
+  'groupSize',
   'signal',
   'timeoutMs',
 ] as const
@@ -502,6 +505,10 @@ export class Collection {
   async search(vector: VectorLike, opts?: SearchOptions): Promise<SearchHit[]> {
     const p = this.#searchParams('search', opts)
     const q = toVector(vector, this.dimension, 'query vector')
+    if (p.group) {
+      const run = (native: NativeSearchOptions) => cancellableRead(p.opts, (token) => this.#native.search(q, native, token))
+      return (await this.#grouped(p.native, p.group, async (native) => this.#shape(await run(native))))[0] ?? []
+    }
     const hits = await cancellableRead(p.opts, (token) => this.#native.search(q, p.native, token))
     if (hits.scores.length === 0) this.#warnIfUnknown(p.filter)
     return this.#shape(hits)[0] ?? []
@@ -509,8 +516,20 @@ export class Collection {
 
   /** {@link search} on the calling thread: a flat scan of a large collection blocks it. */
   searchSync(vector: VectorLike, opts?: Omit<SearchOptions, 'signal' | 'timeoutMs'>): SearchHit[] {
-    const p = this.#searchParams('searchSync', opts).native
+    const params = this.#searchParams('searchSync', opts)
+    const p = params.native
     const q = toVector(vector, this.#dimension, 'query vector')
+    if (params.group) {
+      const group = params.group
+      let asked = firstGroupFetch(group)
+      for (;;) {
+        const hits = this.#shape(callSync(() => this.#native.searchSync(q, { ...p, k: asked, includeMetadata: true })))[0] ?? []
+        const grouped = groupHits(hits, group, p.includeMetadata, asked)
+        const next = nextGroupFetch([grouped], asked)
+        if (next === undefined) return grouped.hits
+        asked = next
+      }
+    }
     if (p.includeMetadata || p.includeVectors || p.filter !== undefined || p.scoreBound !== undefined || p.diversity !== undefined) {
       return this.#shape(callSync(() => this.#native.searchSync(q, p)))[0] ?? []
     }
@@ -529,6 +548,11 @@ export class Collection {
   async searchBatch(queries: Float32Array | readonly VectorLike[], opts?: SearchOptions): Promise<SearchHit[][]> {
     const p = this.#searchParams('searchBatch', opts)
     const block = toQueryBlock(queries, this.dimension)
+    if (p.group) {
+      return this.#grouped(p.native, p.group, async (native) =>
+        this.#shapeSliced(await cancellableRead(p.opts, (token) => this.#native.search(block, native, token))),
+      )
+    }
     const hits = await cancellableRead(p.opts, (token) => this.#native.search(block, p.native, token))
     if (hits.scores.length === 0) this.#warnIfUnknown(p.filter)
     return this.#shapeSliced(hits)
@@ -550,7 +574,37 @@ export class Collection {
     }
     const filter = o.filter === undefined ? undefined : compileFilter(o.filter, this.#schema)
     if (filter) native.filter = JSON.stringify(filter)
-    return { opts: o, native, filter }
+    return { opts: o, native, filter, group: this.#groupSpec(op, o, native) }
+  }
+
+  /** `groupBy` / `groupSize` checked: the grouping a search asks for, if any. */
+  #groupSpec(op: string, o: SearchOptions, native: NativeSearchOptions): GroupSpec | undefined {
+    const size = checkOptionalInteger(`${op} options.groupSize`, o.groupSize, 1, MAX_GROUP_FETCH)
+    if (o.groupBy === undefined) {
+      if (size !== undefined) throw new InvalidArgumentError(`${op} options.groupSize needs groupBy`)
+      return undefined
+    }
+    if (typeof o.groupBy !== 'string' || o.groupBy.length === 0) {
+      throw new InvalidArgumentError(`${op} options.groupBy must be a metadata field name, got ${describe(o.groupBy)}`)
+    }
+    if (native.diversity !== undefined) throw new InvalidArgumentError(`${op}: groupBy and diversity cannot be combined`)
+    const group = { field: o.groupBy, size: size ?? 1, groups: native.k }
+    if (group.size * group.groups > MAX_GROUP_FETCH) {
+      throw new InvalidArgumentError(`${op}: k x groupSize must be at most ${MAX_GROUP_FETCH}, got ${group.groups} x ${group.size}`)
+    }
+    return group
+  }
+
+  /** A grouped search: candidates from `run` (with metadata), grouped per query, asked
+   * again with more candidates while some query has found fewer than k full groups. */
+  async #grouped(native: NativeSearchOptions, group: GroupSpec, run: (n: NativeSearchOptions) => Promise<SearchHit[][]>): Promise<SearchHit[][]> {
+    let asked = firstGroupFetch(group)
+    for (;;) {
+      const grouped = (await run({ ...native, k: asked, includeMetadata: true })).map((h) => groupHits(h, group, native.includeMetadata, asked))
+      const next = nextGroupFetch(grouped, asked)
+      if (next === undefined) return grouped.map((g) => g.hits)
+      asked = next
+    }
   }
 
   /** The bound of a range search: `maxDistance` on an l2 collection, `minScore` on a cosine

@@ -102,6 +102,14 @@ export interface SearchOptions extends CallOptions {
   diversity?: number
   /** With `diversity`: the candidates to pick from (default 4 x k, at least 20). */
   fetchK?: number
+  /** Group-by: `k` is then the number of groups. Returns the best `k` groups of records
+   * sharing this metadata field's value (a string, number or boolean; records without one
+   * are left out), groups in the order of their best hit, each with its best `groupSize`
+   * hits, every hit carrying its `group`. Looks at up to 10,000 nearest records. Not with
+   * `diversity`. */
+  groupBy?: string
+  /** With `groupBy`: hits per group (default 1). */
+  groupSize?: number
 }
 
 /** One search hit. `score` is the Euclidean distance for `l2` (lower is closer) and the
@@ -115,6 +123,8 @@ export interface SearchHit {
   metadata?: Metadata
   /** With `includeVectors`: the stored vector. */
   vector?: Float32Array
+  /** With `groupBy`: the group's value of that field. */
+  group?: string | number | boolean
 }
 
 /** What `verify()` read and found (`Collection.verify`, `LibraVDB.verify`). */
