@@ -5,10 +5,11 @@ use libravdb_core::distance::kernels;
 use libravdb_core::{Metric, Neighbor, VectorRows};
 
 use super::read::SearchParams;
+use crate::config::MAX_K;
 
 /// Candidates an MMR search fetches when `fetchK` is not given: 4 per hit, at least 20 (as
-/// LangChain's default).
-pub const DEFAULT_FETCH_PER_HIT: usize = 4;
+/// LangChain's default), at most [`MAX_K`].
+const DEFAULT_FETCH_PER_HIT: usize = 4;
 const MIN_FETCH: usize = 20;
 
 impl SearchParams {
@@ -16,7 +17,10 @@ impl SearchParams {
     /// 4 x k, at least 20), never fewer than `k`.
     pub(super) fn candidates(&self) -> usize {
         match self.diversity {
-            Some(_) => self.fetch_k.unwrap_or((self.k * DEFAULT_FETCH_PER_HIT).max(MIN_FETCH)).max(self.k),
+            Some(_) => {
+                let default = (self.k * DEFAULT_FETCH_PER_HIT).clamp(MIN_FETCH, MAX_K);
+                self.fetch_k.unwrap_or(default).max(self.k)
+            }
             None => self.k,
         }
     }
