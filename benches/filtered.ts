@@ -13,7 +13,7 @@ import { childResult, table, writePlot } from './harness'
 import { lineChart } from './svg'
 import { writeVecs } from './vecfile'
 
-export const LIMITS = [1, 10, 100, 500, 1000] // bucket < limit of 1000 buckets: 0.1% ... 100%
+export const LIMITS = [1, 10, 50, 100, 500, 1000] // bucket < limit of 1000 buckets: 0.1% ... 100%
 /** Held-out queries each library tunes its efSearch on (the last ones of the dataset). */
 const CALIBRATION_QUERIES = 50
 /** Each library takes the smallest efSearch of the ladder reaching this unfiltered recall@10. */
