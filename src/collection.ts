@@ -4,9 +4,10 @@
  * per item; atomic batches (the default) throw when any item is invalid and change nothing.
  */
 import { MetadataCodec, PackedStrings, checkId, finishBatch, inSlices, triage } from './batch'
-import { type GroupSpec, MAX_GROUP_FETCH, firstGroupFetch, groupHits, nextGroupFetch } from './group'
+import { type GroupSpec, firstGroupFetch, groupHits, nextGroupFetch } from './group'
+import { searchParams } from './search-options'
 import { HitReader } from './hits'
-import { checkOptionalBoolean, checkOptionalFinite, checkOptionalFunction, checkOptionalInteger, describe, optionsObject } from './check'
+import { checkOptionalBoolean, checkOptionalFunction, checkOptionalInteger, describe, optionsObject } from './check'
 import { DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
 import {
   type CallOptions,
@@ -54,25 +55,6 @@ import {
 import { type VectorLike, toQueryBlock, toVector, vectorProblem } from './vectors'
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
-const SEARCH_KEYS = [
-  'k',
-  'efSearch',
-  'nprobe',
-  'filter',
-  'includeMetadata',
-  'includeVectors',
-  'maxDistance',
-  'minScore',
-  'diversity',
-  'fetchK',
-  'groupBy',
-  'groupSize',
-  'signal',
-  'timeoutMs',
-] as const
-
-/** Hits a range search (`maxDistance`, `minScore`) returns at most when `k` is not given. */
-export const RANGE_SEARCH_LIMIT = 1000
 
 /** Each collection's database handle, held so that the database is not garbage-collected
  * (and closed by its finalizer) while a collection of it is still in use. */
@@ -559,40 +541,7 @@ export class Collection {
   }
 
   #searchParams(op: string, opts: unknown) {
-    const o = opts === undefined ? {} : optionsObject<SearchOptions>(`${op} options`, opts, SEARCH_KEYS)
-    const scoreBound = this.#scoreBound(op, o)
-    const native: NativeSearchOptions = {
-      k: checkOptionalInteger(`${op} options.k`, o.k, 1) ?? (scoreBound === undefined ? 10 : RANGE_SEARCH_LIMIT),
-      scoreBound,
-      diversity: checkOptionalFinite(`${op} options.diversity`, o.diversity),
-      fetchK: checkOptionalInteger(`${op} options.fetchK`, o.fetchK, 1),
-      efSearch: checkOptionalInteger(`${op} options.efSearch`, o.efSearch, 1),
-      nprobe: checkOptionalInteger(`${op} options.nprobe`, o.nprobe, 1),
-      includeMetadata: checkOptionalBoolean(`${op} options.includeMetadata`, o.includeMetadata) ?? false,
-      includeVectors: checkOptionalBoolean(`${op} options.includeVectors`, o.includeVectors) ?? false,
-      filter: undefined,
-    }
-    const filter = o.filter === undefined ? undefined : compileFilter(o.filter, this.#schema)
-    if (filter) native.filter = JSON.stringify(filter)
-    return { opts: o, native, filter, group: this.#groupSpec(op, o, native) }
-  }
-
-  /** `groupBy` / `groupSize` checked: the grouping a search asks for, if any. */
-  #groupSpec(op: string, o: SearchOptions, native: NativeSearchOptions): GroupSpec | undefined {
-    const size = checkOptionalInteger(`${op} options.groupSize`, o.groupSize, 1, MAX_GROUP_FETCH)
-    if (o.groupBy === undefined) {
-      if (size !== undefined) throw new InvalidArgumentError(`${op} options.groupSize needs groupBy`)
-      return undefined
-    }
-    if (typeof o.groupBy !== 'string' || o.groupBy.length === 0) {
-      throw new InvalidArgumentError(`${op} options.groupBy must be a metadata field name, got ${describe(o.groupBy)}`)
-    }
-    if (native.diversity !== undefined) throw new InvalidArgumentError(`${op}: groupBy and diversity cannot be combined`)
-    const group = { field: o.groupBy, size: size ?? 1, groups: native.k }
-    if (group.size * group.groups > MAX_GROUP_FETCH) {
-      throw new InvalidArgumentError(`${op}: k x groupSize must be at most ${MAX_GROUP_FETCH}, got ${group.groups} x ${group.size}`)
-    }
-    return group
+    return searchParams(op, opts, { name: this.name, metric: this.metric, schema: this.#schema })
   }
 
   /** A grouped search: candidates from `run` (with metadata), grouped per query, asked
@@ -605,21 +554,6 @@ export class Collection {
       if (next === undefined) return grouped.map((g) => g.hits)
       asked = next
     }
-  }
-
-  /** The bound of a range search: `maxDistance` on an l2 collection, `minScore` on a cosine
-   * or dot one (the score each reports), or none. */
-  #scoreBound(op: string, o: SearchOptions): number | undefined {
-    const maxDistance = checkOptionalFinite(`${op} options.maxDistance`, o.maxDistance)
-    const minScore = checkOptionalFinite(`${op} options.minScore`, o.minScore)
-    const l2 = this.metric === 'l2'
-    if (maxDistance !== undefined && !l2) {
-      throw new InvalidArgumentError(`${op} options.maxDistance bounds the distance of an l2 collection; '${this.name}' is ${this.metric}: use minScore (a similarity)`)
-    }
-    if (minScore !== undefined && l2) {
-      throw new InvalidArgumentError(`${op} options.minScore bounds the similarity of a cosine or dot collection; '${this.name}' is l2: use maxDistance`)
-    }
-    return maxDistance ?? minScore
   }
 
   /**
