@@ -1,0 +1,94 @@
+//! Serialised form of a [`TextIndex`], written at checkpoint so an open loads it instead of
+//! analysing every record's text again.
+//!
+//! Little-endian: field count (u32), then per field in name order: name and options (JSON)
+//! as length-prefixed strings, row count (u32) and each row's length in terms (u32), term
+//! count (u32) and per term in byte order the term (string), its row count (u32), the rows
+//! (u32, ascending) and their term frequencies (u32). Document and term totals are recounted
+//! from the lengths. Reading checks the structure and fails, never panics, on damage.
+
+use std::collections::{BTreeMap, HashMap};
+
+use libravdb_core::codec::{ByteReader, ByteWriter, DecodeError};
+
+use crate::analyzer::{Analyzer, TextOptions};
+use crate::index::{FieldIndex, Postings, TextIndex};
+
+impl TextIndex {
+    /// The serialised indexes (see the module docs).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = ByteWriter::with_capacity(self.bytes() + 64);
+        w.u32(self.fields().len() as u32);
+        for (name, f) in self.fields() {
+            w.str(name);
+            w.str(&serde_json::to_string(&f.options).expect("options serialise"));
+            w.u32(f.lengths.len() as u32);
+            f.lengths.iter().for_each(|&l| w.u32(l));
+            let mut terms: Vec<(&String, &Postings)> = f.postings.iter().collect();
+            terms.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            w.u32(terms.len() as u32);
+            for (term, p) in terms {
+                w.str(term);
+                w.u32(p.rows.len() as u32);
+                p.rows.iter().for_each(|&r| w.u32(r));
+                p.tfs.iter().for_each(|&t| w.u32(t));
+            }
+        }
+        w.buf
+    }
+
+    /// Reads indexes written by [`TextIndex::to_bytes`]; they must hold exactly `fields`, with
+    /// the same options.
+    pub fn from_bytes(bytes: &[u8], fields: &[(String, TextOptions)]) -> Result<TextIndex, String> {
+        read(bytes, fields).map_err(|e| e.0)
+    }
+}
+
+fn bad(reason: impl Into<String>) -> DecodeError {
+    DecodeError(reason.into())
+}
+
+fn u32s(r: &mut ByteReader<'_>, n: usize) -> Result<Vec<u32>, DecodeError> {
+    let raw = r.take(n.checked_mul(4).ok_or_else(|| bad("length overflows"))?)?;
+    Ok(raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
+
+fn read(bytes: &[u8], expected: &[(String, TextOptions)]) -> Result<TextIndex, DecodeError> {
+    let mut r = ByteReader::new(bytes);
+    let count = r.u32()? as usize;
+    if count != expected.len() {
+        return Err(bad(format!("{count} text fields stored, the schema has {}", expected.len())));
+    }
+    let mut fields = BTreeMap::new();
+    for _ in 0..count {
+        let name = r.str()?.to_owned();
+        let options: TextOptions =
+            serde_json::from_str(r.str()?).map_err(|e| bad(format!("text field '{name}': bad options: {e}")))?;
+        if fields.contains_key(&name) || !expected.iter().any(|(n, o)| *n == name && *o == options) {
+            return Err(bad(format!("text field '{name}' is not in the schema with these options")));
+        }
+        let rows = r.u32()? as usize;
+        let lengths = u32s(&mut r, rows)?;
+        let terms = r.u32()? as usize;
+        let mut postings = HashMap::with_capacity(terms.min(r.remaining()));
+        for _ in 0..terms {
+            let term = r.str()?.to_owned();
+            let n = r.u32()? as usize;
+            let p = Postings { rows: u32s(&mut r, n)?, tfs: u32s(&mut r, n)? };
+            let ascending = p.rows.windows(2).all(|w| w[0] < w[1]);
+            let indexed = p.rows.iter().all(|&row| lengths.get(row as usize).is_some_and(|&l| l > 0));
+            if n == 0 || !ascending || !indexed || p.tfs.contains(&0) {
+                return Err(bad(format!("text field '{name}': damaged postings of '{term}'")));
+            }
+            postings.insert(term, p);
+        }
+        let docs = lengths.iter().filter(|&&l| l > 0).count() as u64;
+        let total_terms = lengths.iter().map(|&l| u64::from(l)).sum();
+        let analyzer = Analyzer::new(&options);
+        fields.insert(name, FieldIndex { options, analyzer, postings, lengths, docs, total_terms });
+    }
+    if !r.is_empty() {
+        return Err(bad("trailing bytes after the text indexes"));
+    }
+    Ok(TextIndex::from_fields(fields))
+}

@@ -1,0 +1,287 @@
+//! The inverted index of every `text` field of a collection, and BM25 search over it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use libravdb_core::index::TopK;
+use serde_json::{Map, Value};
+
+use crate::analyzer::{Analyzer, TextOptions};
+
+/// Rows holding one term, ascending, with the term's count in each.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Postings {
+    pub rows: Vec<u32>,
+    pub tfs: Vec<u32>,
+}
+
+impl Postings {
+    fn insert(&mut self, row: u32, tf: u32) {
+        match self.rows.binary_search(&row) {
+            Ok(i) => self.tfs[i] = tf,
+            Err(i) => {
+                self.rows.insert(i, row);
+                self.tfs.insert(i, tf);
+            }
+        }
+    }
+
+    fn remove(&mut self, row: u32) {
+        if let Ok(i) = self.rows.binary_search(&row) {
+            self.rows.remove(i);
+            self.tfs.remove(i);
+        }
+    }
+}
+
+/// One field's index.
+#[derive(Debug)]
+pub(crate) struct FieldIndex {
+    pub options: TextOptions,
+    pub analyzer: Analyzer,
+    pub postings: HashMap<String, Postings>,
+    /// Terms in each row's field; 0 for rows without it (or with no term in it).
+    pub lengths: Vec<u32>,
+    /// Rows with at least one term, and their terms in all.
+    pub docs: u64,
+    pub total_terms: u64,
+}
+
+impl FieldIndex {
+    pub(crate) fn new(options: TextOptions) -> Self {
+        Self {
+            analyzer: Analyzer::new(&options),
+            options,
+            postings: HashMap::new(),
+            lengths: Vec::new(),
+            docs: 0,
+            total_terms: 0,
+        }
+    }
+
+    fn length(&self, row: u32) -> u32 {
+        self.lengths.get(row as usize).copied().unwrap_or(0)
+    }
+
+    fn insert(&mut self, row: u32, text: &str) {
+        if self.length(row) > 0 {
+            return; // indexed already (the caller removes a row's old text first)
+        }
+        let terms = self.analyzer.terms(text);
+        if terms.is_empty() {
+            return;
+        }
+        let mut counts: HashMap<&str, u32> = HashMap::new();
+        for t in &terms {
+            *counts.entry(t.as_str()).or_default() += 1;
+        }
+        for (term, tf) in counts {
+            self.postings.entry(term.to_owned()).or_default().insert(row, tf);
+        }
+        if self.lengths.len() <= row as usize {
+            self.lengths.resize(row as usize + 1, 0);
+        }
+        self.lengths[row as usize] = terms.len() as u32;
+        self.docs += 1;
+        self.total_terms += terms.len() as u64;
+    }
+
+    fn remove(&mut self, row: u32, text: &str) {
+        let len = self.length(row);
+        if len == 0 {
+            return;
+        }
+        let mut terms = self.analyzer.terms(text);
+        terms.sort_unstable();
+        terms.dedup();
+        for term in terms {
+            if let Some(p) = self.postings.get_mut(&term) {
+                p.remove(row);
+                if p.rows.is_empty() {
+                    self.postings.remove(&term);
+                }
+            }
+        }
+        self.lengths[row as usize] = 0;
+        self.docs -= 1;
+        self.total_terms -= u64::from(len);
+    }
+}
+
+/// The inverted indexes of a collection's `text` fields, by field name.
+#[derive(Debug, Default)]
+pub struct TextIndex {
+    fields: BTreeMap<String, FieldIndex>,
+}
+
+/// What one full-text search did: for `explain()`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TextSearch {
+    /// The fields searched.
+    pub fields: Vec<String>,
+    /// The query's terms after analysis (per field, concatenated; repeats kept).
+    pub terms: Vec<String>,
+    /// Query terms found in the index.
+    pub matched_terms: usize,
+    /// Postings entries read.
+    pub postings: usize,
+    /// Rows holding at least one query term (before the filter).
+    pub candidates: usize,
+}
+
+impl TextIndex {
+    /// Empty indexes for `fields` (options validated).
+    pub fn new(fields: impl IntoIterator<Item = (String, TextOptions)>) -> Self {
+        Self { fields: fields.into_iter().map(|(name, o)| (name, FieldIndex::new(o))).collect() }
+    }
+
+    pub(crate) fn from_fields(fields: BTreeMap<String, FieldIndex>) -> Self {
+        Self { fields }
+    }
+
+    pub(crate) fn fields(&self) -> &BTreeMap<String, FieldIndex> {
+        &self.fields
+    }
+
+    /// Whether the collection has any text field.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Whether `field` is a text field.
+    pub fn has(&self, field: &str) -> bool {
+        self.fields.contains_key(field)
+    }
+
+    /// The text fields' names, sorted.
+    pub fn field_names(&self) -> Vec<String> {
+        self.fields.keys().cloned().collect()
+    }
+
+    /// The terms `field`'s analyzer makes of `text` (None: not a text field).
+    pub fn analyze(&self, field: &str, text: &str) -> Option<Vec<String>> {
+        self.fields.get(field).map(|f| f.analyzer.terms(text))
+    }
+
+    /// Rows holding at least one term, per field.
+    pub fn documents(&self, field: &str) -> Option<u64> {
+        self.fields.get(field).map(|f| f.docs)
+    }
+
+    /// Heap bytes held (postings, lengths, term strings; hash-table overhead estimated).
+    pub fn bytes(&self) -> usize {
+        self.fields
+            .values()
+            .map(|f| {
+                let postings: usize = f
+                    .postings
+                    .iter()
+                    .map(|(t, p)| t.capacity() + (p.rows.capacity() + p.tfs.capacity()) * 4 + 72)
+                    .sum();
+                postings + f.lengths.capacity() * 4
+            })
+            .sum()
+    }
+
+    /// Indexes the text fields of `row`'s metadata (strings; other values are not indexed).
+    pub fn insert(&mut self, row: u32, meta: Option<&Map<String, Value>>) {
+        let Some(meta) = meta else { return };
+        for (name, f) in &mut self.fields {
+            if let Some(Value::String(text)) = libravdb_filter::eval::lookup(meta, name) {
+                f.insert(row, text);
+            }
+        }
+    }
+
+    /// Removes `row`, indexed with `meta` (pass the metadata it was indexed with).
+    pub fn remove(&mut self, row: u32, meta: Option<&Map<String, Value>>) {
+        let Some(meta) = meta else { return };
+        for (name, f) in &mut self.fields {
+            if let Some(Value::String(text)) = libravdb_filter::eval::lookup(meta, name) {
+                f.remove(row, text);
+            }
+        }
+    }
+
+    /// Gives back spare capacity (`optimize()`): postings shrunk to their length, the lengths
+    /// table cut after the last indexed row.
+    pub fn compact(&mut self) {
+        for f in self.fields.values_mut() {
+            for p in f.postings.values_mut() {
+                p.rows.shrink_to_fit();
+                p.tfs.shrink_to_fit();
+            }
+            f.postings.shrink_to_fit();
+            let used = f.lengths.iter().rposition(|&l| l > 0).map_or(0, |i| i + 1);
+            f.lengths.truncate(used);
+            f.lengths.shrink_to_fit();
+        }
+    }
+
+    /// The `k` best rows for `query` by BM25 over `fields` (all text fields when empty),
+    /// only rows `allowed` passes; best first, ties by row. Err names an unknown field.
+    pub fn search(
+        &self,
+        query: &str,
+        fields: &[String],
+        k: usize,
+        allowed: &dyn Fn(u32) -> bool,
+    ) -> Result<(Vec<(u32, f32)>, TextSearch), String> {
+        let chosen: Vec<(&String, &FieldIndex)> = if fields.is_empty() {
+            self.fields.iter().collect()
+        } else {
+            let mut out = Vec::with_capacity(fields.len());
+            for name in fields {
+                match self.fields.get_key_value(name) {
+                    Some(f) => out.push(f),
+                    None => return Err(format!("'{name}' is not a text field of the schema")),
+                }
+            }
+            out
+        };
+        let mut info =
+            TextSearch { fields: chosen.iter().map(|(n, _)| (*n).clone()).collect(), ..TextSearch::default() };
+        // Term at a time into one score per row; rows touched are listed for the selection.
+        let mut scores: Vec<f64> = Vec::new();
+        let mut touched: Vec<u32> = Vec::new();
+        for (_, f) in chosen {
+            let terms = f.analyzer.terms(query);
+            if f.docs == 0 {
+                info.terms.extend(terms);
+                continue;
+            }
+            let n = f.docs as f64;
+            let avg = f.total_terms as f64 / n;
+            let (k1, b) = (f64::from(f.options.k1), f64::from(f.options.b));
+            if scores.len() < f.lengths.len() {
+                scores.resize(f.lengths.len(), 0.0);
+            }
+            for term in &terms {
+                let Some(p) = f.postings.get(term) else { continue };
+                info.matched_terms += 1;
+                info.postings += p.rows.len();
+                let df = p.rows.len() as f64;
+                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+                for (&row, &tf) in p.rows.iter().zip(&p.tfs) {
+                    let tf = f64::from(tf);
+                    let norm = k1 * (1.0 - b + b * f64::from(f.lengths[row as usize]) / avg);
+                    let s = &mut scores[row as usize];
+                    if *s == 0.0 {
+                        touched.push(row);
+                    }
+                    *s += idf * tf * (k1 + 1.0) / (tf + norm);
+                }
+            }
+            info.terms.extend(terms);
+        }
+        info.candidates = touched.len();
+        // Every term adds a positive score (idf > 0 even when every row holds the term), so a
+        // row is listed once, when its first term is scored.
+        let mut top = TopK::new(k);
+        for &row in &touched {
+            if allowed(row) {
+                top.push(row, -(scores[row as usize] as f32));
+            }
+        }
+        Ok((top.into_sorted().into_iter().map(|n| (n.row, -n.distance)).collect(), info))
+    }
+}
