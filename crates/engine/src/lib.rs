@@ -18,14 +18,16 @@ mod pool;
 
 pub use cancel::Cancel;
 pub use collection::{
-    BatchOptions, BatchReport, Collection, Damage, Hits, ItemError, PlanKind, QueryPlan, RebuildReport, Record,
-    SearchParams, Stats, TuneReport, UpdateInput, VerifyReport, parse_filter,
+    BatchOptions, BatchReport, Collection, Damage, Fusion, Hits, HybridPlan, HybridQuery, ItemError, PlanKind,
+    QueryPlan, RRF_K, RebuildReport, Record, SearchParams, SignalScores, Stats, TextQuery, TuneReport, UpdateInput,
+    VerifyReport, fuse, parse_filter,
 };
 pub use config::{CollectionConfig, DbOptions, IndexConfig, IndexSpec, MmapMode, QuantSpec, QuantizationConfig};
 pub use database::{Database, MemoryUsage};
 pub use error::{Error, ErrorCode, Result};
 pub use libravdb_core::Metric;
 pub use libravdb_filter::Filter;
+pub use libravdb_text::{TextOptions, TextSearch};
 pub use memory::{MemoryGovernor, MemoryParts};
 pub use ops::MetadataChange;
 pub use pool::pool;

@@ -124,8 +124,8 @@ pub struct TextSearch {
     pub matched_terms: usize,
     /// Postings entries read.
     pub postings: usize,
-    /// Rows holding at least one query term (before the filter).
-    pub candidates: usize,
+    /// Rows holding at least one query term, before the filter (None: not searched).
+    pub candidates: Option<usize>,
 }
 
 impl TextIndex {
@@ -217,6 +217,37 @@ impl TextIndex {
         }
     }
 
+    /// The fields a search over `fields` reads (all text fields when empty).
+    fn chosen<'a>(&'a self, fields: &[String]) -> Result<Vec<(&'a String, &'a FieldIndex)>, String> {
+        if fields.is_empty() {
+            return Ok(self.fields.iter().collect());
+        }
+        fields
+            .iter()
+            .map(|name| {
+                self.fields.get_key_value(name).ok_or_else(|| format!("'{name}' is not a text field of the schema"))
+            })
+            .collect()
+    }
+
+    /// What a search for `query` over `fields` would read, without scoring (`explain()`):
+    /// `candidates` is left `None`. Err names an unknown field.
+    pub fn plan(&self, query: &str, fields: &[String]) -> Result<TextSearch, String> {
+        let chosen = self.chosen(fields)?;
+        let mut info =
+            TextSearch { fields: chosen.iter().map(|(n, _)| (*n).clone()).collect(), ..TextSearch::default() };
+        for (_, f) in chosen {
+            for term in f.analyzer.terms(query) {
+                if let Some(p) = f.postings.get(&term) {
+                    info.matched_terms += 1;
+                    info.postings += p.rows.len();
+                }
+                info.terms.push(term);
+            }
+        }
+        Ok(info)
+    }
+
     /// The `k` best rows for `query` by BM25 over `fields` (all text fields when empty),
     /// only rows `allowed` passes; best first, ties by row. Err names an unknown field.
     pub fn search(
@@ -226,18 +257,7 @@ impl TextIndex {
         k: usize,
         allowed: &dyn Fn(u32) -> bool,
     ) -> Result<(Vec<(u32, f32)>, TextSearch), String> {
-        let chosen: Vec<(&String, &FieldIndex)> = if fields.is_empty() {
-            self.fields.iter().collect()
-        } else {
-            let mut out = Vec::with_capacity(fields.len());
-            for name in fields {
-                match self.fields.get_key_value(name) {
-                    Some(f) => out.push(f),
-                    None => return Err(format!("'{name}' is not a text field of the schema")),
-                }
-            }
-            out
-        };
+        let chosen = self.chosen(fields)?;
         let mut info =
             TextSearch { fields: chosen.iter().map(|(n, _)| (*n).clone()).collect(), ..TextSearch::default() };
         // Term at a time into one score per row; rows touched are listed for the selection.
@@ -273,7 +293,7 @@ impl TextIndex {
             }
             info.terms.extend(terms);
         }
-        info.candidates = touched.len();
+        info.candidates = Some(touched.len());
         // Every term adds a positive score (idf > 0 even when every row holds the term), so a
         // row is listed once, when its first term is scored.
         let mut top = TopK::new(k);

@@ -50,7 +50,7 @@ impl State {
             p.codes += q.code_bytes_total() as u64;
         }
         if let Some(f) = &self.filterable {
-            p.payload = (f.index.bytes() + f.live.serialized_size()) as u64;
+            p.payload = f.bytes() as u64;
         }
         p.ids = self.ids.heap_bytes() as u64;
         p.metadata = self.metadata.held_bytes();

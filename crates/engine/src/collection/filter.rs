@@ -13,6 +13,7 @@
 use libravdb_core::VectorRows;
 use libravdb_core::index::{BreadthKnob, FilteredRoute, VectorIndex};
 use libravdb_filter::{Filter, PayloadIndex, matches};
+use libravdb_text::TextIndex;
 use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
 
@@ -21,17 +22,28 @@ use super::meta::MetadataStore;
 use crate::config::CollectionConfig;
 use crate::ids::IdMap;
 
-/// Payload indexes plus the set of live rows they answer within.
+/// The indexes of the schema fields: payload indexes, the full-text index of the `text`
+/// fields, and the set of live rows they answer within.
 #[derive(Debug, Default)]
 pub(crate) struct Filterable {
     pub index: PayloadIndex,
+    pub text: TextIndex,
     pub live: RoaringBitmap,
 }
 
 impl Filterable {
+    /// Empty indexes of `config`'s schema.
+    pub(crate) fn new(config: &CollectionConfig) -> Filterable {
+        Filterable {
+            index: PayloadIndex::new(config.field_types()),
+            text: TextIndex::new(config.text.clone()),
+            live: RoaringBitmap::new(),
+        }
+    }
+
     /// Indexes of `config`'s schema over the live rows of `ids` and their stored metadata.
     pub(crate) fn build(config: &CollectionConfig, ids: &IdMap, metadata: &MetadataStore) -> Filterable {
-        let mut f = Filterable { index: PayloadIndex::new(config.field_types()), live: RoaringBitmap::new() };
+        let mut f = Filterable::new(config);
         for row in &ids.live_rows() {
             f.insert(row, metadata.text(row).as_deref());
         }
@@ -40,14 +52,23 @@ impl Filterable {
 
     /// Indexes live `row` with its metadata JSON.
     pub(crate) fn insert(&mut self, row: u32, meta: Option<&str>) {
-        self.index.insert(row, parse_meta(meta).as_ref());
+        let meta = parse_meta(meta);
+        self.index.insert(row, meta.as_ref());
+        self.text.insert(row, meta.as_ref());
         self.live.insert(row);
     }
 
     /// Drops `row` (indexed with `meta`) from the indexes.
     pub(crate) fn remove(&mut self, row: u32, meta: Option<&str>) {
-        self.index.remove(row, parse_meta(meta).as_ref());
+        let meta = parse_meta(meta);
+        self.index.remove(row, meta.as_ref());
+        self.text.remove(row, meta.as_ref());
         self.live.remove(row);
+    }
+
+    /// Heap bytes of every index held.
+    pub(crate) fn bytes(&self) -> usize {
+        self.index.bytes() + self.text.bytes() + self.live.serialized_size()
     }
 }
 
@@ -164,7 +185,7 @@ impl State {
             let why = if missing.is_empty() {
                 "an operator the indexes cannot answer (a range over strings)".to_owned()
             } else {
-                format!("fields outside the schema ({})", missing.join(", "))
+                format!("fields without a payload index ({}: text, or outside the schema)", missing.join(", "))
             };
             let index = self.index.active();
             let (plan, (ef, nprobe)) = match index.unplanned_filter_breadth(k, breadth) {

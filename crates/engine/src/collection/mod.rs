@@ -21,6 +21,7 @@
 mod account;
 mod auto;
 mod filter;
+mod hybrid;
 mod index;
 mod ivf;
 mod meta;
@@ -41,6 +42,7 @@ use libravdb_storage::{ChunkedVectors, Wal};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 pub use filter::{PlanKind, QueryPlan};
+pub use hybrid::{Fusion, HybridPlan, HybridQuery, RRF_K, SignalScores, TextQuery, fuse};
 pub(crate) use index::IndexState;
 pub use meta::CacheStats;
 pub use read::{Hits, Record, SearchParams, Stats, parse_filter};

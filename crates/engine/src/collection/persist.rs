@@ -11,6 +11,7 @@
 //! <collection>/graph-<generation>.seg  HNSW only: levels, entry point, upper-level lists
 //! <collection>/quant-<generation>.seg  quantized only: training status, quantizer, codes
 //! <collection>/payload-<generation>.seg with a schema: the payload indexes (bitmaps)
+//! <collection>/text-<generation>.seg    with text fields: their inverted indexes (libravdb-text)
 //! <collection>/ivf-<generation>.seg     IVF-PQ only: training status, centroids, codebooks, lists
 //! ```
 //!
@@ -62,6 +63,7 @@ pub(super) const GRAPH_MAGIC: &[u8; 8] = b"LVDBHNSW";
 pub(super) const QUANT_MAGIC: &[u8; 8] = b"LVDBQUNT";
 pub(super) const PAYLOAD_MAGIC: &[u8; 8] = b"LVDBPAYL";
 pub(super) const IVF_MAGIC: &[u8; 8] = b"LVDBIVFP";
+pub(super) const TEXT_MAGIC: &[u8; 8] = b"LVDBTEXT";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Manifest {
@@ -115,8 +117,12 @@ pub(super) fn ivf_path(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("ivf-{generation}.seg"))
 }
 
+pub(super) fn text_path(dir: &Path, generation: u64) -> PathBuf {
+    dir.join(format!("text-{generation}.seg"))
+}
+
 /// The generational files of a checkpoint, by name prefix.
-const GENERATIONAL: [&str; 5] = ["rows-", "graph-", "quant-", "payload-", "ivf-"];
+const GENERATIONAL: [&str; 6] = ["rows-", "graph-", "quant-", "payload-", "ivf-", "text-"];
 
 pub(super) fn corrupted(path: PathBuf, reason: impl Into<String>) -> Error {
     Error::Storage(StorageError::Corrupted { path, reason: reason.into() })
@@ -302,7 +308,9 @@ impl Collection {
         if !m.config.schema.is_empty() {
             let path = payload_path(&dir, m.generation);
             state.filterable = Some(match fs::exists(&path) {
-                Ok(true) => load_payload(&path, &m.config, &state.ids)?,
+                Ok(true) => {
+                    load_payload(&path, &text_path(&dir, m.generation), &m.config, &state.ids, &state.metadata)?
+                }
                 // Generation 0, or a checkpoint written before payload files: index the metadata.
                 _ => Filterable::build(&m.config, &state.ids, &state.metadata),
             });
@@ -410,6 +418,9 @@ impl Collection {
             }
             if let Some(f) = &st.filterable {
                 segment::write(&payload_path(dir, generation), PAYLOAD_MAGIC, FORMAT_VERSION, &f.index.to_bytes())?;
+                if !f.text.is_empty() {
+                    segment::write(&text_path(dir, generation), TEXT_MAGIC, FORMAT_VERSION, &f.text.to_bytes())?;
+                }
             }
             let vector_crcs = st.vectors.checksums(&w.vector_crcs);
             // Linking rewrites lists all over the graph: every link chunk is summed afresh.

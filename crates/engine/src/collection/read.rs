@@ -88,6 +88,8 @@ pub struct Hits {
     pub metadata: Option<Vec<Option<String>>>,
     /// Layout (ids.len(), dim) when requested.
     pub vectors: Option<Vec<f32>>,
+    /// A hybrid search's score of each hit per signal (see `hybrid.rs`).
+    pub signals: Option<super::hybrid::SignalScores>,
 }
 
 /// A collection's size and footprint.
@@ -228,29 +230,8 @@ impl Collection {
         let asked = params;
         let params = SearchParams { k: params.candidates(), ..params };
         let planned = filter.map(|f| st.plan(f, params.k, st.breadth(params)));
-        let kernel = metric.kernel();
         let breadth = params.breadth(st.index.active());
-        let one = |q: &[f32]| -> Vec<Neighbor> {
-            let Some(p) = &planned else {
-                return st.knn(q, params.k, breadth, metric, &|r| st.ids.is_live(r));
-            };
-            match (p.plan.plan, &p.allowed) {
-                (PlanKind::Empty, _) => Vec::new(),
-                (PlanKind::Unfiltered, _) => st.knn(q, params.k, breadth, metric, &|r| st.ids.is_live(r)),
-                (PlanKind::Exact, Some(allowed)) => {
-                    let mut top = libravdb_core::index::TopK::new(params.k);
-                    for row in allowed.iter() {
-                        top.push(row, kernel(q, st.vectors.row(row)));
-                    }
-                    top.into_sorted()
-                }
-                (_, Some(allowed)) => st.knn(q, params.k, p.plan.breadth(), metric, &|r| allowed.contains(r)),
-                (_, None) => match filter {
-                    Some(f) => st.knn(q, params.k, p.plan.breadth(), metric, &|r| st.row_matches(f, r)),
-                    None => Vec::new(), // a plan exists only for a filter
-                },
-            }
-        };
+        let one = |q: &[f32]| st.nearest(q, params.k, breadth, metric, planned.as_ref(), filter);
         let one_unless_cancelled = |q: &[f32]| (!cancel.is_cancelled()).then(|| one(q));
         let nq = queries.len() / dim;
         let found: Option<Vec<Vec<Neighbor>>> = if nq == 1 {
@@ -347,7 +328,7 @@ impl Collection {
         })
     }
 
-    fn check_search(&self, queries: &[f32], params: SearchParams) -> Result<()> {
+    pub(super) fn check_search(&self, queries: &[f32], params: SearchParams) -> Result<()> {
         let dim = self.dimension();
         if queries.is_empty() || !queries.len().is_multiple_of(dim) {
             return Err(Error::DimensionMismatch { what: "query vector".into(), expected: dim, got: queries.len() });
@@ -374,7 +355,7 @@ impl Collection {
     }
 
     /// Validates queries and normalises them for cosine.
-    fn prepare_queries(&self, queries: &[f32]) -> Result<Vec<f32>> {
+    pub(super) fn prepare_queries(&self, queries: &[f32]) -> Result<Vec<f32>> {
         if let Some((i, x)) = queries.iter().enumerate().find(|(_, x)| !x.is_finite()) {
             let dim = self.dimension();
             return Err(Error::invalid(format!(
@@ -394,24 +375,32 @@ impl Collection {
         Ok(out)
     }
 
-    fn collect_hits(&self, st: &State, found: &[Vec<Neighbor>], params: SearchParams) -> Hits {
-        let total: usize = found.iter().map(Vec::len).sum();
+    pub(super) fn collect_hits(&self, st: &State, found: &[Vec<Neighbor>], params: SearchParams) -> Hits {
         let metric = self.metric;
+        let scored: Vec<Vec<(u32, f32)>> =
+            found.iter().map(|f| f.iter().map(|n| (n.row, metric.score(n.distance))).collect()).collect();
+        self.hits_of(st, &scored, params)
+    }
+
+    /// Hits of per-query lists of (row, score), with what `params` asks to include.
+    pub(super) fn hits_of(&self, st: &State, found: &[Vec<(u32, f32)>], params: SearchParams) -> Hits {
+        let total: usize = found.iter().map(Vec::len).sum();
         let mut hits = Hits {
             counts: found.iter().map(|f| f.len() as u32).collect(),
             ids: Vec::with_capacity(total),
             scores: Vec::with_capacity(total),
             metadata: params.include_metadata.then(|| Vec::with_capacity(total)),
             vectors: params.include_vectors.then(|| Vec::with_capacity(total * self.dimension())),
+            signals: None,
         };
-        for n in found.iter().flatten() {
-            hits.ids.push(st.ids.id(n.row).to_owned());
-            hits.scores.push(metric.score(n.distance));
+        for &(row, score) in found.iter().flatten() {
+            hits.ids.push(st.ids.id(row).to_owned());
+            hits.scores.push(score);
             if let Some(m) = &mut hits.metadata {
-                m.push(st.metadata.owned(n.row));
+                m.push(st.metadata.owned(row));
             }
             if let Some(v) = &mut hits.vectors {
-                v.extend_from_slice(st.vectors.row(n.row));
+                v.extend_from_slice(st.vectors.row(row));
             }
         }
         hits
@@ -483,5 +472,40 @@ impl Collection {
             mmap,
             vectors_in_memory: !st.vectors.is_mapped(),
         })
+    }
+}
+
+impl State {
+    /// The `k` nearest live rows to the prepared query `q` that pass `filter`, run as
+    /// `planned` (None: unfiltered); `breadth` is the unfiltered search's.
+    pub(super) fn nearest(
+        &self,
+        q: &[f32],
+        k: usize,
+        breadth: Option<usize>,
+        metric: libravdb_core::Metric,
+        planned: Option<&Planned>,
+        filter: Option<&Filter>,
+    ) -> Vec<Neighbor> {
+        let Some(p) = planned else {
+            return self.knn(q, k, breadth, metric, &|r| self.ids.is_live(r));
+        };
+        match (p.plan.plan, &p.allowed) {
+            (PlanKind::Empty, _) => Vec::new(),
+            (PlanKind::Unfiltered, _) => self.knn(q, k, breadth, metric, &|r| self.ids.is_live(r)),
+            (PlanKind::Exact, Some(allowed)) => {
+                let kernel = metric.kernel();
+                let mut top = libravdb_core::index::TopK::new(k);
+                for row in allowed.iter() {
+                    top.push(row, kernel(q, self.vectors.row(row)));
+                }
+                top.into_sorted()
+            }
+            (_, Some(allowed)) => self.knn(q, k, p.plan.breadth(), metric, &|r| allowed.contains(r)),
+            (_, None) => match filter {
+                Some(f) => self.knn(q, k, p.plan.breadth(), metric, &|r| self.row_matches(f, r)),
+                None => Vec::new(), // a plan exists only for a filter
+            },
+        }
     }
 }

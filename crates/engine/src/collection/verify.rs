@@ -8,8 +8,8 @@ use libravdb_storage::{StorageError, Wal, segment};
 
 use super::Collection;
 use super::persist::{
-    FORMAT_VERSION, GRAPH_MAGIC, IVF_MAGIC, PAYLOAD_MAGIC, QUANT_MAGIC, ROWS_MAGIC, WAL_FILE, graph_path, ivf_path,
-    manifest_path, payload_path, quant_path, read_manifest, rows_path,
+    FORMAT_VERSION, GRAPH_MAGIC, IVF_MAGIC, PAYLOAD_MAGIC, QUANT_MAGIC, ROWS_MAGIC, TEXT_MAGIC, WAL_FILE, graph_path,
+    ivf_path, manifest_path, payload_path, quant_path, read_manifest, rows_path, text_path,
 };
 use crate::error::{Error, Result};
 
@@ -61,6 +61,7 @@ impl Collection {
             (quant_path(dir, g), QUANT_MAGIC),
             (payload_path(dir, g), PAYLOAD_MAGIC),
             (ivf_path(dir, g), IVF_MAGIC),
+            (text_path(dir, g), TEXT_MAGIC),
         ] {
             // Which segments a checkpoint writes depends on the configuration; the rows file
             // it always writes.

@@ -375,6 +375,10 @@ impl Collection {
                 changed = true;
             }
         }
+        // The full-text postings drop entries at each delete; their spare capacity goes now.
+        if let Some(f) = &mut self.state.write().filterable {
+            f.text.compact();
+        }
         // A training that failed is tried again now, whatever the growth since (it persists
         // its outcome itself).
         self.train_if_due(&mut w, true)?;

@@ -403,6 +403,7 @@ impl CollectionConfig {
             index: built,
             quantization,
             schema: Vec::new(),
+            text: Vec::new(),
             recall_target: None,
             memory_limit: None,
             mmap: Default::default(),

@@ -245,6 +245,10 @@ pub struct CollectionConfig {
     /// (`"string"`, `"int"`, `"float"`, `"bool"`, `"date"`, `"string[]"`, `"number[]"`).
     #[serde(default)]
     pub schema: Vec<(String, String)>,
+    /// Analysis and BM25 options of each `text` schema field, by name (every text field has
+    /// an entry; defaults where none was given).
+    #[serde(default)]
+    pub text: Vec<(String, libravdb_text::TextOptions)>,
     /// `index.targetRecall`: the recall@10 `tune()` keeps the default breadth at.
     #[serde(default)]
     pub recall_target: Option<RecallTarget>,
@@ -339,18 +343,50 @@ impl CollectionConfig {
             }
             if libravdb_filter::FieldType::parse(t).is_none() {
                 return Err(Error::invalid(format!(
-                    "schema.{name} must be one of string, int, float, bool, date, string[], number[]; got '{t}'"
+                    "schema.{name} must be one of string, int, float, bool, date, string[], number[], text; got '{t}'"
                 )));
             }
         }
         self.schema = schema;
+        self.with_text_options(Vec::new())
+    }
+
+    /// Sets the options of the schema's `text` fields (JSON objects by field name; fields not
+    /// named take the defaults). Call after [`CollectionConfig::with_schema`].
+    pub fn with_text_options(mut self, options: Vec<(String, String)>) -> Result<Self> {
+        let is_text = |name: &str| self.schema.iter().any(|(n, t)| n == name && t == "text");
+        for (name, _) in &options {
+            if !is_text(name) {
+                return Err(Error::invalid(format!("text options are given for '{name}', which is not a text field")));
+            }
+        }
+        let mut text = Vec::new();
+        for (name, _) in self.schema.iter().filter(|(_, t)| t == "text") {
+            let o = match options.iter().find(|(n, _)| n == name) {
+                Some((_, json)) => serde_json::from_str::<libravdb_text::TextOptions>(json)
+                    .map_err(|e| Error::invalid(format!("schema.{name}: {e}")))?,
+                None => libravdb_text::TextOptions::default(),
+            };
+            o.validate().map_err(|e| Error::invalid(format!("schema.{name}.{e}")))?;
+            text.push((name.clone(), o));
+        }
+        self.text = text;
         Ok(self)
     }
 
-    /// The schema as a JSON object (`{}` without one).
+    /// The schema as a JSON object (`{}` without one); a text field is its options with
+    /// `type: 'text'`.
     pub fn schema_json(&self) -> String {
+        let field = |n: &String, t: &String| match self.text.iter().find(|(name, _)| name == n) {
+            Some((_, o)) => {
+                let mut v = serde_json::to_value(o).expect("options serialise");
+                v.as_object_mut().expect("an object").insert("type".into(), "text".into());
+                v
+            }
+            None => serde_json::Value::String(t.clone()),
+        };
         let map: serde_json::Map<String, serde_json::Value> =
-            self.schema.iter().map(|(n, t)| (n.clone(), serde_json::Value::String(t.clone()))).collect();
+            self.schema.iter().map(|(n, t)| (n.clone(), field(n, t))).collect();
         serde_json::Value::Object(map).to_string()
     }
 

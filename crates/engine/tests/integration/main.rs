@@ -9,4 +9,5 @@ mod quant;
 mod rebuild;
 mod recovery;
 mod search;
+mod text;
 mod tune;

@@ -70,7 +70,7 @@ impl PayloadIndex {
         schema: impl IntoIterator<Item = (String, FieldType)>,
     ) -> Result<PayloadIndex, DecodeError> {
         let err = |s: String| DecodeError(s);
-        let mut expected: HashMap<String, FieldType> = schema.into_iter().collect();
+        let mut expected: HashMap<String, FieldType> = super::indexed(schema).collect();
         let mut r = ByteReader::new(bytes);
         let mut fields = HashMap::with_capacity(expected.len());
         for _ in 0..r.u32()? {

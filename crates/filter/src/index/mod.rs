@@ -30,6 +30,9 @@ pub enum FieldType {
     Date,
     StringArray,
     NumberArray,
+    /// Full text: searched with BM25 (`libravdb-text`), not indexed here; filters on it
+    /// are evaluated record by record.
+    Text,
 }
 
 impl FieldType {
@@ -44,6 +47,7 @@ impl FieldType {
             "date" => FieldType::Date,
             "string[]" => FieldType::StringArray,
             "number[]" => FieldType::NumberArray,
+            "text" => FieldType::Text,
             _ => return None,
         })
     }
@@ -58,13 +62,14 @@ impl FieldType {
             FieldType::Date => "date",
             FieldType::StringArray => "string[]",
             FieldType::NumberArray => "number[]",
+            FieldType::Text => "text",
         }
     }
 
     /// Whether `v` (not null) is a value of this type. Dates are epoch milliseconds.
     pub fn accepts(self, v: &Value) -> bool {
         match (self, v) {
-            (FieldType::String, Value::String(_)) | (FieldType::Bool, Value::Bool(_)) => true,
+            (FieldType::String | FieldType::Text, Value::String(_)) | (FieldType::Bool, Value::Bool(_)) => true,
             (FieldType::Int, Value::Number(n)) => {
                 n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|x| x.fract() == 0.0)
             }
@@ -122,6 +127,11 @@ pub struct PayloadIndex {
     fields: HashMap<String, (FieldType, FieldIndex)>,
 }
 
+/// The fields of `schema` this index holds: all but `text` ones.
+fn indexed(schema: impl IntoIterator<Item = (String, FieldType)>) -> impl Iterator<Item = (String, FieldType)> {
+    schema.into_iter().filter(|(_, t)| *t != FieldType::Text)
+}
+
 fn key_of(v: &Value) -> Option<Key> {
     match v {
         Value::String(s) => Some(Key::Str(s.clone())),
@@ -139,9 +149,9 @@ fn key_of_scalar(s: &Scalar) -> Option<Key> {
 }
 
 impl PayloadIndex {
-    /// Empty indexes for `schema`.
+    /// Empty indexes for `schema` (its `text` fields are left to the full-text index).
     pub fn new(schema: impl IntoIterator<Item = (String, FieldType)>) -> Self {
-        Self { fields: schema.into_iter().map(|(name, t)| (name, (t, FieldIndex::default()))).collect() }
+        Self { fields: indexed(schema).map(|(name, t)| (name, (t, FieldIndex::default()))).collect() }
     }
 
     /// Whether `field` is indexed.

@@ -113,10 +113,31 @@ pub(super) fn load_quant(path: &Path, config: crate::config::QuantizationConfig,
     Ok(q)
 }
 
-/// Payload indexes saved by a checkpoint; live rows come from the rows file.
-pub(super) fn load_payload(path: &Path, config: &CollectionConfig, ids: &IdMap) -> Result<Filterable> {
+/// Payload and full-text indexes saved by a checkpoint; live rows come from the rows file. A
+/// checkpoint written before text files has none: its text fields are indexed from the
+/// metadata.
+pub(super) fn load_payload(
+    path: &Path,
+    text_path: &Path,
+    config: &CollectionConfig,
+    ids: &IdMap,
+    metadata: &MetadataStore,
+) -> Result<Filterable> {
     let (_, body) = segment::read(path, PAYLOAD_MAGIC, FORMAT_VERSION)?;
     let index = libravdb_filter::PayloadIndex::from_bytes(&body, config.field_types())
         .map_err(|e| corrupted(path.to_path_buf(), e))?;
-    Ok(Filterable { index, live: ids.live_rows() })
+    let live = ids.live_rows();
+    let text = if config.text.is_empty() {
+        libravdb_text::TextIndex::default()
+    } else if text_path.exists() {
+        let (_, body) = segment::read(text_path, TEXT_MAGIC, FORMAT_VERSION)?;
+        libravdb_text::TextIndex::from_bytes(&body, &config.text).map_err(|e| corrupted(text_path.to_path_buf(), e))?
+    } else {
+        let mut text = libravdb_text::TextIndex::new(config.text.clone());
+        for row in &live {
+            text.insert(row, crate::collection::filter::parse_meta(metadata.text(row).as_deref()).as_ref());
+        }
+        text
+    };
+    Ok(Filterable { index, text, live })
 }
