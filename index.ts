@@ -14,12 +14,17 @@ export type {
   CollectionStats,
   MemoryUsage,
   ColumnarBatch,
+  ExplainOptions,
+  Fusion,
+  HybridQuery,
   Metadata,
   RecordUpdate,
   QueryPlan,
   SearchHit,
   SearchOptions,
   StoredRecord,
+  TextPlan,
+  TextQuery,
   VectorRecord,
   VerifyReport,
 } from './src/records'
@@ -45,5 +50,5 @@ export { FieldBuilder, FilterBuilder, QueryBuilder } from './src/query'
 export type { ScannedRecord } from './src/stream'
 export type { ExportOptions, ImportOptions, TransferFormat, TransferProgress, TransferResult } from './src/transfer'
 export type { IngestOptions, IngestProgress, IngestResult, RecordWriteStream, WriteStreamOptions } from './src/ingest'
-export type { FieldCondition, FieldType, Filter, FilterNode, FilterValue, Schema } from './src/filter'
+export type { FieldCondition, FieldType, Filter, FilterNode, FilterValue, Schema, TextField } from './src/filter'
 export * from './src/errors'

@@ -1,7 +1,7 @@
 /**
  * Benchmark datasets: fvecs/ivecs files (SIFT layout) and a seeded clustered generator.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { join } from 'node:path'
 
 export interface Dataset {
@@ -93,6 +93,18 @@ export function sift5k(): Dataset {
 /** 20,000 real sentence embeddings (384-d, cosine) with 500 held-out queries. */
 export function debpkg20k(): Dataset {
   return shared('debpkg20k')
+}
+
+/** debpkg20k's texts, line for line with its vectors: `package: short description`. */
+export function debpkg20kTexts(): { base: string[]; queries: string[] } {
+  const dir = join(SHARED_DATASETS, 'debpkg20k')
+  const lines = (file: string) => readFileSync(join(dir, file), 'utf8').replace(/\n$/, '').split('\n')
+  return { base: lines('base.txt'), queries: lines('query.txt') }
+}
+
+/** The package name of a debpkg20k line. */
+export function packageName(line: string): string {
+  return line.slice(0, line.indexOf(':'))
 }
 
 /** A dataset of ../shared/datasets: base, query and groundtruth files. */

@@ -5,7 +5,7 @@
  */
 import { MetadataCodec, PackedStrings, checkId, finishBatch, inSlices, triage } from './batch'
 import { type GroupSpec, firstGroupFetch, groupHits, nextGroupFetch } from './group'
-import { searchParams } from './search-options'
+import { fusionOptions, searchParams, textOptions } from './search-options'
 import { HitReader } from './hits'
 import { checkOptionalBoolean, checkOptionalFunction, checkOptionalInteger, describe, optionsObject } from './check'
 import { DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
@@ -39,6 +39,8 @@ import {
   type BatchResult,
   type CollectionStats,
   type ColumnarBatch,
+  type ExplainOptions,
+  type HybridQuery,
   type QueryPlan,
   type RebuildOptions,
   type RebuildTarget,
@@ -379,9 +381,19 @@ export class Collection {
     return out
   }
 
-  /** A fluent query: `query(v).where('f').eq(x).limit(10).execute()` (see `QueryBuilder`). */
-  query(vector: VectorLike): QueryBuilder {
+  /** A fluent query: `query(v).where('f').eq(x).limit(10).execute()` (see `QueryBuilder`);
+   * `query(v).text('...')` or `query().text('...')` adds or is a full-text query. */
+  query(vector?: VectorLike): QueryBuilder {
     return new QueryBuilder(this, vector)
+  }
+
+  /** The terms text field `field`'s analyzer makes of `text`: what its index stores and what
+   * a query for it looks up. */
+  analyze(field: string, text: string): string[] {
+    if (typeof field !== 'string' || typeof text !== 'string') {
+      throw new InvalidArgumentError(`analyze(field, text) takes two strings, got ${describe(field)}, ${describe(text)}`)
+    }
+    return callSync(() => this.#native.analyze(field, text))
   }
 
   /** Deletes every record whose metadata matches `filter`, atomically. */
@@ -453,14 +465,30 @@ export class Collection {
    * How a search with these options would run: the payload indexes' count of matching
    * records, the selectivity, the plan chosen and why. Runs no search.
    */
-  explain(opts?: Pick<SearchOptions, 'k' | 'efSearch' | 'nprobe' | 'filter'>): QueryPlan {
-    const p = this.#searchParams('explain', opts).native
+  explain(opts?: ExplainOptions): QueryPlan {
+    const o = optionsObject<ExplainOptions>('explain options', opts, ['k', 'efSearch', 'nprobe', 'filter', 'fetchK', 'fusion', 'text', 'vector'])
+    const { text, vector, fusion, ...rest } = o
+    const p = this.#searchParams('explain', rest).native
     const plan = callSync(() => this.#native.explain(p))
     const out: QueryPlan = { plan: plan.plan as QueryPlan['plan'], live: plan.live, reason: plan.reason }
     if (plan.estimate != null) out.estimate = plan.estimate
     if (plan.selectivity != null) out.selectivity = plan.selectivity
     if (plan.efSearch != null) out.efSearch = plan.efSearch
     if (plan.nprobe != null) out.nprobe = plan.nprobe
+    if (text !== undefined) {
+      textOptions('explain', text, p)
+      fusionOptions('explain', fusion, p)
+      const withVector = checkOptionalBoolean('explain options.vector', vector) ?? true
+      const hybrid = callSync(() => this.#native.explainHybrid(p, withVector))
+      if (hybrid.text) out.text = hybrid.text
+      if (withVector) {
+        out.fusion = hybrid.fusion as 'rrf' | 'weighted'
+        out.fetchK = hybrid.fetchK
+        // The vector signal's plan is the one above, for fetchK candidates.
+        if (hybrid.vector?.efSearch != null) out.efSearch = hybrid.vector.efSearch
+        if (hybrid.vector?.nprobe != null) out.nprobe = hybrid.vector.nprobe
+      }
+    }
     return out
   }
 
@@ -483,15 +511,39 @@ export class Collection {
     return callSync(() => this.#native.stats()) as unknown as CollectionStats
   }
 
-  /** The k nearest records to `vector`, best first, computed off the JS thread. */
-  async search(vector: VectorLike, opts?: SearchOptions): Promise<SearchHit[]> {
+  /** The k nearest records to `vector`, best first, computed off the JS thread. Or, with
+   * `{ vector?, text? }`, a full-text (BM25) search, or both signals fused (`opts.fusion`). */
+  async search(query: VectorLike | HybridQuery, opts?: SearchOptions): Promise<SearchHit[]> {
     const p = this.#searchParams('search', opts)
-    const q = toVector(vector, this.dimension, 'query vector')
+    const hybrid = isHybridQuery(query) ? query : undefined
+    if (hybrid) {
+      optionsObject<HybridQuery>('search query', hybrid, ['vector', 'text'])
+      if (hybrid.vector === undefined && hybrid.text === undefined) {
+        throw new InvalidArgumentError('search query needs a vector, a text query, or both: { vector, text }')
+      }
+    }
+    if (hybrid?.text !== undefined) return this.#hybridSearch(hybrid, p)
+    if (p.opts.fusion !== undefined) throw new InvalidArgumentError('search options.fusion applies to a query with both vector and text')
+    const q = toVector(hybrid ? hybrid.vector : (query as VectorLike), this.dimension, 'query vector')
     if (p.group) {
       const run = (native: NativeSearchOptions) => cancellableRead(p.opts, (token) => this.#native.search(q, native, token))
       return (await this.#grouped(p.native, p.group, async (native) => this.#shape(await run(native))))[0] ?? []
     }
     const hits = await cancellableRead(p.opts, (token) => this.#native.search(q, p.native, token))
+    if (hits.scores.length === 0) this.#warnIfUnknown(p.filter)
+    return this.#shape(hits)[0] ?? []
+  }
+
+  /** A search with a text query, and a vector if given. */
+  async #hybridSearch(query: HybridQuery, p: ReturnType<typeof searchParams>): Promise<SearchHit[]> {
+    const q = query.vector === undefined ? undefined : toVector(query.vector, this.dimension, 'query vector')
+    const native: NativeSearchOptions = { ...p.native }
+    textOptions('search', query.text, native)
+    fusionOptions('search', p.opts.fusion, native)
+    if (q === undefined && p.opts.fusion !== undefined) throw new InvalidArgumentError('search options.fusion applies to a query with both vector and text')
+    const run = (n: NativeSearchOptions) => cancellableRead(p.opts, (token) => this.#native.hybridSearch(q, n, token))
+    if (p.group) return (await this.#grouped(native, p.group, async (n) => this.#shape(await run(n))))[0] ?? []
+    const hits = await run(native)
     if (hits.scores.length === 0) this.#warnIfUnknown(p.filter)
     return this.#shape(hits)[0] ?? []
   }
@@ -593,4 +645,9 @@ export class Collection {
     await inSlices(reader.queries, (q) => (out[q] = reader.next()))
     return out
   }
+}
+
+/** Whether a search's first argument is a `{ vector?, text? }` query rather than a vector. */
+function isHybridQuery(q: unknown): q is HybridQuery {
+  return typeof q === 'object' && q !== null && !Array.isArray(q) && !ArrayBuffer.isView(q)
 }

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events'
 import { Collection } from './collection'
 import { type ByteSize, describe, parseBytes } from './check'
 import { type CollectionConfig, type Metric, type OpenOptions, validateCollectionConfig, validateOpenOptions } from './config'
-import type { FieldType } from './filter'
+import { type FieldType, nativeSchema } from './filter'
 import { type ImportOptions, formatOf } from './transfer'
 import { InvalidArgumentError } from './errors'
 import { type ConfigOptions, NativeDatabase, call, callSync, configOptions, parquetFileInfo } from './native'
@@ -95,7 +95,7 @@ export class LibraVDB extends EventEmitter<LibraVDBEvents> {
       this.#native.createCollection(name, {
         dimension: cfg.dimension,
         metric: cfg.metric,
-        schema: cfg.schema,
+        ...nativeSchema(cfg.schema),
         // The engine reads index and quantization options from their API objects.
         index: cfg.index && JSON.stringify(cfg.index),
         quantization: cfg.quantization && JSON.stringify(cfg.quantization),

@@ -14,11 +14,34 @@
 import { describe } from './check'
 import { InvalidArgumentError, SchemaError } from './errors'
 
-/** Types of schema fields. */
-export type FieldType = 'string' | 'int' | 'float' | 'bool' | 'date' | 'string[]' | 'number[]'
+/** Types of schema fields. `text`: a string searched by BM25 (`search({ text })`). */
+export type FieldType = 'string' | 'int' | 'float' | 'bool' | 'date' | 'string[]' | 'number[]' | 'text'
 
-/** Typed metadata fields: validated on write, indexed for filtering. */
-export type Schema = Record<string, FieldType>
+/** A `text` field with its analysis and scoring options (`'text'` alone takes the defaults). */
+export interface TextField {
+  type: 'text'
+  /** The language of the stemmer and stop words (default `'english'`): arabic, danish, dutch,
+   * english, finnish, french, german, greek, hungarian, italian, norwegian, portuguese,
+   * romanian, russian, spanish, swedish, tamil, turkish. */
+  language?: string
+  /** Reduce words to their Snowball stem (`running` -> `run`); default false, so exact
+   * terms (names, codes) stay as written. */
+  stemming?: boolean
+  /** Drop the language's stop words (NLTK's list); default false. */
+  stopWords?: boolean
+  /** BM25 term-frequency saturation (default 1.2). */
+  k1?: number
+  /** BM25 length normalisation, 0 to 1 (default 0.75). */
+  b?: number
+}
+
+/** Typed metadata fields: validated on write, indexed for filtering (text fields: for BM25). */
+export type Schema = Record<string, FieldType | TextField>
+
+/** The type of a schema entry. */
+export function typeOf(spec: FieldType | TextField | undefined): FieldType | undefined {
+  return typeof spec === 'object' ? spec.type : spec
+}
 
 /** A value a filter compares with. */
 export type FilterValue = string | number | boolean | null | Date
@@ -87,7 +110,8 @@ export type FilterNode =
       value: unknown
     }
 
-export const FIELD_TYPES: readonly FieldType[] = ['string', 'int', 'float', 'bool', 'date', 'string[]', 'number[]']
+export const FIELD_TYPES: readonly FieldType[] = ['string', 'int', 'float', 'bool', 'date', 'string[]', 'number[]', 'text']
+const TEXT_OPTIONS = ['type', 'language', 'stemming', 'stopWords', 'k1', 'b']
 
 const OPS: Record<string, string> = {
   $eq: 'eq',
@@ -140,6 +164,7 @@ function accepts(t: FieldType, v: string | number | boolean): boolean {
   switch (t) {
     case 'string':
     case 'string[]':
+    case 'text':
       return typeof v === 'string'
     case 'bool':
       return typeof v === 'boolean'
@@ -149,7 +174,7 @@ function accepts(t: FieldType, v: string | number | boolean): boolean {
 }
 
 function field(name: string, cond: unknown, schema: Schema, path: string): FilterNode {
-  const type = schema[name]
+  const type = typeOf(schema[name])
   if (!isPlainObject(cond)) {
     if (Array.isArray(cond)) {
       throw new InvalidArgumentError(`${path} is an array: use { $in: [...] } or { $containsAll: [...] }`)
@@ -213,9 +238,35 @@ export function validateSchema(v: unknown): Schema | undefined {
   if (v === undefined) return undefined
   if (!isPlainObject(v)) throw new InvalidArgumentError(`collection config.schema must be an object, got ${describe(v)}`)
   for (const [name, t] of Object.entries(v)) {
+    if (isPlainObject(t) && t.type === 'text') {
+      const unknown = Object.keys(t).find((k) => !TEXT_OPTIONS.includes(k))
+      if (unknown) {
+        throw new InvalidArgumentError(`collection config.schema.${name}.${unknown} is not a text field option; expected one of ${TEXT_OPTIONS.join(', ')}`)
+      }
+      continue // the values are the engine's to check
+    }
     if (typeof t !== 'string' || !(FIELD_TYPES as readonly string[]).includes(t)) {
-      throw new InvalidArgumentError(`collection config.schema.${name} must be one of ${FIELD_TYPES.join(', ')}, got ${describe(t)}`)
+      throw new InvalidArgumentError(
+        `collection config.schema.${name} must be one of ${FIELD_TYPES.join(', ')} (or { type: 'text', ...options }), got ${describe(t)}`,
+      )
     }
   }
   return v as Schema
+}
+
+/** A schema in the engine's form: field -> type, and each text field's options as JSON. */
+export function nativeSchema(schema: Schema | undefined): { schema?: Record<string, string>; textOptions?: Record<string, string> } {
+  if (!schema) return {}
+  const types: Record<string, string> = {}
+  const textOptions: Record<string, string> = {}
+  for (const [name, spec] of Object.entries(schema)) {
+    if (typeof spec === 'object') {
+      const { type, ...options } = spec
+      types[name] = type
+      textOptions[name] = JSON.stringify(options)
+    } else {
+      types[name] = spec
+    }
+  }
+  return { schema: types, textOptions }
 }

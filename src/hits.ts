@@ -48,6 +48,7 @@ export class HitReader {
         if (m !== undefined) hit.metadata = m
       }
       if (h.vectors) hit.vector = h.vectors.slice(i * this.#dim, (i + 1) * this.#dim)
+      if (h.vectorScores && h.textScores) hit.signals = signals(h.vectorScores[i], h.textScores[i])
       group[j] = hit
     }
     this.#hit += n
@@ -62,4 +63,12 @@ export class HitReader {
     parts.pop() // after the last terminator
     return parts
   }
+}
+
+/** A hybrid hit's per-signal scores, NaN (missed by that signal) left out. */
+function signals(vector: number, text: number): { vector?: number; text?: number } {
+  const out: { vector?: number; text?: number } = {}
+  if (!Number.isNaN(vector)) out.vector = vector
+  if (!Number.isNaN(text)) out.text = text
+  return out
 }

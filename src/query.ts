@@ -12,7 +12,7 @@
  * Conditions chain with AND; `.and(fn)` adds a group; `.or(fn)` makes everything so far one
  * alternative and the group the other; `.not(fn)` adds a negated group.
  */
-import type { QueryPlan, SearchHit, SearchOptions } from './records'
+import type { ExplainOptions, Fusion, HybridQuery, QueryPlan, SearchHit, SearchOptions, TextQuery } from './records'
 import { describe } from './check'
 import { InvalidArgumentError } from './errors'
 import type { Filter, FilterValue } from './filter'
@@ -146,14 +146,16 @@ export class FilterBuilder {
 /** What a query runs against (a `Collection`; named here so that this module need not
  * import it). */
 export interface Searchable {
-  search(vector: VectorLike, opts?: SearchOptions): Promise<SearchHit[]>
-  explain(opts?: Pick<SearchOptions, 'k' | 'efSearch' | 'nprobe' | 'filter'>): QueryPlan
+  search(query: VectorLike | HybridQuery, opts?: SearchOptions): Promise<SearchHit[]>
+  explain(opts?: ExplainOptions): QueryPlan
 }
 
-/** A vector query with a filter and options; see the module comment. */
+/** A vector query, a text query or both, with a filter and options; see the module comment. */
 export class QueryBuilder extends FilterBuilder {
   readonly #collection: Searchable
-  readonly #vector: VectorLike
+  readonly #vector: VectorLike | undefined
+  #text?: TextQuery
+  #fusion?: Fusion
   #limit = 10
   #offset = 0
   #efSearch?: number
@@ -161,10 +163,25 @@ export class QueryBuilder extends FilterBuilder {
   #vectors = false
 
   /** @internal Use `collection.query(vector)`. */
-  constructor(collection: Searchable, vector: VectorLike) {
+  constructor(collection: Searchable, vector: VectorLike | undefined) {
     super()
     this.#collection = collection
     this.#vector = vector
+  }
+
+  /** Adds a full-text query (BM25 over the schema's text fields, or over `fields`); with a
+   * vector too, the two are fused (see {@link QueryBuilder.fusion}). */
+  text(query: string, fields?: string[]): this {
+    if (typeof query !== 'string') throw new InvalidArgumentError(`text() takes a query string, got ${describe(query)}`)
+    this.#text = fields === undefined ? { query } : { query, fields }
+    return this
+  }
+
+  /** How a vector and a text query are fused: `'rrf'` (default), `'weighted'`, or
+   * `{ weights: { vector, text } }` (see `SearchOptions.fusion`). */
+  fusion(f: Fusion): this {
+    this.#fusion = f
+    return this
   }
 
   /** Hits to return (default 10). */
@@ -200,18 +217,30 @@ export class QueryBuilder extends FilterBuilder {
 
   /** Runs the search (off the JS thread). */
   async execute(): Promise<SearchHit[]> {
-    const hits = await this.#collection.search(this.#vector, {
+    if (this.#vector === undefined && this.#text === undefined) {
+      throw new InvalidArgumentError('a query needs a vector (query(vector)) or a text query (.text(...))')
+    }
+    const query: VectorLike | HybridQuery = this.#text === undefined ? (this.#vector as VectorLike) : { vector: this.#vector, text: this.#text }
+    const hits = await this.#collection.search(query, {
       k: this.#limit + this.#offset,
       efSearch: this.#efSearch,
       filter: this.toFilter(),
       includeMetadata: this.#metadata,
       includeVectors: this.#vectors,
+      fusion: this.#fusion,
     })
     return hits.slice(this.#offset)
   }
 
-  /** The plan `execute()` would use. */
+  /** The plan `execute()` would use (each signal's, with a text query). */
   async explain(): Promise<QueryPlan> {
-    return this.#collection.explain({ k: this.#limit + this.#offset, efSearch: this.#efSearch, filter: this.toFilter() })
+    return this.#collection.explain({
+      k: this.#limit + this.#offset,
+      efSearch: this.#efSearch,
+      filter: this.toFilter(),
+      fusion: this.#fusion,
+      text: this.#text,
+      vector: this.#vector !== undefined,
+    })
   }
 }

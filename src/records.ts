@@ -100,8 +100,16 @@ export interface SearchOptions extends CallOptions {
    * query `- diversity x` its highest similarity to those already picked; hits come in the
    * order picked. 0 is relevance only, 1 diversity only; from 0 to 1. */
   diversity?: number
-  /** With `diversity`: the candidates to pick from (default 4 x k, at least 20). */
+  /** With `diversity`: the candidates to pick from (default 4 x k, at least 20). In a
+   * hybrid search: the candidates each signal returns before fusion (default 2 x k, at
+   * least 50). */
   fetchK?: number
+  /** Hybrid search (a query with both `vector` and `text`): how the signals' lists become
+   * one. `'rrf'` (default): reciprocal rank fusion, each hit scoring the sum over signals of
+   * `weight / (k + rank)` (k 60). `'weighted'`, or an object with `weights`: each signal's
+   * scores scaled to 0..1 over its list (best 1), a hit scoring the weighted sum (0 for a
+   * signal that missed it). Weights default to 1. */
+  fusion?: Fusion
   /** Group-by: `k` is then the number of groups. Returns the best `k` groups of records
    * sharing this metadata field's value (a string, number or boolean; records without one
    * are left out), groups in the order of their best hit, each with its best `groupSize`
@@ -111,6 +119,37 @@ export interface SearchOptions extends CallOptions {
   /** With `groupBy`: hits per group (default 1). */
   groupSize?: number
 }
+
+/** A full-text query: BM25 over the schema's `text` fields (all of them unless `fields`
+ * names some). */
+export interface TextQuery {
+  query: string
+  fields?: string[]
+}
+
+/** A query by one or more signals: `search({ vector, text }, opts)`. */
+export interface HybridQuery {
+  vector?: VectorLike
+  text?: string | TextQuery
+}
+
+/** What `explain()` takes: search options, and a text query (with `vector: false` when the
+ * search has no vector). */
+export type ExplainOptions = Pick<SearchOptions, 'k' | 'efSearch' | 'nprobe' | 'filter' | 'fetchK' | 'fusion'> & {
+  text?: string | TextQuery
+  vector?: boolean
+}
+
+/** How a hybrid search fuses its signals (see {@link SearchOptions.fusion}). */
+export type Fusion =
+  | 'rrf'
+  | 'weighted'
+  | {
+      method?: 'rrf' | 'weighted'
+      /** RRF's k (default 60). */
+      k?: number
+      weights?: { vector?: number; text?: number }
+    }
 
 /** One search hit. `score` is the Euclidean distance for `l2` (lower is closer) and the
  * similarity for `cosine` and `dot` (higher is closer). Hits are best first. */
@@ -125,6 +164,10 @@ export interface SearchHit {
   vector?: Float32Array
   /** With `groupBy`: the group's value of that field. */
   group?: string | number | boolean
+  /** Hybrid search: each signal's own score of this hit (the vector's distance or
+   * similarity, the text's BM25), absent where that signal did not return it; `score` is
+   * then the fused score (higher is better). */
+  signals?: { vector?: number; text?: number }
 }
 
 /** What `verify()` read and found (`Collection.verify`, `LibraVDB.verify`). */
@@ -306,6 +349,22 @@ export interface QueryPlan {
   nprobe?: number
   /** Why this plan. */
   reason: string
+  /** With a text query: what the full-text search reads. */
+  text?: TextPlan
+  /** With a vector and a text query: the fusion, and the candidates each signal returns. */
+  fusion?: 'rrf' | 'weighted'
+  fetchK?: number
+}
+
+/** What a full-text search reads (`explain({ text })`). */
+export interface TextPlan {
+  /** The text fields searched. */
+  fields: string[]
+  /** The query's terms after analysis, in order (per field). */
+  terms: string[]
+  /** Query terms present in the index, and the postings entries they hold. */
+  matchedTerms: number
+  postings: number
 }
 
 /** What {@link Collection.rebuild} changes; an omitted part keeps its current settings. */

@@ -5,15 +5,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use libravdb_engine::{BatchOptions, Collection, MetadataChange, SearchParams, UpdateInput, parse_filter};
+use libravdb_engine::{BatchOptions, Collection, HybridQuery, MetadataChange, SearchParams, UpdateInput, parse_filter};
 use napi::bindgen_prelude::{AsyncTask, Float32Array, Float32ArraySlice, Uint8Array};
 use napi_derive::napi;
 
 use crate::CancelToken;
 use crate::job::{Job, guarded, job};
 use crate::values::{
-    NativeBatchReport, NativeHits, NativeQueryPlan, NativeRecord, NativeScanPage, NativeSearchOptions, NativeStats,
-    NativeTransferReport, NativeTuneReport, NativeVerifyReport, unpack, unpack_ids,
+    NativeBatchReport, NativeHits, NativeHybridPlan, NativeQueryPlan, NativeRecord, NativeScanPage,
+    NativeSearchOptions, NativeStats, NativeTransferReport, NativeTuneReport, NativeVerifyReport, unpack, unpack_ids,
 };
 
 /// A collection handle (native; use the `Collection` facade).
@@ -166,6 +166,42 @@ impl NativeCollection {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
         let params = SearchParams::from(&options);
         job(move || Ok(c.search_cancellable(&queries, params, options.parsed_filter()?.as_ref(), &cancel)?.into()))
+    }
+
+    /// Searches by a vector, `options.text`, or both fused (`options.fusion`); the filter
+    /// applies to each signal before fusion.
+    #[napi(ts_return_type = "Promise<NativeHits>")]
+    pub fn hybrid_search(
+        &self,
+        vector: Option<Float32Array>,
+        options: NativeSearchOptions,
+        cancel: Option<&CancelToken>,
+    ) -> AsyncTask<Job<NativeHits>> {
+        let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
+        let params = SearchParams::from(&options);
+        job(move || {
+            let query = HybridQuery { vector: vector.as_ref().map(|v| v.to_vec()), text: options.text_query() };
+            Ok(c.hybrid_search(&query, params, options.fusion()?, options.parsed_filter()?.as_ref(), &cancel)?.into())
+        })
+    }
+
+    /// How a hybrid search with these options (and a query vector when `with_vector`) would
+    /// run each signal.
+    #[napi(catch_unwind)]
+    pub fn explain_hybrid(&self, options: NativeSearchOptions, with_vector: bool) -> napi::Result<NativeHybridPlan> {
+        guarded(|| {
+            let vector = with_vector.then(|| vec![1.0; self.c.dimension()]);
+            let query = HybridQuery { vector, text: options.text_query() };
+            let filter = options.parsed_filter()?;
+            Ok(self.c.explain_hybrid(&query, SearchParams::from(&options), options.fusion()?, filter.as_ref())?.into())
+        })
+    }
+
+    /// The terms a text field's analyzer makes of `text` (what its index stores and a query
+    /// looks up).
+    #[napi(catch_unwind)]
+    pub fn analyze(&self, field: String, text: String) -> napi::Result<Vec<String>> {
+        guarded(|| self.c.analyze(&field, &text))
     }
 
     /// Of `fields`, those no live record's metadata holds (to warn about misspelt filters).

@@ -40,6 +40,8 @@ pub struct NativeCollectionConfig {
     pub quantization: Option<String>,
     /// Metadata field -> type (`string`, `int`, `float`, `bool`, `date`, `string[]`, `number[]`).
     pub schema: Option<std::collections::HashMap<String, String>>,
+    /// Text field -> its options as JSON (`language`, `stemming`, `stopWords`, `k1`, `b`).
+    pub text_options: Option<std::collections::HashMap<String, String>>,
     /// This collection's own memory limit in bytes.
     pub memory_limit: Option<f64>,
     /// `storage.mmap`: `"true"`, `"false"` or `"auto"`.
@@ -91,6 +93,7 @@ impl NativeDatabase {
                 config.quantization.as_deref(),
             )?
             .with_schema(schema)?
+            .with_text_options(config.text_options.clone().unwrap_or_default().into_iter().collect())?
             .with_memory_limit(config.memory_limit.map(|l| l.max(0.0) as u64))?
             .with_mmap(config.mmap.as_deref().map_or(Ok(MmapMode::Auto), MmapMode::parse)?);
             Ok(NativeCollection::new(db.create_collection(&name, cfg)?))

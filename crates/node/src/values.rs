@@ -2,7 +2,10 @@
 //! batch reports, hits (packed), search options, plans, records, stats, verify and tune
 //! reports.
 
-use libravdb_engine::{BatchReport, Filter, Hits, QueryPlan, Record, SearchParams, Stats, VerifyReport, parse_filter};
+use libravdb_engine::{
+    BatchReport, Filter, Fusion, Hits, HybridPlan, QueryPlan, Record, SearchParams, Stats, TextQuery, VerifyReport,
+    parse_filter,
+};
 use libravdb_engine::{MemoryParts, MemoryUsage};
 use napi::bindgen_prelude::{Float32Array, Uint8Array, Uint32Array};
 use napi_derive::napi;
@@ -93,6 +96,9 @@ pub struct NativeHits {
     pub metadata_ends: Option<Uint32Array>,
     /// Layout (hits, dimension) when requested.
     pub vectors: Option<Float32Array>,
+    /// A hybrid search's score of each hit per signal, NaN where that signal missed it.
+    pub vector_scores: Option<Float32Array>,
+    pub text_scores: Option<Float32Array>,
 }
 
 /// Packs `strings` (grouped by `counts`) NUL-terminated; returns the bytes and each group's end.
@@ -118,7 +124,13 @@ impl From<Hits> for NativeHits {
             Some((bytes, ends)) => (Some(Uint8Array::new(bytes)), Some(Uint32Array::new(ends))),
             None => (None, None),
         };
+        let (vector_scores, text_scores) = match h.signals {
+            Some(s) => (Some(Float32Array::new(s.vector)), Some(Float32Array::new(s.text))),
+            None => (None, None),
+        };
         Self {
+            vector_scores,
+            text_scores,
             counts: Uint32Array::new(h.counts),
             ids: Uint8Array::new(ids),
             id_ends: Uint32Array::new(id_ends),
@@ -146,12 +158,78 @@ pub struct NativeSearchOptions {
     pub score_bound: Option<f64>,
     /// MMR: 0 (relevance only) to 1, and the candidates fetched.
     pub diversity: Option<f64>,
+    /// MMR: candidates fetched; hybrid: candidates per signal.
     pub fetch_k: Option<u32>,
+    /// Hybrid: the full-text query, and the text fields it searches (all when absent).
+    pub text: Option<String>,
+    pub text_fields: Option<Vec<String>>,
+    /// Hybrid: `rrf` (default) or `weighted`; RRF's k; each signal's weight.
+    pub fusion: Option<String>,
+    pub fusion_k: Option<f64>,
+    pub vector_weight: Option<f64>,
+    pub text_weight: Option<f64>,
 }
 
 impl NativeSearchOptions {
     pub(crate) fn parsed_filter(&self) -> libravdb_engine::Result<Option<Filter>> {
         self.filter.as_deref().map(parse_filter).transpose()
+    }
+
+    /// The fusion these options ask for (RRF with k 60 and weights 1 unless said).
+    pub(crate) fn fusion(&self) -> libravdb_engine::Result<Fusion> {
+        let weight = |w: Option<f64>| w.map_or(1.0, |w| w as f32);
+        let (vector, text) = (weight(self.vector_weight), weight(self.text_weight));
+        match self.fusion.as_deref() {
+            None | Some("rrf") => {
+                Ok(Fusion::Rrf { k: self.fusion_k.map_or(libravdb_engine::RRF_K, |k| k as f32), vector, text })
+            }
+            Some("weighted") => Ok(Fusion::Weighted { vector, text }),
+            Some(other) => {
+                Err(libravdb_engine::Error::invalid(format!("fusion must be rrf or weighted, got '{other}'")))
+            }
+        }
+    }
+
+    /// The text part of a hybrid query, if any.
+    pub(crate) fn text_query(&self) -> Option<TextQuery> {
+        self.text.as_ref().map(|q| TextQuery { query: q.clone(), fields: self.text_fields.clone().unwrap_or_default() })
+    }
+}
+
+/// What a full-text search reads (`explain()`).
+#[napi(object)]
+pub struct NativeTextPlan {
+    pub fields: Vec<String>,
+    /// The query's terms after analysis.
+    pub terms: Vec<String>,
+    /// Query terms present in the index, and the postings entries they hold.
+    pub matched_terms: u32,
+    pub postings: f64,
+}
+
+/// How a hybrid search would run.
+#[napi(object)]
+pub struct NativeHybridPlan {
+    pub vector: Option<NativeQueryPlan>,
+    pub text: Option<NativeTextPlan>,
+    /// Candidates per signal when both run.
+    pub fetch_k: u32,
+    pub fusion: String,
+}
+
+impl From<HybridPlan> for NativeHybridPlan {
+    fn from(p: HybridPlan) -> Self {
+        Self {
+            vector: p.vector.map(Into::into),
+            text: p.text.map(|t| NativeTextPlan {
+                fields: t.fields,
+                terms: t.terms,
+                matched_terms: t.matched_terms as u32,
+                postings: t.postings as f64,
+            }),
+            fetch_k: p.fetch as u32,
+            fusion: p.fusion.as_str().into(),
+        }
     }
 }
 

@@ -210,6 +210,14 @@ impl Collection {
         Ok(HybridPlan { vector, text, fetch, fusion })
     }
 
+    /// The terms text field `field`'s analyzer makes of `text`.
+    pub fn analyze(&self, field: &str, text: &str) -> Result<Vec<String>> {
+        let st = self.read_state()?;
+        st.text_index()?
+            .analyze(field, text)
+            .ok_or_else(|| Error::invalid(format!("'{field}' is not a text field of the schema")))
+    }
+
     fn check_hybrid(&self, query: &HybridQuery, params: SearchParams, fusion: Fusion) -> Result<()> {
         if query.vector.is_none() && query.text.is_none() {
             return Err(Error::invalid("a search needs a vector, a text query, or both"));
