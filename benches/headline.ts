@@ -2,6 +2,7 @@
  * The report's headline table: one row per benchmark requirement, each figure taken from
  * the workloads of this run (ratios are LibraVDB / peer measured side by side).
  */
+import type { HybridResult } from './hybrid'
 import type { StreamingResults } from './streaming'
 import type { IvfPqComparison } from './ivfpq'
 import type { FlatBatchResult } from './flat-batch-worker'
@@ -27,6 +28,7 @@ export interface RunResults {
   memory?: MemoryResult
   storage?: StorageModesResult
   filtered?: FilteredResult
+  hybrid?: HybridResult
   batch?: BatchRow[]
   streaming?: StreamingResults
   ivfpq?: IvfPqComparison[]

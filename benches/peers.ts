@@ -81,3 +81,43 @@ export function loadPeer<T>(name: string): T {
     throw new Error(`peer '${name}' is not installed (npm install --prefix benches): ${(e as Error).message}`)
   }
 }
+
+/** @zvec/zvec with a full-text field: the calls the hybrid benchmark makes. */
+export interface ZvecFtsModule {
+  ZVecDataType: { VECTOR_FP32: number; STRING: number }
+  ZVecIndexType: { HNSW: number; FTS: number }
+  ZVecMetricType: { COSINE: number }
+  ZVecCollectionSchema: new (params: { name: string; vectors: unknown; fields: unknown }) => unknown
+  ZVecCreateAndOpen(path: string, schema: unknown): ZvecFtsCollection
+}
+
+export interface ZvecFtsCollection {
+  insertSync(docs: { id: string; vectors: Record<string, Float32Array>; fields: Record<string, string> }[]): { ok: boolean; message: string }[]
+  optimizeSync(): void
+  querySync(q: Record<string, unknown>): { id: string; score: number }[]
+  multiQuerySync(q: Record<string, unknown>): { id: string; score: number }[]
+  closeSync?(): void
+}
+
+/** @lancedb/lancedb with a full-text index: the calls the hybrid benchmark makes. */
+export interface LancedbFtsModule {
+  connect(dir: string): Promise<{ createTable(name: string, rows: object[]): Promise<LancedbFtsTable> }>
+  Index: { fts(): unknown; hnswSq(o: { distanceType: 'cosine' }): unknown }
+  rerankers: { RRFReranker: { create(k?: number): Promise<unknown> } }
+}
+
+export interface LancedbFtsTable {
+  createIndex(column: string, options: { config: unknown }): Promise<void>
+  vectorSearch(v: Float32Array): LancedbFtsQuery
+  query(): LancedbFtsQuery
+}
+
+export interface LancedbFtsQuery {
+  nearestTo(v: Float32Array): LancedbFtsQuery
+  fullTextSearch(text: string): LancedbFtsQuery
+  distanceType(d: 'cosine'): LancedbFtsQuery
+  rerank(r: unknown): LancedbFtsQuery
+  limit(k: number): LancedbFtsQuery
+  select(columns: string[]): LancedbFtsQuery
+  toArray(): Promise<{ id: number | bigint }[]>
+}

@@ -6,7 +6,7 @@
  *   --scale 1m           1,000,000 x 128 instead of 100,000 for the clustered sets
  *   --soak-minutes N     soak length (default 30, quick 0.33)
  *   --no-peers           filtered workload: LibraVDB alone (skips the slow peer builds at 1M)
- *   --only a,b           run only these workloads (flat, ann, ivfpq, quant, memory, filtered, batch, streaming, tenants, lifecycle, soak);
+ *   --only a,b           run only these workloads (flat, ann, ivfpq, quant, memory, filtered, hybrid, batch, streaming, tenants, lifecycle, soak);
  *                        the report then holds only their sections
  *   --data F --queries Q [--gt G]   also run on your vectors (.fvecs / .npy; ground truth .ivecs / .npy)
  */
@@ -15,6 +15,7 @@ import { annSection, benchAnn, qpsAtRecall } from './ann'
 import { batchSection, benchBatch } from './batch'
 import { type Dataset, clustered, debpkg20k, loadVectors, sift5k } from './datasets'
 import { benchFiltered, filteredSection } from './filtered'
+import { benchHybrid, hybridSection } from './hybrid'
 import { benchIvfPq, ivfpqSection } from './ivfpq'
 import { benchFlat, benchFlatBatch, flatBatchSection, flatSection } from './flat'
 import { benchLifecycle, lifecycleSection } from './lifecycle'
@@ -40,7 +41,7 @@ async function main() {
       'no-peers': { type: 'boolean', default: false },
     },
   })
-  const WORKLOADS = ['flat', 'ann', 'ivfpq', 'quant', 'memory', 'filtered', 'batch', 'streaming', 'tenants', 'lifecycle', 'soak'] as const
+  const WORKLOADS = ['flat', 'ann', 'ivfpq', 'quant', 'memory', 'filtered', 'hybrid', 'batch', 'streaming', 'tenants', 'lifecycle', 'soak'] as const
   const only = values.only?.split(',').map((s) => s.trim())
   for (const w of only ?? []) if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--only takes ${WORKLOADS.join(', ')}; got '${w}'`)
   const runs = (w: (typeof WORKLOADS)[number]) => !only || only.includes(w)
@@ -157,6 +158,19 @@ async function main() {
     }
     sections.push(filteredSection(filtered))
     json.filtered = filtered
+  }
+
+  if (runs('hybrid')) {
+    const hybrid = await benchHybrid(quick)
+    for (const run of hybrid.runs) {
+      for (const x of run.results) {
+        if ('error' in x) console.log(`hybrid ${run.data} ${x.lib}: unavailable (${x.error})`)
+        else console.log(`hybrid ${run.data} ${x.lib}: text ${Math.round(x.text.qps)} q/s, vector ${Math.round(x.vector.qps)} q/s, hybrid ${Math.round(x.hybrid.qps)} q/s`)
+      }
+    }
+    for (const row of hybrid.retrieval.rows) console.log(`retrieval ${row.signal}: first ${(row.top1 * 100).toFixed(1)}%`)
+    sections.push(hybridSection(hybrid))
+    json.hybrid = hybrid
   }
 
   if (runs('batch')) {
