@@ -22,6 +22,7 @@ export type {
   QueryPlan,
   SearchHit,
   SearchOptions,
+  SparseVector,
   StoredRecord,
   TextPlan,
   TextQuery,

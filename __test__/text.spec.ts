@@ -167,15 +167,73 @@ describe('hybrid search', () => {
     await expect(c.insert({ id: 'x', vector: [1, 0], metadata: { t: 5 } })).rejects.toThrow(SchemaError)
     await c.insert({ id: 'y', vector: [1, 0], metadata: { t: 'hello world' } })
     await expect(c.search({ text: 'hello', vector: [1, 0] }, { fusion: 'nope' as never })).rejects.toThrow(InvalidArgumentError)
-    await expect(c.search({ text: 'hello' }, { fusion: 'rrf' })).rejects.toThrow(/both vector and text/)
-    await expect(c.search([1, 0], { fusion: 'rrf' })).rejects.toThrow(/both vector and text/)
+    await expect(c.search({ text: 'hello' }, { fusion: 'rrf' })).rejects.toThrow(/two or more signals/)
+    await expect(c.search([1, 0], { fusion: 'rrf' })).rejects.toThrow(/two or more signals/)
     await expect(c.search({ text: { query: 'hello', fields: ['kind'] } })).rejects.toThrow(/not a text field/)
     await expect(c.search({ text: 'hello' }, { maxDistance: 1 })).rejects.toThrow(InvalidArgumentError)
-    await expect(c.search({} as never)).rejects.toThrow(/vector, a text query, or both/)
+    await expect(c.search({} as never)).rejects.toThrow(/a vector, a text query or a sparse vector/)
     await expect(c.search({ text: 'hello', vector: [1] })).rejects.toThrow()
     const plain = await db.createCollection('plain', { dimension: 2 })
     await expect(plain.search({ text: 'hello' })).rejects.toThrow(/no text field/)
     expect(await c.count()).toBe(1)
     expect((await c.search({ text: 'HELLO' })).map((h) => h.id)).toEqual(['y'])
+  })
+})
+
+describe('sparse vectors', () => {
+  it('search by inner product as brute force does, and fuse with vector and text by RRF', async () => {
+    db = await LibraVDB.open()
+    const c = await db.createCollection('s', { dimension: 4, schema: { splade: 'sparse', body: 'text' } })
+    const random = rng(3)
+    const sparse = () => {
+      const dims = [...new Set(Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * 50)))]
+      return { indices: Uint32Array.from(dims), values: Float32Array.from(dims.map(() => random() * 2)) }
+    }
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'omega', 'kappa']
+    const n = 400
+    const docs = Array.from({ length: n }, (_, i) => ({
+      id: `r${i}`,
+      vector: [random(), random(), random(), random()],
+      metadata: { splade: sparse(), body: Array.from({ length: 5 }, () => words[Math.floor(random() * words.length)]).join(' ') },
+    }))
+    await c.insertBatch(docs)
+    expect((await c.get('r0'))?.metadata?.splade).toEqual({ indices: Array.from(docs[0].metadata.splade.indices), values: Array.from(docs[0].metadata.splade.values) })
+    const dot = (d: { indices: Uint32Array; values: Float32Array }, q: { indices: Uint32Array; values: Float32Array }) => {
+      let s = 0
+      let hit = false
+      d.indices.forEach((i, a) => {
+        const b = q.indices.indexOf(i)
+        if (b >= 0) {
+          hit = true
+          s += Math.fround(d.values[a]) * Math.fround(q.values[b])
+        }
+      })
+      return hit ? s : undefined
+    }
+    for (let t = 0; t < 20; t++) {
+      const q = sparse()
+      const want = docs
+        .map((d): [string, number | undefined] => [d.id, dot(d.metadata.splade, q)])
+        .filter((x): x is [string, number] => x[1] !== undefined)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 10)
+      const got = await c.search({ sparse: q }, { k: 10 })
+      expectSameRanking(got, want, `sparse query ${t}`)
+      // Three signals: RRF over each signal's own list.
+      const vector = [random(), random(), random(), random()]
+      const text = words[t % words.length]
+      const lists = [await c.search(vector, { k: 30 }), await c.search({ text }, { k: 30 }), await c.search({ sparse: q }, { k: 30 })]
+      const fused = new Map<string, number>()
+      lists.forEach((l) => l.forEach((h, r) => fused.set(h.id, (fused.get(h.id) ?? 0) + 1 / (60 + r + 1))))
+      const rrf = [...fused].sort((a, b) => b[1] - a[1]).slice(0, 10)
+      const all = await c.search({ vector, text, sparse: q }, { k: 10, fetchK: 30 })
+      expectSameRanking(all, rrf, `three signals ${t}`)
+      expect(all.every((h) => h.signals !== undefined)).toBe(true)
+    }
+    await expect(c.insert({ id: 'bad', vector: [0, 0, 0, 1], metadata: { splade: { indices: [1, 1], values: [1, 2] } } })).rejects.toThrow(SchemaError)
+    await expect(c.search({ sparse: { indices: [1], values: [1, 2] } })).rejects.toThrow(InvalidArgumentError)
+    await expect(c.search({ sparse: { indices: [-1], values: [1] } })).rejects.toThrow(InvalidArgumentError)
+    await expect(c.search({ sparse: { indices: [1], values: [1], field: 'body' } })).rejects.toThrow(/not a sparse field/)
+    expect(await c.count()).toBe(n)
   })
 })

@@ -25,9 +25,11 @@ declare global {
  */
 export class MetadataCodec {
   readonly #dateFields: string[]
+  readonly #sparseFields: string[]
 
   constructor(schema: Schema) {
     this.#dateFields = Object.keys(schema).filter((name) => schema[name] === 'date')
+    this.#sparseFields = Object.keys(schema).filter((name) => schema[name] === 'sparse')
   }
 
   /** JSON text for `m` (null for none); throws typed errors for a value it cannot store. */
@@ -42,6 +44,13 @@ export class MetadataCodec {
       if (v === undefined || v === null || typeof v === 'number') continue
       if (out === m) out = { ...out }
       out[name] = toEpochMs(v, `${where}.${name}`)
+    }
+    // Sparse vectors may come as typed arrays, which JSON would turn into objects.
+    for (const name of this.#sparseFields) {
+      const v = out[name] as { indices?: unknown; values?: unknown } | undefined
+      if (typeof v !== 'object' || v === null || !(ArrayBuffer.isView(v.indices) || ArrayBuffer.isView(v.values))) continue
+      if (out === m) out = { ...out }
+      out[name] = { ...v, indices: plainArray(v.indices), values: plainArray(v.values) }
     }
     try {
       return JSON.stringify(out)
@@ -59,6 +68,11 @@ export class MetadataCodec {
     }
     return m
   }
+}
+
+/** A typed array as a plain one (other values unchanged). */
+function plainArray(v: unknown): unknown {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<number>) : v
 }
 
 export function itemError(index: number, id: unknown, e: unknown): BatchItemError {

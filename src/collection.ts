@@ -5,7 +5,7 @@
  */
 import { MetadataCodec, PackedStrings, checkId, finishBatch, inSlices, triage } from './batch'
 import { type GroupSpec, firstGroupFetch, groupHits, nextGroupFetch } from './group'
-import { fusionOptions, searchParams, textOptions } from './search-options'
+import { fusionOptions, searchParams, sparseOptions, textOptions } from './search-options'
 import { HitReader } from './hits'
 import { checkOptionalBoolean, checkOptionalFunction, checkOptionalInteger, describe, optionsObject } from './check'
 import { DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
@@ -512,18 +512,19 @@ export class Collection {
   }
 
   /** The k nearest records to `vector`, best first, computed off the JS thread. Or, with
-   * `{ vector?, text? }`, a full-text (BM25) search, or both signals fused (`opts.fusion`). */
+   * `{ vector?, text?, sparse? }`, a full-text (BM25) or sparse-vector search, or several
+   * signals fused (`opts.fusion`). */
   async search(query: VectorLike | HybridQuery, opts?: SearchOptions): Promise<SearchHit[]> {
     const p = this.#searchParams('search', opts)
     const hybrid = isHybridQuery(query) ? query : undefined
     if (hybrid) {
-      optionsObject<HybridQuery>('search query', hybrid, ['vector', 'text'])
-      if (hybrid.vector === undefined && hybrid.text === undefined) {
-        throw new InvalidArgumentError('search query needs a vector, a text query, or both: { vector, text }')
+      optionsObject<HybridQuery>('search query', hybrid, ['vector', 'text', 'sparse'])
+      if (hybrid.vector === undefined && hybrid.text === undefined && hybrid.sparse === undefined) {
+        throw new InvalidArgumentError('search query needs a vector, a text query or a sparse vector: { vector, text, sparse }')
       }
     }
-    if (hybrid?.text !== undefined) return this.#hybridSearch(hybrid, p)
-    if (p.opts.fusion !== undefined) throw new InvalidArgumentError('search options.fusion applies to a query with both vector and text')
+    if (hybrid && (hybrid.text !== undefined || hybrid.sparse !== undefined)) return this.#hybridSearch(hybrid, p)
+    if (p.opts.fusion !== undefined) throw new InvalidArgumentError('search options.fusion applies to a query of two or more signals (vector, text, sparse)')
     const q = toVector(hybrid ? hybrid.vector : (query as VectorLike), this.dimension, 'query vector')
     if (p.group) {
       const run = (native: NativeSearchOptions) => cancellableRead(p.opts, (token) => this.#native.search(q, native, token))
@@ -534,13 +535,17 @@ export class Collection {
     return this.#shape(hits)[0] ?? []
   }
 
-  /** A search with a text query, and a vector if given. */
+  /** A search with a text query or a sparse vector, and a vector if given. */
   async #hybridSearch(query: HybridQuery, p: ReturnType<typeof searchParams>): Promise<SearchHit[]> {
     const q = query.vector === undefined ? undefined : toVector(query.vector, this.dimension, 'query vector')
     const native: NativeSearchOptions = { ...p.native }
-    textOptions('search', query.text, native)
+    if (query.text !== undefined) textOptions('search', query.text, native)
+    if (query.sparse !== undefined) sparseOptions('search', query.sparse, native)
     fusionOptions('search', p.opts.fusion, native)
-    if (q === undefined && p.opts.fusion !== undefined) throw new InvalidArgumentError('search options.fusion applies to a query with both vector and text')
+    const signals = [query.vector, query.text, query.sparse].filter((x) => x !== undefined).length
+    if (signals < 2 && p.opts.fusion !== undefined) {
+      throw new InvalidArgumentError('search options.fusion applies to a query of two or more signals (vector, text, sparse)')
+    }
     const run = (n: NativeSearchOptions) => cancellableRead(p.opts, (token) => this.#native.hybridSearch(q, n, token))
     if (p.group) return (await this.#grouped(native, p.group, async (n) => this.#shape(await run(n))))[0] ?? []
     const hits = await run(native)

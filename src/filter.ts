@@ -14,8 +14,9 @@
 import { describe } from './check'
 import { InvalidArgumentError, SchemaError } from './errors'
 
-/** Types of schema fields. `text`: a string searched by BM25 (`search({ text })`). */
-export type FieldType = 'string' | 'int' | 'float' | 'bool' | 'date' | 'string[]' | 'number[]' | 'text'
+/** Types of schema fields. `text`: a string searched by BM25 (`search({ text })`);
+ * `sparse`: a sparse vector `{ indices, values }` searched by inner product (`search({ sparse })`). */
+export type FieldType = 'string' | 'int' | 'float' | 'bool' | 'date' | 'string[]' | 'number[]' | 'text' | 'sparse'
 
 /** A `text` field with its analysis and scoring options (`'text'` alone takes the defaults). */
 export interface TextField {
@@ -110,7 +111,7 @@ export type FilterNode =
       value: unknown
     }
 
-export const FIELD_TYPES: readonly FieldType[] = ['string', 'int', 'float', 'bool', 'date', 'string[]', 'number[]', 'text']
+export const FIELD_TYPES: readonly FieldType[] = ['string', 'int', 'float', 'bool', 'date', 'string[]', 'number[]', 'text', 'sparse']
 const TEXT_OPTIONS = ['type', 'language', 'stemming', 'stopWords', 'k1', 'b']
 
 const OPS: Record<string, string> = {

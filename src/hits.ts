@@ -48,7 +48,7 @@ export class HitReader {
         if (m !== undefined) hit.metadata = m
       }
       if (h.vectors) hit.vector = h.vectors.slice(i * this.#dim, (i + 1) * this.#dim)
-      if (h.vectorScores && h.textScores) hit.signals = signals(h.vectorScores[i], h.textScores[i])
+      if (h.vectorScores && h.textScores && h.sparseScores) hit.signals = signals(h.vectorScores[i], h.textScores[i], h.sparseScores[i])
       group[j] = hit
     }
     this.#hit += n
@@ -66,9 +66,10 @@ export class HitReader {
 }
 
 /** A hybrid hit's per-signal scores, NaN (missed by that signal) left out. */
-function signals(vector: number, text: number): { vector?: number; text?: number } {
-  const out: { vector?: number; text?: number } = {}
+function signals(vector: number, text: number, sparse: number): { vector?: number; text?: number; sparse?: number } {
+  const out: { vector?: number; text?: number; sparse?: number } = {}
   if (!Number.isNaN(vector)) out.vector = vector
   if (!Number.isNaN(text)) out.text = text
+  if (!Number.isNaN(sparse)) out.sparse = sparse
   return out
 }

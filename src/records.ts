@@ -104,8 +104,8 @@ export interface SearchOptions extends CallOptions {
    * hybrid search: the candidates each signal returns before fusion (default 2 x k, at
    * least 50). */
   fetchK?: number
-  /** Hybrid search (a query with both `vector` and `text`): how the signals' lists become
-   * one. `'rrf'` (default): reciprocal rank fusion, each hit scoring the sum over signals of
+  /** Hybrid search (a query with two or more of `vector`, `text`, `sparse`): how the
+   * signals' lists become one. `'rrf'` (default): reciprocal rank fusion, each hit scoring the sum over signals of
    * `weight / (k + rank)` (k 60). `'weighted'`, or an object with `weights`: each signal's
    * scores scaled to 0..1 over its list (best 1), a hit scoring the weighted sum (0 for a
    * signal that missed it). Weights default to 1. */
@@ -127,10 +127,20 @@ export interface TextQuery {
   fields?: string[]
 }
 
-/** A query by one or more signals: `search({ vector, text }, opts)`. */
+/** A sparse vector (SPLADE, BM42 and the like): weights at a few dimensions. Stored in a
+ * `sparse` schema field of the metadata; as a query, `field` names the field to search
+ * (needed only when the schema has several). */
+export interface SparseVector {
+  indices: Uint32Array | number[]
+  values: Float32Array | number[]
+  field?: string
+}
+
+/** A query by one or more signals: `search({ vector, text, sparse }, opts)`. */
 export interface HybridQuery {
   vector?: VectorLike
   text?: string | TextQuery
+  sparse?: SparseVector
 }
 
 /** What `explain()` takes: search options, and a text query (with `vector: false` when the
@@ -148,7 +158,7 @@ export type Fusion =
       method?: 'rrf' | 'weighted'
       /** RRF's k (default 60). */
       k?: number
-      weights?: { vector?: number; text?: number }
+      weights?: { vector?: number; text?: number; sparse?: number }
     }
 
 /** One search hit. `score` is the Euclidean distance for `l2` (lower is closer) and the
@@ -165,9 +175,9 @@ export interface SearchHit {
   /** With `groupBy`: the group's value of that field. */
   group?: string | number | boolean
   /** Hybrid search: each signal's own score of this hit (the vector's distance or
-   * similarity, the text's BM25), absent where that signal did not return it; `score` is
-   * then the fused score (higher is better). */
-  signals?: { vector?: number; text?: number }
+   * similarity, the text's BM25, the sparse inner product), absent where that signal did not
+   * return it; `score` is then the fused score (higher is better). */
+  signals?: { vector?: number; text?: number; sparse?: number }
 }
 
 /** What `verify()` read and found (`Collection.verify`, `LibraVDB.verify`). */

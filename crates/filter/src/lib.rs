@@ -15,4 +15,4 @@ pub mod index;
 
 pub use ast::{Filter, FilterError, Op, Scalar};
 pub use eval::matches;
-pub use index::{FieldType, PayloadIndex};
+pub use index::{FieldType, PayloadIndex, sparse_pairs};

@@ -25,7 +25,7 @@ pub const METADATA_COLUMN: &str = "metadata";
 
 fn field_data_type(t: FieldType) -> DataType {
     match t {
-        FieldType::String | FieldType::Text => DataType::Utf8,
+        FieldType::String | FieldType::Text | FieldType::Sparse => DataType::Utf8, // sparse: never typed
         FieldType::Int => DataType::Int64,
         FieldType::Float => DataType::Float64,
         FieldType::Bool => DataType::Boolean,
@@ -58,7 +58,9 @@ enum FieldBuilder {
 impl FieldBuilder {
     fn new(t: FieldType, rows: usize) -> Self {
         match t {
-            FieldType::String | FieldType::Text => Self::String(StringBuilder::with_capacity(rows, rows * 8)),
+            FieldType::String | FieldType::Text | FieldType::Sparse => {
+                Self::String(StringBuilder::with_capacity(rows, rows * 8))
+            }
             FieldType::Int => Self::Int(Int64Builder::with_capacity(rows)),
             FieldType::Float => Self::Float(Float64Builder::with_capacity(rows)),
             FieldType::Bool => Self::Bool(BooleanBuilder::with_capacity(rows)),

@@ -68,13 +68,15 @@ fn parquet_error(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 /// The schema fields that get a typed column: those whose names do not clash with a fixed
-/// column (a clashing one travels in the metadata JSON).
+/// column, and not sparse vectors (those, like a clashing field, travel in the metadata JSON).
 fn typed_fields(collection: &Collection) -> Vec<(String, FieldType)> {
     collection
         .config()
         .field_types()
         .into_iter()
-        .filter(|(name, _)| name != ID_COLUMN && name != VECTOR_COLUMN && name != METADATA_COLUMN)
+        .filter(|(name, t)| {
+            *t != FieldType::Sparse && name != ID_COLUMN && name != VECTOR_COLUMN && name != METADATA_COLUMN
+        })
         .collect()
 }
 

@@ -168,8 +168,9 @@ impl NativeCollection {
         job(move || Ok(c.search_cancellable(&queries, params, options.parsed_filter()?.as_ref(), &cancel)?.into()))
     }
 
-    /// Searches by a vector, `options.text`, or both fused (`options.fusion`); the filter
-    /// applies to each signal before fusion.
+    /// Searches by a vector, `options.text`, a sparse vector (`options.sparseIndices`,
+    /// `sparseValues`), or several fused (`options.fusion`); the filter applies to each signal
+    /// before fusion.
     #[napi(ts_return_type = "Promise<NativeHits>")]
     pub fn hybrid_search(
         &self,
@@ -180,7 +181,11 @@ impl NativeCollection {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
         let params = SearchParams::from(&options);
         job(move || {
-            let query = HybridQuery { vector: vector.as_ref().map(|v| v.to_vec()), text: options.text_query() };
+            let query = HybridQuery {
+                vector: vector.as_ref().map(|v| v.to_vec()),
+                text: options.text_query(),
+                sparse: options.sparse_query()?,
+            };
             Ok(c.hybrid_search(&query, params, options.fusion()?, options.parsed_filter()?.as_ref(), &cancel)?.into())
         })
     }
@@ -191,7 +196,7 @@ impl NativeCollection {
     pub fn explain_hybrid(&self, options: NativeSearchOptions, with_vector: bool) -> napi::Result<NativeHybridPlan> {
         guarded(|| {
             let vector = with_vector.then(|| vec![1.0; self.c.dimension()]);
-            let query = HybridQuery { vector, text: options.text_query() };
+            let query = HybridQuery { vector, text: options.text_query(), sparse: options.sparse_query()? };
             let filter = options.parsed_filter()?;
             Ok(self.c.explain_hybrid(&query, SearchParams::from(&options), options.fusion()?, filter.as_ref())?.into())
         })

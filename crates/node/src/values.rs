@@ -3,8 +3,8 @@
 //! reports.
 
 use libravdb_engine::{
-    BatchReport, Filter, Fusion, Hits, HybridPlan, QueryPlan, Record, SearchParams, Stats, TextQuery, VerifyReport,
-    parse_filter,
+    BatchReport, Filter, Fusion, Hits, HybridPlan, QueryPlan, Record, SearchParams, SparseQuery, Stats, TextQuery,
+    VerifyReport, Weights, parse_filter,
 };
 use libravdb_engine::{MemoryParts, MemoryUsage};
 use napi::bindgen_prelude::{Float32Array, Uint8Array, Uint32Array};
@@ -99,6 +99,7 @@ pub struct NativeHits {
     /// A hybrid search's score of each hit per signal, NaN where that signal missed it.
     pub vector_scores: Option<Float32Array>,
     pub text_scores: Option<Float32Array>,
+    pub sparse_scores: Option<Float32Array>,
 }
 
 /// Packs `strings` (grouped by `counts`) NUL-terminated; returns the bytes and each group's end.
@@ -124,13 +125,16 @@ impl From<Hits> for NativeHits {
             Some((bytes, ends)) => (Some(Uint8Array::new(bytes)), Some(Uint32Array::new(ends))),
             None => (None, None),
         };
-        let (vector_scores, text_scores) = match h.signals {
-            Some(s) => (Some(Float32Array::new(s.vector)), Some(Float32Array::new(s.text))),
-            None => (None, None),
+        let (vector_scores, text_scores, sparse_scores) = match h.signals {
+            Some(s) => {
+                (Some(Float32Array::new(s.vector)), Some(Float32Array::new(s.text)), Some(Float32Array::new(s.sparse)))
+            }
+            None => (None, None, None),
         };
         Self {
             vector_scores,
             text_scores,
+            sparse_scores,
             counts: Uint32Array::new(h.counts),
             ids: Uint8Array::new(ids),
             id_ends: Uint32Array::new(id_ends),
@@ -168,6 +172,11 @@ pub struct NativeSearchOptions {
     pub fusion_k: Option<f64>,
     pub vector_weight: Option<f64>,
     pub text_weight: Option<f64>,
+    pub sparse_weight: Option<f64>,
+    /// Hybrid: a sparse query vector, and the sparse field it searches (the only one when absent).
+    pub sparse_indices: Option<Vec<u32>>,
+    pub sparse_values: Option<Vec<f64>>,
+    pub sparse_field: Option<String>,
 }
 
 impl NativeSearchOptions {
@@ -178,15 +187,31 @@ impl NativeSearchOptions {
     /// The fusion these options ask for (RRF with k 60 and weights 1 unless said).
     pub(crate) fn fusion(&self) -> libravdb_engine::Result<Fusion> {
         let weight = |w: Option<f64>| w.map_or(1.0, |w| w as f32);
-        let (vector, text) = (weight(self.vector_weight), weight(self.text_weight));
+        let weights = Weights {
+            vector: weight(self.vector_weight),
+            text: weight(self.text_weight),
+            sparse: weight(self.sparse_weight),
+        };
         match self.fusion.as_deref() {
             None | Some("rrf") => {
-                Ok(Fusion::Rrf { k: self.fusion_k.map_or(libravdb_engine::RRF_K, |k| k as f32), vector, text })
+                Ok(Fusion::Rrf { k: self.fusion_k.map_or(libravdb_engine::RRF_K, |k| k as f32), weights })
             }
-            Some("weighted") => Ok(Fusion::Weighted { vector, text }),
+            Some("weighted") => Ok(Fusion::Weighted { weights }),
             Some(other) => {
                 Err(libravdb_engine::Error::invalid(format!("fusion must be rrf or weighted, got '{other}'")))
             }
+        }
+    }
+
+    /// The sparse part of a hybrid query, if any.
+    pub(crate) fn sparse_query(&self) -> libravdb_engine::Result<Option<SparseQuery>> {
+        match (&self.sparse_indices, &self.sparse_values) {
+            (None, None) => Ok(None),
+            (Some(i), Some(v)) if i.len() == v.len() => Ok(Some(SparseQuery {
+                pairs: i.iter().zip(v).map(|(&i, &v)| (i, v as f32)).collect(),
+                field: self.sparse_field.clone(),
+            })),
+            _ => Err(libravdb_engine::Error::invalid("a sparse query needs as many values as indices")),
         }
     }
 

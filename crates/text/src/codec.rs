@@ -5,7 +5,10 @@
 //! as length-prefixed strings, row count (u32) and each row's length in terms (u32), term
 //! count (u32) and per term in byte order the term (string), its row count (u32), the rows
 //! (u32, ascending) and their term frequencies (u32). Document and term totals are recounted
-//! from the lengths. Reading checks the structure and fails, never panics, on damage.
+//! from the lengths. Then the sparse fields: count (u32), per field in name order its name,
+//! dimension count (u32) and per dimension the dimension (u32), row count (u32), rows (u32,
+//! ascending) and weights (f32 bits). Reading checks the structure and fails, never panics,
+//! on damage.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,6 +16,7 @@ use libravdb_core::codec::{ByteReader, ByteWriter, DecodeError};
 
 use crate::analyzer::{Analyzer, TextOptions};
 use crate::index::{FieldIndex, Postings, TextIndex};
+use crate::sparse::{SparseField, Weights};
 
 impl TextIndex {
     /// The serialised indexes (see the module docs).
@@ -34,13 +38,26 @@ impl TextIndex {
                 p.tfs.iter().for_each(|&t| w.u32(t));
             }
         }
+        w.u32(self.sparse_fields().len() as u32);
+        for (name, f) in self.sparse_fields() {
+            w.str(name);
+            let mut dims: Vec<(&u32, &Weights)> = f.dims.iter().collect();
+            dims.sort_unstable_by_key(|d| *d.0);
+            w.u32(dims.len() as u32);
+            for (dim, d) in dims {
+                w.u32(*dim);
+                w.u32(d.rows.len() as u32);
+                d.rows.iter().for_each(|&r| w.u32(r));
+                d.weights.iter().for_each(|&x| w.u32(x.to_bits()));
+            }
+        }
         w.buf
     }
 
-    /// Reads indexes written by [`TextIndex::to_bytes`]; they must hold exactly `fields`, with
-    /// the same options.
-    pub fn from_bytes(bytes: &[u8], fields: &[(String, TextOptions)]) -> Result<TextIndex, String> {
-        read(bytes, fields).map_err(|e| e.0)
+    /// Reads indexes written by [`TextIndex::to_bytes`]; they must hold exactly the text
+    /// `fields`, with the same options, and the sparse fields `sparse`.
+    pub fn from_bytes(bytes: &[u8], fields: &[(String, TextOptions)], sparse: &[String]) -> Result<TextIndex, String> {
+        read(bytes, fields, sparse).map_err(|e| e.0)
     }
 }
 
@@ -53,7 +70,7 @@ fn u32s(r: &mut ByteReader<'_>, n: usize) -> Result<Vec<u32>, DecodeError> {
     Ok(raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }
 
-fn read(bytes: &[u8], expected: &[(String, TextOptions)]) -> Result<TextIndex, DecodeError> {
+fn read(bytes: &[u8], expected: &[(String, TextOptions)], sparse: &[String]) -> Result<TextIndex, DecodeError> {
     let mut r = ByteReader::new(bytes);
     let count = r.u32()? as usize;
     if count != expected.len() {
@@ -87,8 +104,34 @@ fn read(bytes: &[u8], expected: &[(String, TextOptions)]) -> Result<TextIndex, D
         let analyzer = Analyzer::new(&options);
         fields.insert(name, FieldIndex { options, analyzer, postings, lengths, docs, total_terms });
     }
+    let count = r.u32()? as usize;
+    if count != sparse.len() {
+        return Err(bad(format!("{count} sparse fields stored, the schema has {}", sparse.len())));
+    }
+    let mut sparse_fields = BTreeMap::new();
+    for _ in 0..count {
+        let name = r.str()?.to_owned();
+        if sparse_fields.contains_key(&name) || !sparse.contains(&name) {
+            return Err(bad(format!("sparse field '{name}' is not in the schema")));
+        }
+        let n = r.u32()? as usize;
+        let mut dims = HashMap::with_capacity(n.min(r.remaining()));
+        for _ in 0..n {
+            let dim = r.u32()?;
+            let rows = r.u32()? as usize;
+            let d = Weights {
+                rows: u32s(&mut r, rows)?,
+                weights: u32s(&mut r, rows)?.into_iter().map(f32::from_bits).collect(),
+            };
+            if rows == 0 || !d.rows.windows(2).all(|w| w[0] < w[1]) || d.weights.iter().any(|x| !x.is_finite()) {
+                return Err(bad(format!("sparse field '{name}': damaged dimension {dim}")));
+            }
+            dims.insert(dim, d);
+        }
+        sparse_fields.insert(name, SparseField { dims });
+    }
     if !r.is_empty() {
         return Err(bad("trailing bytes after the text indexes"));
     }
-    Ok(TextIndex::from_fields(fields))
+    Ok(TextIndex::from_parts(fields, sparse_fields))
 }

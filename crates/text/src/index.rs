@@ -6,6 +6,7 @@ use libravdb_core::index::TopK;
 use serde_json::{Map, Value};
 
 use crate::analyzer::{Analyzer, TextOptions};
+use crate::sparse::SparseField;
 
 /// Rows holding one term, ascending, with the term's count in each.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -107,10 +108,11 @@ impl FieldIndex {
     }
 }
 
-/// The inverted indexes of a collection's `text` fields, by field name.
+/// The inverted indexes of a collection's `text` and `sparse` fields, by field name.
 #[derive(Debug, Default)]
 pub struct TextIndex {
     fields: BTreeMap<String, FieldIndex>,
+    sparse: BTreeMap<String, SparseField>,
 }
 
 /// What one full-text search did: for `explain()`.
@@ -129,22 +131,45 @@ pub struct TextSearch {
 }
 
 impl TextIndex {
-    /// Empty indexes for `fields` (options validated).
+    /// Empty indexes for text `fields` (options validated).
     pub fn new(fields: impl IntoIterator<Item = (String, TextOptions)>) -> Self {
-        Self { fields: fields.into_iter().map(|(name, o)| (name, FieldIndex::new(o))).collect() }
+        Self {
+            fields: fields.into_iter().map(|(name, o)| (name, FieldIndex::new(o))).collect(),
+            sparse: BTreeMap::new(),
+        }
     }
 
-    pub(crate) fn from_fields(fields: BTreeMap<String, FieldIndex>) -> Self {
-        Self { fields }
+    /// These indexes with empty ones for the sparse-vector fields `names`.
+    pub fn with_sparse(mut self, names: impl IntoIterator<Item = String>) -> Self {
+        self.sparse = names.into_iter().map(|n| (n, SparseField::default())).collect();
+        self
+    }
+
+    pub(crate) fn from_parts(fields: BTreeMap<String, FieldIndex>, sparse: BTreeMap<String, SparseField>) -> Self {
+        Self { fields, sparse }
     }
 
     pub(crate) fn fields(&self) -> &BTreeMap<String, FieldIndex> {
         &self.fields
     }
 
-    /// Whether the collection has any text field.
+    pub(crate) fn sparse_fields(&self) -> &BTreeMap<String, SparseField> {
+        &self.sparse
+    }
+
+    /// Whether the collection has no text and no sparse field.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.fields.is_empty() && self.sparse.is_empty()
+    }
+
+    /// Whether the collection has a text field.
+    pub fn has_text(&self) -> bool {
+        !self.fields.is_empty()
+    }
+
+    /// The sparse fields' names, sorted.
+    pub fn sparse_names(&self) -> Vec<String> {
+        self.sparse.keys().cloned().collect()
     }
 
     /// Whether `field` is a text field.
@@ -179,15 +204,22 @@ impl TextIndex {
                     .sum();
                 postings + f.lengths.capacity() * 4
             })
-            .sum()
+            .sum::<usize>()
+            + self.sparse.values().map(SparseField::bytes).sum::<usize>()
     }
 
-    /// Indexes the text fields of `row`'s metadata (strings; other values are not indexed).
+    /// Indexes the text and sparse fields of `row`'s metadata (strings and sparse vectors;
+    /// other values are not indexed).
     pub fn insert(&mut self, row: u32, meta: Option<&Map<String, Value>>) {
         let Some(meta) = meta else { return };
         for (name, f) in &mut self.fields {
             if let Some(Value::String(text)) = libravdb_filter::eval::lookup(meta, name) {
                 f.insert(row, text);
+            }
+        }
+        for (name, f) in &mut self.sparse {
+            if let Some(v) = libravdb_filter::eval::lookup(meta, name) {
+                f.insert(row, v);
             }
         }
     }
@@ -200,6 +232,44 @@ impl TextIndex {
                 f.remove(row, text);
             }
         }
+        for (name, f) in &mut self.sparse {
+            if let Some(v) = libravdb_filter::eval::lookup(meta, name) {
+                f.remove(row, v);
+            }
+        }
+    }
+
+    /// The `k` rows with the highest inner product with `query` ((dimension, weight) pairs)
+    /// in sparse field `field` (the only one when None), only rows `allowed` passes; best
+    /// first, ties by row. Also returns the postings entries read. Err: no such field.
+    pub fn search_sparse(
+        &self,
+        query: &[(u32, f32)],
+        field: Option<&str>,
+        k: usize,
+        allowed: &dyn Fn(u32) -> bool,
+    ) -> Result<(Vec<(u32, f32)>, usize), String> {
+        let f = match field {
+            Some(name) => {
+                self.sparse.get(name).ok_or_else(|| format!("'{name}' is not a sparse field of the schema"))?
+            }
+            None if self.sparse.len() == 1 => self.sparse.values().next().expect("one field"),
+            None if self.sparse.is_empty() => {
+                return Err(
+                    "this collection has no sparse field: declare one in its schema ({ splade: 'sparse' })".into()
+                );
+            }
+            None => return Err(format!("say which sparse field to search: {}", self.sparse_names().join(", "))),
+        };
+        let (mut scores, mut seen, mut touched) = (Vec::new(), Vec::new(), Vec::new());
+        let read = f.score(query, &mut scores, &mut seen, &mut touched);
+        let mut top = TopK::new(k);
+        for &row in &touched {
+            if allowed(row) {
+                top.push(row, -(scores[row as usize] as f32));
+            }
+        }
+        Ok((top.into_sorted().into_iter().map(|n| (n.row, -n.distance)).collect(), read))
     }
 
     /// Gives back spare capacity (`optimize()`): postings shrunk to their length, the lengths
@@ -215,6 +285,7 @@ impl TextIndex {
             f.lengths.truncate(used);
             f.lengths.shrink_to_fit();
         }
+        self.sparse.values_mut().for_each(SparseField::compact);
     }
 
     /// The fields a search over `fields` reads (all text fields when empty).

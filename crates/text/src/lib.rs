@@ -10,12 +10,18 @@
 //! repeats counts each time (as Lucene and `rank-bm25` do), and a search over several fields
 //! adds their scores. Lengths are exact (Lucene rounds them to one byte).
 
+//!
+//! Sparse vectors (`sparse` schema fields, [`sparse`]) are indexed here too: the same
+//! inverted shape, scored by inner product.
+
 pub mod analyzer;
 mod codec;
 mod index;
+pub mod sparse;
 
 pub use analyzer::{Analyzer, TextOptions, languages};
 pub use index::{TextIndex, TextSearch};
+pub use libravdb_filter::sparse_pairs;
 
 #[cfg(test)]
 mod tests;

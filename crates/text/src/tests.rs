@@ -104,7 +104,7 @@ fn search_equals_reference_bm25_through_writes_and_serialisation() {
             }
         }
     }
-    let loaded = TextIndex::from_bytes(&index.to_bytes(), &fields).unwrap();
+    let loaded = TextIndex::from_bytes(&index.to_bytes(), &fields, &[]).unwrap();
     index.compact();
     for _ in 0..50 {
         let q = random_text(&mut rng);
@@ -141,8 +141,72 @@ fn damaged_bytes_are_refused() {
     index.insert(3, Some(&meta("", Some("beta gamma"))));
     let bytes = index.to_bytes();
     for cut in 0..bytes.len() {
-        assert!(TextIndex::from_bytes(&bytes[..cut], &fields).is_err(), "cut at {cut}");
+        assert!(TextIndex::from_bytes(&bytes[..cut], &fields, &[]).is_err(), "cut at {cut}");
     }
     let other = vec![("body".to_string(), TextOptions { stemming: true, ..TextOptions::default() })];
-    assert!(TextIndex::from_bytes(&bytes, &other).is_err());
+    assert!(TextIndex::from_bytes(&bytes, &other, &[]).is_err());
+}
+
+fn random_sparse(rng: &mut StdRng) -> Vec<(u32, f32)> {
+    let mut dims: Vec<u32> = (0..rng.random_range(0..8)).map(|_| rng.random_range(0..40)).collect();
+    dims.sort_unstable();
+    dims.dedup();
+    dims.into_iter().map(|d| (d, rng.random_range(-1.0f32..2.0))).collect()
+}
+
+fn sparse_json(pairs: &[(u32, f32)]) -> Value {
+    json!({ "indices": pairs.iter().map(|p| p.0).collect::<Vec<_>>(), "values": pairs.iter().map(|p| p.1).collect::<Vec<_>>() })
+}
+
+#[test]
+fn sparse_search_equals_brute_force_inner_product_through_writes_and_serialisation() {
+    let mut rng = StdRng::seed_from_u64(8);
+    let mut index = TextIndex::new(vec![]).with_sparse(["splade".to_string()]);
+    let mut docs: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
+    let meta_of = |pairs: &[(u32, f32)]| {
+        let mut m = Map::new();
+        m.insert("splade".into(), sparse_json(pairs));
+        m
+    };
+    let check = |index: &TextIndex, docs: &HashMap<u32, Vec<(u32, f32)>>, rng: &mut StdRng| {
+        for _ in 0..20 {
+            let q = random_sparse(rng);
+            let mut want: Vec<(u32, f64)> = docs
+                .iter()
+                .filter(|(_, d)| d.iter().any(|(i, w)| *w != 0.0 && q.iter().any(|(j, _)| i == j)))
+                .map(|(&row, d)| {
+                    let dot: f64 = d
+                        .iter()
+                        .filter_map(|(i, w)| q.iter().find(|(j, _)| j == i).map(|(_, v)| f64::from(*v) * f64::from(*w)))
+                        .sum();
+                    (row, dot)
+                })
+                .collect();
+            want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            want.truncate(10);
+            let (got, _) = index.search_sparse(&q, None, 10, &|_| true).unwrap();
+            assert_same(&got, &want, &format!("query {q:?}"));
+        }
+    };
+    for step in 0..1500 {
+        let row = rng.random_range(0..200u32);
+        if let Some(old) = docs.remove(&row) {
+            index.remove(row, Some(&meta_of(&old)));
+        }
+        if rng.random_range(0..4) > 0 {
+            let v = random_sparse(&mut rng);
+            index.insert(row, Some(&meta_of(&v)));
+            docs.insert(row, v);
+        }
+        if step % 250 == 249 {
+            check(&index, &docs, &mut rng);
+        }
+    }
+    let loaded = TextIndex::from_bytes(&index.to_bytes(), &[], &["splade".to_string()]).unwrap();
+    check(&loaded, &docs, &mut rng);
+    assert!(TextIndex::from_bytes(&index.to_bytes(), &[], &[]).is_err());
+    assert!(index.search_sparse(&[(1, 1.0)], Some("nope"), 5, &|_| true).unwrap_err().contains("'nope'"));
+    assert!(crate::sparse_pairs(&json!({ "indices": [1, 1], "values": [1, 2] })).unwrap_err().contains("distinct"));
+    assert!(crate::sparse_pairs(&json!({ "indices": [1], "values": [1, 2] })).is_err());
+    assert!(crate::sparse_pairs(&json!({ "indices": [-1], "values": [1] })).is_err());
 }

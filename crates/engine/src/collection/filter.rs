@@ -22,8 +22,8 @@ use super::meta::MetadataStore;
 use crate::config::CollectionConfig;
 use crate::ids::IdMap;
 
-/// The indexes of the schema fields: payload indexes, the full-text index of the `text`
-/// fields, and the set of live rows they answer within.
+/// The indexes of the schema fields: payload indexes, the inverted indexes of the `text` and
+/// `sparse` fields, and the set of live rows they answer within.
 #[derive(Debug, Default)]
 pub(crate) struct Filterable {
     pub index: PayloadIndex,
@@ -36,7 +36,7 @@ impl Filterable {
     pub(crate) fn new(config: &CollectionConfig) -> Filterable {
         Filterable {
             index: PayloadIndex::new(config.field_types()),
-            text: TextIndex::new(config.text.clone()),
+            text: TextIndex::new(config.text.clone()).with_sparse(config.sparse_fields()),
             live: RoaringBitmap::new(),
         }
     }

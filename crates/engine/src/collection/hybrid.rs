@@ -1,5 +1,6 @@
-//! Search by several signals at once: a query vector and a full-text query (BM25 over the
-//! `text` fields), each run on its own with the filter applied, then fused into one list.
+//! Search by several signals at once: a query vector, a full-text query (BM25 over the
+//! `text` fields) and a sparse vector (inner product over a `sparse` field), each run on its
+//! own with the filter applied, then fused into one list.
 //!
 //! Fusion:
 //! - `rrf` (reciprocal rank fusion, Cormack et al. 2009; Qdrant's, zvec's and LanceDB's
@@ -11,7 +12,7 @@
 //!
 //! Ties fall to the lower row. Each signal returns `fetch_k` candidates (default 2 x k, at
 //! least 50, at most [`MAX_K`]); a hit carries each signal's own score (distance or
-//! similarity; BM25), NaN where that signal did not return it.
+//! similarity; BM25; inner product), NaN where that signal did not return it.
 
 use libravdb_text::TextSearch;
 
@@ -34,16 +35,38 @@ pub struct TextQuery {
     pub fields: Vec<String>,
 }
 
+/// A sparse query vector: (dimension, weight) pairs, against sparse field `field` (the
+/// schema's only one when None).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SparseQuery {
+    pub pairs: Vec<(u32, f32)>,
+    pub field: Option<String>,
+}
+
+/// Each signal's weight in a fusion.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    pub vector: f32,
+    pub text: f32,
+    pub sparse: f32,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights { vector: 1.0, text: 1.0, sparse: 1.0 }
+    }
+}
+
 /// How the signals' lists become one.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Fusion {
-    Rrf { k: f32, vector: f32, text: f32 },
-    Weighted { vector: f32, text: f32 },
+    Rrf { k: f32, weights: Weights },
+    Weighted { weights: Weights },
 }
 
 impl Default for Fusion {
     fn default() -> Self {
-        Fusion::Rrf { k: RRF_K, vector: 1.0, text: 1.0 }
+        Fusion::Rrf { k: RRF_K, weights: Weights::default() }
     }
 }
 
@@ -55,15 +78,15 @@ impl Fusion {
         }
     }
 
-    fn weights(&self) -> [f32; 2] {
+    fn weights(&self) -> [f32; SIGNALS] {
         match *self {
-            Fusion::Rrf { vector, text, .. } | Fusion::Weighted { vector, text } => [vector, text],
+            Fusion::Rrf { weights: w, .. } | Fusion::Weighted { weights: w } => [w.vector, w.text, w.sparse],
         }
     }
 
     fn check(&self) -> Result<()> {
-        let [v, t] = self.weights();
-        if !(v.is_finite() && t.is_finite() && v >= 0.0 && t >= 0.0 && v + t > 0.0) {
+        let w = self.weights();
+        if !(w.iter().all(|x| x.is_finite() && *x >= 0.0) && w.iter().sum::<f32>() > 0.0) {
             return Err(Error::invalid("fusion weights must be finite, at least 0, and not all 0"));
         }
         if let Fusion::Rrf { k, .. } = self
@@ -75,20 +98,32 @@ impl Fusion {
     }
 }
 
-/// One query of a hybrid search: a vector, a text query, or both.
+/// The signals, in the order of [`Fusion::weights`] and [`SignalScores`].
+const SIGNALS: usize = 3;
+
+/// One query of a hybrid search: any of a vector, a text query and a sparse vector.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HybridQuery {
     pub vector: Option<Vec<f32>>,
     pub text: Option<TextQuery>,
+    pub sparse: Option<SparseQuery>,
 }
 
-/// Each hit's score per signal, NaN where the signal did not return the hit.
+impl HybridQuery {
+    fn signals(&self) -> usize {
+        usize::from(self.vector.is_some()) + usize::from(self.text.is_some()) + usize::from(self.sparse.is_some())
+    }
+}
+
+/// Each hit's score per signal, NaN where the signal did not return the hit (or did not run).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SignalScores {
     /// Distance (l2) or similarity (cosine, dot).
     pub vector: Vec<f32>,
     /// BM25.
     pub text: Vec<f32>,
+    /// Inner product.
+    pub sparse: Vec<f32>,
 }
 
 /// How a hybrid search would run: each signal's plan (`explain()`).
@@ -96,7 +131,7 @@ pub struct SignalScores {
 pub struct HybridPlan {
     pub vector: Option<QueryPlan>,
     pub text: Option<TextSearch>,
-    /// Candidates per signal when both run.
+    /// Candidates per signal when several run.
     pub fetch: usize,
     pub fusion: Fusion,
 }
@@ -130,9 +165,9 @@ impl SearchParams {
 }
 
 impl Collection {
-    /// Searches by a vector, a text query, or both fused (see the module docs); `filter`
-    /// applies to every signal before fusion. A query with only a vector is a plain
-    /// [`Collection::search_cancellable`].
+    /// Searches by a vector, a text query, a sparse vector, or several fused (see the module
+    /// docs); `filter` applies to every signal before fusion. A query with only a vector is
+    /// a plain [`Collection::search_cancellable`].
     pub fn hybrid_search(
         &self,
         query: &HybridQuery,
@@ -141,46 +176,53 @@ impl Collection {
         filter: Option<&Filter>,
         cancel: &Cancel,
     ) -> Result<super::Hits> {
-        let Some(text) = &query.text else {
-            let Some(v) = &query.vector else {
-                return Err(Error::invalid("a search needs a vector, a text query, or both"));
-            };
+        if let (Some(v), 1) = (&query.vector, query.signals()) {
             return self.search_cancellable(v, params, filter, cancel);
-        };
+        }
         self.check_hybrid(query, params, fusion)?;
         let vector = query.vector.as_deref().map(|v| self.prepare_queries(v)).transpose()?;
-        let fetch = if vector.is_some() { params.per_signal() } else { params.k };
+        let fetch = if query.signals() > 1 { params.per_signal() } else { params.k };
         let st = self.read_state()?;
         let planned = filter.map(|f| st.plan(f, fetch, st.breadth(SearchParams { k: fetch, ..params })));
+        let planned = planned.as_ref().map(|p| (p, filter));
         cancel.check()?;
         let metric = self.metric;
-        // Relevance, higher is better: l2 distances are negated, then shown as distances.
-        let vector_list: Option<Vec<(u32, f32)>> = vector.as_deref().map(|q| {
+        // Each signal's list, relevance higher is better: l2 distances are negated (and shown
+        // as distances again in the hit's signal scores).
+        let mut lists: [Option<Vec<(u32, f32)>>; SIGNALS] = [None, None, None];
+        lists[0] = vector.as_deref().map(|q| {
             let breadth = params.breadth(st.index.active());
-            st.nearest(q, fetch, breadth, metric, planned.as_ref(), filter)
+            st.nearest(q, fetch, breadth, metric, planned.map(|p| p.0), filter)
                 .into_iter()
                 .map(|n| (n.row, relevance(metric, metric.score(n.distance))))
                 .collect()
         });
         cancel.check()?;
-        let text_list = st.text_search(text, fetch, planned.as_ref().map(|p| (p, filter)))?;
-        let (rows, signals) = match vector_list {
-            None => (text_list.clone(), None),
-            Some(v) => {
-                let lists = [v, text_list];
-                let fused = fuse(&lists, &fusion.weights(), fusion, params.k);
-                let by_row: Vec<std::collections::HashMap<u32, f32>> =
-                    lists.iter().map(|l| l.iter().copied().collect()).collect();
-                let score_in = |signal: usize, row: u32| by_row[signal].get(&row).copied().unwrap_or(f32::NAN);
-                let signals = SignalScores {
-                    vector: fused.iter().map(|&(r, _)| relevance(metric, score_in(0, r))).collect(),
-                    text: fused.iter().map(|&(r, _)| score_in(1, r)).collect(),
-                };
-                (fused, Some(signals))
-            }
+        if let Some(text) = &query.text {
+            lists[1] = Some(st.text_search(text, fetch, planned)?);
+        }
+        if let Some(sparse) = &query.sparse {
+            lists[2] = Some(st.sparse_search(sparse, fetch, planned)?);
+        }
+        if query.signals() == 1 {
+            let only = lists.into_iter().flatten().next().unwrap_or_default();
+            return Ok(self.hits_of(&st, &[only], params));
+        }
+        let weights = fusion.weights();
+        let (ran, ran_weights): (Vec<Vec<(u32, f32)>>, Vec<f32>) =
+            lists.iter().zip(weights).filter_map(|(l, w)| l.clone().map(|l| (l, w))).unzip();
+        let fused = fuse(&ran, &ran_weights, fusion, params.k);
+        let by_row: Vec<Option<std::collections::HashMap<u32, f32>>> =
+            lists.iter().map(|l| l.as_ref().map(|l| l.iter().copied().collect())).collect();
+        let score_in =
+            |signal: usize, row: u32| by_row[signal].as_ref().and_then(|m| m.get(&row).copied()).unwrap_or(f32::NAN);
+        let signals = SignalScores {
+            vector: fused.iter().map(|&(r, _)| relevance(metric, score_in(0, r))).collect(),
+            text: fused.iter().map(|&(r, _)| score_in(1, r)).collect(),
+            sparse: fused.iter().map(|&(r, _)| score_in(2, r)).collect(),
         };
-        let mut hits = self.hits_of(&st, &[rows], params);
-        hits.signals = signals;
+        let mut hits = self.hits_of(&st, &[fused], params);
+        hits.signals = Some(signals);
         Ok(hits)
     }
 
@@ -193,8 +235,7 @@ impl Collection {
         filter: Option<&Filter>,
     ) -> Result<HybridPlan> {
         self.check_hybrid(query, params, fusion)?;
-        let both = query.vector.is_some() && query.text.is_some();
-        let fetch = if both { params.per_signal() } else { params.k };
+        let fetch = if query.signals() > 1 { params.per_signal() } else { params.k };
         let vector = match query.vector {
             Some(_) => Some(self.explain(filter, SearchParams { k: fetch, ..params })?),
             None => None,
@@ -202,8 +243,7 @@ impl Collection {
         let text = match &query.text {
             Some(t) => {
                 let st = self.read_state()?;
-                let index = st.text_index()?;
-                Some(index.plan(&t.query, &t.fields).map_err(Error::invalid)?)
+                Some(st.text_index()?.plan(&t.query, &t.fields).map_err(Error::invalid)?)
             }
             None => None,
         };
@@ -219,8 +259,8 @@ impl Collection {
     }
 
     fn check_hybrid(&self, query: &HybridQuery, params: SearchParams, fusion: Fusion) -> Result<()> {
-        if query.vector.is_none() && query.text.is_none() {
-            return Err(Error::invalid("a search needs a vector, a text query, or both"));
+        if query.signals() == 0 {
+            return Err(Error::invalid("a search needs a vector, a text query or a sparse vector"));
         }
         if let Some(v) = &query.vector {
             self.check_search(v, params)?;
@@ -230,10 +270,19 @@ impl Collection {
         } else if params.k == 0 || params.k > MAX_K {
             return Err(Error::invalid(format!("k must be an integer from 1 to {MAX_K}, got {}", params.k)));
         }
-        if query.text.is_some() && (params.score_bound.is_some() || params.diversity.is_some()) {
+        if (query.text.is_some() || query.sparse.is_some())
+            && (params.score_bound.is_some() || params.diversity.is_some())
+        {
             return Err(Error::invalid(
-                "a text query cannot be combined with a range bound (maxDistance, minScore) or diversity",
+                "a text or sparse query cannot be combined with a range bound (maxDistance, minScore) or diversity",
             ));
+        }
+        if let Some(sparse) = &query.sparse
+            && let Some((i, w)) = sparse.pairs.iter().find(|p| !p.1.is_finite())
+        {
+            return Err(Error::invalid(format!(
+                "the sparse query's weight at index {i} is {w}; weights must be finite"
+            )));
         }
         if params.fetch_k.is_some_and(|f| f == 0 || f > MAX_K) {
             return Err(Error::invalid(format!("fetchK must be an integer from 1 to {MAX_K}")));
@@ -254,35 +303,62 @@ impl State {
     /// The full-text indexes (Err when the collection has no text field).
     pub(super) fn text_index(&self) -> Result<&libravdb_text::TextIndex> {
         match &self.filterable {
-            Some(f) if !f.text.is_empty() => Ok(&f.text),
+            Some(f) if f.text.has_text() => Ok(&f.text),
             _ => Err(Error::invalid("this collection has no text field: declare one in its schema ({ body: 'text' })")),
         }
     }
 
-    /// The best `k` rows for a text query by BM25, passing the filter as `planned`.
+    /// Runs `search` with the rows `planned` allows: all (postings hold live rows only),
+    /// none, the planned row set, or those passing the filter record by record.
+    fn with_allowed<T: Default>(
+        &self,
+        planned: Option<(&super::filter::Planned, Option<&Filter>)>,
+        search: impl Fn(&dyn Fn(u32) -> bool) -> Result<T>,
+    ) -> Result<T> {
+        use super::filter::PlanKind;
+        match planned {
+            None => search(&|_| true),
+            Some((p, filter)) => match (p.plan.plan, &p.allowed, filter) {
+                (PlanKind::Empty, ..) => Ok(T::default()),
+                (PlanKind::Unfiltered, ..) | (_, None, None) => search(&|_| true),
+                (_, Some(allowed), _) => search(&|r| allowed.contains(r)),
+                (_, None, Some(f)) => search(&|r| self.row_matches(f, r)),
+            },
+        }
+    }
+
+    /// The best `k` rows for a sparse query by inner product, passing the filter as planned.
+    fn sparse_search(
+        &self,
+        q: &SparseQuery,
+        k: usize,
+        planned: Option<(&super::filter::Planned, Option<&Filter>)>,
+    ) -> Result<Vec<(u32, f32)>> {
+        let Some(f) = &self.filterable else {
+            return Err(Error::invalid(
+                "this collection has no sparse field: declare one in its schema ({ splade: 'sparse' })",
+            ));
+        };
+        // Checks the field before any plan can answer "nothing".
+        f.text.search_sparse(&[], q.field.as_deref(), 0, &|_| false).map_err(Error::invalid)?;
+        self.with_allowed(planned, |allowed| {
+            f.text.search_sparse(&q.pairs, q.field.as_deref(), k, allowed).map(|r| r.0).map_err(Error::invalid)
+        })
+    }
+
+    /// The best `k` rows for a text query by BM25, passing the filter as planned.
     fn text_search(
         &self,
         q: &TextQuery,
         k: usize,
         planned: Option<(&super::filter::Planned, Option<&Filter>)>,
     ) -> Result<Vec<(u32, f32)>> {
-        use super::filter::PlanKind;
         let index = self.text_index()?;
         if let Some(f) = q.fields.iter().find(|f| !index.has(f)) {
             return Err(Error::invalid(format!("'{f}' is not a text field of the schema")));
         }
-        let run = |allowed: &dyn Fn(u32) -> bool| index.search(&q.query, &q.fields, k, allowed).map_err(Error::invalid);
-        // Postings hold live rows only: without a filter every row they list may be returned.
-        let found = match planned {
-            None => run(&|_| true)?,
-            Some((p, filter)) => match (p.plan.plan, &p.allowed, filter) {
-                (PlanKind::Empty, ..) => return Ok(Vec::new()),
-                (PlanKind::Unfiltered, ..) => run(&|_| true)?,
-                (_, Some(allowed), _) => run(&|r| allowed.contains(r))?,
-                (_, None, Some(f)) => run(&|r| self.row_matches(f, r))?,
-                (_, None, None) => run(&|_| true)?,
-            },
-        };
-        Ok(found.0)
+        self.with_allowed(planned, |allowed| {
+            index.search(&q.query, &q.fields, k, allowed).map(|r| r.0).map_err(Error::invalid)
+        })
     }
 }

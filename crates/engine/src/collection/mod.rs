@@ -42,7 +42,7 @@ use libravdb_storage::{ChunkedVectors, Wal};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 pub use filter::{PlanKind, QueryPlan};
-pub use hybrid::{Fusion, HybridPlan, HybridQuery, RRF_K, SignalScores, TextQuery, fuse};
+pub use hybrid::{Fusion, HybridPlan, HybridQuery, RRF_K, SignalScores, SparseQuery, TextQuery, Weights, fuse};
 pub(crate) use index::IndexState;
 pub use meta::CacheStats;
 pub use read::{Hits, Record, SearchParams, Stats, parse_filter};

@@ -343,7 +343,7 @@ impl CollectionConfig {
             }
             if libravdb_filter::FieldType::parse(t).is_none() {
                 return Err(Error::invalid(format!(
-                    "schema.{name} must be one of string, int, float, bool, date, string[], number[], text; got '{t}'"
+                    "schema.{name} must be one of string, int, float, bool, date, string[], number[], text, sparse; got '{t}'"
                 )));
             }
         }
@@ -388,6 +388,11 @@ impl CollectionConfig {
         let map: serde_json::Map<String, serde_json::Value> =
             self.schema.iter().map(|(n, t)| (n.clone(), field(n, t))).collect();
         serde_json::Value::Object(map).to_string()
+    }
+
+    /// The schema's sparse-vector fields.
+    pub fn sparse_fields(&self) -> Vec<String> {
+        self.schema.iter().filter(|(_, t)| t == "sparse").map(|(n, _)| n.clone()).collect()
     }
 
     /// The schema with parsed types.

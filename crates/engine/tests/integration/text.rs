@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use libravdb_engine::{
     BatchOptions, Cancel, Collection, CollectionConfig, Database, DbOptions, ErrorCode, Fusion, HybridQuery, IndexSpec,
-    MetadataChange, SearchParams, TextQuery, UpdateInput, parse_filter,
+    MetadataChange, SearchParams, SparseQuery, TextQuery, UpdateInput, Weights, parse_filter,
 };
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
@@ -36,7 +36,7 @@ fn meta(body: &str, kind: u32) -> String {
 }
 
 fn text_hits(c: &Collection, query: &str, k: usize, filter: Option<&str>) -> Vec<(String, f32)> {
-    let q = HybridQuery { vector: None, text: Some(TextQuery { query: query.into(), fields: vec![] }) };
+    let q = HybridQuery { text: Some(TextQuery { query: query.into(), fields: vec![] }), ..Default::default() };
     let filter = filter.map(|f| parse_filter(f).unwrap());
     let hits =
         c.hybrid_search(&q, SearchParams::nearest(k), Fusion::default(), filter.as_ref(), &Cancel::new()).unwrap();
@@ -168,7 +168,8 @@ fn fusion_equals_a_reference_from_each_signals_list() {
         // Each signal alone, with the same filter and candidates.
         let vector_only = c.search_filtered(&q, SearchParams::nearest(fetch), filter.as_ref()).unwrap();
         let text_only = {
-            let tq = HybridQuery { vector: None, text: Some(TextQuery { query: text.clone(), fields: vec![] }) };
+            let tq =
+                HybridQuery { text: Some(TextQuery { query: text.clone(), fields: vec![] }), ..Default::default() };
             c.hybrid_search(&tq, SearchParams::nearest(fetch), Fusion::default(), filter.as_ref(), &cancel).unwrap()
         };
         let rank = |ids: &[String]| -> HashMap<String, usize> {
@@ -188,14 +189,14 @@ fn fusion_equals_a_reference_from_each_signals_list() {
         let all: Vec<&String> = vr.keys().chain(tr.keys().filter(|id| !vr.contains_key(*id))).collect();
         for (fusion, fused_of) in [
             (
-                Fusion::Rrf { k: 60.0, vector: 1.0, text: 2.0 },
+                Fusion::Rrf { k: 60.0, weights: Weights { vector: 1.0, text: 2.0, sparse: 1.0 } },
                 Box::new(|id: &String| {
                     vr.get(id).map_or(0.0, |&r| 1.0 / (60.0 + r as f32))
                         + tr.get(id).map_or(0.0, |&r| 2.0 / (60.0 + r as f32))
                 }) as Box<dyn Fn(&String) -> f32>,
             ),
             (
-                Fusion::Weighted { vector: 0.7, text: 0.3 },
+                Fusion::Weighted { weights: Weights { vector: 0.7, text: 0.3, sparse: 1.0 } },
                 Box::new(|id: &String| {
                     0.7 * vs.get(id).copied().unwrap_or(0.0) + 0.3 * ts.get(id).copied().unwrap_or(0.0)
                 }),
@@ -204,8 +205,11 @@ fn fusion_equals_a_reference_from_each_signals_list() {
             let mut want: Vec<(String, f32)> = all.iter().map(|id| ((*id).clone(), fused_of(id))).collect();
             want.sort_by(|a, b| b.1.total_cmp(&a.1));
             want.truncate(10);
-            let hq =
-                HybridQuery { vector: Some(q.clone()), text: Some(TextQuery { query: text.clone(), fields: vec![] }) };
+            let hq = HybridQuery {
+                vector: Some(q.clone()),
+                text: Some(TextQuery { query: text.clone(), fields: vec![] }),
+                sparse: None,
+            };
             let got = c.hybrid_search(&hq, params, fusion, filter.as_ref(), &cancel).unwrap();
             let got_list: Vec<(String, f32)> = got.ids.iter().cloned().zip(got.scores.iter().copied()).collect();
             assert_same(&got_list, &want, &format!("trial {trial} {fusion:?}"));
@@ -228,15 +232,17 @@ fn fusion_equals_a_reference_from_each_signals_list() {
 fn bad_text_queries_are_refused() {
     let db = Database::open(None, DbOptions::default()).unwrap();
     let plain = db.create_collection("plain", config(2, "l2")).unwrap();
-    let tq =
-        |fields: Vec<String>| HybridQuery { vector: None, text: Some(TextQuery { query: "kernel".into(), fields }) };
+    let tq = |fields: Vec<String>| HybridQuery {
+        text: Some(TextQuery { query: "kernel".into(), fields }),
+        ..Default::default()
+    };
     let cancel = Cancel::new();
     let err = plain.hybrid_search(&tq(vec![]), SearchParams::nearest(3), Fusion::default(), None, &cancel).unwrap_err();
     assert!(err.to_string().contains("no text field"), "{err}");
     let c = db.create_collection("c", text_config(2, None)).unwrap();
     let err = c.hybrid_search(&tq(vec!["kind".into()]), SearchParams::nearest(3), Fusion::default(), None, &cancel);
     assert_eq!(err.unwrap_err().code(), ErrorCode::InvalidArgument);
-    let bad_weights = Fusion::Weighted { vector: -1.0, text: 1.0 };
+    let bad_weights = Fusion::Weighted { weights: Weights { vector: -1.0, ..Weights::default() } };
     let hq = HybridQuery { vector: Some(vec![0.0, 1.0]), ..tq(vec![]) };
     assert!(c.hybrid_search(&hq, SearchParams::nearest(3), bad_weights, None, &cancel).is_err());
     let ranged = SearchParams { score_bound: Some(1.0), ..SearchParams::nearest(3) };
@@ -256,4 +262,104 @@ fn bad_text_queries_are_refused() {
         .unwrap()
         .with_text_options(vec![("body".into(), r#"{"language":"klingon"}"#.into())]);
     assert!(bad_options.unwrap_err().to_string().contains("language must be one of"));
+}
+
+#[test]
+fn sparse_vectors_search_by_inner_product_fuse_with_the_other_signals_and_survive_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = || {
+        CollectionConfig::from_api(4, Some("l2"), IndexSpec::default())
+            .unwrap()
+            .with_schema(vec![("body".into(), "text".into()), ("splade".into(), "sparse".into())])
+            .unwrap()
+    };
+    let mut rng = StdRng::seed_from_u64(17);
+    let random_sparse = |rng: &mut StdRng| -> Vec<(u32, f32)> {
+        let mut dims: Vec<u32> = (0..rng.random_range(1..10)).map(|_| rng.random_range(0..60)).collect();
+        dims.sort_unstable();
+        dims.dedup();
+        dims.into_iter().map(|d| (d, rng.random_range(0.0f32..3.0))).collect()
+    };
+    let to_json = |pairs: &[(u32, f32)]| serde_json::json!({ "indices": pairs.iter().map(|p| p.0).collect::<Vec<_>>(), "values": pairs.iter().map(|p| p.1).collect::<Vec<_>>() });
+    let n = 300;
+    let sparse: Vec<Vec<(u32, f32)>> = (0..n).map(|_| random_sparse(&mut rng)).collect();
+    let vectors = random_vectors(2, n, 4);
+    let cancel = Cancel::new();
+    {
+        let db = Database::open(Some(tmp.path()), DbOptions::default()).unwrap();
+        let c = db.create_collection("c", config()).unwrap();
+        let ids = (0..n).map(|i| format!("r{i}")).collect();
+        let metas = (0..n)
+            .map(|i| {
+                Some(serde_json::json!({ "body": random_body(&mut rng), "splade": to_json(&sparse[i]) }).to_string())
+            })
+            .collect();
+        c.put_batch(ids, &vectors, metas, false, BatchOptions::default(), &cancel).unwrap();
+        let bad = c.put_batch(
+            vec!["x".into()],
+            &[0.0; 4],
+            vec![Some(r#"{"splade":{"indices":[1,1],"values":[1,2]}}"#.into())],
+            false,
+            BatchOptions::default(),
+            &cancel,
+        );
+        assert_eq!(bad.unwrap().errors[0].code, ErrorCode::Schema, "repeated indices are refused");
+        std::mem::forget(db); // a crash: everything is in the WAL only
+    }
+    std::fs::remove_file(tmp.path().join("LOCK")).unwrap();
+    let db = Database::open(Some(tmp.path()), DbOptions::default()).unwrap();
+    let c = db.collection("c").unwrap();
+    for trial in 0..20 {
+        let q = random_sparse(&mut rng);
+        let dot = |d: &[(u32, f32)]| -> Option<f32> {
+            let parts: Vec<f32> =
+                d.iter().filter_map(|(i, w)| q.iter().find(|(j, _)| j == i).map(|(_, v)| v * w)).collect();
+            (!parts.is_empty()).then(|| parts.iter().sum())
+        };
+        let mut want: Vec<(String, f32)> =
+            (0..n).filter_map(|i| dot(&sparse[i]).map(|s| (format!("r{i}"), s))).collect();
+        want.sort_by(|a, b| b.1.total_cmp(&a.1));
+        want.truncate(10);
+        let sq = SparseQuery { pairs: q.clone(), field: None };
+        let only = HybridQuery { sparse: Some(sq.clone()), ..Default::default() };
+        let got = c.hybrid_search(&only, SearchParams::nearest(10), Fusion::default(), None, &cancel).unwrap();
+        assert_same(
+            &got.ids.iter().cloned().zip(got.scores.iter().copied()).collect::<Vec<_>>(),
+            &want,
+            &format!("trial {trial}"),
+        );
+        // Three signals by RRF: the reference from each signal's own list.
+        let v: Vec<f32> = (0..4).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let text = random_body(&mut rng);
+        let fetch = 30;
+        let lists = [
+            c.search(&v, SearchParams::nearest(fetch)).unwrap().ids,
+            text_hits(&c, &text, fetch, None).into_iter().map(|h| h.0).collect(),
+            c.hybrid_search(&only, SearchParams::nearest(fetch), Fusion::default(), None, &cancel).unwrap().ids,
+        ];
+        let mut fused: HashMap<String, f32> = HashMap::new();
+        for list in &lists {
+            for (r, id) in list.iter().enumerate() {
+                *fused.entry(id.clone()).or_default() += 1.0 / (60.0 + r as f32 + 1.0);
+            }
+        }
+        let mut want: Vec<(String, f32)> = fused.into_iter().collect();
+        want.sort_by(|a, b| b.1.total_cmp(&a.1));
+        want.truncate(10);
+        let all =
+            HybridQuery { vector: Some(v), text: Some(TextQuery { query: text, fields: vec![] }), sparse: Some(sq) };
+        let params = SearchParams { fetch_k: Some(fetch), ..SearchParams::nearest(10) };
+        let got = c.hybrid_search(&all, params, Fusion::default(), None, &cancel).unwrap();
+        assert_same(
+            &got.ids.iter().cloned().zip(got.scores.iter().copied()).collect::<Vec<_>>(),
+            &want,
+            "three signals",
+        );
+        assert_eq!(got.signals.unwrap().sparse.len(), got.ids.len());
+    }
+    let wrong = HybridQuery {
+        sparse: Some(SparseQuery { pairs: vec![(1, 1.0)], field: Some("body".into()) }),
+        ..Default::default()
+    };
+    assert!(c.hybrid_search(&wrong, SearchParams::nearest(3), Fusion::default(), None, &cancel).is_err());
 }

@@ -33,6 +33,9 @@ pub enum FieldType {
     /// Full text: searched with BM25 (`libravdb-text`), not indexed here; filters on it
     /// are evaluated record by record.
     Text,
+    /// A sparse vector `{ indices, values }`: searched by inner product (`libravdb-text`),
+    /// not indexed here.
+    Sparse,
 }
 
 impl FieldType {
@@ -48,6 +51,7 @@ impl FieldType {
             "string[]" => FieldType::StringArray,
             "number[]" => FieldType::NumberArray,
             "text" => FieldType::Text,
+            "sparse" => FieldType::Sparse,
             _ => return None,
         })
     }
@@ -63,6 +67,7 @@ impl FieldType {
             FieldType::StringArray => "string[]",
             FieldType::NumberArray => "number[]",
             FieldType::Text => "text",
+            FieldType::Sparse => "sparse",
         }
     }
 
@@ -76,6 +81,7 @@ impl FieldType {
             (FieldType::Float | FieldType::Date, Value::Number(_)) => true,
             (FieldType::StringArray, Value::Array(items)) => items.iter().all(Value::is_string),
             (FieldType::NumberArray, Value::Array(items)) => items.iter().all(Value::is_number),
+            (FieldType::Sparse, v) => sparse_pairs(v).is_ok(),
             _ => false,
         }
     }
@@ -127,9 +133,43 @@ pub struct PayloadIndex {
     fields: HashMap<String, (FieldType, FieldIndex)>,
 }
 
-/// The fields of `schema` this index holds: all but `text` ones.
+/// The fields of `schema` this index holds: all but `text` and `sparse` ones.
 fn indexed(schema: impl IntoIterator<Item = (String, FieldType)>) -> impl Iterator<Item = (String, FieldType)> {
-    schema.into_iter().filter(|(_, t)| *t != FieldType::Text)
+    schema.into_iter().filter(|(_, t)| !matches!(t, FieldType::Text | FieldType::Sparse))
+}
+
+/// The (index, weight) pairs of a sparse vector `{ "indices": [u32...], "values": [f32...] }`
+/// (same length, distinct indices, finite weights), or why `v` is not one.
+pub fn sparse_pairs(v: &Value) -> Result<Vec<(u32, f32)>, String> {
+    let (Some(indices), Some(values)) =
+        (v.get("indices").and_then(Value::as_array), v.get("values").and_then(Value::as_array))
+    else {
+        return Err("a sparse vector is { indices: [...], values: [...] }".into());
+    };
+    if v.as_object().is_some_and(|o| o.len() != 2) {
+        return Err("a sparse vector has only indices and values".into());
+    }
+    if indices.len() != values.len() {
+        return Err(format!("{} indices but {} values", indices.len(), values.len()));
+    }
+    let mut out = Vec::with_capacity(indices.len());
+    for (i, w) in indices.iter().zip(values) {
+        let i = i
+            .as_u64()
+            .filter(|&i| i <= u64::from(u32::MAX))
+            .ok_or_else(|| format!("index {i} is not an integer from 0 to 2^32 - 1"))?;
+        let w = w
+            .as_f64()
+            .filter(|w| w.is_finite() && w.abs() <= f64::from(f32::MAX))
+            .ok_or_else(|| format!("weight {w} is not a finite number"))?;
+        out.push((i as u32, w as f32));
+    }
+    let mut seen: Vec<u32> = out.iter().map(|p| p.0).collect();
+    seen.sort_unstable();
+    if seen.windows(2).any(|w| w[0] == w[1]) {
+        return Err("a sparse vector's indices must be distinct".into());
+    }
+    Ok(out)
 }
 
 fn key_of(v: &Value) -> Option<Key> {

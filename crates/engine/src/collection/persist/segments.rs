@@ -127,13 +127,15 @@ pub(super) fn load_payload(
     let index = libravdb_filter::PayloadIndex::from_bytes(&body, config.field_types())
         .map_err(|e| corrupted(path.to_path_buf(), e))?;
     let live = ids.live_rows();
-    let text = if config.text.is_empty() {
+    let sparse = config.sparse_fields();
+    let text = if config.text.is_empty() && sparse.is_empty() {
         libravdb_text::TextIndex::default()
     } else if text_path.exists() {
         let (_, body) = segment::read(text_path, TEXT_MAGIC, FORMAT_VERSION)?;
-        libravdb_text::TextIndex::from_bytes(&body, &config.text).map_err(|e| corrupted(text_path.to_path_buf(), e))?
+        libravdb_text::TextIndex::from_bytes(&body, &config.text, &sparse)
+            .map_err(|e| corrupted(text_path.to_path_buf(), e))?
     } else {
-        let mut text = libravdb_text::TextIndex::new(config.text.clone());
+        let mut text = libravdb_text::TextIndex::new(config.text.clone()).with_sparse(sparse);
         for row in &live {
             text.insert(row, crate::collection::filter::parse_meta(metadata.text(row).as_deref()).as_ref());
         }
