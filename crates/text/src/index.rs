@@ -124,9 +124,10 @@ pub struct TextSearch {
     pub terms: Vec<String>,
     /// Query terms found in the index.
     pub matched_terms: usize,
-    /// Postings entries read.
+    /// Entries in the postings of the query's terms (a term repeated in the query counts
+    /// each time): what a search without pruning reads.
     pub postings: usize,
-    /// Rows holding at least one query term, before the filter (None: not searched).
+    /// Rows scored, after the filter and MaxScore pruning (None: not searched).
     pub candidates: Option<usize>,
 }
 
@@ -321,6 +322,12 @@ impl TextIndex {
 
     /// The `k` best rows for `query` by BM25 over `fields` (all text fields when empty),
     /// only rows `allowed` passes; best first, ties by row. Err names an unknown field.
+    ///
+    /// Document at a time with MaxScore pruning (Turtle & Flood, 1995): the query terms'
+    /// postings are walked in row order together; terms whose summed score bounds cannot lift
+    /// a row above the current k-th best are only looked up (by binary search) for rows the
+    /// other terms bring, and a row is dropped as soon as its bound falls below it. Frequent,
+    /// low-idf terms are then mostly skipped, not read.
     pub fn search(
         &self,
         query: &str,
@@ -331,48 +338,120 @@ impl TextIndex {
         let chosen = self.chosen(fields)?;
         let mut info =
             TextSearch { fields: chosen.iter().map(|(n, _)| (*n).clone()).collect(), ..TextSearch::default() };
-        // Term at a time into one score per row; rows touched are listed for the selection.
-        let mut scores: Vec<f64> = Vec::new();
-        let mut touched: Vec<u32> = Vec::new();
+        let mut cursors: Vec<Cursor<'_>> = Vec::new();
         for (_, f) in chosen {
-            let terms = f.analyzer.terms(query);
+            let mut terms = f.analyzer.terms(query);
+            info.terms.extend(terms.iter().cloned());
             if f.docs == 0 {
-                info.terms.extend(terms);
                 continue;
             }
             let n = f.docs as f64;
             let avg = f.total_terms as f64 / n;
             let (k1, b) = (f64::from(f.options.k1), f64::from(f.options.b));
-            if scores.len() < f.lengths.len() {
-                scores.resize(f.lengths.len(), 0.0);
-            }
-            for term in &terms {
-                let Some(p) = f.postings.get(term) else { continue };
-                info.matched_terms += 1;
-                info.postings += p.rows.len();
+            // A term repeated in the query counts each time: one cursor, its idf multiplied.
+            terms.sort_unstable();
+            for group in terms.chunk_by(|x, y| x == y) {
+                let Some(p) = f.postings.get(&group[0]) else { continue };
+                info.matched_terms += group.len();
+                info.postings += p.rows.len() * group.len();
                 let df = p.rows.len() as f64;
-                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-                for (&row, &tf) in p.rows.iter().zip(&p.tfs) {
-                    let tf = f64::from(tf);
-                    let norm = k1 * (1.0 - b + b * f64::from(f.lengths[row as usize]) / avg);
-                    let s = &mut scores[row as usize];
-                    if *s == 0.0 {
-                        touched.push(row);
+                let weight = (1.0 + (n - df + 0.5) / (df + 0.5)).ln() * group.len() as f64;
+                // tf / (tf + norm) < 1 for norm > 0; with k1 = 0 the term scores exactly idf.
+                let bound = weight * (k1 + 1.0);
+                cursors.push(Cursor { p, at: 0, weight, bound, k1, b, avg, lengths: &f.lengths });
+            }
+        }
+        cursors.sort_by(|x, y| x.bound.total_cmp(&y.bound));
+        // bounds_upto[i]: the most cursors 0..=i can add to a row's score together.
+        let bounds_upto: Vec<f64> = cursors
+            .iter()
+            .scan(0.0, |sum, c| {
+                *sum += c.bound;
+                Some(*sum)
+            })
+            .collect();
+        let mut top = TopK::new(k);
+        // The k-th best score so far (a row must beat it: equal scores lose to the lower rows
+        // found before), -inf until k rows are held.
+        let mut threshold = f64::NEG_INFINITY;
+        // cursors[essential..] bring candidate rows; those before it can only add to them.
+        let mut essential = 0;
+        let mut scored = 0;
+        loop {
+            while essential < cursors.len() && bounds_upto[essential] <= threshold {
+                essential += 1;
+            }
+            let Some(row) = cursors[essential..].iter().map(Cursor::row).min().filter(|&r| r != u32::MAX) else {
+                break;
+            };
+            let mut score = 0.0;
+            let take = allowed(row);
+            for c in &mut cursors[essential..] {
+                if c.row() == row {
+                    if take {
+                        score += c.score(row);
                     }
-                    *s += idf * tf * (k1 + 1.0) / (tf + norm);
+                    c.at += 1;
                 }
             }
-            info.terms.extend(terms);
-        }
-        info.candidates = Some(touched.len());
-        // Every term adds a positive score (idf > 0 even when every row holds the term), so a
-        // row is listed once, when its first term is scored.
-        let mut top = TopK::new(k);
-        for &row in &touched {
-            if allowed(row) {
-                top.push(row, -(scores[row as usize] as f32));
+            if !take {
+                continue;
+            }
+            scored += 1;
+            let mut beaten = false;
+            for i in (0..essential).rev() {
+                if score + bounds_upto[i] <= threshold {
+                    beaten = true;
+                    break;
+                }
+                let c = &mut cursors[i];
+                c.seek(row);
+                if c.row() == row {
+                    score += c.score(row);
+                }
+            }
+            if beaten || score <= threshold {
+                continue;
+            }
+            top.push(row, -(score as f32));
+            if top.threshold().is_finite() {
+                threshold = f64::from(-top.threshold());
             }
         }
+        info.candidates = Some(scored);
         Ok((top.into_sorted().into_iter().map(|n| (n.row, -n.distance)).collect(), info))
+    }
+}
+
+/// One query term's place in its postings during a search, and how it scores.
+struct Cursor<'a> {
+    p: &'a Postings,
+    at: usize,
+    /// idf times the term's count in the query.
+    weight: f64,
+    /// The most this term adds to any row's score.
+    bound: f64,
+    k1: f64,
+    b: f64,
+    avg: f64,
+    lengths: &'a [u32],
+}
+
+impl Cursor<'_> {
+    /// The row under the cursor (`u32::MAX` when done).
+    fn row(&self) -> u32 {
+        self.p.rows.get(self.at).copied().unwrap_or(u32::MAX)
+    }
+
+    /// Moves to the first row at or after `row`.
+    fn seek(&mut self, row: u32) {
+        self.at += self.p.rows[self.at..].partition_point(|&r| r < row);
+    }
+
+    /// The term's BM25 contribution to `row`, the row under the cursor.
+    fn score(&self, row: u32) -> f64 {
+        let tf = f64::from(self.p.tfs[self.at]);
+        let norm = self.k1 * (1.0 - self.b + self.b * f64::from(self.lengths[row as usize]) / self.avg);
+        self.weight * tf * (self.k1 + 1.0) / (tf + norm)
     }
 }

@@ -126,7 +126,7 @@ fn the_filter_applies_before_the_cut() {
     }
     let (hits, info) = index.search("rare", &[], 5, &|r| r % 20 == 0).unwrap();
     assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), [0, 20, 40, 60, 80]);
-    assert_eq!((info.matched_terms, info.candidates), (1, Some(10)));
+    assert_eq!((info.matched_terms, info.candidates), (1, Some(5)), "the filter applies before scoring");
     let plan = index.plan("rare words", &[]).unwrap();
     assert_eq!((plan.terms.len(), plan.matched_terms, plan.postings, plan.candidates), (2, 1, 10, None));
     assert!(index.search("rare", &["nope".into()], 5, &|_| true).unwrap_err().contains("'nope'"));
