@@ -20,6 +20,7 @@ export type FieldType = 'string' | 'int' | 'float' | 'bool' | 'date' | 'string[]
 
 /** A `text` field with its analysis and scoring options (`'text'` alone takes the defaults). */
 export interface TextField {
+  /** Always `'text'`. */
   type: 'text'
   /** The language of the stemmer and stop words (default `'english'`): arabic, danish, dutch,
    * english, finnish, french, german, greek, hungarian, italian, norwegian, portuguese,

@@ -123,7 +123,9 @@ export interface SearchOptions extends CallOptions {
 /** A full-text query: BM25 over the schema's `text` fields (all of them unless `fields`
  * names some). */
 export interface TextQuery {
+  /** The words to look for (analysed as each field analyses its text). */
   query: string
+  /** The text fields to search (default: all). */
   fields?: string[]
 }
 
@@ -131,22 +133,30 @@ export interface TextQuery {
  * `sparse` schema field of the metadata; as a query, `field` names the field to search
  * (needed only when the schema has several). */
 export interface SparseVector {
+  /** The dimensions with a weight, distinct, 0 to 2^32 - 1. */
   indices: Uint32Array | number[]
+  /** The weight at each of `indices` (finite). */
   values: Float32Array | number[]
+  /** As a query: the sparse field to search (needed only when the schema has several). */
   field?: string
 }
 
 /** A query by one or more signals: `search({ vector, text, sparse }, opts)`. */
 export interface HybridQuery {
+  /** A query vector of the collection's dimension. */
   vector?: VectorLike
+  /** A full-text query: its words, or `{ query, fields }`. */
   text?: string | TextQuery
+  /** A sparse query vector, against a `sparse` schema field. */
   sparse?: SparseVector
 }
 
 /** What `explain()` takes: search options, and a text query (with `vector: false` when the
  * search has no vector). */
 export type ExplainOptions = Pick<SearchOptions, 'k' | 'efSearch' | 'nprobe' | 'filter' | 'fetchK' | 'fusion'> & {
+  /** The text query whose plan to show beside the vector's. */
   text?: string | TextQuery
+  /** Whether the search also has a vector (default true). */
   vector?: boolean
 }
 
@@ -155,10 +165,19 @@ export type Fusion =
   | 'rrf'
   | 'weighted'
   | {
+      /** `'rrf'` (default unless `weights` alone is given) or `'weighted'`. */
       method?: 'rrf' | 'weighted'
       /** RRF's k (default 60). */
       k?: number
-      weights?: { vector?: number; text?: number; sparse?: number }
+      /** Each signal's weight (default 1). */
+      weights?: {
+        /** The vector signal's weight. */
+        vector?: number
+        /** The text signal's weight. */
+        text?: number
+        /** The sparse signal's weight. */
+        sparse?: number
+      }
     }
 
 /** One search hit. `score` is the Euclidean distance for `l2` (lower is closer) and the
@@ -177,7 +196,14 @@ export interface SearchHit {
   /** Hybrid search: each signal's own score of this hit (the vector's distance or
    * similarity, the text's BM25, the sparse inner product), absent where that signal did not
    * return it; `score` is then the fused score (higher is better). */
-  signals?: { vector?: number; text?: number; sparse?: number }
+  signals?: {
+    /** The vector's distance (l2) or similarity (cosine, dot). */
+    vector?: number
+    /** The BM25 score. */
+    text?: number
+    /** The sparse inner product. */
+    sparse?: number
+  }
 }
 
 /** What `verify()` read and found (`Collection.verify`, `LibraVDB.verify`). */
@@ -361,8 +387,9 @@ export interface QueryPlan {
   reason: string
   /** With a text query: what the full-text search reads. */
   text?: TextPlan
-  /** With a vector and a text query: the fusion, and the candidates each signal returns. */
+  /** With a vector and a text query: the fusion. */
   fusion?: 'rrf' | 'weighted'
+  /** With a vector and a text query: the candidates each signal returns before fusion. */
   fetchK?: number
 }
 
@@ -372,8 +399,9 @@ export interface TextPlan {
   fields: string[]
   /** The query's terms after analysis, in order (per field). */
   terms: string[]
-  /** Query terms present in the index, and the postings entries they hold. */
+  /** Query terms present in the index. */
   matchedTerms: number
+  /** Entries in those terms' postings: what a search without pruning would read. */
   postings: number
 }
 
