@@ -250,18 +250,7 @@ impl TextIndex {
         k: usize,
         allowed: &dyn Fn(u32) -> bool,
     ) -> Result<(Vec<(u32, f32)>, usize), String> {
-        let f = match field {
-            Some(name) => {
-                self.sparse.get(name).ok_or_else(|| format!("'{name}' is not a sparse field of the schema"))?
-            }
-            None if self.sparse.len() == 1 => self.sparse.values().next().expect("one field"),
-            None if self.sparse.is_empty() => {
-                return Err(
-                    "this collection has no sparse field: declare one in its schema ({ splade: 'sparse' })".into()
-                );
-            }
-            None => return Err(format!("say which sparse field to search: {}", self.sparse_names().join(", "))),
-        };
+        let f = self.sparse_field(field)?;
         let (mut scores, mut seen, mut touched) = (Vec::new(), Vec::new(), Vec::new());
         let read = f.score(query, &mut scores, &mut seen, &mut touched);
         let mut top = TopK::new(k);
@@ -271,6 +260,22 @@ impl TextIndex {
             }
         }
         Ok((top.into_sorted().into_iter().map(|n| (n.row, -n.distance)).collect(), read))
+    }
+
+    /// Checks that `field` names a sparse field (None: that the schema has exactly one).
+    pub fn check_sparse_field(&self, field: Option<&str>) -> Result<(), String> {
+        self.sparse_field(field).map(drop)
+    }
+
+    fn sparse_field(&self, field: Option<&str>) -> Result<&SparseField, String> {
+        match field {
+            Some(name) => self.sparse.get(name).ok_or_else(|| format!("'{name}' is not a sparse field of the schema")),
+            None if self.sparse.len() == 1 => Ok(self.sparse.values().next().expect("one field")),
+            None if self.sparse.is_empty() => {
+                Err("this collection has no sparse field: declare one in its schema ({ splade: 'sparse' })".into())
+            }
+            None => Err(format!("say which sparse field to search: {}", self.sparse_names().join(", "))),
+        }
     }
 
     /// Gives back spare capacity (`optimize()`): postings shrunk to their length, the lengths

@@ -138,7 +138,7 @@ pub struct HybridPlan {
 
 /// Fuses per-signal lists (rows best first, with each signal's relevance: higher is better)
 /// into the best `k` rows and their fused scores; see the module docs.
-pub fn fuse(lists: &[Vec<(u32, f32)>], weights: &[f32], fusion: Fusion, k: usize) -> Vec<(u32, f32)> {
+pub fn fuse(lists: &[&[(u32, f32)]], weights: &[f32], fusion: Fusion, k: usize) -> Vec<(u32, f32)> {
     let mut fused: std::collections::HashMap<u32, f32> = std::collections::HashMap::new();
     for (list, &w) in lists.iter().zip(weights) {
         let (lo, hi) = list.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &(_, s)| (lo.min(s), hi.max(s)));
@@ -158,9 +158,13 @@ pub fn fuse(lists: &[Vec<(u32, f32)>], weights: &[f32], fusion: Fusion, k: usize
 }
 
 impl SearchParams {
-    /// Candidates each signal of a two-signal search returns.
-    fn per_signal(&self) -> usize {
-        self.fetch_k.unwrap_or((self.k * 2).max(MIN_FETCH)).clamp(self.k, MAX_K)
+    /// Candidates each signal of `query` returns: `k` for one signal; to be fused, `fetch_k`
+    /// (default 2 x k, at least 50).
+    fn per_signal(&self, query: &HybridQuery) -> usize {
+        match query.signals() {
+            0 | 1 => self.k,
+            _ => self.fetch_k.unwrap_or((self.k * 2).max(MIN_FETCH)).clamp(self.k, MAX_K),
+        }
     }
 }
 
@@ -181,7 +185,7 @@ impl Collection {
         }
         self.check_hybrid(query, params, fusion)?;
         let vector = query.vector.as_deref().map(|v| self.prepare_queries(v)).transpose()?;
-        let fetch = if query.signals() > 1 { params.per_signal() } else { params.k };
+        let fetch = params.per_signal(query);
         let st = self.read_state()?;
         let planned = filter.map(|f| st.plan(f, fetch, st.breadth(SearchParams { k: fetch, ..params })));
         let planned = planned.as_ref().map(|p| (p, filter));
@@ -209,8 +213,9 @@ impl Collection {
             return Ok(self.hits_of(&st, &[only], params));
         }
         let weights = fusion.weights();
-        let (ran, ran_weights): (Vec<Vec<(u32, f32)>>, Vec<f32>) =
-            lists.iter().zip(weights).filter_map(|(l, w)| l.clone().map(|l| (l, w))).unzip();
+        let ran: Vec<(&[(u32, f32)], f32)> =
+            lists.iter().zip(weights).filter_map(|(l, w)| l.as_deref().map(|l| (l, w))).collect();
+        let (ran, ran_weights): (Vec<_>, Vec<_>) = ran.into_iter().unzip();
         let fused = fuse(&ran, &ran_weights, fusion, params.k);
         let by_row: Vec<Option<std::collections::HashMap<u32, f32>>> =
             lists.iter().map(|l| l.as_ref().map(|l| l.iter().copied().collect())).collect();
@@ -235,7 +240,7 @@ impl Collection {
         filter: Option<&Filter>,
     ) -> Result<HybridPlan> {
         self.check_hybrid(query, params, fusion)?;
-        let fetch = if query.signals() > 1 { params.per_signal() } else { params.k };
+        let fetch = params.per_signal(query);
         let vector = match query.vector {
             Some(_) => Some(self.explain(filter, SearchParams { k: fetch, ..params })?),
             None => None,
@@ -339,8 +344,8 @@ impl State {
                 "this collection has no sparse field: declare one in its schema ({ splade: 'sparse' })",
             ));
         };
-        // Checks the field before any plan can answer "nothing".
-        f.text.search_sparse(&[], q.field.as_deref(), 0, &|_| false).map_err(Error::invalid)?;
+        // Checked before a plan can answer "nothing".
+        f.text.check_sparse_field(q.field.as_deref()).map_err(Error::invalid)?;
         self.with_allowed(planned, |allowed| {
             f.text.search_sparse(&q.pairs, q.field.as_deref(), k, allowed).map(|r| r.0).map_err(Error::invalid)
         })
