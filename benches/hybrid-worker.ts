@@ -66,6 +66,17 @@ function dirBytes(dir: string): number {
   return total
 }
 
+/** Bytes under the directories below `dir` whose names match `name`. */
+function matchingDirBytes(dir: string, name: RegExp): number {
+  let total = 0
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue
+    const p = join(dir, e.name)
+    total += name.test(e.name) ? dirBytes(p) : matchingDirBytes(p, name)
+  }
+  return total
+}
+
 async function main() {
   const spec = JSON.parse(process.argv[2]) as HybridSpec
   const d = hybridData(spec.data, spec.n, spec.nq)
@@ -125,8 +136,10 @@ async function main() {
           outputFields: [],
         }).length,
     )
-    out = { lib: 'zvec', buildS, text, vector, hybrid, textHits: text.hits }
     c.closeSync?.()
+    // Its full-text index: the fts.*.rocksdb directories of its segments.
+    const ftsBytes = matchingDirBytes(join(dir, 'zvec'), /^fts\..*\.rocksdb$/)
+    out = { lib: 'zvec', buildS, text, vector, hybrid, textHits: text.hits, textBytesPerDoc: ftsBytes / n }
   } else {
     const lance = loadPeer<LancedbFtsModule>('@lancedb/lancedb')
     const t0 = performance.now()

@@ -91,7 +91,7 @@ export function hybridSection(r: HybridResult): string {
   out +=
     'Single queries one after another, k = 10: text only (BM25 over the record text), vector only (HNSW, cosine) and both fused with RRF (k 60, 50 candidates per signal). ' +
     'LibraVDB: `search({ text })`, `search(v)`, `search({ vector, text })` (async: each query hops to a worker thread); zvec: `querySync` with an FTS clause, `querySync`, `multiQuerySync` (synchronous, on the JS thread); ' +
-    'LanceDB: FTS index + IVF-HNSW-SQ index, `fullTextSearch`, `vectorSearch`, hybrid query with `RRFReranker` (async). Index size: on-disk bytes of the full-text index per document.\n\n'
+    'LanceDB: FTS index + IVF-HNSW-SQ index, `fullTextSearch`, `vectorSearch`, hybrid query with `RRFReranker` (async). Index size: on-disk bytes of the full-text index per document (LibraVDB: its text segment; zvec: its `fts.*.rocksdb` directories; LanceDB: what its FTS index added to the table directory).\n\n'
   for (const run of r.runs) {
     out += `### ${run.data}, ${run.n.toLocaleString('en-US')} records, ${run.nq} queries\n\n`
     const rows = run.results.map((x) =>
