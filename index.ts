@@ -22,6 +22,7 @@ export type {
   QueryPlan,
   SearchHit,
   SearchOptions,
+  SparsePlan,
   SparseVector,
   StoredRecord,
   TextPlan,

@@ -230,6 +230,9 @@ describe('sparse vectors', () => {
       expectSameRanking(all, rrf, `three signals ${t}`)
       expect(all.every((h) => h.signals !== undefined)).toBe(true)
     }
+    const q = sparse()
+    expect(c.explain({ sparse: q, vector: false })).toMatchObject({ sparse: { field: 'splade', matchedDims: expect.any(Number) } })
+    expect(c.explain({ sparse: q, text: 'alpha' })).toMatchObject({ fusion: 'rrf', fetchK: 50, text: { terms: ['alpha'] } })
     await expect(c.insert({ id: 'bad', vector: [0, 0, 0, 1], metadata: { splade: { indices: [1, 1], values: [1, 2] } } })).rejects.toThrow(SchemaError)
     await expect(c.search({ sparse: { indices: [1], values: [1, 2] } })).rejects.toThrow(InvalidArgumentError)
     await expect(c.search({ sparse: { indices: [-1], values: [1] } })).rejects.toThrow(InvalidArgumentError)

@@ -466,8 +466,8 @@ export class Collection {
    * records, the selectivity, the plan chosen and why. Runs no search.
    */
   explain(opts?: ExplainOptions): QueryPlan {
-    const o = optionsObject<ExplainOptions>('explain options', opts, ['k', 'efSearch', 'nprobe', 'filter', 'fetchK', 'fusion', 'text', 'vector'])
-    const { text, vector, fusion, ...rest } = o
+    const o = optionsObject<ExplainOptions>('explain options', opts, ['k', 'efSearch', 'nprobe', 'filter', 'fetchK', 'fusion', 'text', 'sparse', 'vector'])
+    const { text, sparse, vector, fusion, ...rest } = o
     const p = this.#searchParams('explain', rest).native
     const plan = callSync(() => this.#native.explain(p))
     const out: QueryPlan = { plan: plan.plan as QueryPlan['plan'], live: plan.live, reason: plan.reason }
@@ -475,13 +475,15 @@ export class Collection {
     if (plan.selectivity != null) out.selectivity = plan.selectivity
     if (plan.efSearch != null) out.efSearch = plan.efSearch
     if (plan.nprobe != null) out.nprobe = plan.nprobe
-    if (text !== undefined) {
-      textOptions('explain', text, p)
+    if (text !== undefined || sparse !== undefined) {
+      if (text !== undefined) textOptions('explain', text, p)
+      if (sparse !== undefined) sparseOptions('explain', sparse, p)
       fusionOptions('explain', fusion, p)
       const withVector = checkOptionalBoolean('explain options.vector', vector) ?? true
       const hybrid = callSync(() => this.#native.explainHybrid(p, withVector))
       if (hybrid.text) out.text = hybrid.text
-      if (withVector) {
+      if (hybrid.sparse) out.sparse = hybrid.sparse
+      if ([withVector, text !== undefined, sparse !== undefined].filter(Boolean).length > 1) {
         out.fusion = hybrid.fusion as 'rrf' | 'weighted'
         out.fetchK = hybrid.fetchK
         // The vector signal's plan is the one above, for fetchK candidates.

@@ -156,6 +156,8 @@ export interface HybridQuery {
 export type ExplainOptions = Pick<SearchOptions, 'k' | 'efSearch' | 'nprobe' | 'filter' | 'fetchK' | 'fusion'> & {
   /** The text query whose plan to show beside the vector's. */
   text?: string | TextQuery
+  /** The sparse query whose plan to show. */
+  sparse?: SparseVector
   /** Whether the search also has a vector (default true). */
   vector?: boolean
 }
@@ -387,10 +389,22 @@ export interface QueryPlan {
   reason: string
   /** With a text query: what the full-text search reads. */
   text?: TextPlan
-  /** With a vector and a text query: the fusion. */
+  /** With a sparse query: what the sparse search reads. */
+  sparse?: SparsePlan
+  /** With two or more signals: the fusion. */
   fusion?: 'rrf' | 'weighted'
-  /** With a vector and a text query: the candidates each signal returns before fusion. */
+  /** With two or more signals: the candidates each signal returns before fusion. */
   fetchK?: number
+}
+
+/** What a sparse-vector search reads (`explain({ sparse })`). */
+export interface SparsePlan {
+  /** The sparse field searched. */
+  field: string
+  /** The query's dimensions present in the index. */
+  matchedDims: number
+  /** Their postings entries. */
+  postings: number
 }
 
 /** What a full-text search reads (`explain({ text })`). */

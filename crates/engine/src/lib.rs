@@ -27,7 +27,7 @@ pub use database::{Database, MemoryUsage};
 pub use error::{Error, ErrorCode, Result};
 pub use libravdb_core::Metric;
 pub use libravdb_filter::Filter;
-pub use libravdb_text::{TextOptions, TextSearch};
+pub use libravdb_text::{SparsePlan, TextOptions, TextSearch};
 pub use memory::{MemoryGovernor, MemoryParts};
 pub use ops::MetadataChange;
 pub use pool::pool;

@@ -232,11 +232,21 @@ pub struct NativeTextPlan {
     pub postings: f64,
 }
 
+/// What a sparse-vector search reads (`explain()`).
+#[napi(object)]
+pub struct NativeSparsePlan {
+    pub field: String,
+    /// The query's dimensions present in the index, and their postings entries.
+    pub matched_dims: u32,
+    pub postings: f64,
+}
+
 /// How a hybrid search would run.
 #[napi(object)]
 pub struct NativeHybridPlan {
     pub vector: Option<NativeQueryPlan>,
     pub text: Option<NativeTextPlan>,
+    pub sparse: Option<NativeSparsePlan>,
     /// Candidates per signal when both run.
     pub fetch_k: u32,
     pub fusion: String,
@@ -251,6 +261,11 @@ impl From<HybridPlan> for NativeHybridPlan {
                 terms: t.terms,
                 matched_terms: t.matched_terms as u32,
                 postings: t.postings as f64,
+            }),
+            sparse: p.sparse.map(|s| NativeSparsePlan {
+                field: s.field,
+                matched_dims: s.matched_dims as u32,
+                postings: s.postings as f64,
             }),
             fetch_k: p.fetch as u32,
             fusion: p.fusion.as_str().into(),

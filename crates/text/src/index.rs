@@ -115,6 +115,16 @@ pub struct TextIndex {
     sparse: BTreeMap<String, SparseField>,
 }
 
+/// What a sparse-vector search reads: for `explain()`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SparsePlan {
+    pub field: String,
+    /// The query's dimensions present in the index.
+    pub matched_dims: usize,
+    /// Their postings entries.
+    pub postings: usize,
+}
+
 /// What one full-text search did: for `explain()`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TextSearch {
@@ -260,6 +270,18 @@ impl TextIndex {
             }
         }
         Ok((top.into_sorted().into_iter().map(|n| (n.row, -n.distance)).collect(), read))
+    }
+
+    /// What a sparse search for `query` in `field` would read (`explain()`): the field, the
+    /// query's dimensions present in the index and their postings entries.
+    pub fn plan_sparse(&self, query: &[(u32, f32)], field: Option<&str>) -> Result<SparsePlan, String> {
+        let f = self.sparse_field(field)?;
+        let name = match field {
+            Some(n) => n.to_owned(),
+            None => self.sparse.keys().next().cloned().unwrap_or_default(),
+        };
+        let present: Vec<usize> = query.iter().filter_map(|(i, _)| f.dims.get(i).map(|d| d.rows.len())).collect();
+        Ok(SparsePlan { field: name, matched_dims: present.len(), postings: present.iter().sum() })
     }
 
     /// Checks that `field` names a sparse field (None: that the schema has exactly one).

@@ -20,7 +20,7 @@ mod index;
 pub mod sparse;
 
 pub use analyzer::{Analyzer, TextOptions, languages};
-pub use index::{TextIndex, TextSearch};
+pub use index::{SparsePlan, TextIndex, TextSearch};
 pub use libravdb_filter::sparse_pairs;
 
 #[cfg(test)]

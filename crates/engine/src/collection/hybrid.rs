@@ -131,6 +131,7 @@ pub struct SignalScores {
 pub struct HybridPlan {
     pub vector: Option<QueryPlan>,
     pub text: Option<TextSearch>,
+    pub sparse: Option<libravdb_text::SparsePlan>,
     /// Candidates per signal when several run.
     pub fetch: usize,
     pub fusion: Fusion,
@@ -252,7 +253,14 @@ impl Collection {
             }
             None => None,
         };
-        Ok(HybridPlan { vector, text, fetch, fusion })
+        let sparse = match &query.sparse {
+            Some(q) => match &self.read_state()?.filterable {
+                Some(f) => Some(f.text.plan_sparse(&q.pairs, q.field.as_deref()).map_err(Error::invalid)?),
+                None => return Err(Error::invalid("this collection has no sparse field")),
+            },
+            None => None,
+        };
+        Ok(HybridPlan { vector, text, sparse, fetch, fusion })
     }
 
     /// The terms text field `field`'s analyzer makes of `text`.
