@@ -56,19 +56,19 @@ pub struct TextOptions {
     pub stop_words: bool,
     /// BM25 term-frequency saturation (default 1.2).
     #[serde(default = "default_k1")]
-    pub k1: f32,
+    pub k1: f64,
     /// BM25 length normalisation, 0 (none) to 1 (full; default 0.75).
     #[serde(default = "default_b")]
-    pub b: f32,
+    pub b: f64,
 }
 
 fn default_language() -> String {
     "english".into()
 }
-fn default_k1() -> f32 {
+fn default_k1() -> f64 {
     1.2
 }
-fn default_b() -> f32 {
+fn default_b() -> f64 {
     0.75
 }
 
@@ -173,6 +173,6 @@ mod tests {
         let bad = TextOptions { language: "klingon".into(), ..TextOptions::default() };
         assert!(bad.validate().unwrap_err().contains("language must be one of"));
         assert!(TextOptions { b: 1.5, ..TextOptions::default() }.validate().is_err());
-        assert!(TextOptions { k1: f32::NAN, ..TextOptions::default() }.validate().is_err());
+        assert!(TextOptions { k1: f64::NAN, ..TextOptions::default() }.validate().is_err());
     }
 }

@@ -374,7 +374,7 @@ impl TextIndex {
             }
             let n = f.docs as f64;
             let avg = f.total_terms as f64 / n;
-            let (k1, b) = (f64::from(f.options.k1), f64::from(f.options.b));
+            let (k1, b) = (f.options.k1, f.options.b);
             // A term repeated in the query counts each time: one cursor, its idf multiplied.
             terms.sort_unstable();
             for group in terms.chunk_by(|x, y| x == y) {

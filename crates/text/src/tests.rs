@@ -48,7 +48,7 @@ fn reference(
                 continue;
             }
             let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-            let (k1, b) = (f64::from(o.k1), f64::from(o.b));
+            let (k1, b) = (o.k1, o.b);
             for (&row, t) in &terms {
                 let tf = t.iter().filter(|x| **x == q).count() as f64;
                 if tf > 0.0 {
