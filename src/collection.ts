@@ -483,7 +483,7 @@ export class Collection {
       const hybrid = callSync(() => this.#native.explainHybrid(p, withVector))
       if (hybrid.text) out.text = hybrid.text
       if (hybrid.sparse) out.sparse = hybrid.sparse
-      if ([withVector, text !== undefined, sparse !== undefined].filter(Boolean).length > 1) {
+      if (signalCount({ vector: withVector ? [] : undefined, text, sparse }) > 1) {
         out.fusion = hybrid.fusion as 'rrf' | 'weighted'
         out.fetchK = hybrid.fetchK
         // The vector signal's plan is the one above, for fetchK candidates.
@@ -526,7 +526,7 @@ export class Collection {
       }
     }
     if (hybrid && (hybrid.text !== undefined || hybrid.sparse !== undefined)) return this.#hybridSearch(hybrid, p)
-    if (p.opts.fusion !== undefined) throw new InvalidArgumentError('search options.fusion applies to a query of two or more signals (vector, text, sparse)')
+    if (p.opts.fusion !== undefined) throw fusionNeedsSignals('search')
     const q = toVector(hybrid ? hybrid.vector : (query as VectorLike), this.dimension, 'query vector')
     if (p.group) {
       const run = (native: NativeSearchOptions) => cancellableRead(p.opts, (token) => this.#native.search(q, native, token))
@@ -544,10 +544,7 @@ export class Collection {
     if (query.text !== undefined) textOptions('search', query.text, native)
     if (query.sparse !== undefined) sparseOptions('search', query.sparse, native)
     fusionOptions('search', p.opts.fusion, native)
-    const signals = [query.vector, query.text, query.sparse].filter((x) => x !== undefined).length
-    if (signals < 2 && p.opts.fusion !== undefined) {
-      throw new InvalidArgumentError('search options.fusion applies to a query of two or more signals (vector, text, sparse)')
-    }
+    if (signalCount(query) < 2 && p.opts.fusion !== undefined) throw fusionNeedsSignals('search')
     const run = (n: NativeSearchOptions) => cancellableRead(p.opts, (token) => this.#native.hybridSearch(q, n, token))
     if (p.group) return (await this.#grouped(native, p.group, async (n) => this.#shape(await run(n))))[0] ?? []
     const hits = await run(native)
@@ -654,7 +651,16 @@ export class Collection {
   }
 }
 
-/** Whether a search's first argument is a `{ vector?, text? }` query rather than a vector. */
+/** How many signals (vector, text, sparse) a query has. */
+function signalCount(q: HybridQuery): number {
+  return [q.vector, q.text, q.sparse].filter((x) => x !== undefined).length
+}
+
+function fusionNeedsSignals(op: string): InvalidArgumentError {
+  return new InvalidArgumentError(`${op} options.fusion applies to a query of two or more signals (vector, text, sparse)`)
+}
+
+/** Whether a search's first argument is a `{ vector?, text?, sparse? }` query rather than a vector. */
 function isHybridQuery(q: unknown): q is HybridQuery {
   return typeof q === 'object' && q !== null && !Array.isArray(q) && !ArrayBuffer.isView(q)
 }
