@@ -142,6 +142,14 @@ pub struct TextSearch {
 }
 
 impl TextIndex {
+    /// No text and no sparse field (a collection without them).
+    pub const EMPTY: TextIndex = TextIndex { fields: BTreeMap::new(), sparse: BTreeMap::new() };
+
+    /// Checks that every one of `fields` is a text field.
+    pub fn check_fields(&self, fields: &[String]) -> Result<(), String> {
+        self.chosen(fields).map(drop)
+    }
+
     /// Empty indexes for text `fields` (options validated).
     pub fn new(fields: impl IntoIterator<Item = (String, TextOptions)>) -> Self {
         Self {
@@ -222,30 +230,25 @@ impl TextIndex {
     /// Indexes the text and sparse fields of `row`'s metadata (strings and sparse vectors;
     /// other values are not indexed).
     pub fn insert(&mut self, row: u32, meta: Option<&Map<String, Value>>) {
-        let Some(meta) = meta else { return };
-        for (name, f) in &mut self.fields {
-            if let Some(Value::String(text)) = libravdb_filter::eval::lookup(meta, name) {
-                f.insert(row, text);
-            }
-        }
-        for (name, f) in &mut self.sparse {
-            if let Some(v) = libravdb_filter::eval::lookup(meta, name) {
-                f.insert(row, v);
-            }
-        }
+        self.update(row, meta, true);
     }
 
     /// Removes `row`, indexed with `meta` (pass the metadata it was indexed with).
     pub fn remove(&mut self, row: u32, meta: Option<&Map<String, Value>>) {
+        self.update(row, meta, false);
+    }
+
+    /// Adds (`add: true`) or removes `row`'s text and sparse values.
+    fn update(&mut self, row: u32, meta: Option<&Map<String, Value>>, add: bool) {
         let Some(meta) = meta else { return };
         for (name, f) in &mut self.fields {
             if let Some(Value::String(text)) = libravdb_filter::eval::lookup(meta, name) {
-                f.remove(row, text);
+                if add { f.insert(row, text) } else { f.remove(row, text) }
             }
         }
         for (name, f) in &mut self.sparse {
             if let Some(v) = libravdb_filter::eval::lookup(meta, name) {
-                f.remove(row, v);
+                if add { f.insert(row, v) } else { f.remove(row, v) }
             }
         }
     }

@@ -211,7 +211,7 @@ impl Collection {
         }
         if query.signals() == 1 {
             let only = lists.into_iter().flatten().next().unwrap_or_default();
-            return Ok(self.hits_of(&st, &[only], params));
+            return Ok(self.hits_of(&st, vec![only.len() as u32], only.into_iter(), params));
         }
         let weights = fusion.weights();
         let ran: Vec<(&[(u32, f32)], f32)> =
@@ -227,7 +227,7 @@ impl Collection {
             text: fused.iter().map(|&(r, _)| score_in(1, r)).collect(),
             sparse: fused.iter().map(|&(r, _)| score_in(2, r)).collect(),
         };
-        let mut hits = self.hits_of(&st, &[fused], params);
+        let mut hits = self.hits_of(&st, vec![fused.len() as u32], fused.into_iter(), params);
         hits.signals = Some(signals);
         Ok(hits)
     }
@@ -254,10 +254,10 @@ impl Collection {
             None => None,
         };
         let sparse = match &query.sparse {
-            Some(q) => match &self.read_state()?.filterable {
-                Some(f) => Some(f.text.plan_sparse(&q.pairs, q.field.as_deref()).map_err(Error::invalid)?),
-                None => return Err(Error::invalid("this collection has no sparse field")),
-            },
+            Some(q) => {
+                let st = self.read_state()?;
+                Some(st.retrieval_index().plan_sparse(&q.pairs, q.field.as_deref()).map_err(Error::invalid)?)
+            }
             None => None,
         };
         Ok(HybridPlan { vector, text, sparse, fetch, fusion })
@@ -313,6 +313,12 @@ fn relevance(metric: libravdb_core::Metric, score: f32) -> f32 {
 }
 
 impl State {
+    /// The text and sparse indexes (empty ones without a schema).
+    fn retrieval_index(&self) -> &libravdb_text::TextIndex {
+        static NONE: libravdb_text::TextIndex = libravdb_text::TextIndex::EMPTY;
+        self.filterable.as_ref().map_or(&NONE, |f| &f.text)
+    }
+
     /// The full-text indexes (Err when the collection has no text field).
     pub(super) fn text_index(&self) -> Result<&libravdb_text::TextIndex> {
         match &self.filterable {
@@ -347,15 +353,11 @@ impl State {
         k: usize,
         planned: Option<(&super::filter::Planned, Option<&Filter>)>,
     ) -> Result<Vec<(u32, f32)>> {
-        let Some(f) = &self.filterable else {
-            return Err(Error::invalid(
-                "this collection has no sparse field: declare one in its schema ({ splade: 'sparse' })",
-            ));
-        };
+        let index = self.retrieval_index();
         // Checked before a plan can answer "nothing".
-        f.text.check_sparse_field(q.field.as_deref()).map_err(Error::invalid)?;
+        index.check_sparse_field(q.field.as_deref()).map_err(Error::invalid)?;
         self.with_allowed(planned, |allowed| {
-            f.text.search_sparse(&q.pairs, q.field.as_deref(), k, allowed).map(|r| r.0).map_err(Error::invalid)
+            index.search_sparse(&q.pairs, q.field.as_deref(), k, allowed).map(|r| r.0).map_err(Error::invalid)
         })
     }
 
@@ -367,9 +369,7 @@ impl State {
         planned: Option<(&super::filter::Planned, Option<&Filter>)>,
     ) -> Result<Vec<(u32, f32)>> {
         let index = self.text_index()?;
-        if let Some(f) = q.fields.iter().find(|f| !index.has(f)) {
-            return Err(Error::invalid(format!("'{f}' is not a text field of the schema")));
-        }
+        index.check_fields(&q.fields).map_err(Error::invalid)?;
         self.with_allowed(planned, |allowed| {
             index.search(&q.query, &q.fields, k, allowed).map(|r| r.0).map_err(Error::invalid)
         })

@@ -377,23 +377,29 @@ impl Collection {
 
     pub(super) fn collect_hits(&self, st: &State, found: &[Vec<Neighbor>], params: SearchParams) -> Hits {
         let metric = self.metric;
-        let scored: Vec<Vec<(u32, f32)>> =
-            found.iter().map(|f| f.iter().map(|n| (n.row, metric.score(n.distance))).collect()).collect();
-        self.hits_of(st, &scored, params)
+        let counts = found.iter().map(|f| f.len() as u32).collect();
+        self.hits_of(st, counts, found.iter().flatten().map(|n| (n.row, metric.score(n.distance))), params)
     }
 
-    /// Hits of per-query lists of (row, score), with what `params` asks to include.
-    pub(super) fn hits_of(&self, st: &State, found: &[Vec<(u32, f32)>], params: SearchParams) -> Hits {
-        let total: usize = found.iter().map(Vec::len).sum();
+    /// Hits of (row, score) pairs, `counts[q]` of them for query `q`, with what `params` asks
+    /// to include.
+    pub(super) fn hits_of(
+        &self,
+        st: &State,
+        counts: Vec<u32>,
+        found: impl Iterator<Item = (u32, f32)>,
+        params: SearchParams,
+    ) -> Hits {
+        let total: usize = counts.iter().map(|&c| c as usize).sum();
         let mut hits = Hits {
-            counts: found.iter().map(|f| f.len() as u32).collect(),
+            counts,
             ids: Vec::with_capacity(total),
             scores: Vec::with_capacity(total),
             metadata: params.include_metadata.then(|| Vec::with_capacity(total)),
             vectors: params.include_vectors.then(|| Vec::with_capacity(total * self.dimension())),
             signals: None,
         };
-        for &(row, score) in found.iter().flatten() {
+        for (row, score) in found {
             hits.ids.push(st.ids.id(row).to_owned());
             hits.scores.push(score);
             if let Some(m) = &mut hits.metadata {
