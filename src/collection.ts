@@ -4,8 +4,10 @@
  * per item; atomic batches (the default) throw when any item is invalid and change nothing.
  */
 import { MetadataCodec, PackedStrings, checkId, finishBatch, inSlices, triage } from './batch'
-import { type GroupSpec, firstGroupFetch, groupHits, nextGroupFetch } from './group'
-import { fusionOptions, searchParams, sparseOptions, textOptions } from './search-options'
+import { firstGroupFetch, groupHits, groupedSearch, nextGroupFetch } from './group'
+import { UnknownFieldWarning } from './unknown-fields'
+import { searchParams } from './search-options'
+import { EXPLAIN_KEYS, explainPlan, fusionNeedsSignals, hybridOptions, hybridQuery } from './hybrid'
 import { HitReader } from './hits'
 import { checkOptionalBoolean, checkOptionalFunction, checkOptionalInteger, describe, optionsObject } from './check'
 import { DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
@@ -20,7 +22,7 @@ import {
   cancellableRead,
   cancellableWrite,
 } from './native'
-import { type Filter, type FilterNode, type Schema, compileFilter, filterFields } from './filter'
+import { type Filter, type Schema, compileFilter } from './filter'
 import { type Metric, validateIndexConfig, validateQuantizationConfig } from './config'
 import {
   type BatchWriter,
@@ -72,8 +74,8 @@ export class Collection {
   readonly #dimension: number
   readonly #schema: Schema
   readonly #metadata: MetadataCodec
-  /** Filter fields outside the schema already checked for {@link Collection.#warnIfUnknown}. */
-  readonly #checkedFields = new Set<string>()
+  /** Warns about filter fields that look misspelt. */
+  readonly #unknownFields: UnknownFieldWarning
   /** Tells the database a write finished (it checks the memory pressure threshold). */
   readonly #onWrite: () => void
   /** Reused output buffer of the lean `searchSync` path, grown to the largest k seen. */
@@ -87,6 +89,7 @@ export class Collection {
     this.#dimension = native.dimension
     this.#schema = JSON.parse(native.schemaJson) as Schema
     this.#metadata = new MetadataCodec(this.#schema)
+    this.#unknownFields = new UnknownFieldWarning(native.name, this.#schema, native)
   }
 
   /** Every write: cancellable through `opts`, then the database's memory check. */
@@ -466,32 +469,8 @@ export class Collection {
    * records, the selectivity, the plan chosen and why. Runs no search.
    */
   explain(opts?: ExplainOptions): QueryPlan {
-    const o = optionsObject<ExplainOptions>('explain options', opts, ['k', 'efSearch', 'nprobe', 'filter', 'fetchK', 'fusion', 'text', 'sparse', 'vector'])
-    const { text, sparse, vector, fusion, ...rest } = o
-    const p = this.#searchParams('explain', rest).native
-    const plan = callSync(() => this.#native.explain(p))
-    const out: QueryPlan = { plan: plan.plan as QueryPlan['plan'], live: plan.live, reason: plan.reason }
-    if (plan.estimate != null) out.estimate = plan.estimate
-    if (plan.selectivity != null) out.selectivity = plan.selectivity
-    if (plan.efSearch != null) out.efSearch = plan.efSearch
-    if (plan.nprobe != null) out.nprobe = plan.nprobe
-    if (text !== undefined || sparse !== undefined) {
-      if (text !== undefined) textOptions('explain', text, p)
-      if (sparse !== undefined) sparseOptions('explain', sparse, p)
-      fusionOptions('explain', fusion, p)
-      const withVector = checkOptionalBoolean('explain options.vector', vector) ?? true
-      const hybrid = callSync(() => this.#native.explainHybrid(p, withVector))
-      if (hybrid.text) out.text = hybrid.text
-      if (hybrid.sparse) out.sparse = hybrid.sparse
-      if (signalCount({ vector: withVector ? [] : undefined, text, sparse }) > 1) {
-        out.fusion = hybrid.fusion as 'rrf' | 'weighted'
-        out.fetchK = hybrid.fetchK
-        // The vector signal's plan is the one above, for fetchK candidates.
-        if (hybrid.vector?.efSearch != null) out.efSearch = hybrid.vector.efSearch
-        if (hybrid.vector?.nprobe != null) out.nprobe = hybrid.vector.nprobe
-      }
-    }
-    return out
+    const { text, sparse, vector, fusion, ...rest } = optionsObject<ExplainOptions>('explain options', opts, EXPLAIN_KEYS)
+    return explainPlan(this.#native, this.#searchParams('explain', rest).native, { text, sparse, vector, fusion })
   }
 
   /**
@@ -518,37 +497,27 @@ export class Collection {
    * signals fused (`opts.fusion`). */
   async search(query: VectorLike | HybridQuery, opts?: SearchOptions): Promise<SearchHit[]> {
     const p = this.#searchParams('search', opts)
-    const hybrid = isHybridQuery(query) ? query : undefined
-    if (hybrid) {
-      optionsObject<HybridQuery>('search query', hybrid, ['vector', 'text', 'sparse'])
-      if (hybrid.vector === undefined && hybrid.text === undefined && hybrid.sparse === undefined) {
-        throw new InvalidArgumentError('search query needs a vector, a text query or a sparse vector: { vector, text, sparse }')
-      }
-    }
+    const hybrid = hybridQuery('search', query)
     if (hybrid && (hybrid.text !== undefined || hybrid.sparse !== undefined)) return this.#hybridSearch(hybrid, p)
     if (p.opts.fusion !== undefined) throw fusionNeedsSignals('search')
     const q = toVector(hybrid ? hybrid.vector : (query as VectorLike), this.dimension, 'query vector')
     if (p.group) {
       const run = (native: NativeSearchOptions) => cancellableRead(p.opts, (token) => this.#native.search(q, native, token))
-      return (await this.#grouped(p.native, p.group, async (native) => this.#shape(await run(native))))[0] ?? []
+      return (await groupedSearch(p.native, p.group, async (native) => this.#shape(await run(native))))[0] ?? []
     }
     const hits = await cancellableRead(p.opts, (token) => this.#native.search(q, p.native, token))
-    if (hits.scores.length === 0) this.#warnIfUnknown(p.filter)
+    if (hits.scores.length === 0) this.#unknownFields.check(p.filter)
     return this.#shape(hits)[0] ?? []
   }
 
   /** A search with a text query or a sparse vector, and a vector if given. */
   async #hybridSearch(query: HybridQuery, p: ReturnType<typeof searchParams>): Promise<SearchHit[]> {
     const q = query.vector === undefined ? undefined : toVector(query.vector, this.dimension, 'query vector')
-    const native: NativeSearchOptions = { ...p.native }
-    if (query.text !== undefined) textOptions('search', query.text, native)
-    if (query.sparse !== undefined) sparseOptions('search', query.sparse, native)
-    fusionOptions('search', p.opts.fusion, native)
-    if (signalCount(query) < 2 && p.opts.fusion !== undefined) throw fusionNeedsSignals('search')
+    const native = hybridOptions('search', query, p.opts.fusion, p.native)
     const run = (n: NativeSearchOptions) => cancellableRead(p.opts, (token) => this.#native.hybridSearch(q, n, token))
-    if (p.group) return (await this.#grouped(native, p.group, async (n) => this.#shape(await run(n))))[0] ?? []
+    if (p.group) return (await groupedSearch(native, p.group, async (n) => this.#shape(await run(n))))[0] ?? []
     const hits = await run(native)
-    if (hits.scores.length === 0) this.#warnIfUnknown(p.filter)
+    if (hits.scores.length === 0) this.#unknownFields.check(p.filter)
     return this.#shape(hits)[0] ?? []
   }
 
@@ -587,53 +556,17 @@ export class Collection {
     const p = this.#searchParams('searchBatch', opts)
     const block = toQueryBlock(queries, this.dimension)
     if (p.group) {
-      return this.#grouped(p.native, p.group, async (native) =>
+      return groupedSearch(p.native, p.group, async (native) =>
         this.#shapeSliced(await cancellableRead(p.opts, (token) => this.#native.search(block, native, token))),
       )
     }
     const hits = await cancellableRead(p.opts, (token) => this.#native.search(block, p.native, token))
-    if (hits.scores.length === 0) this.#warnIfUnknown(p.filter)
+    if (hits.scores.length === 0) this.#unknownFields.check(p.filter)
     return this.#shapeSliced(hits)
   }
 
   #searchParams(op: string, opts: unknown) {
     return searchParams(op, opts, { name: this.name, metric: this.metric, schema: this.#schema })
-  }
-
-  /** A grouped search: candidates from `run` (with metadata), grouped per query, asked
-   * again with more candidates while some query has found fewer than k full groups. */
-  async #grouped(native: NativeSearchOptions, group: GroupSpec, run: (n: NativeSearchOptions) => Promise<SearchHit[][]>): Promise<SearchHit[][]> {
-    let asked = firstGroupFetch(group)
-    for (;;) {
-      const grouped = (await run({ ...native, k: asked, includeMetadata: true })).map((h) => groupHits(h, group, native.includeMetadata, asked))
-      const next = nextGroupFetch(grouped, asked)
-      if (next === undefined) return grouped.map((g) => g.hits)
-      asked = next
-    }
-  }
-
-  /**
-   * After a filtered search found nothing: warns (once per field, `process.emitWarning`
-   * with code `LIBRAVDB_UNKNOWN_FIELD`) about filter fields outside the schema that no
-   * record has, which is what a misspelt field name looks like. Runs off the JS thread and
-   * does not delay the search's result.
-   */
-  #warnIfUnknown(filter: FilterNode | undefined): void {
-    if (!filter) return
-    const fields = [...filterFields(filter)].filter((f) => !(f in this.#schema) && !this.#checkedFields.has(f))
-    if (fields.length === 0) return
-    fields.forEach((f) => this.#checkedFields.add(f))
-    this.#native.fieldsNeverSeen(fields).then(
-      (missing) => {
-        for (const f of missing) {
-          process.emitWarning(
-            `collection '${this.name}': filter field '${f}' is not in the schema and no record has it (misspelt?)`,
-            { code: 'LIBRAVDB_UNKNOWN_FIELD' },
-          )
-        }
-      },
-      () => {},
-    )
   }
 
   /** Native hits -> one array of hit objects per query, on the calling thread (small results). */
@@ -649,18 +582,4 @@ export class Collection {
     await inSlices(reader.queries, (q) => (out[q] = reader.next()))
     return out
   }
-}
-
-/** How many signals (vector, text, sparse) a query has. */
-function signalCount(q: HybridQuery): number {
-  return [q.vector, q.text, q.sparse].filter((x) => x !== undefined).length
-}
-
-function fusionNeedsSignals(op: string): InvalidArgumentError {
-  return new InvalidArgumentError(`${op} options.fusion applies to a query of two or more signals (vector, text, sparse)`)
-}
-
-/** Whether a search's first argument is a `{ vector?, text?, sparse? }` query rather than a vector. */
-function isHybridQuery(q: unknown): q is HybridQuery {
-  return typeof q === 'object' && q !== null && !Array.isArray(q) && !ArrayBuffer.isView(q)
 }

@@ -56,3 +56,19 @@ export function nextGroupFetch(results: { settled: boolean }[], asked: number): 
   if (results.every((r) => r.settled) || asked >= MAX_GROUP_FETCH) return undefined
   return Math.min(MAX_GROUP_FETCH, asked * 4)
 }
+
+/** A grouped search: candidates from `run` (with metadata), grouped per query, asked again
+ * with more candidates while some query has found fewer than k full groups. */
+export async function groupedSearch<O extends { k: number; includeMetadata: boolean }>(
+  native: O,
+  group: GroupSpec,
+  run: (n: O) => Promise<SearchHit[][]>,
+): Promise<SearchHit[][]> {
+  let asked = firstGroupFetch(group)
+  for (;;) {
+    const grouped = (await run({ ...native, k: asked, includeMetadata: true })).map((h) => groupHits(h, group, native.includeMetadata, asked))
+    const next = nextGroupFetch(grouped, asked)
+    if (next === undefined) return grouped.map((g) => g.hits)
+    asked = next
+  }
+}
