@@ -72,16 +72,24 @@ export async function benchFiltered(ds: Dataset, nq: number, peers = true): Prom
   return { dataset: ds.name, n, results }
 }
 
-export function filteredSection(r: FilteredResult): string {
+/** `plot`: the file name of the latency chart (one per dataset in a report). */
+export function filteredSection(r: FilteredResult, plot = 'filtered-latency.svg'): string {
   const ok = r.results.filter((x): x is FilteredLib => 'points' in x)
+  // LibraVDB's p50 over its own unfiltered p50 (the 100% row): what the planner's choice costs.
+  const unfiltered = (x: FilteredLib) => x.points.find((y) => y.limit === 1000)?.p50ms
   const rows = LIMITS.map((limit) => [
     `${(limit / 10).toFixed(1)}%`,
     ...ok.flatMap((x) => {
       const p = x.points.find((y) => y.limit === limit)
-      return p ? [p.recall.toFixed(3), `${p.p50ms.toFixed(3)} / ${p.p99ms.toFixed(3)}`, ...(x.lib === 'libravdb' ? [p.plan ?? ''] : [])] : ['', '']
+      const own = unfiltered(x)
+      const extra = x.lib === 'libravdb' ? [p?.plan ?? '', p && own ? `${(p.p50ms / own).toFixed(2)}x` : ''] : []
+      return p ? [p.recall.toFixed(3), `${p.p50ms.toFixed(3)} / ${p.p99ms.toFixed(3)}`, ...extra] : ['', '', ...extra]
     }),
   ])
-  const header = ['selectivity', ...ok.flatMap((x) => [`${x.lib} recall@10`, `${x.lib} p50 / p99 ms`, ...(x.lib === 'libravdb' ? ['plan'] : [])])]
+  const header = [
+    'selectivity',
+    ...ok.flatMap((x) => [`${x.lib} recall@10`, `${x.lib} p50 / p99 ms`, ...(x.lib === 'libravdb' ? ['plan', 'p50 / unfiltered p50'] : [])]),
+  ]
   return [
     `## Filtered search (${r.dataset}, ${r.n.toLocaleString('en-US')} vectors)`,
     '',
@@ -97,9 +105,9 @@ export function filteredSection(r: FilteredResult): string {
     table(header, rows),
     '',
     writePlot(
-      'filtered-latency.svg',
+      plot,
       lineChart({
-        title: 'Filtered search: p99 latency vs selectivity',
+        title: `Filtered search (${r.dataset}): p99 latency vs selectivity`,
         xLabel: 'selectivity (%)',
         yLabel: 'p99 ms (log)',
         xLog: true,

@@ -28,6 +28,8 @@ export interface RunResults {
   memory?: MemoryResult
   storage?: StorageModesResult
   filtered?: FilteredResult
+  /** The filtered workload on the 100k x 384 set (full runs). */
+  filtered384?: FilteredResult
   hybrid?: HybridResult
   batch?: BatchRow[]
   streaming?: StreamingResults

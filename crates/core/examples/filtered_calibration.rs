@@ -4,9 +4,11 @@
 //! The planner's cost model (`HnswIndex::filtered_route`) is calibrated against this.
 //!
 //!   cargo run --release -p libravdb-core --example filtered_calibration -- [n] [dim]
+//!   cargo run --release -p libravdb-core --example filtered_calibration -- base.fvecs query.fvecs
 //!
-//! Data: `n` unit vectors (cosine) around 200 random directions, queries drawn the same way;
-//! a row matches a filter of selectivity s when a hash of its row falls below s.
+//! Data: `n` unit vectors (cosine) around 200 random directions, queries drawn the same way
+//! (or the fvecs files, L2); a row matches a filter of selectivity s when a hash of its row
+//! falls below s.
 
 mod common;
 
@@ -75,24 +77,31 @@ fn recall(got: &[Vec<u32>], truth: &[Vec<u32>]) -> f64 {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().expect("n and dim are integers")).collect();
-    let (n, dim, nq) = (args.first().copied().unwrap_or(100_000), args.get(1).copied().unwrap_or(384), 200);
-    let mut rng = StdRng::seed_from_u64(17);
-    let centres: Vec<Vec<f32>> = (0..200).map(|_| (0..dim).map(|_| rng.random_range(-1.0f32..1.0)).collect()).collect();
-    let base = DenseVectors::new(dim, common::unit_clusters(&mut rng, &centres, n, 0.9));
-    let queries = DenseVectors::new(dim, common::unit_clusters(&mut rng, &centres, nq, 0.9));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (base, queries, metric) = if args.first().is_some_and(|a| a.ends_with(".fvecs")) {
+        (common::read_fvecs(&args[0]), common::read_fvecs(&args[1]), Metric::L2)
+    } else {
+        let n = args.first().map_or(100_000, |a| a.parse().expect("n is an integer"));
+        let dim = args.get(1).map_or(384, |a| a.parse().expect("dim is an integer"));
+        let mut rng = StdRng::seed_from_u64(17);
+        let centres: Vec<Vec<f32>> =
+            (0..200).map(|_| (0..dim).map(|_| rng.random_range(-1.0f32..1.0)).collect()).collect();
+        let base = DenseVectors::new(dim, common::unit_clusters(&mut rng, &centres, n, 0.9));
+        (base, DenseVectors::new(dim, common::unit_clusters(&mut rng, &centres, 200, 0.9)), Metric::Cosine)
+    };
+    let (n, dim, nq) = (base.rows(), base.dim(), queries.rows().min(200));
     let q = |i: usize| queries.row(i as u32);
 
     let t0 = Instant::now();
     let params = HnswParams::default();
     let mut links = VecLinks::new(params.level0_width());
     links.grow_to(n);
-    let mut hnsw = HnswIndex::new(params, Metric::Cosine, links);
+    let mut hnsw = HnswIndex::new(params, metric, links);
     hnsw.add_rows(n);
     let rows: Vec<u32> = (0..n as u32).collect();
     VectorIndex::add(&hnsw, &base, &rows);
     println!("{n} x {dim}: HNSW m 16, efConstruction 200 built in {:.1} s", t0.elapsed().as_secs_f64());
-    let flat = FlatIndex::new(Metric::Cosine);
+    let flat = FlatIndex::new(metric);
     let efs = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512];
 
     let truth_all = run(nq, |i| flat.search(&base, q(i), K, |_| true).iter().map(|x| x.row).collect()).1;
@@ -110,9 +119,9 @@ fn main() {
     });
     println!("unfiltered: ef {ef0}, p50 {p50_0:.3} ms, {reads0:.0} rows read per query\n");
     println!(
-        "selectivity | matches | exact p50 ms | graph ef@0.95 | graph p50 ms | graph rows read | at ef {ef0}: p50 ms, rows, recall | best / unfiltered | planner chooses"
+        "selectivity | matches | exact p50 ms | graph ef@0.95 | graph p50 ms | graph rows read | at ef {ef0}: p50 ms, rows, recall | best / unfiltered | planner chooses | two-hop@0.95"
     );
-    for s in [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8] {
+    for s in [0.01, 0.02, 0.03, 0.04, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8] {
         let allowed: Vec<u32> = (0..n as u32).filter(|&r| matches(r, s)).collect();
         let (exact_p50, truth) =
             run(nq, |i| flat.search_rows_batch(&base, &allowed, q(i), K).remove(0).iter().map(|x| x.row).collect());
@@ -125,13 +134,32 @@ fn main() {
                 break;
             }
         }
+        let two_hop = |v: &Counting, i: usize, ef: usize| {
+            hnsw.search_two_hop_scored(&hnsw.vector_scorer(v, q(i)), K, ef, |r| matches(r, s))
+                .iter()
+                .map(|x| x.row)
+                .collect::<Vec<u32>>()
+        };
+        let counting = Counting(&base, AtomicUsize::new(0));
+        let mut hop = Vec::new();
+        for &ef in &efs {
+            let (p50, got) = run(nq, |i| two_hop(&counting, i, ef));
+            let r = recall(&got, &truth);
+            hop.push(format!("{ef}: {p50:.3} ms {r:.3}"));
+            if r >= 0.95 {
+                counting.1.store(0, Ordering::Relaxed);
+                (0..nq).for_each(|i| drop(two_hop(&counting, i, ef)));
+                hop.push(format!("{:.0} rows", counting.1.load(Ordering::Relaxed) as f64 / nq as f64));
+                break;
+            }
+        }
         let (p50_at0, got0) =
             run(nq, |i| hnsw.search(&base, q(i), K, ef0, |r| matches(r, s)).iter().map(|x| x.row).collect());
         let reads_at0 = rows_read(&base, nq, |v, i| {
             hnsw.search(v, q(i), K, ef0, |r| matches(r, s));
         });
         let at0 = format!("{p50_at0:.3}, {reads_at0:.0}, {:.3}", recall(&got0, &truth));
-        let route = match VectorIndex::<DenseVectors>::filtered_route(&hnsw, K, ef0, allowed.len(), n) {
+        let route = match VectorIndex::<DenseVectors>::filtered_route(&hnsw, K, ef0, allowed.len(), n, dim * 4) {
             FilteredRoute::Exact { .. } => "exact".to_string(),
             FilteredRoute::Search { breadth, .. } => format!("graph ef {breadth}"),
         };
@@ -143,9 +171,10 @@ fn main() {
         });
         let best = exact_p50.min(if gp50.is_nan() { f64::INFINITY } else { gp50 });
         println!(
-            "{s:>11} | {:>7} | {exact_p50:>12.3} | {gef:>13} | {gp50:>12.3} | {reads:>15.0} | {at0:>24} | {:>17.2} | {route}",
+            "{s:>11} | {:>7} | {exact_p50:>12.3} | {gef:>13} | {gp50:>12.3} | {reads:>15.0} | {at0:>24} | {:>17.2} | {route} | {}",
             allowed.len(),
-            best / p50_0
+            best / p50_0,
+            hop.join(", ")
         );
     }
 }

@@ -1,19 +1,13 @@
 //! Builds HNSW on an fvecs file and prints build time and recall/QPS over an ef sweep:
 //! `cargo run --release -p libravdb-core --example hnsw -- base.fvecs query.fvecs`.
 
+mod common;
+
 use std::time::Instant;
 
-use libravdb_core::{FlatIndex, HnswIndex, HnswParams, Metric, VecLinks, VectorRows, vectors::DenseVectors};
+use common::read_fvecs;
 
-fn read_fvecs(path: &str) -> DenseVectors {
-    let bytes = std::fs::read(path).expect("readable fvecs file");
-    let dim = i32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize;
-    let data = bytes
-        .chunks_exact(4 * (dim + 1))
-        .flat_map(|row| row[4..].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())))
-        .collect();
-    DenseVectors::new(dim, data)
-}
+use libravdb_core::{FlatIndex, HnswIndex, HnswParams, Metric, VecLinks, VectorRows};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -5,7 +5,7 @@
 //! blocked so that one pass over the rows serves every query of the batch.
 
 use super::topk::{Neighbor, TopK};
-use super::{Accept, BreadthKnob, FilteredRoute, IndexKind, Scorer, VectorIndex};
+use super::{Accept, BreadthKnob, FilteredRoute, IndexKind, Scorer, VectorIndex, Walk};
 use crate::distance::{Distance4Fn, DistanceFn, Metric};
 use crate::vectors::VectorRows;
 
@@ -151,7 +151,15 @@ impl<V: VectorRows + ?Sized> VectorIndex<V> for FlatIndex {
         k
     }
 
-    fn search(&self, vectors: &V, query: &[f32], k: usize, _breadth: usize, accept: &Accept) -> Vec<Neighbor> {
+    fn search(
+        &self,
+        vectors: &V,
+        query: &[f32],
+        k: usize,
+        _breadth: usize,
+        _walk: Walk,
+        accept: &Accept,
+    ) -> Vec<Neighbor> {
         FlatIndex::search(self, vectors, query, k, accept)
     }
 
@@ -172,6 +180,7 @@ impl<V: VectorRows + ?Sized> VectorIndex<V> for FlatIndex {
         rows: usize,
         k: usize,
         _breadth: usize,
+        _walk: Walk,
         accept: &Accept,
     ) -> Option<Vec<Neighbor>> {
         let mut top = TopK::new(k);
@@ -194,7 +203,14 @@ impl<V: VectorRows + ?Sized> VectorIndex<V> for FlatIndex {
         0
     }
 
-    fn filtered_route(&self, _k: usize, _breadth: usize, _matches: usize, _live: usize) -> FilteredRoute {
+    fn filtered_route(
+        &self,
+        _k: usize,
+        _breadth: usize,
+        _matches: usize,
+        _live: usize,
+        _row_bytes: usize,
+    ) -> FilteredRoute {
         FilteredRoute::Exact { reason: "exact index: distances to the matching records only".into() }
     }
 

@@ -16,7 +16,9 @@
 use parking_lot::RwLock;
 use rayon::prelude::*;
 
-use super::{Accept, BreadthKnob, FilteredRoute, IndexKind, Neighbor, Scorer, TopK, VectorIndex, rerank, selectivity};
+use super::{
+    Accept, BreadthKnob, FilteredRoute, IndexKind, Neighbor, Scorer, TopK, VectorIndex, Walk, rerank, selectivity,
+};
 use crate::codec::{ByteReader, ByteWriter};
 use crate::distance::Metric;
 use crate::quant::{ProductQuantizer, Quantizer, TrainError, kmeans};
@@ -503,12 +505,28 @@ impl<V: VectorRows + ?Sized> VectorIndex<V> for IvfPqIndex {
         requested.unwrap_or(self.nprobe)
     }
 
-    fn search(&self, vectors: &V, query: &[f32], k: usize, breadth: usize, accept: &Accept) -> Vec<Neighbor> {
+    fn search(
+        &self,
+        vectors: &V,
+        query: &[f32],
+        k: usize,
+        breadth: usize,
+        _walk: Walk,
+        accept: &Accept,
+    ) -> Vec<Neighbor> {
         let found = self.ivf.search(query, breadth, k * self.rerank.max(1), accept);
         if self.rerank > 0 { rerank(vectors, self.distance, query, found, k) } else { found }
     }
 
-    fn search_scored(&self, _: &dyn Scorer, _: usize, _: usize, _: usize, _: &Accept) -> Option<Vec<Neighbor>> {
+    fn search_scored(
+        &self,
+        _: &dyn Scorer,
+        _: usize,
+        _: usize,
+        _: usize,
+        _: Walk,
+        _: &Accept,
+    ) -> Option<Vec<Neighbor>> {
         None // scores its own codes
     }
 
@@ -524,7 +542,14 @@ impl<V: VectorRows + ?Sized> VectorIndex<V> for IvfPqIndex {
         self.ivf.bytes()
     }
 
-    fn filtered_route(&self, _k: usize, breadth: usize, matches: usize, live: usize) -> FilteredRoute {
+    fn filtered_route(
+        &self,
+        _k: usize,
+        breadth: usize,
+        matches: usize,
+        live: usize,
+        _row_bytes: usize,
+    ) -> FilteredRoute {
         let selectivity = selectivity(matches, live);
         let nlist = self.ivf.nlist();
         // Lists hold matches in proportion: probe 1/selectivity more (at most 8x) so the
@@ -541,6 +566,7 @@ impl<V: VectorRows + ?Sized> VectorIndex<V> for IvfPqIndex {
         } else {
             FilteredRoute::Search {
                 breadth: nprobe,
+                walk: Walk::Through,
                 reason: format!("selectivity {selectivity:.3}: probing {nprobe} lists, returning only matches"),
             }
         }

@@ -47,13 +47,27 @@ pub enum BreadthKnob {
     Nprobe,
 }
 
+/// How a graph walk treats rows the search may not return (other indexes ignore it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Walk {
+    /// Through every row, rejected ones scored to route on (hnswlib's filtered search): it
+    /// never loses the graph's connectivity, and under a tight filter reads mostly rows it
+    /// cannot return.
+    #[default]
+    Through,
+    /// Only through accepted rows, past rejected ones by their links (two hops, ACORN-1): a
+    /// rejected row costs a link-list read, not a vector read; loses its way when matches are
+    /// too sparse for two hops to connect them.
+    Matches,
+}
+
 /// How a filtered search runs on an index, chosen by the index's cost model.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FilteredRoute {
     /// Score the matching rows directly: exact, and cheaper than searching here.
     Exact { reason: String },
-    /// Search the index at `breadth`, returning only matches.
-    Search { breadth: usize, reason: String },
+    /// Search the index at `breadth`, walking as `walk` says, returning only matches.
+    Search { breadth: usize, walk: Walk, reason: String },
 }
 
 /// What every index does. `V` is the table of full-precision vectors the index was built
@@ -69,8 +83,16 @@ pub trait VectorIndex<V: VectorRows + ?Sized>: Send + Sync {
     fn breadth(&self, requested: Option<usize>, k: usize) -> usize;
 
     /// The `k` accepted rows closest to `query` (prepared: normalised for cosine), closest
-    /// first, searching at `breadth` (ignored by exact indexes).
-    fn search(&self, vectors: &V, query: &[f32], k: usize, breadth: usize, accept: &Accept) -> Vec<Neighbor>;
+    /// first, searching at `breadth` (ignored by exact indexes), walking a graph as `walk` says.
+    fn search(
+        &self,
+        vectors: &V,
+        query: &[f32],
+        k: usize,
+        breadth: usize,
+        walk: Walk,
+        accept: &Accept,
+    ) -> Vec<Neighbor>;
 
     /// [`VectorIndex::search`] for each query of a row-major block (layout (n, dim)), on the
     /// calling thread (callers split large batches across threads). Exact indexes override it
@@ -83,7 +105,10 @@ pub trait VectorIndex<V: VectorRows + ?Sized>: Send + Sync {
         breadth: usize,
         accept: &Accept,
     ) -> Vec<Vec<Neighbor>> {
-        queries.chunks_exact(vectors.dim()).map(|q| self.search(vectors, q, k, breadth, accept)).collect()
+        queries
+            .chunks_exact(vectors.dim())
+            .map(|q| self.search(vectors, q, k, breadth, Walk::Through, accept))
+            .collect()
     }
 
     /// Candidates scored by `scorer` (compressed codes) instead of full precision, over rows
@@ -94,6 +119,7 @@ pub trait VectorIndex<V: VectorRows + ?Sized>: Send + Sync {
         rows: usize,
         k: usize,
         breadth: usize,
+        walk: Walk,
         accept: &Accept,
     ) -> Option<Vec<Neighbor>>;
 
@@ -109,8 +135,9 @@ pub trait VectorIndex<V: VectorRows + ?Sized>: Send + Sync {
     fn bytes(&self) -> usize;
 
     /// The cost model of the filter planner: how to find `k` of `matches` rows (of `live`)
-    /// when an unfiltered search would run at `breadth`.
-    fn filtered_route(&self, k: usize, breadth: usize, matches: usize, live: usize) -> FilteredRoute;
+    /// when an unfiltered search would run at `breadth`, scoring a row reading `row_bytes`
+    /// (full precision or a quantized code).
+    fn filtered_route(&self, k: usize, breadth: usize, matches: usize, live: usize, row_bytes: usize) -> FilteredRoute;
 
     /// Breadth of a search whose filter is evaluated record by record (its matches cannot be
     /// counted first); None when the index scans every row anyway.

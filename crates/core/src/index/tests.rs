@@ -61,7 +61,7 @@ fn recall(index: &dyn VectorIndex<DenseVectors>, v: &DenseVectors, q: &DenseVect
     let mut hit = 0;
     for i in 0..q.rows() as u32 {
         let truth: HashSet<u32> = exact.search(v, q.row(i), K, accept).iter().map(|n| n.row).collect();
-        let got = index.search(v, q.row(i), K, index.breadth(None, K), accept);
+        let got = index.search(v, q.row(i), K, index.breadth(None, K), Walk::Through, accept);
         assert!(got.iter().all(|n| accept(n.row)), "{:?} returned a rejected row", index.kind());
         assert!(got.windows(2).all(|w| w[0].distance <= w[1].distance), "{:?}: not closest first", index.kind());
         hit += got.iter().filter(|n| truth.contains(&n.row)).count();
@@ -114,8 +114,11 @@ fn breadth_is_the_recall_knob_and_its_default_is_the_index_s() {
             let exact = FlatIndex::new(Metric::L2);
             for i in 0..q.rows() as u32 {
                 let truth: HashSet<u32> = exact.search(&v, q.row(i), K, |_| true).iter().map(|n| n.row).collect();
-                hit +=
-                    index.search(&v, q.row(i), K, breadth, &|_| true).iter().filter(|n| truth.contains(&n.row)).count();
+                hit += index
+                    .search(&v, q.row(i), K, breadth, Walk::Through, &|_| true)
+                    .iter()
+                    .filter(|n| truth.contains(&n.row))
+                    .count();
             }
             hit
         };
@@ -132,7 +135,7 @@ fn scored_search_ranks_like_full_precision_and_the_planner_routes_by_selectivity
     for index in indexes(&v) {
         let kind = index.kind();
         let scorer = VectorScorer { vectors: &v, query: q.row(0), kernel: Metric::L2.kernel() };
-        match index.search_scored(&scorer, v.rows(), K, 64, &|_| true) {
+        match index.search_scored(&scorer, v.rows(), K, 64, Walk::Through, &|_| true) {
             None => assert_eq!(kind, IndexKind::IvfPq, "only IVF-PQ scores its own codes"),
             Some(found) => {
                 let exact = FlatIndex::new(Metric::L2).search(&v, q.row(0), K, |_| true);
@@ -143,9 +146,9 @@ fn scored_search_ranks_like_full_precision_and_the_planner_routes_by_selectivity
         let live = v.rows();
         let breadth = index.breadth(None, K);
         // A handful of matches: scoring them directly is exact and cheapest.
-        assert!(matches!(index.filtered_route(K, breadth, 5, live), FilteredRoute::Exact { .. }), "{kind:?}");
+        assert!(matches!(index.filtered_route(K, breadth, 5, live, 128), FilteredRoute::Exact { .. }), "{kind:?}");
         // Nearly every row matches: an approximate index searches, no narrower than unfiltered.
-        match index.filtered_route(K, breadth, live * 9 / 10, live) {
+        match index.filtered_route(K, breadth, live * 9 / 10, live, 128) {
             FilteredRoute::Search { breadth: b, .. } => {
                 assert_ne!(kind, IndexKind::Flat);
                 assert!(b >= breadth, "{kind:?}: {b} < {breadth}");
@@ -179,7 +182,7 @@ fn hnsw_stays_navigable_when_one_vector_is_stored_many_times() {
         let lost = (1000..v.rows() as u32)
             .filter(|&r| {
                 let want = exact.search(&v, v.row(r), 1, |_| true)[0].distance;
-                index.search(&v, v.row(r), 1, index.breadth(None, 1), &|_| true)[0].distance > want
+                index.search(&v, v.row(r), 1, index.breadth(None, 1), Walk::Through, &|_| true)[0].distance > want
             })
             .count();
         // Before the fix 385 of the 500 were lost under L2; a parallel build may still miss

@@ -11,7 +11,7 @@
 //! record.
 
 use libravdb_core::VectorRows;
-use libravdb_core::index::{BreadthKnob, FilteredRoute, VectorIndex};
+use libravdb_core::index::{BreadthKnob, FilteredRoute, VectorIndex, Walk};
 use libravdb_filter::{Filter, PayloadIndex, matches};
 use libravdb_text::TextIndex;
 use roaring::RoaringBitmap;
@@ -124,6 +124,8 @@ pub struct QueryPlan {
     pub ef: Option<usize>,
     /// IVF lists probed.
     pub nprobe: Option<usize>,
+    /// How a graph walk treats rows the filter rejects.
+    pub walk: Walk,
     pub reason: String,
 }
 
@@ -201,6 +203,7 @@ impl State {
                     selectivity: None,
                     ef,
                     nprobe,
+                    walk: Walk::Through,
                     reason: format!("{why}: evaluated record by record"),
                 },
             };
@@ -213,6 +216,7 @@ impl State {
             selectivity: Some(selectivity),
             ef,
             nprobe: None,
+            walk: Walk::Through,
             reason,
         };
         let plan = if estimate == 0 {
@@ -224,11 +228,16 @@ impl State {
             };
         } else {
             let index = self.index.active();
-            match index.filtered_route(k, breadth, estimate, live) {
+            // What scoring a row reads: its code when a quantizer's codes are searched.
+            let row_bytes = match self.quant.as_ref().and_then(|q| q.trained()) {
+                Some(q) => q.code_bytes(),
+                None => self.vectors.dim() * 4,
+            };
+            match index.filtered_route(k, breadth, estimate, live, row_bytes) {
                 FilteredRoute::Exact { reason } => base(PlanKind::Exact, None, reason),
-                FilteredRoute::Search { breadth, reason } => {
+                FilteredRoute::Search { breadth, walk, reason } => {
                     let (ef, nprobe) = knob_fields(index, breadth);
-                    QueryPlan { nprobe, ..base(searching(index), ef, reason) }
+                    QueryPlan { nprobe, walk, ..base(searching(index), ef, reason) }
                 }
             }
         };

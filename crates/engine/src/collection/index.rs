@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use libravdb_core::index::{GraphParts, IndexKind, VectorIndex};
+use libravdb_core::index::{GraphParts, IndexKind, VectorIndex, Walk};
 use libravdb_core::{FlatIndex, HnswIndex, Metric, Neighbor, VectorRows};
 use libravdb_storage::{ChunkedLinks, ChunkedVectors, segment};
 
@@ -227,16 +227,29 @@ impl State {
         metric: Metric,
         accept: &(dyn Fn(u32) -> bool + Sync),
     ) -> Vec<Neighbor> {
+        self.knn_walk(query, k, breadth, metric, Walk::Through, accept)
+    }
+
+    /// [`State::knn`] with a graph walk other than through every row (a filter's plan).
+    pub(super) fn knn_walk(
+        &self,
+        query: &[f32],
+        k: usize,
+        breadth: Option<usize>,
+        metric: Metric,
+        walk: Walk,
+        accept: &(dyn Fn(u32) -> bool + Sync),
+    ) -> Vec<Neighbor> {
         let index = self.index.active();
         let breadth = index.breadth(breadth, k);
         let quantized = self
             .quant
             .as_ref()
-            .and_then(|q| q.search(index, &self.vectors, self.ids.rows(), query, k, breadth, metric, accept));
+            .and_then(|q| q.search(index, &self.vectors, self.ids.rows(), query, k, breadth, metric, walk, accept));
         if let Some(found) = quantized {
             return found;
         }
-        index.search(&self.vectors, query, k, breadth, accept)
+        index.search(&self.vectors, query, k, breadth, walk, accept)
     }
 
     /// Whether searches score a trained quantizer's codes (and read full precision only to

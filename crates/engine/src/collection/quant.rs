@@ -12,7 +12,7 @@
 //! through the mmap'd chunks, which therefore need not stay resident.
 
 use libravdb_core::codec::{ByteReader, ByteWriter};
-use libravdb_core::index::{Accept, Scorer, VectorIndex, rerank};
+use libravdb_core::index::{Accept, Scorer, VectorIndex, Walk, rerank};
 use libravdb_core::quant::{PreparedQuery, ProductQuantizer, Quantizer, ScalarQuantizer};
 use libravdb_core::{Metric, Neighbor, VectorRows};
 use libravdb_storage::ChunkedVectors;
@@ -281,12 +281,13 @@ impl QuantState {
         k: usize,
         breadth: usize,
         metric: Metric,
+        walk: Walk,
         accept: &Accept,
     ) -> Option<Vec<Neighbor>> {
         let q = self.trained()?;
         let depth = k * self.config.oversampling();
         let scorer = CodeScorer { prepared: q.prepare(query, metric), codes: &self.codes, code_bytes: q.code_bytes() };
-        let candidates = index.search_scored(&scorer, rows, depth, breadth.max(depth), accept)?;
+        let candidates = index.search_scored(&scorer, rows, depth, breadth.max(depth), walk, accept)?;
         Some(rerank(vectors, metric.kernel(), query, candidates, k))
     }
 }

@@ -1,6 +1,6 @@
 //! Reads: get by id, exact search (single and batch), counts and stats.
 
-use libravdb_core::index::{BreadthKnob, VectorIndex};
+use libravdb_core::index::{BreadthKnob, VectorIndex, Walk};
 use libravdb_core::{FlatIndex, Neighbor, VectorRows, distance::normalize};
 use rayon::prelude::*;
 
@@ -321,6 +321,7 @@ impl Collection {
                     selectivity: Some(1.0),
                     ef,
                     nprobe,
+                    walk: Walk::Through,
                     reason: "no filter".into(),
                 }
             }
@@ -506,6 +507,14 @@ impl State {
                     top.push(row, kernel(q, self.vectors.row(row)));
                 }
                 top.into_sorted()
+            }
+            (_, Some(allowed)) if p.plan.walk == Walk::Matches => {
+                // The walk through matches tests ~30 rows per row it scores: a bit per row
+                // answers in a load where the bitmap's containers take a binary search each
+                // (at 5% of 100k x 384: 1.16 ms per query on the bitmap).
+                let mut bits = fixedbitset::FixedBitSet::with_capacity(self.ids.rows());
+                bits.extend(allowed.iter().map(|r| r as usize));
+                self.knn_walk(q, k, p.plan.breadth(), metric, Walk::Matches, &|r| bits.contains(r as usize))
             }
             (_, Some(allowed)) => self.knn(q, k, p.plan.breadth(), metric, &|r| allowed.contains(r)),
             (_, None) => match filter {

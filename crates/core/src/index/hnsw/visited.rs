@@ -11,7 +11,6 @@ pub struct Visited {
 }
 
 impl Visited {
-    /// Starts a new search over `rows` rows.
     /// Starts a new search over `rows` rows (an O(1) clear).
     pub fn reset_for(&mut self, rows: usize) {
         self.reset(rows)
@@ -26,6 +25,12 @@ impl Visited {
             self.marks.iter_mut().for_each(|m| *m = 0);
             self.epoch = 1;
         }
+    }
+
+    /// Whether `row` is marked.
+    #[inline]
+    pub fn contains(&self, row: u32) -> bool {
+        self.marks[row as usize] == self.epoch
     }
 
     /// Marks `row`; returns `true` if it was not visited yet in this search.
