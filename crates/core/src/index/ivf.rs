@@ -21,7 +21,7 @@ use super::{
 };
 use crate::codec::{ByteReader, ByteWriter};
 use crate::distance::Metric;
-use crate::quant::{ProductQuantizer, Quantizer, TrainError, kmeans};
+use crate::quant::{Centroids, ProductQuantizer, Quantizer, TrainError, kmeans};
 use crate::vectors::VectorRows;
 
 /// Lloyd iterations of the coarse quantizer.
@@ -35,6 +35,9 @@ pub const MIN_SAMPLE_PER_LIST: usize = 40;
 /// many times the mean (on 100k x 384 clustered data: largest list 4,952 of mean 316 at 40,
 /// 2,289 at 128), and every query near it scans it.
 pub const SAMPLE_PER_LIST: usize = 128;
+
+/// Vectors whose lists are found together (one matrix product against the centroids).
+const ASSIGN_ROWS: usize = 256;
 
 /// Residual-quantizer training vectors per codeword.
 const PQ_SAMPLE_PER_CODEWORD: usize = 32;
@@ -99,10 +102,13 @@ impl IvfPq {
         let pq_rows = n.min(PQ_SAMPLE_PER_CODEWORD << bits);
         let mut residuals: Vec<f32> =
             (0..pq_rows).flat_map(|i| &sample[(i * n / pq_rows) * dim..(i * n / pq_rows + 1) * dim]).copied().collect();
-        residuals.par_chunks_exact_mut(dim).for_each(|v| {
-            let c = nearest_centroid(&centroids, dim, v);
-            for (x, c) in v.iter_mut().zip(&centroids[c * dim..(c + 1) * dim]) {
-                *x -= c;
+        let coarse = Centroids::new(&centroids, dim);
+        residuals.par_chunks_mut(ASSIGN_ROWS * dim).for_each_init(Vec::new, |scratch, block| {
+            let lists = coarse.nearest(block, scratch);
+            for (v, c) in block.chunks_exact_mut(dim).zip(lists) {
+                for (x, c) in v.iter_mut().zip(&centroids[c * dim..(c + 1) * dim]) {
+                    *x -= c;
+                }
             }
         });
         let pq = ProductQuantizer::train(&residuals, dim, m, bits, seed ^ 0x9e37_79b9)?;
@@ -149,20 +155,33 @@ impl IvfPq {
         (self.centroids.len() + 2 * self.pq.dim() * (1 << self.pq.bits()) + terms) * 4 + lists
     }
 
-    /// The list of `v` and its residual code.
-    fn encode(&self, v: &[f32]) -> (usize, Vec<u8>) {
-        let list = nearest_centroid(&self.centroids, self.dim, v);
+    /// The code of `v`'s residual from the centroid of `list`.
+    fn encode_in(&self, v: &[f32], list: usize) -> Vec<u8> {
         let residual: Vec<f32> =
             v.iter().zip(&self.centroids[list * self.dim..(list + 1) * self.dim]).map(|(x, c)| x - c).collect();
         let mut code = vec![0u8; self.code_bytes()];
         self.pq.encode(&residual, &mut code);
-        (list, code)
+        code
     }
 
-    /// Adds `rows` of `vectors` (encoded in parallel on the current pool; rows must not be
-    /// in the lists already).
+    /// Adds `rows` of `vectors` (encoded in parallel on the current pool, in blocks whose
+    /// lists are found together; rows must not be in the lists already).
     pub fn add<V: VectorRows + ?Sized>(&self, vectors: &V, rows: &[u32]) {
-        let encoded: Vec<(usize, Vec<u8>)> = rows.par_iter().map(|&r| self.encode(vectors.row(r))).collect();
+        let coarse = Centroids::new(&self.centroids, self.dim);
+        let encoded: Vec<(usize, Vec<u8>)> = rows
+            .par_chunks(ASSIGN_ROWS)
+            .map_init(
+                || (Vec::new(), Vec::new()),
+                |(points, scratch), block| {
+                    points.clear();
+                    block.iter().for_each(|&r| points.extend_from_slice(vectors.row(r)));
+                    let lists = coarse.nearest(points, scratch);
+                    let blocks = points.chunks_exact(self.dim).zip(lists);
+                    blocks.map(|(v, list)| (list, self.encode_in(v, list))).collect::<Vec<_>>()
+                },
+            )
+            .flatten_iter()
+            .collect();
         let mut lists = self.lists.write();
         for (&row, (list, code)) in rows.iter().zip(encoded) {
             lists[list].rows.push(row);
@@ -316,17 +335,6 @@ impl IvfPq {
     }
 }
 
-/// Index of the centroid nearest to `v` by L2.
-fn nearest_centroid(centroids: &[f32], dim: usize, v: &[f32]) -> usize {
-    let l2 = Metric::L2.kernel();
-    centroids
-        .chunks_exact(dim)
-        .enumerate()
-        .map(|(i, c)| (l2(v, c), i))
-        .min_by(|a, b| a.0.total_cmp(&b.0))
-        .map_or(0, |b| b.1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,7 +379,9 @@ mod tests {
             let found = ivf.search(q, 8, n, |_| true);
             assert_eq!(found.len(), n);
             for hit in found {
-                let (list, code) = ivf.encode(vectors.row(hit.row));
+                let v = vectors.row(hit.row);
+                let list = Centroids::new(&ivf.centroids, dim).nearest(v, &mut Vec::new())[0];
+                let code = ivf.encode_in(v, list);
                 let mut decoded = vec![0.0f32; dim];
                 ivf.pq.decode(&code, &mut decoded);
                 for (x, c) in decoded.iter_mut().zip(&ivf.centroids[list * dim..(list + 1) * dim]) {

@@ -13,7 +13,7 @@ mod kmeans;
 mod pq;
 mod sq;
 
-pub use kmeans::kmeans;
+pub use kmeans::{Centroids, kmeans};
 pub use pq::ProductQuantizer;
 pub use sq::ScalarQuantizer;
 

@@ -169,3 +169,49 @@ fn argmin_takes_the_first_smallest_and_never_a_nan() {
     assert_eq!(argmin(&[f32::NAN, 2.0, f32::NAN]), 1);
     assert_eq!(argmin(&[f32::NAN; 9]), 0);
 }
+
+/// The squared L2 distance of `x` to its nearest row of `centroids`, and to row `chosen`.
+fn chosen_and_best(x: &[f32], centroids: &[f32], chosen: usize) -> (f32, f32) {
+    let dim = x.len();
+    let l2 = |c: &[f32]| crate::distance::scalar::l2_sq(x, c);
+    let best = centroids.chunks_exact(dim).map(l2).fold(f32::INFINITY, f32::min);
+    (l2(&centroids[chosen * dim..(chosen + 1) * dim]), best)
+}
+
+/// The blocked assignments (four sub-vectors against 16 codewords at a time, a matrix product
+/// for long vectors) pick a centroid at the smallest distance, for centroid counts that are
+/// and are not multiples of the block.
+#[test]
+fn blocked_assignment_picks_the_nearest_centroid() {
+    use super::Centroids;
+    use super::kmeans::nearest_short4;
+    let mut rng = StdRng::seed_from_u64(31);
+    for (dim, k) in [(8, 256), (3, 20), (16, 16), (384, 141), (40, 7)] {
+        let centroids: Vec<f32> = (0..k * dim).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let points: Vec<f32> = (0..64 * dim).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let picked: Vec<usize> = if dim <= 16 {
+            let mut by_component = vec![0.0; k * dim];
+            for c in 0..k {
+                for d in 0..dim {
+                    by_component[d * k + c] = centroids[c * dim + d];
+                }
+            }
+            let norms: Vec<f32> = centroids.chunks_exact(dim).map(|c| c.iter().map(|x| x * x).sum()).collect();
+            let mut dist = vec![0.0; 4 * k];
+            points
+                .chunks_exact(4 * dim)
+                .flat_map(|four| {
+                    let xs = std::array::from_fn(|p| &four[p * dim..(p + 1) * dim]);
+                    nearest_short4(xs, &by_component, &norms, &mut dist)
+                })
+                .collect()
+        } else {
+            Centroids::new(&centroids, dim).nearest(&points, &mut Vec::new())
+        };
+        assert_eq!(picked.len(), 64);
+        for (x, &c) in points.chunks_exact(dim).zip(&picked) {
+            let (chosen, best) = chosen_and_best(x, &centroids, c);
+            assert!(chosen <= best + 1e-4 * best.max(1.0), "dim {dim}, k {k}: {chosen} vs nearest {best}");
+        }
+    }
+}
