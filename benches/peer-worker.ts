@@ -22,6 +22,8 @@ export interface WorkerSpec {
   ivf?: { m?: number; bits?: 8 | 4 }
   /** LibraVDB: quantization; usearch: 'i8' stores int8 vectors. */
   quantization?: { type: 'scalar' | 'product'; bits?: 8 | 4; m?: number } | 'i8'
+  /** LibraVDB: vectors per insertBatch (default 10,000). */
+  batch?: number
   /** LibraVDB: store on disk (a temp dir) so full precision can leave memory. */
   disk?: boolean
   base: string
@@ -160,8 +162,9 @@ async function main() {
           : ({ type: 'hnsw', m: spec.m, efConstruction: spec.efConstruction } as const)
     const c = await db.createCollection('bench', { dimension: dim, index, quantization })
     const t0 = performance.now()
-    for (let s = 0; s < base.n; s += 10_000) {
-      const n = Math.min(10_000, base.n - s)
+    const batch = spec.batch ?? 10_000
+    for (let s = 0; s < base.n; s += batch) {
+      const n = Math.min(batch, base.n - s)
       const ids = Array.from({ length: n }, (_, i) => String(s + i))
       await c.insertBatch({ ids, vectors: data.subarray(s * dim, (s + n) * dim) })
     }

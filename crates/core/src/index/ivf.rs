@@ -155,15 +155,6 @@ impl IvfPq {
         (self.centroids.len() + 2 * self.pq.dim() * (1 << self.pq.bits()) + terms) * 4 + lists
     }
 
-    /// The code of `v`'s residual from the centroid of `list`.
-    fn encode_in(&self, v: &[f32], list: usize) -> Vec<u8> {
-        let residual: Vec<f32> =
-            v.iter().zip(&self.centroids[list * self.dim..(list + 1) * self.dim]).map(|(x, c)| x - c).collect();
-        let mut code = vec![0u8; self.code_bytes()];
-        self.pq.encode(&residual, &mut code);
-        code
-    }
-
     /// Adds `rows` of `vectors` (encoded in parallel on the current pool, in blocks whose
     /// lists are found together; rows must not be in the lists already).
     pub fn add<V: VectorRows + ?Sized>(&self, vectors: &V, rows: &[u32]) {
@@ -176,8 +167,15 @@ impl IvfPq {
                     points.clear();
                     block.iter().for_each(|&r| points.extend_from_slice(vectors.row(r)));
                     let lists = coarse.nearest(points, scratch);
-                    let blocks = points.chunks_exact(self.dim).zip(lists);
-                    blocks.map(|(v, list)| (list, self.encode_in(v, list))).collect::<Vec<_>>()
+                    // Residuals in place, then their codes together.
+                    for (v, &list) in points.chunks_exact_mut(self.dim).zip(&lists) {
+                        let c = &self.centroids[list * self.dim..(list + 1) * self.dim];
+                        v.iter_mut().zip(c).for_each(|(x, c)| *x -= c);
+                    }
+                    let cb = self.code_bytes();
+                    let mut codes = vec![0u8; lists.len() * cb];
+                    self.pq.encode_batch(points, &mut codes);
+                    lists.into_iter().zip(codes.chunks_exact(cb).map(<[u8]>::to_vec)).collect::<Vec<_>>()
                 },
             )
             .flatten_iter()
@@ -378,12 +376,18 @@ mod tests {
             let q = &data[5 * dim..6 * dim];
             let found = ivf.search(q, 8, n, |_| true);
             assert_eq!(found.len(), n);
+            let lists = ivf.lists.read();
             for hit in found {
-                let v = vectors.row(hit.row);
-                let list = Centroids::new(&ivf.centroids, dim).nearest(v, &mut Vec::new())[0];
-                let code = ivf.encode_in(v, list);
+                // The list and code the index stored for the row.
+                let (list, at) = lists
+                    .iter()
+                    .enumerate()
+                    .find_map(|(l, inv)| inv.rows.iter().position(|&r| r == hit.row).map(|i| (l, i)))
+                    .unwrap();
+                let cb = ivf.code_bytes();
+                let code = &lists[list].codes[at * cb..(at + 1) * cb];
                 let mut decoded = vec![0.0f32; dim];
-                ivf.pq.decode(&code, &mut decoded);
+                ivf.pq.decode(code, &mut decoded);
                 for (x, c) in decoded.iter_mut().zip(&ivf.centroids[list * dim..(list + 1) * dim]) {
                     *x += c;
                 }

@@ -28,7 +28,12 @@ const SHORT_POINTS: usize = 4;
 /// training spends its time here: with AVX2 and FMA, per component a column of 16 centroids
 /// is loaded once for four points and multiplied into sums held in registers (the distance
 /// form loaded, subtracted, squared and stored every centroid's sum per component per point).
-pub(crate) fn nearest_short4(xs: [&[f32]; SHORT_POINTS], by_component: &[f32], norms: &[f32], dist: &mut [f32]) -> [usize; 4] {
+pub(crate) fn nearest_short4(
+    xs: [&[f32]; SHORT_POINTS],
+    by_component: &[f32],
+    norms: &[f32],
+    dist: &mut [f32],
+) -> [usize; 4] {
     let (k, dim) = (norms.len(), xs[0].len());
     assert!(xs.iter().all(|x| x.len() == dim) && by_component.len() >= dim * k && dist.len() >= SHORT_POINTS * k);
     #[cfg(target_arch = "x86_64")]

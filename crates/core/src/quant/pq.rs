@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 
-use super::kmeans::argmin;
+use super::kmeans::{argmin, nearest_short4};
 use super::{TrainError, has_distinct_rows, kmeans};
 use crate::codec::{ByteReader, ByteWriter};
 use crate::distance::Metric;
@@ -25,6 +25,8 @@ pub struct ProductQuantizer {
     /// with loops over the 2^bits centroids that vectorise (sub-vectors are only a few
     /// components long).
     by_component: Vec<f32>,
+    /// Squared length of every codeword, layout (m, ksub) (for [`ProductQuantizer::encode_batch`]).
+    norms: Vec<f32>,
 }
 
 /// A query prepared against a [`ProductQuantizer`]: its lookup table.
@@ -84,7 +86,8 @@ impl ProductQuantizer {
                 }
             }
         }
-        Self { dim, m, bits, centroids, by_component }
+        let norms = centroids.chunks_exact(dim / m).map(|c| c.iter().map(|x| x * x).sum()).collect();
+        Self { dim, m, bits, centroids, by_component, norms }
     }
 
     pub fn dim(&self) -> usize {
@@ -143,6 +146,36 @@ impl ProductQuantizer {
                 out[j] = best;
             } else {
                 out[j / 2] |= best << ((j % 2) * 4);
+            }
+        }
+    }
+
+    /// The codes of `vectors` (layout (n, dim)) into `out` (layout (n, code bytes)): per
+    /// sub-space, four vectors at a time against the codebook in registers (the kernel of
+    /// codebook training), where [`ProductQuantizer::encode`] scores one vector's distances
+    /// component by component. The nearest codeword by `|c|^2 - 2 x·c` may differ from
+    /// `encode`'s in the last bit between equally near codewords.
+    pub fn encode_batch(&self, vectors: &[f32], out: &mut [u8]) {
+        let (dsub, ksub, cb) = (self.dsub(), self.ksub(), self.code_bytes());
+        let n = vectors.len() / self.dim;
+        out[..n * cb].iter_mut().for_each(|o| *o = 0);
+        let mut dist = vec![0.0f32; 4 * ksub];
+        for first in (0..n).step_by(4) {
+            // A last group of fewer vectors repeats its last one.
+            let at = |p: usize| (first + p).min(n - 1);
+            for j in 0..self.m {
+                let xs =
+                    std::array::from_fn(|p| &vectors[at(p) * self.dim + j * dsub..at(p) * self.dim + (j + 1) * dsub]);
+                let book = &self.by_component[j * dsub * ksub..(j + 1) * dsub * ksub];
+                let best = nearest_short4(xs, book, &self.norms[j * ksub..(j + 1) * ksub], &mut dist);
+                for (p, &b) in best.iter().enumerate().take(n - first) {
+                    let code = &mut out[(first + p) * cb..(first + p + 1) * cb];
+                    if self.bits == 8 {
+                        code[j] = b as u8;
+                    } else {
+                        code[j / 2] |= (b as u8) << ((j % 2) * 4);
+                    }
+                }
             }
         }
     }
