@@ -13,7 +13,7 @@ import { fmt, table } from './harness'
 import type { WorkerResult } from './peer-worker'
 import { nodeLaunch } from './rounds'
 
-const NPROBES = [4, 8, 16, 32, 64]
+const NPROBES = [1, 2, 4, 8, 16, 32, 64]
 
 type Outcome = WorkerResult | { lib: string; error: string }
 

@@ -93,16 +93,18 @@ export interface HnswIndexConfig {
  * full-precision vectors stay on disk, read only to re-rank), at more work per query.
  * Searches are exact until the collection holds 10,000 vectors (status `'pending'` in
  * `stats().quantization`); the index then trains and files every record, and (when `nlist`
- * is left to it) retrains in the background each time the collection doubles.
+ * is left to it) retrains in the background as the collection grows (first at twice the
+ * records it trained on, then every 4x).
  * Takes no `quantization` option: its codes are its quantization.
  */
 export interface IvfPqIndexConfig {
   /** Inverted lists of product-quantized residual codes. */
   type: 'ivfpq'
   /** Coarse lists, 1 to 65536. Default: about the square root of the vectors held when the
-   * index trains, revisited as the collection grows: once the live records have doubled
-   * since, the index retrains in the background (`stats().indexState` is `'building'`,
-   * searches go on) for √2 times the lists. A value set here stays fixed. `stats().nlist`
+   * index trains, revisited as the collection grows: once the live records reach 2 x nlist²
+   * (the first time, twice those at training) the index retrains in the background
+   * (`stats().indexState` is `'building'`, searches go on) with √(2 x live) lists, sized for the
+   * growth to the next retraining (at 4x). A value set here stays fixed. `stats().nlist`
    * says what the index has. */
   nlist?: number
   /** Lists probed per query: the recall / speed knob. Override per query with

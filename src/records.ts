@@ -253,7 +253,7 @@ export interface CollectionStats {
   activeIndex: 'flat' | 'hnsw' | 'ivfpq'
   /** `'building'` while a new index is built beside the active one: by `rebuild()`, an
    * `auto` index's promotion, or an IVF-PQ index retraining for a grown collection (it
-   * retrains at each doubling when `nlist` was left to it). Else `'ready'`. */
+   * retrains as the collection grows when `nlist` was left to it). Else `'ready'`. */
   indexState: 'ready' | 'building'
   /** Why an `auto` index's promotion (or a tune for `targetRecall`) failed, if it did (tried
    * again when the database reopens). */

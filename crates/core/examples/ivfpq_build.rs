@@ -1,5 +1,6 @@
 //! Where IVF-PQ training time goes, on an fvecs file filled as the engine fills it: trained
-//! on the first `batch` rows, retrained each time the rows double past 2 x nlist^2:
+//! on the first `batch` rows (sqrt lists), retrained once the rows reach 2 x nlist^2 with lists
+//! for twice the rows (engine `collection/ivf.rs`):
 //!
 //!   cargo run --release -p libravdb-core --example ivfpq_build -- base.fvecs [m] [batch]
 //!
@@ -30,7 +31,7 @@ fn main() {
         if !due {
             continue;
         }
-        let nlist = default_nlist(filled);
+        let nlist = default_nlist(if trained_at.is_some() { 2 * filled } else { filled });
         let want = (nlist * SAMPLE_PER_LIST).max(ProductQuantizer::min_sample(8)).min(filled);
         // An even stride over the filled rows, as the engine samples.
         let sample: Vec<f32> = (0..want).flat_map(|i| base.row((i * filled / want) as u32).to_vec()).collect();

@@ -3,9 +3,10 @@
 //! - the `auto` index's promotion: exact (flat) while the collection is small; once it holds
 //!   `flatThreshold` live records, the target index is built. A crash during the build
 //!   reopens on the flat index and starts the build again.
-//! - IVF-PQ regrowth: an index that chose its own `nlist` (about the square root of the
-//!   live records at training) retrains once the collection has doubled since, so a
-//!   collection filled in batches does not keep the few lists its first batch gave it.
+//! - IVF-PQ regrowth: an index that chose its own `nlist` retrains once its lists hold twice
+//!   what about the square root of the records would (2 x nlist^2), with lists for twice the
+//!   records (see `ivf.rs`), so a collection filled in batches does not keep the few lists its
+//!   first batch gave it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
@@ -34,16 +35,16 @@ impl Collection {
         let index = self.config.read().index;
         let Ok(st) = self.read_state() else { return };
         let live = st.ids.live_count();
-        let (target, what) = match index {
+        let (target, what, regrowth) = match index {
             _ if st.rebuilding => return,
             IndexConfig::Auto(auto) if !auto.promoted => {
                 if live < auto.flat_threshold {
                     return;
                 }
-                (IndexConfig::Auto(AutoParams { promoted: true, ..auto }), "promoting the auto index")
+                (IndexConfig::Auto(AutoParams { promoted: true, ..auto }), "promoting the auto index", false)
             }
             _ if st.index.ivf().is_some_and(|ivf| ivf.outgrown(live)) => {
-                (index, "retraining the IVF-PQ index for the grown collection")
+                (index, "retraining the IVF-PQ index for the grown collection", true)
             }
             _ => return,
         };
@@ -61,7 +62,7 @@ impl Collection {
                 c.rebuild_pending.store(false, Ordering::Release);
                 return;
             }
-            let outcome = c.rebuild_holding(only, target, config.quantization, &c.background);
+            let outcome = c.rebuild_holding(only, target, config.quantization, regrowth, &c.background);
             if outcome.is_err() {
                 // It may have failed before it could mark anything (a success cleared the
                 // mark at its switch, and a newer one may have set it since).

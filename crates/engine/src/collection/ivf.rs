@@ -6,9 +6,13 @@
 //! exact and the status is `pending`. Training then picks `nlist` (when not given: about the
 //! square root of the live vectors), runs k-means on up to `nlist * 128` vectors taken at an
 //! even stride, trains the residual codebooks, and files every live row; rows written later
-//! are filed as they come. A chosen `nlist` is revisited as the collection grows: at each
-//! doubling of the live records since training, the index retrains in the background
-//! (`auto.rs`); a `nlist` the user set stays. Deleted rows stay in their lists (skipped by
+//! are filed as they come. A chosen `nlist` is revisited as the collection grows: once the
+//! live records reach 2 x nlist^2 (the first time: twice those at training), the index
+//! retrains in the background (`auto.rs`), for a collection still growing: with lists for
+//! twice the live records, so they fit about the square root from half to twice the way to the
+//! next retraining (at 4x), where lists for the records at hand only ever lagged behind (100k x
+//! 384 filled 10,000 at a time ended with 245-283 lists, not 316, and queries scanned 12-29%
+//! more codes). A `nlist` the user set stays. Deleted rows stay in their lists (skipped by
 //! search) until `optimize()` removes them.
 
 use libravdb_core::Metric;
@@ -35,11 +39,13 @@ pub(crate) struct IvfState {
     pub index: Option<IvfPqIndex>,
     /// What searches use until then.
     pub exact: FlatIndex,
+    /// Training sizes a chosen `nlist` for twice the live records (a regrowth).
+    pub for_growth: bool,
 }
 
 impl IvfState {
     pub fn new(params: IvfParams, metric: Metric) -> Self {
-        Self { params, training: Training::new(), index: None, exact: FlatIndex::new(metric) }
+        Self { params, training: Training::new(), index: None, exact: FlatIndex::new(metric), for_growth: false }
     }
 
     /// Live vectors needed before training starts.
@@ -76,7 +82,7 @@ impl IvfState {
     }
 
     /// Whether the trained index should retrain for `live` records: it chose its own `nlist`
-    /// (about the square root of the records then live) and the collection has doubled since.
+    /// and its lists hold twice the records about the square root of them would.
     pub fn outgrown(&self, live: usize) -> bool {
         self.params.nlist.is_none() && self.index.as_ref().is_some_and(|i| live >= 2 * i.ivf.nlist().pow(2))
     }
@@ -105,7 +111,7 @@ impl IvfState {
             return None;
         }
         let p = self.params;
-        let nlist = p.nlist.unwrap_or_else(|| default_nlist(live));
+        let nlist = p.nlist.unwrap_or_else(|| default_nlist(if self.for_growth { 2 * live } else { live }));
         let want = (nlist * SAMPLE_PER_LIST)
             .max(ProductQuantizer::min_sample(p.bits))
             .min(QuantizationConfig::MAX_SAMPLE)

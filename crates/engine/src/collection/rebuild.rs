@@ -129,16 +129,18 @@ impl Collection {
         let Some(only) = self.rebuild_lock.try_lock() else {
             return Err(Error::invalid(format!("a rebuild of collection '{}' is already running", self.name)));
         };
-        self.rebuild_holding(only, index, quantization, cancel)
+        self.rebuild_holding(only, index, quantization, false, cancel)
     }
 
     /// [`Collection::rebuild`] once its lock is held (`only`, released before the
-    /// background checks at the end).
+    /// background checks at the end); `regrowth`: an IVF-PQ index retraining for a growing
+    /// collection (its lists sized for twice the records).
     pub(super) fn rebuild_holding(
         &self,
         only: parking_lot::MutexGuard<'_, ()>,
         index: IndexConfig,
         quantization: Option<QuantizationConfig>,
+        regrowth: bool,
         cancel: &Cancel,
     ) -> Result<RebuildReport> {
         let current = self.config();
@@ -179,6 +181,9 @@ impl Collection {
             added: 0,
             filed: 0,
         };
+        if let Some(ivf) = next.index.ivf_mut() {
+            ivf.for_growth = regrowth;
+        }
         next.train(&*self.read_state()?, self.metric);
         // Catch up, a slice per read-lock hold, until less than a slice is left.
         loop {

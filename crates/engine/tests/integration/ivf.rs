@@ -168,10 +168,11 @@ fn lists_grow_with_the_collection_unless_nlist_is_set() {
     for c in [&grows, &fixed, &flat] {
         insert(c, "b", &v[10_000 * dim..]);
     }
-    // 45,000 live >= 2 x 100^2: the chosen lists are outgrown, the index retrains (nlist ~212).
+    // 45,000 live >= 2 x 100^2: the chosen lists are outgrown, the index retrains with lists
+    // for twice the records (sqrt(90,000)), due again at 2 x 300^2 = 180,000.
     wait_ready(&grows);
     let s = grows.stats().unwrap();
-    assert_eq!((s.nlist, s.count, s.index_error), (Some(212), 45_000, None));
+    assert_eq!((s.nlist, s.count, s.index_error), (Some(300), 45_000, None));
     assert_eq!(fixed.stats().unwrap().nlist, Some(100), "a set nlist stays");
     // The retrained index holds every record and keeps its recall.
     let want = flat.search(&queries, params(10)).unwrap();
