@@ -390,6 +390,8 @@ const WALK_ROW_COST: f64 = 2.5;
 ///   through every row was ahead (0.159 ms); below 4% two hops no longer connect the matches
 ///   (recall 0.80 at 3% with ef 32) and exact scoring is cheaper anyway.
 const TWO_HOP_SELECTIVITY: std::ops::Range<f64> = 0.04..0.15;
+/// - the selectivity below which its beam widens, by (0.05 / s)^2: two hops reach fewer matches
+///   (recall 0.95 needed ef 48 at 4% where 32 sufficed at 5%);
 const TWO_HOP_FULL: f64 = 0.05;
 /// - the beam of the walk through matches as a share of the unfiltered one (widened below 5%):
 ///   with the unfiltered beam it read more rows than the walk through every row (0.61 vs
