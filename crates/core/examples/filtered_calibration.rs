@@ -15,7 +15,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use libravdb_core::index::{FilteredRoute, VectorIndex};
+use libravdb_core::index::{FilteredRoute, VectorIndex, Walk};
 use libravdb_core::vectors::DenseVectors;
 use libravdb_core::{FlatIndex, HnswIndex, HnswParams, Metric, VecLinks, VectorRows};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
@@ -135,7 +135,7 @@ fn main() {
             }
         }
         let two_hop = |v: &Counting, i: usize, ef: usize| {
-            hnsw.search_two_hop_scored(&hnsw.vector_scorer(v, q(i)), K, ef, |r| matches(r, s))
+            hnsw.search_walk(&hnsw.vector_scorer(v, q(i)), K, ef, Walk::Matches, |r| matches(r, s))
                 .iter()
                 .map(|x| x.row)
                 .collect::<Vec<u32>>()

@@ -21,7 +21,7 @@ use super::{
 };
 use crate::codec::{ByteReader, ByteWriter};
 use crate::distance::Metric;
-use crate::quant::{Centroids, ProductQuantizer, Quantizer, TrainError, kmeans};
+use crate::quant::{Centroids, ProductQuantizer, Quantizer, TrainError, kmeans, squared_lengths};
 use crate::vectors::VectorRows;
 
 /// Lloyd iterations of the coarse quantizer.
@@ -55,6 +55,8 @@ pub struct IvfPq {
     dim: usize,
     /// Coarse centroids, layout (nlist, dim).
     centroids: Vec<f32>,
+    /// Their squared lengths, for finding the list of added rows.
+    centroid_norms: Vec<f32>,
     /// Quantizer of residuals.
     pq: ProductQuantizer,
     /// L2 and cosine: per list, the query-independent part of its lookup tables (see
@@ -127,7 +129,8 @@ impl IvfPq {
                 .for_each(|(out, c)| pq.residual_terms(c, out));
             terms
         });
-        Self { metric, dim, centroids, pq, residual_terms, lists: RwLock::new(lists) }
+        let centroid_norms = squared_lengths(&centroids, dim);
+        Self { metric, dim, centroids, centroid_norms, pq, residual_terms, lists: RwLock::new(lists) }
     }
 
     pub fn nlist(&self) -> usize {
@@ -158,7 +161,7 @@ impl IvfPq {
     /// Adds `rows` of `vectors` (encoded in parallel on the current pool, in blocks whose
     /// lists are found together; rows must not be in the lists already).
     pub fn add<V: VectorRows + ?Sized>(&self, vectors: &V, rows: &[u32]) {
-        let coarse = Centroids::new(&self.centroids, self.dim);
+        let coarse = Centroids::with_norms(&self.centroids, self.dim, &self.centroid_norms);
         let encoded: Vec<(usize, Vec<u8>)> = rows
             .par_chunks(ASSIGN_ROWS)
             .map_init(

@@ -41,13 +41,20 @@ pub(crate) fn nearest_short4(
         // SAFETY: the CPU has AVX2 and FMA; the lengths are checked above.
         return unsafe { nearest_short4_avx2(xs, by_component, norms, dist) };
     }
-    for c in 0..k {
+    short_dists(xs, by_component, norms, dist, 0);
+    std::array::from_fn(|p| argmin(&dist[p * k..(p + 1) * k]))
+}
+
+/// `dist[p * k + c] = norms[c] - 2 xs[p]·c` for centroids `from..k`, one at a time.
+#[inline(always)]
+fn short_dists(xs: [&[f32]; SHORT_POINTS], by_component: &[f32], norms: &[f32], dist: &mut [f32], from: usize) {
+    let k = norms.len();
+    for c in from..k {
         for (p, x) in xs.iter().enumerate() {
             let dot: f32 = x.iter().enumerate().map(|(d, v)| v * by_component[d * k + c]).sum();
             dist[p * k + c] = norms[c] - 2.0 * dot;
         }
     }
-    std::array::from_fn(|p| argmin(&dist[p * k..(p + 1) * k]))
 }
 
 /// [`nearest_short4`] with `dist[p * k + c] = norms[c] - 2 xs[p]·c` computed for blocks of 16
@@ -90,12 +97,7 @@ unsafe fn nearest_short4_avx2(
             }
         }
     }
-    for c in blocked..k {
-        for (p, x) in xs.iter().enumerate() {
-            let dot: f32 = x.iter().enumerate().map(|(d, v)| v * by_component[d * k + c]).sum();
-            dist[p * k + c] = norms[c] - 2.0 * dot;
-        }
-    }
+    short_dists(xs, by_component, norms, dist, blocked);
     // A loop, not a closure: a closure would be compiled without AVX2.
     let mut nearest = [0; SHORT_POINTS];
     for (p, n) in nearest.iter_mut().enumerate() {
@@ -139,18 +141,27 @@ pub(crate) fn argmin(values: &[f32]) -> usize {
     best.1 as usize
 }
 
+/// The squared length of each row of `rows` (layout (n, dim)).
+pub fn squared_lengths(rows: &[f32], dim: usize) -> Vec<f32> {
+    rows.chunks_exact(dim).map(|c| c.iter().map(|x| x * x).sum()).collect()
+}
+
 /// Centroids of long vectors (layout (k, dim)) with their squared lengths, ready to find the
 /// nearest of them to blocks of points.
 pub struct Centroids<'a> {
     centroids: &'a [f32],
     dim: usize,
-    norms: Vec<f32>,
+    norms: std::borrow::Cow<'a, [f32]>,
 }
 
 impl<'a> Centroids<'a> {
     pub fn new(centroids: &'a [f32], dim: usize) -> Self {
-        let norms = centroids.chunks_exact(dim).map(|c| c.iter().map(|x| x * x).sum()).collect();
-        Self { centroids, dim, norms }
+        Self { centroids, dim, norms: squared_lengths(centroids, dim).into() }
+    }
+
+    /// With the squared lengths already at hand (from [`squared_lengths`]).
+    pub fn with_norms(centroids: &'a [f32], dim: usize, norms: &'a [f32]) -> Self {
+        Self { centroids, dim, norms: norms.into() }
     }
 
     /// The nearest centroid by L2 to each point of `points` (layout (n, dim)), ranked by
@@ -185,7 +196,7 @@ impl<'a> Centroids<'a> {
         scratch
             .chunks_exact_mut(k)
             .map(|row| {
-                row.iter_mut().zip(&self.norms).for_each(|(d, norm)| *d += norm);
+                row.iter_mut().zip(self.norms.iter()).for_each(|(d, norm)| *d += norm);
                 argmin(row)
             })
             .collect()
@@ -251,15 +262,15 @@ pub fn kmeans(data: &[f32], dim: usize, k: usize, iterations: usize, seed: u64) 
     // Lloyd iterations.
     let mut assign = vec![0usize; n];
     let mut by_component = vec![0.0f32; if dim <= SHORT_DIM { k * dim } else { 0 }];
-    let mut norms = vec![0.0f32; if dim <= SHORT_DIM { k } else { 0 }];
+    let mut norms = Vec::new();
     for _ in 0..iterations {
         if dim <= SHORT_DIM {
             for c in 0..k {
                 for d in 0..dim {
                     by_component[d * k + c] = centroids[c * dim + d];
                 }
-                norms[c] = centroids[c * dim..(c + 1) * dim].iter().map(|x| x * x).sum();
             }
+            norms = squared_lengths(&centroids, dim);
         }
         let changed: usize = if dim > SHORT_DIM {
             // Long vectors: each block of points against all centroids as one matrix product.

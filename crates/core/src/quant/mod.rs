@@ -13,7 +13,7 @@ mod kmeans;
 mod pq;
 mod sq;
 
-pub use kmeans::{Centroids, kmeans};
+pub use kmeans::{Centroids, kmeans, squared_lengths};
 pub use pq::ProductQuantizer;
 pub use sq::ScalarQuantizer;
 

@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 
-use super::kmeans::{argmin, nearest_short4};
+use super::kmeans::{argmin, nearest_short4, squared_lengths};
 use super::{TrainError, has_distinct_rows, kmeans};
 use crate::codec::{ByteReader, ByteWriter};
 use crate::distance::Metric;
@@ -86,7 +86,7 @@ impl ProductQuantizer {
                 }
             }
         }
-        let norms = centroids.chunks_exact(dim / m).map(|c| c.iter().map(|x| x * x).sum()).collect();
+        let norms = squared_lengths(&centroids, dim / m);
         Self { dim, m, bits, centroids, by_component, norms }
     }
 

@@ -446,10 +446,7 @@ impl<L: LinkTable, V: VectorRows + ?Sized> VectorIndex<V> for HnswIndex<L> {
         walk: Walk,
         accept: &Accept,
     ) -> Option<Vec<Neighbor>> {
-        Some(match walk {
-            Walk::Through => HnswIndex::search_scored(self, scorer, k, breadth, accept),
-            Walk::Matches => HnswIndex::search_two_hop_scored(self, scorer, k, breadth, accept),
-        })
+        Some(HnswIndex::search_walk(self, scorer, k, breadth, walk, accept))
     }
 
     fn add(&self, vectors: &V, rows: &[u32]) {

@@ -8,6 +8,7 @@ use std::collections::BinaryHeap;
 use super::visited::{Visited, with_visited};
 use super::{HnswIndex, LinkTable};
 use crate::distance::DistanceFn;
+use crate::index::Walk;
 use crate::index::topk::Neighbor;
 use crate::vectors::VectorRows;
 
@@ -244,30 +245,30 @@ impl<L: LinkTable> HnswIndex<L> {
         self.search_scored(&self.vector_scorer(vectors, query), k, ef, accept)
     }
 
-    /// [`HnswIndex::search`] through the two-hop walk ([`HnswIndex::search_two_hop`]), for
-    /// tight filters.
-    pub fn search_two_hop_scored<S, F>(&self, scorer: &S, k: usize, ef: usize, accept: F) -> Vec<Neighbor>
-    where
-        S: Scorer + ?Sized,
-        F: Fn(u32) -> bool,
-    {
-        let Some((start, _)) = self.descend(scorer, 0) else { return Vec::new() };
-        let mut found =
-            with_visited(self.len(), |visited| self.search_two_hop(scorer, start, ef.max(k), visited, &accept));
-        found.truncate(k);
-        found
-    }
-
     /// [`HnswIndex::search`] with any [`Scorer`] (e.g. distances on quantized codes).
     pub fn search_scored<S, F>(&self, scorer: &S, k: usize, ef: usize, accept: F) -> Vec<Neighbor>
     where
         S: Scorer + ?Sized,
         F: Fn(u32) -> bool,
     {
+        self.search_walk(scorer, k, ef, Walk::Through, accept)
+    }
+
+    /// [`HnswIndex::search_scored`] walking level 0 as `walk` says (through matches only:
+    /// [`HnswIndex::search_two_hop`], for tight filters).
+    pub fn search_walk<S, F>(&self, scorer: &S, k: usize, ef: usize, walk: Walk, accept: F) -> Vec<Neighbor>
+    where
+        S: Scorer + ?Sized,
+        F: Fn(u32) -> bool,
+    {
         let Some((start, _)) = self.descend(scorer, 0) else { return Vec::new() };
-        let beam = Beam { entry: start, ef: ef.max(k), level: 0 };
-        let mut found =
-            with_visited(self.len(), |visited| self.search_layer::<S, F, false>(scorer, beam, visited, &accept));
+        let ef = ef.max(k);
+        let mut found = with_visited(self.len(), |visited| match walk {
+            Walk::Through => {
+                self.search_layer::<S, F, false>(scorer, Beam { entry: start, ef, level: 0 }, visited, &accept)
+            }
+            Walk::Matches => self.search_two_hop(scorer, start, ef, visited, &accept),
+        });
         found.truncate(k);
         found
     }
