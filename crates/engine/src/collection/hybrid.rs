@@ -16,7 +16,7 @@
 
 use libravdb_text::TextSearch;
 
-use super::read::SearchParams;
+use super::params::{SearchParams, SignalScores};
 use super::{Collection, QueryPlan, State};
 use crate::cancel::Cancel;
 use crate::config::MAX_K;
@@ -113,17 +113,6 @@ impl HybridQuery {
     fn signals(&self) -> usize {
         usize::from(self.vector.is_some()) + usize::from(self.text.is_some()) + usize::from(self.sparse.is_some())
     }
-}
-
-/// Each hit's score per signal, NaN where the signal did not return the hit (or did not run).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SignalScores {
-    /// Distance (l2) or similarity (cosine, dot).
-    pub vector: Vec<f32>,
-    /// BM25.
-    pub text: Vec<f32>,
-    /// Inner product.
-    pub sparse: Vec<f32>,
 }
 
 /// How a hybrid search would run: each signal's plan (`explain()`).

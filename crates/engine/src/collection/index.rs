@@ -14,11 +14,12 @@ use std::path::{Path, PathBuf};
 
 use libravdb_core::index::{GraphParts, IndexKind, VectorIndex, Walk};
 use libravdb_core::{FlatIndex, HnswIndex, Metric, Neighbor, VectorRows};
-use libravdb_storage::{ChunkedLinks, ChunkedVectors, segment};
+use libravdb_storage::{ChunkedLinks, ChunkedVectors};
 
+use super::State;
+use super::format::{GRAPH, IVF, SegmentKind, corrupted};
 use super::ivf::IvfState;
-use super::persist::{FORMAT_VERSION, GRAPH_MAGIC, IVF_MAGIC, corrupted, graph_path, ivf_path};
-use super::{SearchParams, State};
+use super::params::SearchParams;
 use crate::config::CollectionConfig;
 use crate::config::MmapMode;
 use crate::error::Result;
@@ -57,8 +58,8 @@ impl IndexState {
             let Some(dir) = dir.filter(|_| generation > 0) else {
                 return Ok(IndexState::IvfPq(Box::new(IvfState::new(params, config.metric))));
             };
-            let path = ivf_path(dir, generation);
-            let (version, body) = segment::read(&path, IVF_MAGIC, FORMAT_VERSION)?;
+            let path = IVF.path(dir, generation);
+            let (version, body) = IVF.read(dir, generation)?;
             let ivf = IvfState::decode(params, config.metric, &body, version, rows).map_err(|e| corrupted(path, e))?;
             return Ok(IndexState::IvfPq(Box::new(ivf)));
         }
@@ -74,8 +75,8 @@ impl IndexState {
         let graph = match dir.filter(|_| generation > 0) {
             None => HnswIndex::new(params, config.metric, links),
             Some(dir) => {
-                let path = graph_path(dir, generation);
-                let (_, body) = segment::read(&path, GRAPH_MAGIC, FORMAT_VERSION)?;
+                let path = GRAPH.path(dir, generation);
+                let (_, body) = GRAPH.read(dir, generation)?;
                 let parts = GraphParts::decode(&body, rows).map_err(|e| corrupted(path.clone(), e.0))?;
                 HnswIndex::import(params, config.metric, links, parts).map_err(|e| corrupted(path, e))?
             }
@@ -147,12 +148,12 @@ impl IndexState {
         if let IndexState::Hnsw(g) = self { Some(g.level0()) } else { None }
     }
 
-    /// The checkpoint segment of the index, if it has one: its path and body.
-    pub(super) fn segment(&self, dir: &Path, generation: u64) -> Option<(PathBuf, &'static [u8; 8], Vec<u8>)> {
+    /// The checkpoint segment of the index, if it has one: its kind and body.
+    pub(super) fn segment(&self) -> Option<(SegmentKind, Vec<u8>)> {
         match self {
             IndexState::Flat(_) => None,
-            IndexState::Hnsw(g) => Some((graph_path(dir, generation), GRAPH_MAGIC, g.export().encode())),
-            IndexState::IvfPq(ivf) => Some((ivf_path(dir, generation), IVF_MAGIC, ivf.encode())),
+            IndexState::Hnsw(g) => Some((GRAPH, g.export().encode())),
+            IndexState::IvfPq(ivf) => Some((IVF, ivf.encode())),
         }
     }
 
@@ -305,11 +306,6 @@ impl State {
     pub(super) fn repair(&self) -> usize {
         pool().install(|| self.index.active().repair(&self.vectors, &|row| !self.ids.is_live(row)))
     }
-}
-
-/// Where vector chunks live.
-pub(super) fn vectors_dir(dir: &Path) -> std::path::PathBuf {
-    dir.join("vectors")
 }
 
 /// Chunk shift of a new link table for `config` (0 when there is none).

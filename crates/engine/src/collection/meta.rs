@@ -22,6 +22,7 @@ use libravdb_storage::RecordFile;
 use quick_cache::sync::Cache;
 use quick_cache::{DefaultHashBuilder, Lifecycle, Weighter};
 
+use super::format::{corrupted, record_path};
 use crate::error::Result;
 
 /// Where a row's text lies in the record file; `len == NONE`: the row has no metadata.
@@ -71,10 +72,7 @@ impl MetadataStore {
         let path = file.path().to_path_buf();
         for s in spans.iter().filter(|s| s.len != NONE) {
             if file.get(s.offset, s.len).is_none() {
-                return Err(super::persist::corrupted(
-                    path,
-                    format!("a record at {} lies past the file's end", s.offset),
-                ));
+                return Err(corrupted(path, format!("a record at {} lies past the file's end", s.offset)));
             }
         }
         let texts = Texts::File { file, epoch, spans, overlay: HashMap::new() };
@@ -319,13 +317,6 @@ pub(crate) fn read_span(r: &mut ByteReader) -> std::result::Result<Span, DecodeE
 pub(crate) fn no_span() -> Span {
     EMPTY
 }
-
-/// The record file of `epoch`.
-pub(super) fn record_path(dir: &Path, epoch: u64) -> PathBuf {
-    dir.join(format!("{RECORD_PREFIX}{epoch}.rec"))
-}
-
-pub(crate) const RECORD_PREFIX: &str = "metadata-";
 
 /// Counters of the text cache.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -21,10 +21,12 @@
 mod account;
 mod auto;
 mod filter;
+mod format;
 mod hybrid;
 mod index;
 mod ivf;
 mod meta;
+mod params;
 mod persist;
 mod quant;
 mod read;
@@ -42,13 +44,14 @@ use libravdb_storage::{ChunkedVectors, Wal};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 pub use filter::{PlanKind, QueryPlan};
-pub use hybrid::{Fusion, HybridPlan, HybridQuery, RRF_K, SignalScores, SparseQuery, TextQuery, Weights, fuse};
+pub use format::{Damage, VerifyReport};
+pub use hybrid::{Fusion, HybridPlan, HybridQuery, RRF_K, SparseQuery, TextQuery, Weights, fuse};
 pub(crate) use index::IndexState;
 pub use meta::CacheStats;
-pub use read::{Hits, Record, SearchParams, Stats, parse_filter};
+pub use params::{SearchParams, SignalScores};
+pub use read::{Hits, Record, Stats, parse_filter};
 pub use rebuild::RebuildReport;
 pub use tune::TuneReport;
-pub use verify::{Damage, VerifyReport};
 pub use write::{BatchOptions, BatchReport, ItemError, UpdateInput};
 
 use crate::config::{CollectionConfig, DbOptions};

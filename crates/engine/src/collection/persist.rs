@@ -1,19 +1,6 @@
 //! A collection on disk, and how it survives crashes.
 //!
-//! ```text
-//! <collection>/manifest     checksummed JSON: config, chunk shift, generation, rows, WAL position
-//! <collection>/wal.log      ops logged since the last checkpoint
-//! <collection>/vectors/     NNNNNN.chunk files of vector rows, mapped (written in place)
-//! <collection>/links/       HNSW only: NNNNNN.chunk files of level-0 neighbour lists, mapped
-//! <collection>/rows-<generation>.seg   ids, tombstones and metadata spans as of that checkpoint
-//! <collection>/metadata-<epoch>.rec    metadata JSON texts, appended (see meta.rs); a new
-//!                                       epoch when `optimize()` compacts it
-//! <collection>/graph-<generation>.seg  HNSW only: levels, entry point, upper-level lists
-//! <collection>/quant-<generation>.seg  quantized only: training status, quantizer, codes
-//! <collection>/payload-<generation>.seg with a schema: the payload indexes (bitmaps)
-//! <collection>/text-<generation>.seg    with text fields: their inverted indexes (libravdb-text)
-//! <collection>/ivf-<generation>.seg     IVF-PQ only: training status, centroids, codebooks, lists
-//! ```
+//! The files are listed in `format.rs`.
 //!
 //! Checkpoint: msync the vector chunks, fdatasync the metadata record file, write `rows-<g+1>.seg`, then the manifest naming
 //! generation g+1 and the WAL sequence it covers (each atomically), then empty the WAL and
@@ -36,8 +23,12 @@ use serde::{Deserialize, Serialize};
 
 use super::account::loads_into_memory;
 use super::filter::Filterable;
-use super::index::{IndexSource, IndexState, links_shift, vectors_dir};
-use super::meta::{MetadataStore, RECORD_PREFIX, Span, no_span, read_span};
+use super::format::{
+    FIRST_LINKS_DIR, FORMAT_VERSION, MANIFEST_MAGIC, PAYLOAD, QUANT, RECORD_PREFIX, ROWS, SEGMENTS, TEXT, WAL_FILE,
+    corrupted, manifest_path, vectors_dir,
+};
+use super::index::{IndexSource, IndexState, links_shift};
+use super::meta::{MetadataStore, Span, no_span, read_span};
 use super::quant::{QuantState, QuantStatus, Training};
 use super::{Collection, OPEN, State, Writer};
 use crate::config::{CollectionConfig, DbOptions};
@@ -47,23 +38,6 @@ use crate::ops::Op;
 
 mod segments;
 use segments::{Texts, encode_quant, encode_rows, load_payload, load_quant, load_rows};
-
-/// On-disk format version written by this build (and the newest it reads).
-/// - 1: the first format.
-/// - 2: WAL records carry a header checksum and the log starts with a magic number; chunk
-///   files grow with their rows instead of being created whole. Opening a version-1
-///   collection rewrites its WAL and manifest in version 2 (segment bodies are unchanged).
-/// - 3: metadata moves from the rows segment to an append-only record file; the rows segment
-///   keeps a span per row. A version-2 rows segment is read as before and its texts copied to
-///   a record file at open; the next checkpoint writes version 3.
-pub const FORMAT_VERSION: u32 = 3;
-const MANIFEST_MAGIC: &[u8; 8] = b"LVDBMANI";
-pub(super) const ROWS_MAGIC: &[u8; 8] = b"LVDBROWS";
-pub(super) const GRAPH_MAGIC: &[u8; 8] = b"LVDBHNSW";
-pub(super) const QUANT_MAGIC: &[u8; 8] = b"LVDBQUNT";
-pub(super) const PAYLOAD_MAGIC: &[u8; 8] = b"LVDBPAYL";
-pub(super) const IVF_MAGIC: &[u8; 8] = b"LVDBIVFP";
-pub(super) const TEXT_MAGIC: &[u8; 8] = b"LVDBTEXT";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Manifest {
@@ -87,45 +61,8 @@ pub(super) struct Manifest {
     link_crcs: Vec<u32>,
 }
 
-pub(super) const WAL_FILE: &str = "wal.log";
-
 fn first_links_dir() -> String {
-    "links".into()
-}
-
-pub(super) fn manifest_path(dir: &Path) -> PathBuf {
-    dir.join("manifest")
-}
-
-pub(super) fn rows_path(dir: &Path, generation: u64) -> PathBuf {
-    dir.join(format!("rows-{generation}.seg"))
-}
-
-pub(super) fn graph_path(dir: &Path, generation: u64) -> PathBuf {
-    dir.join(format!("graph-{generation}.seg"))
-}
-
-pub(super) fn quant_path(dir: &Path, generation: u64) -> PathBuf {
-    dir.join(format!("quant-{generation}.seg"))
-}
-
-pub(super) fn payload_path(dir: &Path, generation: u64) -> PathBuf {
-    dir.join(format!("payload-{generation}.seg"))
-}
-
-pub(super) fn ivf_path(dir: &Path, generation: u64) -> PathBuf {
-    dir.join(format!("ivf-{generation}.seg"))
-}
-
-pub(super) fn text_path(dir: &Path, generation: u64) -> PathBuf {
-    dir.join(format!("text-{generation}.seg"))
-}
-
-/// The generational files of a checkpoint, by name prefix.
-const GENERATIONAL: [&str; 6] = ["rows-", "graph-", "quant-", "payload-", "ivf-", "text-"];
-
-pub(super) fn corrupted(path: PathBuf, reason: impl Into<String>) -> Error {
-    Error::Storage(StorageError::Corrupted { path, reason: reason.into() })
+    FIRST_LINKS_DIR.into()
 }
 
 fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
@@ -277,7 +214,7 @@ impl Collection {
         };
         if ids.rows() as u64 != m.rows {
             return Err(corrupted(
-                rows_path(&dir, m.generation),
+                ROWS.path(&dir, m.generation),
                 format!("{} rows, manifest says {}", ids.rows(), m.rows),
             ));
         }
@@ -302,14 +239,14 @@ impl Collection {
         let quant = match m.config.quantization {
             None => None,
             Some(qc) if m.generation == 0 => Some(QuantState::new(qc)),
-            Some(qc) => Some(load_quant(&quant_path(&dir, m.generation), qc, ids.rows())?),
+            Some(qc) => Some(load_quant(&QUANT.path(&dir, m.generation), qc, ids.rows())?),
         };
         let mut state = State { vectors, ids, metadata, index, quant, filterable: None, rebuilding: false };
         if !m.config.schema.is_empty() {
-            let path = payload_path(&dir, m.generation);
+            let path = PAYLOAD.path(&dir, m.generation);
             state.filterable = Some(match fs::exists(&path) {
                 Ok(true) => {
-                    load_payload(&path, &text_path(&dir, m.generation), &m.config, &state.ids, &state.metadata)?
+                    load_payload(&path, &TEXT.path(&dir, m.generation), &m.config, &state.ids, &state.metadata)?
                 }
                 // Generation 0, or a checkpoint written before payload files: index the metadata.
                 _ => Filterable::build(&m.config, &state.ids, &state.metadata),
@@ -409,17 +346,17 @@ impl Collection {
             st.vectors.flush()?;
             st.index.flush()?;
             st.metadata.flush()?;
-            segment::write(&rows_path(dir, generation), ROWS_MAGIC, FORMAT_VERSION, &encode_rows(&st))?;
-            if let Some((path, magic, body)) = st.index.segment(dir, generation) {
-                segment::write(&path, magic, FORMAT_VERSION, &body)?;
+            ROWS.write(dir, generation, &encode_rows(&st))?;
+            if let Some((kind, body)) = st.index.segment() {
+                kind.write(dir, generation, &body)?;
             }
             if let Some(q) = &st.quant {
-                segment::write(&quant_path(dir, generation), QUANT_MAGIC, FORMAT_VERSION, &encode_quant(q))?;
+                QUANT.write(dir, generation, &encode_quant(q))?;
             }
             if let Some(f) = &st.filterable {
-                segment::write(&payload_path(dir, generation), PAYLOAD_MAGIC, FORMAT_VERSION, &f.index.to_bytes())?;
+                PAYLOAD.write(dir, generation, &f.index.to_bytes())?;
                 if !f.text.is_empty() {
-                    segment::write(&text_path(dir, generation), TEXT_MAGIC, FORMAT_VERSION, &f.text.to_bytes())?;
+                    TEXT.write(dir, generation, &f.text.to_bytes())?;
                 }
             }
             let vector_crcs = st.vectors.checksums(&w.vector_crcs);
@@ -445,8 +382,8 @@ impl Collection {
             st.metadata.release_resident();
         }
         wal.reset()?;
-        for prefix in GENERATIONAL {
-            let _ = fs::remove_file(dir.join(format!("{prefix}{}.seg", w.generation)));
+        for kind in SEGMENTS {
+            let _ = fs::remove_file(kind.path(dir, w.generation));
         }
         w.generation = generation;
         Ok(())
@@ -505,12 +442,12 @@ fn replay(
 /// Deletes rows/graph files of other generations and temp files left by an interrupted
 /// checkpoint.
 fn remove_stale_files(dir: &Path, generation: u64, links_dir: &str, records: Option<&Path>) {
-    let keep = GENERATIONAL.map(|prefix| format!("{prefix}{generation}.seg"));
+    let keep = SEGMENTS.map(|kind| format!("{}{generation}.seg", kind.prefix));
     let keep_records = records.and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned());
     let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let generational = GENERATIONAL.iter().any(|p| name.starts_with(p));
+        let generational = SEGMENTS.iter().any(|kind| name.starts_with(kind.prefix));
         // A record file an `optimize()` replaced, or one it was writing when the process died.
         let stale_records = name.starts_with(RECORD_PREFIX) && keep_records.as_deref() != Some(name.as_str());
         if (generational && !keep.contains(&name)) || stale_records || name.ends_with(".tmp") {

@@ -1,11 +1,12 @@
 //! Reads: get by id, exact search (single and batch), counts and stats.
 
-use libravdb_core::index::{BreadthKnob, VectorIndex, Walk};
-use libravdb_core::{FlatIndex, Neighbor, VectorRows, distance::normalize};
+use libravdb_core::index::Walk;
+use libravdb_core::{FlatIndex, Neighbor, distance::normalize};
 use rayon::prelude::*;
 
 use super::filter::{PlanKind, Planned, knob_fields};
 use super::meta::CacheStats;
+use super::params::{SearchParams, SignalScores};
 use super::{Collection, QueryPlan, State};
 use crate::cancel::Cancel;
 use crate::config::MAX_K;
@@ -33,50 +34,6 @@ pub struct Record {
     pub metadata: Option<String>,
 }
 
-/// What a search returns alongside ids and scores.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SearchParams {
-    pub k: usize,
-    /// HNSW beam width; `None` takes the collection's `efSearch` (raised to `k` if smaller).
-    pub ef_search: Option<usize>,
-    /// IVF-PQ lists probed; `None` takes the collection's `nprobe`.
-    pub nprobe: Option<usize>,
-    pub include_metadata: bool,
-    pub include_vectors: bool,
-    /// Range search: only hits whose score is within this bound (l2: distance at most it;
-    /// cosine and dot: similarity at least it), at most `k` of them.
-    pub score_bound: Option<f32>,
-    /// MMR: pick `k` of the `fetch_k` nearest for diversity, 0 (relevance only) to 1 (see
-    /// `results.rs`).
-    pub diversity: Option<f32>,
-    /// MMR: candidates fetched (default 4 x k, at least 20).
-    pub fetch_k: Option<usize>,
-}
-
-impl SearchParams {
-    /// The `k` nearest with the collection's settings and nothing more (usable in a const).
-    pub const fn nearest(k: usize) -> Self {
-        Self {
-            k,
-            ef_search: None,
-            nprobe: None,
-            include_metadata: false,
-            include_vectors: false,
-            score_bound: None,
-            diversity: None,
-            fetch_k: None,
-        }
-    }
-
-    /// The breadth this call asks of `index` (HNSW: `ef_search`; IVF-PQ: `nprobe`).
-    pub(super) fn breadth<V: VectorRows + ?Sized>(&self, index: &dyn VectorIndex<V>) -> Option<usize> {
-        match index.breadth_knob()? {
-            BreadthKnob::EfSearch => self.ef_search,
-            BreadthKnob::Nprobe => self.nprobe,
-        }
-    }
-}
-
 /// Results of one or more queries, columnar: query `q`'s hits are the `counts[q]` entries
 /// after those of the queries before it, best first.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -89,7 +46,7 @@ pub struct Hits {
     /// Layout (ids.len(), dim) when requested.
     pub vectors: Option<Vec<f32>>,
     /// A hybrid search's score of each hit per signal (see `hybrid.rs`).
-    pub signals: Option<super::hybrid::SignalScores>,
+    pub signals: Option<SignalScores>,
 }
 
 /// A collection's size and footprint.

@@ -4,7 +4,7 @@
 use libravdb_core::distance::kernels;
 use libravdb_core::{Metric, Neighbor, VectorRows};
 
-use super::read::SearchParams;
+use super::params::SearchParams;
 use crate::config::MAX_K;
 
 /// Candidates an MMR search fetches when `fetchK` is not given: 4 per hit, at least 20 (as

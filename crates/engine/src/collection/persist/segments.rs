@@ -33,8 +33,8 @@ pub(super) enum Texts {
 }
 
 pub(super) fn load_rows(dir: &Path, generation: u64) -> Result<(IdMap, Texts)> {
-    let path = rows_path(dir, generation);
-    let (version, body) = segment::read(&path, ROWS_MAGIC, FORMAT_VERSION)?;
+    let path = ROWS.path(dir, generation);
+    let (version, body) = ROWS.read(dir, generation)?;
     let bad = |e: libravdb_core::codec::DecodeError| corrupted(path.clone(), e.0);
     let mut r = ByteReader::new(&body);
     let rows = r.u64().map_err(bad)?;
@@ -93,7 +93,7 @@ pub(super) fn encode_quant(q: &QuantState) -> Vec<u8> {
 }
 
 pub(super) fn load_quant(path: &Path, config: crate::config::QuantizationConfig, rows: usize) -> Result<QuantState> {
-    let (version, body) = segment::read(path, QUANT_MAGIC, FORMAT_VERSION)?;
+    let (version, body) = segment::read(path, QUANT.magic, FORMAT_VERSION)?;
     let bad = |reason: String| corrupted(path.to_path_buf(), reason);
     let (training, rest) = Training::decode(&body, version).map_err(bad)?;
     let mut q = QuantState::new(config);
@@ -123,7 +123,7 @@ pub(super) fn load_payload(
     ids: &IdMap,
     metadata: &MetadataStore,
 ) -> Result<Filterable> {
-    let (_, body) = segment::read(path, PAYLOAD_MAGIC, FORMAT_VERSION)?;
+    let (_, body) = segment::read(path, PAYLOAD.magic, FORMAT_VERSION)?;
     let index = libravdb_filter::PayloadIndex::from_bytes(&body, config.field_types())
         .map_err(|e| corrupted(path.to_path_buf(), e))?;
     let live = ids.live_rows();
@@ -131,7 +131,7 @@ pub(super) fn load_payload(
     let text = if config.text.is_empty() && sparse.is_empty() {
         libravdb_text::TextIndex::default()
     } else if text_path.exists() {
-        let (_, body) = segment::read(text_path, TEXT_MAGIC, FORMAT_VERSION)?;
+        let (_, body) = segment::read(text_path, TEXT.magic, FORMAT_VERSION)?;
         libravdb_text::TextIndex::from_bytes(&body, &config.text, &sparse)
             .map_err(|e| corrupted(text_path.to_path_buf(), e))?
     } else {
