@@ -6,7 +6,7 @@
 // Rust modules are resolved from the file tree (`a.rs`, `a/mod.rs`, `a/b.rs`); every path that
 // starts with `crate::`, `super::` or `self::`, in `use` lines (groups expanded) and inline,
 // is followed segment by segment to the module that defines the item, through `pub use`
-// re-exports. An import of module S's item by module T, where S and T are not one another's
+// re-exports and a parent's own `use` lines. An import of module S's item by module T, where S and T are not one another's
 // ancestor, is an edge between the two siblings under their common ancestor; a cycle of such
 // edges is an error. A child using its parent's own items (`super::Collection`) is not a
 // sibling edge.
@@ -102,7 +102,8 @@ function crateModules(src) {
     modules.set(parts.join('::'), { file, parts, text: withoutTests(stripRust(readFileSync(file, 'utf8'))), reexports: new Map() })
   }
   for (const m of modules.values()) {
-    for (const [, tree] of m.text.matchAll(/\bpub(?:\([\w:]+\))?\s+use\s+([^;]+);/g)) {
+    // Names a module brings in with `use` (re-exported or not: its children see both).
+    for (const [, tree] of m.text.matchAll(/\buse\s+([^;]+);/g)) {
       for (const p of expandUse(tree)) {
         const name = p[p.length - 1]
         if (name !== '*') m.reexports.set(name, p)

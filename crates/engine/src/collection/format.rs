@@ -74,6 +74,28 @@ impl SegmentKind {
     pub fn check(self, dir: &Path, generation: u64, report: &mut VerifyReport) {
         report.file(self.path(dir, generation), self.read(dir, generation).map(drop));
     }
+
+    /// [`SegmentKind::check`] if the file exists (which segments a checkpoint wrote depends
+    /// on the configuration it had).
+    pub fn check_present(self, dir: &Path, generation: u64, report: &mut VerifyReport) {
+        if self.path(dir, generation).exists() {
+            self.check(dir, generation, report);
+        }
+    }
+}
+
+/// A concern of a collection that owns files (rows, payload indexes, the vector index,
+/// quantized codes): it writes them at each checkpoint and reads them back for `verify()`.
+/// Each loads itself through a constructor of its own (what it needs to load differs); the
+/// checkpoint in `persist.rs` calls these without knowing the layouts.
+pub(crate) trait Persistent {
+    /// Makes what this concern holds durable as checkpoint `generation` in `dir`: its
+    /// segment files written whole (temp file, fsync, rename), appended files synced.
+    fn save(&self, dir: &Path, generation: u64) -> Result<()>;
+
+    /// Reads this concern's files of checkpoint `generation` back, each against its
+    /// checksum, and records every damaged one in `report`.
+    fn check(&self, dir: &Path, generation: u64, report: &mut VerifyReport);
 }
 
 pub(crate) const MANIFEST_MAGIC: &[u8; 8] = b"LVDBMANI";

@@ -320,10 +320,10 @@ impl State {
     /// none, the planned row set, or those passing the filter record by record.
     fn with_allowed<T: Default>(
         &self,
-        planned: Option<(&super::filter::Planned, Option<&Filter>)>,
+        planned: Option<(&super::planner::Planned, Option<&Filter>)>,
         search: impl Fn(&dyn Fn(u32) -> bool) -> Result<T>,
     ) -> Result<T> {
-        use super::filter::PlanKind;
+        use super::planner::PlanKind;
         match planned {
             None => search(&|_| true),
             Some((p, filter)) => match (p.plan.plan, &p.allowed, filter) {
@@ -340,7 +340,7 @@ impl State {
         &self,
         q: &SparseQuery,
         k: usize,
-        planned: Option<(&super::filter::Planned, Option<&Filter>)>,
+        planned: Option<(&super::planner::Planned, Option<&Filter>)>,
     ) -> Result<Vec<(u32, f32)>> {
         let index = self.retrieval_index();
         // Checked before a plan can answer "nothing".
@@ -355,7 +355,7 @@ impl State {
         &self,
         q: &TextQuery,
         k: usize,
-        planned: Option<(&super::filter::Planned, Option<&Filter>)>,
+        planned: Option<(&super::planner::Planned, Option<&Filter>)>,
     ) -> Result<Vec<(u32, f32)>> {
         let index = self.text_index()?;
         index.check_fields(&q.fields).map_err(Error::invalid)?;

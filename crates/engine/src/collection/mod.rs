@@ -20,18 +20,21 @@
 
 mod account;
 mod auto;
-mod filter;
 mod format;
 mod hybrid;
 mod index;
 mod ivf;
 mod meta;
 mod params;
+mod payload;
 mod persist;
+mod planner;
 mod quant;
 mod read;
 mod rebuild;
 mod results;
+mod rows;
+mod state;
 mod tune;
 mod verify;
 mod write;
@@ -40,50 +43,28 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
-use libravdb_storage::{ChunkedVectors, Wal};
+use libravdb_storage::Wal;
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
-pub use filter::{PlanKind, QueryPlan};
 pub use format::{Damage, VerifyReport};
 pub use hybrid::{Fusion, HybridPlan, HybridQuery, RRF_K, SparseQuery, TextQuery, Weights, fuse};
-pub(crate) use index::IndexState;
 pub use meta::CacheStats;
 pub use params::{SearchParams, SignalScores};
+pub use planner::{PlanKind, QueryPlan};
 pub use read::{Hits, Record, Stats, parse_filter};
 pub use rebuild::RebuildReport;
+pub(crate) use state::State;
 pub use tune::TuneReport;
 pub use write::{BatchOptions, BatchReport, ItemError, UpdateInput};
 
 use crate::config::{CollectionConfig, DbOptions};
 use crate::error::{Error, Result};
-use crate::ids::IdMap;
 
 const OPEN: u8 = 0;
 const CLOSED: u8 = 1;
 const DROPPED: u8 = 2;
 /// A write failed after it was logged: memory may lag the WAL until the database reopens.
 const POISONED: u8 = 3;
-
-/// In-memory state of a collection, guarded by `Collection::state`. Each concern is a type
-/// of its own that owns its operations: ids (`IdMap`), vectors (`ChunkedVectors`), the index
-/// (`IndexState`, which also trains IVF-PQ), quantization (`QuantState`: training, codes,
-/// search on them), payload indexes (`Filterable`). The `impl State` blocks only
-/// coordinate them: index.rs (searching, adding rows), write.rs (applying a write to every
-/// concern), filter.rs (planning a filtered search); persistence is `Writer`'s.
-#[derive(Debug)]
-pub(crate) struct State {
-    vectors: ChunkedVectors,
-    ids: IdMap,
-    /// Row -> metadata JSON text.
-    metadata: meta::MetadataStore,
-    index: IndexState,
-    /// Quantized codes, when the collection is configured with quantization.
-    quant: Option<quant::QuantState>,
-    /// Payload indexes, when the collection has a schema.
-    filterable: Option<filter::Filterable>,
-    /// A `rebuild()` is building a new index beside this one.
-    rebuilding: bool,
-}
 
 /// The single-writer side: WAL and checkpoint bookkeeping, guarded by `Collection::writer`.
 #[derive(Debug)]
@@ -215,21 +196,6 @@ impl Collection {
         *st = State::empty(self.dimension(), w.chunk_shift)?;
         self.unaccount();
         result
-    }
-}
-
-impl State {
-    /// An empty flat state (what a closed collection keeps).
-    fn empty(dim: usize, shift: u32) -> Result<State> {
-        Ok(State {
-            vectors: ChunkedVectors::open(None, dim, shift, 0)?,
-            ids: IdMap::default(),
-            metadata: meta::MetadataStore::heap(Vec::new()),
-            index: IndexState::empty(),
-            quant: None,
-            filterable: None,
-            rebuilding: false,
-        })
     }
 }
 

@@ -16,28 +16,25 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU8;
 
-use libravdb_core::codec::{ByteReader, ByteWriter};
 use libravdb_storage::{ChunkedVectors, StorageError, Wal, fsutil, segment};
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 use super::account::loads_into_memory;
-use super::filter::Filterable;
 use super::format::{
-    FIRST_LINKS_DIR, FORMAT_VERSION, MANIFEST_MAGIC, PAYLOAD, QUANT, RECORD_PREFIX, ROWS, SEGMENTS, TEXT, WAL_FILE,
-    corrupted, manifest_path, vectors_dir,
+    FIRST_LINKS_DIR, FORMAT_VERSION, MANIFEST_MAGIC, RECORD_PREFIX, ROWS, SEGMENTS, WAL_FILE, corrupted, manifest_path,
+    vectors_dir,
 };
 use super::index::{IndexSource, IndexState, links_shift};
-use super::meta::{MetadataStore, Span, no_span, read_span};
-use super::quant::{QuantState, QuantStatus, Training};
+use super::meta::MetadataStore;
+use super::payload::Filterable;
+use super::quant::QuantState;
+use super::rows::{self, Texts};
 use super::{Collection, OPEN, State, Writer};
 use crate::config::{CollectionConfig, DbOptions};
 use crate::error::{Error, Result};
 use crate::ids::IdMap;
 use crate::ops::Op;
-
-mod segments;
-use segments::{Texts, encode_quant, encode_rows, load_payload, load_quant, load_rows};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Manifest {
@@ -200,7 +197,7 @@ impl Collection {
         let (ids, texts) = if m.generation == 0 {
             (IdMap::default(), Texts::Inline(Vec::new()))
         } else {
-            load_rows(&dir, m.generation)?
+            rows::load(&dir, m.generation)?
         };
         let metadata = match texts {
             Texts::File { epoch, len, spans } => {
@@ -239,18 +236,11 @@ impl Collection {
         let quant = match m.config.quantization {
             None => None,
             Some(qc) if m.generation == 0 => Some(QuantState::new(qc)),
-            Some(qc) => Some(load_quant(&QUANT.path(&dir, m.generation), qc, ids.rows())?),
+            Some(qc) => Some(QuantState::load(&dir, m.generation, qc, ids.rows())?),
         };
         let mut state = State { vectors, ids, metadata, index, quant, filterable: None, rebuilding: false };
         if !m.config.schema.is_empty() {
-            let path = PAYLOAD.path(&dir, m.generation);
-            state.filterable = Some(match fs::exists(&path) {
-                Ok(true) => {
-                    load_payload(&path, &TEXT.path(&dir, m.generation), &m.config, &state.ids, &state.metadata)?
-                }
-                // Generation 0, or a checkpoint written before payload files: index the metadata.
-                _ => Filterable::build(&m.config, &state.ids, &state.metadata),
-            });
+            state.filterable = Some(Filterable::open(&dir, m.generation, &m.config, &state.ids, &state.metadata)?);
         }
         let wal_path = dir.join(WAL_FILE);
         let (wal, records) = if read_only {
@@ -344,21 +334,7 @@ impl Collection {
             // Readers go on; writers are held off by the writer lock our caller holds.
             let st = self.state.read();
             st.vectors.flush()?;
-            st.index.flush()?;
-            st.metadata.flush()?;
-            ROWS.write(dir, generation, &encode_rows(&st))?;
-            if let Some((kind, body)) = st.index.segment() {
-                kind.write(dir, generation, &body)?;
-            }
-            if let Some(q) = &st.quant {
-                QUANT.write(dir, generation, &encode_quant(q))?;
-            }
-            if let Some(f) = &st.filterable {
-                PAYLOAD.write(dir, generation, &f.index.to_bytes())?;
-                if !f.text.is_empty() {
-                    TEXT.write(dir, generation, &f.text.to_bytes())?;
-                }
-            }
+            st.save(dir, generation)?;
             let vector_crcs = st.vectors.checksums(&w.vector_crcs);
             // Linking rewrites lists all over the graph: every link chunk is summed afresh.
             let link_crcs = st.index.links().map_or_else(Vec::new, |links| links.checksums(&[]));

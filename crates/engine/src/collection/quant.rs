@@ -11,6 +11,8 @@
 //! `k * oversampling` candidates, and re-ranks them on the full-precision vectors read
 //! through the mmap'd chunks, which therefore need not stay resident.
 
+use std::path::Path;
+
 use libravdb_core::codec::{ByteReader, ByteWriter};
 use libravdb_core::index::{Accept, Scorer, VectorIndex, Walk, rerank};
 use libravdb_core::quant::{PreparedQuery, ProductQuantizer, Quantizer, ScalarQuantizer};
@@ -18,6 +20,7 @@ use libravdb_core::{Metric, Neighbor, VectorRows};
 use libravdb_storage::ChunkedVectors;
 use rayon::prelude::*;
 
+use super::format::{Persistent, QUANT, VerifyReport, corrupted};
 use crate::config::QuantizationConfig;
 use crate::ids::IdMap;
 use crate::pool::pool;
@@ -289,5 +292,57 @@ impl QuantState {
         let scorer = CodeScorer { prepared: q.prepare(query, metric), codes: &self.codes, code_bytes: q.code_bytes() };
         let candidates = index.search_scored(&scorer, rows, depth, breadth.max(depth), walk, accept)?;
         Some(rerank(vectors, metric.kernel(), query, candidates, k))
+    }
+}
+
+/// Quantizer file body: the training ([`Training::encode`]), then for a trained
+/// quantizer its serialised form (length-prefixed) and the codes (u64 length, then layout
+/// (rows, code bytes)).
+fn encode(q: &QuantState) -> Vec<u8> {
+    let write = |w: &mut ByteWriter| {
+        w.bytes(&q.quantizer.as_ref().expect("trained").to_bytes());
+        w.u64(q.codes.len() as u64);
+        w.buf.extend_from_slice(&q.codes);
+    };
+    q.training.encode(q.quantizer.as_ref().map(|_| &write as &dyn Fn(&mut ByteWriter)))
+}
+
+impl QuantState {
+    /// The quantizer and codes of checkpoint `generation` (`rows` rows).
+    pub(super) fn load(
+        dir: &Path,
+        generation: u64,
+        config: QuantizationConfig,
+        rows: usize,
+    ) -> crate::error::Result<QuantState> {
+        let (version, body) = QUANT.read(dir, generation)?;
+        let path = QUANT.path(dir, generation);
+        let bad = |reason: String| corrupted(path.clone(), reason);
+        let (training, rest) = Training::decode(&body, version).map_err(bad)?;
+        let mut q = QuantState::new(config);
+        if training.status == QuantStatus::Trained {
+            let mut r = ByteReader::new(rest);
+            let quantizer = libravdb_core::quant::Quantizer::from_bytes(r.bytes().map_err(|e| bad(e.0))?)
+                .ok_or_else(|| bad("unreadable quantizer".into()))?;
+            let len = r.u64().map_err(|e| bad(e.0))? as usize;
+            let codes = rest.len().checked_sub(len).map(|start| rest[start..].to_vec());
+            match codes {
+                Some(codes) if codes.len() == rows * quantizer.code_bytes() => q.codes = codes,
+                _ => return Err(bad(format!("codes do not cover the {rows} rows"))),
+            }
+            q.quantizer = Some(quantizer);
+        }
+        q.training = training;
+        Ok(q)
+    }
+}
+
+impl Persistent for QuantState {
+    fn save(&self, dir: &Path, generation: u64) -> crate::error::Result<()> {
+        QUANT.write(dir, generation, &encode(self))
+    }
+
+    fn check(&self, dir: &Path, generation: u64, report: &mut VerifyReport) {
+        QUANT.check_present(dir, generation, report);
     }
 }

@@ -4,9 +4,9 @@ use libravdb_core::index::Walk;
 use libravdb_core::{FlatIndex, Neighbor, distance::normalize};
 use rayon::prelude::*;
 
-use super::filter::{PlanKind, Planned, knob_fields};
 use super::meta::CacheStats;
 use super::params::{SearchParams, SignalScores};
+use super::planner::{PlanKind, Planned, knob_fields};
 use super::{Collection, QueryPlan, State};
 use crate::cancel::Cancel;
 use crate::config::MAX_K;

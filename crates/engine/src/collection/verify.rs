@@ -1,11 +1,12 @@
 //! `verify()`: every file of a collection read back and checked, like SQLite's
-//! `integrity_check`. Segments, manifest and WAL against their own checksums; vector and
-//! link chunks against the per-chunk CRCs the last checkpoint recorded.
+//! `integrity_check`. Each concern checks its own files ([`super::format::Persistent`]); here
+//! the manifest and the WAL against their own checksums, and the vector and link chunks
+//! against the per-chunk CRCs the last checkpoint recorded in the manifest.
 
 use libravdb_storage::Wal;
 
 use super::Collection;
-use super::format::{SEGMENTS, VerifyReport, WAL_FILE, corrupted, manifest_path};
+use super::format::{VerifyReport, WAL_FILE, manifest_path};
 use super::persist::read_manifest;
 use crate::error::{Error, Result};
 
@@ -20,28 +21,9 @@ impl Collection {
         let mut report = VerifyReport::default();
         let Some(dir) = &self.dir else { return Ok(report) };
         report.file(manifest_path(dir), read_manifest(dir).map(drop));
-        let g = w.generation;
-        for kind in SEGMENTS {
-            // Which segments a checkpoint writes depends on the configuration; the rows file
-            // it always writes.
-            if kind.path(dir, g).exists() || (g > 0 && kind == super::format::ROWS) {
-                kind.check(dir, g, &mut report);
-            }
-        }
+        st.check(dir, w.generation, &mut report);
         let wal = dir.join(WAL_FILE);
         report.file(wal.clone(), Wal::read_records(&wal).map(drop).map_err(Error::from));
-        if let Some(path) = st.metadata.path() {
-            // Every live record's metadata must read back as the JSON text it was written as.
-            let outcome = match st.metadata.damaged(st.ids.live_rows().iter()) {
-                Some(row) => Err(corrupted(
-                    path.to_path_buf(),
-                    format!("the metadata of record '{}' does not read back as JSON", st.ids.id(row)),
-                )),
-                None => Ok(()),
-            };
-            report.file(path.to_path_buf(), outcome);
-        }
-
         report.chunks(st.vectors.occupied_chunks(), st.vectors.verify(&w.vector_crcs));
         if let Some(links) = st.index.links() {
             // Linking rewrites lists across the whole graph: links are checkable only while

@@ -1,5 +1,5 @@
-//! Metadata filtering in a collection: the payload indexes of the schema fields, kept in step
-//! with every write, and the planner that picks how a filtered search runs (DESIGN §6).
+//! The planner of filtered searches: it picks how a filtered search runs from what the
+//! payload indexes (`payload.rs`) count (DESIGN §6).
 //!
 //! Plans: `exact` computes the distance to every allowed row (chosen when that costs no more
 //! than the graph walk would); `graph` walks the HNSW graph through every node but returns
@@ -12,73 +12,11 @@
 
 use libravdb_core::VectorRows;
 use libravdb_core::index::{BreadthKnob, FilteredRoute, VectorIndex, Walk};
-use libravdb_filter::{Filter, PayloadIndex, matches};
-use libravdb_text::TextIndex;
+use libravdb_filter::{Filter, matches};
 use roaring::RoaringBitmap;
-use serde_json::{Map, Value};
 
 use super::State;
-use super::meta::MetadataStore;
-use crate::config::CollectionConfig;
-use crate::ids::IdMap;
-
-/// The indexes of the schema fields: payload indexes, the inverted indexes of the `text` and
-/// `sparse` fields, and the set of live rows they answer within.
-#[derive(Debug, Default)]
-pub(crate) struct Filterable {
-    pub index: PayloadIndex,
-    pub text: TextIndex,
-    pub live: RoaringBitmap,
-}
-
-impl Filterable {
-    /// Empty indexes of `config`'s schema.
-    pub(crate) fn new(config: &CollectionConfig) -> Filterable {
-        Filterable {
-            index: PayloadIndex::new(config.field_types()),
-            text: TextIndex::new(config.text.clone()).with_sparse(config.sparse_fields()),
-            live: RoaringBitmap::new(),
-        }
-    }
-
-    /// Indexes of `config`'s schema over the live rows of `ids` and their stored metadata.
-    pub(crate) fn build(config: &CollectionConfig, ids: &IdMap, metadata: &MetadataStore) -> Filterable {
-        let mut f = Filterable::new(config);
-        for row in &ids.live_rows() {
-            f.insert(row, metadata.text(row).as_deref());
-        }
-        f
-    }
-
-    /// Indexes live `row` with its metadata JSON.
-    pub(crate) fn insert(&mut self, row: u32, meta: Option<&str>) {
-        let meta = parse_meta(meta);
-        self.index.insert(row, meta.as_ref());
-        self.text.insert(row, meta.as_ref());
-        self.live.insert(row);
-    }
-
-    /// Drops `row` (indexed with `meta`) from the indexes.
-    pub(crate) fn remove(&mut self, row: u32, meta: Option<&str>) {
-        let meta = parse_meta(meta);
-        self.index.remove(row, meta.as_ref());
-        self.text.remove(row, meta.as_ref());
-        self.live.remove(row);
-    }
-
-    /// Heap bytes of every index held.
-    pub(crate) fn bytes(&self) -> usize {
-        self.index.bytes() + self.text.bytes() + self.live.serialized_size()
-    }
-}
-
-/// Parses stored metadata JSON (an object, or nothing).
-pub(crate) fn parse_meta(json: Option<&str>) -> Option<Map<String, Value>> {
-    json.and_then(|s| serde_json::from_str::<Value>(s).ok()).and_then(|v| match v {
-        Value::Object(m) => Some(m),
-        _ => None,
-    })
-}
+use super::payload::parse_meta;
 
 /// The strategy of a search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

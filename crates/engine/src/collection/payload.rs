@@ -1,0 +1,137 @@
+//! The payload indexes of a collection's schema fields (bitmaps, sorted numbers), the inverted
+//! indexes of its `text` and `sparse` fields, and their checkpoint files
+//! (`payload-<generation>.seg`, `text-<generation>.seg`), kept in step with every write.
+
+use std::fs;
+use std::path::Path;
+
+use libravdb_filter::PayloadIndex;
+use libravdb_text::TextIndex;
+use roaring::RoaringBitmap;
+use serde_json::{Map, Value};
+
+use super::format::{PAYLOAD, Persistent, TEXT, VerifyReport, corrupted};
+use super::meta::MetadataStore;
+use crate::config::CollectionConfig;
+use crate::error::Result;
+use crate::ids::IdMap;
+
+/// The indexes of the schema fields: payload indexes, the inverted indexes of the `text` and
+/// `sparse` fields, and the set of live rows they answer within.
+#[derive(Debug, Default)]
+pub(crate) struct Filterable {
+    pub index: PayloadIndex,
+    pub text: TextIndex,
+    pub live: RoaringBitmap,
+}
+
+impl Filterable {
+    /// Empty indexes of `config`'s schema.
+    pub(crate) fn new(config: &CollectionConfig) -> Filterable {
+        Filterable {
+            index: PayloadIndex::new(config.field_types()),
+            text: TextIndex::new(config.text.clone()).with_sparse(config.sparse_fields()),
+            live: RoaringBitmap::new(),
+        }
+    }
+
+    /// The indexes of `config`'s schema as checkpoint `generation` saved them; indexed afresh
+    /// from the metadata when it saved none (generation 0, or a checkpoint written before
+    /// payload files).
+    pub(crate) fn open(
+        dir: &Path,
+        generation: u64,
+        config: &CollectionConfig,
+        ids: &IdMap,
+        metadata: &MetadataStore,
+    ) -> Result<Filterable> {
+        match fs::exists(PAYLOAD.path(dir, generation)) {
+            Ok(true) => load(dir, generation, config, ids, metadata),
+            _ => Ok(Filterable::build(config, ids, metadata)),
+        }
+    }
+
+    /// Indexes of `config`'s schema over the live rows of `ids` and their stored metadata.
+    pub(crate) fn build(config: &CollectionConfig, ids: &IdMap, metadata: &MetadataStore) -> Filterable {
+        let mut f = Filterable::new(config);
+        for row in &ids.live_rows() {
+            f.insert(row, metadata.text(row).as_deref());
+        }
+        f
+    }
+
+    /// Indexes live `row` with its metadata JSON.
+    pub(crate) fn insert(&mut self, row: u32, meta: Option<&str>) {
+        let meta = parse_meta(meta);
+        self.index.insert(row, meta.as_ref());
+        self.text.insert(row, meta.as_ref());
+        self.live.insert(row);
+    }
+
+    /// Drops `row` (indexed with `meta`) from the indexes.
+    pub(crate) fn remove(&mut self, row: u32, meta: Option<&str>) {
+        let meta = parse_meta(meta);
+        self.index.remove(row, meta.as_ref());
+        self.text.remove(row, meta.as_ref());
+        self.live.remove(row);
+    }
+
+    /// Heap bytes of every index held.
+    pub(crate) fn bytes(&self) -> usize {
+        self.index.bytes() + self.text.bytes() + self.live.serialized_size()
+    }
+}
+
+/// Parses stored metadata JSON (an object, or nothing).
+pub(crate) fn parse_meta(json: Option<&str>) -> Option<Map<String, Value>> {
+    json.and_then(|s| serde_json::from_str::<Value>(s).ok()).and_then(|v| match v {
+        Value::Object(m) => Some(m),
+        _ => None,
+    })
+}
+
+impl Persistent for Filterable {
+    fn save(&self, dir: &Path, generation: u64) -> Result<()> {
+        PAYLOAD.write(dir, generation, &self.index.to_bytes())?;
+        if !self.text.is_empty() {
+            TEXT.write(dir, generation, &self.text.to_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn check(&self, dir: &Path, generation: u64, report: &mut VerifyReport) {
+        PAYLOAD.check_present(dir, generation, report);
+        TEXT.check_present(dir, generation, report);
+    }
+}
+
+/// Payload and full-text indexes saved by a checkpoint; live rows come from the rows file. A
+/// checkpoint written before text files has none: its text fields are indexed from the
+/// metadata.
+fn load(
+    dir: &Path,
+    generation: u64,
+    config: &CollectionConfig,
+    ids: &IdMap,
+    metadata: &MetadataStore,
+) -> Result<Filterable> {
+    let (path, text_path) = (PAYLOAD.path(dir, generation), TEXT.path(dir, generation));
+    let (_, body) = PAYLOAD.read(dir, generation)?;
+    let index =
+        libravdb_filter::PayloadIndex::from_bytes(&body, config.field_types()).map_err(|e| corrupted(path, e))?;
+    let live = ids.live_rows();
+    let sparse = config.sparse_fields();
+    let text = if config.text.is_empty() && sparse.is_empty() {
+        libravdb_text::TextIndex::default()
+    } else if text_path.exists() {
+        let (_, body) = TEXT.read(dir, generation)?;
+        libravdb_text::TextIndex::from_bytes(&body, &config.text, &sparse).map_err(|e| corrupted(text_path, e))?
+    } else {
+        let mut text = libravdb_text::TextIndex::new(config.text.clone()).with_sparse(sparse);
+        for row in &live {
+            text.insert(row, parse_meta(metadata.text(row).as_deref()).as_ref());
+        }
+        text
+    };
+    Ok(Filterable { index, text, live })
+}
