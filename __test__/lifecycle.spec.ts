@@ -278,6 +278,45 @@ describe('tune()', () => {
       await expect(db.getCollection('h').tune(bad as never)).rejects.toBeInstanceOf(InvalidArgumentError)
     }
   })
+
+  it('measures on the queries given, else on the queries it was asked, else on stored vectors', async () => {
+    db = await LibraVDB.open(undefined, { querySample: 150 })
+    const block = randomVectors(12, 3_000, DIM)
+    const h = await db.createCollection('h', { dimension: DIM, index: { type: 'hnsw', m: 4, efConstruction: 32 } })
+    await h.insertBatch(records(block, 3_000))
+    const stored = await h.tune({ targetRecall: 0.9, sample: 50 })
+    expect([stored.source, stored.sampleSize]).toEqual(['stored', 50])
+    // Given queries: every one of them (not `sample`), as an array or a block.
+    const given = randomVectors(13, 120, DIM)
+    const asked = await h.tune({ targetRecall: 0.9, sample: 50, queries: given })
+    expect([asked.source, asked.sampleSize]).toEqual(['queries', 120])
+    const asArrays = await h.tune({ targetRecall: 0.9, queries: Array.from({ length: 120 }, (_, i) => row(given, i, DIM)) })
+    expect(asArrays).toEqual(asked)
+    // 99 searches are too few to measure on; 100 are enough; at most querySample are kept.
+    const searched = randomVectors(14, 400, DIM)
+    await h.searchBatch(searched.subarray(0, 99 * DIM), { k: 10 })
+    expect((await h.tune({ targetRecall: 0.9 })).source).toBe('stored')
+    h.searchSync(row(searched, 99, DIM), { k: 10 })
+    const recent = await h.tune({ targetRecall: 0.9, sample: 1_000 })
+    expect([recent.source, recent.sampleSize]).toEqual(['recent', 100])
+    await h.searchBatch(searched.subarray(100 * DIM), { k: 10 })
+    expect((await h.tune({ targetRecall: 0.9, sample: 1_000 })).sampleSize).toBe(150)
+    // Kept queries are memory the collection accounts for (as a cache): 150 x 16 x 4 bytes.
+    expect(db.memoryUsage().collections.h.cache).toBeGreaterThanOrEqual(150 * DIM * 4)
+    h.forgetRecentQueries()
+    expect((await h.tune({ targetRecall: 0.9 })).source).toBe('stored')
+    // Off: nothing kept, whatever was searched.
+    const off = await LibraVDB.open(undefined, { querySample: 0 })
+    const o = await off.createCollection('o', { dimension: DIM, index: { type: 'hnsw', m: 4 } })
+    await o.insertBatch(records(block, 1_000))
+    await o.searchBatch(searched, { k: 10 })
+    expect((await o.tune({ targetRecall: 0.9 })).source).toBe('stored')
+    await off.close()
+    await expect(h.tune({ targetRecall: 0.9, queries: new Float32Array(DIM + 1) })).rejects.toMatchObject({ code: 'ERR_DIMENSION_MISMATCH' })
+    const nan = Float32Array.from(given.subarray(0, DIM)).fill(Number.NaN, 3, 4)
+    await expect(h.tune({ targetRecall: 0.9, queries: nan })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
+    await expect(LibraVDB.open(undefined, { querySample: -1 })).rejects.toBeInstanceOf(InvalidArgumentError)
+  })
 })
 
 describe('index.targetRecall', () => {

@@ -357,31 +357,40 @@ export class Collection {
   }
 
   /**
-   * Finds the smallest search breadth (HNSW `efSearch`, IVF-PQ `nprobe`) whose recall@k on a
-   * seeded sample of the collection's own vectors (each excluded from its own answer, exact
-   * neighbours from a flat scan) reaches `targetRecall`, and makes it the collection's
-   * default (persisted). Searches and writes go on meanwhile. The promise is about queries
-   * distributed like the stored vectors: held-out queries landed within 0.02 of the target
-   * on the two test datasets, but queries from elsewhere can do worse. A flat collection
-   * has nothing to tune (recall 1).
+   * Finds the smallest search breadth (HNSW `efSearch`, IVF-PQ `nprobe`) whose recall@k on
+   * queries like your users' reaches `targetRecall`, and makes it the collection's default
+   * (persisted). The queries: `queries` when you pass them (a sample of your query log); else
+   * the collection's own sample of the queries it was recently asked, once it holds 100 (see
+   * `OpenOptions.querySample`); else stored vectors, each searched as if it were not in the
+   * collection. `source` in the result says which. Exact neighbours come from a flat scan;
+   * searches and writes go on meanwhile. A flat collection has nothing to tune (recall 1).
    */
   async tune(opts: TuneOptions): Promise<TuneResult> {
-    const o = optionsObject<TuneOptions>('tune options', opts, ['targetRecall', 'k', 'sample', 'signal', 'timeoutMs'])
+    const o = optionsObject<TuneOptions>('tune options', opts, ['targetRecall', 'k', 'sample', 'queries', 'signal', 'timeoutMs'])
     const target = o.targetRecall
     if (typeof target !== 'number' || !(target > 0 && target <= 1)) {
       throw new InvalidArgumentError(`tune options.targetRecall must be a number in (0, 1], got ${describe(target)}`)
     }
     checkOptionalInteger('tune options.k', o.k, 1)
     checkOptionalInteger('tune options.sample', o.sample, 1)
-    const r = await this.#write(o, (token) => this.#native.tune(target, o.k ?? 10, o.sample ?? 200, token))
+    const queries = o.queries === undefined ? undefined : toQueryBlock(o.queries, this.dimension)
+    const r = await this.#write(o, (token) => this.#native.tune(target, o.k ?? 10, o.sample ?? 200, queries, token))
     const out: TuneResult = {
       recall: r.recall,
+      source: r.source as TuneResult['source'],
       sampleSize: r.sampleSize,
       sweep: r.sweepSettings.map((breadth, i) => ({ breadth, recall: r.sweepRecalls[i] })),
     }
     if (r.knob === 'efSearch') out.efSearch = r.setting ?? undefined
     if (r.knob === 'nprobe') out.nprobe = r.setting ?? undefined
     return out
+  }
+
+  /** Forgets the queries this collection keeps for {@link Collection.tune} (after your queries
+   * changed: a new embedding model, another language); it measures on stored vectors until
+   * searches have filled the sample again. */
+  forgetRecentQueries(): void {
+    this.#native.forgetRecentQueries()
   }
 
   /** A fluent query: `query(v).where('f').eq(x).limit(10).execute()` (see `QueryBuilder`);

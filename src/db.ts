@@ -66,6 +66,7 @@ export class LibraVDB extends EventEmitter<LibraVDBEvents> {
         memoryLimit: o.memoryLimit as number | undefined,
         memoryPressure: o.memoryPressure,
         metadataCacheBytes: o.metadataCache as number | undefined,
+        querySample: o.querySample,
       }),
     )
     return new LibraVDB(native, o.readOnly ? (o.refreshIntervalMs ?? 1000) : 0)

@@ -440,8 +440,13 @@ export interface TuneOptions extends CallOptions {
   targetRecall: number
   /** Neighbours per query the recall is measured on. Default 10. */
   k?: number
-  /** Stored vectors sampled as queries (seeded). Default 200. */
+  /** Queries measured on when they come from the collection's recent queries or its stored
+   * vectors (a seeded choice). Default 200. */
   sample?: number
+  /** Your own sample of real queries (a query log): `Float32Array` (n x dimension) or an array
+   * of vectors, up to 10,000; every one is measured on. The best sample there is: recall on
+   * them is what your users get. */
+  queries?: Float32Array | readonly VectorLike[]
 }
 
 /** What {@link Collection.tune} measured and set. */
@@ -453,7 +458,12 @@ export interface TuneResult {
   /** Recall@k measured on the sample at that setting (below the target only if even the
    * widest breadth of the sweep missed it). */
   recall: number
-  /** Stored vectors the recall was measured on. */
+  /** Where the queries came from: your `queries`, the collection's `recent` queries, or
+   * `stored` vectors (each searched as if it were not in the collection). */
+  source: 'queries' | 'recent' | 'stored'
+  /** Queries the recall was measured on. With n queries and k = 10, the figure's sampling
+   * error is about sqrt(r (1 - r) / (10 n)) or more (neighbours of one query are not
+   * independent): +-0.01 at r = 0.95 and n = 200 (two standard errors 0.015). */
   sampleSize: number
   /** Every breadth measured, narrow to wide, with its recall on the sample. */
   sweep: {

@@ -19,8 +19,8 @@ mod pool;
 pub use cancel::Cancel;
 pub use collection::{
     BatchOptions, BatchReport, Collection, Damage, Fusion, Hits, HybridPlan, HybridQuery, ItemError, PlanKind,
-    QueryPlan, RRF_K, RebuildReport, Record, SearchParams, SignalScores, SparseQuery, Stats, TextQuery, TuneReport,
-    UpdateInput, VerifyReport, Weights, fuse, parse_filter,
+    QueryPlan, RRF_K, RebuildReport, Record, SampleSource, SearchParams, SignalScores, SparseQuery, Stats, TextQuery,
+    TuneReport, UpdateInput, VerifyReport, Weights, fuse, parse_filter,
 };
 pub use config::{CollectionConfig, DbOptions, IndexConfig, IndexSpec, MmapMode, QuantSpec, QuantizationConfig};
 pub use database::{Database, MemoryUsage};

@@ -293,28 +293,37 @@ impl NativeCollection {
         })
     }
 
-    /// Finds and sets the smallest search breadth meeting `target_recall` (see the engine's
-    /// `Collection::tune`).
+    /// Finds and sets the smallest search breadth meeting `target_recall` on `queries` (a
+    /// row-major block) or, without them, on the collection's recent queries or stored vectors
+    /// (see the engine's `Collection::tune`).
     #[napi(ts_return_type = "Promise<NativeTuneReport>")]
     pub fn tune(
         &self,
         target_recall: f64,
         k: u32,
         sample: u32,
+        queries: Option<Float32Array>,
         cancel: Option<&CancelToken>,
     ) -> AsyncTask<Job<NativeTuneReport>> {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
         job(move || {
-            let r = c.tune(target_recall, k as usize, sample as usize, &cancel)?;
+            let r = c.tune(target_recall, k as usize, sample as usize, queries.as_deref(), &cancel)?;
             Ok(NativeTuneReport {
                 knob: r.knob.map(str::to_owned),
                 setting: r.setting.map(|s| s as u32),
                 recall: r.recall,
+                source: r.source.as_str().to_owned(),
                 sample_size: r.sample_size as u32,
                 sweep_settings: r.sweep.iter().map(|&(s, _)| s as u32).collect(),
                 sweep_recalls: r.sweep.iter().map(|&(_, r)| r).collect(),
             })
         })
+    }
+
+    /// Forgets the sample of recent queries `tune()` measures on.
+    #[napi]
+    pub fn forget_recent_queries(&self) {
+        self.c.forget_recent_queries();
     }
 
     /// Writes the records (those passing `filter`, canonical JSON) to a Parquet file at

@@ -27,6 +27,8 @@ pub struct NativeOpenOptions {
     pub memory_pressure: Option<f64>,
     /// Bytes of metadata texts each on-disk collection caches (default 16 MiB).
     pub metadata_cache_bytes: Option<f64>,
+    /// Query vectors each collection keeps for `tune()` (default 1000; 0: none).
+    pub query_sample: Option<u32>,
 }
 
 /// Configuration of a new collection.
@@ -70,6 +72,9 @@ impl NativeDatabase {
                 }
                 if let Some(bytes) = o.metadata_cache_bytes {
                     opts.metadata_cache_bytes = bytes.max(0.0) as u64;
+                }
+                if let Some(n) = o.query_sample {
+                    opts.query_sample = n as usize;
                 }
                 let limit = o.memory_limit.map(|l| l.max(0.0) as u64);
                 let pressure = o.memory_pressure.unwrap_or(DEFAULT_PRESSURE);

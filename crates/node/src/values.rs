@@ -25,6 +25,8 @@ pub struct NativeTuneReport {
     pub knob: Option<String>,
     pub setting: Option<u32>,
     pub recall: f64,
+    /// `queries`, `recent` or `stored`.
+    pub source: String,
     pub sample_size: u32,
     pub sweep_settings: Vec<u32>,
     pub sweep_recalls: Vec<f64>,

@@ -59,6 +59,11 @@ pub enum Walk {
     /// rejected row costs a link-list read, not a vector read; loses its way when matches are
     /// too sparse for two hops to connect them.
     Matches,
+    /// Through every row but this one, which is neither returned nor scored to route on: the
+    /// graph as if the row were not in it. `tune()` makes a stored vector a query this way:
+    /// a query that is not in the graph cannot reach its own node, whose links are exactly
+    /// its nearest neighbours.
+    Without(u32),
 }
 
 /// How a filtered search runs on an index, chosen by the index's cost model.

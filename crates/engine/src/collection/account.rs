@@ -168,16 +168,23 @@ impl Collection {
         let st = self.read_state()?;
         // Reads fill the text cache between writes: the account catches up here.
         self.account(&st);
-        let mut parts = st.memory_parts(true);
+        let mut parts = self.parts(&st, true);
         parts.buffers = self.write_buffers.load(Ordering::Acquire);
         Ok(parts)
+    }
+
+    /// What the state holds, and this collection's sample of recent queries (as a cache).
+    pub(super) fn parts(&self, st: &State, with_resident: bool) -> MemoryParts {
+        let mut parts = st.memory_parts(with_resident);
+        parts.cache += self.recent.bytes();
+        parts
     }
 
     /// Recomputes what this collection holds and brings the database's account up to date.
     /// Under pressure (the update crossed the threshold, or it stands past it), empties this
     /// collection's caches and releases resident mapped pages.
     pub(super) fn account(&self, st: &State) {
-        let held = st.memory_parts(false).held();
+        let held = self.parts(st, false).held();
         let old = self.held.swap(held, Ordering::AcqRel);
         let governor = &self.options.memory;
         if governor.update(old, held) {
@@ -185,10 +192,11 @@ impl Collection {
         }
     }
 
-    /// Gives back what this collection can: its text cache and the resident pages of its
-    /// mapped files (they stay in the files and the page cache).
+    /// Gives back what this collection can: its text cache, its sample of recent queries and
+    /// the resident pages of its mapped files (they stay in the files and the page cache).
     pub(super) fn relieve(&self, st: &State) {
         st.metadata.relieve();
+        self.recent.clear();
         let _ = st.vectors.release_resident();
         if let Some(links) = st.index.links() {
             let _ = links.release_resident();
@@ -230,7 +238,7 @@ impl Collection {
         if limit.is_none() && governor.limit().is_none() {
             return Ok(());
         }
-        let held = st.memory_parts(false);
+        let held = self.parts(st, false);
         let need = st.write_cost(op, self.dimension(), &held);
         governor.admit(&self.name, need, (held.held(), limit))
     }

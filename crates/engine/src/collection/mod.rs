@@ -30,6 +30,7 @@ mod payload;
 mod persist;
 mod planner;
 mod quant;
+mod queries;
 mod read;
 mod rebuild;
 mod results;
@@ -54,7 +55,7 @@ pub use planner::{PlanKind, QueryPlan};
 pub use read::{Hits, Record, Stats, parse_filter};
 pub use rebuild::RebuildReport;
 pub(crate) use state::State;
-pub use tune::TuneReport;
+pub use tune::{SampleSource, TuneReport};
 pub use write::{BatchOptions, BatchReport, ItemError, UpdateInput};
 
 use crate::config::{CollectionConfig, DbOptions};
@@ -112,6 +113,8 @@ pub struct Collection {
     /// A background rebuild is due and has not switched yet (`stats().indexState` says
     /// `building` from the write that made it due until the new index serves).
     rebuild_pending: std::sync::atomic::AtomicBool,
+    /// A uniform sample of the queries searched, for `tune()` (see `queries.rs`).
+    recent: queries::QueryLog,
     /// A background tune for the recall target is running.
     tuning: std::sync::atomic::AtomicBool,
     /// Why the last background rebuild or tune failed (not retried until the collection reopens).

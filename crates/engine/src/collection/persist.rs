@@ -29,6 +29,7 @@ use super::index::{IndexSource, IndexState, links_shift};
 use super::meta::MetadataStore;
 use super::payload::Filterable;
 use super::quant::QuantState;
+use super::queries::QueryLog;
 use super::rows::{self, Texts};
 use super::{Collection, OPEN, State, Writer};
 use crate::config::{CollectionConfig, DbOptions};
@@ -86,6 +87,7 @@ impl Collection {
         writer: Writer,
     ) -> Collection {
         let wal_bytes = writer.wal.as_ref().map_or_else(Default::default, Wal::len_gauge);
+        let recent = QueryLog::new(config.dimension, options.query_sample);
         let c = Collection {
             name,
             dir,
@@ -101,6 +103,7 @@ impl Collection {
             background: Default::default(),
             background_rebuild: Default::default(),
             rebuild_pending: Default::default(),
+            recent,
             tuning: Default::default(),
             index_error: Mutex::new(None),
             wal_bytes,

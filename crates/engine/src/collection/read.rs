@@ -312,8 +312,16 @@ impl Collection {
         Ok(())
     }
 
-    /// Validates queries and normalises them for cosine.
+    /// Validates queries and normalises them for cosine; offers them to the sample of
+    /// recent queries (`tune()` measures recall on it).
     pub(super) fn prepare_queries(&self, queries: &[f32]) -> Result<Vec<f32>> {
+        let out = self.prepare_vectors(queries)?;
+        self.recent.record(&out);
+        Ok(out)
+    }
+
+    /// Checks that query vectors hold only finite numbers; normalises them for cosine.
+    pub(super) fn prepare_vectors(&self, queries: &[f32]) -> Result<Vec<f32>> {
         if let Some((i, x)) = queries.iter().enumerate().find(|(_, x)| !x.is_finite()) {
             let dim = self.dimension();
             return Err(Error::invalid(format!(
@@ -428,7 +436,7 @@ impl Collection {
             code_bytes: codes.1,
             compression: codes.2,
             memory: {
-                let mut m = st.memory_parts(true);
+                let mut m = self.parts(&st, true);
                 m.buffers = self.write_buffers.load(std::sync::atomic::Ordering::Acquire);
                 m
             },

@@ -38,6 +38,9 @@ pub struct DbOptions {
     pub memory: Arc<MemoryGovernor>,
     /// Bytes of metadata texts each on-disk collection caches (0: none).
     pub metadata_cache_bytes: u64,
+    /// Query vectors each collection keeps, a uniform sample of those it was asked, for
+    /// `tune()` and `index.targetRecall` to measure recall on (0: none kept).
+    pub query_sample: usize,
 }
 
 impl Default for DbOptions {
@@ -48,6 +51,7 @@ impl Default for DbOptions {
             read_only: false,
             memory: Arc::new(MemoryGovernor::new(None, crate::memory::DEFAULT_PRESSURE).expect("valid default")),
             metadata_cache_bytes: 16 << 20,
+            query_sample: 1000,
         }
     }
 }

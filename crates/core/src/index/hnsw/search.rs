@@ -255,8 +255,22 @@ impl<L: LinkTable> HnswIndex<L> {
     }
 
     /// [`HnswIndex::search_scored`] walking level 0 as `walk` says (through matches only:
-    /// [`HnswIndex::search_two_hop`], for tight filters).
+    /// [`HnswIndex::search_two_hop`], for tight filters; without one row: [`Walk::Without`]).
     pub fn search_walk<S, F>(&self, scorer: &S, k: usize, ef: usize, walk: Walk, accept: F) -> Vec<Neighbor>
+    where
+        S: Scorer + ?Sized,
+        F: Fn(u32) -> bool,
+    {
+        match walk {
+            Walk::Without(row) => {
+                self.walk_from_entry(&Without { scorer, row }, k, ef, Walk::Through, |r| r != row && accept(r))
+            }
+            _ => self.walk_from_entry(scorer, k, ef, walk, accept),
+        }
+    }
+
+    /// Greedy descent to level 0, then the level-0 beam search `walk` names.
+    fn walk_from_entry<S, F>(&self, scorer: &S, k: usize, ef: usize, walk: Walk, accept: F) -> Vec<Neighbor>
     where
         S: Scorer + ?Sized,
         F: Fn(u32) -> bool,
@@ -264,12 +278,31 @@ impl<L: LinkTable> HnswIndex<L> {
         let Some((start, _)) = self.descend(scorer, 0) else { return Vec::new() };
         let ef = ef.max(k);
         let mut found = with_visited(self.len(), |visited| match walk {
-            Walk::Through => {
+            Walk::Matches => self.search_two_hop(scorer, start, ef, visited, &accept),
+            Walk::Through | Walk::Without(_) => {
                 self.search_layer::<S, F, false>(scorer, Beam { entry: start, ef, level: 0 }, visited, &accept)
             }
-            Walk::Matches => self.search_two_hop(scorer, start, ef, visited, &accept),
         });
         found.truncate(k);
         found
+    }
+}
+
+/// A scorer that puts one row out of reach: at an infinite distance it is never moved to in
+/// the descent, and the beam queues it last, so it is expanded only if nothing else is left
+/// while the beam is not yet full.
+struct Without<'a, S: ?Sized> {
+    scorer: &'a S,
+    row: u32,
+}
+
+impl<S: Scorer + ?Sized> Scorer for Without<'_, S> {
+    #[inline]
+    fn score(&self, row: u32) -> f32 {
+        if row == self.row { f32::INFINITY } else { self.scorer.score(row) }
+    }
+    #[inline]
+    fn prefetch(&self, row: u32) {
+        self.scorer.prefetch(row)
     }
 }

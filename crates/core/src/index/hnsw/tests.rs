@@ -146,3 +146,32 @@ fn two_hop_walk_keeps_recall_under_tight_filters_and_scores_fewer_rows() {
     assert_eq!(walk(live / 2, 1536), Walk::Through);
     assert_eq!(walk(live * 9 / 10, 1536), Walk::Through);
 }
+
+#[test]
+fn a_walk_without_a_row_neither_returns_nor_scores_it() {
+    struct Counting<'a> {
+        inner: search::VectorScorer<'a, DenseVectors>,
+        scored: std::cell::RefCell<HashSet<u32>>,
+    }
+    impl Scorer for Counting<'_> {
+        fn score(&self, row: u32) -> f32 {
+            self.scored.borrow_mut().insert(row);
+            self.inner.score(row)
+        }
+    }
+    let (v, _) = clustered(5, 3000, 10, 16, 30, 10.0);
+    let g = build(&v, HnswParams::default());
+    // Stored vectors as queries, among them the entry point (where every descent starts).
+    let entry = g.entry().unwrap().row;
+    for row in [entry, 1, 77, 2999] {
+        let scorer = Counting { inner: g.vector_scorer(&v, v.row(row)), scored: Default::default() };
+        let found = g.search_walk(&scorer, 10, 64, Walk::Without(row), |_| true);
+        assert_eq!(found.len(), 10);
+        assert!(found.iter().all(|n| n.row != row), "row {row} returned");
+        assert!(!scorer.scored.borrow().contains(&row), "row {row} scored");
+        // Its own neighbours are still found: the rest of the graph stays reachable.
+        let truth: HashSet<u32> =
+            FlatIndex::new(Metric::L2).search(&v, v.row(row), 10, |r| r != row).iter().map(|n| n.row).collect();
+        assert!(found.iter().filter(|n| truth.contains(&n.row)).count() >= 8, "row {row}: {found:?}");
+    }
+}
