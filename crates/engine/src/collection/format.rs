@@ -32,7 +32,10 @@ use crate::error::{Error, Result};
 /// - 3: metadata moves from the rows segment to an append-only record file; the rows segment
 ///   keeps a span per row. A version-2 rows segment is read as before and its texts copied to
 ///   a record file at open; the next checkpoint writes version 3.
-pub const FORMAT_VERSION: u32 = 3;
+/// - 4: each metadata span in the rows segment carries the CRC32 of its text, so the record
+///   file is checksummed too. A version-3 rows segment is read without them: opening computes
+///   them from the record file; the next checkpoint writes version 4.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// A checkpoint's segment files: one per concern, named `<prefix><generation>.seg`, each
 /// with its magic, written whole and checksummed by `libravdb_storage::segment`.

@@ -200,7 +200,7 @@ impl Collection {
         }
         if query.signals() == 1 {
             let only = lists.into_iter().flatten().next().unwrap_or_default();
-            return Ok(self.hits_of(&st, vec![only.len() as u32], only.into_iter(), params));
+            return self.hits_of(&st, vec![only.len() as u32], only.into_iter(), params);
         }
         let weights = fusion.weights();
         let ran: Vec<(&[(u32, f32)], f32)> =
@@ -216,7 +216,7 @@ impl Collection {
             text: fused.iter().map(|&(r, _)| score_in(1, r)).collect(),
             sparse: fused.iter().map(|&(r, _)| score_in(2, r)).collect(),
         };
-        let mut hits = self.hits_of(&st, vec![fused.len() as u32], fused.into_iter(), params);
+        let mut hits = self.hits_of(&st, vec![fused.len() as u32], fused.into_iter(), params)?;
         hits.signals = Some(signals);
         Ok(hits)
     }

@@ -10,6 +10,12 @@
 //!
 //! A read-only handle never writes the file: what it replays from the writer's WAL is kept in
 //! an overlay on the heap until its next reload.
+//!
+//! Each span carries the CRC32 of its text, so every byte of the record file is covered by a
+//! checksum kept in the (checksummed) rows segment: a text whose bytes changed on disk reads as
+//! damaged ([`MetadataStore::owned`] fails with `ERR_CORRUPTED`), never as other metadata or a
+//! parse error. Rows segments before format version 4 have no CRCs: opening one computes
+//! them from the file as it is then.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -25,15 +31,28 @@ use quick_cache::{DefaultHashBuilder, Lifecycle, Weighter};
 use super::format::{corrupted, record_path};
 use crate::error::Result;
 
-/// Where a row's text lies in the record file; `len == NONE`: the row has no metadata.
+/// Where a row's text lies in the record file and its CRC32; `len == NONE`: the row has no
+/// metadata.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Span {
     offset: u64,
     len: u32,
+    crc: u32,
 }
 
 const NONE: u32 = u32::MAX;
-const EMPTY: Span = Span { offset: 0, len: NONE };
+const EMPTY: Span = Span { offset: 0, len: NONE, crc: 0 };
+
+/// A text whose bytes no longer match their checksum: the record file it lies in.
+#[derive(Debug)]
+pub(crate) struct Damaged(pub PathBuf);
+
+impl Damaged {
+    /// What is wrong with record `id`'s metadata, and what to do.
+    pub fn reason(id: &str) -> String {
+        format!("the metadata of record '{id}' does not match its checksum (damaged on disk); restore from a backup")
+    }
+}
 /// Heap bytes per boxed text beyond its characters (pointer, length, allocator header).
 const BOX_OVERHEAD: u64 = 32;
 
@@ -65,14 +84,27 @@ impl MetadataStore {
         Self { texts: Texts::Heap(texts), text_bytes, cache: TextCache::new(0) }
     }
 
-    /// The record file of `epoch` in `dir` as a checkpoint left it (`len` bytes, `spans`).
-    pub fn open(dir: &Path, epoch: u64, len: u64, spans: Vec<Span>, read_only: bool, cache_bytes: u64) -> Result<Self> {
+    /// The record file of `epoch` in `dir` as a checkpoint left it (`len` bytes, `spans`;
+    /// `checksummed: false` for spans of a rows segment before version 4, whose CRCs are
+    /// computed here).
+    pub fn open(
+        dir: &Path,
+        epoch: u64,
+        len: u64,
+        mut spans: Vec<Span>,
+        checksummed: bool,
+        read_only: bool,
+        cache_bytes: u64,
+    ) -> Result<Self> {
         let file = RecordFile::open(&record_path(dir, epoch), len, read_only)?;
         let text_bytes = spans.iter().filter(|s| s.len != NONE).map(|s| s.len as u64).sum();
         let path = file.path().to_path_buf();
-        for s in spans.iter().filter(|s| s.len != NONE) {
-            if file.get(s.offset, s.len).is_none() {
+        for s in spans.iter_mut().filter(|s| s.len != NONE) {
+            let Some(bytes) = file.get(s.offset, s.len) else {
                 return Err(corrupted(path, format!("a record at {} lies past the file's end", s.offset)));
+            };
+            if !checksummed {
+                s.crc = crc32fast::hash(bytes);
             }
         }
         let texts = Texts::File { file, epoch, spans, overlay: HashMap::new() };
@@ -82,7 +114,7 @@ impl MetadataStore {
     /// A new record file of `epoch` in `dir` holding `texts` (a collection created, or one
     /// written by a build that kept metadata in its rows segment).
     pub fn create(dir: &Path, epoch: u64, texts: Vec<Option<Box<str>>>, cache_bytes: u64) -> Result<Self> {
-        let mut store = Self::open(dir, epoch, 0, Vec::new(), false, cache_bytes)?;
+        let mut store = Self::open(dir, epoch, 0, Vec::new(), true, false, cache_bytes)?;
         let total: u64 = texts.iter().flatten().map(|t| t.len() as u64).sum();
         store.reserve(total)?;
         for (row, text) in texts.iter().enumerate() {
@@ -124,7 +156,11 @@ impl MetadataStore {
                     overlay.insert(row, text.map(Box::from));
                 } else {
                     spans[r] = match text {
-                        Some(t) => Span { offset: file.append(t.as_bytes())?, len: t.len() as u32 },
+                        Some(t) => Span {
+                            offset: file.append(t.as_bytes())?,
+                            len: t.len() as u32,
+                            crc: crc32fast::hash(t.as_bytes()),
+                        },
                         None => EMPTY,
                     };
                 }
@@ -140,45 +176,61 @@ impl MetadataStore {
     }
 
     /// Row `row`'s text, read in place (not through the cache: for filters and checkpoints,
-    /// which read many rows once).
+    /// which read many rows once). A damaged text reads as none here: writes refuse to touch
+    /// it (see [`MetadataStore::intact`]), reads that return it fail ([`MetadataStore::owned`]),
+    /// and `verify()` reports it.
     pub fn text(&self, row: u32) -> Option<Cow<'_, str>> {
+        self.checked(row).ok().flatten()
+    }
+
+    /// Row `row`'s text, or [`Damaged`] if its bytes do not match their checksum.
+    pub fn checked(&self, row: u32) -> std::result::Result<Option<Cow<'_, str>>, Damaged> {
         match &self.texts {
-            Texts::Heap(t) => t.get(row as usize)?.as_deref().map(Cow::Borrowed),
+            Texts::Heap(t) => Ok(t.get(row as usize).and_then(|t| t.as_deref()).map(Cow::Borrowed)),
             Texts::File { file, spans, overlay, .. } => {
                 if !overlay.is_empty()
                     && let Some(t) = overlay.get(&row)
                 {
-                    return t.as_deref().map(Cow::Borrowed);
+                    return Ok(t.as_deref().map(Cow::Borrowed));
                 }
-                let span = spans.get(row as usize).filter(|s| s.len != NONE)?;
-                // The bytes were written from a `&str`; damage on disk reads as no metadata
-                // here and is reported by `verify()`.
-                std::str::from_utf8(file.get(span.offset, span.len)?).ok().map(Cow::Borrowed)
+                let Some(span) = spans.get(row as usize).filter(|s| s.len != NONE) else { return Ok(None) };
+                let damaged = || Damaged(file.path().to_path_buf());
+                let bytes = file.get(span.offset, span.len).ok_or_else(damaged)?;
+                if crc32fast::hash(bytes) != span.crc {
+                    return Err(damaged());
+                }
+                // Written from a `&str`: valid unless changed, which the checksum rules out.
+                std::str::from_utf8(bytes).map(|t| Some(Cow::Borrowed(t))).map_err(|_| damaged())
             }
         }
     }
 
-    /// Row `row`'s text for a caller that keeps it (`get`, search hits, scans): through the
-    /// cache for file-backed texts.
-    pub fn owned(&self, row: u32) -> Option<String> {
-        if matches!(self.texts, Texts::Heap(_)) || self.cache.capacity == 0 {
-            return self.text(row).map(Cow::into_owned);
-        }
-        if let Some(hit) = self.cache.get(row) {
-            return Some(hit.as_ref().to_owned());
-        }
-        let text = self.text(row)?;
-        let shared: Arc<str> = Arc::from(text.as_ref());
-        self.cache.insert(row, shared.clone());
-        Some(shared.as_ref().to_owned())
+    /// Whether row `row`'s text (if any) reads back as written.
+    pub fn intact(&self, row: u32) -> bool {
+        self.checked(row).is_ok()
     }
 
-    /// Whether any text of `rows` fails to read back (`verify()`).
+    /// Row `row`'s text for a caller that keeps it (`get`, search hits, scans): through the
+    /// cache for file-backed texts; [`Damaged`] if its bytes changed on disk.
+    pub fn owned(&self, row: u32) -> std::result::Result<Option<String>, Damaged> {
+        if matches!(self.texts, Texts::Heap(_)) || self.cache.capacity == 0 {
+            return Ok(self.checked(row)?.map(Cow::into_owned));
+        }
+        if let Some(hit) = self.cache.get(row) {
+            return Ok(Some(hit.as_ref().to_owned()));
+        }
+        let Some(text) = self.checked(row)? else { return Ok(None) };
+        let shared: Arc<str> = Arc::from(text.as_ref());
+        self.cache.insert(row, shared.clone());
+        Ok(Some(shared.as_ref().to_owned()))
+    }
+
+    /// The first of `rows` whose text fails to read back as the JSON written (`verify()`).
     pub fn damaged(&self, rows: impl Iterator<Item = u32>) -> Option<u32> {
-        let Texts::File { file, spans, .. } = &self.texts else { return None };
-        rows.filter(|&r| spans.get(r as usize).is_some_and(|s| s.len != NONE)).find(|&r| {
-            let s = spans[r as usize];
-            file.get(s.offset, s.len).is_none_or(|b| serde_json::from_slice::<serde_json::Value>(b).is_err())
+        let Texts::File { .. } = &self.texts else { return None };
+        rows.into_iter().find(|&r| match self.checked(r) {
+            Ok(text) => text.is_some_and(|t| serde_json::from_str::<serde_json::Value>(&t).is_err()),
+            Err(_) => true,
         })
     }
 
@@ -268,6 +320,7 @@ impl MetadataStore {
         };
         w.u64(s.offset);
         w.u32(s.len);
+        w.u32(s.crc);
     }
 
     /// `optimize()`: copies the live texts (`live(row)`) into a new record file of `epoch`,
@@ -283,7 +336,9 @@ impl MetadataStore {
         let mut moved = Vec::with_capacity(spans.len());
         for (row, s) in spans.iter().enumerate() {
             moved.push(match file.get(s.offset, s.len) {
-                Some(bytes) if s.len != NONE && live(row as u32) => Span { offset: fresh.append(bytes)?, len: s.len },
+                Some(bytes) if s.len != NONE && live(row as u32) => {
+                    Span { offset: fresh.append(bytes)?, len: s.len, crc: s.crc }
+                }
                 _ => EMPTY,
             });
         }
@@ -308,9 +363,10 @@ pub(crate) struct Compacted {
     spans: Vec<Span>,
 }
 
-/// Reads a span written by [`MetadataStore::encode_span`].
-pub(crate) fn read_span(r: &mut ByteReader) -> std::result::Result<Span, DecodeError> {
-    Ok(Span { offset: r.u64()?, len: r.u32()? })
+/// Reads a span written by [`MetadataStore::encode_span`] (`checksummed`: with its CRC, from
+/// format version 4).
+pub(crate) fn read_span(r: &mut ByteReader, checksummed: bool) -> std::result::Result<Span, DecodeError> {
+    Ok(Span { offset: r.u64()?, len: r.u32()?, crc: if checksummed { r.u32()? } else { 0 } })
 }
 
 /// The span of a row without metadata (tombstones, reclaimed rows).

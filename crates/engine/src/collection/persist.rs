@@ -203,8 +203,8 @@ impl Collection {
             rows::load(&dir, m.generation)?
         };
         let metadata = match texts {
-            Texts::File { epoch, len, spans } => {
-                MetadataStore::open(&dir, epoch, len, spans, read_only, options.metadata_cache_bytes)?
+            Texts::File { epoch, len, spans, checksummed } => {
+                MetadataStore::open(&dir, epoch, len, spans, checksummed, read_only, options.metadata_cache_bytes)?
             }
             // A version-2 checkpoint (texts in its rows segment) seen by a reader: keep them.
             Texts::Inline(texts) if read_only => MetadataStore::heap(texts),

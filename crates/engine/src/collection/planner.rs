@@ -192,7 +192,9 @@ impl State {
 
     /// Whether `row` passes `filter`, evaluated on its stored metadata.
     pub(super) fn row_matches(&self, filter: &Filter, row: u32) -> bool {
-        self.ids.is_live(row) && matches(filter, parse_meta(self.metadata.text(row).as_deref()).as_ref())
+        // A damaged record matches nothing (reading it fails; `verify()` reports it).
+        self.ids.is_live(row)
+            && self.metadata.checked(row).is_ok_and(|text| matches(filter, parse_meta(text.as_deref()).as_ref()))
     }
 }
 

@@ -119,11 +119,8 @@ impl Collection {
     /// The record with this id, if it exists.
     pub fn get(&self, id: &str) -> Result<Option<Record>> {
         let st = self.read_state()?;
-        Ok(st.ids.get(id).map(|row| Record {
-            id: id.to_owned(),
-            vector: st.vectors.row(row).to_vec(),
-            metadata: st.metadata.owned(row),
-        }))
+        let Some(row) = st.ids.get(id) else { return Ok(None) };
+        Ok(Some(Record { id: id.to_owned(), vector: st.vectors.row(row).to_vec(), metadata: st.metadata_of(row)? }))
     }
 
     /// A page of a scan in row order: up to `limit` live records after row `after` (None: from
@@ -148,7 +145,7 @@ impl Collection {
                 out.push(Record {
                     id: st.ids.id(r).to_owned(),
                     vector: if include_vectors { st.vectors.row(r).to_vec() } else { Vec::new() },
-                    metadata: st.metadata.text(r).map(std::borrow::Cow::into_owned),
+                    metadata: st.metadata_of(r)?,
                 });
             }
             row += 1;
@@ -218,7 +215,7 @@ impl Collection {
             .zip(queries.chunks_exact(dim))
             .map(|(f, q)| asked.finish(metric, &st.vectors, q, f))
             .collect();
-        Ok(self.collect_hits(&st, &found, asked))
+        self.collect_hits(&st, &found, asked)
     }
 
     /// Queries per group when a batch of `nq` can be answered by blocked exact scans (see
@@ -341,7 +338,7 @@ impl Collection {
         Ok(out)
     }
 
-    pub(super) fn collect_hits(&self, st: &State, found: &[Vec<Neighbor>], params: SearchParams) -> Hits {
+    pub(super) fn collect_hits(&self, st: &State, found: &[Vec<Neighbor>], params: SearchParams) -> Result<Hits> {
         let metric = self.metric;
         let counts = found.iter().map(|f| f.len() as u32).collect();
         self.hits_of(st, counts, found.iter().flatten().map(|n| (n.row, metric.score(n.distance))), params)
@@ -355,7 +352,7 @@ impl Collection {
         counts: Vec<u32>,
         found: impl Iterator<Item = (u32, f32)>,
         params: SearchParams,
-    ) -> Hits {
+    ) -> Result<Hits> {
         let total: usize = counts.iter().map(|&c| c as usize).sum();
         let mut hits = Hits {
             counts,
@@ -369,13 +366,13 @@ impl Collection {
             hits.ids.push(st.ids.id(row).to_owned());
             hits.scores.push(score);
             if let Some(m) = &mut hits.metadata {
-                m.push(st.metadata.owned(row));
+                m.push(st.metadata_of(row)?);
             }
             if let Some(v) = &mut hits.vectors {
                 v.extend_from_slice(st.vectors.row(row));
             }
         }
-        hits
+        Ok(hits)
     }
 
     /// Size and footprint.

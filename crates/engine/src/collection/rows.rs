@@ -8,7 +8,7 @@ use std::path::Path;
 use libravdb_core::codec::{ByteReader, ByteWriter};
 
 use super::format::{Persistent, ROWS, VerifyReport, corrupted};
-use super::meta::{MetadataStore, Span, no_span, read_span};
+use super::meta::{Damaged, MetadataStore, Span, no_span, read_span};
 use crate::error::Result;
 use crate::ids::IdMap;
 
@@ -33,10 +33,7 @@ impl Persistent for Rows<'_> {
         if let Some(path) = self.metadata.path() {
             // Every live record's metadata must read back as the JSON text it was written as.
             let outcome = match self.metadata.damaged(self.ids.live_rows().iter()) {
-                Some(row) => Err(corrupted(
-                    path.to_path_buf(),
-                    format!("the metadata of record '{}' does not read back as JSON", self.ids.id(row)),
-                )),
+                Some(row) => Err(corrupted(path.to_path_buf(), Damaged::reason(self.ids.id(row)))),
                 None => Ok(()),
             };
             report.file(path.to_path_buf(), outcome);
@@ -44,10 +41,11 @@ impl Persistent for Rows<'_> {
     }
 }
 
-/// Rows file body (version 3): row count (u64), the metadata record file's epoch and length
+/// Rows file body (version 4): row count (u64), the metadata record file's epoch and length
 /// (u64 each), then per row a state byte (1 live, 0 tombstone, 2 reclaimed) and, when live,
-/// the id and the span of its metadata (offset u64, length u32; u32::MAX: none). Version 2
-/// had the optional metadata JSON in place of the span.
+/// the id and the span of its metadata (offset u64, length u32 (u32::MAX: none), CRC32 of the
+/// text u32). Version 3 had no CRC; version 2 had the optional metadata JSON in place of the
+/// span.
 fn encode(ids: &IdMap, metadata: &MetadataStore) -> Vec<u8> {
     let mut w = ByteWriter::with_capacity(ids.rows() * 32);
     w.u64(ids.rows() as u64);
@@ -68,8 +66,9 @@ fn encode(ids: &IdMap, metadata: &MetadataStore) -> Vec<u8> {
 pub(super) enum Texts {
     /// Version 2: the texts themselves.
     Inline(Vec<Option<Box<str>>>),
-    /// Version 3: spans into the record file of `epoch`, `len` bytes long.
-    File { epoch: u64, len: u64, spans: Vec<Span> },
+    /// Version 3 on: spans into the record file of `epoch`, `len` bytes long (with their
+    /// CRCs from version 4: `checksummed`).
+    File { epoch: u64, len: u64, spans: Vec<Span>, checksummed: bool },
 }
 
 /// The ids and metadata spans of checkpoint `generation`.
@@ -80,6 +79,7 @@ pub(super) fn load(dir: &Path, generation: u64) -> Result<(IdMap, Texts)> {
     let mut r = ByteReader::new(&body);
     let rows = r.u64().map_err(bad)?;
     let inline = version < 3;
+    let checksummed = version >= 4;
     let (epoch, len) = if inline { (0, 0) } else { (r.u64().map_err(bad)?, r.u64().map_err(bad)?) };
     let mut ids = IdMap::default();
     let mut texts = Vec::new();
@@ -97,7 +97,7 @@ pub(super) fn load(dir: &Path, generation: u64) -> Result<(IdMap, Texts)> {
                 if inline {
                     texts.push(r.opt_str().map_err(bad)?.map(Box::from));
                 } else {
-                    spans.push(read_span(&mut r).map_err(bad)?);
+                    spans.push(read_span(&mut r, checksummed).map_err(bad)?);
                 }
             }
             0 | 2 => {
@@ -115,5 +115,5 @@ pub(super) fn load(dir: &Path, generation: u64) -> Result<(IdMap, Texts)> {
         }
     }
     ids.mark_free(free);
-    Ok((ids, if inline { Texts::Inline(texts) } else { Texts::File { epoch, len, spans } }))
+    Ok((ids, if inline { Texts::Inline(texts) } else { Texts::File { epoch, len, spans, checksummed } }))
 }

@@ -7,9 +7,9 @@ use libravdb_core::index::Walk;
 use libravdb_core::{Metric, Neighbor, VectorRows};
 use libravdb_storage::ChunkedVectors;
 
-use super::format::{Persistent, VerifyReport};
+use super::format::{Persistent, VerifyReport, corrupted};
 use super::index::IndexState;
-use super::meta::MetadataStore;
+use super::meta::{Damaged, MetadataStore};
 use super::params::SearchParams;
 use super::payload::Filterable;
 use super::quant::QuantState;
@@ -54,6 +54,12 @@ impl State {
             filterable: None,
             rebuilding: false,
         })
+    }
+
+    /// Row `row`'s metadata for a caller that returns it; `ERR_CORRUPTED` naming the record
+    /// file and the record when its bytes changed on disk.
+    pub(super) fn metadata_of(&self, row: u32) -> Result<Option<String>> {
+        self.metadata.owned(row).map_err(|Damaged(path)| corrupted(path, Damaged::reason(self.ids.id(row))))
     }
 
     /// Each concern that owns checkpoint files, in the order a checkpoint saves them (the

@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use libravdb_core::{Metric, distance::normalize};
 use rayon::prelude::*;
 
+use super::meta::Damaged;
 use super::{Collection, POISONED, State, Writer};
 use crate::cancel::Cancel;
 use crate::config::MAX_ID_BYTES;
@@ -167,11 +168,13 @@ impl Triage {
                 if !seen.insert(id) {
                     return Err((ErrorCode::DuplicateId, format!("id '{id}' appears more than once in this batch")));
                 }
-                match (presence, st.ids.contains(id)) {
-                    (Presence::New, true) => {
+                match (presence, st.ids.get(id)) {
+                    (Presence::New, Some(_)) => {
                         Err((ErrorCode::DuplicateId, format!("id '{id}' already exists; use upsert to replace it")))
                     }
-                    (Presence::Existing, false) => Err((ErrorCode::NotFound, format!("id '{id}' does not exist"))),
+                    (Presence::Existing, None) => Err((ErrorCode::NotFound, format!("id '{id}' does not exist"))),
+                    // Replacing or deleting a record un-indexes its metadata: it must read back.
+                    (_, Some(row)) if !st.metadata.intact(row) => Err((ErrorCode::Corrupted, Damaged::reason(id))),
                     _ => item(i),
                 }
             });
