@@ -8,6 +8,8 @@ export type { ByteSize } from './src/check'
 export { Collection } from './src/collection'
 export type { RebuildOptions, RebuildTarget, TuneOptions, TuneResult } from './src/records'
 export type {
+  BackupOptions,
+  BackupResult,
   BatchOptions,
   BatchResult,
   CollectionMemory,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -35,6 +35,33 @@ describe('npx libravdb (CLI)', () => {
     const parsed = JSON.parse(stats.stdout)
     expect(parsed.copy).toMatchObject({ count: 1500, dimension: 4, metric: 'cosine' })
     expect(parsed.all).toMatchObject({ count: 3000, activeIndex: 'hnsw' })
+  })
+
+  it('backs up beside a running writer; verify exits 1 on damage and lists it', { timeout: 120_000 }, async () => {
+    const d = mkdtempSync(join(tmpdir(), 'libravdb-cli-'))
+    const writer = await LibraVDB.open(join(d, 'src'))
+    const c = await writer.createCollection('docs', { dimension: 4 })
+    await c.insertBatch(Array.from({ length: 2000 }, (_, i) => ({ id: `d${i}`, vector: [1, i % 7, i % 3, 1], metadata: { i } })))
+    await writer.close() // a checkpoint, then writes the CLI's read-only copy finds in the WAL
+    const live = await LibraVDB.open(join(d, 'src'))
+    await live.getCollection('docs').insertBatch([{ id: 'after', vector: [1, 2, 3, 4] }])
+    const backup = cli(['backup', join(d, 'src'), join(d, 'bak')])
+    expect(backup.status, backup.stderr).toBe(0)
+    expect(backup.stdout).toMatch(/backed up 1 collections .* to /)
+    await live.close()
+    const ok = cli(['verify', join(d, 'bak')])
+    expect([ok.status, ok.stdout]).toEqual([0, expect.stringMatching(/^ok: /m)])
+    const copy = await LibraVDB.open(join(d, 'bak'))
+    expect([await copy.getCollection('docs').count(), (await copy.getCollection('docs').get('after'))?.id]).toEqual([2001, 'after'])
+    await copy.close()
+    const chunk = join(d, 'bak', 'collections', 'docs', 'vectors', '000000.chunk')
+    const bytes = readFileSync(chunk)
+    bytes[100] ^= 1
+    writeFileSync(chunk, bytes)
+    const bad = cli(['verify', join(d, 'bak')])
+    expect(bad.status).toBe(1)
+    expect(bad.stdout).toContain(`damaged: ${chunk}`)
+    expect(cli(['backup', join(d, 'src'), join(d, 'bak')]).stderr).toContain('ERR_INVALID_ARGUMENT') // not empty
   })
 
   it('bad usage exits 2 with the usage; engine errors exit 1 with their code', () => {

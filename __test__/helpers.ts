@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -35,3 +36,21 @@ export function recallAt10(got: { id: string }[][], truth: { id: string }[][]): 
 
 /** ../shared/datasets beside the checkout, or $LIBRAVDB_DATASETS. */
 export const DATASETS = process.env.LIBRAVDB_DATASETS ?? join(__dirname, '..', '..', 'shared', 'datasets')
+
+/** Runs `__test__/crash/<script>` in a child process and SIGKILLs it once it prints
+ * `marker`; resolves to what it printed (rejects if it exits by itself). */
+export function runUntilKilled(script: string, args: string[], marker: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash', script), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes(marker)) child.kill('SIGKILL')
+    })
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(out) : reject(new Error(`exit ${code}: ${out} ${err}`))))
+  })
+}

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AbortError, InvalidArgumentError, LibraVDB } from '../index'
-import { ids, randomVectors, recallAt10, row, tempDir } from './helpers'
+import { ids, randomVectors, recallAt10, row, runUntilKilled, tempDir } from './helpers'
 
 const DIM = 16
 
@@ -21,24 +20,6 @@ function records(block: Float32Array, n: number, from = 0) {
 /** Top-10 of every query, as hit lists. */
 async function top10(c: import('../index').Collection, queries: Float32Array) {
   return c.searchBatch(queries, { k: 10 })
-}
-
-/** Runs `__test__/crash/<script>` in a child process and SIGKILLs it once it prints
- * `marker`; resolves to what it printed (rejects if it exits by itself). */
-function runUntilKilled(script: string, args: string[], marker: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash', script), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      if (out.includes(marker)) child.kill('SIGKILL')
-    })
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(out) : reject(new Error(`exit ${code}: ${out} ${err}`))))
-  })
 }
 
 function linkDirs(dir: string): string[] {

@@ -5,9 +5,12 @@
  *   libravdb stats  <dir> [collection]
  *   libravdb export <dir> <collection> <file> [--format parquet|ndjson] [--filter '<json>']
  *   libravdb import <dir> <collection> <file> [--format parquet|ndjson] [--config '<json>'] [--upsert]
+ *   libravdb backup <dir> <dest>
+ *   libravdb verify <dir>
  *
- * stats and export open the database read-only, so they run beside the service that writes
- * it. import creates the collection when it does not exist (from the file's dimension,
+ * stats, export, backup and verify open the database read-only, so they run beside the
+ * service that writes it (backup copies its last checkpoint and its WAL; see
+ * `LibraVDB.backup`). verify exits with status 1 when it finds damage, and lists it. import creates the collection when it does not exist (from the file's dimension,
  * metric and schema, or --config). On a terminal, progress is drawn on stderr; Ctrl-C cancels
  * (an export leaves no file, an import keeps the batches committed before).
  */
@@ -21,7 +24,9 @@ import { type TransferProgress, type TransferResult, fileBytes } from './transfe
 const USAGE = `usage:
   libravdb stats  <dir> [collection]
   libravdb export <dir> <collection> <file> [--format parquet|ndjson] [--filter '<json>']
-  libravdb import <dir> <collection> <file> [--format parquet|ndjson] [--config '<json>'] [--upsert]`
+  libravdb import <dir> <collection> <file> [--format parquet|ndjson] [--config '<json>'] [--upsert]
+  libravdb backup <dir> <dest>
+  libravdb verify <dir>`
 
 class UsageError extends Error {}
 
@@ -107,6 +112,36 @@ export async function main(argv: string[]): Promise<void> {
       }
       if (process.stderr.isTTY) process.stderr.write('\n')
       console.log(summary(`imported ${file} into ${name}:`, r))
+      return
+    }
+    case 'backup': {
+      if (!dir || !name) throw new UsageError('backup needs <dir> <dest>')
+      await using db = await LibraVDB.open(dir, { readOnly: true, refreshIntervalMs: 0 })
+      const bar = process.stderr.isTTY
+        ? ({ bytes, totalBytes }: { bytes: number; totalBytes: number }) =>
+            process.stderr.write(`\rbackup ${(bytes / 2 ** 20).toFixed(1)} / ${(totalBytes / 2 ** 20).toFixed(1)} MiB `)
+        : undefined
+      const r = await db.backup(name, { onProgress: bar, signal: ac.signal })
+      if (process.stderr.isTTY) process.stderr.write('\n')
+      console.log(`backed up ${r.collections.length} collections (${(r.bytes / 2 ** 20).toFixed(1)} MiB) to ${name} in ${(r.durationMs / 1000).toFixed(1)} s`)
+      return
+    }
+    case 'verify': {
+      if (!dir) throw new UsageError('verify needs <dir>')
+      let report
+      try {
+        await using db = await LibraVDB.open(dir, { readOnly: true, refreshIntervalMs: 0 })
+        report = await db.verify()
+      } catch (e) {
+        // A file too damaged to open: that is the finding.
+        if (!(e instanceof LibraVDBError && e.code === 'ERR_CORRUPTED')) throw e
+        console.log(`damaged: ${e.message}`)
+        process.exitCode = 1
+        return
+      }
+      for (const d of report.damaged) console.log(`damaged: ${d.file} (collection ${d.collection}): ${d.reason}`)
+      console.log(`${report.ok ? 'ok' : 'DAMAGED'}: ${report.filesChecked} files and ${report.chunksChecked} chunks checked, ${report.chunksSkipped} chunks written since the last checkpoint not checked`)
+      if (!report.ok) process.exitCode = 1
       return
     }
     default:

@@ -4,14 +4,16 @@
  * any number of processes may open it beside the writer with `readOnly: true`.
  */
 import { EventEmitter } from 'node:events'
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { Collection } from './collection'
-import { type ByteSize, describe, parseBytes } from './check'
+import { type ByteSize, checkOptionalFunction, describe, optionsObject, parseBytes } from './check'
 import { type CollectionConfig, type Metric, type OpenOptions, validateCollectionConfig, validateOpenOptions } from './config'
 import { type FieldType, nativeSchema } from './filter'
 import { type ImportOptions, formatOf } from './transfer'
 import { InvalidArgumentError } from './errors'
-import { type ConfigOptions, NativeDatabase, call, callSync, configOptions, parquetFileInfo } from './native'
-import { type CollectionMemory, type MemoryUsage, type VerifyReport, toVerifyReport } from './records'
+import { type ConfigOptions, NativeDatabase, call, callSync, cancellableWrite, configOptions, parquetFileInfo } from './native'
+import { type BackupOptions, type BackupResult, type CollectionMemory, type MemoryUsage, type VerifyReport, toVerifyReport } from './records'
 
 /**
  * An open database: `LibraVDB.open(path)` (on disk) or `LibraVDB.open()` (in memory). Holds
@@ -23,13 +25,16 @@ import { type CollectionMemory, type MemoryUsage, type VerifyReport, toVerifyRep
  */
 export class LibraVDB extends EventEmitter<LibraVDBEvents> {
   readonly #native: NativeDatabase
+  /** The directory (undefined: in memory). */
+  readonly #path: string | undefined
   /** The automatic refresh of a read-only handle (unref'd: it never keeps the process up). */
   #refreshTimer: NodeJS.Timeout | undefined
   #refreshing: Promise<void> | undefined
 
-  private constructor(native: NativeDatabase, refreshIntervalMs: number) {
+  private constructor(native: NativeDatabase, path: string | undefined, refreshIntervalMs: number) {
     super()
     this.#native = native
+    this.#path = path
     if (refreshIntervalMs > 0) {
       this.#refreshTimer = setInterval(() => {
         if (this.#refreshing) return
@@ -69,7 +74,7 @@ export class LibraVDB extends EventEmitter<LibraVDBEvents> {
         querySample: o.querySample,
       }),
     )
-    return new LibraVDB(native, o.readOnly ? (o.refreshIntervalMs ?? 1000) : 0)
+    return new LibraVDB(native, path, o.readOnly ? (o.refreshIntervalMs ?? 1000) : 0)
   }
 
   /**
@@ -202,6 +207,26 @@ export class LibraVDB extends EventEmitter<LibraVDBEvents> {
     process.nextTick(() => this.emit('memoryPressure', usage))
   }
 
+  /**
+   * Writes a consistent copy of the database into `dir` (new or empty) while reads and writes
+   * go on, like SQLite's online backup or a RocksDB checkpoint: each collection as of a
+   * checkpoint fence plus the writes logged until its copy ends, the checkpoint's files
+   * hard-linked where the file system allows (else copied), the rest copied. `LibraVDB.open(dir)`
+   * opens it and `verify()` passes. A read-only handle (another process, the CLI beside a
+   * running service) copies the writer's last checkpoint and its WAL as they stand. Cancelled
+   * or failed: nothing is left in `dir`; a crash leaves a directory that refuses to open
+   * (`ERR_CORRUPTED`: an unfinished backup).
+   */
+  async backup(dir: string, opts?: BackupOptions): Promise<BackupResult> {
+    if (typeof dir !== 'string' || dir === '') throw new InvalidArgumentError(`backup needs a target directory, got ${describe(dir)}`)
+    const o = optionsObject<BackupOptions>('backup options', opts ?? {}, ['onProgress', 'signal', 'timeoutMs'])
+    const onProgress = checkOptionalFunction<NonNullable<BackupOptions['onProgress']>>('backup options.onProgress', o.onProgress)
+    const totalBytes = this.#path === undefined ? 0 : diskBytes(join(this.#path, 'collections'))
+    const t0 = performance.now()
+    const r = await cancellableWrite(o, (token) => this.#native.backup(dir, token), onProgress && ((bytes) => onProgress({ bytes, totalBytes })))
+    return { collections: r.collections, bytes: r.bytes, durationMs: performance.now() - t0 }
+  }
+
   /** `Collection.verify()` of every collection, in one report. */
   async verify(): Promise<VerifyReport> {
     return toVerifyReport(await call(() => this.#native.verify()))
@@ -225,6 +250,16 @@ export class LibraVDB extends EventEmitter<LibraVDBEvents> {
 export interface LibraVDBEvents {
   /** The held memory crossed `memoryPressure x memoryLimit` upwards (once per crossing). */
   memoryPressure: [usage: MemoryUsage]
+}
+
+/** Bytes of the files under `dir` (what a backup of it will write, about). */
+function diskBytes(dir: string): number {
+  let total = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name)
+    total += entry.isDirectory() ? diskBytes(p) : statSync(p, { throwIfNoEntry: false })?.size ?? 0
+  }
+  return total
 }
 
 function checkName(name: unknown): asserts name is string {

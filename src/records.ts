@@ -230,6 +230,22 @@ export interface VerifyReport {
 }
 
 /** A verify report from the engine's counts and damage list. */
+/** Options of {@link LibraVDB.backup}. */
+export interface BackupOptions extends CallOptions {
+  /** Called every 100 ms and at the end with the bytes written so far and (about) the bytes
+   * the database's files take. */
+  onProgress?: (progress: { bytes: number; totalBytes: number }) => void
+}
+
+/** What {@link LibraVDB.backup} wrote. */
+export interface BackupResult {
+  /** The collections copied (one dropped during the backup is left out). */
+  collections: string[]
+  /** Bytes hard-linked or copied. */
+  bytes: number
+  durationMs: number
+}
+
 export function toVerifyReport(r: Omit<VerifyReport, 'ok'>): VerifyReport {
   return { ok: r.damaged.length === 0, ...r }
 }

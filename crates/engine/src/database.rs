@@ -2,18 +2,20 @@
 //!
 //! ```text
 //! <root>/LOCK                  flock held while open
-//! <root>/collections/<name>/   one directory per collection (see collection::persist)
+//! <root>/collections/<name>/   one directory per collection (see collection::format)
+//! <root>/BACKUP-INCOMPLETE     only in a backup being written (or interrupted): opening fails
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use libravdb_storage::{DirLock, StorageError, fsutil};
 use parking_lot::{Mutex, RwLock};
 
+use crate::cancel::Cancel;
 use crate::collection::{Collection, VerifyReport};
 use crate::config::{CollectionConfig, DbOptions, validate_collection_name};
 use crate::error::{Error, Result};
@@ -32,6 +34,20 @@ pub struct MemoryUsage {
     /// Upward crossings of the pressure threshold since the database opened.
     pub pressure_events: u64,
     pub collections: Vec<(String, MemoryParts)>,
+}
+
+/// A backup being written carries this file until it is complete: a backup interrupted by a
+/// crash never opens as a valid, partial database.
+const BACKUP_MARKER: &str = "BACKUP-INCOMPLETE";
+
+/// What `Database::backup` wrote.
+#[derive(Debug, Clone, Default)]
+pub struct BackupReport {
+    /// Each collection copied, with the sequence number of the last write it holds (None
+    /// when a read-only handle made the backup).
+    pub collections: Vec<(String, Option<u64>)>,
+    /// Bytes hard-linked or copied.
+    pub bytes: u64,
 }
 
 /// An open database.
@@ -55,6 +71,12 @@ impl Database {
         let mut collections = BTreeMap::new();
         let lock = match root {
             None => None,
+            Some(root) if root.join(BACKUP_MARKER).exists() => {
+                return Err(Error::Storage(StorageError::Corrupted {
+                    path: root.join(BACKUP_MARKER),
+                    reason: "a backup that did not finish: delete this directory and back up again".into(),
+                }));
+            }
             Some(root) if options.read_only => {
                 // A reader takes no lock: the writer never rewrites a file in place that a
                 // reader maps (chunks only grow, segments are written whole under new names).
@@ -276,6 +298,70 @@ impl Database {
             let _ = fs::remove_dir_all(&trash);
         }
         Ok(())
+    }
+
+    /// Writes a consistent copy of the database into `dest` (which must not exist or be
+    /// empty) while reads and writes go on: each collection as of a checkpoint fence plus the
+    /// WAL up to the end of its copy (see `collection/backup.rs`), checkpoint files hard-linked
+    /// where the file system allows. `done` counts bytes written. On error or cancellation
+    /// nothing is left in `dest`; a crash leaves a directory that refuses to open.
+    /// A read-only handle copies the writer's last checkpoint and its WAL as they stand.
+    pub fn backup(&self, dest: &Path, done: &AtomicU64, cancel: &Cancel) -> Result<BackupReport> {
+        self.check_open()?;
+        let Some(root) = &self.root else {
+            return Err(Error::invalid("an in-memory database has no files to back up; export its collections"));
+        };
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::from(StorageError::Io { path, source })
+        };
+        let existed = dest.exists();
+        if existed && fs::read_dir(dest).map_err(io(dest))?.next().is_some() {
+            return Err(Error::invalid(format!(
+                "backup target {} is not empty; give a new or empty directory",
+                dest.display()
+            )));
+        }
+        // Where `dest` will be (it may not exist yet): its parent resolved, then its name.
+        let resolved = dest.parent().and_then(|p| p.canonicalize().ok()).zip(dest.file_name()).map(|(p, n)| p.join(n));
+        if resolved.zip(root.canonicalize().ok()).is_some_and(|(d, r)| d.starts_with(&r)) {
+            return Err(Error::invalid("a backup cannot go inside the database it copies"));
+        }
+        fsutil::create_dir_all(dest)?;
+        let written = (|| {
+            fs::write(dest.join(BACKUP_MARKER), b"").map_err(io(dest))?;
+            fsutil::sync_dir(dest)?;
+            let into = dest.join("collections");
+            fsutil::create_dir_all(&into)?;
+            let collections: Vec<_> = self.collections.read().iter().map(|(n, c)| (n.clone(), c.clone())).collect();
+            let mut report = BackupReport::default();
+            for (name, c) in collections {
+                cancel.check()?;
+                match c.backup_into(&into.join(&name), done, cancel) {
+                    Ok(seq) => report.collections.push((name, seq)),
+                    // Dropped meanwhile: not in the backup.
+                    Err(Error::NotFound(_)) => {
+                        let _ = fs::remove_dir_all(into.join(&name));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            fsutil::sync_dir(&into)?;
+            fs::remove_file(dest.join(BACKUP_MARKER)).map_err(io(dest))?;
+            fsutil::sync_dir(dest)?;
+            report.bytes = done.load(Ordering::Relaxed);
+            Ok(report)
+        })();
+        if written.is_err() {
+            if existed {
+                for entry in fs::read_dir(dest).into_iter().flatten().flatten() {
+                    let _ = fs::remove_dir_all(entry.path()).or_else(|_| fs::remove_file(entry.path()));
+                }
+            } else {
+                let _ = fs::remove_dir_all(dest);
+            }
+        }
+        written
     }
 
     /// Checkpoints every collection, releases files and the directory lock. Idempotent.

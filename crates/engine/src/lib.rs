@@ -23,7 +23,7 @@ pub use collection::{
     TuneReport, UpdateInput, VerifyReport, Weights, fuse, parse_filter,
 };
 pub use config::{CollectionConfig, DbOptions, IndexConfig, IndexSpec, MmapMode, QuantSpec, QuantizationConfig};
-pub use database::{Database, MemoryUsage};
+pub use database::{BackupReport, Database, MemoryUsage};
 pub use error::{Error, ErrorCode, Result};
 pub use libravdb_core::Metric;
 pub use libravdb_filter::Filter;

@@ -1,6 +1,6 @@
 //! `NativeDatabase`: open, collections, close.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use libravdb_engine::memory::DEFAULT_PRESSURE;
@@ -8,9 +8,10 @@ use libravdb_engine::{CollectionConfig, Database, DbOptions, MemoryGovernor, Mma
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
+use crate::CancelToken;
 use crate::collection::NativeCollection;
 use crate::job::{Job, guarded, job};
-use crate::values::{NativeMemoryUsage, NativeVerifyReport};
+use crate::values::{NativeBackupReport, NativeMemoryUsage, NativeVerifyReport};
 
 /// Options of `LibraVDB.open`; `undefined` takes the engine default.
 #[napi(object)]
@@ -142,6 +143,14 @@ impl NativeDatabase {
             }
             Ok(report)
         })
+    }
+
+    /// Writes a consistent copy of the database into `dest` while reads and writes go on
+    /// (see the engine's `Database::backup`); the token counts bytes written.
+    #[napi(ts_return_type = "Promise<NativeBackupReport>")]
+    pub fn backup(&self, dest: String, cancel: Option<&CancelToken>) -> AsyncTask<Job<NativeBackupReport>> {
+        let (db, done, cancel) = (self.db.clone(), CancelToken::counter(cancel), CancelToken::flag(cancel));
+        job(move || Ok(db.backup(Path::new(&dest), &done, &cancel)?.into()))
     }
 
     /// Checkpoints every collection and releases files and the directory lock.

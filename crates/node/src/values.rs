@@ -500,6 +500,19 @@ pub struct NativeDamage {
 }
 
 /// What `verify()` read and found (see the engine's `VerifyReport`).
+/// What `backup()` wrote: the collections copied and the bytes linked or copied.
+#[napi(object)]
+pub struct NativeBackupReport {
+    pub collections: Vec<String>,
+    pub bytes: f64,
+}
+
+impl From<libravdb_engine::BackupReport> for NativeBackupReport {
+    fn from(r: libravdb_engine::BackupReport) -> Self {
+        Self { collections: r.collections.iter().map(|(n, _)| n.clone()).collect(), bytes: r.bytes as f64 }
+    }
+}
+
 #[napi(object)]
 #[derive(Default)]
 pub struct NativeVerifyReport {

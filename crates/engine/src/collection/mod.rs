@@ -20,6 +20,7 @@
 
 mod account;
 mod auto;
+mod backup;
 mod format;
 mod hybrid;
 mod index;
@@ -115,6 +116,8 @@ pub struct Collection {
     rebuild_pending: std::sync::atomic::AtomicBool,
     /// A uniform sample of the queries searched, for `tune()` (see `queries.rs`).
     recent: queries::QueryLog,
+    /// Backups copying this collection now: the WAL's size does not trigger checkpoints.
+    backups: std::sync::atomic::AtomicUsize,
     /// A background tune for the recall target is running.
     tuning: std::sync::atomic::AtomicBool,
     /// Why the last background rebuild or tune failed (not retried until the collection reopens).

@@ -63,6 +63,13 @@ fn first_links_dir() -> String {
     FIRST_LINKS_DIR.into()
 }
 
+impl Manifest {
+    /// The checkpoint generation it names.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
 fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
     let body = serde_json::to_vec_pretty(m).map_err(|e| Error::Internal(e.to_string()))?;
     segment::write(&manifest_path(dir), MANIFEST_MAGIC, FORMAT_VERSION, &body)?;
@@ -104,6 +111,7 @@ impl Collection {
             background_rebuild: Default::default(),
             rebuild_pending: Default::default(),
             recent,
+            backups: Default::default(),
             tuning: Default::default(),
             index_error: Mutex::new(None),
             wal_bytes,

@@ -467,7 +467,10 @@ impl Collection {
         self.state.read().link(&written);
         self.train_if_due(w, false)?;
         self.state.read().release_full_precision(self.config.read().mmap)?;
-        if w.wal.as_ref().is_some_and(|wal| wal.len() >= self.options.checkpoint_wal_bytes) {
+        // A backup copying this collection holds checkpoints off (the WAL grows meanwhile): one
+        // would replace the files it has linked.
+        let backing_up = self.backups.load(Ordering::Acquire) > 0;
+        if !backing_up && w.wal.as_ref().is_some_and(|wal| wal.len() >= self.options.checkpoint_wal_bytes) {
             self.checkpoint_locked(w)?;
         }
         self.account(&self.state.read());
