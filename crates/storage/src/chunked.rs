@@ -479,8 +479,8 @@ impl<T: Slot> ChunkedTable<T> {
 
     /// Bytes of the chunk mappings resident in this process (Linux; 0 elsewhere).
     pub fn resident_bytes(&self) -> usize {
-        let starts: Vec<usize> = self.chunks.iter().map(|m| m.as_ptr() as usize).collect();
-        crate::fsutil::resident_bytes_of(&starts)
+        let ranges: Vec<(usize, usize)> = self.chunks.iter().map(|m| (m.as_ptr() as usize, m.len())).collect();
+        crate::fsutil::resident_bytes_of(&ranges)
     }
 
     /// Bytes the rows `0..len()` occupy.

@@ -32,22 +32,55 @@ pub fn create_dir_all(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).at(dir)
 }
 
-/// Bytes resident in this process of the mappings starting at `starts` (their `Rss` in
-/// `/proc/self/smaps`; 0 where that file does not exist). Page-cache pages the process no
-/// longer maps do not count: they belong to the kernel and are reclaimable.
-pub fn resident_bytes_of(starts: &[usize]) -> usize {
-    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return 0 };
+/// Bytes resident in this process of the mappings `(start, length)` (their `Rss`: pages
+/// present in this process's page tables, read from `/proc/self/pagemap`, 8 bytes per page,
+/// so the cost is that of the mappings' size, not of every mapping of the process as
+/// `/proc/self/smaps` is: 0.3 ms for 150 MB). 0 where the file cannot be read. Page-cache
+/// pages the process no longer maps do not count: they belong to the kernel and are
+/// reclaimable.
+pub fn resident_bytes_of(ranges: &[(usize, usize)]) -> usize {
+    use std::os::unix::fs::FileExt;
+    /// Bit 63 of a pagemap entry: the page is present in RAM (mapped by this process).
+    const PRESENT: u64 = 1 << 63;
+    let Ok(pagemap) = fs::File::open("/proc/self/pagemap") else { return 0 };
+    let page = page_size();
     let mut resident = 0;
-    let mut in_mapping = false;
-    for line in smaps.lines() {
-        if let Some((range, _)) = line.split_once(' ')
-            && let Some((start, _)) = range.split_once('-')
-            && let Ok(start) = usize::from_str_radix(start, 16)
-        {
-            in_mapping = starts.contains(&start);
-        } else if in_mapping && let Some(kb) = line.strip_prefix("Rss:") {
-            resident += kb.trim().trim_end_matches("kB").trim().parse::<usize>().unwrap_or(0) * 1024;
+    let mut entries = vec![0u8; 8 * 4096];
+    for &(start, len) in ranges {
+        let (first, last) = (start / page, (start + len).div_ceil(page));
+        let mut at = first;
+        while at < last {
+            let n = (last - at).min(entries.len() / 8);
+            let buf = &mut entries[..n * 8];
+            if pagemap.read_exact_at(buf, (at * 8) as u64).is_err() {
+                return 0;
+            }
+            resident +=
+                buf.chunks_exact(8).filter(|e| u64::from_le_bytes((*e).try_into().unwrap()) & PRESENT != 0).count();
+            at += n;
         }
     }
-    resident
+    resident * page
+}
+
+/// The system's page size.
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 { size as usize } else { 4096 }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn resident_bytes_count_the_pages_touched() {
+        let mut map = memmap2::MmapMut::map_anon(4 << 20).unwrap();
+        let range = [(map.as_ptr() as usize, map.len())];
+        assert_eq!(super::resident_bytes_of(&range), 0, "nothing touched yet");
+        for page in (0..1 << 20).step_by(4096) {
+            map[page] = 1; // the first MiB
+        }
+        let resident = super::resident_bytes_of(&range);
+        assert!((1 << 20..=(1 << 20) + (2 << 20)).contains(&resident), "{resident}");
+    }
 }

@@ -168,7 +168,7 @@ impl RecordFile {
 
     /// Bytes of the mapping resident in this process (Linux; 0 elsewhere).
     pub fn resident_bytes(&self) -> usize {
-        self.map.as_ref().map_or(0, |m| resident_bytes_of(&[m.as_ptr() as usize]))
+        self.map.as_ref().map_or(0, |m| resident_bytes_of(&[(m.as_ptr() as usize, m.len())]))
     }
 }
 

@@ -105,7 +105,7 @@ impl PayloadIndex {
         if !r.is_empty() {
             return Err(err(format!("{} trailing bytes", r.remaining())));
         }
-        Ok(PayloadIndex { fields })
+        Ok(PayloadIndex::with_fields(fields))
     }
 }
 

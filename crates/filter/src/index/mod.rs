@@ -118,7 +118,7 @@ impl Ord for Num {
 }
 
 #[derive(Debug, Default)]
-struct FieldIndex {
+pub(crate) struct FieldIndex {
     keywords: HashMap<Key, RoaringBitmap>,
     numbers: BTreeMap<Num, RoaringBitmap>,
     /// Rows where the field exists (null included).
@@ -131,6 +131,15 @@ struct FieldIndex {
 #[derive(Debug, Default)]
 pub struct PayloadIndex {
     fields: HashMap<String, (FieldType, FieldIndex)>,
+    /// Serialized bytes of every bitmap, kept up to date by each update ([`PayloadIndex::bytes`]
+    /// is read on every write's memory accounting and by `stats()`: no walk there).
+    bytes: usize,
+}
+
+/// What a bitmap counts in [`PayloadIndex::bytes`]: its serialized size, 0 when empty (a new
+/// map entry starts empty, so an update's before and after are measured alike).
+fn bitmap_bytes(b: &RoaringBitmap) -> usize {
+    if b.is_empty() { 0 } else { b.serialized_size() }
 }
 
 /// The fields of `schema` this index holds: all but `text` and `sparse` ones.
@@ -191,7 +200,20 @@ fn key_of_scalar(s: &Scalar) -> Option<Key> {
 impl PayloadIndex {
     /// Empty indexes for `schema` (its `text` fields are left to the full-text index).
     pub fn new(schema: impl IntoIterator<Item = (String, FieldType)>) -> Self {
-        Self { fields: indexed(schema).map(|(name, t)| (name, (t, FieldIndex::default()))).collect() }
+        let fields: HashMap<_, _> = indexed(schema).map(|(name, t)| (name, (t, FieldIndex::default()))).collect();
+        Self::with_fields(fields)
+    }
+
+    /// An index of these fields, its byte count measured once.
+    pub(crate) fn with_fields(fields: HashMap<String, (FieldType, FieldIndex)>) -> Self {
+        let bytes = fields
+            .values()
+            .map(|(_, f)| {
+                let maps = f.keywords.values().chain(f.numbers.values()).map(bitmap_bytes).sum::<usize>();
+                maps + bitmap_bytes(&f.present) + bitmap_bytes(&f.nulls)
+            })
+            .sum();
+        Self { fields, bytes }
     }
 
     /// Whether `field` is indexed.
@@ -201,24 +223,21 @@ impl PayloadIndex {
 
     /// Heap bytes of the bitmaps (serialized size, a close estimate).
     pub fn bytes(&self) -> usize {
-        self.fields
-            .values()
-            .map(|(_, f)| {
-                let maps = f.keywords.values().chain(f.numbers.values()).map(|b| b.serialized_size()).sum::<usize>();
-                maps + f.present.serialized_size() + f.nulls.serialized_size()
-            })
-            .sum()
+        self.bytes
     }
 
     /// Adds (`add: true`) or removes the indexed values of `row`'s metadata.
     fn update(&mut self, row: u32, meta: Option<&Map<String, Value>>, add: bool) {
         let Some(meta) = meta else { return };
-        let set = |b: &mut RoaringBitmap| {
+        let mut grown = 0isize;
+        let mut set = |b: &mut RoaringBitmap| {
+            let before = bitmap_bytes(b) as isize;
             if add {
                 b.insert(row);
             } else {
                 b.remove(row);
             }
+            grown += bitmap_bytes(b) as isize - before;
         };
         for (name, (t, idx)) in &mut self.fields {
             let Some(v) = crate::eval::lookup(meta, name) else { continue };
@@ -242,6 +261,7 @@ impl PayloadIndex {
                 }
             }
         }
+        self.bytes = self.bytes.saturating_add_signed(grown);
     }
 
     /// Indexes `row`'s metadata.
@@ -408,6 +428,22 @@ mod tests {
         .into_iter()
         .map(|(n, t)| (n.to_string(), t))
         .collect()
+    }
+
+    #[test]
+    fn maintained_bytes_match_a_fresh_measurement() {
+        let mut rng = StdRng::seed_from_u64(9);
+        let mut idx = PayloadIndex::new(schema());
+        let metas: Vec<_> = (0..3000).map(|_| random_meta(&mut rng)).collect();
+        for (row, m) in metas.iter().enumerate() {
+            idx.insert(row as u32, m.as_ref());
+        }
+        for (row, m) in metas.iter().enumerate().step_by(3) {
+            idx.remove(row as u32, m.as_ref());
+        }
+        let measured = PayloadIndex::from_bytes(&idx.to_bytes(), schema()).unwrap().bytes();
+        assert!(measured > 1000);
+        assert_eq!(idx.bytes(), measured);
     }
 
     fn random_meta(rng: &mut StdRng) -> Option<Map<String, Value>> {
