@@ -17,7 +17,7 @@ import { fmt, table } from './harness'
 import type { MemoryResult } from './memory'
 import type { WorkerResult } from './peer-worker'
 import type { QuantResult } from './quant'
-import type { SoakResult } from './soak'
+import { type SoakResult, soakSlopes } from './soak'
 import type { StorageModesResult } from './storage'
 
 export interface RunResults {
@@ -70,7 +70,10 @@ export function headlineSection(r: RunResults): string {
       rows.push([
         `Quantized: ${label.replace('libravdb ', '')} (${r.quant.dataset})`,
         `recall@10 ${recall.toFixed(3)} (full precision ${best(full).recall.toFixed(3)}), codes ${fmt.n(res.codeBytesPerVector ?? 0)} B/vector`,
-        `RSS ${((100 * res.rssBytesPerVector) / full.rssBytesPerVector).toFixed(0)}% of HNSW full precision`,
+        // Below ~100k vectors the process's RSS growth per vector is dominated by noise.
+        r.quant.n >= 100_000
+          ? `RSS ${((100 * res.rssBytesPerVector) / full.rssBytesPerVector).toFixed(0)}% of HNSW full precision`
+          : `RSS not compared: ${r.quant.n.toLocaleString('en-US')} vectors is below the noise floor (100k)`,
       ])
     }
   }
@@ -114,7 +117,7 @@ export function headlineSection(r: RunResults): string {
   if (r.soak) {
     rows.push([
       `Soak, ${r.soak.seconds >= 120 ? `${Math.round(r.soak.seconds / 60)} min` : `${r.soak.seconds} s`} of mixed insert/delete/search/optimize`,
-      `RSS slope ${r.soak.rssMBPerMinute.toFixed(2)} MB/min, p99 slope ${(r.soak.p99MsPerMinute * 1000).toFixed(1)} µs/min`,
+      soakSlopes(r.soak),
       '',
     ])
   }

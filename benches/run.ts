@@ -24,7 +24,7 @@ import { benchStorageModes, storageModesSection } from './storage'
 import { machine, writeReport } from './harness'
 import { type RunResults, headlineSection } from './headline'
 import { benchQuant, quantSection } from './quant'
-import { benchSoak, soakSection } from './soak'
+import { benchSoak, soakSection, soakSlopes } from './soak'
 import { benchStreaming, streamingSection } from './streaming'
 import { benchTenants, tenantsSection } from './tenants'
 
@@ -216,7 +216,7 @@ async function main() {
 
   if (runs('soak')) {
     const soak = benchSoak(Math.round(soakMinutes * 60), quick ? 5_000 : 50_000)
-    console.log(`soak ${soak.seconds} s: RSS slope ${soak.rssMBPerMinute.toFixed(2)} MB/min, p99 slope ${(soak.p99MsPerMinute * 1000).toFixed(1)} us/min`)
+    console.log(`soak ${soak.seconds} s: ${soakSlopes(soak)}`)
     sections.push(soakSection(soak))
     json.soak = soak
   }

@@ -6,10 +6,16 @@ import { lineChart } from './svg'
 export interface SoakResult {
   seconds: number
   samples: SoakSample[]
-  /** Least-squares slopes over the second half of the run (after warm-up). */
-  rssMBPerMinute: number
-  p99MsPerMinute: number
+  /** Least-squares slopes after warm-up (the first half of the run, at least the first minute);
+   * null when what is left spans less than a minute: too short to tell growth from warm-up. */
+  rssMBPerMinute: number | null
+  p99MsPerMinute: number | null
 }
+
+/** Samples before this many seconds are warm-up (caches, the first optimize() cycles). */
+const MIN_WARMUP_S = 60
+/** The slope is fitted over at least this many seconds after warm-up, or not reported. */
+const MIN_FIT_S = 60
 
 /** Least-squares slope of y over x. */
 export function slope(xs: number[], ys: number[]): number {
@@ -30,14 +36,24 @@ export function benchSoak(seconds: number, size: number): SoakResult {
   const sampleSeconds = Math.max(2, Math.round(seconds / 30))
   const out = runChild('soak-worker.ts', { seconds, sampleSeconds, dim: 64, size })
   const samples = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as SoakSample)
-  const late = samples.slice(Math.floor(samples.length / 2))
+  const warm = Math.max(MIN_WARMUP_S, seconds / 2)
+  const late = samples.filter((s) => s.t >= warm)
+  const fitted = late.length >= 3 && late[late.length - 1].t - late[0].t >= MIN_FIT_S
   const minutes = late.map((s) => s.t / 60)
   return {
     seconds,
     samples,
-    rssMBPerMinute: slope(minutes, late.map((s) => s.rssMB)),
-    p99MsPerMinute: slope(minutes, late.map((s) => s.p99ms)),
+    rssMBPerMinute: fitted ? slope(minutes, late.map((s) => s.rssMB)) : null,
+    p99MsPerMinute: fitted ? slope(minutes, late.map((s) => s.p99ms)) : null,
   }
+}
+
+/** The slopes as a sentence, or why there are none. */
+export function soakSlopes(r: SoakResult): string {
+  if (r.rssMBPerMinute === null || r.p99MsPerMinute === null) {
+    return `no slope: ${r.seconds} s is too short to tell growth from warm-up (run at least ${(MIN_WARMUP_S + MIN_FIT_S) / 60} min: --soak-minutes)`
+  }
+  return `RSS slope ${r.rssMBPerMinute.toFixed(2)} MB/min, p99 slope ${(r.p99MsPerMinute * 1000).toFixed(1)} us/min after warm-up`
 }
 
 export function soakSection(r: SoakResult): string {
@@ -48,8 +64,8 @@ export function soakSection(r: SoakResult): string {
     '',
     `${(r.seconds / 60).toFixed(1)} minutes on an on-disk HNSW collection (64-d) kept at a steady size: each`,
     'round inserts 200, deletes 200 random records and runs 50 single searches; optimize() every 10 s.',
-    `Slopes over the second half: RSS **${r.rssMBPerMinute.toFixed(2)} MB/min**, p99 search latency`,
-    `**${(r.p99MsPerMinute * 1000).toFixed(1)} us/min** (flat means no leak and no degradation).`,
+    `${soakSlopes(r)} (least squares over the samples after the first half of the run, and after`,
+    'the first minute at least; flat means no leak and no degradation).',
     '',
     writePlot(
       'soak-rss.svg',
