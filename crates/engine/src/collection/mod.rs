@@ -4,19 +4,31 @@
 //! `writer` mutex, validate under a read lock, log to the WAL holding no state lock, then
 //! take the write lock only to apply (memory copies), so searches never wait for an fsync.
 //!
-//! - [`write`]: batch validation and application.
-//! - [`read`]: get, search, stats.
-//! - [`persist`]: manifest, checkpoint and recovery; read-only refresh.
-//! - [`verify`]: `verify()`, every file checked against its checksums.
-//! - [`index`]: the index state (flat, HNSW or IVF-PQ): the one module that matches on its
-//!   kind; the rest use the core `VectorIndex` interface it hands out.
-//! - [`ivf`]: IVF-PQ training and its checkpoint form.
+//! Imports run one way, top to bottom (`scripts/check-layout.js` checks it):
+//!
+//! Operations, each an `impl Collection` (or `impl State`) block:
+//! - [`write`]: batch validation and application. [`read`]: get, search, stats.
+//!   [`hybrid`]: text / sparse signals and their fusion. [`results`]: a query's candidates
+//!   made hits (range bound, MMR). [`planner`]: how a filtered search runs.
+//! - [`persist`]: manifest, checkpoint and recovery (each concern saved in turn); read-only
+//!   refresh. [`verify`]: `verify()`, each concern asked, then manifest, WAL and chunks.
+//!   [`backup`]: one collection's part of an online backup.
 //! - [`rebuild`]: `rebuild()`, a new index built beside the serving one, then switched to.
-//! - [`auto`]: rebuilds the collection starts itself on a background thread: the `auto`
-//!   index's promotion from flat, IVF-PQ retraining as the collection grows (and the
-//!   background-thread helper the recall target's re-tuning uses too).
-//! - [`tune`]: `tune()`, the smallest search breadth meeting a recall target.
-//! - [`results`]: a query's candidates made hits: a range's bound, MMR diversity.
+//!   [`auto`]: rebuilds the collection starts itself on a background thread (the `auto`
+//!   index's promotion, IVF-PQ retraining, the recall target's re-tuning).
+//!   [`tune`]: `tune()`, the smallest search breadth meeting a recall target, measured on
+//!   [`queries`] (the sample of recent queries) when there is no better sample.
+//! - [`account`]: what the collection holds in memory, and admission against the limits.
+//!
+//! [`state`]: `State`, the concerns side by side and what coordinates them.
+//!
+//! Concerns, each owning its in-memory form and its files ([`format::Persistent`]):
+//! [`rows`] (ids and metadata spans), [`meta`] (metadata texts), [`payload`] (payload and
+//! text indexes), [`index`] (flat, HNSW or IVF-PQ: the one module that matches on the kind;
+//! [`ivf`] its training), [`quant`] (quantizer and codes).
+//!
+//! Leaves: [`format`] (version, magics, file names, damage reports), [`params`] (search
+//! parameters, signal scores).
 
 mod account;
 mod auto;
