@@ -243,6 +243,7 @@ export interface BackupResult {
   collections: string[]
   /** Bytes hard-linked or copied. */
   bytes: number
+  /** Wall time of the backup, in milliseconds. */
   durationMs: number
 }
 
