@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use libravdb_storage::{DirLock, StorageError, fsutil};
+use libravdb_storage::{DirLock, IoContext, StorageError, fsutil};
 use parking_lot::{Mutex, RwLock};
 
 use crate::cancel::Cancel;
@@ -43,9 +43,8 @@ const BACKUP_MARKER: &str = "BACKUP-INCOMPLETE";
 /// What `Database::backup` wrote.
 #[derive(Debug, Clone, Default)]
 pub struct BackupReport {
-    /// Each collection copied, with the sequence number of the last write it holds (None
-    /// when a read-only handle made the backup).
-    pub collections: Vec<(String, Option<u64>)>,
+    /// The collections copied (one dropped meanwhile is left out).
+    pub collections: Vec<String>,
     /// Bytes hard-linked or copied.
     pub bytes: u64,
 }
@@ -94,9 +93,7 @@ impl Database {
                 let lock = DirLock::acquire(root)?;
                 let dir = root.join("collections");
                 fsutil::create_dir_all(&dir)?;
-                let entries = fs::read_dir(&dir).map_err(|source| StorageError::Io { path: dir.clone(), source })?;
-                for entry in entries {
-                    let entry = entry.map_err(|source| StorageError::Io { path: dir.clone(), source })?;
+                for entry in fsutil::list_dir(&dir)? {
                     if entry.file_name().to_string_lossy().starts_with('.') {
                         // An interrupted create or drop.
                         let _ = fs::remove_dir_all(entry.path());
@@ -294,7 +291,7 @@ impl Database {
             // next open removes, never a half-deleted collection.
             let trash = dir.with_file_name(format!(".dropped-{name}"));
             let _ = fs::remove_dir_all(&trash);
-            fs::rename(&dir, &trash).map_err(|source| StorageError::Io { path: dir.clone(), source })?;
+            fs::rename(&dir, &trash).at(&dir)?;
             let _ = fs::remove_dir_all(&trash);
         }
         Ok(())
@@ -311,12 +308,8 @@ impl Database {
         let Some(root) = &self.root else {
             return Err(Error::invalid("an in-memory database has no files to back up; export its collections"));
         };
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| Error::from(StorageError::Io { path, source })
-        };
         let existed = dest.exists();
-        if existed && fs::read_dir(dest).map_err(io(dest))?.next().is_some() {
+        if existed && !fsutil::list_dir(dest)?.is_empty() {
             return Err(Error::invalid(format!(
                 "backup target {} is not empty; give a new or empty directory",
                 dest.display()
@@ -329,7 +322,7 @@ impl Database {
         }
         fsutil::create_dir_all(dest)?;
         let written = (|| {
-            fs::write(dest.join(BACKUP_MARKER), b"").map_err(io(dest))?;
+            fs::write(dest.join(BACKUP_MARKER), b"").at(dest)?;
             fsutil::sync_dir(dest)?;
             let into = dest.join("collections");
             fsutil::create_dir_all(&into)?;
@@ -338,7 +331,7 @@ impl Database {
             for (name, c) in collections {
                 cancel.check()?;
                 match c.backup_into(&into.join(&name), done, cancel) {
-                    Ok(seq) => report.collections.push((name, seq)),
+                    Ok(()) => report.collections.push(name),
                     // Dropped meanwhile: not in the backup.
                     Err(Error::NotFound(_)) => {
                         let _ = fs::remove_dir_all(into.join(&name));
@@ -347,14 +340,14 @@ impl Database {
                 }
             }
             fsutil::sync_dir(&into)?;
-            fs::remove_file(dest.join(BACKUP_MARKER)).map_err(io(dest))?;
+            fs::remove_file(dest.join(BACKUP_MARKER)).at(dest)?;
             fsutil::sync_dir(dest)?;
             report.bytes = done.load(Ordering::Relaxed);
             Ok(report)
         })();
         if written.is_err() {
             if existed {
-                for entry in fs::read_dir(dest).into_iter().flatten().flatten() {
+                for entry in fsutil::list_dir(dest).unwrap_or_default() {
                     let _ = fs::remove_dir_all(entry.path()).or_else(|_| fs::remove_file(entry.path()));
                 }
             } else {
@@ -389,10 +382,8 @@ impl Drop for Database {
 
 /// The collection directories under `dir` (names not starting with '.'), sorted.
 fn collection_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let entries = fs::read_dir(dir).map_err(|source| StorageError::Io { path: dir.to_path_buf(), source })?;
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|source| StorageError::Io { path: dir.to_path_buf(), source })?;
+    for entry in fsutil::list_dir(dir)? {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !name.starts_with('.') {
             out.push((name, entry.path()));

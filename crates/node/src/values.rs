@@ -509,7 +509,7 @@ pub struct NativeBackupReport {
 
 impl From<libravdb_engine::BackupReport> for NativeBackupReport {
     fn from(r: libravdb_engine::BackupReport) -> Self {
-        Self { collections: r.collections.iter().map(|(n, _)| n.clone()).collect(), bytes: r.bytes as f64 }
+        Self { collections: r.collections, bytes: r.bytes as f64 }
     }
 }
 

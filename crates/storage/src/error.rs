@@ -19,8 +19,8 @@ pub enum StorageError {
 
 pub type Result<T> = std::result::Result<T, StorageError>;
 
-/// Attaches the path to an `io::Error`.
-pub(crate) trait IoContext<T> {
+/// Attaches the path to an `io::Error` (`fs::rename(a, b).at(a)?`).
+pub trait IoContext<T> {
     fn at(self, path: &std::path::Path) -> Result<T>;
 }
 

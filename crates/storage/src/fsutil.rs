@@ -27,6 +27,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The entries of `dir`, in no particular order.
+pub fn list_dir(dir: &Path) -> Result<Vec<fs::DirEntry>> {
+    fs::read_dir(dir).at(dir)?.collect::<std::io::Result<Vec<_>>>().at(dir)
+}
+
 /// Creates `dir` and its parents.
 pub fn create_dir_all(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).at(dir)

@@ -16,7 +16,7 @@ pub mod segment;
 pub mod wal;
 
 pub use chunked::{ChunkedLinks, ChunkedTable, ChunkedVectors};
-pub use error::{Result, StorageError};
+pub use error::{IoContext, Result, StorageError};
 pub use lock::DirLock;
 pub use records::RecordFile;
 pub use wal::Wal;

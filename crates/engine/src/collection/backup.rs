@@ -22,7 +22,7 @@ use std::fs;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use libravdb_storage::{StorageError, fsutil};
+use libravdb_storage::{IoContext, fsutil};
 
 use super::Collection;
 use super::format::{RECORD_PREFIX, SEGMENTS, WAL_FILE, manifest_path, vectors_dir};
@@ -35,9 +35,8 @@ const ATTEMPTS: usize = 5;
 
 impl Collection {
     /// Writes a consistent copy of this collection's files into `dest` (created); adds the
-    /// bytes linked or copied to `done`. Returns the sequence number of the last write it holds
-    /// (None from a read-only handle, which does not know where the writer's WAL ends).
-    pub(crate) fn backup_into(&self, dest: &Path, done: &AtomicU64, cancel: &Cancel) -> Result<Option<u64>> {
+    /// bytes linked or copied to `done`.
+    pub(crate) fn backup_into(&self, dest: &Path, done: &AtomicU64, cancel: &Cancel) -> Result<()> {
         let dir = self.dir.as_ref().ok_or_else(|| Error::invalid("an in-memory collection has no files to back up"))?;
         self.backups.fetch_add(1, Ordering::AcqRel);
         let copied = self.backup_attempts(dir, dest, done, cancel);
@@ -45,7 +44,7 @@ impl Collection {
         copied
     }
 
-    fn backup_attempts(&self, dir: &Path, dest: &Path, done: &AtomicU64, cancel: &Cancel) -> Result<Option<u64>> {
+    fn backup_attempts(&self, dir: &Path, dest: &Path, done: &AtomicU64, cancel: &Cancel) -> Result<()> {
         let mut last = None;
         for _ in 0..ATTEMPTS {
             let start = done.load(Ordering::Relaxed);
@@ -73,7 +72,7 @@ impl Collection {
                 copy_range(&wal, &dest.join(WAL_FILE), copied_to, None, done)?;
             }
             fsutil::sync_dir(dest)?;
-            return Ok((!self.options.read_only).then_some(w.seq));
+            return Ok(());
         }
         Err(last.unwrap_or_else(|| {
             Error::Internal(format!(
@@ -112,60 +111,41 @@ impl Collection {
                 link_or_copy(&path, &kind.path(dest, generation), done)?;
             }
         }
-        for entry in read_dir(dir)? {
+        for entry in fsutil::list_dir(dir)? {
             cancel.check()?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
             let is_table = path == vectors_dir(dir) || (name.starts_with("links") && path.is_dir());
             if is_table {
                 fsutil::create_dir_all(&dest.join(&name))?;
-                for chunk in read_dir(&path)? {
+                for chunk in fsutil::list_dir(&path)? {
                     cancel.check()?;
-                    copy_file(&chunk.path(), &dest.join(&name).join(chunk.file_name()), done)?;
+                    copy_range(&chunk.path(), &dest.join(&name).join(chunk.file_name()), 0, None, done)?;
                 }
                 fsutil::sync_dir(&dest.join(&name))?;
             } else if name.starts_with(RECORD_PREFIX) {
-                copy_file(&path, &dest.join(&name), done)?;
+                copy_range(&path, &dest.join(&name), 0, None, done)?;
             }
         }
         Ok(())
     }
 }
 
-fn read_dir(dir: &Path) -> Result<Vec<fs::DirEntry>> {
-    let io = |source| Error::from(StorageError::Io { path: dir.to_path_buf(), source });
-    fs::read_dir(dir).map_err(io)?.collect::<std::io::Result<Vec<_>>>().map_err(io)
-}
-
-/// Copies `from` to `to` (copy_file_range: a reflink where the file system offers one) and
-/// makes it durable.
-fn copy_file(from: &Path, to: &Path, done: &AtomicU64) -> Result<()> {
-    let bytes = fs::copy(from, to).map_err(|source| StorageError::Io { path: from.to_path_buf(), source })?;
-    fs::File::open(to)
-        .and_then(|f| f.sync_all())
-        .map_err(|source| StorageError::Io { path: to.to_path_buf(), source })?;
-    done.fetch_add(bytes, Ordering::Relaxed);
-    Ok(())
-}
-
 /// Copies bytes `from_offset..end` of `from` (to its end when `end` is None) to the same place
-/// in `to` (created if missing) and syncs it; returns where the copy ended.
+/// in `to` (created if missing) and makes them durable; returns where the copy ended. (File to
+/// file, `std::io::copy` runs in the kernel: `copy_file_range`.)
 fn copy_range(from: &Path, to: &Path, from_offset: u64, end: Option<u64>, done: &AtomicU64) -> Result<u64> {
-    use std::io::{Read, Seek, SeekFrom, Write};
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::from(StorageError::Io { path, source })
-    };
-    let mut src = fs::File::open(from).map_err(io(from))?;
+    use std::io::{Read, Seek, SeekFrom};
+    let mut src = fs::File::open(from).at(from)?;
     let end = match end {
         Some(e) => e,
-        None => src.metadata().map_err(io(from))?.len(),
+        None => src.metadata().at(from)?.len(),
     };
-    let mut dst = fs::OpenOptions::new().create(true).truncate(false).write(true).open(to).map_err(io(to))?;
-    src.seek(SeekFrom::Start(from_offset)).map_err(io(from))?;
-    dst.seek(SeekFrom::Start(from_offset)).map_err(io(to))?;
-    let n = std::io::copy(&mut src.take(end.saturating_sub(from_offset)), &mut dst).map_err(io(to))?;
-    dst.flush().and_then(|()| dst.sync_all()).map_err(io(to))?;
+    let mut dst = fs::OpenOptions::new().create(true).truncate(false).write(true).open(to).at(to)?;
+    src.seek(SeekFrom::Start(from_offset)).at(from)?;
+    dst.seek(SeekFrom::Start(from_offset)).at(to)?;
+    let n = std::io::copy(&mut src.take(end.saturating_sub(from_offset)), &mut dst).at(to)?;
+    dst.sync_all().at(to)?;
     done.fetch_add(n, Ordering::Relaxed);
     Ok(from_offset + n)
 }
@@ -180,6 +160,6 @@ fn link_or_copy(from: &Path, to: &Path, done: &AtomicU64) -> Result<()> {
             done.fetch_add(bytes, Ordering::Relaxed);
             Ok(())
         }
-        Err(_) => copy_file(from, to, done),
+        Err(_) => copy_range(from, to, 0, None, done).map(drop),
     }
 }

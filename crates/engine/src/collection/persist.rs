@@ -16,7 +16,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU8;
 
-use libravdb_storage::{ChunkedVectors, StorageError, Wal, fsutil, segment};
+use libravdb_storage::{ChunkedVectors, IoContext, Wal, fsutil, segment};
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
@@ -160,7 +160,7 @@ impl Collection {
                 };
                 write_manifest(&staging, &manifest)?;
                 drop(Wal::open(&staging.join(WAL_FILE), options.fsync, false)?);
-                fs::rename(&staging, dir).map_err(|source| StorageError::Io { path: dir.clone(), source })?;
+                fs::rename(&staging, dir).at(dir)?;
                 fsutil::sync_dir(parent)?;
                 Some(Wal::open(&dir.join(WAL_FILE), options.fsync, false)?.0)
             }
