@@ -283,11 +283,17 @@ impl Collection {
         })
     }
 
-    pub(super) fn check_search(&self, queries: &[f32], params: SearchParams) -> Result<()> {
+    /// Fails unless `queries` is a non-empty row-major block of this dimension.
+    pub(super) fn check_query_block(&self, queries: &[f32], what: &str) -> Result<()> {
         let dim = self.dimension();
         if queries.is_empty() || !queries.len().is_multiple_of(dim) {
-            return Err(Error::DimensionMismatch { what: "query vector".into(), expected: dim, got: queries.len() });
+            return Err(Error::DimensionMismatch { what: what.into(), expected: dim, got: queries.len() });
         }
+        Ok(())
+    }
+
+    pub(super) fn check_search(&self, queries: &[f32], params: SearchParams) -> Result<()> {
+        self.check_query_block(queries, "query vector")?;
         if params.k == 0 || params.k > MAX_K {
             return Err(Error::invalid(format!("k must be an integer from 1 to {MAX_K}, got {}", params.k)));
         }

@@ -109,8 +109,7 @@ impl Collection {
         // Each query, and the stored row it was taken from (None: not a stored vector).
         let (source, queries, knob, nlist) = {
             let st = self.read_state()?;
-            let live: Vec<u32> = (0..st.ids.rows() as u32).filter(|&r| st.ids.is_live(r)).collect();
-            let seed = SEED ^ live.len() as u64;
+            let seed = SEED ^ st.ids.live_count() as u64;
             let unseen = |block: Vec<f32>| -> Vec<(Option<u32>, Vec<f32>)> {
                 block.chunks_exact(dim).map(|q| (None, q.to_vec())).collect()
             };
@@ -119,6 +118,7 @@ impl Collection {
             } else if self.recent.len() >= MIN_RECENT {
                 (SampleSource::Recent, unseen(self.recent.sample(sample, seed)))
             } else {
+                let live: Vec<u32> = (0..st.ids.rows() as u32).filter(|&r| st.ids.is_live(r)).collect();
                 let mut rng = StdRng::seed_from_u64(seed);
                 let picked = rand::seq::index::sample(&mut rng, live.len(), sample.min(live.len()));
                 (
@@ -250,10 +250,7 @@ impl Collection {
     /// A caller's sample of queries checked like a search's, normalised for cosine; not
     /// offered to the sample of recent queries.
     fn prepare_sample(&self, queries: &[f32]) -> Result<Vec<f32>> {
-        let dim = self.dimension();
-        if queries.is_empty() || !queries.len().is_multiple_of(dim) {
-            return Err(Error::DimensionMismatch { what: "tune() queries".into(), expected: dim, got: queries.len() });
-        }
+        self.check_query_block(queries, "tune() queries")?;
         self.prepare_vectors(queries)
     }
 
