@@ -171,8 +171,16 @@ impl MetadataStore {
         Ok(())
     }
 
+    /// Bytes of row `row`'s text, from its span (no read of the text, so no checksum to
+    /// compute; a damaged text still counts what it took).
     fn len_of(&self, row: u32) -> u64 {
-        self.text(row).map_or(0, |t| t.len() as u64)
+        match &self.texts {
+            Texts::Heap(t) => t.get(row as usize).and_then(|t| t.as_deref()).map_or(0, |t| t.len() as u64),
+            Texts::File { spans, overlay, .. } => match overlay.get(&row) {
+                Some(t) => t.as_deref().map_or(0, |t| t.len() as u64),
+                None => spans.get(row as usize).filter(|s| s.len != NONE).map_or(0, |s| s.len as u64),
+            },
+        }
     }
 
     /// Row `row`'s text, read in place (not through the cache: for filters and checkpoints,
