@@ -35,9 +35,10 @@ impl Filterable {
         }
     }
 
-    /// The indexes of `config`'s schema as checkpoint `generation` saved them; indexed afresh
-    /// from the metadata when it saved none (generation 0, or a checkpoint written before
-    /// payload files).
+    /// The indexes of `config`'s schema as checkpoint `generation` saved them (live rows from
+    /// the rows file); indexed afresh from the metadata when it saved none (generation 0, or a
+    /// checkpoint written before payload files), and the text indexes alone when it saved no
+    /// text file (a checkpoint written before them).
     pub(crate) fn open(
         dir: &Path,
         generation: u64,
@@ -45,10 +46,28 @@ impl Filterable {
         ids: &IdMap,
         metadata: &MetadataStore,
     ) -> Result<Filterable> {
-        match fs::exists(PAYLOAD.path(dir, generation)) {
-            Ok(true) => load(dir, generation, config, ids, metadata),
-            _ => Ok(Filterable::build(config, ids, metadata)),
+        let path = PAYLOAD.path(dir, generation);
+        if !fs::exists(&path).unwrap_or(false) {
+            return Ok(Filterable::build(config, ids, metadata));
         }
+        let (_, body) = PAYLOAD.read(dir, generation)?;
+        let index = PayloadIndex::from_bytes(&body, config.field_types()).map_err(|e| corrupted(path, e))?;
+        let live = ids.live_rows();
+        let sparse = config.sparse_fields();
+        let text_path = TEXT.path(dir, generation);
+        let text = if config.text.is_empty() && sparse.is_empty() {
+            TextIndex::default()
+        } else if text_path.exists() {
+            let (_, body) = TEXT.read(dir, generation)?;
+            TextIndex::from_bytes(&body, &config.text, &sparse).map_err(|e| corrupted(text_path, e))?
+        } else {
+            let mut text = TextIndex::new(config.text.clone()).with_sparse(sparse);
+            for row in &live {
+                text.insert(row, parse_meta(metadata.text(row).as_deref()).as_ref());
+            }
+            text
+        };
+        Ok(Filterable { index, text, live })
     }
 
     /// Indexes of `config`'s schema over the live rows of `ids` and their stored metadata.
@@ -103,35 +122,4 @@ impl Persistent for Filterable {
         PAYLOAD.check_present(dir, generation, report);
         TEXT.check_present(dir, generation, report);
     }
-}
-
-/// Payload and full-text indexes saved by a checkpoint; live rows come from the rows file. A
-/// checkpoint written before text files has none: its text fields are indexed from the
-/// metadata.
-fn load(
-    dir: &Path,
-    generation: u64,
-    config: &CollectionConfig,
-    ids: &IdMap,
-    metadata: &MetadataStore,
-) -> Result<Filterable> {
-    let (path, text_path) = (PAYLOAD.path(dir, generation), TEXT.path(dir, generation));
-    let (_, body) = PAYLOAD.read(dir, generation)?;
-    let index =
-        libravdb_filter::PayloadIndex::from_bytes(&body, config.field_types()).map_err(|e| corrupted(path, e))?;
-    let live = ids.live_rows();
-    let sparse = config.sparse_fields();
-    let text = if config.text.is_empty() && sparse.is_empty() {
-        libravdb_text::TextIndex::default()
-    } else if text_path.exists() {
-        let (_, body) = TEXT.read(dir, generation)?;
-        libravdb_text::TextIndex::from_bytes(&body, &config.text, &sparse).map_err(|e| corrupted(text_path, e))?
-    } else {
-        let mut text = libravdb_text::TextIndex::new(config.text.clone()).with_sparse(sparse);
-        for row in &live {
-            text.insert(row, parse_meta(metadata.text(row).as_deref()).as_ref());
-        }
-        text
-    };
-    Ok(Filterable { index, text, live })
 }
