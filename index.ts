@@ -12,6 +12,8 @@ export type {
   BackupResult,
   BatchOptions,
   BatchResult,
+  Change,
+  ChangesOptions,
   CollectionMemory,
   CollectionStats,
   MemoryUsage,
@@ -33,6 +35,7 @@ export type {
   VerifyReport,
 } from './src/records'
 export type {
+  ChangeRetention,
   CollectionConfig,
   FlatIndexConfig,
   HnswIndexConfig,
@@ -51,7 +54,7 @@ export { simdLevel } from './src/native'
 export type { VectorLike } from './src/vectors'
 export { compileFilter } from './src/filter'
 export { FieldBuilder, FilterBuilder, QueryBuilder } from './src/query'
-export type { ScannedRecord } from './src/stream'
+export type { RecordScan, ScannedRecord } from './src/stream'
 export type { ExportOptions, ImportOptions, TransferFormat, TransferProgress, TransferResult } from './src/transfer'
 export type { IngestOptions, IngestProgress, IngestResult, RecordWriteStream, WriteStreamOptions } from './src/ingest'
 export type { FieldCondition, FieldType, Filter, FilterNode, FilterValue, Schema, TextField } from './src/filter'

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -62,6 +62,43 @@ describe('npx libravdb (CLI)', () => {
     expect(bad.status).toBe(1)
     expect(bad.stdout).toContain(`damaged: ${chunk}`)
     expect(cli(['backup', join(d, 'src'), join(d, 'bak')]).stderr).toContain('ERR_INVALID_ARGUMENT') // not empty
+  })
+
+  it('prints the change feed as NDJSON beside the writer, from a sequence number or following', { timeout: 120_000 }, async () => {
+    const d = mkdtempSync(join(tmpdir(), 'libravdb-cli-'))
+    const db = await LibraVDB.open(join(d, 'src')) // the writer stays open: the CLI reads beside it
+    const c = await db.createCollection('docs', { dimension: 2 })
+    await c.insertBatch([{ id: 'a', vector: [1, 0], metadata: { n: 1 } }, { id: 'b', vector: [0, 1] }])
+    await c.update('a', { metadata: { n: 2 } })
+    await c.delete('b')
+    const lines = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l))
+    const all = cli(['changes', join(d, 'src'), 'docs'])
+    expect(all.status, all.stderr).toBe(0)
+    expect(lines(all.stdout)).toEqual([
+      { seq: 1, op: 'insert', id: 'a', vector: [1, 0], metadata: { n: 1 } },
+      { seq: 2, op: 'insert', id: 'b', vector: [0, 1], metadata: null },
+      { seq: 3, op: 'update', id: 'a', metadata: { n: 2 } },
+      { seq: 4, op: 'delete', id: 'b' },
+    ])
+    expect(lines(cli(['changes', join(d, 'src'), 'docs', '--since', '2']).stdout).map((l) => l.seq)).toEqual([3, 4])
+    expect(cli(['changes', join(d, 'src'), 'docs', '--since', 'now']).stdout).toBe('')
+    expect(cli(['changes', join(d, 'src'), 'docs', '--since', 'x']).status).toBe(2)
+    // --follow prints what the writer commits after it started, until interrupted.
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'src', 'cli.ts'), 'changes', join(d, 'src'), 'docs', '--since', '4', '--follow'], {
+      cwd: join(__dirname, '..'),
+    })
+    let out = ''
+    child.stdout.on('data', (chunk) => (out += chunk))
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise((r) => setTimeout(r, 20))
+    }
+    await new Promise((r) => setTimeout(r, 300))
+    await c.insert({ id: 'late', vector: [1, 1] })
+    await until(() => out.includes('late'))
+    child.kill('SIGINT')
+    expect(await new Promise((r) => child.on('exit', r))).toBe(0)
+    expect(lines(out)).toEqual([{ seq: 5, op: 'insert', id: 'late', vector: [1, 1], metadata: null }])
+    await db.close()
   })
 
   it('bad usage exits 2 with the usage; engine errors exit 1 with their code', () => {

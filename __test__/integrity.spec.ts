@@ -74,6 +74,7 @@ function kindOf(rel: string): string {
   const name = rel.split('/').at(-1)!
   if (rel.includes('/vectors/')) return 'vector chunk'
   if (rel.includes('/links')) return 'link chunk'
+  if (rel.includes('/changes/')) return 'change log'
   if (name.endsWith('.seg')) return `${name.replace(/-\d+\.seg$/, '')} segment`
   if (name.endsWith('.rec')) return 'metadata records'
   if (name === 'wal.log') return 'WAL'
@@ -148,7 +149,7 @@ describe('every file a collection writes is checksummed', () => {
     }
     // Every kind of file the two collections write was damaged.
     expect([...seen.keys()].sort()).toEqual(
-      ['graph segment', 'ivf segment', 'link chunk', 'manifest', 'metadata records', 'payload segment', 'quant segment', 'rows segment', 'text segment', 'vector chunk'].sort(),
+      ['change log', 'graph segment', 'ivf segment', 'link chunk', 'manifest', 'metadata records', 'payload segment', 'quant segment', 'rows segment', 'text segment', 'vector chunk'].sort(),
     )
   }, 300_000)
 

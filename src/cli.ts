@@ -7,8 +7,12 @@
  *   libravdb import <dir> <collection> <file> [--format parquet|ndjson] [--config '<json>'] [--upsert]
  *   libravdb backup <dir> <dest>
  *   libravdb verify <dir>
+ *   libravdb changes <dir> <collection> [--since N|oldest|now] [--follow]
  *
- * stats, export, backup and verify open the database read-only, so they run beside the
+ * changes prints the collection's change feed as NDJSON, one `{ seq, op, id, vector?,
+ * metadata? }` per line, from the change after --since (default: the oldest kept) to the
+ * latest, or with --follow on as the writer writes until Ctrl-C.
+ * stats, export, backup, verify and changes open the database read-only, so they run beside the
  * service that writes it (backup copies its last checkpoint and its WAL; see
  * `LibraVDB.backup`). verify exits with status 1 when it finds damage, and lists it. import creates the collection when it does not exist (from the file's dimension,
  * metric and schema, or --config). On a terminal, progress is drawn on stderr; Ctrl-C cancels
@@ -26,7 +30,8 @@ const USAGE = `usage:
   libravdb export <dir> <collection> <file> [--format parquet|ndjson] [--filter '<json>']
   libravdb import <dir> <collection> <file> [--format parquet|ndjson] [--config '<json>'] [--upsert]
   libravdb backup <dir> <dest>
-  libravdb verify <dir>`
+  libravdb verify <dir>
+  libravdb changes <dir> <collection> [--since N|oldest|now] [--follow]`
 
 class UsageError extends Error {}
 
@@ -67,6 +72,8 @@ export async function main(argv: string[]): Promise<void> {
       filter: { type: 'string' },
       config: { type: 'string' },
       upsert: { type: 'boolean' },
+      since: { type: 'string' },
+      follow: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -94,7 +101,7 @@ export async function main(argv: string[]): Promise<void> {
       const filter = json<Filter>(values.filter, '--filter')
       const r = await db.getCollection(name).export(file, { format, filter, onProgress: progressBar(`export ${name}`), signal: ac.signal })
       if (process.stderr.isTTY) process.stderr.write('\n')
-      console.log(summary(`exported to ${file}:`, r))
+      console.log(`${summary(`exported to ${file}:`, r)}; consistent at change ${r.seq}`)
       return
     }
     case 'import': {
@@ -142,6 +149,21 @@ export async function main(argv: string[]): Promise<void> {
       for (const d of report.damaged) console.log(`damaged: ${d.file} (collection ${d.collection}): ${d.reason}`)
       console.log(`${report.ok ? 'ok' : 'DAMAGED'}: ${report.filesChecked} files and ${report.chunksChecked} chunks checked, ${report.chunksSkipped} chunks written since the last checkpoint not checked`)
       if (!report.ok) process.exitCode = 1
+      return
+    }
+    case 'changes': {
+      if (!dir || !name) throw new UsageError('changes needs <dir> <collection>')
+      const raw = values.since ?? 'oldest'
+      const since = raw === 'oldest' || raw === 'now' ? raw : Number(raw)
+      if (typeof since === 'number' && !(Number.isSafeInteger(since) && since >= 0)) {
+        throw new UsageError(`--since must be a sequence number, 'oldest' or 'now', got '${raw}'`)
+      }
+      await using db = await LibraVDB.open(dir, { readOnly: true, refreshIntervalMs: 0 })
+      const feed = db.getCollection(name).changes({ since, follow: values.follow ?? false, signal: ac.signal, batchSize: 1000 })
+      for await (const c of feed) {
+        const line = JSON.stringify({ ...c, vector: c.vector && Array.from(c.vector) })
+        if (!process.stdout.write(`${line}\n`)) await new Promise((r) => process.stdout.once('drain', r))
+      }
       return
     }
     default:

@@ -35,7 +35,8 @@ import {
 } from './ingest'
 import { QueryBuilder } from './query'
 import { type ExportOptions, type ImportOptions, type TransferResult, exportCollection, importIntoCollection } from './transfer'
-import { type ScannedRecord, scanRecords } from './stream'
+import { type RecordScan, scanRecords } from './stream'
+import { followChanges, wakeFollowers } from './changes'
 import {
   type BatchOptions,
   type BatchResult,
@@ -54,6 +55,9 @@ import {
   type TuneResult,
   type VectorRecord,
   type VerifyReport,
+  type Change,
+  type ChangesOptions,
+  toTuneResult,
   toVerifyReport,
 } from './records'
 import { type VectorLike, toQueryBlock, toVector, vectorProblem } from './vectors'
@@ -102,6 +106,7 @@ export class Collection {
       return await cancellableWrite(opts, run, onProgress)
     } finally {
       this.#onWrite()
+      wakeFollowers(this.#native)
     }
   }
 
@@ -374,16 +379,7 @@ export class Collection {
     checkOptionalInteger('tune options.k', o.k, 1)
     checkOptionalInteger('tune options.sample', o.sample, 1)
     const queries = o.queries === undefined ? undefined : toQueryBlock(o.queries, this.dimension)
-    const r = await this.#write(o, (token) => this.#native.tune(target, o.k ?? 10, o.sample ?? 200, queries, token))
-    const out: TuneResult = {
-      recall: r.recall,
-      source: r.source as TuneResult['source'],
-      sampleSize: r.sampleSize,
-      sweep: r.sweepSettings.map((breadth, i) => ({ breadth, recall: r.sweepRecalls[i] })),
-    }
-    if (r.knob === 'efSearch') out.efSearch = r.setting ?? undefined
-    if (r.knob === 'nprobe') out.nprobe = r.setting ?? undefined
-    return out
+    return toTuneResult(await this.#write(o, (token) => this.#native.tune(target, o.k ?? 10, o.sample ?? 200, queries, token)))
   }
 
   /** Forgets the queries this collection keeps for {@link Collection.tune} (after your queries
@@ -462,8 +458,9 @@ export class Collection {
   }
 
   /** Every record (optionally only matching `filter`) in storage order, `batchSize` per
-   * native call: `for await (const r of docs.scan({ filter })) { ... }`. */
-  scan(opts?: { filter?: Filter; batchSize?: number; includeVectors?: boolean } & CallOptions): AsyncGenerator<ScannedRecord> {
+   * native call: `for await (const r of docs.scan({ filter })) { ... }`. Its `seq` is the
+   * change-feed position the scan is consistent at ({@link changes}). */
+  scan(opts?: { filter?: Filter; batchSize?: number; includeVectors?: boolean } & CallOptions): RecordScan {
     const o = optionsObject<{ filter?: Filter; batchSize?: number; includeVectors?: boolean } & CallOptions>(
       'scan options',
       opts,
@@ -471,6 +468,13 @@ export class Collection {
     )
     const filterJson = o.filter === undefined ? undefined : JSON.stringify(compileFilter(o.filter, this.#schema))
     return scanRecords(this.#native, { ...o, filterJson }, this.#metadata)
+  }
+
+  /** Every committed write of each record after `since`, in commit order, following live
+   * writes once caught up until `signal` aborts or the collection closes (also from a read-only
+   * handle). After `scan()` / `export()`, from their `seq`: README, "Moving while writing". */
+  changes(opts?: ChangesOptions): AsyncGenerator<Change> {
+    return followChanges(this.#native, this.#metadata, opts)
   }
 
   /**

@@ -59,6 +59,23 @@ export interface OpenOptions {
    * collection (1.5 MB at 1,000 x 384). Default 1000; 0 keeps none.
    */
   querySample?: number
+  /**
+   * How long each collection keeps its changes for `changes()` after a checkpoint has made
+   * them redundant for recovery: the checkpointed write-ahead logs are kept on disk (moved,
+   * not copied: the feed costs no extra write) until they hold more than `bytes` (oldest
+   * deleted first) or are older than `ms`. A `since` older than what is kept throws
+   * `ChangesExpiredError`. Default `{ bytes: '256MB', ms: 86_400_000 }` (256 MiB or 24
+   * hours, whichever runs out first); either at 0 keeps nothing past a checkpoint.
+   */
+  changeRetention?: ChangeRetention
+}
+
+/** {@link OpenOptions.changeRetention}. */
+export interface ChangeRetention {
+  /** Bytes of checkpointed logs kept per collection (a number or a size like `'1GB'`). Default 256 MiB. */
+  bytes?: ByteSize
+  /** Age in milliseconds past which a checkpointed log is deleted. Default 24 hours. */
+  ms?: number
 }
 
 /** Similarity measure of a collection. */
@@ -257,6 +274,7 @@ export function validateOpenOptions(v: unknown): OpenOptions {
     'memoryPressure',
     'metadataCache',
     'querySample',
+    'changeRetention',
   ])
   if (o.memoryLimit !== undefined) o.memoryLimit = parseBytes('open options.memoryLimit', o.memoryLimit)
   if (o.metadataCache !== undefined && o.metadataCache !== 0) {
@@ -270,6 +288,12 @@ export function validateOpenOptions(v: unknown): OpenOptions {
   checkOptionalBoolean('open options.readOnly', o.readOnly)
   checkOptionalInteger('open options.refreshIntervalMs', o.refreshIntervalMs, 0)
   checkOptionalInteger('open options.querySample', o.querySample, 0, 100_000)
+  if (o.changeRetention !== undefined) {
+    const r = optionsObject<ChangeRetention>('open options.changeRetention', o.changeRetention, ['bytes', 'ms'])
+    const bytes = r.bytes === undefined || r.bytes === 0 ? r.bytes : parseBytes('open options.changeRetention.bytes', r.bytes)
+    checkOptionalInteger('open options.changeRetention.ms', r.ms, 0)
+    o.changeRetention = { bytes, ms: r.ms }
+  }
   if (o.refreshIntervalMs !== undefined && !o.readOnly) {
     throw new InvalidArgumentError('open options.refreshIntervalMs applies only with readOnly: true')
   }

@@ -72,6 +72,8 @@ export class LibraVDB extends EventEmitter<LibraVDBEvents> {
         memoryPressure: o.memoryPressure,
         metadataCacheBytes: o.metadataCache as number | undefined,
         querySample: o.querySample,
+        changeRetentionBytes: o.changeRetention?.bytes as number | undefined,
+        changeRetentionMs: o.changeRetention?.ms,
       }),
     )
     return new LibraVDB(native, path, o.readOnly ? (o.refreshIntervalMs ?? 1000) : 0)

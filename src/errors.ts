@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   'ERR_ABORTED',
   'ERR_IO',
   'ERR_INTERNAL',
+  'ERR_CHANGES_EXPIRED',
 ] as const
 
 /** The stable, machine-readable code of a {@link LibraVDBError}: one of {@link ERROR_CODES}. */
@@ -165,6 +166,17 @@ export class InternalError extends LibraVDBError {
   }
 }
 
+/**
+ * A change-feed position (`changes({ since })`) older than the changes the collection still
+ * keeps (`changeRetention`): copy a fresh snapshot (`scan()` / `export()`, which report their
+ * `seq`) and follow from there.
+ */
+export class ChangesExpiredError extends LibraVDBError {
+  constructor(message: string) {
+    super('ERR_CHANGES_EXPIRED', message)
+  }
+}
+
 const ERROR_CLASSES: Record<ErrorCode, CodedErrorClass> = {
   ERR_INVALID_ARGUMENT: InvalidArgumentError,
   ERR_DIMENSION_MISMATCH: DimensionMismatchError,
@@ -181,6 +193,7 @@ const ERROR_CLASSES: Record<ErrorCode, CodedErrorClass> = {
   ERR_ABORTED: AbortError,
   ERR_IO: IoError,
   ERR_INTERNAL: InternalError,
+  ERR_CHANGES_EXPIRED: ChangesExpiredError,
 }
 
 /** Whether `code` is one of LibraVDB's error codes. */

@@ -17,6 +17,8 @@ export type NativeBatchReport = Binding.NativeBatchReport
 export type NativeStats = Binding.NativeStats
 export type NativeSearchOptions = Binding.NativeSearchOptions
 export type CancelToken = Binding.CancelToken
+export type NativeTuneReport = Binding.NativeTuneReport
+export type NativeChange = Binding.NativeChange
 
 export const NativeDatabase = binding.NativeDatabase
 export const parquetFileInfo = binding.parquetFileInfo

@@ -5,7 +5,7 @@
 import type { IndexConfig, Metric, QuantizationConfig } from './config'
 import type { Filter } from './filter'
 import type { BatchItemError } from './errors'
-import type { CallOptions } from './native'
+import type { CallOptions, NativeTuneReport } from './native'
 import type { VectorLike } from './vectors'
 
 /** Metadata of a record: a JSON-serialisable object. */
@@ -247,6 +247,19 @@ export interface BackupResult {
   durationMs: number
 }
 
+/** The engine's tune report as {@link TuneResult}. */
+export function toTuneResult(r: NativeTuneReport): TuneResult {
+  const out: TuneResult = {
+    recall: r.recall,
+    source: r.source as TuneResult['source'],
+    sampleSize: r.sampleSize,
+    sweep: r.sweepSettings.map((breadth, i) => ({ breadth, recall: r.sweepRecalls[i] })),
+  }
+  if (r.knob === 'efSearch') out.efSearch = r.setting ?? undefined
+  if (r.knob === 'nprobe') out.nprobe = r.setting ?? undefined
+  return out
+}
+
 export function toVerifyReport(r: Omit<VerifyReport, 'ok'>): VerifyReport {
   return { ok: r.damaged.length === 0, ...r }
 }
@@ -300,6 +313,14 @@ export interface CollectionStats {
   metadataBytes: number
   /** Bytes in the write-ahead log since the last checkpoint. */
   walBytes: number
+  /**
+   * The change-feed sequence number of the last write applied (each record an insert,
+   * update or delete writes takes the next one; 0 before the first). Durable: it continues
+   * after a reopen. See {@link Collection.changes}.
+   */
+  seq: number
+  /** Bytes of checkpointed write-ahead logs kept on disk for `changes()` (`changeRetention`). */
+  changeLogBytes: number
   /** Whether vectors live in mapped files (an on-disk database) rather than anonymous memory. */
   fileBacked: boolean
   /** `'none'`, or the quantizer's state: `'pending'` (too few vectors yet; searching on full
@@ -489,4 +510,53 @@ export interface TuneResult {
     /** Recall@k on the sample at that breadth. */
     recall: number
   }[]
+}
+
+/**
+ * One committed write of one record, as {@link Collection.changes} delivers it.
+ * - `insert`: a new record: `vector` and `metadata` (absent when it has none).
+ * - `update`: an existing record changed: `vector` when it was replaced, `metadata` when it
+ *   was set (`null` when it was cleared); what is absent kept its value. An upsert that
+ *   replaced a record is an update with both.
+ * - `delete`: the record is gone: neither.
+ */
+export interface Change {
+  /** The change's sequence number: consecutive, in commit order, durable. */
+  seq: number
+  op: 'insert' | 'update' | 'delete'
+  id: string
+  /** The vector after the change, as stored (unit length for cosine collections). */
+  vector?: Float32Array
+  /** The metadata after the change; `null`: cleared. */
+  metadata?: Metadata | null
+}
+
+/** Options of {@link Collection.changes}. */
+export interface ChangesOptions {
+  /**
+   * The sequence number to follow from (exclusive): the `seq` of the last change applied,
+   * or of a snapshot (`scan()`'s `seq`, `export()`'s result, `stats().seq`). `'now'`
+   * (default): only changes committed from now on. `'oldest'`: from the oldest change the
+   * collection still keeps. A `since` older than the changes kept (`changeRetention`) throws
+   * `ChangesExpiredError` from the first `next()`.
+   */
+  since?: number | 'now' | 'oldest'
+  /**
+   * `true` (default): once caught up, wait for new changes and deliver them as they are
+   * committed. `false`: end once everything committed so far is delivered (a catch-up job).
+   */
+  follow?: boolean
+  /** Ends the iteration (without an error) when aborted. */
+  signal?: AbortSignal
+  /**
+   * Changes read per native call, and the most held in memory for a slow consumer (beyond
+   * them, at most the write batch being read). Default 256, at most 10,000.
+   */
+  batchSize?: number
+  /**
+   * Once caught up: the longest wait before looking for new changes written by another
+   * process (a read-only handle's writer). Writes through this handle wake the iterator at
+   * once. Default 50 ms.
+   */
+  pollIntervalMs?: number
 }

@@ -1,7 +1,8 @@
 /**
  * Streaming reads: `scan()` pages through records in storage order with one native call per
  * page (off the JS thread), so memory stays bounded by `batchSize` however large the
- * collection.
+ * collection. A scan reports the change-feed position it is consistent at (`seq`), so that a
+ * copy can follow `changes({ since: scan.seq })` from it.
  */
 import type { MetadataCodec } from './batch'
 import type { Metadata } from './records'
@@ -28,12 +29,30 @@ export interface ScannedRecord {
   vector?: Float32Array
 }
 
-/** Async generator over a collection's records, page by page. */
-export async function* scanRecords(
-  native: NativeCollection,
-  o: ScanOptions,
-  metadata: MetadataCodec,
-): AsyncGenerator<ScannedRecord> {
+/**
+ * The records of {@link Collection.scan}, page by page, and the change-feed position they
+ * are consistent at.
+ */
+export interface RecordScan extends AsyncGenerator<ScannedRecord> {
+  /**
+   * The change-feed sequence number of the collection when the scan read its first page (set
+   * once the first record is yielded, or the scan ends): every change after it is in
+   * `changes({ since: seq })`. A record written while the scan runs may appear in its newer
+   * state; applying the changes after `seq` to a copy of the scan brings the copy to the
+   * collection's state (an upsert or delete applied twice changes nothing).
+   */
+  readonly seq: number | undefined
+}
+
+/** {@link RecordScan} over `native`. */
+export function scanRecords(native: NativeCollection, o: ScanOptions, metadata: MetadataCodec): RecordScan {
+  const state: { seq?: number } = {}
+  const scan = pages(native, o, metadata, state) as RecordScan
+  Object.defineProperty(scan, 'seq', { get: () => state.seq, enumerable: true })
+  return scan
+}
+
+async function* pages(native: NativeCollection, o: ScanOptions, metadata: MetadataCodec, state: { seq?: number }): AsyncGenerator<ScannedRecord> {
   const batchSize = o.batchSize ?? 1000
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new InvalidArgumentError(`scan batchSize must be an integer >= 1, got ${batchSize}`)
@@ -41,6 +60,7 @@ export async function* scanRecords(
   let after: number | undefined
   for (;;) {
     const page = await cancellableRead(o, () => native.scanPage(after, batchSize, o.filterJson, o.includeVectors ?? false))
+    state.seq ??= page.seq
     for (const r of page.records) {
       const rec: ScannedRecord = { id: r.id }
       const m = metadata.decode(r.metadata)

@@ -13,7 +13,7 @@ import { InvalidArgumentError, LibraVDBError } from './errors'
 import { type Schema, compileFilter } from './filter'
 import type { IngestResult } from './ingest'
 import { type CallOptions, type NativeCollection, call, cancellableWrite, parquetFileInfo } from './native'
-import type { ScannedRecord } from './stream'
+import type { RecordScan } from './stream'
 import type { VectorRecord } from './records'
 
 /** File formats of export and import. */
@@ -57,12 +57,17 @@ export interface TransferResult {
   bytes: number
   /** Wall time of the call. */
   durationMs: number
+  /**
+   * Export only: the change-feed sequence number the file is consistent at. Importing the
+   * file elsewhere and applying `changes({ since: seq })` brings the copy up to date.
+   */
+  seq?: number
 }
 
 /** What a collection offers export and import (a `Collection`; named here so that this module
  * need not import it). */
 export interface TransferTarget {
-  scan(opts: { filter?: import('./filter').Filter; batchSize?: number; includeVectors?: boolean } & CallOptions): AsyncGenerator<ScannedRecord>
+  scan(opts: { filter?: import('./filter').Filter; batchSize?: number; includeVectors?: boolean } & CallOptions): RecordScan
   ingest(source: AsyncIterable<VectorRecord>, opts: { batchSize?: number; atomic?: boolean; upsert?: boolean; onProgress?: (p: { ingested: number }) => void } & CallOptions): Promise<IngestResult>
   count(): Promise<number>
   readonly schema: Schema
@@ -91,17 +96,15 @@ export async function exportCollection(target: TransferTarget, native: TransferN
   const filterJson = o.filter === undefined ? undefined : JSON.stringify(compileFilter(o.filter, target.schema))
   const total = o.filter === undefined ? await target.count() : undefined
   const t0 = performance.now()
-  const records =
+  const { records, seq } =
     format === 'parquet'
-      ? (
-          await cancellableWrite(
-            o,
-            (token) => native.exportParquet(path, filterJson, token),
-            onProgress && ((records) => onProgress({ records, total })),
-          )
-        ).records
+      ? await cancellableWrite(
+          o,
+          (token) => native.exportParquet(path, filterJson, token),
+          onProgress && ((records) => onProgress({ records, total })),
+        )
       : await exportNdjson(target, path, { ...o, onProgress }, total)
-  return { records, bytes: fileBytes(path), durationMs: performance.now() - t0 }
+  return { records, bytes: fileBytes(path), durationMs: performance.now() - t0, seq }
 }
 
 /** `Collection.import`: the records of a Parquet or NDJSON file, a batch at a time. */
@@ -127,16 +130,24 @@ export async function importIntoCollection(target: TransferTarget, native: Trans
   return { records, bytes, durationMs: performance.now() - t0 }
 }
 
-/** Writes the records as NDJSON lines through `<path>.partial`. */
-export async function exportNdjson(target: TransferTarget, path: string, o: ExportOptions, total: number | undefined): Promise<number> {
+/** Writes the records as NDJSON lines through `<path>.partial`; returns how many, and the
+ * change-feed position the scan was consistent at. */
+export async function exportNdjson(
+  target: TransferTarget,
+  path: string,
+  o: ExportOptions,
+  total: number | undefined,
+): Promise<{ records: number; seq: number | undefined }> {
   const partial = `${path}.partial`
   const out = createWriteStream(partial)
   let writeError: Error | undefined
   out.on('error', (e) => (writeError ??= e))
   const PAGE = 1000
   let records = 0
+  let scan: RecordScan
   try {
-    for await (const r of target.scan({ filter: o.filter, includeVectors: true, batchSize: PAGE, signal: o.signal, timeoutMs: o.timeoutMs })) {
+    scan = target.scan({ filter: o.filter, includeVectors: true, batchSize: PAGE, signal: o.signal, timeoutMs: o.timeoutMs })
+    for await (const r of scan) {
       const line = JSON.stringify({ id: r.id, vector: Array.from(r.vector!), ...(r.metadata !== undefined && { metadata: r.metadata }) })
       if (!out.write(`${line}\n`)) await once(out, 'drain')
       if (++records % PAGE === 0) o.onProgress?.({ records, total })
@@ -151,7 +162,7 @@ export async function exportNdjson(target: TransferTarget, path: string, o: Expo
     throw e
   }
   o.onProgress?.({ records, total })
-  return records
+  return { records, seq: scan.seq }
 }
 
 /** The records of an NDJSON file, line by line (blank lines skipped). */

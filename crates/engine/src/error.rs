@@ -21,11 +21,12 @@ pub enum ErrorCode {
     Aborted,
     Io,
     Internal,
+    ChangesExpired,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::InvalidArgument,
         ErrorCode::DimensionMismatch,
         ErrorCode::Schema,
@@ -41,6 +42,7 @@ impl ErrorCode {
         ErrorCode::Aborted,
         ErrorCode::Io,
         ErrorCode::Internal,
+        ErrorCode::ChangesExpired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +62,7 @@ impl ErrorCode {
             ErrorCode::Aborted => "ERR_ABORTED",
             ErrorCode::Io => "ERR_IO",
             ErrorCode::Internal => "ERR_INTERNAL",
+            ErrorCode::ChangesExpired => "ERR_CHANGES_EXPIRED",
         }
     }
 }
@@ -95,6 +98,9 @@ pub enum Error {
     /// A bug: an invariant broke or a panic was caught.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A change-feed position older than the changes the collection still keeps.
+    #[error("{0}")]
+    ChangesExpired(String),
     /// An item of a batch, rejected with its code, raised as the error of a larger operation
     /// (an import stops at its first invalid row).
     #[error("{message}")]
@@ -120,6 +126,7 @@ impl Error {
             Error::Storage(StorageError::Locked { .. }) => ErrorCode::Locked,
             Error::Storage(StorageError::Io { .. }) => ErrorCode::Io,
             Error::Internal(_) => ErrorCode::Internal,
+            Error::ChangesExpired(_) => ErrorCode::ChangesExpired,
             Error::Item { code, .. } => *code,
         }
     }

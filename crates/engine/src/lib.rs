@@ -18,11 +18,13 @@ mod pool;
 
 pub use cancel::Cancel;
 pub use collection::{
-    BatchOptions, BatchReport, Collection, Damage, Fusion, Hits, HybridPlan, HybridQuery, ItemError, PlanKind,
-    QueryPlan, RRF_K, RebuildReport, Record, SampleSource, SearchParams, SignalScores, SparseQuery, Stats, TextQuery,
-    TuneReport, UpdateInput, VerifyReport, Weights, fuse, parse_filter,
+    BatchOptions, BatchReport, Change, ChangeCursor, ChangeKind, Collection, Damage, Fusion, Hits, HybridPlan,
+    HybridQuery, ItemError, PlanKind, QueryPlan, RRF_K, RebuildReport, Record, SampleSource, SearchParams,
+    SignalScores, SparseQuery, Stats, TextQuery, TuneReport, UpdateInput, VerifyReport, Weights, fuse, parse_filter,
 };
-pub use config::{CollectionConfig, DbOptions, IndexConfig, IndexSpec, MmapMode, QuantSpec, QuantizationConfig};
+pub use config::{
+    ChangeRetention, CollectionConfig, DbOptions, IndexConfig, IndexSpec, MmapMode, QuantSpec, QuantizationConfig,
+};
 pub use database::{BackupReport, Database, MemoryUsage};
 pub use error::{Error, ErrorCode, Result};
 pub use libravdb_core::Metric;

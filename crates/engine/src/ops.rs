@@ -2,6 +2,12 @@
 //!
 //! Record payload: sequence number (u64) | op tag (u8) | op body. Vectors are stored already
 //! prepared (normalised for cosine), so replay applies them without re-validating.
+//!
+//! Since format 5 the tag carries [`WITH_CHANGES`] and is followed by the change-feed
+//! sequence number of the op's first record (u64); each record of the op takes the next
+//! number. An upsert ends with a bitmap (one bit per record, LSB first) of the records that
+//! replaced an existing one, so the feed can tell an insert from an update. Records logged
+//! before format 5 have neither (their changes are not in the feed).
 
 use std::borrow::Cow;
 
@@ -13,6 +19,27 @@ const TAG_PUT: u8 = 1;
 const TAG_UPDATE: u8 = 2;
 const TAG_DELETE: u8 = 3;
 const TAG_REPAIR: u8 = 4;
+/// Flag on the tag: the change-feed header follows it.
+const WITH_CHANGES: u8 = 0x80;
+
+/// Where an op's records stand in the change feed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeInfo {
+    /// Sequence number of the op's first record (the op's records take `first..first + len`).
+    pub first: u64,
+    /// Upserts: which records replaced an existing one (empty for other ops).
+    pub replaced: Vec<bool>,
+}
+
+/// One decoded WAL record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logged {
+    /// The op's position in the WAL (one per op).
+    pub seq: u64,
+    /// `None` for records logged before format 5.
+    pub changes: Option<ChangeInfo>,
+    pub op: Op<'static>,
+}
 
 /// What an update does to a record's metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,12 +92,20 @@ impl Op<'_> {
         }
     }
 
-    pub fn encode(&self, seq: u64) -> Vec<u8> {
+    /// The WAL record of this op, logged as op `seq` with its change-feed header.
+    pub fn encode(&self, seq: u64, changes: &ChangeInfo) -> Vec<u8> {
         let mut w = ByteWriter::with_capacity(self.encoded_size_hint());
         w.u64(seq);
+        let tag = match self {
+            Op::Put { .. } => TAG_PUT,
+            Op::Update { .. } => TAG_UPDATE,
+            Op::Delete { .. } => TAG_DELETE,
+            Op::Repair => TAG_REPAIR,
+        };
+        w.u8(tag | WITH_CHANGES);
+        w.u64(changes.first);
         match self {
             Op::Put { upsert, ids, vectors, metadata } => {
-                w.u8(TAG_PUT);
                 w.u8(*upsert as u8);
                 w.u32(ids.len() as u32);
                 for (id, meta) in ids.iter().zip(metadata) {
@@ -78,9 +113,15 @@ impl Op<'_> {
                     w.opt_str(meta.as_deref());
                 }
                 w.f32s(vectors);
+                if *upsert {
+                    let mut bits = vec![0u8; ids.len().div_ceil(8)];
+                    for (i, _) in changes.replaced.iter().enumerate().filter(|(_, r)| **r) {
+                        bits[i / 8] |= 1 << (i % 8);
+                    }
+                    w.buf.extend_from_slice(&bits);
+                }
             }
             Op::Update { items } => {
-                w.u8(TAG_UPDATE);
                 w.u32(items.len() as u32);
                 for item in items {
                     w.str(&item.id);
@@ -102,13 +143,12 @@ impl Op<'_> {
                 }
             }
             Op::Delete { ids } => {
-                w.u8(TAG_DELETE);
                 w.u32(ids.len() as u32);
                 for id in ids {
                     w.str(id);
                 }
             }
-            Op::Repair => w.u8(TAG_REPAIR),
+            Op::Repair => {}
         }
         w.buf
     }
@@ -139,18 +179,24 @@ impl Op<'_> {
 
     fn encoded_size_hint(&self) -> usize {
         match self {
-            Op::Put { ids, vectors, .. } => 16 + ids.len() * 32 + vectors.len() * 4,
+            Op::Put { ids, vectors, .. } => 24 + ids.len() * 33 + vectors.len() * 4,
             Op::Update { items } => 16 + items.len() * 64,
             Op::Delete { ids } => 16 + ids.len() * 24,
-            Op::Repair => 9,
+            Op::Repair => 17,
         }
     }
 
-    /// Decodes a payload written by [`Op::encode`] for a collection of dimension `dim`.
-    pub fn decode(payload: &[u8], dim: usize) -> Result<(u64, Op<'static>), DecodeError> {
+    /// Decodes a payload written by [`Op::encode`] (or before format 5) for a collection of
+    /// dimension `dim`.
+    pub fn decode(payload: &[u8], dim: usize) -> Result<Logged, DecodeError> {
         let mut r = ByteReader::new(payload);
         let seq = r.u64()?;
-        let op = match r.u8()? {
+        let tag = r.u8()?;
+        let mut changes = (tag & WITH_CHANGES != 0).then(ChangeInfo::default);
+        if let Some(c) = &mut changes {
+            c.first = r.u64()?;
+        }
+        let op = match tag & !WITH_CHANGES {
             TAG_PUT => {
                 let upsert = r.u8()? != 0;
                 let n = r.u32()? as usize;
@@ -161,6 +207,10 @@ impl Op<'_> {
                 }
                 let mut vectors = Vec::new();
                 r.f32s_into(n * dim, &mut vectors)?;
+                if let Some(c) = changes.as_mut().filter(|_| upsert) {
+                    let bits = r.take(n.div_ceil(8))?;
+                    c.replaced = (0..n).map(|i| bits[i / 8] & (1 << (i % 8)) != 0).collect();
+                }
                 Op::Put { upsert, ids, vectors: Cow::Owned(vectors), metadata }
             }
             TAG_UPDATE => {
@@ -199,7 +249,28 @@ impl Op<'_> {
         if !r.is_empty() {
             return Err(DecodeError("trailing bytes after op".into()));
         }
-        Ok((seq, op))
+        Ok(Logged { seq, changes, op })
+    }
+
+    /// The change-feed position of a record written by [`Op::encode`] without decoding its
+    /// items: (first change, number of records). `None` for a record before format 5.
+    pub fn peek_changes(payload: &[u8]) -> Result<Option<(u64, u64)>, DecodeError> {
+        let mut r = ByteReader::new(payload);
+        r.u64()?;
+        let tag = r.u8()?;
+        if tag & WITH_CHANGES == 0 {
+            return Ok(None);
+        }
+        let first = r.u64()?;
+        let n = match tag & !WITH_CHANGES {
+            TAG_PUT => {
+                r.u8()?;
+                r.u32()?
+            }
+            TAG_UPDATE | TAG_DELETE => r.u32()?,
+            _ => 0,
+        };
+        Ok(Some((first, n as u64)))
     }
 }
 
@@ -227,9 +298,26 @@ mod tests {
             Op::Repair,
         ];
         for (seq, op) in ops.into_iter().enumerate() {
-            let bytes = op.encode(seq as u64);
-            assert_eq!(Op::decode(&bytes, 2).unwrap(), (seq as u64, op));
-            assert!(Op::decode(&bytes[..bytes.len() - 1], 2).is_err());
+            let replaced = if matches!(op, Op::Put { .. }) { vec![false, true] } else { Vec::new() };
+            let changes = ChangeInfo { first: 10 * seq as u64 + 1, replaced };
+            let bytes = op.encode(seq as u64, &changes);
+            assert_eq!(Op::peek_changes(&bytes).unwrap(), Some((changes.first, op.len() as u64)));
+            let len = op.len();
+            assert_eq!(Op::decode(&bytes, 2).unwrap(), Logged { seq: seq as u64, changes: Some(changes), op });
+            assert!(Op::decode(&bytes[..bytes.len() - 1], 2).is_err() || len == 0);
         }
+    }
+
+    #[test]
+    fn records_before_format_5_decode_without_changes() {
+        // seq 7, TAG_DELETE, one id "a": what format 4 wrote.
+        let mut w = ByteWriter::default();
+        w.u64(7);
+        w.u8(TAG_DELETE);
+        w.u32(1);
+        w.str("a");
+        let logged = Op::decode(&w.buf, 2).unwrap();
+        assert_eq!(logged, Logged { seq: 7, changes: None, op: Op::Delete { ids: vec!["a".into()] } });
+        assert_eq!(Op::peek_changes(&w.buf).unwrap(), None);
     }
 }

@@ -46,6 +46,10 @@ pub struct TransferReport {
     pub records: u64,
     /// Size of the file.
     pub bytes: u64,
+    /// Export: the change-feed sequence number the file is consistent at (the collection's
+    /// when the export began; following `changes` from it brings a copy up to date). 0 for
+    /// an import.
+    pub seq: u64,
 }
 
 /// What a Parquet file says about the collection it holds.
@@ -110,9 +114,11 @@ pub fn export_parquet(
         let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| parquet_error(path, e))?;
         let mut after = None;
         let mut records = 0u64;
+        let mut start_seq = None;
         loop {
             cancel.check()?;
-            let (page, next) = collection.scan_page(after, BATCH_ROWS, filter, true)?;
+            let (page, next, seq) = collection.scan_page(after, BATCH_ROWS, filter, true)?;
+            start_seq.get_or_insert(seq);
             if !page.is_empty() {
                 let batch = columns::record_batch(&schema, dim, &fields, &page)?;
                 writer.write(&batch).map_err(|e| parquet_error(path, e))?;
@@ -127,13 +133,13 @@ pub fn export_parquet(
         cancel.check()?;
         let file = writer.into_inner().map_err(|e| parquet_error(path, e))?;
         file.sync_all().map_err(|e| io_error(&tmp, e))?;
-        Ok(records)
+        Ok((records, start_seq.unwrap_or(0)))
     })();
     match result {
-        Ok(records) => {
+        Ok((records, seq)) => {
             std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))?;
             let bytes = std::fs::metadata(path).map_err(|e| io_error(path, e))?.len();
-            Ok(TransferReport { records, bytes })
+            Ok(TransferReport { records, bytes, seq })
         }
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
@@ -232,7 +238,7 @@ pub fn import_parquet(
         records += report.succeeded as u64;
         progress(records);
     }
-    Ok(TransferReport { records, bytes })
+    Ok(TransferReport { records, bytes, seq: 0 })
 }
 
 /// The vector column's type: `dim` float32 values per row.

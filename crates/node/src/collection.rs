@@ -10,6 +10,7 @@ use napi::bindgen_prelude::{AsyncTask, Float32Array, Float32ArraySlice, Uint8Arr
 use napi_derive::napi;
 
 use crate::CancelToken;
+use crate::changes::NativeChangeReader;
 use crate::job::{Job, guarded, job};
 use crate::values::{
     NativeBatchReport, NativeHits, NativeHybridPlan, NativeQueryPlan, NativeRecord, NativeScanPage,
@@ -142,9 +143,16 @@ impl NativeCollection {
         let c = self.c.clone();
         job(move || {
             let filter = filter.as_deref().map(parse_filter).transpose()?;
-            let (records, next) = c.scan_page(after, limit as usize, filter.as_ref(), include_vectors)?;
-            Ok(NativeScanPage { records: records.into_iter().map(NativeRecord::from).collect(), next })
+            let (records, next, seq) = c.scan_page(after, limit as usize, filter.as_ref(), include_vectors)?;
+            Ok(NativeScanPage { records: records.into_iter().map(NativeRecord::from).collect(), next, seq: seq as f64 })
         })
+    }
+
+    /// A reader of the change feed after change `since` (absent: after the latest; `oldest`:
+    /// from the oldest change kept).
+    #[napi(ts_return_type = "Promise<NativeChangeReader>")]
+    pub fn open_changes(&self, since: Option<f64>, oldest: bool) -> AsyncTask<Job<NativeChangeReader>> {
+        NativeChangeReader::open(self.c.clone(), since, oldest)
     }
 
     /// The record with this id, or null.

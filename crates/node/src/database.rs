@@ -30,6 +30,10 @@ pub struct NativeOpenOptions {
     pub metadata_cache_bytes: Option<f64>,
     /// Query vectors each collection keeps for `tune()` (default 1000; 0: none).
     pub query_sample: Option<u32>,
+    /// Bytes of checkpointed logs each collection keeps for its change feed (default 256 MiB).
+    pub change_retention_bytes: Option<f64>,
+    /// Milliseconds each collection keeps checkpointed logs for its change feed (default 24 h).
+    pub change_retention_ms: Option<f64>,
 }
 
 /// Configuration of a new collection.
@@ -76,6 +80,12 @@ impl NativeDatabase {
                 }
                 if let Some(n) = o.query_sample {
                     opts.query_sample = n as usize;
+                }
+                if let Some(bytes) = o.change_retention_bytes {
+                    opts.change_retention.bytes = bytes.max(0.0) as u64;
+                }
+                if let Some(ms) = o.change_retention_ms {
+                    opts.change_retention.ms = ms.max(0.0) as u64;
                 }
                 let limit = o.memory_limit.map(|l| l.max(0.0) as u64);
                 let pressure = o.memory_pressure.unwrap_or(DEFAULT_PRESSURE);

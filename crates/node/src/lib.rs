@@ -4,6 +4,7 @@
 //! Heavy calls return an `AsyncTask` whose work runs on the libuv pool ([`job`]); getters
 //! and O(dim) work stay synchronous.
 
+mod changes;
 mod collection;
 mod database;
 mod error;

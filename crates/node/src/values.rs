@@ -340,6 +340,8 @@ pub struct NativeScanPage {
     pub records: Vec<NativeRecord>,
     /// Cursor of the next page; absent when the scan is done.
     pub next: Option<u32>,
+    /// The change-feed sequence number this page is consistent at.
+    pub seq: f64,
 }
 
 /// Size and footprint of a collection.
@@ -368,6 +370,10 @@ pub struct NativeStats {
     pub id_bytes: f64,
     pub metadata_bytes: f64,
     pub wal_bytes: f64,
+    /// Change-feed sequence number of the last write applied.
+    pub seq: f64,
+    /// Bytes of checkpointed logs kept for the change feed.
+    pub change_log_bytes: f64,
     pub file_backed: bool,
     /// `none`, `pending`, `trained` or `failed`.
     pub quantization: String,
@@ -472,6 +478,8 @@ impl From<Stats> for NativeStats {
             id_bytes: s.id_bytes as f64,
             metadata_bytes: s.metadata_bytes as f64,
             wal_bytes: s.wal_bytes as f64,
+            seq: s.seq as f64,
+            change_log_bytes: s.change_log_bytes as f64,
             file_backed: s.file_backed,
             quantization: s.quantization.into(),
             quantization_error: s.quantization_error,
@@ -541,11 +549,13 @@ impl NativeVerifyReport {
 pub struct NativeTransferReport {
     pub records: f64,
     pub bytes: f64,
+    /// Export: the change-feed sequence number the file is consistent at.
+    pub seq: f64,
 }
 
 impl From<libravdb_interchange::TransferReport> for NativeTransferReport {
     fn from(r: libravdb_interchange::TransferReport) -> Self {
-        Self { records: r.records as f64, bytes: r.bytes as f64 }
+        Self { records: r.records as f64, bytes: r.bytes as f64, seq: r.seq as f64 }
     }
 }
 

@@ -16,7 +16,7 @@
 //! Files written before the header checksum (no magic; `len | crc | payload` records) are
 //! read with the rules of that format and rewritten in this one before any append.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,8 +26,8 @@ use crate::error::{IoContext, Result, StorageError};
 use crate::fsutil;
 
 /// First bytes of every log in this format.
-const MAGIC: &[u8; 8] = b"LVDBWAL2";
-const RECORD_HEADER: usize = 12;
+pub(crate) const MAGIC: &[u8; 8] = b"LVDBWAL2";
+pub(crate) const RECORD_HEADER: usize = 12;
 /// Header of the format before [`MAGIC`]: length and payload CRC only.
 const LEGACY_RECORD_HEADER: usize = 8;
 /// Largest payload a record may claim (a length past it is damage, never allocated).
@@ -137,6 +137,41 @@ impl Wal {
         Ok(())
     }
 
+    /// Moves the log's records to `archive` (a rename: nothing is copied) and continues with
+    /// an empty log in its place. The empty log is made first as `<log>.next`, so a crash
+    /// leaves either the old log in place or the archive beside a `.next` that
+    /// [`Wal::finish_rotation`] (called before `open`) puts in place.
+    pub fn rotate(&mut self, archive: &Path) -> Result<()> {
+        let next = rotation_path(&self.path);
+        fsutil::write_atomic(&next, MAGIC)?;
+        fs::rename(&self.path, archive).at(archive)?;
+        fs::rename(&next, &self.path).at(&self.path)?;
+        if let Some(dir) = archive.parent() {
+            fsutil::sync_dir(dir)?;
+        }
+        if let Some(dir) = self.path.parent() {
+            fsutil::sync_dir(dir)?;
+        }
+        self.file = OpenOptions::new().read(true).write(true).open(&self.path).at(&self.path)?;
+        self.file.seek(SeekFrom::End(0)).at(&self.path)?;
+        self.len.store(0, Ordering::Release);
+        Ok(())
+    }
+
+    /// Completes or undoes a [`Wal::rotate`] a crash interrupted: the new, empty log goes in
+    /// place when the old one was already archived, else it is removed.
+    pub fn finish_rotation(path: &Path) -> Result<()> {
+        let next = rotation_path(path);
+        if next.exists() {
+            if path.exists() {
+                fs::remove_file(&next).at(&next)?;
+            } else {
+                fs::rename(&next, path).at(path)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Empties the log (after a checkpoint made its records redundant).
     pub fn reset(&mut self) -> Result<()> {
         self.file.set_len(MAGIC.len() as u64).at(&self.path)?;
@@ -162,8 +197,14 @@ impl Wal {
     }
 }
 
+fn rotation_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".next");
+    PathBuf::from(name)
+}
+
 /// Header and payload of one record.
-fn frame(payload: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(payload: &[u8]) -> Vec<u8> {
     let mut rec = Vec::with_capacity(RECORD_HEADER + payload.len());
     rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     rec.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
@@ -173,7 +214,7 @@ fn frame(payload: &[u8]) -> Vec<u8> {
     rec
 }
 
-fn u32_at(bytes: &[u8], pos: usize) -> u32 {
+pub(crate) fn u32_at(bytes: &[u8], pos: usize) -> u32 {
     u32::from_le_bytes(bytes[pos..pos + 4].try_into().expect("4 bytes"))
 }
 
@@ -377,6 +418,22 @@ mod tests {
         drop(wal);
         assert!(fs::read(&p).unwrap().starts_with(MAGIC));
         assert_eq!(Wal::open(&p, false, false).unwrap().1.len(), 3);
+    }
+
+    #[test]
+    fn a_rotation_cut_short_is_finished_or_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("wal.log");
+        let next = rotation_path(&p);
+        log_with(&p, &[b"kept"]);
+        fs::write(&next, MAGIC).unwrap();
+        Wal::finish_rotation(&p).unwrap();
+        assert!(!next.exists());
+        assert_eq!(Wal::open(&p, false, false).unwrap().1, vec![b"kept".to_vec()]);
+        fs::rename(&p, dir.path().join("archived.log")).unwrap();
+        fs::write(&next, MAGIC).unwrap();
+        Wal::finish_rotation(&p).unwrap();
+        assert!(Wal::open(&p, false, false).unwrap().1.is_empty());
     }
 
     #[test]

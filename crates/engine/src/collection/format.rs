@@ -6,6 +6,8 @@
 //! ```text
 //! <collection>/manifest     checksummed JSON: config, chunk shift, generation, rows, WAL position
 //! <collection>/wal.log      ops logged since the last checkpoint
+//! <collection>/changes/     NNNN.log: logs checkpoints retired, kept for the change feed
+//!                           (named by the sequence number of their first change)
 //! <collection>/vectors/     NNNNNN.chunk files of vector rows, mapped (written in place)
 //! <collection>/links/       HNSW only: NNNNNN.chunk files of level-0 neighbour lists, mapped
 //! <collection>/rows-<generation>.seg   ids, tombstones and metadata spans as of that checkpoint
@@ -35,7 +37,11 @@ use crate::error::{Error, Result};
 /// - 4: each metadata span in the rows segment carries the CRC32 of its text, so the record
 ///   file is checksummed too. A version-3 rows segment is read without them: opening computes
 ///   them from the record file; the next checkpoint writes version 4.
-pub const FORMAT_VERSION: u32 = 4;
+/// - 5: WAL records carry the change-feed sequence number of their first record (and an
+///   upsert which of its records replaced one); the manifest records the last one it covers;
+///   checkpoints move the WAL to `changes/` instead of emptying it. Earlier WAL records are
+///   replayed as before and are not in the feed.
+pub const FORMAT_VERSION: u32 = 5;
 
 /// A checkpoint's segment files: one per concern, named `<prefix><generation>.seg`, each
 /// with its magic, written whole and checksummed by `libravdb_storage::segment`.
@@ -103,6 +109,8 @@ pub(crate) trait Persistent {
 
 pub(crate) const MANIFEST_MAGIC: &[u8; 8] = b"LVDBMANI";
 pub(crate) const WAL_FILE: &str = "wal.log";
+/// Directory of the retired logs the change feed reads (see `changes.rs`).
+pub(crate) const CHANGES_DIR: &str = "changes";
 /// Metadata record files: `metadata-<epoch>.rec`.
 pub(crate) const RECORD_PREFIX: &str = "metadata-";
 /// The HNSW link table's first directory (`links-<n>` after rebuilds).

@@ -7,12 +7,13 @@
 //! Imports run one way, top to bottom (`scripts/check-layout.js` checks it):
 //!
 //! Operations, each an `impl Collection` (or `impl State`) block:
-//! - [`write`]: batch validation and application. [`read`]: get, search, stats.
+//! - [`write`]: batch validation and commit; [`apply`]: a logged write applied to the state. [`read`]: get, search, stats.
 //!   [`hybrid`]: text / sparse signals and their fusion. [`results`]: a query's candidates
 //!   made hits (range bound, MMR). [`planner`]: how a filtered search runs.
 //! - [`persist`]: manifest, checkpoint and recovery (each concern saved in turn); read-only
 //!   refresh. [`verify`]: `verify()`, each concern asked, then manifest, WAL and chunks.
-//!   [`backup`]: one collection's part of an online backup.
+//!   [`backup`]: one collection's part of an online backup. [`changes`]: the change feed,
+//!   read from the WAL and the logs checkpoints archive.
 //! - [`rebuild`]: `rebuild()`, a new index built beside the serving one, then switched to.
 //!   [`auto`]: rebuilds the collection starts itself on a background thread (the `auto`
 //!   index's promotion, IVF-PQ retraining, the recall target's re-tuning).
@@ -31,8 +32,10 @@
 //! parameters, signal scores).
 
 mod account;
+mod apply;
 mod auto;
 mod backup;
+mod changes;
 mod format;
 mod hybrid;
 mod index;
@@ -60,6 +63,7 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use libravdb_storage::Wal;
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
+pub use changes::{Change, ChangeCursor, ChangeKind};
 pub use format::{Damage, VerifyReport};
 pub use hybrid::{Fusion, HybridPlan, HybridQuery, RRF_K, SparseQuery, TextQuery, Weights, fuse};
 pub use meta::CacheStats;
@@ -87,6 +91,10 @@ struct Writer {
     wal: Option<Wal>,
     /// Sequence number of the last logged op.
     seq: u64,
+    /// Change-feed sequence number of the last record write logged (see `changes.rs`).
+    changes: u64,
+    /// The first change the WAL holds (`None`: none yet): the name its archive takes.
+    wal_first_change: Option<u64>,
     /// Generation of the last checkpoint (names its files).
     generation: u64,
     /// Chunk shifts of the vector and (HNSW) link tables, fixed at creation.
@@ -134,6 +142,8 @@ pub struct Collection {
     tuning: std::sync::atomic::AtomicBool,
     /// Why the last background rebuild or tune failed (not retried until the collection reopens).
     index_error: Mutex<Option<String>>,
+    /// `Writer::changes`, readable without the writer lock (a feed starting at "now").
+    committed_changes: AtomicU64,
     /// Bytes in the WAL, readable without the writer lock (`stats()` never waits on a write).
     wal_bytes: Arc<AtomicU64>,
     /// What this collection holds (heap and anonymous memory) as last accounted with the

@@ -21,6 +21,7 @@ use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 use super::account::loads_into_memory;
+use super::changes;
 use super::format::{
     FIRST_LINKS_DIR, FORMAT_VERSION, MANIFEST_MAGIC, RECORD_PREFIX, ROWS, SEGMENTS, WAL_FILE, corrupted, manifest_path,
     vectors_dir,
@@ -35,7 +36,7 @@ use super::{Collection, OPEN, State, Writer};
 use crate::config::{CollectionConfig, DbOptions};
 use crate::error::{Error, Result};
 use crate::ids::IdMap;
-use crate::ops::Op;
+use crate::ops::{Logged, Op};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Manifest {
@@ -51,6 +52,9 @@ pub(super) struct Manifest {
     generation: u64,
     rows: u64,
     wal_seq: u64,
+    /// The last change-feed sequence number the checkpoint covers (0 before format 5).
+    #[serde(default)]
+    change_seq: u64,
     /// CRC32 per vector chunk of the bytes its rows occupy at this checkpoint.
     #[serde(default)]
     vector_crcs: Vec<u32>,
@@ -94,6 +98,7 @@ impl Collection {
         writer: Writer,
     ) -> Collection {
         let wal_bytes = writer.wal.as_ref().map_or_else(Default::default, Wal::len_gauge);
+        let committed_changes = writer.changes.into();
         let recent = QueryLog::new(config.dimension, options.query_sample);
         let c = Collection {
             name,
@@ -114,6 +119,7 @@ impl Collection {
             backups: Default::default(),
             tuning: Default::default(),
             index_error: Mutex::new(None),
+            committed_changes,
             wal_bytes,
             held: Default::default(),
             write_buffers: Default::default(),
@@ -155,6 +161,7 @@ impl Collection {
                     generation: 0,
                     rows: 0,
                     wal_seq: 0,
+                    change_seq: 0,
                     vector_crcs: Vec::new(),
                     link_crcs: Vec::new(),
                 };
@@ -186,10 +193,13 @@ impl Collection {
             None => MetadataStore::heap(Vec::new()),
         };
         let filterable = (!config.schema.is_empty()).then(|| Filterable::build(&config, &IdMap::default(), &metadata));
-        let state = State { vectors, ids: IdMap::default(), metadata, index, quant, filterable, rebuilding: false };
+        let state =
+            State { vectors, ids: IdMap::default(), metadata, index, quant, filterable, rebuilding: false, seq: 0 };
         let writer = Writer {
             wal,
             seq: 0,
+            changes: 0,
+            wal_first_change: None,
             generation: 0,
             chunk_shift,
             links_shift,
@@ -249,7 +259,8 @@ impl Collection {
             Some(qc) if m.generation == 0 => Some(QuantState::new(qc)),
             Some(qc) => Some(QuantState::load(&dir, m.generation, qc, ids.rows())?),
         };
-        let mut state = State { vectors, ids, metadata, index, quant, filterable: None, rebuilding: false };
+        let mut state =
+            State { vectors, ids, metadata, index, quant, filterable: None, rebuilding: false, seq: m.change_seq };
         if !m.config.schema.is_empty() {
             state.filterable = Some(Filterable::open(&dir, m.generation, &m.config, &state.ids, &state.metadata)?);
         }
@@ -259,6 +270,8 @@ impl Collection {
             (None, if wal_path.exists() { Wal::read_records(&wal_path)? } else { Vec::new() })
         } else {
             remove_stale_files(&dir, m.generation, &m.links_dir, state.metadata.path());
+            Wal::finish_rotation(&wal_path)?;
+            changes::prune(&dir, options.change_retention)?;
             if version >= 2 && !wal_path.exists() {
                 // Created with the collection: without it, writes since the checkpoint are gone.
                 return Err(corrupted(wal_path, "the write-ahead log is missing"));
@@ -266,6 +279,10 @@ impl Collection {
             let (wal, records) = Wal::open(&wal_path, options.fsync, version < 2)?;
             (Some(wal), records)
         };
+        let wal_first_change = records.iter().find_map(|r| match Op::peek_changes(r) {
+            Ok(Some((first, n))) if n > 0 => Some(first),
+            _ => None,
+        });
         let ops = check_sequence(&records, m.wal_seq, dim).map_err(|reason| corrupted(wal_path.clone(), reason))?;
         let (seq, written) = replay(&mut state, ops, m.wal_seq, dim, &wal_path)?;
         state.link(&written);
@@ -277,6 +294,8 @@ impl Collection {
         let writer = Writer {
             wal,
             seq,
+            changes: state.seq,
+            wal_first_change,
             generation: m.generation,
             chunk_shift: m.chunk_shift,
             links_shift: m.links_shift,
@@ -320,6 +339,7 @@ impl Collection {
                 let (seq, written) = replay(&mut st, ops, w.seq, self.dimension(), &wal_path)?;
                 st.link(&written);
                 w.seq = seq;
+                w.changes = st.seq;
                 return Ok(());
             }
         }
@@ -358,6 +378,7 @@ impl Collection {
                 generation,
                 rows: st.ids.rows() as u64,
                 wal_seq: w.seq,
+                change_seq: w.changes,
                 vector_crcs,
                 link_crcs,
             };
@@ -368,7 +389,7 @@ impl Collection {
             st.release_full_precision(self.config.read().mmap)?;
             st.metadata.release_resident();
         }
-        wal.reset()?;
+        changes::retire_wal(dir, wal, w.wal_first_change.take(), self.options.change_retention)?;
         for kind in SEGMENTS {
             let _ = fs::remove_file(kind.path(dir, w.generation));
         }
@@ -378,35 +399,31 @@ impl Collection {
 }
 
 /// Checks that the WAL records after `after` follow it without a gap; returns them decoded.
-fn check_sequence(records: &[Vec<u8>], after: u64, dim: usize) -> std::result::Result<Vec<(u64, Op<'static>)>, String> {
+fn check_sequence(records: &[Vec<u8>], after: u64, dim: usize) -> std::result::Result<Vec<Logged>, String> {
     let mut seq = after;
     let mut ops = Vec::new();
     for payload in records {
-        let (op_seq, op) = Op::decode(payload, dim).map_err(|e| e.0)?;
-        if op_seq <= after && ops.is_empty() {
+        let logged = Op::decode(payload, dim).map_err(|e| e.0)?;
+        if logged.seq <= after && ops.is_empty() {
             continue; // already in the state (a checkpoint covers it, or an earlier refresh)
         }
-        if op_seq != seq + 1 {
-            return Err(format!("op {op_seq} follows op {seq}: logged writes are missing"));
+        if logged.seq != seq + 1 {
+            return Err(format!("op {} follows op {seq}: logged writes are missing", logged.seq));
         }
-        ops.push((op_seq, op));
-        seq = op_seq;
+        seq = logged.seq;
+        ops.push(logged);
     }
     Ok(ops)
 }
 
 /// Applies ops checked by [`check_sequence`] (logged after op `after`) to `state`; returns
-/// the last op applied and the rows the caller must link.
-fn replay(
-    state: &mut State,
-    ops: Vec<(u64, Op<'static>)>,
-    after: u64,
-    dim: usize,
-    wal_path: &Path,
-) -> Result<(u64, Vec<u32>)> {
+/// the last op applied and the rows the caller must link. `state.seq` follows the changes.
+fn replay(state: &mut State, ops: Vec<Logged>, after: u64, dim: usize, wal_path: &Path) -> Result<(u64, Vec<u32>)> {
     let mut seq = after;
     let mut written = Vec::new();
-    for (op_seq, op) in ops {
+    for Logged { seq: op_seq, changes, op } in ops {
+        // Records before format 5 name no change numbers: they count on from the last.
+        state.seq = changes.map_or(state.seq, |c| c.first - 1) + op.len() as u64;
         if let Op::Repair = op {
             // As `optimize()` did: on the graph as it stood, linked.
             state.link(&std::mem::take(&mut written));

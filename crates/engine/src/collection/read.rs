@@ -88,6 +88,10 @@ pub struct Stats {
     pub id_bytes: usize,
     pub metadata_bytes: usize,
     pub wal_bytes: u64,
+    /// The change-feed sequence number of the last record write applied (0: none yet).
+    pub seq: u64,
+    /// Bytes of checkpointed logs kept on disk for the change feed (`changeRetention`).
+    pub change_log_bytes: u64,
     pub file_backed: bool,
     /// `"none"`, or the quantizer's state: `"pending"` (too few vectors yet; searching on
     /// full precision), `"trained"`, `"failed"` (see `quantization_error`).
@@ -124,14 +128,15 @@ impl Collection {
     }
 
     /// A page of a scan in row order: up to `limit` live records after row `after` (None: from
-    /// the start) passing `filter`; returns them and the cursor of the next page (None: done).
+    /// the start) passing `filter`; returns them, the cursor of the next page (None: done),
+    /// and the change-feed sequence number the page is consistent at.
     pub fn scan_page(
         &self,
         after: Option<u32>,
         limit: usize,
         filter: Option<&Filter>,
         include_vectors: bool,
-    ) -> Result<(Vec<Record>, Option<u32>)> {
+    ) -> Result<(Vec<Record>, Option<u32>, u64)> {
         if limit == 0 || limit > MAX_K {
             return Err(Error::invalid(format!("batchSize must be an integer from 1 to {MAX_K}, got {limit}")));
         }
@@ -151,7 +156,7 @@ impl Collection {
             row += 1;
         }
         let next = (row < st.ids.rows()).then(|| row as u32 - 1);
-        Ok((out, next))
+        Ok((out, next, st.seq))
     }
 
     /// Searches for the `k` nearest records of each query in `queries` (layout (n, dim)).
@@ -432,6 +437,8 @@ impl Collection {
             id_bytes: st.ids.heap_bytes(),
             metadata_bytes: st.metadata.text_bytes() as usize,
             wal_bytes,
+            seq: st.seq,
+            change_log_bytes: self.dir.as_deref().map_or(0, super::changes::archived_bytes),
             file_backed: st.vectors.is_file_backed(),
             quantization: codes.0.map_or("none", |t| t.status.as_str()),
             quantization_error: codes.0.and_then(|t| t.status.error()),

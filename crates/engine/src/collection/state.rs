@@ -25,7 +25,7 @@ use crate::pool::pool;
 /// (`IndexState`, which also trains IVF-PQ), quantization (`QuantState`: training, codes,
 /// search on them), payload indexes (`Filterable`), metadata (`MetadataStore`). Each owns
 /// its files ([`Persistent`]). The `impl State` blocks only coordinate them: here (searching,
-/// adding rows), write.rs (applying a write to every concern), planner.rs (planning a
+/// adding rows), apply.rs (applying a write to every concern), planner.rs (planning a
 /// filtered search), account.rs (what it holds); persistence is `Writer`'s.
 #[derive(Debug)]
 pub(crate) struct State {
@@ -40,6 +40,9 @@ pub(crate) struct State {
     pub filterable: Option<Filterable>,
     /// A `rebuild()` is building a new index beside this one.
     pub rebuilding: bool,
+    /// Change-feed sequence number of the last record write applied: what a snapshot
+    /// (`scan()`, `export()`, `stats().seq`) is consistent at.
+    pub seq: u64,
 }
 
 impl State {
@@ -53,6 +56,7 @@ impl State {
             quant: None,
             filterable: None,
             rebuilding: false,
+            seq: 0,
         })
     }
 

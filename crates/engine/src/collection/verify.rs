@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 impl Collection {
     /// Reads every file of the collection and reports each damaged one (as SQLite's
     /// `integrity_check`): the manifest, the current checkpoint's segments and the WAL
-    /// (their checksums), and the vector and link chunks against the checksums the last
+    /// (their checksums), the logs kept for the change feed, and the vector and link chunks against the checksums the last
     /// checkpoint recorded. Searches go on meanwhile; writes wait. In memory: nothing to read.
     pub fn verify(&self) -> Result<VerifyReport> {
         let w = self.writer.lock();
@@ -24,6 +24,7 @@ impl Collection {
         st.check(dir, w.generation, &mut report);
         let wal = dir.join(WAL_FILE);
         report.file(wal.clone(), Wal::read_records(&wal).map(drop).map_err(Error::from));
+        super::changes::check_archives(dir, &mut report);
         report.chunks(st.vectors.occupied_chunks(), st.vectors.verify(&w.vector_crcs));
         if let Some(links) = st.index.links() {
             // Linking rewrites lists across the whole graph: links are checkable only while

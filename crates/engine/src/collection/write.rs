@@ -16,7 +16,7 @@ use super::{Collection, POISONED, State, Writer};
 use crate::cancel::Cancel;
 use crate::config::MAX_ID_BYTES;
 use crate::error::{Error, ErrorCode, Result};
-use crate::ops::{MetadataChange, Op, UpdateItem};
+use crate::ops::{ChangeInfo, MetadataChange, Op, UpdateItem};
 use crate::pool::pool;
 
 /// Items of a logged batch applied per hold of the state's write lock (a few ms of memory
@@ -423,18 +423,35 @@ impl Collection {
         Ok(())
     }
 
-    /// Appends `op` to the WAL as the next operation (in memory: only counts it).
-    pub(super) fn log(&self, w: &mut Writer, op: &Op) -> Result<()> {
+    /// Appends `op` to the WAL as the next operation, its records as the next changes (in
+    /// memory: only counts them). Returns the op's change-feed position.
+    pub(super) fn log(&self, w: &mut Writer, op: &Op) -> Result<ChangeInfo> {
+        let first = w.changes + 1;
+        let replaced = match op {
+            // The feed tells an insert from an update: which ids exist now (the writer lock
+            // holds other writes off until this one is applied).
+            Op::Put { upsert: true, ids, .. } if w.wal.is_some() => {
+                let st = self.read_state()?;
+                ids.iter().map(|id| st.ids.contains(id)).collect()
+            }
+            _ => Vec::new(),
+        };
+        let changes = ChangeInfo { first, replaced };
         if let Some(wal) = &mut w.wal {
-            let record = op.encode(w.seq + 1);
+            let record = op.encode(w.seq + 1, &changes);
             // The encoded op and its framed copy in the WAL.
             self.write_buffers.store(2 * record.len() as u64, Ordering::Release);
             let logged = wal.append(&record);
             self.write_buffers.store(0, Ordering::Release);
             logged?;
+            if op.len() > 0 {
+                w.wal_first_change.get_or_insert(first);
+            }
         }
         w.seq += 1;
-        Ok(())
+        w.changes += op.len() as u64;
+        self.committed_changes.store(w.changes, Ordering::Release);
+        Ok(changes)
     }
 
     /// Logs `op` and applies it; checkpoints when the WAL has grown past the threshold.
@@ -451,11 +468,14 @@ impl Collection {
             st.reserve(rows)?;
             st.metadata.reserve(op.metadata_bytes())?;
         }
-        self.log(w, &op)?;
+        let changes = self.log(w, &op)?;
         let mut written = Vec::new();
         for start in (0..op.len()).step_by(APPLY_SLICE) {
             let items = start..(start + APPLY_SLICE).min(op.len());
-            match self.state.write().apply_items(&op, items, self.dimension()) {
+            let mut st = self.state.write();
+            // What a snapshot taken between two slices is consistent at.
+            st.seq = changes.first + items.end as u64 - 1;
+            match st.apply_items(&op, items, self.dimension()) {
                 Ok(rows) => written.extend(rows),
                 Err(reason) => {
                     self.status.store(POISONED, Ordering::Release);
@@ -480,116 +500,5 @@ impl Collection {
         self.maybe_rebuild();
         self.maybe_retune();
         Ok(())
-    }
-}
-
-impl State {
-    /// Applies a validated (or replayed) op and registers new rows with the index; returns
-    /// the rows the caller must link. Fails only if `op` does not fit the state, which for a
-    /// replayed op means the log and the checkpoint disagree.
-    pub(super) fn apply(&mut self, op: &Op, dim: usize) -> std::result::Result<Vec<u32>, String> {
-        self.apply_items(op, 0..op.len(), dim)
-    }
-
-    /// [`State::apply`] of the op's items in `items` only: a large batch is applied in slices
-    /// so that readers (and synchronous calls such as `stats()`) wait for one slice at most.
-    pub(super) fn apply_items(
-        &mut self,
-        op: &Op,
-        items: std::ops::Range<usize>,
-        dim: usize,
-    ) -> std::result::Result<Vec<u32>, String> {
-        let io = |e: crate::error::Error| e.to_string();
-        let appends = self.appends_on_update();
-        let mut written = Vec::new();
-        match op {
-            Op::Put { upsert, ids, vectors, metadata } => {
-                for i in items {
-                    let (id, meta) = (&ids[i], metadata[i].as_deref());
-                    let v = &vectors[i * dim..(i + 1) * dim];
-                    match self.ids.get(id) {
-                        Some(_) if !*upsert => return Err(format!("insert of existing id '{id}'")),
-                        Some(row) if !appends => self.rewrite(row, Some(v), Some(meta)).map_err(io)?,
-                        Some(_) => {
-                            self.remove(id);
-                            written.push(self.append(id, v, meta).map_err(io)?);
-                        }
-                        None => written.push(self.append(id, v, meta).map_err(io)?),
-                    }
-                }
-            }
-            Op::Update { items: all } => {
-                for item in &all[items] {
-                    let row = self.ids.get(&item.id).ok_or_else(|| format!("update of missing id '{}'", item.id))?;
-                    let meta = match &item.metadata {
-                        MetadataChange::Keep => None,
-                        MetadataChange::Set(s) => Some(Some(s.as_str())),
-                        MetadataChange::Clear => Some(None),
-                    };
-                    match &item.vector {
-                        Some(v) if appends => {
-                            // The record moves to a new row: its kept metadata moves with it.
-                            let kept = self.metadata.text(row).map(|t| t.into_owned());
-                            let meta = meta.unwrap_or(kept.as_deref());
-                            self.remove(&item.id);
-                            written.push(self.append(&item.id, v, meta).map_err(io)?);
-                        }
-                        v => self.rewrite(row, v.as_deref(), meta).map_err(io)?,
-                    }
-                }
-            }
-            Op::Delete { ids } => {
-                for id in &ids[items] {
-                    self.remove(id).ok_or_else(|| format!("delete of missing id '{id}'"))?;
-                }
-            }
-            // Not an item write: `optimize()` runs it, and so does replay.
-            Op::Repair => return Err("a repair has no records to apply".into()),
-        }
-        self.register_rows().map_err(|e| e.to_string())?;
-        Ok(written)
-    }
-
-    /// Rewrites a live row in place: its vector (and code) when given, its metadata when given
-    /// (`Some(None)` clears it), and its payload-index entries.
-    fn rewrite(&mut self, row: u32, v: Option<&[f32]>, meta: Option<Option<&str>>) -> crate::error::Result<()> {
-        if let Some(v) = v {
-            self.vectors.set_row(row, v)?;
-            if let Some(q) = &mut self.quant {
-                q.encode_row(row, v);
-            }
-        }
-        let Some(meta) = meta else { return Ok(()) };
-        if let Some(f) = &mut self.filterable {
-            f.remove(row, self.metadata.text(row).as_deref());
-            f.insert(row, meta);
-        }
-        self.metadata.set(row, meta)
-    }
-
-    /// Gives `id` a row (a reclaimed one, or a new one at the end) holding `v` and `meta`.
-    fn append(&mut self, id: &str, v: &[f32], meta: Option<&str>) -> crate::error::Result<u32> {
-        let row = self.ids.push(id);
-        self.metadata.set(row, meta)?;
-        self.vectors.set_row(row, v)?;
-        if let Some(q) = &mut self.quant {
-            q.encode_row(row, v);
-        }
-        if let Some(f) = &mut self.filterable {
-            f.insert(row, meta);
-        }
-        Ok(row)
-    }
-
-    /// Tombstones the row of `id`.
-    fn remove(&mut self, id: &str) -> Option<u32> {
-        let row = self.ids.get(id)?;
-        if let Some(f) = &mut self.filterable {
-            f.remove(row, self.metadata.text(row).as_deref());
-        }
-        self.ids.remove(id);
-        // Cannot fail: clearing a row writes nothing to the record file.
-        let _ = self.metadata.set(row, None);
-        Some(row)
     }
 }

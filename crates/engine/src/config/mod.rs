@@ -41,6 +41,25 @@ pub struct DbOptions {
     /// Query vectors each collection keeps, a uniform sample of those it was asked, for
     /// `tune()` and `index.targetRecall` to measure recall on (0: none kept).
     pub query_sample: usize,
+    /// How long the change feed keeps changes after a checkpoint made them redundant for
+    /// recovery (see `collection/changes.rs`).
+    pub change_retention: ChangeRetention,
+}
+
+/// What the change feed keeps of each collection's checkpointed logs: an archived log is
+/// deleted once the archives hold more than `bytes`, oldest first, or once it is older than
+/// `ms`. Either at 0 keeps nothing past a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeRetention {
+    pub bytes: u64,
+    pub ms: u64,
+}
+
+impl Default for ChangeRetention {
+    /// 256 MiB or 24 hours, whichever runs out first.
+    fn default() -> Self {
+        Self { bytes: 256 << 20, ms: 24 * 3600 * 1000 }
+    }
 }
 
 impl Default for DbOptions {
@@ -52,6 +71,7 @@ impl Default for DbOptions {
             memory: Arc::new(MemoryGovernor::new(None, crate::memory::DEFAULT_PRESSURE).expect("valid default")),
             metadata_cache_bytes: 16 << 20,
             query_sample: 1000,
+            change_retention: ChangeRetention::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Engine integration tests: one binary, one module per topic.
 
 mod batches;
+mod changes;
 mod common;
 mod filter;
 mod hnsw;

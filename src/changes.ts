@@ -1,0 +1,95 @@
+/**
+ * The change feed: `collection.changes()` as an async iterable over the engine's change
+ * reader. One native call reads up to `batchSize` changes off the JS thread; the iterator asks
+ * for the next batch only when its consumer has taken the last one, so a slow consumer holds at
+ * most one batch (backpressure by pulling). Once caught up it waits for a write through this
+ * process (woken at once) or `pollIntervalMs` (a writer in another process), whichever first.
+ */
+import type { MetadataCodec } from './batch'
+import { checkOptionalBoolean, checkOptionalInteger, describe, optionsObject } from './check'
+import { ClosedError, InvalidArgumentError } from './errors'
+import { type NativeChange, type NativeCollection, call } from './native'
+import type { Change, ChangesOptions } from './records'
+
+/** Iterators of each native collection waiting for its next write. */
+const waiting = new WeakMap<NativeCollection, Set<() => void>>()
+
+/** Wakes the change iterators of `native` (a write through this process finished). */
+export function wakeFollowers(native: NativeCollection): void {
+  const set = waiting.get(native)
+  if (set === undefined) return
+  waiting.delete(native)
+  for (const wake of set) wake()
+}
+
+/** Resolves at the next write through `native`, after `ms`, or when `signal` aborts. */
+function nextWrite(native: NativeCollection, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve()
+    let set = waiting.get(native)
+    if (set === undefined) waiting.set(native, (set = new Set()))
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      waiting.get(native)?.delete(done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+    set.add(done)
+  })
+}
+
+/** The change as the public API shows it. */
+function toChange(c: NativeChange, metadata: MetadataCodec): Change {
+  const change: Change = { seq: c.seq, op: c.op as Change['op'], id: c.id }
+  if (c.vector != null) change.vector = c.vector
+  if (c.hasMetadata) change.metadata = metadata.decode(c.metadata) ?? null
+  return change
+}
+
+/** `collection.changes(opts)`: options checked now, changes read as the iterator is pulled. */
+export function followChanges(native: NativeCollection, metadata: MetadataCodec, opts: unknown): AsyncGenerator<Change> {
+  const o = optionsObject<ChangesOptions>('changes options', opts, ['since', 'follow', 'signal', 'batchSize', 'pollIntervalMs'])
+  const since = o.since ?? 'now'
+  if (since !== 'now' && since !== 'oldest' && !(typeof since === 'number' && Number.isSafeInteger(since) && since >= 0)) {
+    throw new InvalidArgumentError(`changes options.since must be a sequence number (an integer >= 0), 'now' or 'oldest', got ${describe(since)}`)
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError(`changes options.signal must be an AbortSignal, got ${describe(o.signal)}`)
+  }
+  const follows = checkOptionalBoolean('changes options.follow', o.follow) ?? true
+  const batchSize = checkOptionalInteger('changes options.batchSize', o.batchSize, 1, 10_000) ?? 256
+  const pollMs = checkOptionalInteger('changes options.pollIntervalMs', o.pollIntervalMs, 1, 60_000) ?? 50
+  return follow(native, metadata, since, follows, batchSize, pollMs, o.signal)
+}
+
+async function* follow(
+  native: NativeCollection,
+  metadata: MetadataCodec,
+  since: number | 'now' | 'oldest',
+  follows: boolean,
+  batchSize: number,
+  pollMs: number,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Change> {
+  try {
+    const reader = await call(() => native.openChanges(typeof since === 'number' ? since : undefined, since === 'oldest'))
+    while (!signal?.aborted) {
+      const batch = await call(() => reader.read(batchSize))
+      if (batch.length === 0) {
+        if (!follows) return
+        await nextWrite(native, pollMs, signal)
+        continue
+      }
+      for (const c of batch) {
+        if (signal?.aborted) return
+        yield toChange(c, metadata)
+      }
+    }
+  } catch (e) {
+    // The collection was closed or dropped: the feed ends there.
+    if (e instanceof ClosedError) return
+    throw e
+  }
+}
