@@ -5,6 +5,7 @@
  * flight), verifies clean and searches.
  */
 import { describe, expect, it } from 'vitest'
+import { feedRounds } from './crash/feed'
 import { crashRounds } from './crash/harness'
 import { KINDS, type Kind } from './crash/workload'
 
@@ -16,4 +17,12 @@ describe('crash safety', () => {
       expect(s.acked).toBeGreaterThanOrEqual(8)
     }, 240_000)
   }
+})
+
+describe('change feed under SIGKILL', () => {
+  it('a follower killed at random beside a writer killed at random resumes from its last seq: the replica ends equal to the source', async () => {
+    const s = await feedRounds(6, 3)
+    console.log(JSON.stringify(s))
+    expect(s.changes).toBeGreaterThan(50)
+  }, 240_000)
 })

@@ -11,6 +11,9 @@ import { ClosedError, InvalidArgumentError } from './errors'
 import { type NativeChange, type NativeCollection, call } from './native'
 import type { Change, ChangesOptions } from './records'
 
+/** Collections with a feed being iterated (see `follow`'s `finally`). */
+const held = new Set<object>()
+
 /** Iterators of each native collection waiting for its next write. */
 const waiting = new WeakMap<NativeCollection, Set<() => void>>()
 
@@ -48,8 +51,9 @@ function toChange(c: NativeChange, metadata: MetadataCodec): Change {
   return change
 }
 
-/** `collection.changes(opts)`: options checked now, changes read as the iterator is pulled. */
-export function followChanges(native: NativeCollection, metadata: MetadataCodec, opts: unknown): AsyncGenerator<Change> {
+/** `collection.changes(opts)`: options checked now, changes read as the iterator is pulled.
+ * `owner` (the collection) is held by the iterator: a feed keeps its database open. */
+export function followChanges(owner: object, native: NativeCollection, metadata: MetadataCodec, opts: unknown): AsyncGenerator<Change> {
   const o = optionsObject<ChangesOptions>('changes options', opts, ['since', 'follow', 'signal', 'batchSize', 'pollIntervalMs'])
   const since = o.since ?? 'now'
   if (since !== 'now' && since !== 'oldest' && !(typeof since === 'number' && Number.isSafeInteger(since) && since >= 0)) {
@@ -61,10 +65,11 @@ export function followChanges(native: NativeCollection, metadata: MetadataCodec,
   const follows = checkOptionalBoolean('changes options.follow', o.follow) ?? true
   const batchSize = checkOptionalInteger('changes options.batchSize', o.batchSize, 1, 10_000) ?? 256
   const pollMs = checkOptionalInteger('changes options.pollIntervalMs', o.pollIntervalMs, 1, 60_000) ?? 50
-  return follow(native, metadata, since, follows, batchSize, pollMs, o.signal)
+  return follow(owner, native, metadata, since, follows, batchSize, pollMs, o.signal)
 }
 
 async function* follow(
+  owner: object,
   native: NativeCollection,
   metadata: MetadataCodec,
   since: number | 'now' | 'oldest',
@@ -73,6 +78,7 @@ async function* follow(
   pollMs: number,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<Change> {
+  held.add(owner)
   try {
     const reader = await call(() => native.openChanges(typeof since === 'number' ? since : undefined, since === 'oldest'))
     while (!signal?.aborted) {
@@ -91,5 +97,9 @@ async function* follow(
     // The collection was closed or dropped: the feed ends there.
     if (e instanceof ClosedError) return
     throw e
+  } finally {
+    // Referenced here so that the collection (and through it its database, which would close
+    // when collected) lives as long as the iteration.
+    held.delete(owner)
   }
 }

@@ -474,7 +474,7 @@ export class Collection {
    * writes once caught up until `signal` aborts or the collection closes (also from a read-only
    * handle). After `scan()` / `export()`, from their `seq`: README, "Moving while writing". */
   changes(opts?: ChangesOptions): AsyncGenerator<Change> {
-    return followChanges(this.#native, this.#metadata, opts)
+    return followChanges(this, this.#native, this.#metadata, opts)
   }
 
   /**
