@@ -2,6 +2,7 @@
  * The report's headline table: one row per benchmark requirement, each figure taken from
  * the workloads of this run (ratios are LibraVDB / peer measured side by side).
  */
+import type { ChangesResults } from './changes'
 import type { HybridResult } from './hybrid'
 import type { StreamingResults } from './streaming'
 import type { IvfPqComparison } from './ivfpq'
@@ -33,6 +34,7 @@ export interface RunResults {
   hybrid?: HybridResult
   batch?: BatchRow[]
   streaming?: StreamingResults
+  changes?: ChangesResults
   ivfpq?: IvfPqComparison[]
   flatBatch?: FlatBatchResult | { lib: string; error: string }
   soak?: SoakResult

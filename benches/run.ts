@@ -6,13 +6,14 @@
  *   --scale 1m           1,000,000 x 128 instead of 100,000 for the clustered sets
  *   --soak-minutes N     soak length (default 30, quick 0.33)
  *   --no-peers           filtered workload: LibraVDB alone (skips the slow peer builds at 1M)
- *   --only a,b           run only these workloads (flat, ann, ivfpq, quant, memory, filtered, hybrid, batch, streaming, tenants, lifecycle, soak);
+ *   --only a,b           run only these workloads (flat, ann, ivfpq, quant, memory, filtered, hybrid, batch, streaming, changes, tenants, lifecycle, soak);
  *                        the report then holds only their sections
  *   --data F --queries Q [--gt G]   also run on your vectors (.fvecs / .npy; ground truth .ivecs / .npy)
  */
 import { parseArgs } from 'node:util'
 import { annSection, benchAnn, qpsAtRecall } from './ann'
 import { batchSection, benchBatch } from './batch'
+import { benchChanges, changesSection } from './changes'
 import { type Dataset, clustered, debpkg20k, loadVectors, sift5k } from './datasets'
 import { benchFiltered, filteredSection } from './filtered'
 import { benchHybrid, hybridSection } from './hybrid'
@@ -41,7 +42,7 @@ async function main() {
       'no-peers': { type: 'boolean', default: false },
     },
   })
-  const WORKLOADS = ['flat', 'ann', 'ivfpq', 'quant', 'memory', 'filtered', 'hybrid', 'batch', 'streaming', 'tenants', 'lifecycle', 'soak'] as const
+  const WORKLOADS = ['flat', 'ann', 'ivfpq', 'quant', 'memory', 'filtered', 'hybrid', 'batch', 'streaming', 'changes', 'tenants', 'lifecycle', 'soak'] as const
   const only = values.only?.split(',').map((s) => s.trim())
   for (const w of only ?? []) if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--only takes ${WORKLOADS.join(', ')}; got '${w}'`)
   const runs = (w: (typeof WORKLOADS)[number]) => !only || only.includes(w)
@@ -195,6 +196,14 @@ async function main() {
     for (const t of st.transfer) console.log(`${t.format}: export ${t.exportMBps.toFixed(0)} MB/s, import ${t.importMBps.toFixed(0)} MB/s`)
     sections.push(streamingSection(st))
     json.streaming = st
+  }
+
+  if (runs('changes')) {
+    const ch = await benchChanges(debpkg20k(), quick)
+    console.log(`changes: read ${ch.read.changesPerSec.toFixed(0)} changes/s; writer ${ch.writerAlone.toFixed(0)} changes/s alone, ${ch.writerFollowed.toFixed(0)} followed; ` +
+      ch.lag.map((l) => `${l.follower}: lag p50 ${l.p50Ms.toFixed(1)} ms, p99 ${l.p99Ms.toFixed(1)} ms`).join('; '))
+    sections.push(changesSection(ch))
+    json.changes = ch
   }
 
   if (runs('tenants')) {
