@@ -63,11 +63,22 @@ describe.each(files)('format fixture %s', (file) => {
       if (c.config.index === undefined) expect(recall, c.name).toBe(1)
       else expect(recall, c.name).toBeGreaterThanOrEqual(0.9)
     }
-    // Writes on the opened fixture, then a reopen: whatever migration ran is durable.
+    // Writes on the opened fixture, then a reopen: whatever migration ran is durable. The
+    // writes are in the change feed whatever the version (format 5 keeps the fixture's own).
+    const version = Number(/v(\d+)/.exec(file)![1])
     for (const c of FIXTURE_COLLECTIONS) {
       const col = db.getCollection(c.name)
+      const seq = col.stats().seq
+      if (version >= 5) {
+        const all = []
+        for await (const ch of col.changes({ since: 0, follow: false })) all.push(ch.seq)
+        expect(all, c.name).toEqual(Array.from({ length: seq }, (_, i) => i + 1))
+      }
       await col.insert({ id: 'new', vector: fixtureVector(c, 999_999), metadata: fixtureMetadata(1) })
       await col.delete(String(live0(c)))
+      const after = []
+      for await (const ch of col.changes({ since: seq, follow: false })) after.push([ch.seq - seq, ch.op, ch.id])
+      expect(after, c.name).toEqual([[1, 'insert', 'new'], [2, 'delete', String(live0(c))]])
     }
     await db.close()
     db = await LibraVDB.open(dir)

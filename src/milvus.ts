@@ -64,8 +64,9 @@ export interface CopyToMilvusResult {
   /** The sequence number of the last change Milvus holds: the snapshot's, or the last change
    * the follow applied. Resume from it with `since`. */
   seq: number
-  /** Following: records upserted and deleted in Milvus. */
+  /** Following: records upserted in Milvus. */
   upserts: number
+  /** Following: records deleted in Milvus. */
   deletes: number
 }
 

@@ -523,7 +523,9 @@ export interface TuneResult {
 export interface Change {
   /** The change's sequence number: consecutive, in commit order, durable. */
   seq: number
+  /** What the write did to the record. */
   op: 'insert' | 'update' | 'delete'
+  /** The record's id. */
   id: string
   /** The vector after the change, as stored (unit length for cosine collections). */
   vector?: Float32Array

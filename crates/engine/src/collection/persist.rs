@@ -303,7 +303,14 @@ impl Collection {
             vector_crcs: m.vector_crcs,
             link_crcs: m.link_crcs,
         };
-        Ok(Self::assemble(m.name, Some(dir), m.config, options, state, writer))
+        let legacy_wal = version < 5 && writer.wal.as_ref().is_some_and(|w| !w.is_empty());
+        let c = Self::assemble(m.name, Some(dir), m.config, options, state, writer);
+        if legacy_wal {
+            // Its records name no change numbers: checkpointed now, the WAL starts afresh and
+            // every record in it from here on is in the change feed.
+            c.checkpoint_locked(&mut c.writer.lock())?;
+        }
+        Ok(c)
     }
 
     /// [`Collection::open`] for a read-only handle, retried when the writer checkpoints
