@@ -6,9 +6,11 @@
 //! the caller re-ranks the best candidates exactly when it wants to.
 //!
 //! Scoring a code under each metric (distances: smaller is closer):
-//! - L2: `|q - x|^2 ≈ |(q - c) - r̂|^2`, so each probed list builds its table from `q - c`.
-//! - dot: `-q·x ≈ -q·c - q·r̂`; one table from `q`, plus the list's `-q·c`.
-//! - cosine (unit vectors): as L2, then `-q·x = |q - x|^2 / 2 - 1`.
+//! - L2: `|q - x|^2 ≈ |(q - c) - r̂|^2`, so each probed list builds its table from `q - c`
+//!   (with precomputed per-list terms: one add per table entry).
+//! - dot and cosine (unit vectors, where `-q·x` is the distance): `-q·x ≈ -q·c - q·r̂`; one
+//!   table from `q` for the whole query, plus the list's `-q·c` (faiss's inner-product
+//!   IVFPQ). Lists are still found by L2 to the centroids, as vectors were assigned.
 //!
 //! Lists hold rows and codes contiguously, behind one lock: adding takes it briefly after
 //! the codes are computed in parallel, searches share it.
@@ -59,9 +61,9 @@ pub struct IvfPq {
     centroid_norms: Vec<f32>,
     /// Quantizer of residuals.
     pq: ProductQuantizer,
-    /// L2 and cosine: per list, the query-independent part of its lookup tables (see
-    /// [`ProductQuantizer::residual_terms`]), layout (nlist, m, ksub); None for dot, or when it
-    /// would exceed [`MAX_RESIDUAL_TERMS_BYTES`] (tables are then built per probed list).
+    /// L2: per list, the query-independent part of its lookup tables (see
+    /// [`ProductQuantizer::residual_terms`]), layout (nlist, m, ksub); None for dot and cosine,
+    /// or when it would exceed [`MAX_RESIDUAL_TERMS_BYTES`] (tables are then built per list).
     residual_terms: Option<Vec<f32>>,
     lists: RwLock<Vec<InvList>>,
 }
@@ -121,7 +123,7 @@ impl IvfPq {
     fn assemble(metric: Metric, dim: usize, centroids: Vec<f32>, pq: ProductQuantizer, lists: Vec<InvList>) -> Self {
         let per_list = pq.m() * (1usize << pq.bits());
         let nlist = centroids.len() / dim;
-        let residual_terms = (metric != Metric::Dot && nlist * per_list * 4 <= MAX_RESIDUAL_TERMS_BYTES).then(|| {
+        let residual_terms = (metric == Metric::L2 && nlist * per_list * 4 <= MAX_RESIDUAL_TERMS_BYTES).then(|| {
             let mut terms = vec![0.0f32; nlist * per_list];
             terms
                 .par_chunks_exact_mut(per_list)
@@ -216,10 +218,10 @@ impl IvfPq {
     /// The `depth` rows closest to `query` by their codes among the `nprobe` nearest lists,
     /// skipping rows `accept` rejects; distances are approximate (ADC), closest first.
     pub fn search(&self, query: &[f32], nprobe: usize, depth: usize, accept: impl Fn(u32) -> bool) -> Vec<Neighbor> {
-        // Cosine runs as L2: on unit vectors `-q·x = |q - x|^2 / 2 - 1`, same order, and the
-        // L2 form scores residual codes more accurately (its error is not projected on q).
-        let l2 = self.metric != Metric::Dot;
-        let rank = if l2 { Metric::L2.kernel() } else { self.metric.kernel() };
+        // Cosine scores as dot (one table per query; stored vectors and the query are unit
+        // length, so `-q·x` is the distance), but finds its lists by L2 as vectors were assigned.
+        let l2 = self.metric == Metric::L2;
+        let rank = if self.metric == Metric::Dot { Metric::Dot.kernel() } else { Metric::L2.kernel() };
         let mut ranked: Vec<(f32, usize)> =
             self.centroids.chunks_exact(self.dim).enumerate().map(|(i, c)| (rank(query, c), i)).collect();
         let nprobe = nprobe.clamp(1, ranked.len());
@@ -261,7 +263,7 @@ impl IvfPq {
                     (&built, 0.0)
                 }
                 (false, _, Some(shared), _) => (shared, neg_dot(query, c)),
-                (false, _, None, _) => unreachable!("dot always prepares the shared table"),
+                (false, _, None, _) => unreachable!("dot and cosine always prepare the shared table"),
             };
             let mut consider = |row: u32, d: f32| {
                 if d < top.threshold() && accept(row) {
@@ -280,13 +282,7 @@ impl IvfPq {
                 consider(row, offset + table.distance(&l.codes[at..at + cb]));
             }
         }
-        let mut found = top.into_sorted();
-        if self.metric == Metric::Cosine {
-            for n in &mut found {
-                n.distance = n.distance / 2.0 - 1.0;
-            }
-        }
-        found
+        top.into_sorted()
     }
 
     /// Serialised form: metric name, dim, nlist, centroids, the residual quantizer
@@ -356,8 +352,8 @@ mod tests {
             .collect()
     }
 
-    /// The ADC distance of every row, through the precomputed table terms (L2 and cosine) or
-    /// the shared table (dot), equals the distance to its decoded vector, centroid plus
+    /// The ADC distance of every row, through the precomputed table terms (L2) or the shared
+    /// table (dot and cosine), equals the distance to its decoded vector, centroid plus
     /// residual codeword, computed directly.
     #[test]
     fn table_distances_equal_decoded_distances_for_every_metric() {
@@ -374,7 +370,7 @@ mod tests {
             }
             let vectors = if metric == Metric::Cosine { DenseVectors::new(dim, data.clone()) } else { vectors.clone() };
             let ivf = IvfPq::train(&data, dim, metric, 8, 4, 8, 3).unwrap();
-            assert_eq!(ivf.residual_terms.is_some(), metric != Metric::Dot);
+            assert_eq!(ivf.residual_terms.is_some(), metric == Metric::L2);
             ivf.add(&vectors, &rows);
             let q = &data[5 * dim..6 * dim];
             let found = ivf.search(q, 8, n, |_| true);
@@ -396,8 +392,7 @@ mod tests {
                 }
                 let direct = match metric {
                     Metric::L2 => crate::distance::scalar::l2_sq(q, &decoded),
-                    Metric::Cosine => crate::distance::scalar::l2_sq(q, &decoded) / 2.0 - 1.0,
-                    Metric::Dot => -crate::distance::scalar::dot(q, &decoded),
+                    Metric::Cosine | Metric::Dot => -crate::distance::scalar::dot(q, &decoded),
                 };
                 assert!(
                     (hit.distance - direct).abs() <= 1e-3 * direct.abs().max(1.0),
