@@ -251,9 +251,10 @@ export interface StorageConfig {
    * `'auto'` (default): served from mapped files (the kernel's page cache keeps what is read
    * and reclaims it under pressure); with a database `memoryLimit`, loaded into anonymous
    * memory instead while vectors and links take less than a quarter of the remaining budget,
-   * and mapped again once the collection outgrows that. Quantized and IVF-PQ collections read
-   * full precision for re-ranking with `pread`, so it stays out of the process (resident:
-   * the codes only). `true`: always mapped, re-ranks read through the map (faster re-ranks
+   * and mapped again once the collection outgrows that. Under a memory bound (a limit on the
+   * database or the collection, or pressure) quantized and IVF-PQ collections read full
+   * precision for re-ranking with `pread`, so it stays out of the process (resident: the codes
+   * only); without one they re-rank through the map. `true`: always mapped, re-ranks read through the map (faster re-ranks
    * once the pages are in: quantized q/s 1.25x (SQ8) to 1.7x (PQ) on 50k x 128 in this
    * project's measurement, at the cost of full precision resident). `false`: loaded into
    * anonymous memory at open and counted against memory limits. In-memory databases accept

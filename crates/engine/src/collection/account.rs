@@ -173,6 +173,13 @@ impl Collection {
         Ok(parts)
     }
 
+    /// Whether memory bounds this collection now: a database or collection limit is set, or
+    /// the database is under pressure (see `State::release_full_precision`).
+    pub(super) fn memory_bounded(&self) -> bool {
+        let governor = &self.options.memory;
+        governor.limit().is_some() || self.config.read().memory_limit.is_some() || governor.under_pressure()
+    }
+
     /// What the state holds, and this collection's sample of recent queries (as a cache).
     pub(super) fn parts(&self, st: &State, with_resident: bool) -> MemoryParts {
         let mut parts = st.memory_parts(with_resident);
@@ -197,6 +204,9 @@ impl Collection {
     pub(super) fn relieve(&self, st: &State) {
         st.metadata.relieve();
         self.recent.clear();
+        // Re-ranks stop mapping full precision back in (see `release_full_precision`).
+        let auto = self.config.read().mmap == MmapMode::Auto;
+        st.vectors.read_through_files(st.compressed() && auto);
         let _ = st.vectors.release_resident();
         if let Some(links) = st.index.links() {
             let _ = links.release_resident();

@@ -129,7 +129,9 @@ impl Collection {
             let st = c.state.read();
             c.account(&st);
             // A compressed collection re-ranks from its files from the start.
-            let _ = st.release_full_precision(c.config.read().mmap);
+            // (One read of the configuration per statement: see `stats()`.)
+            let mmap = c.config.read().mmap;
+            let _ = st.release_full_precision(mmap, c.memory_bounded());
         }
         c
     }
@@ -393,7 +395,8 @@ impl Collection {
             st.vectors.mark_clean();
             w.vector_crcs = manifest.vector_crcs;
             w.link_crcs = manifest.link_crcs;
-            st.release_full_precision(self.config.read().mmap)?;
+            let mmap = self.config.read().mmap;
+            st.release_full_precision(mmap, self.memory_bounded())?;
             st.metadata.release_resident();
         }
         changes::retire_wal(dir, wal, w.wal_first_change.take(), self.options.change_retention)?;

@@ -202,21 +202,27 @@ impl State {
         index.breadth(params.breadth(index), params.k)
     }
 
-    /// With a trained quantizer or IVF-PQ index, full precision is read only to re-rank:
-    /// drops this process's resident pages of the (file-backed) vector chunks. Dirty pages
-    /// stay in the kernel's page cache and reach the file as usual (the WAL covers a crash
-    /// before that).
-    /// With `storage.mmap: 'auto'`, re-ranks then read full precision with `pread` (see
-    /// `ChunkedTable::read_through_files`), so it stays out of the process.
-    pub(super) fn release_full_precision(&self, mmap: MmapMode) -> crate::error::Result<()> {
-        let ivf_trained = self.index.ivf().is_some_and(|ivf| ivf.index.is_some());
-        let compressed = ivf_trained || self.quantized();
-        self.vectors.read_through_files(compressed && mmap == MmapMode::Auto);
-        if compressed {
+    /// With a trained quantizer or IVF-PQ index, full precision is read only to re-rank.
+    /// When memory is `bounded` (a limit is set, or the database is under pressure), drops
+    /// this process's resident pages of the (file-backed) vector chunks (dirty pages stay in
+    /// the kernel's page cache and reach the file as usual; the WAL covers a crash before
+    /// that) and, with `storage.mmap: 'auto'`, re-ranks then read full precision with `pread`
+    /// (see `ChunkedTable::read_through_files`), so it stays out of the process. Without a
+    /// bound, re-ranks read through the map: 1.5-2.7x the queries per second of `pread` on
+    /// 20k x 384 (the pages are file-backed, reclaimable, and reported as `resident`).
+    pub(super) fn release_full_precision(&self, mmap: MmapMode, bounded: bool) -> crate::error::Result<()> {
+        let compressed = self.compressed();
+        self.vectors.read_through_files(compressed && bounded && mmap == MmapMode::Auto);
+        if compressed && bounded {
             self.vectors.release_resident()?;
             self.vectors.advise_random();
         }
         Ok(())
+    }
+
+    /// A trained quantizer or IVF-PQ index scores the codes: full precision only re-ranks.
+    pub(super) fn compressed(&self) -> bool {
+        self.index.ivf().is_some_and(|ivf| ivf.index.is_some()) || self.quantized()
     }
 
     /// Repairs the index around deleted rows (after which nothing refers to them); returns

@@ -486,7 +486,8 @@ impl Collection {
         // Graph linking is the slow part: it holds only the read lock, so searches go on.
         self.state.read().link(&written);
         self.train_if_due(w, false)?;
-        self.state.read().release_full_precision(self.config.read().mmap)?;
+        let mmap = self.config.read().mmap;
+        self.state.read().release_full_precision(mmap, self.memory_bounded())?;
         // A backup copying this collection holds checkpoints off (the WAL grows meanwhile): one
         // would replace the files it has linked.
         let backing_up = self.backups.load(Ordering::Acquire) > 0;

@@ -290,8 +290,9 @@ pub struct CollectionConfig {
 pub enum MmapMode {
     /// Mapped, except that with a memory limit a collection whose vectors and links take
     /// less than [`MmapMode::AUTO_SHARE`] of the remaining budget is loaded into anonymous
-    /// memory (and mapped again once it outgrows that share). Quantized and IVF-PQ
-    /// collections re-rank with `pread`, keeping full precision out of the process.
+    /// memory (and mapped again once it outgrows that share). Under a memory bound (a limit,
+    /// or pressure) quantized and IVF-PQ collections re-rank with `pread`, keeping full
+    /// precision out of the process; without one, through the map.
     #[default]
     Auto,
     /// Served from the mapped files (re-ranks read through the map too).
