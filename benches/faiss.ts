@@ -12,7 +12,8 @@ import { venvPython } from './venv'
 const FAISS = 'faiss-cpu==1.15.1'
 const NUMPY = 'numpy==2.4.6'
 
-export type FaissSpec = { base: string; queries: string; gt: string } & (
+/** `metric: 'cosine'`: vectors and queries normalised, METRIC_INNER_PRODUCT (faiss's cosine). */
+export type FaissSpec = { base: string; queries: string; gt: string; metric?: 'l2' | 'cosine' } & (
   | { index: 'hnsw'; m: number; efConstruction: number; efs: number[] }
   | { index: 'ivfpq'; m: number; nprobes: number[]; rerank: number }
 )

@@ -32,12 +32,17 @@ xb = read_vecs(spec["base"], np.float32)
 xq = read_vecs(spec["queries"], np.float32)
 gt = read_vecs(spec["gt"], np.int32)
 n, dim = xb.shape
+# Cosine: unit vectors and inner product, as faiss users run it.
+cosine = spec.get("metric") == "cosine"
+if cosine:
+    faiss.normalize_L2(xb)
+    faiss.normalize_L2(xq)
 threads = spec.get("buildThreads", 1)
 faiss.omp_set_num_threads(threads)
 rss0 = rss_bytes()
 t0 = time.perf_counter()
 if spec["index"] == "hnsw":
-    index = faiss.IndexHNSWFlat(dim, spec["m"])
+    index = faiss.IndexHNSWFlat(dim, spec["m"], faiss.METRIC_INNER_PRODUCT if cosine else faiss.METRIC_L2)
     index.hnsw.efConstruction = spec["efConstruction"]
     index.add(xb)
     knobs = spec["efs"]
@@ -48,7 +53,12 @@ if spec["index"] == "hnsw":
     code_size = None
 else:
     nlist = max(1, int(round(n ** 0.5)))
-    ivf = faiss.IndexIVFPQ(faiss.IndexFlatL2(dim), dim, nlist, spec["m"], 8)
+    if cosine:
+        coarse = faiss.IndexFlatIP(dim)
+        ivf = faiss.IndexIVFPQ(coarse, dim, nlist, spec["m"], 8, faiss.METRIC_INNER_PRODUCT)
+    else:
+        coarse = faiss.IndexFlatL2(dim)
+        ivf = faiss.IndexIVFPQ(coarse, dim, nlist, spec["m"], 8)
     ivf.train(xb)
     index = faiss.IndexRefineFlat(ivf)
     index.k_factor = spec["rerank"]

@@ -26,6 +26,10 @@ export interface WorkerSpec {
   batch?: number
   /** LibraVDB: store on disk (a temp dir) so full precision can leave memory. */
   disk?: boolean
+  /** LibraVDB and LanceDB (IVF-PQ): the metric (default l2; cosine on unit vectors). */
+  metric?: 'l2' | 'cosine'
+  /** The name the result carries (default `lib`): two runs of one library side by side. */
+  label?: string
   base: string
   queries: string
   gt: string
@@ -160,7 +164,7 @@ async function main() {
         : spec.index === 'ivfpq'
           ? ({ type: 'ivfpq', ...spec.ivf } as const)
           : ({ type: 'hnsw', m: spec.m, efConstruction: spec.efConstruction } as const)
-    const c = await db.createCollection('bench', { dimension: dim, index, quantization })
+    const c = await db.createCollection('bench', { dimension: dim, metric: spec.metric ?? 'l2', index, quantization })
     const t0 = performance.now()
     const batch = spec.batch ?? 10_000
     for (let s = 0; s < base.n; s += batch) {
@@ -206,7 +210,7 @@ async function main() {
     const rows = Array.from({ length: base.n }, (_, i) => ({ id: i, vector: Array.from(data.subarray(i * dim, (i + 1) * dim)) }))
     const table = await db.createTable('bench', rows)
     const numSubVectors = spec.ivf?.m ?? dim / 4
-    const config = lancedb.Index.ivfPq({ numPartitions: Math.round(Math.sqrt(base.n)), numSubVectors, numBits: spec.ivf?.bits ?? 8, distanceType: 'l2' })
+    const config = lancedb.Index.ivfPq({ numPartitions: Math.round(Math.sqrt(base.n)), numSubVectors, numBits: spec.ivf?.bits ?? 8, distanceType: spec.metric ?? 'l2' })
     await table.createIndex('vector', { config })
     buildSeconds = (performance.now() - t0) / 1000
     threads = (await import('node:os')).cpus().length
@@ -215,7 +219,7 @@ async function main() {
     rss1 = process.memoryUsage().rss
     for (const nprobe of spec.nprobes ?? [8]) {
       point(nprobe, async (i) => {
-        const hits = await table.vectorSearch(q(i)).distanceType('l2').nprobes(nprobe).refineFactor(16).limit(10).select(['id', '_distance']).toArray()
+        const hits = await table.vectorSearch(q(i)).distanceType(spec.metric ?? 'l2').nprobes(nprobe).refineFactor(16).limit(10).select(['id', '_distance']).toArray()
         return hits.map((h) => Number(h.id))
       })
     }
@@ -283,7 +287,7 @@ async function main() {
   const rssAfterQueries = process.memoryUsage().rss
   await release()
   const result: WorkerResult = {
-    lib: spec.lib,
+    lib: spec.label ?? spec.lib,
     buildSeconds,
     threads,
     rssBytesPerVector: (rss1 - rss0) / base.n,

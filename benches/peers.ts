@@ -60,11 +60,11 @@ export interface LancedbModule {
       vectorSearch(v: Float32Array): LancedbQuery
     }>
   }>
-  Index: { ivfPq(o: { numPartitions: number; numSubVectors: number; numBits: number; distanceType: 'l2' }): unknown }
+  Index: { ivfPq(o: { numPartitions: number; numSubVectors: number; numBits: number; distanceType: 'l2' | 'cosine' }): unknown }
 }
 
 export interface LancedbQuery {
-  distanceType(d: 'l2'): LancedbQuery
+  distanceType(d: 'l2' | 'cosine'): LancedbQuery
   nprobes(n: number): LancedbQuery
   refineFactor(f: number): LancedbQuery
   limit(k: number): LancedbQuery
