@@ -77,13 +77,13 @@ export function runWorker(spec: WorkerSpec, label: string = spec.lib): WorkerRes
   return { ...r, lib: label }
 }
 
-export async function benchAnn(ds: Dataset, nq: number, efs: number[], repeats: number): Promise<AnnResult> {
+export async function benchAnn(ds: Dataset, nq: number, efs: number[], repeats: number, metric: 'l2' | 'cosine' = 'l2'): Promise<AnnResult> {
   const files = await writeWorkerFiles(ds, nq)
-  const common = { base: files.base, queries: files.queries, gt: files.gt, m: 16, efConstruction: 200, efs }
+  const common = { base: files.base, queries: files.queries, gt: files.gt, m: 16, efConstruction: 200, efs, metric }
   const launches = LIBS.map((lib) => nodeLaunch('peer-worker.ts', { ...common, lib, repeats }, lib))
   const results = await runLibraries([...launches, faissLaunch({ ...common, index: 'hnsw' })], repeats)
   rmSync(files.dir, { recursive: true, force: true })
-  return { dataset: ds.name, n: ds.base.length / ds.dim, dim: ds.dim, queries: files.nq, results }
+  return { dataset: metric === 'cosine' ? `${ds.name} (cosine)` : ds.name, n: ds.base.length / ds.dim, dim: ds.dim, queries: files.nq, results }
 }
 
 /** First 10 of each row of a 100-wide ground truth. */

@@ -26,7 +26,7 @@ export interface WorkerSpec {
   batch?: number
   /** LibraVDB: store on disk (a temp dir) so full precision can leave memory. */
   disk?: boolean
-  /** LibraVDB and LanceDB (IVF-PQ): the metric (default l2; cosine on unit vectors). */
+  /** The metric (default l2; cosine: each library's cosine, faiss's inner product). */
   metric?: 'l2' | 'cosine'
   /** The name the result carries (default `lib`): two runs of one library side by side. */
   label?: string
@@ -192,7 +192,7 @@ async function main() {
     }
   } else if (spec.lib === 'hnswlib-node') {
     const { HierarchicalNSW } = loadPeer<HnswlibModule>('hnswlib-node')
-    const index = new HierarchicalNSW('l2', dim)
+    const index = new HierarchicalNSW(spec.metric ?? 'l2', dim)
     index.initIndex(base.n, spec.m, spec.efConstruction, 100)
     const t0 = performance.now()
     for (let i = 0; i < base.n; i++) index.addPoint(Array.from(data.subarray(i * dim, (i + 1) * dim)), i)
@@ -232,7 +232,7 @@ async function main() {
         name: 'v',
         dataType: z.ZVecDataType.VECTOR_FP32,
         dimension: dim,
-        indexParams: { indexType: z.ZVecIndexType.HNSW, metricType: z.ZVecMetricType.L2, m: spec.m, efConstruction: spec.efConstruction },
+        indexParams: { indexType: z.ZVecIndexType.HNSW, metricType: spec.metric === 'cosine' ? z.ZVecMetricType.COSINE : z.ZVecMetricType.L2, m: spec.m, efConstruction: spec.efConstruction },
       },
     })
     const dir = mkdtempSync(join(tmpdir(), 'zvec-'))
@@ -261,7 +261,7 @@ async function main() {
     const { Index } = loadPeer<UsearchModule>('usearch')
     const quantization = spec.quantization === 'i8' ? 'i8' : 'f32'
     const make = (ef: number) =>
-      new Index({ dimensions: dim, metric: 'l2sq', connectivity: spec.m, expansion_add: spec.efConstruction, expansion_search: ef, quantization })
+      new Index({ dimensions: dim, metric: spec.metric === 'cosine' ? 'cos' : 'l2sq', connectivity: spec.m, expansion_add: spec.efConstruction, expansion_search: ef, quantization })
     const index = make(spec.efs[0])
     const keys = BigUint64Array.from({ length: base.n }, (_, i) => BigInt(i))
     const t0 = performance.now()

@@ -44,7 +44,7 @@ export interface ZvecCollection {
 export interface ZvecModule {
   ZVecDataType: { VECTOR_FP32: number }
   ZVecIndexType: { HNSW: number }
-  ZVecMetricType: { L2: number }
+  ZVecMetricType: { L2: number; COSINE: number }
   ZVecCollectionSchema: new (params: {
     name: string
     vectors: { name: string; dataType: number; dimension: number; indexParams: { indexType: number; metricType: number; m: number; efConstruction: number } }

@@ -94,16 +94,17 @@ async function main() {
   }
 
   if (runs('ann')) {
-    const annSets: [Dataset, number][] = [[sift, 500], [easy, quick ? 100 : 200], ...user.map((u) => [u, 200] as [Dataset, number])]
+    const annSets: [Dataset, number, ('l2' | 'cosine')?][] = [[sift, 500], [easy, quick ? 100 : 200], ...user.map((u) => [u, 200] as [Dataset, number])]
     if (!quick) {
       // Overlapping clusters: where indexes differ (hnswlib needs ef ~64 for recall 0.95).
       annSets.push([clustered({ n, nq: 200, dim: 64, centres: 300, sigma: 40, seed: 11 }), 200])
-      // Real sentence embeddings, the shape RAG services store (384-d, normalised).
-      annSets.push([debpkg20k(), 500])
+      // Real sentence embeddings, the shape RAG services store (384-d, normalised): L2, and
+      // cosine as they are searched (each library's cosine; faiss's inner product).
+      annSets.push([debpkg20k(), 500], [debpkg20k(), 500, 'cosine'])
     }
     const ann = []
-    for (const [ds, nq] of annSets) {
-      const r = await benchAnn(ds, nq, efs, repeats)
+    for (const [ds, nq, metric] of annSets) {
+      const r = await benchAnn(ds, nq, efs, repeats, metric)
       for (const x of r.results) {
         if ('error' in x) console.log(`hnsw ${r.dataset} ${x.lib}: unavailable (${x.error})`)
         else {
