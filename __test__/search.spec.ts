@@ -99,6 +99,32 @@ describe('exact (flat) search', () => {
   })
 })
 
+describe('the lean search path (ids and scores only)', () => {
+  it('await search() gives what searchSync() and the full path give, for every index, with fewer records than k', async () => {
+    db = await LibraVDB.open()
+    const dim = 16
+    const data = randomVectors(9, 600, dim)
+    for (const index of [{ type: 'flat' }, { type: 'hnsw' }] as const) {
+      const c = await db.createCollection(`c-${index.type}`, { dimension: dim, metric: 'cosine', index })
+      await c.insertBatch(Array.from({ length: 600 }, (_, i) => ({ id: `r${i}`, vector: row(data, i, dim), metadata: { i } })))
+      for (let q = 0; q < 20; q++) {
+        const v = row(data, (q * 37) % 600, dim)
+        const lean = await c.search(v, { k: 7 })
+        expect(lean).toEqual(c.searchSync(v, { k: 7 }))
+        // The full path (metadata asked): the same ids and scores.
+        const full = await c.search(v, { k: 7, includeMetadata: true })
+        expect(lean).toEqual(full.map(({ id, score }) => ({ id, score })))
+        expect(await c.search(v, { k: 7, efSearch: 200 })).toHaveLength(7)
+      }
+      const few = await db.createCollection(`few-${index.type}`, { dimension: dim, index })
+      await few.insertBatch([{ id: 'a', vector: row(data, 0, dim) }, { id: 'b', vector: row(data, 1, dim) }])
+      expect((await few.search(row(data, 0, dim), { k: 10 })).map((h) => h.id)).toEqual(['a', 'b'])
+      await few.deleteBatch(['a', 'b'])
+      expect(await few.search(row(data, 0, dim), { k: 10 })).toEqual([])
+    }
+  })
+})
+
 describe('cancelled reads', () => {
   it('an aborted searchBatch rejects at once and stops computing', async () => {
     const dim = 128

@@ -8,7 +8,7 @@ import { firstGroupFetch, groupHits, groupedSearch, nextGroupFetch } from './gro
 import { UnknownFieldWarning } from './unknown-fields'
 import { searchParams } from './search-options'
 import { EXPLAIN_KEYS, explainPlan, fusionNeedsSignals, hybridOptions, hybridQuery } from './hybrid'
-import { HitReader } from './hits'
+import { HitReader, isLean, leanHits } from './hits'
 import { checkOptionalBoolean, checkOptionalFunction, checkOptionalInteger, describe, optionsObject } from './check'
 import { DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
 import {
@@ -63,6 +63,7 @@ import {
 import { type VectorLike, toQueryBlock, toVector, vectorProblem } from './vectors'
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
+
 
 /** Each collection's database handle, held so that the database is not garbage-collected
  * (and closed by its finalizer) while a collection of it is still in use. */
@@ -518,6 +519,11 @@ export class Collection {
       const run = (native: NativeSearchOptions) => cancellableRead(p.opts, (token) => this.#native.search(q, native, token))
       return (await groupedSearch(p.native, p.group, async (native) => this.#shape(await run(native))))[0] ?? []
     }
+    if (isLean(p.native) && p.opts.signal === undefined && p.opts.timeoutMs === undefined) {
+      // Ids and scores only: the form searchSync's lean path returns, off the JS thread.
+      const scores = new Float32Array(p.native.k)
+      return leanHits(await call(() => this.#native.searchLean(q, p.native.efSearch ?? 0, p.native.nprobe ?? 0, scores)), scores)
+    }
     const hits = await cancellableRead(p.opts, (token) => this.#native.search(q, p.native, token))
     if (hits.scores.length === 0) this.#unknownFields.check(p.filter)
     return this.#shape(hits)[0] ?? []
@@ -550,18 +556,11 @@ export class Collection {
         asked = next
       }
     }
-    if (p.includeMetadata || p.includeVectors || p.filter !== undefined || p.scoreBound !== undefined || p.diversity !== undefined) {
-      return this.#shape(callSync(() => this.#native.searchSync(q, p)))[0] ?? []
-    }
+    if (!isLean(p)) return this.#shape(callSync(() => this.#native.searchSync(q, p)))[0] ?? []
     // Lean path: scores land in a reused buffer, ids come back as one NUL-joined string.
     if (this.#scores.length < p.k) this.#scores = new Float32Array(p.k)
     const scores = this.#scores.length === p.k ? this.#scores : this.#scores.subarray(0, p.k)
-    const joined = callSync(() => this.#native.searchInto(q, p.efSearch ?? 0, p.nprobe ?? 0, scores))
-    if (joined.length === 0) return []
-    const ids = joined.split('\0')
-    const hits: SearchHit[] = new Array(ids.length)
-    for (let i = 0; i < ids.length; i++) hits[i] = { id: ids[i], score: scores[i] }
-    return hits
+    return leanHits(callSync(() => this.#native.searchInto(q, p.efSearch ?? 0, p.nprobe ?? 0, scores)), scores)
   }
 
   /** Many queries at once, in parallel: a row-major Float32Array (n x dimension) or a list. */

@@ -4,7 +4,7 @@
  * query at a time, so that a large `searchBatch` is turned into objects in slices.
  */
 import type { MetadataCodec } from './batch'
-import type { NativeHits } from './native'
+import type { NativeHits, NativeSearchOptions } from './native'
 import type { SearchHit } from './records'
 
 const bytes = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)
@@ -72,4 +72,19 @@ function signals(vector: number, text: number, sparse: number): { vector?: numbe
   if (!Number.isNaN(text)) out.text = text
   if (!Number.isNaN(sparse)) out.sparse = sparse
   return out
+}
+
+/** A search asking for ids and scores only, which the lean native calls answer
+ * (`searchInto`, `searchLean`). */
+export function isLean(p: NativeSearchOptions): boolean {
+  return !(p.includeMetadata || p.includeVectors || p.filter !== undefined || p.scoreBound !== undefined || p.diversity !== undefined)
+}
+
+/** The hits of a lean call: ids joined by NUL, scores in `scores`. */
+export function leanHits(joined: string, scores: Float32Array): SearchHit[] {
+  if (joined.length === 0) return []
+  const ids = joined.split('\0')
+  const hits: SearchHit[] = new Array(ids.length)
+  for (let i = 0; i < ids.length; i++) hits[i] = { id: ids[i], score: scores[i] }
+  return hits
 }

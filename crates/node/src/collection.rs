@@ -259,15 +259,31 @@ impl NativeCollection {
         nprobe: u32,
         mut scores: Float32ArraySlice,
     ) -> napi::Result<String> {
-        let params = SearchParams {
-            ef_search: (ef_search > 0).then_some(ef_search as usize),
-            nprobe: (nprobe > 0).then_some(nprobe as usize),
-            ..Default::default()
-        };
         // SAFETY: the JS facade owns `scores` (a private, reused buffer) and nothing else reads
         // or writes it during this synchronous call.
         let out = unsafe { scores.as_mut() };
-        guarded(|| self.c.search_into(&query, params, out))
+        guarded(|| self.c.search_into(&query, lean_params(ef_search, nprobe), out))
+    }
+
+    /// [`NativeCollection::search_into`] off the JS thread: what `await search()` runs when it
+    /// asks for ids and scores only (no filter, metadata, vectors or signal), so that it costs
+    /// the hop to a worker and little more. `scores` is a buffer the facade made for this call
+    /// and reads only once the promise resolves.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn search_lean(
+        &self,
+        query: Float32Array,
+        ef_search: u32,
+        nprobe: u32,
+        mut scores: Float32Array,
+    ) -> AsyncTask<Job<String>> {
+        let c = self.c.clone();
+        job(move || {
+            // SAFETY: the facade made `scores` for this call alone and neither reads nor writes
+            // it until the promise resolves; the task holds a reference, so it stays alive.
+            let out = unsafe { scores.as_mut() };
+            c.search_into(&query, lean_params(ef_search, nprobe), out)
+        })
     }
 
     /// Repairs the index around deleted records and checkpoints; resolves to the number of
@@ -399,5 +415,14 @@ impl NativeCollection {
     #[napi(catch_unwind)]
     pub fn stats(&self) -> napi::Result<NativeStats> {
         guarded(|| Ok(self.c.stats()?.into()))
+    }
+}
+
+/// Search parameters of the lean paths: the breadth the call names (0: the collection's).
+fn lean_params(ef_search: u32, nprobe: u32) -> SearchParams {
+    SearchParams {
+        ef_search: (ef_search > 0).then_some(ef_search as usize),
+        nprobe: (nprobe > 0).then_some(nprobe as usize),
+        ..Default::default()
     }
 }
