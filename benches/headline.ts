@@ -3,6 +3,7 @@
  * the workloads of this run (ratios are LibraVDB / peer measured side by side).
  */
 import type { ChangesResults } from './changes'
+import type { LatencyResults } from './latency'
 import type { HybridResult } from './hybrid'
 import type { StreamingResults } from './streaming'
 import type { IvfPqComparison } from './ivfpq'
@@ -35,6 +36,7 @@ export interface RunResults {
   batch?: BatchRow[]
   streaming?: StreamingResults
   changes?: ChangesResults
+  latency?: LatencyResults
   ivfpq?: IvfPqComparison[]
   flatBatch?: FlatBatchResult | { lib: string; error: string }
   soak?: SoakResult

@@ -6,7 +6,7 @@
  *   --scale 1m           1,000,000 x 128 instead of 100,000 for the clustered sets
  *   --soak-minutes N     soak length (default 30, quick 0.33)
  *   --no-peers           filtered workload: LibraVDB alone (skips the slow peer builds at 1M)
- *   --only a,b           run only these workloads (flat, ann, ivfpq, quant, memory, filtered, hybrid, batch, streaming, changes, tenants, lifecycle, soak);
+ *   --only a,b           run only these workloads (flat, ann, latency, ivfpq, quant, memory, filtered, hybrid, batch, streaming, changes, tenants, lifecycle, soak);
  *                        the report then holds only their sections
  *   --data F --queries Q [--gt G]   also run on your vectors (.fvecs / .npy; ground truth .ivecs / .npy)
  */
@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util'
 import { annSection, benchAnn, qpsAtRecall } from './ann'
 import { batchSection, benchBatch } from './batch'
 import { benchChanges, changesSection } from './changes'
+import { benchLatency, latencySection } from './latency'
 import { type Dataset, clustered, debpkg20k, loadVectors, sift5k } from './datasets'
 import { benchFiltered, filteredSection } from './filtered'
 import { benchHybrid, hybridSection } from './hybrid'
@@ -42,7 +43,7 @@ async function main() {
       'no-peers': { type: 'boolean', default: false },
     },
   })
-  const WORKLOADS = ['flat', 'ann', 'ivfpq', 'quant', 'memory', 'filtered', 'hybrid', 'batch', 'streaming', 'changes', 'tenants', 'lifecycle', 'soak'] as const
+  const WORKLOADS = ['flat', 'ann', 'latency', 'ivfpq', 'quant', 'memory', 'filtered', 'hybrid', 'batch', 'streaming', 'changes', 'tenants', 'lifecycle', 'soak'] as const
   const only = values.only?.split(',').map((s) => s.trim())
   for (const w of only ?? []) if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--only takes ${WORKLOADS.join(', ')}; got '${w}'`)
   const runs = (w: (typeof WORKLOADS)[number]) => !only || only.includes(w)
@@ -116,6 +117,14 @@ async function main() {
     }
     sections.push(annSection(ann))
     json.ann = ann
+  }
+
+  if (runs('latency')) {
+    const l = await benchLatency(debpkg20k(), quick)
+    console.log(`latency: searchSync p50 ${l.syncP50Us.toFixed(0)} us, await search p50 ${l.awaitP50Us.toFixed(0)} us; ` +
+      `${l.clients} clients ${(l.clientsQps / l.oneClientQps).toFixed(2)}x one`)
+    sections.push(latencySection(l))
+    json.latency = l
   }
 
   if (runs('ivfpq')) {

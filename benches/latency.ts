@@ -1,0 +1,89 @@
+/**
+ * What `await search()` costs beside `searchSync()` on real embeddings (debpkg20k, 384-d cosine,
+ * HNSW defaults, in memory): per-query latency of each, the same queries, rounds alternating
+ * between the two; and the throughput of 32 concurrent awaited clients against one.
+ */
+import { LibraVDB } from '../index'
+import type { Dataset } from './datasets'
+import { fmt, table } from './harness'
+
+export interface LatencyResults {
+  dataset: string
+  queries: number
+  syncP50Us: number
+  syncP99Us: number
+  awaitP50Us: number
+  awaitP99Us: number
+  oneClientQps: number
+  clients: number
+  clientsQps: number
+}
+
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] * 1000
+
+export async function benchLatency(ds: Dataset, quick: boolean): Promise<LatencyResults> {
+  const dim = ds.dim
+  const n = ds.base.length / dim
+  const nq = ds.queries.length / dim
+  const db = await LibraVDB.open()
+  const c = await db.createCollection('c', { dimension: dim, metric: 'cosine', index: { type: 'hnsw' } })
+  await c.insertBatch({ ids: Array.from({ length: n }, (_, i) => String(i)), vectors: ds.base })
+  const q = (i: number) => ds.queries.subarray((i % nq) * dim, ((i % nq) + 1) * dim)
+  const perRound = quick ? 500 : 2000
+  const sync: number[] = []
+  const awaited: number[] = []
+  for (let round = 0; round < (quick ? 2 : 4); round++) {
+    for (let i = 0; i < perRound; i++) {
+      const t0 = performance.now()
+      c.searchSync(q(i), { k: 10 })
+      sync.push(performance.now() - t0)
+    }
+    for (let i = 0; i < perRound; i++) {
+      const t0 = performance.now()
+      await c.search(q(i), { k: 10 })
+      awaited.push(performance.now() - t0)
+    }
+  }
+  const t1 = performance.now()
+  for (let i = 0; i < perRound; i++) await c.search(q(i), { k: 10 })
+  const oneClientQps = perRound / ((performance.now() - t1) / 1000)
+  const clients = 32
+  const t2 = performance.now()
+  await Promise.all(Array.from({ length: clients }, async (_, k) => {
+    for (let i = 0; i < perRound / 8; i++) await c.search(q(k * 101 + i), { k: 10 })
+  }))
+  const clientsQps = (clients * (perRound / 8)) / ((performance.now() - t2) / 1000)
+  await db.close()
+  return {
+    dataset: ds.name,
+    queries: sync.length,
+    syncP50Us: quantile(sync, 0.5),
+    syncP99Us: quantile(sync, 0.99),
+    awaitP50Us: quantile(awaited, 0.5),
+    awaitP99Us: quantile(awaited, 0.99),
+    oneClientQps,
+    clients,
+    clientsQps,
+  }
+}
+
+export function latencySection(r: LatencyResults): string {
+  return [
+    '## Awaited search beside searchSync',
+    '',
+    `${r.dataset} (384-d cosine), HNSW defaults, in memory, k = 10; ${fmt.n(r.queries)} queries each way, rounds alternating.`,
+    '`await search()` hands the query to a libuv worker and back; `searchSync()` runs on the calling thread.',
+    '',
+    table(
+      ['', 'p50', 'p99'],
+      [
+        ['searchSync()', `${r.syncP50Us.toFixed(0)} us`, `${r.syncP99Us.toFixed(0)} us`],
+        ['await search()', `${r.awaitP50Us.toFixed(0)} us`, `${r.awaitP99Us.toFixed(0)} us`],
+        ['difference', `+${(r.awaitP50Us - r.syncP50Us).toFixed(0)} us`, `${(r.awaitP99Us / r.syncP99Us).toFixed(2)}x`],
+      ],
+    ),
+    '',
+    `Awaited, one client: ${fmt.n(r.oneClientQps)} q/s; ${r.clients} concurrent clients: ${fmt.n(r.clientsQps)} q/s (${fmt.ratio(r.clientsQps / r.oneClientQps)}).`,
+    '',
+  ].join('\n')
+}
