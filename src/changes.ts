@@ -11,8 +11,8 @@ import { ClosedError, InvalidArgumentError } from './errors'
 import { type NativeChange, type NativeCollection, call } from './native'
 import type { Change, ChangesOptions } from './records'
 
-/** Collections with a feed being iterated (see `follow`'s `finally`). */
-const held = new Set<object>()
+/** Collections with feeds being iterated, and how many (see `follow`'s `finally`). */
+const held = new Map<object, number>()
 
 /** Iterators of each native collection waiting for its next write. */
 const waiting = new WeakMap<NativeCollection, Set<() => void>>()
@@ -78,7 +78,7 @@ async function* follow(
   pollMs: number,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<Change> {
-  held.add(owner)
+  held.set(owner, (held.get(owner) ?? 0) + 1)
   try {
     const reader = await call(() => native.openChanges(typeof since === 'number' ? since : undefined, since === 'oldest'))
     while (!signal?.aborted) {
@@ -100,6 +100,8 @@ async function* follow(
   } finally {
     // Referenced here so that the collection (and through it its database, which would close
     // when collected) lives as long as the iteration.
-    held.delete(owner)
+    const feeds = held.get(owner) ?? 1
+    if (feeds > 1) held.set(owner, feeds - 1)
+    else held.delete(owner)
   }
 }

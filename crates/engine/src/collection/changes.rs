@@ -73,13 +73,6 @@ pub struct ChangeCursor {
     held: VecDeque<Change>,
 }
 
-impl ChangeCursor {
-    /// The changes held in memory for the next reads.
-    pub fn held(&self) -> usize {
-        self.held.len()
-    }
-}
-
 /// A log file of the feed and the first change it holds.
 struct LogFile {
     first: u64,
@@ -88,7 +81,7 @@ struct LogFile {
     live: bool,
 }
 
-pub(super) fn changes_dir(dir: &Path) -> PathBuf {
+fn changes_dir(dir: &Path) -> PathBuf {
     dir.join(CHANGES_DIR)
 }
 
@@ -259,7 +252,7 @@ impl Collection {
         self.check_open()?;
         let oldest = match archives(dir)?.first() {
             Some(&(first, _)) => Some(first),
-            None => match WalReader::open(&dir.join(WAL_FILE), true)? {
+            None => match open_wal(dir)? {
                 Some(mut wal) => first_change(&mut wal)?,
                 None => None,
             },
@@ -279,7 +272,7 @@ impl Collection {
             return Ok(self.committed_changes.load(std::sync::atomic::Ordering::Acquire).max(applied));
         }
         let mut latest = applied;
-        if let Some(mut log) = WalReader::open(&dir.join(WAL_FILE), true)? {
+        if let Some(mut log) = open_wal(dir)? {
             let mut offset = FIRST_RECORD;
             loop {
                 let (records, end) = log.read_from(offset, READ_BYTES)?;
@@ -367,7 +360,7 @@ impl Collection {
     /// begin after it.
     fn locate(&self, dir: &Path, target: u64) -> Result<Option<LogFile>> {
         let mut candidates = archives(dir)?;
-        let mut wal = WalReader::open(&dir.join(WAL_FILE), true)?;
+        let mut wal = open_wal(dir)?;
         let wal_first = match wal.as_mut() {
             Some(reader) => first_change(reader)?,
             None => None,
@@ -404,6 +397,11 @@ fn open_log(dir: &Path, first: u64) -> Result<Option<LogFile>> {
     if let Some(reader) = WalReader::open(&archive_path(dir, first), false)? {
         return Ok(Some(LogFile { first, reader, live: false }));
     }
-    let Some(mut reader) = WalReader::open(&dir.join(WAL_FILE), true)? else { return Ok(None) };
+    let Some(mut reader) = open_wal(dir)? else { return Ok(None) };
     Ok((first_change(&mut reader)? == Some(first)).then_some(LogFile { first, reader, live: true }))
+}
+
+/// The collection's WAL, read as a live log (the writer may be appending).
+fn open_wal(dir: &Path) -> Result<Option<WalReader>> {
+    Ok(WalReader::open(&dir.join(WAL_FILE), true)?)
 }
