@@ -99,6 +99,11 @@ describe('collection.changes()', () => {
     await new Promise((r) => setTimeout(r, 50))
     await col.insert({ id: 'after', vector: row(v, 1, DIM) })
     expect((await first).value).toMatchObject({ seq: 2, op: 'insert', id: 'after' })
+    // A write through another handle of the same collection wakes it too.
+    const next = feed.next()
+    await new Promise((r) => setTimeout(r, 50))
+    await db.getCollection('docs').insert({ id: 'other-handle', vector: row(v, 2, DIM) })
+    expect((await next).value).toMatchObject({ seq: 3, id: 'other-handle' })
     const waiting = feed.next()
     ac.abort()
     expect((await waiting).done).toBe(true)

@@ -14,27 +14,35 @@ import type { Change, ChangesOptions } from './records'
 /** Collections with feeds being iterated, and how many (see `follow`'s `finally`). */
 const held = new Map<object, number>()
 
-/** Iterators of each native collection waiting for its next write. */
-const waiting = new WeakMap<NativeCollection, Set<() => void>>()
+/**
+ * Iterators waiting for the next write, per database handle and collection name: every
+ * `getCollection()` returns a new handle object, and a write through any of them wakes the
+ * feeds of all.
+ */
+const waiting = new WeakMap<object, Map<string, Set<() => void>>>()
 
-/** Wakes the change iterators of `native` (a write through this process finished). */
-export function wakeFollowers(native: NativeCollection): void {
-  const set = waiting.get(native)
+/** Wakes the change iterators of collection `name` of `database` (a write through this
+ * process finished). */
+export function wakeFollowers(database: object, name: string): void {
+  const set = waiting.get(database)?.get(name)
   if (set === undefined) return
-  waiting.delete(native)
+  waiting.get(database)!.delete(name)
   for (const wake of set) wake()
 }
 
-/** Resolves at the next write through `native`, after `ms`, or when `signal` aborts. */
-function nextWrite(native: NativeCollection, ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Resolves at the next write to collection `name` of `database` through this process,
+ * after `ms`, or when `signal` aborts. */
+function nextWrite(database: object, name: string, ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve()
-    let set = waiting.get(native)
-    if (set === undefined) waiting.set(native, (set = new Set()))
+    let byName = waiting.get(database)
+    if (byName === undefined) waiting.set(database, (byName = new Map()))
+    let set = byName.get(name)
+    if (set === undefined) byName.set(name, (set = new Set()))
     const done = (): void => {
       clearTimeout(timer)
       signal?.removeEventListener('abort', done)
-      waiting.get(native)?.delete(done)
+      waiting.get(database)?.get(name)?.delete(done)
       resolve()
     }
     const timer = setTimeout(done, ms)
@@ -52,8 +60,15 @@ function toChange(c: NativeChange, metadata: MetadataCodec): Change {
 }
 
 /** `collection.changes(opts)`: options checked now, changes read as the iterator is pulled.
- * `owner` (the collection) is held by the iterator: a feed keeps its database open. */
-export function followChanges(owner: object, native: NativeCollection, metadata: MetadataCodec, opts: unknown): AsyncGenerator<Change> {
+ * `owner` (the collection) is held by the iterator: a feed keeps its database open; writes
+ * through any handle of `database`'s collection of that name wake it. */
+export function followChanges(
+  owner: object,
+  database: object,
+  native: NativeCollection,
+  metadata: MetadataCodec,
+  opts: unknown,
+): AsyncGenerator<Change> {
   const o = optionsObject<ChangesOptions>('changes options', opts, ['since', 'follow', 'signal', 'batchSize', 'pollIntervalMs'])
   const since = o.since ?? 'now'
   if (since !== 'now' && since !== 'oldest' && !(typeof since === 'number' && Number.isSafeInteger(since) && since >= 0)) {
@@ -65,11 +80,12 @@ export function followChanges(owner: object, native: NativeCollection, metadata:
   const follows = checkOptionalBoolean('changes options.follow', o.follow) ?? true
   const batchSize = checkOptionalInteger('changes options.batchSize', o.batchSize, 1, 10_000) ?? 256
   const pollMs = checkOptionalInteger('changes options.pollIntervalMs', o.pollIntervalMs, 1, 60_000) ?? 50
-  return follow(owner, native, metadata, since, follows, batchSize, pollMs, o.signal)
+  return follow(owner, database, native, metadata, since, follows, batchSize, pollMs, o.signal)
 }
 
 async function* follow(
   owner: object,
+  database: object,
   native: NativeCollection,
   metadata: MetadataCodec,
   since: number | 'now' | 'oldest',
@@ -85,7 +101,7 @@ async function* follow(
       const batch = await call(() => reader.read(batchSize))
       if (batch.length === 0) {
         if (!follows) return
-        await nextWrite(native, pollMs, signal)
+        await nextWrite(database, native.name, pollMs, signal)
         continue
       }
       for (const c of batch) {

@@ -107,7 +107,7 @@ export class Collection {
       return await cancellableWrite(opts, run, onProgress)
     } finally {
       this.#onWrite()
-      wakeFollowers(this.#native)
+      wakeFollowers(owners.get(this)!, this.#native.name)
     }
   }
 
@@ -475,7 +475,7 @@ export class Collection {
    * writes once caught up until `signal` aborts or the collection closes (also from a read-only
    * handle). After `scan()` / `export()`, from their `seq`: README, "Moving while writing". */
   changes(opts?: ChangesOptions): AsyncGenerator<Change> {
-    return followChanges(this, this.#native, this.#metadata, opts)
+    return followChanges(this, owners.get(this)!, this.#native, this.#metadata, opts)
   }
 
   /**
