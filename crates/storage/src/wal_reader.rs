@@ -2,6 +2,7 @@
 //! change feed follows a writer this way, in its process or another).
 
 use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, Result, StorageError};
@@ -39,13 +40,13 @@ impl WalReader {
     /// checked but not its payload; `None` when the log has no whole header yet.
     pub fn first_record_prefix(&mut self, n: usize) -> Result<Option<Vec<u8>>> {
         let mut header = [0u8; RECORD_HEADER];
-        if read_exact_at(&self.file, &mut header, FIRST_RECORD).is_err()
+        if self.file.read_exact_at(&mut header, FIRST_RECORD).is_err()
             || crc32fast::hash(&header[..8]) != u32_at(&header, 8)
         {
             return Ok(None);
         }
         let mut prefix = vec![0u8; n.min(u32_at(&header, 0) as usize)];
-        match read_exact_at(&self.file, &mut prefix, FIRST_RECORD + RECORD_HEADER as u64) {
+        match self.file.read_exact_at(&mut prefix, FIRST_RECORD + RECORD_HEADER as u64) {
             Ok(()) => Ok(Some(prefix)),
             Err(_) => Ok(None),
         }
@@ -65,7 +66,7 @@ impl WalReader {
         let mut read = 0usize;
         if offset < FIRST_RECORD {
             let mut magic = [0u8; MAGIC.len()];
-            match read_exact_at(&self.file, &mut magic, 0) {
+            match self.file.read_exact_at(&mut magic, 0) {
                 Ok(()) if &magic == MAGIC => {}
                 Ok(()) => return Err(corrupted(0, "the file does not start with the log's magic number")),
                 Err(_) if self.live => return Ok((out, offset)),
@@ -80,7 +81,7 @@ impl WalReader {
                 }
                 return Err(corrupted(pos, "a header cut short"));
             }
-            read_exact_at(&self.file, &mut header, pos).at(&self.path)?;
+            self.file.read_exact_at(&mut header, pos).at(&self.path)?;
             if crc32fast::hash(&header[..8]) != u32_at(&header, 8) {
                 if self.live {
                     break; // being written, or damage the writer's own open reports
@@ -99,7 +100,7 @@ impl WalReader {
                 return Err(corrupted(pos, "its payload is cut short"));
             }
             let mut payload = vec![0u8; len];
-            read_exact_at(&self.file, &mut payload, pos + RECORD_HEADER as u64).at(&self.path)?;
+            self.file.read_exact_at(&mut payload, pos + RECORD_HEADER as u64).at(&self.path)?;
             if crc32fast::hash(&payload) != u32_at(&header, 4) {
                 if self.live && end == size {
                     break;
@@ -112,26 +113,6 @@ impl WalReader {
         }
         Ok((out, pos))
     }
-}
-
-#[cfg(unix)]
-fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
-    use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        match file.seek_read(buf, offset)? {
-            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-            n => {
-                buf = &mut buf[n..];
-                offset += n as u64;
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
