@@ -32,7 +32,7 @@ fn optimize_killed_before_its_checkpoint_replays_the_repair() {
         let mut w = c.writer.lock();
         c.force_checkpoint_locked(&mut w).unwrap();
         // What `optimize()` does up to its checkpoint; then the process dies.
-        c.log(&mut w, &Op::Repair).unwrap();
+        c.log(&mut w, &Op::Repair, Vec::new()).unwrap();
         assert!(c.read_state().unwrap().repair() > 0);
         c.state.write().ids.reclaim_tombstones();
         drop(w);

@@ -134,6 +134,9 @@ fn prepared(v: &[f32], metric: Metric) -> Vec<f32> {
 struct Triage {
     errors: Vec<ItemError>,
     valid: Vec<usize>,
+    /// Upserts ([`Presence::Any`]): per valid item, whether its id exists (the change feed
+    /// tells an insert from an update by it). Empty for other batches.
+    existed: Vec<bool>,
 }
 
 /// What a batch asks of each id's existence before it runs.
@@ -158,17 +161,18 @@ impl Triage {
         cancel: &Cancel,
         item: impl Fn(usize) -> std::result::Result<(), ItemProblem>,
     ) -> Result<Self> {
-        let mut triage = Self { errors: Vec::new(), valid: Vec::with_capacity(ids.len()) };
+        let mut triage = Self { errors: Vec::new(), valid: Vec::with_capacity(ids.len()), existed: Vec::new() };
         let mut seen = HashSet::with_capacity(ids.len());
         for (i, id) in ids.enumerate() {
             if i % 4096 == 0 {
                 cancel.check()?;
             }
+            let row = st.ids.get(id);
             let outcome = check_id(id).and_then(|()| {
                 if !seen.insert(id) {
                     return Err((ErrorCode::DuplicateId, format!("id '{id}' appears more than once in this batch")));
                 }
-                match (presence, st.ids.get(id)) {
+                match (presence, row) {
                     (Presence::New, Some(_)) => {
                         Err((ErrorCode::DuplicateId, format!("id '{id}' already exists; use upsert to replace it")))
                     }
@@ -179,7 +183,12 @@ impl Triage {
                 }
             });
             match outcome {
-                Ok(()) => triage.valid.push(i),
+                Ok(()) => {
+                    triage.valid.push(i);
+                    if presence == Presence::Any {
+                        triage.existed.push(row.is_some());
+                    }
+                }
                 Err((code, message)) => {
                     triage.errors.push(ItemError { index: i as u32, id: id.to_owned(), code, message })
                 }
@@ -262,7 +271,8 @@ impl Collection {
             let meta_v = triage.valid.iter().map(|&i| metadata[i].take()).collect();
             (ids_v, meta_v)
         };
-        self.commit(&mut w, Op::Put { upsert, ids: op_ids, vectors: op_vectors, metadata: op_meta }, cancel)?;
+        let replaced = std::mem::take(&mut triage.existed);
+        self.commit(&mut w, Op::Put { upsert, ids: op_ids, vectors: op_vectors, metadata: op_meta }, replaced, cancel)?;
         Ok(triage.report())
     }
 
@@ -304,7 +314,7 @@ impl Collection {
                 }
             })
             .collect();
-        self.commit(&mut w, Op::Update { items: op_items }, cancel)?;
+        self.commit(&mut w, Op::Update { items: op_items }, Vec::new(), cancel)?;
         Ok(triage.report())
     }
 
@@ -340,7 +350,7 @@ impl Collection {
             return Ok(rejected);
         }
         let op_ids = triage.valid.iter().map(|&i| ids[i].clone()).collect();
-        self.commit(w, Op::Delete { ids: op_ids }, cancel)?;
+        self.commit(w, Op::Delete { ids: op_ids }, Vec::new(), cancel)?;
         Ok(triage.report())
     }
 
@@ -359,7 +369,7 @@ impl Collection {
         if self.read_state()?.ids.has_tombstones() {
             // The repair rewrites mapped link pages in place: log it first, so that a crash
             // before the checkpoint below replays it rather than reopening the old graph over them.
-            self.log(&mut w, &Op::Repair)?;
+            self.log(&mut w, &Op::Repair, Vec::new())?;
             rewritten = self.read_state()?.repair();
             // Nothing refers to the tombstones any more: their rows can take new records.
             self.state.write().ids.reclaim_tombstones();
@@ -424,18 +434,10 @@ impl Collection {
     }
 
     /// Appends `op` to the WAL as the next operation, its records as the next changes (in
-    /// memory: only counts them). Returns the op's change-feed position.
-    pub(super) fn log(&self, w: &mut Writer, op: &Op) -> Result<ChangeInfo> {
+    /// memory: only counts them). `replaced`: an upsert's triage of which ids existed (the
+    /// writer lock has held other writes off since). Returns the op's change-feed position.
+    pub(super) fn log(&self, w: &mut Writer, op: &Op, replaced: Vec<bool>) -> Result<ChangeInfo> {
         let first = w.changes + 1;
-        let replaced = match op {
-            // The feed tells an insert from an update: which ids exist now (the writer lock
-            // holds other writes off until this one is applied).
-            Op::Put { upsert: true, ids, .. } if w.wal.is_some() => {
-                let st = self.read_state()?;
-                ids.iter().map(|id| st.ids.contains(id)).collect()
-            }
-            _ => Vec::new(),
-        };
         let changes = ChangeInfo { first, replaced };
         if let Some(wal) = &mut w.wal {
             let record = op.encode(w.seq + 1, &changes);
@@ -454,8 +456,9 @@ impl Collection {
         Ok(changes)
     }
 
-    /// Logs `op` and applies it; checkpoints when the WAL has grown past the threshold.
-    fn commit(&self, w: &mut Writer, op: Op, cancel: &Cancel) -> Result<()> {
+    /// Logs `op` (see [`Collection::log`] for `replaced`) and applies it; checkpoints when the
+    /// WAL has grown past the threshold.
+    fn commit(&self, w: &mut Writer, op: Op, replaced: Vec<bool>, cancel: &Cancel) -> Result<()> {
         if op.len() == 0 {
             return Ok(());
         }
@@ -468,7 +471,7 @@ impl Collection {
             st.reserve(rows)?;
             st.metadata.reserve(op.metadata_bytes())?;
         }
-        let changes = self.log(w, &op)?;
+        let changes = self.log(w, &op, replaced)?;
         let mut written = Vec::new();
         for start in (0..op.len()).step_by(APPLY_SLICE) {
             let items = start..(start + APPLY_SLICE).min(op.len());
