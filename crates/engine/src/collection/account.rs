@@ -204,10 +204,13 @@ impl Collection {
     pub(super) fn relieve(&self, st: &State) {
         st.metadata.relieve();
         self.recent.clear();
-        // Re-ranks stop mapping full precision back in (see `release_full_precision`).
-        let auto = self.config.read().mmap == MmapMode::Auto;
-        st.vectors.read_through_files(st.compressed() && auto);
-        let _ = st.vectors.release_resident();
+        // Memory is bounded now: full precision leaves as it does under a limit, and re-ranks
+        // stop mapping it back in; other vectors' resident pages are released too.
+        let mmap = self.config.read().mmap;
+        let _ = st.release_full_precision(mmap, true);
+        if !st.compressed() {
+            let _ = st.vectors.release_resident();
+        }
         if let Some(links) = st.index.links() {
             let _ = links.release_resident();
         }
