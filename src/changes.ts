@@ -121,3 +121,27 @@ async function* follow(
     else held.delete(owner)
   }
 }
+
+/**
+ * The items of `feed` in batches of what is ready at once (at most `max`): a burst of writes
+ * comes as one batch, a trickle item by item. For consumers that apply changes in bulk
+ * (`copyToMilvus`'s follow). Ends with the feed.
+ */
+export async function* readyBatches<T>(feed: AsyncIterable<T>, max: number): AsyncGenerator<T[]> {
+  const it = feed[Symbol.asyncIterator]()
+  let next = it.next()
+  for (;;) {
+    const first = await next
+    if (first.done) return
+    const batch = [first.value]
+    next = it.next()
+    // Ready now means settled before the event loop turns (setImmediate).
+    while (batch.length < max && (await Promise.race([next.then(() => true), new Promise<boolean>((r) => setImmediate(r, false))]))) {
+      const r = await next
+      if (r.done) break
+      batch.push(r.value)
+      next = it.next()
+    }
+    yield batch
+  }
+}

@@ -14,6 +14,7 @@
  */
 import type { MilvusClient, RowData } from '@zilliz/milvus2-sdk-node'
 import type { Collection } from './collection'
+import { readyBatches } from './changes'
 import type { Change } from './records'
 import { InvalidArgumentError, LibraVDBError } from './errors'
 
@@ -182,24 +183,14 @@ async function follow(
   opts: CopyToMilvusOptions,
 ): Promise<{ seq: number; upserts: number; deletes: number }> {
   const out = { seq: since, upserts: 0, deletes: 0 }
-  const feed = collection.changes({ since, signal: opts.signal, batchSize })[Symbol.asyncIterator]()
-  let next = feed.next()
-  for (;;) {
-    const first = await next
-    if (first.done) return out
+  // What is ready at once: a burst of writes goes to Milvus in few calls.
+  for await (const batch of readyBatches(collection.changes({ since, signal: opts.signal, batchSize }), batchSize)) {
     const pending: Pending = new Map()
-    let change = first.value
-    for (let n = 0; ; ) {
+    for (const change of batch) {
       if (change.op === 'delete') pending.set(change.id, 'deleted')
       else if (change.vector && change.metadata !== undefined) pending.set(change.id, row(change.id, change.vector, change.metadata))
       else await mergePartial(client, name, pending, change)
       out.seq = change.seq
-      next = feed.next()
-      // Take what is ready now: a burst of writes goes to Milvus in few calls.
-      if (++n >= batchSize || !(await Promise.race([next.then(() => true), new Promise((r) => setImmediate(r, false))]))) break
-      const r = await next
-      if (r.done) break
-      change = r.value
     }
     const deleted = [...pending].filter(([, v]) => v === 'deleted').map(([id]) => id)
     const rows = [...pending.values()].filter((v): v is RowData => v !== 'deleted')
@@ -209,6 +200,7 @@ async function follow(
     out.upserts += rows.length
     opts.onProgress?.(out.upserts + out.deletes, out.seq)
   }
+  return out
 }
 
 /** Applies an update that set only the vector or only the metadata to the id's last state. */

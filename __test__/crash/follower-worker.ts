@@ -8,7 +8,8 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Change, LibraVDB, NotFoundError } from '../../index'
+import { LibraVDB, NotFoundError } from '../../index'
+import { readyBatches } from '../../src/changes'
 import { DIM } from './workload'
 
 async function main() {
@@ -30,15 +31,9 @@ async function main() {
     await source?.close()
     await new Promise((r) => setTimeout(r, 20))
   }
-  const feed = source.getCollection('c').changes({ since: applied, batchSize: 64, pollIntervalMs: 10 })[Symbol.asyncIterator]()
-  let pending = feed.next()
-  for (;;) {
-    // Whatever is ready, up to 64 changes, applied as one step.
-    const batch: Change[] = []
-    do {
-      batch.push((await pending).value as Change)
-      pending = feed.next()
-    } while (batch.length < 64 && (await Promise.race([pending.then(() => true), new Promise((r) => setTimeout(r, 5, false))])))
+  const feed = source.getCollection('c').changes({ since: applied, batchSize: 64, pollIntervalMs: 10 })
+  // Whatever is ready, up to 64 changes, applied as one step.
+  for await (const batch of readyBatches(feed, 64)) {
     for (const c of batch) {
       if (c.seq !== applied + 1) {
         console.error(`change ${c.seq} after ${applied}: the feed skipped or repeated`)
