@@ -1,8 +1,8 @@
 /**
  * Crash safety, the short run of the kill harness (`__test__/crash/harness.ts`; the long run
  * is `npm run test:crash -- --rounds 100`): mixed writes, SIGKILL at random, reopen, and the
- * database holds exactly the acknowledged writes (plus, whole or not at all, the one in
- * flight), verifies clean and searches.
+ * database holds exactly the acknowledged writes and schema changes (plus, whole or not at
+ * all, the one in flight), verifies clean and searches.
  */
 import { describe, expect, it } from 'vitest'
 import { feedRounds } from './crash/feed'
@@ -15,6 +15,7 @@ describe('crash safety', () => {
       const s = await crashRounds(kind, 8, 7)
       console.log(JSON.stringify(s))
       expect(s.acked).toBeGreaterThanOrEqual(8)
+      expect(s.schemaChanges).toBeGreaterThan(0)
     }, 240_000)
   }
 })

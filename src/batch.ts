@@ -5,10 +5,10 @@
  * what the engine reports, and the typed error an atomic rejection throws.
  */
 import { describe } from './check'
-import { type BatchItemError, type ErrorCode, InvalidArgumentError, LibraVDBError } from './errors'
+import { type BatchItemError, DimensionMismatchError, type ErrorCode, InvalidArgumentError, LibraVDBError } from './errors'
 import type { NativeBatchReport } from './native'
 import { type Schema, toEpochMs } from './filter'
-import type { BatchResult, Metadata } from './records'
+import type { BatchResult, ColumnarBatch, Metadata } from './records'
 
 declare global {
   interface String {
@@ -199,4 +199,22 @@ export function finishBatch(op: string, report: NativeBatchReport, t: Triage): B
 export function checkId(id: unknown): asserts id is string {
   const problem = idProblem(id)
   if (problem) throw problem
+}
+
+/** Checks a {@link ColumnarBatch}'s shape: ids, a `Float32Array` of ids.length x `dim`
+ * values, metadata one per id if given. */
+export function checkColumnar(op: string, b: ColumnarBatch, dim: number): ColumnarBatch {
+  if (!Array.isArray(b.ids)) throw new InvalidArgumentError(`${op}: ids must be an array of strings, got ${describe(b.ids)}`)
+  if (!(b.vectors instanceof Float32Array)) {
+    throw new InvalidArgumentError(`${op}: vectors must be a Float32Array (ids.length x dimension), got ${describe(b.vectors)}`)
+  }
+  if (b.vectors.length !== b.ids.length * dim) {
+    throw new DimensionMismatchError(
+      `${op}: ${b.ids.length} ids need ${b.ids.length * dim} vector values (dimension ${dim}), got ${b.vectors.length}`,
+    )
+  }
+  if (b.metadata !== undefined && (!Array.isArray(b.metadata) || b.metadata.length !== b.ids.length)) {
+    throw new InvalidArgumentError(`${op}: metadata must be an array with one entry per id`)
+  }
+  return b
 }

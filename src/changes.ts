@@ -6,6 +6,7 @@
  * process (woken at once) or `pollIntervalMs` (a writer in another process), whichever first.
  */
 import type { MetadataCodec } from './batch'
+import type { SchemaView } from './schema'
 import { checkOptionalBoolean, checkOptionalInteger, describe, optionsObject } from './check'
 import { ClosedError, InvalidArgumentError } from './errors'
 import { type NativeChange, type NativeCollection, call } from './native'
@@ -66,7 +67,7 @@ export function followChanges(
   owner: object,
   database: object,
   native: NativeCollection,
-  metadata: MetadataCodec,
+  schema: SchemaView,
   opts: unknown,
 ): AsyncGenerator<Change> {
   const o = optionsObject<ChangesOptions>('changes options', opts, ['since', 'follow', 'signal', 'batchSize', 'pollIntervalMs'])
@@ -80,14 +81,14 @@ export function followChanges(
   const follows = checkOptionalBoolean('changes options.follow', o.follow) ?? true
   const batchSize = checkOptionalInteger('changes options.batchSize', o.batchSize, 1, 10_000) ?? 256
   const pollMs = checkOptionalInteger('changes options.pollIntervalMs', o.pollIntervalMs, 1, 60_000) ?? 50
-  return follow(owner, database, native, metadata, since, follows, batchSize, pollMs, o.signal)
+  return follow(owner, database, native, schema, since, follows, batchSize, pollMs, o.signal)
 }
 
 async function* follow(
   owner: object,
   database: object,
   native: NativeCollection,
-  metadata: MetadataCodec,
+  schema: SchemaView,
   since: number | 'now' | 'oldest',
   follows: boolean,
   batchSize: number,
@@ -106,7 +107,7 @@ async function* follow(
       }
       for (const c of batch) {
         if (signal?.aborted) return
-        yield toChange(c, metadata)
+        yield toChange(c, schema.codec)
       }
     }
   } catch (e) {

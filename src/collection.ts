@@ -3,14 +3,14 @@
  * Batch calls check every item's shape here, send one flat block to the engine, and report
  * per item; atomic batches (the default) throw when any item is invalid and change nothing.
  */
-import { MetadataCodec, PackedStrings, checkId, finishBatch, inSlices, triage } from './batch'
+import { PackedStrings, checkColumnar, checkId, finishBatch, inSlices, triage } from './batch'
 import { firstGroupFetch, groupHits, groupedSearch, nextGroupFetch } from './group'
-import { UnknownFieldWarning } from './unknown-fields'
+import { SchemaView, fieldForEngine } from './schema'
 import { searchParams } from './search-options'
 import { EXPLAIN_KEYS, explainPlan, fusionNeedsSignals, hybridOptions, hybridQuery } from './hybrid'
 import { HitReader, isLean, leanHits } from './hits'
 import { checkOptionalBoolean, checkOptionalFunction, checkOptionalInteger, describe, optionsObject } from './check'
-import { DimensionMismatchError, InvalidArgumentError, NotFoundError } from './errors'
+import { InvalidArgumentError, NotFoundError } from './errors'
 import {
   type CallOptions,
   type CancelToken,
@@ -22,7 +22,7 @@ import {
   cancellableRead,
   cancellableWrite,
 } from './native'
-import { type Filter, type Schema, compileFilter } from './filter'
+import { type FieldType, type Filter, type Schema, type TextField, compileFilter } from './filter'
 import { type Metric, validateIndexConfig, validateQuantizationConfig } from './config'
 import {
   type BatchWriter,
@@ -77,10 +77,8 @@ const owners = new WeakMap<Collection, object>()
 export class Collection {
   readonly #native: NativeCollection
   readonly #dimension: number
-  readonly #schema: Schema
-  readonly #metadata: MetadataCodec
-  /** Warns about filter fields that look misspelt. */
-  readonly #unknownFields: UnknownFieldWarning
+  /** The schema, its metadata codec and the unknown-field warning, kept current. */
+  readonly #schema: SchemaView
   /** Tells the database a write finished (it checks the memory pressure threshold). */
   readonly #onWrite: () => void
   /** Reused output buffer of the lean `searchSync` path, grown to the largest k seen. */
@@ -92,9 +90,7 @@ export class Collection {
     this.#onWrite = onWrite
     owners.set(this, database)
     this.#dimension = native.dimension
-    this.#schema = JSON.parse(native.schemaJson) as Schema
-    this.#metadata = new MetadataCodec(this.#schema)
-    this.#unknownFields = new UnknownFieldWarning(native.name, this.#schema, native)
+    this.#schema = new SchemaView(native)
   }
 
   /** Every write: cancellable through `opts`, then the database's memory check. */
@@ -113,7 +109,7 @@ export class Collection {
 
   /** The metadata schema (`{}` without one). */
   get schema(): Schema {
-    return { ...this.#schema }
+    return { ...this.#schema.schema }
   }
 
   /** The collection's name. */
@@ -180,26 +176,14 @@ export class Collection {
         checkId(id)
         const problem = vectorProblem(vector, dim, 'vector')
         if (problem) throw problem
-        const json = this.#metadata.encode('metadata', m)
+        const json = this.#schema.codec.encode('metadata', m)
         if (!single) vectors.set(vector, rows * dim)
         rows++
         ids.push(id)
         metadata.push(json ?? '')
       }
     } else if (typeof records === 'object' && records !== null && 'ids' in records) {
-      const b = records as ColumnarBatch
-      if (!Array.isArray(b.ids)) throw new InvalidArgumentError(`${op}: ids must be an array of strings, got ${describe(b.ids)}`)
-      if (!(b.vectors instanceof Float32Array)) {
-        throw new InvalidArgumentError(`${op}: vectors must be a Float32Array (ids.length x dimension), got ${describe(b.vectors)}`)
-      }
-      if (b.vectors.length !== b.ids.length * dim) {
-        throw new DimensionMismatchError(
-          `${op}: ${b.ids.length} ids need ${b.ids.length * dim} vector values (dimension ${dim}), got ${b.vectors.length}`,
-        )
-      }
-      if (b.metadata !== undefined && (!Array.isArray(b.metadata) || b.metadata.length !== b.ids.length)) {
-        throw new InvalidArgumentError(`${op}: metadata must be an array with one entry per id`)
-      }
+      const b = checkColumnar(op, records as ColumnarBatch, dim)
       n = b.ids.length
       vectors = b.vectors
       idOf = (i) => b.ids[i]
@@ -208,7 +192,7 @@ export class Collection {
         const id = b.ids[i]
         checkId(id)
         ids.push(id)
-        metadata.push(this.#metadata.encode(`metadata[${i}]`, b.metadata?.[i]) ?? '')
+        metadata.push(this.#schema.codec.encode(`metadata[${i}]`, b.metadata?.[i]) ?? '')
       }
     } else {
       throw new InvalidArgumentError(`${op} expects an array of records or { ids, vectors }, got ${describe(records)}`)
@@ -260,7 +244,7 @@ export class Collection {
         const { id, vector, metadata: m } = u as RecordUpdate
         checkId(id)
         const v = vector === undefined ? undefined : toVector(vector, dim)
-        const json = this.#metadata.encode('metadata', m)
+        const json = this.#schema.codec.encode('metadata', m)
         if (v) vectors.set(v, rows++ * dim)
         changes[i] = (v ? 1 : 0) | (json !== null ? 2 : m === null ? 4 : 0)
         ids.push(id)
@@ -315,7 +299,7 @@ export class Collection {
     checkId(id)
     const r = await cancellableRead(opts, () => this.#native.get(id))
     if (!r) return null
-    const metadata = this.#metadata.decode(r.metadata)
+    const metadata = this.#schema.codec.decode(r.metadata)
     return metadata === undefined ? { id: r.id, vector: r.vector } : { id: r.id, vector: r.vector, metadata }
   }
 
@@ -327,6 +311,25 @@ export class Collection {
   async optimize(opts?: CallOptions): Promise<number> {
     const o = optionsObject<CallOptions>('optimize options', opts, ['signal', 'timeoutMs'])
     return this.#write(o, (token) => this.#native.optimize(token))
+  }
+
+  /** Adds a typed field to the schema of this live collection: its index is built over the
+   * stored metadata while searches and writes go on; the planner uses it once this resolves
+   * (until then `explain()` says the filter runs record by record), durably. Writes are
+   * checked against the type from the call on. A stored value of another type rejects with
+   * `SchemaError` naming the record, an abort with `AbortError`: the schema is as it was. */
+  async addField(name: string, type: FieldType | TextField, opts?: CallOptions): Promise<void> {
+    const field = fieldForEngine(name, type)
+    const o = optionsObject<CallOptions>('addField options', opts, ['signal', 'timeoutMs'])
+    await this.#write(o, (token) => this.#native.addField(field.name, field.kind, field.textOptions, token))
+  }
+
+  /** Removes a field from the schema, with its index and its type check; the records keep
+   * their values (filters on it are then evaluated record by record). `InvalidArgumentError`
+   * when the schema has no such field. Durable once resolved. */
+  async dropField(name: string): Promise<void> {
+    if (typeof name !== 'string') throw new InvalidArgumentError(`dropField name must be a string, got ${describe(name)}`)
+    await this.#write(undefined, () => this.#native.dropField(name))
   }
 
   /**
@@ -408,7 +411,7 @@ export class Collection {
   /** Deletes every record whose metadata matches `filter`, atomically. */
   async deleteWhere(filter: Filter, opts?: CallOptions): Promise<BatchResult> {
     const o = optionsObject<CallOptions>('deleteWhere options', opts, ['signal', 'timeoutMs'])
-    const json = JSON.stringify(compileFilter(filter, this.#schema))
+    const json = JSON.stringify(compileFilter(filter, this.#schema.schema))
     const report = await this.#write(o, (token) => this.#native.deleteWhere(json, token))
     return { succeeded: report.succeeded, failed: 0, errors: [] }
   }
@@ -467,15 +470,15 @@ export class Collection {
       opts,
       ['filter', 'batchSize', 'includeVectors', 'signal', 'timeoutMs'],
     )
-    const filterJson = o.filter === undefined ? undefined : JSON.stringify(compileFilter(o.filter, this.#schema))
-    return scanRecords(this.#native, { ...o, filterJson }, this.#metadata)
+    const filterJson = o.filter === undefined ? undefined : JSON.stringify(compileFilter(o.filter, this.#schema.schema))
+    return scanRecords(this.#native, { ...o, filterJson }, this.#schema.codec)
   }
 
   /** Every committed write of each record after `since`, in commit order, following live
    * writes once caught up until `signal` aborts or the collection closes (also from a read-only
    * handle). After `scan()` / `export()`, from their `seq`: README, "Moving while writing". */
   changes(opts?: ChangesOptions): AsyncGenerator<Change> {
-    return followChanges(this, owners.get(this)!, this.#native, this.#metadata, opts)
+    return followChanges(this, owners.get(this)!, this.#native, this.#schema, opts)
   }
 
   /**
@@ -525,7 +528,7 @@ export class Collection {
       return leanHits(await call(() => this.#native.searchLean(q, p.native.efSearch ?? 0, p.native.nprobe ?? 0, scores)), scores)
     }
     const hits = await cancellableRead(p.opts, (token) => this.#native.search(q, p.native, token))
-    if (hits.scores.length === 0) this.#unknownFields.check(p.filter)
+    if (hits.scores.length === 0) this.#schema.unknownFields.check(p.filter)
     return this.#shape(hits)[0] ?? []
   }
 
@@ -536,7 +539,7 @@ export class Collection {
     const run = (n: NativeSearchOptions) => cancellableRead(p.opts, (token) => this.#native.hybridSearch(q, n, token))
     if (p.group) return (await groupedSearch(native, p.group, async (n) => this.#shape(await run(n))))[0] ?? []
     const hits = await run(native)
-    if (hits.scores.length === 0) this.#unknownFields.check(p.filter)
+    if (hits.scores.length === 0) this.#schema.unknownFields.check(p.filter)
     return this.#shape(hits)[0] ?? []
   }
 
@@ -573,23 +576,23 @@ export class Collection {
       )
     }
     const hits = await cancellableRead(p.opts, (token) => this.#native.search(block, p.native, token))
-    if (hits.scores.length === 0) this.#unknownFields.check(p.filter)
+    if (hits.scores.length === 0) this.#schema.unknownFields.check(p.filter)
     return this.#shapeSliced(hits)
   }
 
   #searchParams(op: string, opts: unknown) {
-    return searchParams(op, opts, { name: this.name, metric: this.metric, schema: this.#schema })
+    return searchParams(op, opts, { name: this.name, metric: this.metric, schema: this.#schema.schema })
   }
 
   /** Native hits -> one array of hit objects per query, on the calling thread (small results). */
   #shape(h: NativeHits): SearchHit[][] {
-    const reader = new HitReader(h, this.#dimension, this.#metadata)
+    const reader = new HitReader(h, this.#dimension, this.#schema.codec)
     return Array.from({ length: reader.queries }, () => reader.next())
   }
 
   /** {@link Collection.#shape} in slices that yield to the event loop (any result size). */
   async #shapeSliced(h: NativeHits): Promise<SearchHit[][]> {
-    const reader = new HitReader(h, this.#dimension, this.#metadata)
+    const reader = new HitReader(h, this.#dimension, this.#schema.codec)
     const out: SearchHit[][] = new Array(reader.queries)
     await inSlices(reader.queries, (q) => (out[q] = reader.next()))
     return out

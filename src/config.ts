@@ -215,7 +215,7 @@ export interface ProductQuantizationConfig {
  */
 export type QuantizationConfig = ScalarQuantizationConfig | ProductQuantizationConfig
 
-/** Configuration of a new collection: dimension, metric and schema are fixed for its lifetime; index and quantization change with `Collection.rebuild()`. */
+/** Configuration of a new collection: dimension and metric are fixed for its lifetime; index and quantization change with `Collection.rebuild()`, the schema with `addField` / `dropField`. */
 export interface CollectionConfig {
   /** Components per vector, 1 to 65536. */
   dimension: number

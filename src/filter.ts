@@ -235,21 +235,21 @@ export function filterFields(node: FilterNode, out: Set<string> = new Set()): Se
   return out
 }
 
-/** Checks a schema's shape. */
-export function validateSchema(v: unknown): Schema | undefined {
+/** Checks a schema's shape (`where` names it in errors). */
+export function validateSchema(v: unknown, where = 'collection config.schema'): Schema | undefined {
   if (v === undefined) return undefined
-  if (!isPlainObject(v)) throw new InvalidArgumentError(`collection config.schema must be an object, got ${describe(v)}`)
+  if (!isPlainObject(v)) throw new InvalidArgumentError(`${where} must be an object, got ${describe(v)}`)
   for (const [name, t] of Object.entries(v)) {
     if (isPlainObject(t) && t.type === 'text') {
       const unknown = Object.keys(t).find((k) => !TEXT_OPTIONS.includes(k))
       if (unknown) {
-        throw new InvalidArgumentError(`collection config.schema.${name}.${unknown} is not a text field option; expected one of ${TEXT_OPTIONS.join(', ')}`)
+        throw new InvalidArgumentError(`${where}.${name}.${unknown} is not a text field option; expected one of ${TEXT_OPTIONS.join(', ')}`)
       }
       continue // the values are the engine's to check
     }
     if (typeof t !== 'string' || !(FIELD_TYPES as readonly string[]).includes(t)) {
       throw new InvalidArgumentError(
-        `collection config.schema.${name} must be one of ${FIELD_TYPES.join(', ')} (or { type: 'text', ...options }), got ${describe(t)}`,
+        `${where}.${name} must be one of ${FIELD_TYPES.join(', ')} (or { type: 'text', ...options }), got ${describe(t)}`,
       )
     }
   }

@@ -75,6 +75,8 @@ export interface CrashSummary {
   acked: number
   /** Rounds whose in-flight write turned out applied. */
   inFlightApplied: number
+  /** Acknowledged schema changes (field `v` added or dropped). */
+  schemaChanges: number
   records: number
   quantization: string
 }
@@ -85,7 +87,8 @@ export async function crashRounds(kind: Kind, rounds: number, seed = 1, dir?: st
   const root = dir ?? mkdtempSync(join(tmpdir(), 'libravdb-crash-'))
   const random = rng(seed)
   let state = new Map<string, Stored>()
-  const summary: CrashSummary = { kind, rounds, acked: 0, inFlightApplied: 0, records: 0, quantization: 'none' }
+  let hasV = false
+  const summary: CrashSummary = { kind, rounds, acked: 0, inFlightApplied: 0, schemaChanges: 0, records: 0, quantization: 'none' }
   try {
     for (let round = 0; round < rounds; round++) {
       // Odd rounds checkpoint after every write (many kills land inside a checkpoint); even
@@ -93,7 +96,10 @@ export async function crashRounds(kind: Kind, rounds: number, seed = 1, dir?: st
       const checkpointBytes = round % 2 === 1 ? 1 : 256 * 1024
       const r = await runAndKill(root, kind, seed * 100_000 + round, checkpointBytes, Math.floor(random() * 200))
       for (const op of r.acked) state = apply(state, op)
+      // Schema field `v` is there after an odd number of acknowledged toggles.
+      hasV = r.acked.reduce((has, op) => (op.k === 'schema' ? !has : has), hasV)
       summary.acked += r.acked.length
+      summary.schemaChanges += r.acked.filter((op) => op.k === 'schema').length
 
       const db = await LibraVDB.open(root) // must never fail
       try {
@@ -116,6 +122,18 @@ export async function crashRounds(kind: Kind, rounds: number, seed = 1, dir?: st
           summary.inFlightApplied++
         }
         if ((await c.count()) !== state.size) throw new Error(`${kind} round ${round}: count() disagrees with scan()`)
+        // A schema change is durable once acknowledged, and the field's index agrees with
+        // the stored metadata; the one in flight may have landed or not.
+        if ('v' in c.schema !== hasV) {
+          if (r.inFlight?.k !== 'schema') throw new Error(`${kind} round ${round}: schema ${JSON.stringify(c.schema)}, field v expected: ${hasV}`)
+          hasV = !hasV
+          summary.inFlightApplied++
+        }
+        if (hasV) {
+          const want = [...seen.values()].filter((s) => s.v >= 0).length
+          const estimate = c.explain({ filter: { v: { $gte: 0 } } }).estimate
+          if (estimate !== want) throw new Error(`${kind} round ${round}: index of field v counts ${estimate}, the records ${want}`)
+        }
         const report = await c.verify()
         if (!report.ok) throw new Error(`${kind} round ${round}: verify() found ${JSON.stringify(report.damaged)}`)
         // Searches answer from live records only.
@@ -150,7 +168,7 @@ async function cli(): Promise<void> {
     const started = Date.now()
     const s = await crashRounds(kind, rounds, seed)
     console.log(
-      `${kind}: ${s.rounds} SIGKILLs, ${s.acked} acknowledged writes checked, in-flight write applied in ${s.inFlightApplied} rounds, ` +
+      `${kind}: ${s.rounds} SIGKILLs, ${s.acked} acknowledged writes checked (${s.schemaChanges} schema changes), in-flight write applied in ${s.inFlightApplied} rounds, ` +
         `${s.records} records at the end, quantization ${s.quantization}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
     )
   }

@@ -28,6 +28,9 @@ async function run(c: import('../../index').Collection, op: Op): Promise<void> {
     case 'optimize':
       await c.optimize()
       break
+    case 'schema':
+      await ('v' in c.schema ? c.dropField('v') : c.addField('v', 'int'))
+      break
   }
 }
 

@@ -23,6 +23,8 @@ export type Op =
   | { k: 'delete'; ids: string[] }
   | { k: 'deleteWhere'; tag: string }
   | { k: 'optimize' }
+  /** Adds schema field `v` (int) when the schema lacks it, drops it otherwise: records unchanged. */
+  | { k: 'schema' }
 
 export interface Stored {
   vector: Float32Array
@@ -60,6 +62,7 @@ export function apply(state: Map<string, Stored>, op: Op): Map<string, Stored> {
       for (const [id, s] of state) if (s.tag === op.tag) next.delete(id)
       break
     case 'optimize':
+    case 'schema':
       break
   }
   return next
@@ -81,6 +84,7 @@ export function nextOp(random: () => number, state: Map<string, Stored>, serial:
   if (r < 0.6) return { k: 'upsert', ids: [...pick(30), `s${serial}-new`], v: serial }
   if (r < 0.72) return { k: 'update', ids: pick(20), tag: `u${serial % 5}` }
   if (r < 0.86) return { k: 'delete', ids: pick(25) }
-  if (r < 0.95) return { k: 'deleteWhere', tag: `t${serial % 7}` }
+  if (r < 0.93) return { k: 'deleteWhere', tag: `t${serial % 7}` }
+  if (r < 0.97) return { k: 'schema' }
   return { k: 'optimize' }
 }

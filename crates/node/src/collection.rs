@@ -236,6 +236,12 @@ impl NativeCollection {
         self.c.config().schema_json()
     }
 
+    /// Counts the schema's changes since this handle opened: re-read `schemaJson` when it moved.
+    #[napi(getter)]
+    pub fn schema_version(&self) -> f64 {
+        self.c.schema_version() as f64
+    }
+
     /// The same search, on the calling thread: for hot loops where a thread hop costs more
     /// than the query.
     #[napi(catch_unwind)]
@@ -315,6 +321,27 @@ impl NativeCollection {
             }
             Ok(report.index.to_owned())
         })
+    }
+
+    /// Adds schema field `name` of type `kind` (`text_options`: a text field's options as
+    /// JSON) and indexes it over the stored records (the engine's `Collection::add_field`).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn add_field(
+        &self,
+        name: String,
+        kind: String,
+        text_options: Option<String>,
+        cancel: Option<&CancelToken>,
+    ) -> AsyncTask<Job<()>> {
+        let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
+        job(move || c.add_field(&name, &kind, text_options.as_deref(), &cancel))
+    }
+
+    /// Removes schema field `name` and its index (the records keep their values).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn drop_field(&self, name: String) -> AsyncTask<Job<()>> {
+        let c = self.c.clone();
+        job(move || c.drop_field(&name))
     }
 
     /// Finds and sets the smallest search breadth meeting `target_recall` on `queries` (a

@@ -176,6 +176,18 @@ impl TextIndex {
         &self.sparse
     }
 
+    /// Takes over the text and sparse fields `other` indexes (one indexed beside these while
+    /// a live collection added it to its schema).
+    pub fn absorb(&mut self, other: TextIndex) {
+        self.fields.extend(other.fields);
+        self.sparse.extend(other.sparse);
+    }
+
+    /// Drops text or sparse field `name`'s index (false when it had none).
+    pub fn drop_field(&mut self, name: &str) -> bool {
+        self.fields.remove(name).is_some() | self.sparse.remove(name).is_some()
+    }
+
     /// Whether the collection has no text and no sparse field.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.sparse.is_empty()

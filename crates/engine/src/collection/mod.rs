@@ -19,6 +19,7 @@
 //!   index's promotion, IVF-PQ retraining, the recall target's re-tuning).
 //!   [`tune`]: `tune()`, the smallest search breadth meeting a recall target, measured on
 //!   [`queries`] (the sample of recent queries) when there is no better sample.
+//! - [`schema`]: fields added to and dropped from the schema of a live collection.
 //! - [`account`]: what the collection holds in memory, and admission against the limits.
 //!
 //! [`state`]: `State`, the concerns side by side and what coordinates them.
@@ -51,6 +52,7 @@ mod read;
 mod rebuild;
 mod results;
 mod rows;
+mod schema;
 mod state;
 mod tune;
 mod verify;
@@ -144,6 +146,9 @@ pub struct Collection {
     index_error: Mutex<Option<String>>,
     /// `Writer::changes`, readable without the writer lock (a feed starting at "now").
     committed_changes: AtomicU64,
+    /// Counts schema changes (`schema.rs`, or a read-only refresh that found one): a binding
+    /// that caches the schema reads it again when this moved.
+    schema_version: AtomicU64,
     /// Bytes in the WAL, readable without the writer lock (`stats()` never waits on a write).
     wal_bytes: Arc<AtomicU64>,
     /// What this collection holds (heap and anonymous memory) as last accounted with the
@@ -172,6 +177,11 @@ impl Collection {
     /// The metric (fixed, like the dimension).
     pub fn metric(&self) -> libravdb_core::Metric {
         self.metric
+    }
+
+    /// How many times the schema changed since this handle opened.
+    pub fn schema_version(&self) -> u64 {
+        self.schema_version.load(Ordering::Acquire)
     }
 
     /// Fails unless the collection is open and usable.

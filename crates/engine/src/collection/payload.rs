@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use libravdb_filter::PayloadIndex;
+use libravdb_filter::{FieldType, PayloadIndex};
 use libravdb_text::TextIndex;
 use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
@@ -23,6 +23,71 @@ pub(crate) struct Filterable {
     pub index: PayloadIndex,
     pub text: TextIndex,
     pub live: RoaringBitmap,
+    /// A field being added to the schema (`schema.rs`), indexed beside these.
+    pub building: Option<Building>,
+}
+
+/// The index of a schema field being added to a live collection: built over rows
+/// `0..upto` a slice at a time, kept in step by every write to those rows, and taken into
+/// the serving indexes once it covers every row. Until then no search reads it, and no
+/// checkpoint saves it.
+#[derive(Debug)]
+pub(crate) struct Building {
+    pub name: String,
+    pub kind: FieldType,
+    index: PayloadIndex,
+    text: TextIndex,
+    /// Rows below this are indexed.
+    pub upto: u32,
+}
+
+impl Building {
+    /// An empty index of field `name` (a text field's analysis in `config`).
+    pub(crate) fn new(config: &CollectionConfig, name: &str) -> Option<Building> {
+        let (_, kind) = config.field_types().into_iter().find(|(n, _)| n == name)?;
+        let text = config.text.iter().filter(|(n, _)| n == name).cloned();
+        let sparse = (kind == FieldType::Sparse).then(|| name.to_owned());
+        Some(Building {
+            name: name.to_owned(),
+            kind,
+            index: PayloadIndex::new([(name.to_owned(), kind)]),
+            text: TextIndex::new(text).with_sparse(sparse),
+            upto: 0,
+        })
+    }
+
+    fn update(&mut self, row: u32, meta: Option<&Map<String, Value>>, add: bool) {
+        if row >= self.upto {
+            return;
+        }
+        if add {
+            self.index.insert(row, meta);
+            self.text.insert(row, meta);
+        } else {
+            self.index.remove(row, meta);
+            self.text.remove(row, meta);
+        }
+    }
+
+    /// Indexes row `upto` with its metadata (None: a deleted row) and moves past it. Err:
+    /// the row's value of the field is not of the field's type (the reason).
+    pub(crate) fn index_next(&mut self, meta: Option<&str>) -> std::result::Result<(), String> {
+        let meta = parse_meta(meta);
+        if let Some(v) = meta.as_ref().and_then(|m| libravdb_filter::eval::lookup(m, &self.name))
+            && !v.is_null()
+            && !self.kind.accepts(v)
+        {
+            let shown: String = v.to_string().chars().take(60).collect();
+            return Err(format!("metadata.{} is {shown}, not {}", self.name, self.kind.as_str()));
+        }
+        self.upto += 1;
+        self.update(self.upto - 1, meta.as_ref(), true);
+        Ok(())
+    }
+
+    fn bytes(&self) -> usize {
+        self.index.bytes() + self.text.bytes()
+    }
 }
 
 impl Filterable {
@@ -32,6 +97,7 @@ impl Filterable {
             index: PayloadIndex::new(config.field_types()),
             text: TextIndex::new(config.text.clone()).with_sparse(config.sparse_fields()),
             live: RoaringBitmap::new(),
+            building: None,
         }
     }
 
@@ -67,7 +133,7 @@ impl Filterable {
             }
             text
         };
-        Ok(Filterable { index, text, live })
+        Ok(Filterable { index, text, live, building: None })
     }
 
     /// Indexes of `config`'s schema over the live rows of `ids` and their stored metadata.
@@ -81,23 +147,52 @@ impl Filterable {
 
     /// Indexes live `row` with its metadata JSON.
     pub(crate) fn insert(&mut self, row: u32, meta: Option<&str>) {
+        self.live.insert(row);
+        if self.indexes_nothing() {
+            return;
+        }
         let meta = parse_meta(meta);
         self.index.insert(row, meta.as_ref());
         self.text.insert(row, meta.as_ref());
-        self.live.insert(row);
+        if let Some(b) = &mut self.building {
+            b.update(row, meta.as_ref(), true);
+        }
     }
 
     /// Drops `row` (indexed with `meta`) from the indexes.
     pub(crate) fn remove(&mut self, row: u32, meta: Option<&str>) {
+        self.live.remove(row);
+        if self.indexes_nothing() {
+            return;
+        }
         let meta = parse_meta(meta);
         self.index.remove(row, meta.as_ref());
         self.text.remove(row, meta.as_ref());
-        self.live.remove(row);
+        if let Some(b) = &mut self.building {
+            b.update(row, meta.as_ref(), false);
+        }
+    }
+
+    /// No field is indexed (a schema whose last field was dropped, or the first being
+    /// added has no row indexed yet): no metadata to parse.
+    fn indexes_nothing(&self) -> bool {
+        self.index.is_empty() && self.text.is_empty() && self.building.as_ref().is_none_or(|b| b.upto == 0)
+    }
+
+    /// Takes the finished field into the serving indexes.
+    pub(crate) fn finish_building(&mut self) {
+        if let Some(b) = self.building.take() {
+            self.index.absorb(b.index);
+            self.text.absorb(b.text);
+        }
     }
 
     /// Heap bytes of every index held.
     pub(crate) fn bytes(&self) -> usize {
-        self.index.bytes() + self.text.bytes() + self.live.serialized_size()
+        self.index.bytes()
+            + self.text.bytes()
+            + self.live.serialized_size()
+            + self.building.as_ref().map_or(0, Building::bytes)
     }
 }
 

@@ -14,7 +14,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU8;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use libravdb_storage::{ChunkedVectors, IoContext, Wal, fsutil, segment};
 use parking_lot::{Mutex, RwLock};
@@ -120,6 +120,7 @@ impl Collection {
             tuning: Default::default(),
             index_error: Mutex::new(None),
             committed_changes,
+            schema_version: Default::default(),
             wal_bytes,
             held: Default::default(),
             write_buffers: Default::default(),
@@ -355,8 +356,13 @@ impl Collection {
         let fresh = Collection::open_read_only(dir.clone(), self.options.clone())?;
         std::mem::swap(&mut *w, &mut *fresh.writer.lock());
         std::mem::swap(&mut *self.state.write(), &mut *fresh.state.write());
-        // The writer may have rebuilt: the index and quantization come with the checkpoint.
-        *self.config.write() = fresh.config();
+        // The writer may have rebuilt or changed the schema: the configuration comes with
+        // the checkpoint.
+        let config = fresh.config();
+        if config.schema_json() != self.config.read().schema_json() {
+            self.schema_version.fetch_add(1, Ordering::AcqRel);
+        }
+        *self.config.write() = config;
         Ok(())
     }
 

@@ -122,8 +122,11 @@ impl State {
                 .into_iter()
                 .filter(|n| self.filterable.as_ref().is_none_or(|f| !f.index.has(n)))
                 .collect();
+            let building = self.filterable.as_ref().and_then(|f| f.building.as_ref()).map(|b| b.name.as_str());
             let why = if missing.is_empty() {
                 "an operator the indexes cannot answer (a range over strings)".to_owned()
+            } else if let Some(name) = building.filter(|b| missing.contains(b)) {
+                format!("field {name} being added to the schema (its index is not ready yet)")
             } else {
                 format!("fields without a payload index ({}: text, or outside the schema)", missing.join(", "))
             };

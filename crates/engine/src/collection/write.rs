@@ -243,10 +243,10 @@ impl Collection {
         }
         self.check_writable()?;
         let metric = self.metric;
-        let schema = self.config.read().field_types();
         let mut w = self.writer.lock();
         let mut triage = {
             let st = self.read_state()?;
+            let schema = self.checked_fields(&st);
             let vector_checks: Vec<_> = pool()
                 .install(|| vectors.par_chunks_exact(dim).with_min_len(256).map(|v| check_vector(v, metric)).collect());
             let presence = if upsert { Presence::Any } else { Presence::New };
@@ -281,10 +281,11 @@ impl Collection {
         self.check_writable()?;
         let dim = self.dimension();
         let metric = self.metric;
-        let schema = self.config.read().field_types();
         let mut w = self.writer.lock();
-        let mut triage =
-            Triage::run(&*self.read_state()?, items.iter().map(|i| i.id.as_str()), Presence::Existing, cancel, |i| {
+        let mut triage = {
+            let st = self.read_state()?;
+            let schema = self.checked_fields(&st);
+            Triage::run(&st, items.iter().map(|i| i.id.as_str()), Presence::Existing, cancel, |i| {
                 let item = &items[i];
                 if let MetadataChange::Set(json) = &item.metadata {
                     check_metadata(Some(json), &schema)?;
@@ -297,7 +298,8 @@ impl Collection {
                     Some(v) => check_vector(v, metric),
                     None => Ok(()),
                 }
-            })?;
+            })?
+        };
         if let Some(rejected) = triage.rejection(opts) {
             return Ok(rejected);
         }

@@ -363,17 +363,46 @@ impl CollectionConfig {
     /// Validates and sets the metadata schema (field names and type spellings).
     pub fn with_schema(mut self, schema: Vec<(String, String)>) -> Result<Self> {
         for (name, t) in &schema {
-            if name.is_empty() || name.len() > 256 {
-                return Err(Error::invalid(format!("schema field names must be 1-256 bytes, got '{name}'")));
-            }
-            if libravdb_filter::FieldType::parse(t).is_none() {
-                return Err(Error::invalid(format!(
-                    "schema.{name} must be one of string, int, float, bool, date, string[], number[], text, sparse; got '{t}'"
-                )));
-            }
+            check_schema_field(name, t)?;
         }
         self.schema = schema;
         self.with_text_options(Vec::new())
+    }
+
+    /// This configuration with schema field `name` of type `t` added (`options`: a text
+    /// field's options as a JSON object; the defaults when None). The fields stay sorted.
+    pub fn with_field(&self, name: &str, t: &str, options: Option<&str>) -> Result<Self> {
+        check_schema_field(name, t)?;
+        if let Some((_, existing)) = self.schema.iter().find(|(n, _)| n == name) {
+            return Err(Error::invalid(format!(
+                "schema field '{name}' exists (type {existing}); drop it first to give it another type"
+            )));
+        }
+        let mut next = self.clone();
+        let at = next.schema.partition_point(|(n, _)| n.as_str() < name);
+        next.schema.insert(at, (name.to_owned(), t.to_owned()));
+        let mut text: Vec<(String, String)> =
+            self.text.iter().map(|(n, o)| (n.clone(), serde_json::to_string(o).expect("options serialise"))).collect();
+        if let Some(json) = options {
+            text.push((name.to_owned(), json.to_owned()));
+        }
+        next.with_text_options(text)
+    }
+
+    /// This configuration without schema field `name` (`ERR_INVALID_ARGUMENT` when the
+    /// schema has no such field).
+    pub fn without_field(&self, name: &str) -> Result<Self> {
+        if !self.schema.iter().any(|(n, _)| n == name) {
+            let fields: Vec<&str> = self.schema.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(Error::invalid(format!(
+                "'{name}' is not a schema field (the schema's fields: {})",
+                if fields.is_empty() { "none".to_owned() } else { fields.join(", ") }
+            )));
+        }
+        let mut next = self.clone();
+        next.schema.retain(|(n, _)| n != name);
+        next.text.retain(|(n, _)| n != name);
+        Ok(next)
     }
 
     /// Sets the options of the schema's `text` fields (JSON objects by field name; fields not
@@ -424,6 +453,19 @@ impl CollectionConfig {
     pub fn field_types(&self) -> Vec<(String, libravdb_filter::FieldType)> {
         self.schema.iter().filter_map(|(n, t)| libravdb_filter::FieldType::parse(t).map(|t| (n.clone(), t))).collect()
     }
+}
+
+/// Checks a schema field's name (1-256 bytes) and type spelling.
+fn check_schema_field(name: &str, t: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 256 {
+        return Err(Error::invalid(format!("schema field names must be 1-256 bytes, got '{name}'")));
+    }
+    if libravdb_filter::FieldType::parse(t).is_none() {
+        return Err(Error::invalid(format!(
+            "schema.{name} must be one of string, int, float, bool, date, string[], number[], text, sparse; got '{t}'"
+        )));
+    }
+    Ok(())
 }
 
 /// Validates a collection name: 1-64 characters of `[A-Za-z0-9_-]` (it names a directory).

@@ -9,6 +9,7 @@ mod ivf;
 mod quant;
 mod rebuild;
 mod recovery;
+mod schema;
 mod search;
 mod text;
 mod tune;

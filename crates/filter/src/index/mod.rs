@@ -216,6 +216,27 @@ impl PayloadIndex {
         Self { fields, bytes }
     }
 
+    /// Takes over the fields `other` indexes (a field indexed beside this index while a
+    /// live collection added it to its schema).
+    pub fn absorb(&mut self, other: PayloadIndex) {
+        self.bytes += other.bytes;
+        self.fields.extend(other.fields);
+    }
+
+    /// Drops `field`'s index (false when it had none).
+    pub fn drop_field(&mut self, field: &str) -> bool {
+        if self.fields.remove(field).is_none() {
+            return false;
+        }
+        *self = Self::with_fields(std::mem::take(&mut self.fields));
+        true
+    }
+
+    /// Whether no field is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
     /// Whether `field` is indexed.
     pub fn has(&self, field: &str) -> bool {
         self.fields.contains_key(field)
