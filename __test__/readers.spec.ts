@@ -46,6 +46,14 @@ describe('read-only handles', () => {
     await reader.refresh()
     expect([r.stats().index, r.stats().activeIndex]).toEqual(['flat', 'flat'])
     expect((await r.search(row(data, 321, DIM), { k: 1 }))[0].id).toBe('d321')
+    // The writer changes the schema: the reader's handle takes the new type on refresh.
+    await w.addField('at', 'date')
+    await reader.refresh()
+    expect(r.schema).toEqual({ n: 'int', at: 'date' })
+    await w.update('d5', { metadata: { n: 5, at: new Date(1000) } })
+    await reader.refresh()
+    expect((await r.get('d5'))!.metadata).toEqual({ n: 5, at: new Date(1000) })
+    expect(r.explain({ filter: { at: { $lt: new Date(2000) } } }).estimate).toBe(1)
   })
 
   it('serve a worker process while the writer goes on, refreshing on their own', async () => {
