@@ -125,6 +125,31 @@ describe('the lean search path (ids and scores only)', () => {
   })
 })
 
+describe('awaited searches on the JS thread (src/dispatch.ts)', () => {
+  it('a loop of awaited searches still lets timers run, and concurrent ones agree with searchSync', async () => {
+    db = await LibraVDB.open()
+    const dim = 64
+    const n = 5000
+    const data = randomVectors(3, n, dim)
+    const c = await db.createCollection('loop', { dimension: dim, index: { type: 'hnsw' } })
+    await c.insertBatch({ ids: Array.from({ length: n }, (_, i) => `r${i}`), vectors: data })
+    let fired = 0
+    const timer = setInterval(() => fired++, 1)
+    let searches = 0
+    const t0 = performance.now()
+    while (performance.now() - t0 < 300) {
+      expect(await c.search(row(data, searches % n, dim), { k: 10 })).toHaveLength(10)
+      searches++
+    }
+    clearInterval(timer)
+    // Inline searches hold the loop at most ~2 ms per turn, then yield: the timer keeps firing.
+    expect(fired).toBeGreaterThan(10)
+    const qs = Array.from({ length: 64 }, (_, i) => row(data, (i * 71) % n, dim))
+    const concurrent = await Promise.all(qs.map((q) => c.search(q, { k: 5 })))
+    expect(concurrent).toEqual(qs.map((q) => c.searchSync(q, { k: 5 })))
+  })
+})
+
 describe('cancelled reads', () => {
   it('an aborted searchBatch rejects at once and stops computing', async () => {
     const dim = 128

@@ -72,7 +72,7 @@ export function latencySection(r: LatencyResults): string {
     '## Awaited search beside searchSync',
     '',
     `${r.dataset} (384-d cosine), HNSW defaults, in memory, k = 10; ${fmt.n(r.queries)} queries each way, rounds alternating.`,
-    '`await search()` hands the query to a libuv worker and back; `searchSync()` runs on the calling thread.',
+    '`searchSync()` runs on the calling thread; `await search()` too while it is alone and cheap (src/dispatch.ts), else on a libuv worker.',
     '',
     table(
       ['', 'p50', 'p99'],

@@ -6,6 +6,7 @@
 import { PackedStrings, checkColumnar, checkId, finishBatch, inSlices, triage } from './batch'
 import { firstGroupFetch, groupHits, groupedSearch, nextGroupFetch } from './group'
 import { SchemaView, fieldForEngine } from './schema'
+import { SearchDispatch } from './dispatch'
 import { searchParams } from './search-options'
 import { EXPLAIN_KEYS, explainPlan, fusionNeedsSignals, hybridOptions, hybridQuery } from './hybrid'
 import { HitReader, isLean, leanHits } from './hits'
@@ -35,7 +36,7 @@ import {
 } from './ingest'
 import { QueryBuilder } from './query'
 import { type ExportOptions, type ImportOptions, type TransferResult, exportCollection, importIntoCollection } from './transfer'
-import { type RecordScan, scanRecords } from './stream'
+import { type RecordScan, type ScanCallOptions, scanRecords } from './stream'
 import { followChanges, wakeFollowers } from './changes'
 import {
   type BatchOptions,
@@ -64,7 +65,6 @@ import { type VectorLike, toQueryBlock, toVector, vectorProblem } from './vector
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
 
-
 /** Each collection's database handle, held so that the database is not garbage-collected
  * (and closed by its finalizer) while a collection of it is still in use. */
 const owners = new WeakMap<Collection, object>()
@@ -81,6 +81,8 @@ export class Collection {
   readonly #schema: SchemaView
   /** Tells the database a write finished (it checks the memory pressure threshold). */
   readonly #onWrite: () => void
+  /** Where awaited lean searches run (the JS thread or the pool), from what they cost. */
+  readonly #dispatch = new SearchDispatch()
   /** Reused output buffer of the lean `searchSync` path, grown to the largest k seen. */
   #scores = new Float32Array(16)
 
@@ -464,14 +466,8 @@ export class Collection {
   /** Every record (optionally only matching `filter`) in storage order, `batchSize` per
    * native call: `for await (const r of docs.scan({ filter })) { ... }`. Its `seq` is the
    * change-feed position the scan is consistent at ({@link changes}). */
-  scan(opts?: { filter?: Filter; batchSize?: number; includeVectors?: boolean } & CallOptions): RecordScan {
-    const o = optionsObject<{ filter?: Filter; batchSize?: number; includeVectors?: boolean } & CallOptions>(
-      'scan options',
-      opts,
-      ['filter', 'batchSize', 'includeVectors', 'signal', 'timeoutMs'],
-    )
-    const filterJson = o.filter === undefined ? undefined : JSON.stringify(compileFilter(o.filter, this.#schema.schema))
-    return scanRecords(this.#native, { ...o, filterJson }, this.#schema.codec)
+  scan(opts?: ScanCallOptions): RecordScan {
+    return scanRecords(this.#native, opts, this.#schema)
   }
 
   /** Every committed write of each record after `since`, in commit order, following live
@@ -523,9 +519,13 @@ export class Collection {
       return (await groupedSearch(p.native, p.group, async (native) => this.#shape(await run(native))))[0] ?? []
     }
     if (isLean(p.native) && p.opts.signal === undefined && p.opts.timeoutMs === undefined) {
-      // Ids and scores only: the form searchSync's lean path returns, off the JS thread.
-      const scores = new Float32Array(p.native.k)
-      return leanHits(await call(() => this.#native.searchLean(q, p.native.efSearch ?? 0, p.native.nprobe ?? 0, scores)), scores)
+      // Ids and scores only, the form searchSync's lean path returns; dispatch.ts says where it runs.
+      const [scores, ef, nprobe] = [new Float32Array(p.native.k), p.native.efSearch ?? 0, p.native.nprobe ?? 0]
+      const joined = await this.#dispatch.run(
+        () => callSync(() => this.#native.searchNow(q, ef, nprobe, scores)),
+        () => call(() => this.#native.searchLean(q, ef, nprobe, scores)),
+      )
+      return leanHits(joined, scores)
     }
     const hits = await cancellableRead(p.opts, (token) => this.#native.search(q, p.native, token))
     if (hits.scores.length === 0) this.#schema.unknownFields.check(p.filter)

@@ -5,9 +5,12 @@
  * copy can follow `changes({ since: scan.seq })` from it.
  */
 import type { MetadataCodec } from './batch'
+import { optionsObject } from './check'
 import type { Metadata } from './records'
 import { InvalidArgumentError } from './errors'
+import { type Filter, compileFilter } from './filter'
 import { type NativeCollection, cancellableRead, type CallOptions } from './native'
+import type { SchemaView } from './schema'
 
 /** Options of {@link Collection.scan}. */
 export interface ScanOptions extends CallOptions {
@@ -44,10 +47,15 @@ export interface RecordScan extends AsyncGenerator<ScannedRecord> {
   readonly seq: number | undefined
 }
 
-/** {@link RecordScan} over `native`. */
-export function scanRecords(native: NativeCollection, o: ScanOptions, metadata: MetadataCodec): RecordScan {
+/** The options of `Collection.scan` as callers give them. */
+export type ScanCallOptions = { filter?: Filter; batchSize?: number; includeVectors?: boolean } & CallOptions
+
+/** {@link RecordScan} over `native`, its options checked and its filter compiled. */
+export function scanRecords(native: NativeCollection, opts: ScanCallOptions | undefined, schema: SchemaView): RecordScan {
+  const { filter, ...o } = optionsObject<ScanCallOptions>('scan options', opts, ['filter', 'batchSize', 'includeVectors', 'signal', 'timeoutMs'])
+  const filterJson = filter === undefined ? undefined : JSON.stringify(compileFilter(filter, schema.schema))
   const state: { seq?: number } = {}
-  const scan = pages(native, o, metadata, state) as RecordScan
+  const scan = pages(native, { ...o, filterJson }, schema.codec, state) as RecordScan
   Object.defineProperty(scan, 'seq', { get: () => state.seq, enumerable: true })
   return scan
 }

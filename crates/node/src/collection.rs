@@ -254,6 +254,21 @@ impl NativeCollection {
         })
     }
 
+    /// [`Self::search_into`] unless it would wait for a write (the state's lock is held or
+    /// asked for): then `null`, and the facade sends the search to the pool instead.
+    #[napi(catch_unwind)]
+    pub fn search_now(
+        &self,
+        query: Float32ArraySlice,
+        ef_search: u32,
+        nprobe: u32,
+        mut scores: Float32ArraySlice,
+    ) -> napi::Result<Option<String>> {
+        // SAFETY: as `search_into`: the facade made `scores` for this call.
+        let out = unsafe { scores.as_mut() };
+        guarded(|| self.c.search_into_now(&query, lean_params(ef_search, nprobe), out))
+    }
+
     /// The lean single-query path behind `searchSync` without metadata or vectors: writes
     /// `scores.length` (= k) scores into `scores` and returns the hit ids joined by NUL.
     /// `efSearch` / `nprobe` 0 take the collection defaults.

@@ -1,4 +1,5 @@
-//! Crash windows inside one call, which the integration tests cannot stop in the middle of.
+//! Windows inside one call that the integration tests cannot stop in the middle of: crashes,
+//! and a lock held by a write.
 
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
@@ -53,4 +54,23 @@ fn optimize_killed_before_its_checkpoint_replays_the_repair() {
     // The replayed repair reclaimed the deleted rows: new records take them.
     assert_eq!(c.read_state().unwrap().ids.rows(), n);
     assert_eq!(c.read_state().unwrap().ids.free_count(), n - n / 4);
+}
+
+/// The event-loop search path declines, rather than waits, while a write holds the state.
+#[test]
+fn search_into_now_declines_while_a_write_holds_the_state() {
+    let db = Database::open(None, DbOptions::default()).unwrap();
+    let config = CollectionConfig::from_api(2, Some("l2"), IndexSpec::default()).unwrap();
+    let c = db.create_collection("c", config).unwrap();
+    let (cancel, opts) = (Cancel::new(), BatchOptions::default());
+    c.put_batch(vec!["a".into(), "b".into()], &[0.0, 0.0, 1.0, 1.0], vec![None; 2], false, opts, &cancel).unwrap();
+    let mut scores = [0.0f32; 1];
+    let params = SearchParams::nearest(1);
+    let held = c.state.write();
+    assert_eq!(c.search_into_now(&[0.9, 0.9], params, &mut scores).unwrap(), None);
+    drop(held);
+    assert_eq!(c.search_into_now(&[0.9, 0.9], params, &mut scores).unwrap().as_deref(), Some("b"));
+    let mut waited = [0.0f32; 1];
+    assert_eq!(c.search_into(&[0.9, 0.9], params, &mut waited).unwrap(), "b");
+    assert_eq!(scores, waited, "the same search either way");
 }
