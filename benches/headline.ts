@@ -2,6 +2,7 @@
  * The report's headline table: one row per benchmark requirement, each figure taken from
  * the workloads of this run (ratios are LibraVDB / peer measured side by side).
  */
+import type { FilteredRealResult } from './filtered-real'
 import type { ChangesResults } from './changes'
 import type { LatencyResults } from './latency'
 import type { HybridResult } from './hybrid'
@@ -32,6 +33,8 @@ export interface RunResults {
   filtered?: FilteredResult
   /** The filtered workload on the 100k x 384 set (full runs). */
   filtered384?: FilteredResult
+  /** Filtered search at the defaults on real embeddings (debpkg20k; debpkg100k with --real100k). */
+  filteredReal?: FilteredRealResult[]
   hybrid?: HybridResult
   batch?: BatchRow[]
   streaming?: StreamingResults

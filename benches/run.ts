@@ -9,13 +9,16 @@
  *   --only a,b           run only these workloads (flat, ann, latency, ivfpq, quant, memory, filtered, hybrid, batch, streaming, changes, tenants, lifecycle, soak);
  *                        the report then holds only their sections
  *   --data F --queries Q [--gt G]   also run on your vectors (.fvecs / .npy; ground truth .ivecs / .npy)
+ *   --real100k           also run ann, ivfpq and filtered on debpkg100k, 100k real sentence embeddings
+ *                        (built into .tools/datasets on first use, ~40 min: benches/make_debpkg100k.py)
  */
 import { parseArgs } from 'node:util'
 import { annSection, benchAnn, qpsAtRecall } from './ann'
 import { batchSection, benchBatch } from './batch'
 import { benchChanges, changesSection } from './changes'
 import { benchLatency, latencySection } from './latency'
-import { type Dataset, clustered, debpkg20k, loadVectors, sift5k } from './datasets'
+import { type Dataset, clustered, debpkg100k, debpkg20k, loadVectors, sift5k } from './datasets'
+import { benchFilteredReal, filteredRealSection } from './filtered-real'
 import { benchFiltered, filteredSection } from './filtered'
 import { benchHybrid, hybridSection } from './hybrid'
 import { benchIvfPq, ivfpqSection } from './ivfpq'
@@ -41,6 +44,7 @@ async function main() {
       gt: { type: 'string' },
       only: { type: 'string' },
       'no-peers': { type: 'boolean', default: false },
+      real100k: { type: 'boolean', default: false },
     },
   })
   const WORKLOADS = ['flat', 'ann', 'latency', 'ivfpq', 'quant', 'memory', 'filtered', 'hybrid', 'batch', 'streaming', 'changes', 'tenants', 'lifecycle', 'soak'] as const
@@ -102,6 +106,7 @@ async function main() {
       // Real sentence embeddings, the shape RAG services store (384-d, normalised): L2, and
       // cosine as they are searched (each library's cosine; faiss's inner product).
       annSets.push([debpkg20k(), 500], [debpkg20k(), 500, 'cosine'])
+      if (values.real100k) annSets.push([debpkg100k(), 500], [debpkg100k(), 500, 'cosine'])
     }
     const ann = []
     for (const [ds, nq, metric] of annSets) {
@@ -135,6 +140,7 @@ async function main() {
       : [
           ...[48, 96].flatMap((m) => (['cosine', 'l2'] as const).map((metric) => ({ ds: deb, m, metric }))),
           { ds: big(), m: 48, metric: 'l2' as const },
+          ...(values.real100k ? [48, 96].flatMap((m) => (['cosine', 'l2'] as const).map((metric) => ({ ds: debpkg100k(), m, metric }))) : []),
         ]
     const ivf = await benchIvfPq(sets, quick ? 200 : 500, repeats)
     for (const r of ivf) {
@@ -175,6 +181,12 @@ async function main() {
     }
     sections.push(filteredSection(filtered))
     json.filtered = filtered
+    // Real embeddings at the defaults, against the datasets' own filtered ground truth.
+    const real = [await benchFilteredReal(debpkg20k(), quick ? 100 : 500)]
+    if (values.real100k) real.push(await benchFilteredReal(debpkg100k(), 500))
+    for (const r of real) console.log(`filtered ${r.dataset} at defaults: ${r.points.map((p) => `${p.limit / 10}% recall ${p.recall.toFixed(3)} p50 ${p.p50Us.toFixed(0)} us (${p.plan})`).join('; ')}`)
+    sections.push(filteredRealSection(real))
+    json.filteredReal = real
     if (!quick) {
       // The issue's shape: 384-d, where a row read costs three times more.
       const wide = await benchFiltered(big(), 200, !values['no-peers'])
