@@ -35,19 +35,29 @@ export interface UsearchModule {
 
 /** @zvec/zvec (Alibaba's zvec over Node-API, prebuilt): the calls the ANN worker makes. */
 export interface ZvecCollection {
-  insertSync(docs: { id: string; vectors: Record<string, Float32Array> }[]): { ok: boolean; message: string }[]
+  insertSync(docs: { id: string; vectors: Record<string, Float32Array>; fields?: Record<string, number> }[]): { ok: boolean; message: string }[]
   optimizeSync(): void
-  querySync(q: { fieldName: string; topk: number; vector: Float32Array; params: { indexType: number; ef: number }; outputFields: string[] }): { id: string; score: number }[]
+  querySync(q: {
+    fieldName: string
+    topk: number
+    vector: Float32Array
+    params: { indexType: number; ef: number }
+    outputFields: string[]
+    /** A boolean expression over scalar fields (`bucket < 10`). */
+    filter?: string
+  }): { id: string; score: number }[]
   closeSync?(): void
 }
 
 export interface ZvecModule {
-  ZVecDataType: { VECTOR_FP32: number }
-  ZVecIndexType: { HNSW: number }
+  ZVecDataType: { VECTOR_FP32: number; INT32: number }
+  ZVecIndexType: { HNSW: number; INVERT: number }
   ZVecMetricType: { L2: number; COSINE: number }
   ZVecCollectionSchema: new (params: {
     name: string
     vectors: { name: string; dataType: number; dimension: number; indexParams: { indexType: number; metricType: number; m: number; efConstruction: number } }
+    /** Scalar fields, with an inverted index for filters. */
+    fields?: { name: string; dataType: number; indexParams?: { indexType: number } }[]
   }) => unknown
   ZVecCreateAndOpen(path: string, schema: unknown): ZvecCollection
 }
