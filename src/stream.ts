@@ -47,8 +47,15 @@ export interface RecordScan extends AsyncGenerator<ScannedRecord> {
   readonly seq: number | undefined
 }
 
-/** The options of `Collection.scan` as callers give them. */
-export type ScanCallOptions = { filter?: Filter; batchSize?: number; includeVectors?: boolean } & CallOptions
+/** Options of `Collection.scan`. */
+export interface ScanCallOptions extends CallOptions {
+  /** Only records matching this filter. */
+  filter?: Filter
+  /** Records per native call (default 1000). */
+  batchSize?: number
+  /** Include each record's vector (default false). */
+  includeVectors?: boolean
+}
 
 /** {@link RecordScan} over `native`, its options checked and its filter compiled. */
 export function scanRecords(native: NativeCollection, opts: ScanCallOptions | undefined, schema: SchemaView): RecordScan {
