@@ -35,6 +35,7 @@ describe('schema changes on a live collection', () => {
     expect(before.estimate).toBeUndefined()
     const q = randomVectors(9, 1, DIM)
     const want = sorted(await c.search(q, { k: 1000, filter }))
+    const payloadBefore = db!.memoryUsage().collections.docs.payload
     // A client searches the whole time the field is added.
     let searching = true
     let searches = 0
@@ -49,6 +50,8 @@ describe('schema changes on a live collection', () => {
     await client
     expect(searches).toBeGreaterThan(0)
     expect(c.schema).toEqual({ bucket: 'int' })
+    // The new index is accounted at once: 100 bitmaps over 20,000 rows.
+    expect(db!.memoryUsage().collections.docs.payload - payloadBefore).toBeGreaterThan(N / 8)
     const after = c.explain({ filter })
     expect(after.estimate).toBe(600)
     expect(after.reason).not.toContain('schema')

@@ -77,6 +77,7 @@ impl Collection {
         self.state.write().filterable.as_mut().expect("a field is being built").finish_building();
         *self.config.write() = config;
         self.schema_version.fetch_add(1, Ordering::AcqRel);
+        self.account(&self.state.read()); // the new index's memory
         self.force_checkpoint_locked(&mut w)
     }
 
@@ -120,6 +121,7 @@ impl Collection {
         }
         *self.config.write() = config;
         self.schema_version.fetch_add(1, Ordering::AcqRel);
+        self.account(&self.state.read());
         self.force_checkpoint_locked(&mut w)
     }
 
