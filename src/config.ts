@@ -183,7 +183,7 @@ export interface ScalarQuantizationConfig {
   bits?: 8 | 4
   /** Share of the collection sampled for training (0, 1], default 0.1. */
   trainRatio?: number
-  /** Candidates re-ranked on full precision: `k * oversampling` (1-100, default 4). */
+  /** Candidates re-ranked on full precision: `k * oversampling` (1-100; default 2 at 8 bits, 4 at 4 bits). */
   oversampling?: number
 }
 

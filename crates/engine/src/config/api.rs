@@ -212,7 +212,8 @@ pub fn quantization_options() -> Vec<TypeOptions> {
             vec![
                 ("bits", 8.into()),
                 ("trainRatio", ratio()),
-                ("oversampling", QuantizationConfig::DEFAULT_SCALAR_OVERSAMPLING.into()),
+                // 2 at 8 bits, 4 at 4 bits (null: it depends, as product `m` does).
+                ("oversampling", Value::Null),
             ],
         ),
         (
@@ -350,10 +351,10 @@ impl QuantSpec<'_> {
             Some(r) if r > 0.0 && r <= 1.0 => r as f32,
             Some(r) => return Err(Error::invalid(format!("quantization.trainRatio must be in (0, 1], got {r}"))),
         };
-        let default_oversampling = if kind == "product" {
-            QuantizationConfig::DEFAULT_PRODUCT_OVERSAMPLING
-        } else {
-            QuantizationConfig::DEFAULT_SCALAR_OVERSAMPLING
+        let default_oversampling = match (kind, bits) {
+            ("product", _) => QuantizationConfig::DEFAULT_PRODUCT_OVERSAMPLING,
+            (_, 4) => QuantizationConfig::DEFAULT_SCALAR4_OVERSAMPLING,
+            _ => QuantizationConfig::DEFAULT_SCALAR_OVERSAMPLING,
         };
         let oversampling = in_range("quantization.oversampling", self.oversampling, 1, 100, default_oversampling)?;
         match kind {

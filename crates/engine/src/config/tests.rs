@@ -77,3 +77,16 @@ fn collection_names_are_safe_directory_names() {
     }
     validate_collection_name("docs_v2-test").unwrap();
 }
+
+/// Scalar codes re-rank `k * 2` at 8 bits and `k * 4` at 4 bits unless told; product `k * 32`.
+#[test]
+fn oversampling_defaults_follow_the_code_width() {
+    let over = |q: &str| {
+        let c = CollectionConfig::from_api_json(64, None, None, Some(q)).unwrap();
+        c.quantization.unwrap().oversampling()
+    };
+    assert_eq!(over(r#"{"type":"scalar"}"#), 2);
+    assert_eq!(over(r#"{"type":"scalar","bits":4}"#), 4);
+    assert_eq!(over(r#"{"type":"scalar","bits":4,"oversampling":7}"#), 7);
+    assert_eq!(over(r#"{"type":"product","m":8}"#), 32);
+}
