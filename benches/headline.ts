@@ -61,7 +61,7 @@ export function headlineSection(r: RunResults): string {
     const q = ours && qpsAtRecall(ours.sweep, 0.95)
     if (!ours || !q) continue
     const vs = libs
-      .filter((x) => x !== ours)
+      .filter((x) => !x.lib.startsWith('libravdb'))
       .map((x) => {
         const p = qpsAtRecall(x.sweep, 0.95)
         return `${p ? fmt.ratio(q / p) : 'n/a'} ${x.lib} (build ${(x.buildSeconds / ours.buildSeconds).toFixed(1)}x faster)`

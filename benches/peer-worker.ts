@@ -174,7 +174,8 @@ async function main() {
     }
     // The build ends when the index the collection settles on serves (an IVF-PQ index
     // retrains in the background as the collection doubles).
-    while (c.stats().indexState === 'building') await new Promise((r) => setTimeout(r, 20))
+    // (and a quantizer, trained off the write path, has its codes).
+    while (c.stats().indexState === 'building' || c.stats().quantization === 'pending') await new Promise((r) => setTimeout(r, 20))
     buildSeconds = (performance.now() - t0) / 1000
     threads = (await import('node:os')).cpus().length
     const st = c.stats()

@@ -102,9 +102,10 @@ export async function runInterleaved(launches: Launch[], repeats: number): Promi
       continue
     }
     try {
-      // The label the caller gave, unless the worker names itself (faiss adds its version).
+      // The label the caller gave, unless the worker's own name extends it (faiss adds its
+      // version); a variant's label ('libravdb sq8') stays.
       const r = (await w.send('done')) as unknown as WorkerResult
-      results.push({ ...r, lib: typeof r.lib === 'string' ? r.lib : w.lib })
+      results.push({ ...r, lib: typeof r.lib === 'string' && r.lib.startsWith(w.lib) ? r.lib : w.lib })
     } catch (e) {
       fail(i, e)
       results.push(running[i] as { lib: string; error: string })
