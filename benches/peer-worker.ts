@@ -174,8 +174,11 @@ async function main() {
     }
     // The build ends when the index the collection settles on serves (an IVF-PQ index
     // retrains in the background as the collection doubles).
-    // (and a quantizer, trained off the write path, has its codes).
-    while (c.stats().indexState === 'building' || c.stats().quantization === 'pending') await new Promise((r) => setTimeout(r, 20))
+    // (and a quantizer the spec asks for, trained off the write path once there are enough
+    // vectors, has its codes: waited for at most a minute, as one too small stays pending).
+    const since = performance.now()
+    const training = () => quantization !== undefined && c.stats().quantization === 'pending' && performance.now() - since < 60_000
+    while (c.stats().indexState === 'building' || training()) await new Promise((r) => setTimeout(r, 20))
     buildSeconds = (performance.now() - t0) / 1000
     threads = (await import('node:os')).cpus().length
     const st = c.stats()
