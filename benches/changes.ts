@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Collection, LibraVDB } from '../index'
 import type { Dataset } from './datasets'
-import { fmt, table } from './harness'
+import { fmt, quantile, table } from './harness'
 
 export interface FeedRead {
   changes: number
@@ -41,10 +41,6 @@ export interface ChangesResults {
   lag: FeedLag[]
 }
 
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0
-}
 
 /** Writes batches of `batch` upserts (cycling over the dataset) for `seconds`; returns the
  * commit time of each batch's last seq. */

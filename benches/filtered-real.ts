@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LibraVDB } from '../index'
 import { type Dataset, bucketsOf } from './datasets'
-import { table } from './harness'
+import { quantile, table } from './harness'
 import { type ZvecModule, loadPeer } from './peers'
 
 export interface FilteredRealPoint {
@@ -115,7 +115,6 @@ function zvecFiltered(ds: Dataset, nq: number, bucket: Int32Array, filteredGt: M
   }
 }
 
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]
 
 export async function benchFilteredReal(ds: Dataset, nq: number): Promise<FilteredRealResult> {
   const dim = ds.dim

@@ -104,3 +104,9 @@ export function writeReport(sections: string[], json: unknown): string {
   writeFileSync(join(dir, 'results.json'), JSON.stringify({ machine: machine(), date: new Date().toISOString(), ...(json as object) }, null, 2))
   return dir
 }
+
+/** The `q` quantile (0..1) of `xs` by the nearest lower rank (0 for none). */
+export function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0
+}

@@ -5,7 +5,7 @@
  */
 import { LibraVDB } from '../index'
 import type { Dataset } from './datasets'
-import { fmt, table } from './harness'
+import { fmt, quantile, table } from './harness'
 
 export interface LatencyResults {
   dataset: string
@@ -19,7 +19,6 @@ export interface LatencyResults {
   clientsQps: number
 }
 
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] * 1000
 
 export async function benchLatency(ds: Dataset, quick: boolean): Promise<LatencyResults> {
   const dim = ds.dim
@@ -57,10 +56,10 @@ export async function benchLatency(ds: Dataset, quick: boolean): Promise<Latency
   return {
     dataset: ds.name,
     queries: sync.length,
-    syncP50Us: quantile(sync, 0.5),
-    syncP99Us: quantile(sync, 0.99),
-    awaitP50Us: quantile(awaited, 0.5),
-    awaitP99Us: quantile(awaited, 0.99),
+    syncP50Us: quantile(sync, 0.5) * 1000,
+    syncP99Us: quantile(sync, 0.99) * 1000,
+    awaitP50Us: quantile(awaited, 0.5) * 1000,
+    awaitP99Us: quantile(awaited, 0.99) * 1000,
     oneClientQps,
     clients,
     clientsQps,
