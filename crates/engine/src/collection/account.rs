@@ -19,18 +19,18 @@ impl State {
     /// (reads /proc/self/smaps: for `memoryUsage()`, not for every write).
     pub(super) fn memory_parts(&self, with_resident: bool) -> MemoryParts {
         let mut p = MemoryParts::default();
-        let vectors = self.vectors.data_bytes() as u64;
-        if self.vectors.is_mapped() {
+        let vectors = self.space.vectors.data_bytes() as u64;
+        if self.space.vectors.is_mapped() {
             p.mapped += vectors;
             if with_resident {
-                p.resident += self.vectors.resident_bytes() as u64;
+                p.resident += self.space.vectors.resident_bytes() as u64;
             }
         } else {
             p.vectors = vectors;
         }
-        let index = self.index.active();
+        let index = self.space.index.active();
         p.index = index.bytes() as u64;
-        if let Some(links) = self.index.links()
+        if let Some(links) = self.space.index.links()
             && links.is_mapped()
         {
             let mapped = links.data_bytes() as u64;
@@ -40,13 +40,13 @@ impl State {
                 p.resident += links.resident_bytes() as u64;
             }
         }
-        if let Some(ivf) = self.index.ivf().and_then(|i| i.index.as_ref()) {
+        if let Some(ivf) = self.space.index.ivf().and_then(|i| i.index.as_ref()) {
             // IVF-PQ's lists hold its codes: reported as codes, the rest as index.
             let codes = (ivf.ivf.len() * ivf.ivf.code_bytes()) as u64;
             p.codes += codes;
             p.index = p.index.saturating_sub(codes);
         }
-        if let Some(q) = &self.quant {
+        if let Some(q) = &self.space.quant {
             p.codes += q.code_bytes_total() as u64;
         }
         if let Some(f) = &self.filterable {
@@ -86,10 +86,10 @@ impl State {
     /// Held bytes per new row in the vectors, index, codes and payload indexes.
     fn row_cost(&self, dim: usize, held: &MemoryParts) -> u64 {
         let mut cost = 0;
-        if !self.vectors.is_mapped() {
+        if !self.space.vectors.is_mapped() {
             cost += dim as u64 * 4;
         }
-        cost += match &self.index {
+        cost += match &self.space.index {
             IndexState::Hnsw(g) => {
                 let width = g.params().level0_width() as u64 * 4;
                 let links = if g.level0().is_mapped() { 0 } else { width };
@@ -98,11 +98,11 @@ impl State {
             }
             _ => 0,
         };
-        if let Some(ivf) = self.index.ivf() {
+        if let Some(ivf) = self.space.index.ivf() {
             // Code bytes and the row id in its list; a guess before training.
             cost += ivf.index.as_ref().map_or(dim as u64 / 4, |i| i.ivf.code_bytes() as u64) + 4;
         }
-        if let Some(q) = &self.quant {
+        if let Some(q) = &self.space.quant {
             cost += q.trained().map_or(dim as u64, |t| t.code_bytes() as u64);
         }
         let live = self.ids.live_count() as u64;
@@ -138,7 +138,7 @@ impl State {
     /// `storage.mmap: 'auto'`: a loaded collection about to grow to `rows` rows past its share
     /// of the budget is served from its mapped files from here on.
     fn map_if_outgrown(&mut self, config: &CollectionConfig, options: &DbOptions, rows: usize) -> Result<()> {
-        if config.mmap != MmapMode::Auto || self.vectors.is_mapped() || !self.vectors.is_file_backed() {
+        if config.mmap != MmapMode::Auto || self.space.vectors.is_mapped() || !self.space.vectors.is_file_backed() {
             return Ok(());
         }
         // The budget left once this collection's loaded tables are given back.
@@ -154,8 +154,8 @@ impl State {
     /// Serves loaded vectors and level-0 links from their files from here on (no-op for
     /// mapped, in-memory and read-only tables).
     fn map_loaded_tables(&mut self) -> Result<()> {
-        self.vectors.into_mapped()?;
-        if let IndexState::Hnsw(g) = &mut self.index {
+        self.space.vectors.into_mapped()?;
+        if let IndexState::Hnsw(g) = &mut self.space.index {
             g.level0_mut().into_mapped()?;
         }
         Ok(())
@@ -207,11 +207,11 @@ impl Collection {
         // Memory is bounded now: full precision leaves as it does under a limit, and re-ranks
         // stop mapping it back in; other vectors' resident pages are released too.
         let mmap = self.config.read().mmap;
-        let _ = st.release_full_precision(mmap, true);
-        if !st.compressed() {
-            let _ = st.vectors.release_resident();
+        let _ = st.space.release_full_precision(mmap, true);
+        if !st.space.compressed() {
+            let _ = st.space.vectors.release_resident();
         }
-        if let Some(links) = st.index.links() {
+        if let Some(links) = st.space.index.links() {
             let _ = links.release_resident();
         }
     }

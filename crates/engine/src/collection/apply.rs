@@ -75,10 +75,7 @@ impl State {
     /// (`Some(None)` clears it), and its payload-index entries.
     fn rewrite(&mut self, row: u32, v: Option<&[f32]>, meta: Option<Option<&str>>) -> crate::error::Result<()> {
         if let Some(v) = v {
-            self.vectors.set_row(row, v)?;
-            if let Some(q) = &mut self.quant {
-                q.encode_row(row, v);
-            }
+            self.space.set_row(row, v)?;
         }
         let Some(meta) = meta else { return Ok(()) };
         if let Some(f) = &mut self.filterable {
@@ -92,10 +89,7 @@ impl State {
     fn append(&mut self, id: &str, v: &[f32], meta: Option<&str>) -> crate::error::Result<u32> {
         let row = self.ids.push(id);
         self.metadata.set(row, meta)?;
-        self.vectors.set_row(row, v)?;
-        if let Some(q) = &mut self.quant {
-            q.encode_row(row, v);
-        }
+        self.space.set_row(row, v)?;
         if let Some(f) = &mut self.filterable {
             f.insert(row, meta);
         }

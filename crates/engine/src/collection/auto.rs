@@ -43,7 +43,7 @@ impl Collection {
                 }
                 (IndexConfig::Auto(AutoParams { promoted: true, ..auto }), "promoting the auto index", false)
             }
-            _ if st.index.ivf().is_some_and(|ivf| ivf.outgrown(live)) => {
+            _ if st.space.index.ivf().is_some_and(|ivf| ivf.outgrown(live)) => {
                 (index, "retraining the IVF-PQ index for the grown collection", true)
             }
             _ => return,

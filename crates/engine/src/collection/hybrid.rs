@@ -177,7 +177,7 @@ impl Collection {
         let vector = query.vector.as_deref().map(|v| self.prepare_queries(v)).transpose()?;
         let fetch = params.per_signal(query);
         let st = self.read_state()?;
-        let planned = filter.map(|f| st.plan(f, fetch, st.breadth(SearchParams { k: fetch, ..params })));
+        let planned = filter.map(|f| st.plan(f, fetch, st.space.breadth(SearchParams { k: fetch, ..params })));
         let planned = planned.as_ref().map(|p| (p, filter));
         cancel.check()?;
         let metric = self.metric;
@@ -185,7 +185,7 @@ impl Collection {
         // as distances again in the hit's signal scores).
         let mut lists: [Option<Vec<(u32, f32)>>; SIGNALS] = [None, None, None];
         lists[0] = vector.as_deref().map(|q| {
-            let breadth = params.breadth(st.index.active());
+            let breadth = params.breadth(st.space.index.active());
             st.nearest(q, fetch, breadth, metric, planned.map(|p| p.0), filter)
                 .into_iter()
                 .map(|n| (n.row, relevance(metric, metric.score(n.distance))))

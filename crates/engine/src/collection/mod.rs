@@ -27,7 +27,8 @@
 //! Concerns, each owning its in-memory form and its files ([`format::Persistent`]):
 //! [`rows`] (ids and metadata spans), [`meta`] (metadata texts), [`payload`] (payload and
 //! text indexes), [`index`] (flat, HNSW or IVF-PQ: the one module that matches on the kind;
-//! [`ivf`] its training), [`quant`] (quantizer and codes).
+//! [`ivf`] its training), [`quant`] (quantizer and codes); [`space`] puts vectors, index and
+//! codes together as what a search walks.
 //!
 //! Leaves: [`format`] (version, magics, file names, damage reports), [`params`] (search
 //! parameters, signal scores).
@@ -53,6 +54,7 @@ mod rebuild;
 mod results;
 mod rows;
 mod schema;
+mod space;
 mod state;
 mod tune;
 mod verify;

@@ -24,14 +24,13 @@ use super::account::loads_into_memory;
 use super::changes;
 use super::format::{
     FIRST_LINKS_DIR, FORMAT_VERSION, MANIFEST_MAGIC, RECORD_PREFIX, ROWS, SEGMENTS, WAL_FILE, corrupted, manifest_path,
-    vectors_dir,
 };
-use super::index::{IndexSource, IndexState, links_shift};
+use super::index::{IndexSource, links_shift};
 use super::meta::MetadataStore;
 use super::payload::Filterable;
-use super::quant::QuantState;
 use super::queries::QueryLog;
 use super::rows::{self, Texts};
+use super::space::VectorSpace;
 use super::{Collection, OPEN, State, Writer};
 use crate::config::{CollectionConfig, DbOptions};
 use crate::error::{Error, Result};
@@ -132,7 +131,7 @@ impl Collection {
             // A compressed collection re-ranks from its files from the start.
             // (One read of the configuration per statement: see `stats()`.)
             let mmap = c.config.read().mmap;
-            let _ = st.release_full_precision(mmap, c.memory_bounded());
+            let _ = st.space.release_full_precision(mmap, c.memory_bounded());
         }
         c
     }
@@ -176,28 +175,25 @@ impl Collection {
             }
         };
         let load = dir.is_some() && loads_into_memory(&config, &options, 0);
-        let vectors = match &dir {
-            Some(d) if load => ChunkedVectors::open_loaded(&vectors_dir(d), config.dimension, chunk_shift, 0, false)?,
-            d => ChunkedVectors::open(d.as_deref().map(vectors_dir).as_deref(), config.dimension, chunk_shift, 0)?,
-        };
-        let index = IndexState::open(IndexSource {
-            config: &config,
-            dir: dir.as_deref(),
-            links_dir: dir.as_ref().map(|d| d.join(first_links_dir())),
-            generation: 0,
-            links_shift,
-            rows: 0,
-            read_only: false,
-            load,
-        })?;
-        let quant = config.quantization.map(QuantState::new);
+        let space = VectorSpace::open(
+            IndexSource {
+                config: &config,
+                dir: dir.as_deref(),
+                links_dir: dir.as_ref().map(|d| d.join(first_links_dir())),
+                generation: 0,
+                links_shift,
+                rows: 0,
+                read_only: false,
+                load,
+            },
+            chunk_shift,
+        )?;
         let metadata = match &dir {
             Some(dir) => MetadataStore::create(dir, 0, Vec::new(), options.metadata_cache_bytes)?,
             None => MetadataStore::heap(Vec::new()),
         };
         let filterable = (!config.schema.is_empty()).then(|| Filterable::build(&config, &IdMap::default(), &metadata));
-        let state =
-            State { vectors, ids: IdMap::default(), metadata, index, quant, filterable, rebuilding: false, seq: 0 };
+        let state = State { space, ids: IdMap::default(), metadata, filterable, rebuilding: false, seq: 0 };
         let writer = Writer {
             wal,
             seq: 0,
@@ -240,30 +236,20 @@ impl Collection {
             ));
         }
         let load = loads_into_memory(&m.config, &options, ids.rows());
-        let vectors = if load {
-            ChunkedVectors::open_loaded(&vectors_dir(&dir), dim, m.chunk_shift, ids.rows(), read_only)?
-        } else if read_only {
-            ChunkedVectors::open_read_only(&vectors_dir(&dir), dim, m.chunk_shift, ids.rows())?
-        } else {
-            ChunkedVectors::open(Some(&vectors_dir(&dir)), dim, m.chunk_shift, ids.rows())?
-        };
-        let index = IndexState::open(IndexSource {
-            config: &m.config,
-            dir: Some(&dir),
-            links_dir: Some(dir.join(&m.links_dir)),
-            generation: m.generation,
-            links_shift: m.links_shift,
-            rows: ids.rows(),
-            read_only,
-            load,
-        })?;
-        let quant = match m.config.quantization {
-            None => None,
-            Some(qc) if m.generation == 0 => Some(QuantState::new(qc)),
-            Some(qc) => Some(QuantState::load(&dir, m.generation, qc, ids.rows())?),
-        };
-        let mut state =
-            State { vectors, ids, metadata, index, quant, filterable: None, rebuilding: false, seq: m.change_seq };
+        let space = VectorSpace::open(
+            IndexSource {
+                config: &m.config,
+                dir: Some(&dir),
+                links_dir: Some(dir.join(&m.links_dir)),
+                generation: m.generation,
+                links_shift: m.links_shift,
+                rows: ids.rows(),
+                read_only,
+                load,
+            },
+            m.chunk_shift,
+        )?;
+        let mut state = State { space, ids, metadata, filterable: None, rebuilding: false, seq: m.change_seq };
         if !m.config.schema.is_empty() {
             state.filterable = Some(Filterable::open(&dir, m.generation, &m.config, &state.ids, &state.metadata)?);
         }
@@ -379,11 +365,11 @@ impl Collection {
         {
             // Readers go on; writers are held off by the writer lock our caller holds.
             let st = self.state.read();
-            st.vectors.flush()?;
+            st.space.vectors.flush()?;
             st.save(dir, generation)?;
-            let vector_crcs = st.vectors.checksums(&w.vector_crcs);
+            let vector_crcs = st.space.vectors.checksums(&w.vector_crcs);
             // Linking rewrites lists all over the graph: every link chunk is summed afresh.
-            let link_crcs = st.index.links().map_or_else(Vec::new, |links| links.checksums(&[]));
+            let link_crcs = st.space.index.links().map_or_else(Vec::new, |links| links.checksums(&[]));
             let manifest = Manifest {
                 name: self.name.clone(),
                 config: self.config(),
@@ -398,11 +384,11 @@ impl Collection {
                 link_crcs,
             };
             write_manifest(dir, &manifest)?;
-            st.vectors.mark_clean();
+            st.space.vectors.mark_clean();
             w.vector_crcs = manifest.vector_crcs;
             w.link_crcs = manifest.link_crcs;
             let mmap = self.config.read().mmap;
-            st.release_full_precision(mmap, self.memory_bounded())?;
+            st.space.release_full_precision(mmap, self.memory_bounded())?;
             st.metadata.release_resident();
         }
         changes::retire_wal(dir, wal, w.wal_first_change.take(), self.options.change_retention)?;
@@ -449,7 +435,7 @@ fn replay(state: &mut State, ops: Vec<Logged>, after: u64, dim: usize, wal_path:
             continue;
         }
         let rows = state.rows_after(&op);
-        state.reserve(rows)?;
+        state.space.reserve(rows)?;
         let rows = state
             .apply(&op, dim)
             .map_err(|reason| corrupted(wal_path.to_path_buf(), format!("op {op_seq}: {reason}")))?;

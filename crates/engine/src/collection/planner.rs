@@ -130,7 +130,7 @@ impl State {
             } else {
                 format!("fields without a payload index ({}: text, or outside the schema)", missing.join(", "))
             };
-            let index = self.index.active();
+            let index = self.space.index.active();
             let (plan, (ef, nprobe)) = match index.unplanned_filter_breadth(k, breadth) {
                 Some(b) => (searching(index), knob_fields(index, b)),
                 None => (PlanKind::Scan, (None, None)),
@@ -168,11 +168,11 @@ impl State {
                 plan: base(PlanKind::Unfiltered, None, "every record matches: plain search".into()),
             };
         } else {
-            let index = self.index.active();
+            let index = self.space.index.active();
             // What scoring a row reads: its code when a quantizer's codes are searched.
-            let row_bytes = match self.quant.as_ref().and_then(|q| q.trained()) {
+            let row_bytes = match self.space.quant.as_ref().and_then(|q| q.trained()) {
                 Some(q) => q.code_bytes(),
-                None => self.vectors.dim() * 4,
+                None => self.space.vectors.dim() * 4,
             };
             match index.filtered_route(k, breadth, estimate, live, row_bytes) {
                 FilteredRoute::Exact { reason } => base(PlanKind::Exact, None, reason),

@@ -124,7 +124,11 @@ impl Collection {
     pub fn get(&self, id: &str) -> Result<Option<Record>> {
         let st = self.read_state()?;
         let Some(row) = st.ids.get(id) else { return Ok(None) };
-        Ok(Some(Record { id: id.to_owned(), vector: st.vectors.row(row).to_vec(), metadata: st.metadata_of(row)? }))
+        Ok(Some(Record {
+            id: id.to_owned(),
+            vector: st.space.vectors.row(row).to_vec(),
+            metadata: st.metadata_of(row)?,
+        }))
     }
 
     /// A page of a scan in row order: up to `limit` live records after row `after` (None: from
@@ -149,7 +153,7 @@ impl Collection {
             if st.ids.is_live(r) && filter.is_none_or(|f| st.row_matches(f, r)) {
                 out.push(Record {
                     id: st.ids.id(r).to_owned(),
-                    vector: if include_vectors { st.vectors.row(r).to_vec() } else { Vec::new() },
+                    vector: if include_vectors { st.space.vectors.row(r).to_vec() } else { Vec::new() },
                     metadata: st.metadata_of(r)?,
                 });
             }
@@ -188,8 +192,8 @@ impl Collection {
         // The index is asked for the candidates; `finish` makes hits of them.
         let asked = params;
         let params = SearchParams { k: params.candidates(), ..params };
-        let planned = filter.map(|f| st.plan(f, params.k, st.breadth(params)));
-        let breadth = params.breadth(st.index.active());
+        let planned = filter.map(|f| st.plan(f, params.k, st.space.breadth(params)));
+        let breadth = params.breadth(st.space.index.active());
         let one = |q: &[f32]| st.nearest(q, params.k, breadth, metric, planned.as_ref(), filter);
         let one_unless_cancelled = |q: &[f32]| (!cancel.is_cancelled()).then(|| one(q));
         let nq = queries.len() / dim;
@@ -204,7 +208,7 @@ impl Collection {
             let flat = FlatIndex::new(metric);
             let batch = |g: &[f32]| -> Option<Vec<Vec<Neighbor>>> {
                 (!cancel.is_cancelled()).then(|| match &exact_rows {
-                    Some(rows) => flat.search_rows_batch(&st.vectors, rows, g, params.k),
+                    Some(rows) => flat.search_rows_batch(&st.space.vectors, rows, g, params.k),
                     None => st.knn_batch(g, params.k, breadth, metric, &|r| st.ids.is_live(r)),
                 })
             };
@@ -218,7 +222,7 @@ impl Collection {
             .ok_or(Error::Aborted)?
             .into_iter()
             .zip(queries.chunks_exact(dim))
-            .map(|(f, q)| asked.finish(metric, &st.vectors, q, f))
+            .map(|(f, q)| asked.finish(metric, &st.space.vectors, q, f))
             .collect();
         self.collect_hits(&st, &found, asked)
     }
@@ -231,8 +235,8 @@ impl Collection {
     fn exact_batch_group(&self, st: &State, planned: Option<&Planned>, nq: usize) -> Option<usize> {
         let exact_plan = planned.is_some_and(|p| p.plan.plan == PlanKind::Exact && p.allowed.is_some());
         let unfiltered = planned.is_none_or(|p| p.plan.plan == PlanKind::Unfiltered);
-        let exact_index = st.index.active().breadth_knob().is_none();
-        if !(exact_plan || (unfiltered && exact_index && !st.quantized())) {
+        let exact_index = st.space.index.active().breadth_knob().is_none();
+        if !(exact_plan || (unfiltered && exact_index && !st.space.quantized())) {
             return None;
         }
         let threads = pool().current_num_threads().max(1);
@@ -267,9 +271,10 @@ impl Collection {
     }
 
     fn search_into_locked(&self, st: &State, query: &[f32], params: SearchParams, scores: &mut [f32]) -> String {
-        let found =
-            st.knn(query, params.candidates(), params.breadth(st.index.active()), self.metric, &|r| st.ids.is_live(r));
-        let found = params.finish(self.metric, &st.vectors, query, found);
+        let found = st.knn(query, params.candidates(), params.breadth(st.space.index.active()), self.metric, &|r| {
+            st.ids.is_live(r)
+        });
+        let found = params.finish(self.metric, &st.space.vectors, query, found);
         let mut ids = String::with_capacity(found.len() * 12);
         for (i, n) in found.iter().enumerate() {
             if i > 0 {
@@ -286,10 +291,10 @@ impl Collection {
     pub fn explain(&self, filter: Option<&Filter>, params: SearchParams) -> Result<QueryPlan> {
         let st = self.read_state()?;
         let live = st.ids.live_count();
-        let breadth = st.breadth(params);
+        let breadth = st.space.breadth(params);
         Ok(match filter {
             None => {
-                let (ef, nprobe) = knob_fields(st.index.active(), breadth);
+                let (ef, nprobe) = knob_fields(st.space.index.active(), breadth);
                 QueryPlan {
                     plan: PlanKind::Unfiltered,
                     estimate: Some(live),
@@ -397,7 +402,7 @@ impl Collection {
                 m.push(st.metadata_of(row)?);
             }
             if let Some(v) = &mut hits.vectors {
-                v.extend_from_slice(st.vectors.row(row));
+                v.extend_from_slice(st.space.vectors.row(row));
             }
         }
         Ok(hits)
@@ -410,7 +415,7 @@ impl Collection {
         let count = st.ids.live_count();
         let rows = st.ids.rows();
         // Compressed codes: the quantizer's, or IVF-PQ's own (status, bytes, compression).
-        let codes = match (&st.quant, st.index.ivf()) {
+        let codes = match (&st.space.quant, st.space.index.ivf()) {
             (Some(q), _) => (Some(&q.training), q.code_bytes_total(), q.trained().map_or(0.0, |q| q.compression())),
             (None, Some(ivf)) => match &ivf.index {
                 Some(index) => {
@@ -421,7 +426,7 @@ impl Collection {
             },
             (None, None) => (None, 0, 0.0),
         };
-        let index_bytes = st.index.active().bytes();
+        let index_bytes = st.space.index.active().bytes();
         // One read of the configuration: guards in the struct literal below would all live to
         // the end of the statement, and a second read of the lock while a rebuild's switch
         // waits to write it would deadlock (the lock is fair: waiting writers block readers).
@@ -437,7 +442,7 @@ impl Collection {
             dimension: self.dimension(),
             metric: self.metric.as_str(),
             index,
-            active_index: st.index.kind(),
+            active_index: st.space.index.kind(),
             index_state: if st.rebuilding || self.rebuild_pending.load(std::sync::atomic::Ordering::Acquire) {
                 "building"
             } else {
@@ -445,18 +450,18 @@ impl Collection {
             },
             index_error: self.index_error.lock().clone(),
             recall_target,
-            nlist: st.index.ivf().and_then(|ivf| ivf.index.as_ref()).map(|i| i.ivf.nlist()),
+            nlist: st.space.index.ivf().and_then(|ivf| ivf.index.as_ref()).map(|i| i.ivf.nlist()),
             index_bytes,
             vector_bytes: rows * self.dimension() * 4,
-            mapped_bytes: st.vectors.mapped_bytes(),
-            resident_vector_bytes: st.vectors.resident_bytes(),
+            mapped_bytes: st.space.vectors.mapped_bytes(),
+            resident_vector_bytes: st.space.vectors.resident_bytes(),
             bytes_per_vector: (self.dimension() * 4) as f64 + index_bytes as f64 / rows.max(1) as f64,
             id_bytes: st.ids.heap_bytes(),
             metadata_bytes: st.metadata.text_bytes() as usize,
             wal_bytes,
             seq: st.seq,
             change_log_bytes: self.dir.as_deref().map_or(0, super::changes::archived_bytes),
-            file_backed: st.vectors.is_file_backed(),
+            file_backed: st.space.vectors.is_file_backed(),
             quantization: codes.0.map_or("none", |t| t.status.as_str()),
             quantization_error: codes.0.and_then(|t| t.status.error()),
             quantization_attempts: codes.0.map_or(0, |t| t.attempts),
@@ -469,7 +474,7 @@ impl Collection {
             },
             metadata_cache: st.metadata.cache_stats(),
             mmap,
-            vectors_in_memory: !st.vectors.is_mapped(),
+            vectors_in_memory: !st.space.vectors.is_mapped(),
         })
     }
 }
@@ -496,7 +501,7 @@ impl State {
                 let kernel = metric.kernel();
                 let mut top = libravdb_core::index::TopK::new(k);
                 for row in allowed.iter() {
-                    top.push(row, kernel(q, self.vectors.row(row)));
+                    top.push(row, kernel(q, self.space.vectors.row(row)));
                 }
                 top.into_sorted()
             }

@@ -61,12 +61,12 @@ impl Next {
     fn train(&mut self, st: &State, metric: libravdb_core::Metric) {
         let live = st.ids.live_count();
         if let Some(qs) = &mut self.quant
-            && let Some(outcome) = qs.train(&st.vectors, &st.ids, true)
+            && let Some(outcome) = qs.train(&st.space.vectors, &st.ids, true)
         {
             qs.install(outcome, live);
         }
         if let Some(ivf) = self.index.ivf_mut()
-            && let Some(outcome) = ivf.train(&st.vectors, &st.ids, metric, true)
+            && let Some(outcome) = ivf.train(&st.space.vectors, &st.ids, metric, true)
         {
             ivf.install_outcome(outcome, live);
             self.filed = st.ids.rows();
@@ -81,13 +81,13 @@ impl Next {
         }
         if let Some(qs) = &mut self.quant {
             for row in qs.encoded_rows().max(start)..end {
-                qs.encode_row(row as u32, st.vectors.row(row as u32));
+                qs.encode_row(row as u32, st.space.vectors.row(row as u32));
             }
         }
         self.index.register_rows(end)?;
         let live: Vec<u32> = (start.max(self.filed)..end).map(|r| r as u32).filter(|&r| st.ids.is_live(r)).collect();
         let index = self.index.active();
-        pool().install(|| index.add(&st.vectors, &live));
+        pool().install(|| index.add(&st.space.vectors, &live));
         self.added = end;
         Ok(())
     }
@@ -164,7 +164,7 @@ impl Collection {
             st.rebuilding = true;
             st.ids.hold_free_rows(true);
             self.set_progress(0, st.ids.rows());
-            load_links = !st.vectors.is_mapped() && st.vectors.is_file_backed();
+            load_links = !st.space.vectors.is_mapped() && st.space.vectors.is_file_backed();
         }
         let mut next = Next {
             index: IndexState::open(IndexSource {
@@ -210,8 +210,8 @@ impl Collection {
             let mut st = self.state.write();
             let rows = st.ids.rows();
             next.add(&st, rows)?;
-            st.index = next.index;
-            st.quant = next.quant;
+            st.space.index = next.index;
+            st.space.quant = next.quant;
             st.rebuilding = false;
             st.ids.hold_free_rows(false);
             self.rebuild_pending.store(false, Ordering::Release);
@@ -234,7 +234,7 @@ impl Collection {
         drop(only);
         self.maybe_rebuild();
         self.maybe_retune();
-        Ok(RebuildReport { index: self.read_state()?.index.kind(), rows })
+        Ok(RebuildReport { index: self.read_state()?.space.index.kind(), rows })
     }
 
     /// Progress of the running (or last) rebuild: rows added to the new index, and rows in

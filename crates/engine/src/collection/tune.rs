@@ -123,15 +123,15 @@ impl Collection {
                 let picked = rand::seq::index::sample(&mut rng, live.len(), sample.min(live.len()));
                 (
                     SampleSource::Stored,
-                    picked.iter().map(|i| (Some(live[i]), st.vectors.row(live[i]).to_vec())).collect(),
+                    picked.iter().map(|i| (Some(live[i]), st.space.vectors.row(live[i]).to_vec())).collect(),
                 )
             };
-            let index = st.index.active();
+            let index = st.space.index.active();
             (
                 source,
                 queries,
                 index.breadth_knob(),
-                st.index.ivf().and_then(|i| i.index.as_ref()).map(|i| i.ivf.nlist()),
+                st.space.index.ivf().and_then(|i| i.index.as_ref()).map(|i| i.ivf.nlist()),
             )
         };
         if queries.is_empty() {
@@ -141,7 +141,7 @@ impl Collection {
         let exact = FlatIndex::new(self.metric);
         let truth: Vec<HashSet<u32>> = self.per_query(queries.len(), cancel, |st, i| {
             let (own, v) = &queries[i];
-            let found = exact.search(&st.vectors, v, k, |r| Some(r) != *own && st.ids.is_live(r));
+            let found = exact.search(&st.space.vectors, v, k, |r| Some(r) != *own && st.ids.is_live(r));
             found.iter().map(|n| n.row).collect()
         })?;
         let recall_at = |breadth: Option<usize>| -> Result<f64> {
@@ -183,7 +183,7 @@ impl Collection {
         let mut w = self.writer.lock();
         self.check_open()?;
         let mut st = self.state.write();
-        if st.index.set_default_breadth(setting) {
+        if st.space.index.set_default_breadth(setting) {
             let mut config = self.config.write();
             config.index = config.index.with_default_breadth(setting);
             if let Some(t) = &mut config.recall_target {
@@ -224,7 +224,7 @@ impl Collection {
             Ok(st) => {
                 let live = st.ids.live_count();
                 !st.rebuilding
-                    && st.index.active().breadth_knob().is_some()
+                    && st.space.index.active().breadth_knob().is_some()
                     && live >= MIN_AUTO_TUNE
                     && (target.tuned_at == 0 || live >= 2 * target.tuned_at)
             }

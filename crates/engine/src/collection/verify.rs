@@ -25,8 +25,8 @@ impl Collection {
         let wal = dir.join(WAL_FILE);
         report.file(wal.clone(), Wal::read_records(&wal).map(drop).map_err(Error::from));
         super::changes::check_archives(dir, &mut report);
-        report.chunks(st.vectors.occupied_chunks(), st.vectors.verify(&w.vector_crcs));
-        if let Some(links) = st.index.links() {
+        report.chunks(st.space.vectors.occupied_chunks(), st.space.vectors.verify(&w.vector_crcs));
+        if let Some(links) = st.space.index.links() {
             // Linking rewrites lists across the whole graph: links are checkable only while
             // nothing has been written since the checkpoint.
             let unchanged = w.wal.as_ref().is_some_and(Wal::is_empty);

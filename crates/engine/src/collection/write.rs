@@ -413,10 +413,10 @@ impl Collection {
     pub(super) fn train_if_due(&self, w: &mut Writer, retry_now: bool) -> Result<()> {
         let (outcome, live) = {
             let st = self.state.read();
-            (st.quant.as_ref().and_then(|q| q.train(&st.vectors, &st.ids, retry_now)), st.ids.live_count())
+            (st.space.quant.as_ref().and_then(|q| q.train(&st.space.vectors, &st.ids, retry_now)), st.ids.live_count())
         };
         if let Some(outcome) = outcome {
-            if let Some(q) = self.state.write().quant.as_mut() {
+            if let Some(q) = self.state.write().space.quant.as_mut() {
                 q.install(outcome, live);
             }
             // Persist the codes now (and let full precision leave memory).
@@ -424,10 +424,10 @@ impl Collection {
         }
         let outcome = {
             let st = self.state.read();
-            st.index.ivf().and_then(|ivf| ivf.train(&st.vectors, &st.ids, self.metric, retry_now))
+            st.space.index.ivf().and_then(|ivf| ivf.train(&st.space.vectors, &st.ids, self.metric, retry_now))
         };
         if let Some(outcome) = outcome {
-            if let Some(ivf) = self.state.write().index.ivf_mut() {
+            if let Some(ivf) = self.state.write().space.index.ivf_mut() {
                 ivf.install_outcome(outcome, live);
             }
             self.checkpoint_locked(w)?;
@@ -470,7 +470,7 @@ impl Collection {
             let mut st = self.state.write();
             self.admit(&mut st, &op)?;
             let rows = st.rows_after(&op);
-            st.reserve(rows)?;
+            st.space.reserve(rows)?;
             st.metadata.reserve(op.metadata_bytes())?;
         }
         let changes = self.log(w, &op, replaced)?;
@@ -492,7 +492,7 @@ impl Collection {
         self.state.read().link(&written);
         self.train_if_due(w, false)?;
         let mmap = self.config.read().mmap;
-        self.state.read().release_full_precision(mmap, self.memory_bounded())?;
+        self.state.read().space.release_full_precision(mmap, self.memory_bounded())?;
         // A backup copying this collection holds checkpoints off (the WAL grows meanwhile): one
         // would replace the files it has linked.
         let backing_up = self.backups.load(Ordering::Acquire) > 0;
