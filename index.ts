@@ -31,6 +31,7 @@ export type {
   StoredRecord,
   TextPlan,
   TextQuery,
+  VectorFieldStats,
   VectorRecord,
   VerifyReport,
 } from './src/records'
@@ -48,6 +49,7 @@ export type {
   ScalarQuantizationConfig,
   StorageConfig,
   AutoIndexConfig,
+  VectorFieldConfig,
 } from './src/config'
 export type { CallOptions, ConfigOptions, TypeOptions } from './src/native'
 export { simdLevel } from './src/native'

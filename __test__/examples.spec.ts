@@ -30,6 +30,14 @@ describe('examples', () => {
     expect(out.match(/libraries only:/g)).toHaveLength(3)
   })
 
+  it('migrate: a new model\'s field added, backfilled and switched to while a client searches', { timeout: 120_000 }, async () => {
+    const { code, out } = await runExample('migrate.ts', ['--limit', '3000'])
+    expect(code, out).toBe(0)
+    expect(out).toContain('next: 3000 of 3000 passages')
+    expect(out).toMatch(/top-10 agreement between the fields on 50 held-out questions: (0\.[5-9]\d|1\.00)/)
+    expect(out).toContain('fields now: next;')
+  })
+
   it('ingest-file: a streamed NDJSON file arrives whole and survives a reopen', { timeout: 120_000 }, async () => {
     const { code, out } = await runExample('ingest-file.ts', ['--records', '5000', '--dim', '16'])
     expect(code, out).toBe(0)

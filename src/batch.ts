@@ -125,9 +125,12 @@ export async function inSlices(n: number, step: (i: number) => void, endSlice: (
 export class PackedStrings {
   #parts: string[] = []
   readonly buffers: Buffer[] = []
+  /** Strings pushed in all. */
+  length = 0
 
   push(s: string): void {
     this.#parts.push(s)
+    this.length++
   }
 
   /** Encodes what was pushed since the last seal (call at the end of each slice). */

@@ -3,28 +3,24 @@
  * Batch calls check every item's shape here, send one flat block to the engine, and report
  * per item; atomic batches (the default) throw when any item is invalid and change nothing.
  */
-import { PackedStrings, checkColumnar, checkId, finishBatch, inSlices, triage } from './batch'
-import { firstGroupFetch, groupHits, groupedSearch, nextGroupFetch } from './group'
+import { PackedStrings, checkColumnar, checkId, finishBatch, triage } from './batch'
 import { SchemaView, fieldForEngine } from './schema'
-import { SearchDispatch } from './dispatch'
-import { searchParams } from './search-options'
-import { EXPLAIN_KEYS, explainPlan, fusionNeedsSignals, hybridOptions, hybridQuery } from './hybrid'
-import { HitReader, isLean, leanHits } from './hits'
+import { Searcher } from './searcher'
+import { EXPLAIN_KEYS, explainPlan } from './hybrid'
 import { checkOptionalBoolean, checkOptionalFunction, checkOptionalInteger, describe, optionsObject } from './check'
 import { InvalidArgumentError, NotFoundError } from './errors'
 import {
   type CallOptions,
   type CancelToken,
   type NativeCollection,
-  type NativeHits,
-  type NativeSearchOptions,
+  type NativeNamedUpdate,
   call,
   callSync,
   cancellableRead,
   cancellableWrite,
 } from './native'
 import { type FieldType, type Filter, type Schema, type TextField, compileFilter } from './filter'
-import { type Metric, validateIndexConfig, validateQuantizationConfig } from './config'
+import { type Metric, type VectorFieldConfig, validateIndexConfig, validateQuantizationConfig } from './config'
 import {
   type BatchWriter,
   type IngestOptions,
@@ -62,6 +58,7 @@ import {
   toVerifyReport,
 } from './records'
 import { type VectorLike, toQueryBlock, toVector, vectorProblem } from './vectors'
+import { NamedBlocks, namedUpdates, storedRecord, unnamedVectorProblem, vectorFieldSpec } from './named'
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
 
@@ -81,10 +78,8 @@ export class Collection {
   readonly #schema: SchemaView
   /** Tells the database a write finished (it checks the memory pressure threshold). */
   readonly #onWrite: () => void
-  /** Where awaited lean searches run (the JS thread or the pool), from what they cost. */
-  readonly #dispatch = new SearchDispatch()
-  /** Reused output buffer of the lean `searchSync` path, grown to the largest k seen. */
-  #scores = new Float32Array(16)
+  /** Searches: options checked, queries routed, hits shaped. */
+  readonly #searcher: Searcher
 
   /** @internal Use `LibraVDB.createCollection` / `getCollection`. */
   constructor(native: NativeCollection, database: object, onWrite: () => void) {
@@ -93,6 +88,7 @@ export class Collection {
     owners.set(this, database)
     this.#dimension = native.dimension
     this.#schema = new SchemaView(native)
+    this.#searcher = new Searcher(native, this.#schema)
   }
 
   /** Every write: cancellable through `opts`, then the database's memory check. */
@@ -159,6 +155,7 @@ export class Collection {
     const o = optionsObject<BatchOptions>(`${op} options`, opts, BATCH_KEYS)
     const atomic = checkOptionalBoolean(`${op} options.atomic`, o.atomic) ?? true
     const dim = this.#dimension
+    const named = new NamedBlocks(this.#schema.fields)
     let n: number
     let vectors: Float32Array
     let item: (i: number, ids: PackedStrings, metadata: PackedStrings) => void
@@ -174,17 +171,18 @@ export class Collection {
       item = (i, ids, metadata) => {
         const r = records[i] as unknown
         if (typeof r !== 'object' || r === null) throw new InvalidArgumentError(`record must be an object, got ${describe(r)}`)
-        const { id, vector, metadata: m } = r as VectorRecord
+        const { id, vector, vectors: byField, metadata: m } = r as VectorRecord
         checkId(id)
-        const problem = vectorProblem(vector, dim, 'vector')
+        const problem = dim === 0 ? unnamedVectorProblem(vector) : vectorProblem(vector, dim, 'vector')
         if (problem) throw problem
         const json = this.#schema.codec.encode('metadata', m)
-        if (!single) vectors.set(vector, rows * dim)
+        named.add(byField)
+        if (!single && dim > 0) vectors.set(vector as VectorLike, rows * dim)
         rows++
         ids.push(id)
         metadata.push(json ?? '')
       }
-    } else if (typeof records === 'object' && records !== null && 'ids' in records) {
+    } else if (typeof records === 'object' && records !== null && 'ids' in records && dim > 0) {
       const b = checkColumnar(op, records as ColumnarBatch, dim)
       n = b.ids.length
       vectors = b.vectors
@@ -208,7 +206,7 @@ export class Collection {
     })
     const block = vectors.length === t.sentIndex.length * dim ? vectors : vectors.subarray(0, t.sentIndex.length * dim)
     const report = await this.#write(o, (token) =>
-      this.#native.putBatch(ids.buffers, block, metadata.buffers, upsert, atomic, token),
+      this.#native.putBatch(ids.buffers, block, metadata.buffers, upsert, atomic, token, named.blocks()),
     )
     return finishBatch(op, report, t)
   }
@@ -234,6 +232,7 @@ export class Collection {
     // kept (0), replaced (1, the item's entry in `metadata`) or cleared (2).
     const changes = new Uint8Array(updates.length)
     const vectors = new Float32Array(updates.length * dim)
+    const named: NativeNamedUpdate[] = []
     let rows = 0
     const t = await triage(
       op,
@@ -243,10 +242,11 @@ export class Collection {
       (i) => {
         const u = updates[i] as unknown
         if (typeof u !== 'object' || u === null) throw new InvalidArgumentError(`update must be an object, got ${describe(u)}`)
-        const { id, vector, metadata: m } = u as RecordUpdate
+        const { id, vector, vectors: byField, metadata: m } = u as RecordUpdate
         checkId(id)
         const v = vector === undefined ? undefined : toVector(vector, dim)
         const json = this.#schema.codec.encode('metadata', m)
+        named.push(...namedUpdates(this.#schema.fields, ids.length, byField))
         if (v) vectors.set(v, rows++ * dim)
         changes[i] = (v ? 1 : 0) | (json !== null ? 2 : m === null ? 4 : 0)
         ids.push(id)
@@ -259,7 +259,7 @@ export class Collection {
     )
     const sentChanges = t.sentIndex.length === updates.length ? changes : Uint8Array.from(t.sentIndex, (i) => changes[i])
     const report = await this.#write(o, (token) =>
-      this.#native.updateBatch(ids.buffers, sentChanges, vectors.subarray(0, rows * dim), metadata.buffers, atomic, token),
+      this.#native.updateBatch(ids.buffers, sentChanges, vectors.subarray(0, rows * dim), metadata.buffers, atomic, token, named),
     )
     return finishBatch(op, report, t)
   }
@@ -301,8 +301,7 @@ export class Collection {
     checkId(id)
     const r = await cancellableRead(opts, () => this.#native.get(id))
     if (!r) return null
-    const metadata = this.#schema.codec.decode(r.metadata)
-    return metadata === undefined ? { id: r.id, vector: r.vector } : { id: r.id, vector: r.vector, metadata }
+    return storedRecord(r, this.#schema.codec.decode(r.metadata), this.#schema.fields.size > 0)
   }
 
   /**
@@ -324,6 +323,19 @@ export class Collection {
     const field = fieldForEngine(name, type)
     const o = optionsObject<CallOptions>('addField options', opts, ['signal', 'timeoutMs'])
     await this.#write(o, (token) => this.#native.addField(field.name, field.kind, field.textOptions, token))
+  }
+
+  /** Adds named vector field `name` to this live collection (`{ dimension, metric?, index? }`,
+   * as in `CollectionConfig.vectors`): records lack it until an update sets it (`update(id,
+   * { vectors: { [name]: v } })`), searches of other fields go on. Durable once resolved. */
+  async addVectorField(name: string, spec: VectorFieldConfig): Promise<void> {
+    await this.#write(undefined, () => this.#native.addVectorField(vectorFieldSpec(name, spec)))
+  }
+
+  /** Drops named vector field `name` with its vectors, index and files. Durable once resolved. */
+  async dropVectorField(name: string): Promise<void> {
+    if (typeof name !== 'string') throw new InvalidArgumentError(`dropVectorField name must be a string, got ${describe(name)}`)
+    await this.#write(undefined, () => this.#native.dropVectorField(name))
   }
 
   /** Removes a field from the schema, with its index and its type check; the records keep
@@ -483,7 +495,7 @@ export class Collection {
    */
   explain(opts?: ExplainOptions): QueryPlan {
     const { text, sparse, vector, fusion, ...rest } = optionsObject<ExplainOptions>('explain options', opts, EXPLAIN_KEYS)
-    return explainPlan(this.#native, this.#searchParams('explain', rest).native, { text, sparse, vector, fusion })
+    return explainPlan(this.#native, this.#searcher.params('explain', rest).native, { text, sparse, vector, fusion })
   }
 
   /**
@@ -508,93 +520,17 @@ export class Collection {
   /** The k nearest records to `vector`, best first, computed off the JS thread. Or, with
    * `{ vector?, text?, sparse? }`, a full-text (BM25) or sparse-vector search, or several
    * signals fused (`opts.fusion`). */
-  async search(query: VectorLike | HybridQuery, opts?: SearchOptions): Promise<SearchHit[]> {
-    const p = this.#searchParams('search', opts)
-    const hybrid = hybridQuery('search', query)
-    if (hybrid && (hybrid.text !== undefined || hybrid.sparse !== undefined)) return this.#hybridSearch(hybrid, p)
-    if (p.opts.fusion !== undefined) throw fusionNeedsSignals('search')
-    const q = toVector(hybrid ? hybrid.vector : (query as VectorLike), this.dimension, 'query vector')
-    if (p.group) {
-      const run = (native: NativeSearchOptions) => cancellableRead(p.opts, (token) => this.#native.search(q, native, token))
-      return (await groupedSearch(p.native, p.group, async (native) => this.#shape(await run(native))))[0] ?? []
-    }
-    if (isLean(p.native) && p.opts.signal === undefined && p.opts.timeoutMs === undefined) {
-      // Ids and scores only, the form searchSync's lean path returns; dispatch.ts says where it runs.
-      const [scores, ef, nprobe] = [new Float32Array(p.native.k), p.native.efSearch ?? 0, p.native.nprobe ?? 0]
-      const joined = await this.#dispatch.run(
-        () => callSync(() => this.#native.searchNow(q, ef, nprobe, scores)),
-        () => call(() => this.#native.searchLean(q, ef, nprobe, scores)),
-      )
-      return leanHits(joined, scores)
-    }
-    const hits = await cancellableRead(p.opts, (token) => this.#native.search(q, p.native, token))
-    if (hits.scores.length === 0) this.#schema.unknownFields.check(p.filter)
-    return this.#shape(hits)[0] ?? []
-  }
-
-  /** A search with a text query or a sparse vector, and a vector if given. */
-  async #hybridSearch(query: HybridQuery, p: ReturnType<typeof searchParams>): Promise<SearchHit[]> {
-    const q = query.vector === undefined ? undefined : toVector(query.vector, this.dimension, 'query vector')
-    const native = hybridOptions('search', query, p.opts.fusion, p.native)
-    const run = (n: NativeSearchOptions) => cancellableRead(p.opts, (token) => this.#native.hybridSearch(q, n, token))
-    if (p.group) return (await groupedSearch(native, p.group, async (n) => this.#shape(await run(n))))[0] ?? []
-    const hits = await run(native)
-    if (hits.scores.length === 0) this.#schema.unknownFields.check(p.filter)
-    return this.#shape(hits)[0] ?? []
+  search(query: VectorLike | HybridQuery, opts?: SearchOptions): Promise<SearchHit[]> {
+    return this.#searcher.search(query, opts)
   }
 
   /** {@link search} on the calling thread: a flat scan of a large collection blocks it. */
   searchSync(vector: VectorLike, opts?: Omit<SearchOptions, 'signal' | 'timeoutMs'>): SearchHit[] {
-    const params = this.#searchParams('searchSync', opts)
-    const p = params.native
-    const q = toVector(vector, this.#dimension, 'query vector')
-    if (params.group) {
-      const group = params.group
-      let asked = firstGroupFetch(group)
-      for (;;) {
-        const hits = this.#shape(callSync(() => this.#native.searchSync(q, { ...p, k: asked, includeMetadata: true })))[0] ?? []
-        const grouped = groupHits(hits, group, p.includeMetadata, asked)
-        const next = nextGroupFetch([grouped], asked)
-        if (next === undefined) return grouped.hits
-        asked = next
-      }
-    }
-    if (!isLean(p)) return this.#shape(callSync(() => this.#native.searchSync(q, p)))[0] ?? []
-    // Lean path: scores land in a reused buffer, ids come back as one NUL-joined string.
-    if (this.#scores.length < p.k) this.#scores = new Float32Array(p.k)
-    const scores = this.#scores.length === p.k ? this.#scores : this.#scores.subarray(0, p.k)
-    return leanHits(callSync(() => this.#native.searchInto(q, p.efSearch ?? 0, p.nprobe ?? 0, scores)), scores)
+    return this.#searcher.searchSync(vector, opts)
   }
 
   /** Many queries at once, in parallel: a row-major Float32Array (n x dimension) or a list. */
-  async searchBatch(queries: Float32Array | readonly VectorLike[], opts?: SearchOptions): Promise<SearchHit[][]> {
-    const p = this.#searchParams('searchBatch', opts)
-    const block = toQueryBlock(queries, this.dimension)
-    if (p.group) {
-      return groupedSearch(p.native, p.group, async (native) =>
-        this.#shapeSliced(await cancellableRead(p.opts, (token) => this.#native.search(block, native, token))),
-      )
-    }
-    const hits = await cancellableRead(p.opts, (token) => this.#native.search(block, p.native, token))
-    if (hits.scores.length === 0) this.#schema.unknownFields.check(p.filter)
-    return this.#shapeSliced(hits)
-  }
-
-  #searchParams(op: string, opts: unknown) {
-    return searchParams(op, opts, { name: this.name, metric: this.metric, schema: this.#schema.schema })
-  }
-
-  /** Native hits -> one array of hit objects per query, on the calling thread (small results). */
-  #shape(h: NativeHits): SearchHit[][] {
-    const reader = new HitReader(h, this.#dimension, this.#schema.codec)
-    return Array.from({ length: reader.queries }, () => reader.next())
-  }
-
-  /** {@link Collection.#shape} in slices that yield to the event loop (any result size). */
-  async #shapeSliced(h: NativeHits): Promise<SearchHit[][]> {
-    const reader = new HitReader(h, this.#dimension, this.#schema.codec)
-    const out: SearchHit[][] = new Array(reader.queries)
-    await inSlices(reader.queries, (q) => (out[q] = reader.next()))
-    return out
+  searchBatch(queries: Float32Array | readonly VectorLike[], opts?: SearchOptions): Promise<SearchHit[][]> {
+    return this.#searcher.searchBatch(queries, opts)
   }
 }

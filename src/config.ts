@@ -215,10 +215,33 @@ export interface ProductQuantizationConfig {
  */
 export type QuantizationConfig = ScalarQuantizationConfig | ProductQuantizationConfig
 
-/** Configuration of a new collection: dimension and metric are fixed for its lifetime; index and quantization change with `Collection.rebuild()`, the schema with `addField` / `dropField`. */
-export interface CollectionConfig {
+/**
+ * A named vector field of a collection (`CollectionConfig.vectors`): its own dimension,
+ * metric and index. Named fields take index `'flat'` (default) or `'hnsw'`, without
+ * quantization or `targetRecall`, so far.
+ */
+export interface VectorFieldConfig {
   /** Components per vector, 1 to 65536. */
   dimension: number
+  /** As `CollectionConfig.metric` (default `'l2'`). */
+  metric?: Metric
+  /** Default `{ type: 'flat' }` (exact). */
+  index?: FlatIndexConfig | HnswIndexConfig
+}
+
+/** Configuration of a new collection: dimension and metric are fixed for its lifetime; index and quantization change with `Collection.rebuild()`, the schema with `addField` / `dropField`. */
+export interface CollectionConfig {
+  /** Components per vector, 1 to 65536: the collection's one (unnamed) vector. Give either
+   * this or `vectors`. */
+  dimension?: number
+  /**
+   * Named vector fields instead of one vector: field name (1-64 characters of letters,
+   * digits, `_` and `-`) -> its configuration, e.g. `{ body: { dimension: 384, metric:
+   * 'cosine', index: { type: 'hnsw' } }, title: { dimension: 384, metric: 'cosine' } }`.
+   * Records carry `vectors: { body, title }` (any may be absent); `search(q, { using })`
+   * searches one field. `metric`, `index` and `quantization` then belong to the fields.
+   */
+  vectors?: Record<string, VectorFieldConfig>
   /**
    * `'l2'` (default): Euclidean distance, score = distance, lower is closer.
    * `'cosine'`: vectors are normalised on insert, score = cosine similarity, higher is closer.
@@ -303,7 +326,7 @@ export function validateOpenOptions(v: unknown): OpenOptions {
 
 export function validateCollectionConfig(v: unknown): CollectionConfig {
   if (!isPlainObject(v)) throw new InvalidArgumentError(`collection config must be an object, got ${describe(v)}`)
-  checkKeys('collection config', v, ['dimension', 'metric', 'index', 'quantization', 'schema', 'memoryLimit', 'storage'])
+  checkKeys('collection config', v, ['dimension', 'vectors', 'metric', 'index', 'quantization', 'schema', 'memoryLimit', 'storage'])
   if (v.storage !== undefined) {
     if (!isPlainObject(v.storage)) throw new InvalidArgumentError(`collection config.storage must be an object, got ${describe(v.storage)}`)
     checkKeys('collection config.storage', v.storage, ['mmap'])
@@ -314,6 +337,10 @@ export function validateCollectionConfig(v: unknown): CollectionConfig {
   }
   const memoryLimit = v.memoryLimit === undefined ? undefined : parseBytes('collection config.memoryLimit', v.memoryLimit)
   validateSchema(v.schema)
+  if (v.vectors !== undefined) {
+    validateVectorFields(v)
+    return (memoryLimit === undefined ? v : { ...v, memoryLimit }) as unknown as CollectionConfig
+  }
   if (typeof v.dimension !== 'number' || !Number.isInteger(v.dimension)) {
     throw new InvalidArgumentError(`collection config.dimension must be an integer, got ${describe(v.dimension)}`)
   }
@@ -325,6 +352,34 @@ export function validateCollectionConfig(v: unknown): CollectionConfig {
   if (v.index !== undefined) validateIndexConfig('collection config.index', v.index)
   if (v.quantization !== undefined) validateQuantizationConfig('collection config.quantization', v.quantization)
   return (memoryLimit === undefined ? v : { ...v, memoryLimit }) as unknown as CollectionConfig
+}
+
+/** `vectors` of a collection config: an object of fields, each with an integer dimension,
+ * a metric and a flat or HNSW index; the collection-level vector options are theirs then. */
+function validateVectorFields(v: Record<string, unknown>): void {
+  for (const key of ['dimension', 'metric', 'index', 'quantization']) {
+    if (v[key] !== undefined) {
+      throw new InvalidArgumentError(`collection config.${key} belongs to each vector field when vectors is given; set vectors.<name>.${key}`)
+    }
+  }
+  if (!isPlainObject(v.vectors) || Object.keys(v.vectors).length === 0) {
+    throw new InvalidArgumentError(`collection config.vectors must be an object of field name -> { dimension, metric?, index? }, got ${describe(v.vectors)}`)
+  }
+  for (const [name, f] of Object.entries(v.vectors)) validateVectorField(`collection config.vectors.${name}`, f)
+}
+
+/** One named vector field's configuration: an integer dimension, a metric, an index. */
+export function validateVectorField(path: string, f: unknown): VectorFieldConfig {
+  if (!isPlainObject(f)) throw new InvalidArgumentError(`${path} must be an object, got ${describe(f)}`)
+  checkKeys(path, f, ['dimension', 'metric', 'index'])
+  if (typeof f.dimension !== 'number' || !Number.isInteger(f.dimension)) {
+    throw new InvalidArgumentError(`${path}.dimension must be an integer, got ${describe(f.dimension)}`)
+  }
+  if (f.metric !== undefined && (typeof f.metric !== 'string' || !METRICS.includes(f.metric))) {
+    throw new InvalidArgumentError(`${path}.metric must be one of ${METRICS.join(', ')}, got ${describe(f.metric)}`)
+  }
+  if (f.index !== undefined) validateIndexConfig(`${path}.index`, f.index)
+  return f as unknown as VectorFieldConfig
 }
 
 /** Checks the shape of an index config (`path` names it in errors). */

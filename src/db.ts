@@ -14,6 +14,7 @@ import { type ImportOptions, formatOf } from './transfer'
 import { InvalidArgumentError } from './errors'
 import { type ConfigOptions, NativeDatabase, call, callSync, cancellableWrite, configOptions, parquetFileInfo } from './native'
 import { type BackupOptions, type BackupResult, type CollectionMemory, type MemoryUsage, type VerifyReport, toVerifyReport } from './records'
+import { vectorFieldSpec } from './named'
 
 /**
  * An open database: `LibraVDB.open(path)` (on disk) or `LibraVDB.open()` (in memory). Holds
@@ -101,7 +102,8 @@ export class LibraVDB extends EventEmitter<LibraVDBEvents> {
     const cfg = validateCollectionConfig(config)
     const native = await call(() =>
       this.#native.createCollection(name, {
-        dimension: cfg.dimension,
+        dimension: cfg.dimension ?? 0,
+        vectors: cfg.vectors && Object.entries(cfg.vectors).map(([name, f]) => vectorFieldSpec(name, f)),
         metric: cfg.metric,
         ...nativeSchema(cfg.schema),
         // The engine reads index and quantization options from their API objects.

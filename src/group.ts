@@ -72,3 +72,18 @@ export async function groupedSearch<O extends { k: number; includeMetadata: bool
     asked = next
   }
 }
+
+/** {@link groupedSearch} on the calling thread, for one query (`searchSync`). */
+export function groupedSearchSync<O extends { k: number; includeMetadata: boolean }>(
+  native: O,
+  group: GroupSpec,
+  run: (n: O) => SearchHit[],
+): SearchHit[] {
+  let asked = firstGroupFetch(group)
+  for (;;) {
+    const grouped = groupHits(run({ ...native, k: asked, includeMetadata: true }), group, native.includeMetadata, asked)
+    const next = nextGroupFetch([grouped], asked)
+    if (next === undefined) return grouped.hits
+    asked = next
+  }
+}

@@ -96,6 +96,9 @@ function milvusMetadata(metadata: Record<string, unknown> | undefined): Record<s
  * `batchSize` at a time (memory stays bounded), then builds the index and loads it.
  */
 export async function copyToMilvus(collection: Collection, client: MilvusClient, opts: CopyToMilvusOptions = {}): Promise<CopyToMilvusResult> {
+  if (collection.stats().fields.length > 0) {
+    throw new InvalidArgumentError('copyToMilvus: collections with named vector fields cannot be copied yet (their fields would be left out)')
+  }
   const t0 = performance.now()
   const name = opts.collectionName ?? collection.name
   const batchSize = opts.batchSize ?? 1000

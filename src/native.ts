@@ -19,6 +19,11 @@ export type NativeSearchOptions = Binding.NativeSearchOptions
 export type CancelToken = Binding.CancelToken
 export type NativeTuneReport = Binding.NativeTuneReport
 export type NativeChange = Binding.NativeChange
+export type NativeFieldInfo = Binding.NativeFieldInfo
+export type NativeNamedBlock = Binding.NativeNamedBlock
+export type NativeNamedUpdate = Binding.NativeNamedUpdate
+export type NativeRecord = Binding.NativeRecord
+export type NativeVectorField = Binding.NativeVectorField
 
 export const NativeDatabase = binding.NativeDatabase
 export const parquetFileInfo = binding.parquetFileInfo

@@ -15,8 +15,12 @@ export type Metadata = Record<string, unknown>
 export interface VectorRecord {
   /** Non-empty string, unique in the collection (at most 1024 bytes). */
   id: string
-  /** `dimension` finite numbers. A Float32Array is passed without copying. */
-  vector: VectorLike
+  /** `dimension` finite numbers. A Float32Array is passed without copying. Required in a
+   * collection with an unnamed vector (`dimension`); absent in one of named fields only. */
+  vector?: VectorLike
+  /** Named vector fields (a collection created with `vectors`): field -> vector of its
+   * dimension. Any field may be absent; a search `using` it does not see the record. */
+  vectors?: Record<string, VectorLike>
   /** Any JSON-serialisable object; fields in the schema are validated and indexed. */
   metadata?: Metadata
 }
@@ -25,8 +29,10 @@ export interface VectorRecord {
 export interface StoredRecord {
   /** The record's id. */
   id: string
-  /** The stored vector (normalised for cosine collections). */
+  /** The stored vector (normalised for cosine); empty in a collection of named fields only. */
   vector: Float32Array
+  /** The named vector fields the record has (a collection created with `vectors`). */
+  vectors?: Record<string, Float32Array>
   /** The stored metadata; absent when the record has none. */
   metadata?: Metadata
 }
@@ -50,6 +56,9 @@ export interface RecordUpdate {
   id: string
   /** A new vector; omitted keeps the stored one. */
   vector?: VectorLike
+  /** Named vector fields to set (field -> vector) or remove (field -> `null`); fields not
+   * named keep their vectors. */
+  vectors?: Record<string, VectorLike | null>
   /** New metadata (replaces the whole object); `null` removes it; omitted keeps it. */
   metadata?: Metadata | null
 }
@@ -85,8 +94,13 @@ export interface SearchOptions extends CallOptions {
   filter?: Filter
   /** Return each hit's metadata (default false). */
   includeMetadata?: boolean
-  /** Return each hit's stored vector (default false). */
+  /** Return each hit's stored vector (default false): with `using`, the field's. */
   includeVectors?: boolean
+  /** The named vector field the query vector searches (a collection created with
+   * `vectors`): only records that have the field are found; the query has the field's
+   * dimension, scores and range bounds follow its metric. `InvalidArgumentError` for a name
+   * that is not a field. Absent: the unnamed vector. */
+  using?: string
   /** Range search on an `l2` collection: every record within this Euclidean distance, best
    * first, at most `k` of them (default 1000 when `k` is not given). Exact on a flat index;
    * on HNSW and IVF-PQ the records the search reaches (raise `k`, `efSearch` or `nprobe`
@@ -353,6 +367,28 @@ export interface CollectionStats {
   cacheBytes: number
   /** The cache's bound in bytes (0: no cache, as for in-memory collections). */
   cacheCapacity: number
+  /** Each named vector field (a collection created with `vectors`), in declaration order. */
+  fields: VectorFieldStats[]
+}
+
+/** `CollectionStats.fields`: one named vector field. */
+export interface VectorFieldStats {
+  /** The field's name. */
+  name: string
+  /** Components per vector of the field. */
+  dimension: number
+  /** The field's metric. */
+  metric: Metric
+  /** `'flat'` or `'hnsw'`. */
+  index: string
+  /** Records that have the field. */
+  count: number
+  /** Rows of the field's table (a replaced or deleted vector keeps its row). */
+  rows: number
+  /** Bytes of the field's full-precision vectors. */
+  vectorBytes: number
+  /** Bytes of the field's index. */
+  indexBytes: number
 }
 
 /**

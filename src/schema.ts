@@ -9,6 +9,7 @@ import { InvalidArgumentError } from './errors'
 import { type FieldType, type Schema, type TextField, nativeSchema, validateSchema } from './filter'
 import type { NativeCollection } from './native'
 import { UnknownFieldWarning } from './unknown-fields'
+import { type VectorFields, vectorFields } from './named'
 
 export class SchemaView {
   readonly #native: NativeCollection
@@ -17,6 +18,7 @@ export class SchemaView {
   #schema: Schema = {}
   #codec = new MetadataCodec({})
   #unknownFields!: UnknownFieldWarning
+  #fields: VectorFields = new Map()
 
   constructor(native: NativeCollection) {
     this.#native = native
@@ -29,6 +31,7 @@ export class SchemaView {
       this.#schema = JSON.parse(this.#native.schemaJson) as Schema
       this.#codec = new MetadataCodec(this.#schema)
       this.#unknownFields = new UnknownFieldWarning(this.#native.name, this.#schema, this.#native)
+      this.#fields = vectorFields(this.#native.vectorFields)
       this.#version = version
     }
     return this
@@ -42,6 +45,11 @@ export class SchemaView {
   /** Metadata to and from the engine's JSON (dates, sparse vectors). */
   get codec(): MetadataCodec {
     return this.#current().#codec
+  }
+
+  /** The named vector fields, by name. */
+  get fields(): VectorFields {
+    return this.#current().#fields
   }
 
   /** Warns about filter fields that look misspelt. */

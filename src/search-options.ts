@@ -9,6 +9,7 @@ import { type GroupSpec, MAX_GROUP_FETCH } from './group'
 import type { NativeSearchOptions } from './native'
 import type { Metric } from './config'
 import type { SearchOptions } from './records'
+import { type VectorFields, vectorField } from './named'
 
 const SEARCH_KEYS = [
   'k',
@@ -24,6 +25,7 @@ const SEARCH_KEYS = [
   'groupBy',
   'groupSize',
   'fusion',
+  'using',
   'signal',
   'timeoutMs',
 ] as const
@@ -34,14 +36,27 @@ export const RANGE_SEARCH_LIMIT = 1000
 /** What a search option check needs to know of its collection. */
 export interface SearchTarget {
   name: string
+  /** The unnamed vector's dimension (0: the collection has named fields only). */
+  dimension: number
   metric: Metric
   schema: Schema
+  fields: VectorFields
 }
 
 /** Checks `opts` of the search call `op`: the caller's options, the engine's, the compiled
  * filter and the grouping, if any. */
-export function searchParams(op: string, opts: unknown, c: SearchTarget) {
+export function searchParams(op: string, opts: unknown, target: SearchTarget) {
   const o = opts === undefined ? {} : optionsObject<SearchOptions>(`${op} options`, opts, SEARCH_KEYS)
+  // The vector searched: a named field's (`using`) or the unnamed one.
+  let c = target
+  if (o.using !== undefined) {
+    if (typeof o.using !== 'string') throw new InvalidArgumentError(`${op} options.using must be a vector field's name, got ${describe(o.using)}`)
+    c = { ...target, ...vectorField(target.fields, o.using, `${op} options.using`) }
+  } else if (target.dimension === 0 && op !== 'explain') {
+    // (`explain()` describes how the filter narrows the records, whichever vector is searched.)
+    const names = [...target.fields.keys()].join(', ')
+    throw new InvalidArgumentError(`${op}: collection '${target.name}' has named vector fields only (${names}); name the one to search with options.using`)
+  }
   const scoreBound = rangeBound(op, o, c)
   const native: NativeSearchOptions = {
     k: checkOptionalInteger(`${op} options.k`, o.k, 1) ?? (scoreBound === undefined ? 10 : RANGE_SEARCH_LIMIT),
@@ -53,10 +68,12 @@ export function searchParams(op: string, opts: unknown, c: SearchTarget) {
     includeMetadata: checkOptionalBoolean(`${op} options.includeMetadata`, o.includeMetadata) ?? false,
     includeVectors: checkOptionalBoolean(`${op} options.includeVectors`, o.includeVectors) ?? false,
     filter: undefined,
+    using: o.using,
   }
   const filter = o.filter === undefined ? undefined : compileFilter(o.filter, c.schema)
   if (filter) native.filter = JSON.stringify(filter)
-  return { opts: o, native, filter, group: groupSpec(op, o, native) }
+  // `dimension`: of the query vectors this search takes.
+  return { opts: o, native, filter, group: groupSpec(op, o, native), dimension: c.dimension }
 }
 
 /** The bound of a range search: `maxDistance` on an l2 collection, `minScore` on a cosine

@@ -7,6 +7,7 @@
 import type { MetadataCodec } from './batch'
 import { optionsObject } from './check'
 import type { Metadata } from './records'
+import { namedVectors } from './named'
 import { InvalidArgumentError } from './errors'
 import { type Filter, compileFilter } from './filter'
 import { type NativeCollection, cancellableRead, type CallOptions } from './native'
@@ -30,6 +31,8 @@ export interface ScannedRecord {
   metadata?: Metadata
   /** Its vector, when the scan includes vectors. */
   vector?: Float32Array
+  /** Its named vector fields (a collection created with `vectors`), when the scan includes vectors. */
+  vectors?: Record<string, Float32Array>
 }
 
 /**
@@ -81,6 +84,7 @@ async function* pages(native: NativeCollection, o: ScanOptions, metadata: Metada
       const m = metadata.decode(r.metadata)
       if (m !== undefined) rec.metadata = m
       if (o.includeVectors) rec.vector = r.vector
+      if (o.includeVectors && r.named.length > 0) rec.vectors = namedVectors(r)
       yield rec
     }
     if (page.next == null) return

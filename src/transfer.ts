@@ -86,11 +86,14 @@ export function formatOf(path: string, format: unknown, where: string): Transfer
 }
 
 /** The native half of a collection export and import use. */
-export type TransferNative = Pick<NativeCollection, 'exportParquet' | 'importParquet'>
+export type TransferNative = Pick<NativeCollection, 'exportParquet' | 'importParquet' | 'vectorFields'>
 
 /** `Collection.export`: the records (those matching `filter`) to a Parquet or NDJSON file. */
 export async function exportCollection(target: TransferTarget, native: TransferNative, path: string, opts: unknown): Promise<TransferResult> {
   const o = optionsObject<ExportOptions>('export options', opts, ['format', 'filter', 'onProgress', 'signal', 'timeoutMs'])
+  if (native.vectorFields.length > 0) {
+    throw new InvalidArgumentError('export: collections with named vector fields cannot be exported yet (their fields would be left out)')
+  }
   const format = formatOf(path, o.format, 'export')
   const onProgress = checkOptionalFunction<NonNullable<ExportOptions['onProgress']>>('export options.onProgress', o.onProgress)
   const filterJson = o.filter === undefined ? undefined : JSON.stringify(compileFilter(o.filter, target.schema))

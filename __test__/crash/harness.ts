@@ -64,6 +64,8 @@ function same(a: Map<string, Stored>, b: Map<string, Stored>): string | undefine
     if (!y) return `record ${id} missing`
     if (x.tag !== y.tag) return `record ${id}: tag ${x.tag} vs ${y.tag}`
     for (let i = 0; i < DIM; i++) if (x.vector[i] !== y.vector[i]) return `record ${id}: vector differs at ${i}`
+    if ((x.b === undefined) !== (y.b === undefined)) return `record ${id}: field b ${x.b ? 'present' : 'absent'} vs ${y.b ? 'present' : 'absent'}`
+    for (let i = 0; x.b && y.b && i < DIM; i++) if (x.b[i] !== y.b[i]) return `record ${id}: field b differs at ${i}`
   }
   return undefined
 }
@@ -75,7 +77,7 @@ export interface CrashSummary {
   acked: number
   /** Rounds whose in-flight write turned out applied. */
   inFlightApplied: number
-  /** Acknowledged schema changes (field `v` added or dropped). */
+  /** Acknowledged schema changes (field `v` added or dropped; vector field `c` in the named kind). */
   schemaChanges: number
   records: number
   quantization: string
@@ -88,6 +90,8 @@ export async function crashRounds(kind: Kind, rounds: number, seed = 1, dir?: st
   const random = rng(seed)
   let state = new Map<string, Stored>()
   let hasV = false
+  let hasC = false
+  const named = kind === 'named'
   const summary: CrashSummary = { kind, rounds, acked: 0, inFlightApplied: 0, schemaChanges: 0, records: 0, quantization: 'none' }
   try {
     for (let round = 0; round < rounds; round++) {
@@ -95,11 +99,12 @@ export async function crashRounds(kind: Kind, rounds: number, seed = 1, dir?: st
       // rounds keep a WAL tail to replay.
       const checkpointBytes = round % 2 === 1 ? 1 : 256 * 1024
       const r = await runAndKill(root, kind, seed * 100_000 + round, checkpointBytes, Math.floor(random() * 200))
-      for (const op of r.acked) state = apply(state, op)
+      for (const op of r.acked) state = apply(state, op, named)
       // Schema field `v` is there after an odd number of acknowledged toggles.
       hasV = r.acked.reduce((has, op) => (op.k === 'schema' ? !has : has), hasV)
       summary.acked += r.acked.length
-      summary.schemaChanges += r.acked.filter((op) => op.k === 'schema').length
+      hasC = r.acked.reduce((has, op) => (op.k === 'vectorField' ? !has : has), hasC)
+      summary.schemaChanges += r.acked.filter((op) => op.k === 'schema' || op.k === 'vectorField').length
 
       const db = await LibraVDB.open(root) // must never fail
       try {
@@ -107,10 +112,10 @@ export async function crashRounds(kind: Kind, rounds: number, seed = 1, dir?: st
         const seen = new Map<string, Stored>()
         for await (const rec of c.scan({ includeVectors: true })) {
           const m = rec.metadata as { tag: string; v: number }
-          seen.set(rec.id, { vector: rec.vector!, tag: m.tag, v: m.v })
+          seen.set(rec.id, { vector: named ? rec.vectors!.a : rec.vector!, b: rec.vectors?.b, tag: m.tag, v: m.v })
         }
         const without = same(seen, state)
-        const withIt = r.inFlight ? same(seen, apply(state, r.inFlight)) : without
+        const withIt = r.inFlight ? same(seen, apply(state, r.inFlight, named)) : without
         if (without !== undefined && withIt !== undefined) {
           throw new Error(
             `${kind} round ${round}: the database holds neither the acknowledged writes (${without}) ` +
@@ -118,7 +123,7 @@ export async function crashRounds(kind: Kind, rounds: number, seed = 1, dir?: st
           )
         }
         if (without !== undefined) {
-          state = apply(state, r.inFlight!)
+          state = apply(state, r.inFlight!, named)
           summary.inFlightApplied++
         }
         if ((await c.count()) !== state.size) throw new Error(`${kind} round ${round}: count() disagrees with scan()`)
@@ -127,6 +132,12 @@ export async function crashRounds(kind: Kind, rounds: number, seed = 1, dir?: st
         if ('v' in c.schema !== hasV) {
           if (r.inFlight?.k !== 'schema') throw new Error(`${kind} round ${round}: schema ${JSON.stringify(c.schema)}, field v expected: ${hasV}`)
           hasV = !hasV
+          summary.inFlightApplied++
+        }
+        // Likewise vector field `c` (named kind).
+        if (c.stats().fields.some((f) => f.name === 'c') !== hasC) {
+          if (r.inFlight?.k !== 'vectorField') throw new Error(`${kind} round ${round}: vector field c expected: ${hasC}`)
+          hasC = !hasC
           summary.inFlightApplied++
         }
         if (hasV) {
@@ -139,7 +150,7 @@ export async function crashRounds(kind: Kind, rounds: number, seed = 1, dir?: st
         // Searches answer from live records only.
         const some = [...state.values()][0]
         if (some) {
-          const hits = await c.search(some.vector, { k: 10 })
+          const hits = await c.search(some.vector, { k: 10, ...(named && { using: 'a' }) })
           if (hits.length < Math.min(10, state.size) || hits.some((h) => !state.has(h.id))) {
             throw new Error(`${kind} round ${round}: search of a stored vector returned ${JSON.stringify(hits)}`)
           }
@@ -164,7 +175,7 @@ async function cli(): Promise<void> {
   }
   const rounds = Number(opt('rounds', '20'))
   const seed = Number(opt('seed', '1'))
-  for (const kind of opt('kinds', 'flat,hnsw,sq8').split(',') as Kind[]) {
+  for (const kind of opt('kinds', 'flat,hnsw,sq8,named').split(',') as Kind[]) {
     const started = Date.now()
     const s = await crashRounds(kind, rounds, seed)
     console.log(

@@ -6,13 +6,14 @@
  */
 import { LibraVDB } from '../../index'
 import { rng } from '../../benches/datasets'
-import { KINDS, type Kind, type Op, type Stored, apply, nextOp, vectorFor } from './workload'
+import { KINDS, type Kind, type Op, type Stored, apply, bFor, nextOp, vectorFor } from './workload'
 
-async function run(c: import('../../index').Collection, op: Op): Promise<void> {
+async function run(c: import('../../index').Collection, op: Op, named: boolean): Promise<void> {
   switch (op.k) {
     case 'insert':
     case 'upsert': {
-      const records = op.ids.map((id) => ({ id, vector: vectorFor(id, op.v), metadata: { tag: `t${op.v % 7}`, v: op.v } }))
+      const vectors = (id: string) => (named ? { vector: undefined, vectors: { a: vectorFor(id, op.v), ...(bFor(id, op.v) && { b: bFor(id, op.v) }) } } : { vector: vectorFor(id, op.v) })
+      const records = op.ids.map((id) => ({ id, ...vectors(id), metadata: { tag: `t${op.v % 7}`, v: op.v } }))
       await (op.k === 'insert' ? c.insertBatch(records) : c.upsertBatch(records))
       break
     }
@@ -31,6 +32,12 @@ async function run(c: import('../../index').Collection, op: Op): Promise<void> {
     case 'schema':
       await ('v' in c.schema ? c.dropField('v') : c.addField('v', 'int'))
       break
+    case 'setB':
+      await c.updateBatch(op.ids.map((id) => ({ id, vectors: { b: op.v % 2 === 0 ? vectorFor(`${id}/b`, op.v) : null } })))
+      break
+    case 'vectorField':
+      await (c.stats().fields.some((f) => f.name === 'c') ? c.dropVectorField('c') : c.addVectorField('c', { dimension: 4 }))
+      break
   }
 }
 
@@ -39,16 +46,17 @@ async function main() {
   const db = await LibraVDB.open(dir, { checkpointBytes: Number(checkpointBytes) })
   const c = db.listCollections().includes('c') ? db.getCollection('c') : await db.createCollection('c', KINDS[kind as Kind] as never)
   let state = new Map<string, Stored>()
+  const named = kind === 'named'
   for await (const r of c.scan({ includeVectors: true })) {
     const m = r.metadata as { tag: string; v: number }
-    state.set(r.id, { vector: r.vector!, tag: m.tag, v: m.v })
+    state.set(r.id, { vector: named ? r.vectors!.a : r.vector!, b: r.vectors?.b, tag: m.tag, v: m.v })
   }
   const random = rng(Number(seed))
   for (let serial = Number(seed) * 1000; ; serial++) {
-    const op = nextOp(random, state, serial)
+    const op = nextOp(random, state, serial, named)
     process.stdout.write(`BEGIN ${JSON.stringify(op)}\n`)
-    await run(c, op)
-    state = apply(state, op)
+    await run(c, op, named)
+    state = apply(state, op, named)
     process.stdout.write('ACK\n')
   }
 }

@@ -18,8 +18,8 @@ mod pool;
 
 pub use cancel::Cancel;
 pub use collection::{
-    BatchOptions, BatchReport, Change, ChangeCursor, ChangeKind, Collection, Damage, Fusion, Hits, HybridPlan,
-    HybridQuery, ItemError, PlanKind, QueryPlan, RRF_K, RebuildReport, Record, SampleSource, SearchParams,
+    BatchOptions, BatchReport, Change, ChangeCursor, ChangeKind, Collection, Damage, FieldStats, Fusion, Hits,
+    HybridPlan, HybridQuery, ItemError, PlanKind, QueryPlan, RRF_K, RebuildReport, Record, SampleSource, SearchParams,
     SignalScores, SparseQuery, Stats, TextQuery, TuneReport, UpdateInput, VerifyReport, Weights, fuse, parse_filter,
 };
 pub use config::{
@@ -31,7 +31,7 @@ pub use libravdb_core::Metric;
 pub use libravdb_filter::Filter;
 pub use libravdb_text::{SparsePlan, TextOptions, TextSearch};
 pub use memory::{MemoryGovernor, MemoryParts};
-pub use ops::MetadataChange;
+pub use ops::{MetadataChange, NamedVectors};
 pub use pool::pool;
 
 /// The instruction set the distance kernels run with on this CPU (`"avx512"`, `"avx2+fma"`,

@@ -21,6 +21,9 @@ const TAG_DELETE: u8 = 3;
 const TAG_REPAIR: u8 = 4;
 /// Flag on the tag: the change-feed header follows it.
 const WITH_CHANGES: u8 = 0x80;
+/// Flag on the tag: the op carries named vector fields' vectors after its body (a
+/// collection with named vector fields; records without the flag carry none).
+const WITH_NAMED: u8 = 0x40;
 
 /// Where an op's records stand in the change feed.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -56,6 +59,55 @@ pub struct UpdateItem {
     /// Replacement vector (`dim` values), if any.
     pub vector: Option<Vec<f32>>,
     pub metadata: MetadataChange,
+    /// Named vector fields set (`Some`) or removed from the record (`None`); fields not
+    /// named keep their vectors.
+    pub named: Vec<(String, Option<Vec<f32>>)>,
+}
+
+/// One named vector field's vectors in a put: which of its records carry the field, and
+/// their vectors (prepared, like the default field's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedVectors<'a> {
+    pub field: String,
+    pub dim: usize,
+    /// Per record of the put: whether it carries this field.
+    pub present: Vec<bool>,
+    /// The vectors of the records that carry it, in order: layout (present records, dim).
+    pub vectors: Cow<'a, [f32]>,
+}
+
+impl NamedVectors<'_> {
+    /// Each record of the put with its vector of this field, if it carries one.
+    pub fn per_record(&self) -> impl Iterator<Item = Option<&[f32]>> {
+        let mut next = self.vectors.chunks_exact(self.dim.max(1));
+        self.present.iter().map(move |&p| if p { next.next() } else { None })
+    }
+
+    fn encode(&self, w: &mut ByteWriter) {
+        w.str(&self.field);
+        w.u32(self.dim as u32);
+        w.buf.extend_from_slice(&bitmap(&self.present));
+        w.f32s(&self.vectors);
+    }
+
+    fn decode(r: &mut ByteReader, n: usize) -> Result<NamedVectors<'static>, DecodeError> {
+        let field = r.str()?.to_owned();
+        let dim = r.u32()? as usize;
+        let bits = r.take(n.div_ceil(8))?;
+        let present: Vec<bool> = (0..n).map(|i| bits[i / 8] & (1 << (i % 8)) != 0).collect();
+        let mut vectors = Vec::new();
+        r.f32s_into(present.iter().filter(|&&p| p).count() * dim, &mut vectors)?;
+        Ok(NamedVectors { field, dim, present, vectors: Cow::Owned(vectors) })
+    }
+}
+
+/// One bit per flag, LSB first.
+fn bitmap(flags: &[bool]) -> Vec<u8> {
+    let mut bits = vec![0u8; flags.len().div_ceil(8)];
+    for (i, _) in flags.iter().enumerate().filter(|(_, f)| **f) {
+        bits[i / 8] |= 1 << (i % 8);
+    }
+    bits
 }
 
 /// A write batch, validated and ready to apply. Vectors are borrowed from the caller when
@@ -63,12 +115,14 @@ pub struct UpdateItem {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op<'a> {
     /// New records (`upsert: false`) or records that replace existing ones (`upsert: true`).
-    /// `vectors` has layout (ids.len(), dim).
+    /// `vectors` has layout (ids.len(), dim); `named` the named vector fields' vectors (a
+    /// field a record does not carry is absent from it, replacing any it had).
     Put {
         upsert: bool,
         ids: Vec<String>,
         vectors: Cow<'a, [f32]>,
         metadata: Vec<Option<String>>,
+        named: Vec<NamedVectors<'a>>,
     },
     Update {
         items: Vec<UpdateItem>,
@@ -92,6 +146,15 @@ impl Op<'_> {
         }
     }
 
+    /// Whether the op carries named vector fields' vectors.
+    fn has_named(&self) -> bool {
+        match self {
+            Op::Put { named, .. } => !named.is_empty(),
+            Op::Update { items } => items.iter().any(|i| !i.named.is_empty()),
+            Op::Delete { .. } | Op::Repair => false,
+        }
+    }
+
     /// The WAL record of this op, logged as op `seq` with its change-feed header.
     pub fn encode(&self, seq: u64, changes: &ChangeInfo) -> Vec<u8> {
         let mut w = ByteWriter::with_capacity(self.encoded_size_hint());
@@ -102,10 +165,11 @@ impl Op<'_> {
             Op::Delete { .. } => TAG_DELETE,
             Op::Repair => TAG_REPAIR,
         };
-        w.u8(tag | WITH_CHANGES);
+        let named = if self.has_named() { WITH_NAMED } else { 0 };
+        w.u8(tag | WITH_CHANGES | named);
         w.u64(changes.first);
         match self {
-            Op::Put { upsert, ids, vectors, metadata } => {
+            Op::Put { upsert, ids, vectors, metadata, named } => {
                 w.u8(*upsert as u8);
                 w.u32(ids.len() as u32);
                 for (id, meta) in ids.iter().zip(metadata) {
@@ -114,11 +178,15 @@ impl Op<'_> {
                 }
                 w.f32s(vectors);
                 if *upsert {
-                    let mut bits = vec![0u8; ids.len().div_ceil(8)];
-                    for (i, _) in changes.replaced.iter().enumerate().filter(|(_, r)| **r) {
-                        bits[i / 8] |= 1 << (i % 8);
+                    let mut replaced = changes.replaced.clone();
+                    replaced.resize(ids.len(), false);
+                    w.buf.extend_from_slice(&bitmap(&replaced));
+                }
+                if !named.is_empty() {
+                    w.u32(named.len() as u32);
+                    for block in named {
+                        block.encode(&mut w);
                     }
-                    w.buf.extend_from_slice(&bits);
                 }
             }
             Op::Update { items } => {
@@ -139,6 +207,22 @@ impl Op<'_> {
                             w.str(s);
                         }
                         MetadataChange::Clear => w.u8(2),
+                    }
+                }
+                if self.has_named() {
+                    for item in items {
+                        w.u32(item.named.len() as u32);
+                        for (field, v) in &item.named {
+                            w.str(field);
+                            match v {
+                                Some(v) => {
+                                    w.u8(1);
+                                    w.u32(v.len() as u32);
+                                    w.f32s(v);
+                                }
+                                None => w.u8(0),
+                            }
+                        }
                     }
                 }
             }
@@ -179,7 +263,9 @@ impl Op<'_> {
 
     fn encoded_size_hint(&self) -> usize {
         match self {
-            Op::Put { ids, vectors, .. } => 24 + ids.len() * 33 + vectors.len() * 4,
+            Op::Put { ids, vectors, named, .. } => {
+                24 + ids.len() * 33 + vectors.len() * 4 + named.iter().map(|b| 16 + b.vectors.len() * 4).sum::<usize>()
+            }
             Op::Update { items } => 16 + items.len() * 64,
             Op::Delete { ids } => 16 + ids.len() * 24,
             Op::Repair => 17,
@@ -196,7 +282,8 @@ impl Op<'_> {
         if let Some(c) = &mut changes {
             c.first = r.u64()?;
         }
-        let op = match tag & !WITH_CHANGES {
+        let with_named = tag & WITH_NAMED != 0;
+        let op = match tag & !(WITH_CHANGES | WITH_NAMED) {
             TAG_PUT => {
                 let upsert = r.u8()? != 0;
                 let n = r.u32()? as usize;
@@ -211,7 +298,13 @@ impl Op<'_> {
                     let bits = r.take(n.div_ceil(8))?;
                     c.replaced = (0..n).map(|i| bits[i / 8] & (1 << (i % 8)) != 0).collect();
                 }
-                Op::Put { upsert, ids, vectors: Cow::Owned(vectors), metadata }
+                let mut named = Vec::new();
+                if with_named {
+                    for _ in 0..r.u32()? {
+                        named.push(NamedVectors::decode(&mut r, n)?);
+                    }
+                }
+                Op::Put { upsert, ids, vectors: Cow::Owned(vectors), metadata, named }
             }
             TAG_UPDATE => {
                 let n = r.u32()? as usize;
@@ -231,7 +324,24 @@ impl Op<'_> {
                         1 => MetadataChange::Set(r.str()?.to_owned()),
                         _ => MetadataChange::Clear,
                     };
-                    items.push(UpdateItem { id, vector, metadata });
+                    items.push(UpdateItem { id, vector, metadata, named: Vec::new() });
+                }
+                if with_named {
+                    for item in &mut items {
+                        for _ in 0..r.u32()? {
+                            let field = r.str()?.to_owned();
+                            let v = match r.u8()? {
+                                0 => None,
+                                _ => {
+                                    let d = r.u32()? as usize;
+                                    let mut v = Vec::with_capacity(d);
+                                    r.f32s_into(d, &mut v)?;
+                                    Some(v)
+                                }
+                            };
+                            item.named.push((field, v));
+                        }
+                    }
                 }
                 Op::Update { items }
             }
@@ -262,7 +372,7 @@ impl Op<'_> {
             return Ok(None);
         }
         let first = r.u64()?;
-        let n = match tag & !WITH_CHANGES {
+        let n = match tag & !(WITH_CHANGES | WITH_NAMED) {
             TAG_PUT => {
                 r.u8()?;
                 r.u32()?
@@ -286,19 +396,61 @@ mod tests {
                 ids: vec!["a".into(), "b".into()],
                 vectors: vec![1.0, 2.0, 3.0, 4.0].into(),
                 metadata: vec![Some("{\"x\":1}".into()), None],
+                named: Vec::new(),
+            },
+            Op::Put {
+                upsert: false,
+                ids: vec!["a".into(), "b".into(), "c".into()],
+                vectors: vec![0.5; 6].into(),
+                metadata: vec![None, None, None],
+                named: vec![
+                    NamedVectors {
+                        field: "body".into(),
+                        dim: 3,
+                        present: vec![true, false, true],
+                        vectors: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0].into(),
+                    },
+                    NamedVectors {
+                        field: "title".into(),
+                        dim: 1,
+                        present: vec![false, true, false],
+                        vectors: vec![7.0].into(),
+                    },
+                ],
             },
             Op::Update {
                 items: vec![
-                    UpdateItem { id: "a".into(), vector: Some(vec![5.0, 6.0]), metadata: MetadataChange::Keep },
-                    UpdateItem { id: "b".into(), vector: None, metadata: MetadataChange::Set("{}".into()) },
-                    UpdateItem { id: "c".into(), vector: None, metadata: MetadataChange::Clear },
+                    UpdateItem {
+                        id: "a".into(),
+                        vector: Some(vec![5.0, 6.0]),
+                        metadata: MetadataChange::Keep,
+                        named: Vec::new(),
+                    },
+                    UpdateItem {
+                        id: "b".into(),
+                        vector: None,
+                        metadata: MetadataChange::Set("{}".into()),
+                        named: Vec::new(),
+                    },
+                    UpdateItem { id: "c".into(), vector: None, metadata: MetadataChange::Clear, named: Vec::new() },
+                ],
+            },
+            Op::Update {
+                items: vec![
+                    UpdateItem {
+                        id: "a".into(),
+                        vector: None,
+                        metadata: MetadataChange::Keep,
+                        named: vec![("body".into(), Some(vec![1.0, 2.0, 3.0])), ("title".into(), None)],
+                    },
+                    UpdateItem { id: "b".into(), vector: None, metadata: MetadataChange::Keep, named: Vec::new() },
                 ],
             },
             Op::Delete { ids: vec!["a".into()] },
             Op::Repair,
         ];
         for (seq, op) in ops.into_iter().enumerate() {
-            let replaced = if matches!(op, Op::Put { .. }) { vec![false, true] } else { Vec::new() };
+            let replaced = if matches!(op, Op::Put { upsert: true, .. }) { vec![false, true] } else { Vec::new() };
             let changes = ChangeInfo { first: 10 * seq as u64 + 1, replaced };
             let bytes = op.encode(seq as u64, &changes);
             assert_eq!(Op::peek_changes(&bytes).unwrap(), Some((changes.first, op.len() as u64)));

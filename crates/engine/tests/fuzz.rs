@@ -98,7 +98,12 @@ fn build(root: &Path) -> Vec<PathBuf> {
         let db = Database::open(Some(&dir), DbOptions::default()).unwrap();
         let c = db.collection("c").unwrap();
         put(&c, n, n + 20, &vectors(&mut rng, 20, 4));
-        let update = UpdateInput { id: "id-5".into(), vector: Some(vec![0.5; 4]), metadata: MetadataChange::Clear };
+        let update = UpdateInput {
+            id: "id-5".into(),
+            vector: Some(vec![0.5; 4]),
+            metadata: MetadataChange::Clear,
+            named: Vec::new(),
+        };
         c.update_batch(vec![update], BatchOptions::default(), &Cancel::new()).unwrap();
         c.delete_batch(vec!["id-7".into()], BatchOptions::default(), &Cancel::new()).unwrap();
         std::mem::forget(db); // as if the process died: the WAL keeps the last writes

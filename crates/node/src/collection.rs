@@ -5,12 +5,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use libravdb_engine::{BatchOptions, Collection, HybridQuery, MetadataChange, SearchParams, UpdateInput, parse_filter};
+use libravdb_engine::{
+    BatchOptions, Collection, HybridQuery, MetadataChange, NamedVectors, SearchParams, UpdateInput, parse_filter,
+};
 use napi::bindgen_prelude::{AsyncTask, Float32Array, Float32ArraySlice, Uint8Array};
 use napi_derive::napi;
 
 use crate::CancelToken;
 use crate::changes::NativeChangeReader;
+use crate::fields::{NativeFieldInfo, NativeNamedBlock, NativeNamedUpdate, NativeVectorField};
 use crate::job::{Job, guarded, job};
 use crate::values::{
     NativeBatchReport, NativeHits, NativeHybridPlan, NativeQueryPlan, NativeRecord, NativeScanPage,
@@ -46,10 +49,24 @@ impl NativeCollection {
         self.c.metric().as_str().to_owned()
     }
 
+    /// The named vector fields, in declaration order.
+    #[napi(getter)]
+    pub fn vector_fields(&self) -> Vec<NativeFieldInfo> {
+        let config = self.c.config();
+        let field = |(name, c): &(String, libravdb_engine::CollectionConfig)| NativeFieldInfo {
+            name: name.clone(),
+            dimension: c.dimension as u32,
+            metric: c.metric.as_str().to_owned(),
+        };
+        config.vectors.iter().map(field).collect()
+    }
+
     /// Inserts (or with `upsert`, inserts-or-replaces) records. `ids` and `metadata` (JSON
     /// text, empty for none) are packed strings; `vectors` is row-major (n x dimension) and
     /// must not be mutated until the promise settles.
+    /// `named`: the named vector fields' vectors, a block per field.
     #[napi(ts_return_type = "Promise<NativeBatchReport>")]
+    #[allow(clippy::too_many_arguments)]
     pub fn put_batch(
         &self,
         ids: Vec<Uint8Array>,
@@ -58,19 +75,43 @@ impl NativeCollection {
         upsert: bool,
         atomic: bool,
         cancel: Option<&CancelToken>,
+        named: Option<Vec<NativeNamedBlock>>,
     ) -> AsyncTask<Job<NativeBatchReport>> {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
         job(move || {
-            let report =
-                c.put_batch(unpack_ids(&ids)?, &vectors, unpack(&metadata)?, upsert, BatchOptions { atomic }, &cancel)?;
+            let config = c.config();
+            let named = named
+                .iter()
+                .flatten()
+                .map(|b| {
+                    let present: Vec<bool> = b.present.iter().map(|&p| p != 0).collect();
+                    // The rows' width (the engine checks it against the field's dimension).
+                    let carried = present.iter().filter(|&&p| p).count();
+                    let dim = match carried {
+                        0 => config.vector_field(&b.field)?.1.dimension,
+                        n => b.vectors.len() / n,
+                    };
+                    Ok(NamedVectors { field: b.field.clone(), dim, present, vectors: b.vectors.to_vec().into() })
+                })
+                .collect::<libravdb_engine::Result<Vec<_>>>()?;
+            let report = c.put_batch_named(
+                unpack_ids(&ids)?,
+                &vectors,
+                unpack(&metadata)?,
+                named,
+                upsert,
+                BatchOptions { atomic },
+                &cancel,
+            )?;
             Ok(report.into())
         })
     }
 
     /// Replaces vectors and/or metadata of existing records. Per item, `changes` bit 0 says
     /// it takes the next row of `vectors`; bits 1-2 say its metadata is kept (0), replaced by
-    /// its entry in `metadata` (1) or cleared (2).
+    /// its entry in `metadata` (1) or cleared (2). `named`: named vector fields set or removed.
     #[napi(ts_return_type = "Promise<NativeBatchReport>")]
+    #[allow(clippy::too_many_arguments)]
     pub fn update_batch(
         &self,
         ids: Vec<Uint8Array>,
@@ -79,6 +120,7 @@ impl NativeCollection {
         metadata: Vec<Uint8Array>,
         atomic: bool,
         cancel: Option<&CancelToken>,
+        named: Option<Vec<NativeNamedUpdate>>,
     ) -> AsyncTask<Job<NativeBatchReport>> {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
         let dim = c.dimension();
@@ -90,7 +132,7 @@ impl NativeCollection {
                     "update batch: ids, changes and metadata differ in length",
                 ));
             }
-            let mut rows = vectors.chunks_exact(dim);
+            let mut rows = vectors.chunks_exact(dim.max(1));
             let mut inputs = Vec::with_capacity(ids.len());
             for ((id, &change), meta) in ids.into_iter().zip(changes.iter()).zip(metadata.iter_mut()) {
                 let vector = if change & 1 == 1 {
@@ -106,7 +148,13 @@ impl NativeCollection {
                     (2, _) => MetadataChange::Clear,
                     _ => MetadataChange::Keep,
                 };
-                inputs.push(UpdateInput { id, vector, metadata });
+                inputs.push(UpdateInput { id, vector, metadata, named: Vec::new() });
+            }
+            for u in named.iter().flatten() {
+                let input = inputs
+                    .get_mut(u.item as usize)
+                    .ok_or_else(|| libravdb_engine::Error::invalid("update batch: a named vector for no item"))?;
+                input.named.push((u.field.clone(), u.vector.as_ref().map(|v| v.to_vec())));
             }
             Ok(c.update_batch(inputs, BatchOptions { atomic }, &cancel)?.into())
         })
@@ -173,7 +221,14 @@ impl NativeCollection {
     ) -> AsyncTask<Job<NativeHits>> {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
         let params = SearchParams::from(&options);
-        job(move || Ok(c.search_cancellable(&queries, params, options.parsed_filter()?.as_ref(), &cancel)?.into()))
+        job(move || {
+            let filter = options.parsed_filter()?;
+            let hits = match &options.using {
+                Some(field) => c.search_field(field, &queries, params, filter.as_ref(), &cancel)?,
+                None => c.search_cancellable(&queries, params, filter.as_ref(), &cancel)?,
+            };
+            Ok(hits.into())
+        })
     }
 
     /// Searches by a vector, `options.text`, a sparse vector (`options.sparseIndices`,
@@ -247,10 +302,12 @@ impl NativeCollection {
     #[napi(catch_unwind)]
     pub fn search_sync(&self, queries: Float32ArraySlice, options: NativeSearchOptions) -> napi::Result<NativeHits> {
         guarded(|| {
-            Ok(self
-                .c
-                .search_filtered(&queries, SearchParams::from(&options), options.parsed_filter()?.as_ref())?
-                .into())
+            let (params, filter) = (SearchParams::from(&options), options.parsed_filter()?);
+            let hits = match &options.using {
+                Some(field) => self.c.search_field(field, &queries, params, filter.as_ref(), &Default::default())?,
+                None => self.c.search_filtered(&queries, params, filter.as_ref())?,
+            };
+            Ok(hits.into())
         })
     }
 
@@ -353,6 +410,23 @@ impl NativeCollection {
     }
 
     /// Removes schema field `name` and its index (the records keep their values).
+    /// Adds a named vector field (records lack it until a write sets it).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn add_vector_field(&self, field: NativeVectorField) -> AsyncTask<Job<()>> {
+        let c = self.c.clone();
+        job(move || {
+            let (name, config) = field.config()?;
+            c.add_vector_field(&name, config)
+        })
+    }
+
+    /// Drops a named vector field with its vectors, index and files.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn drop_vector_field(&self, name: String) -> AsyncTask<Job<()>> {
+        let c = self.c.clone();
+        job(move || c.drop_vector_field(&name))
+    }
+
     #[napi(ts_return_type = "Promise<void>")]
     pub fn drop_field(&self, name: String) -> AsyncTask<Job<()>> {
         let c = self.c.clone();

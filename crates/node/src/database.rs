@@ -10,6 +10,7 @@ use napi_derive::napi;
 
 use crate::CancelToken;
 use crate::collection::NativeCollection;
+use crate::fields::NativeVectorField;
 use crate::job::{Job, guarded, job};
 use crate::values::{NativeBackupReport, NativeMemoryUsage, NativeVerifyReport};
 
@@ -39,7 +40,10 @@ pub struct NativeOpenOptions {
 /// Configuration of a new collection.
 #[napi(object)]
 pub struct NativeCollectionConfig {
+    /// The unnamed vector's dimension (0 with `vectors`: named fields only).
     pub dimension: i64,
+    /// Named vector fields, in declaration order.
+    pub vectors: Option<Vec<NativeVectorField>>,
     pub metric: Option<String>,
     /// The `index` object as JSON text (its options are the engine's to check).
     pub index: Option<String>,
@@ -102,16 +106,22 @@ impl NativeDatabase {
         job(move || {
             let mut schema: Vec<(String, String)> = config.schema.clone().unwrap_or_default().into_iter().collect();
             schema.sort();
-            let cfg = CollectionConfig::from_api_json(
-                config.dimension,
-                config.metric.as_deref(),
-                config.index.as_deref(),
-                config.quantization.as_deref(),
-            )?
-            .with_schema(schema)?
-            .with_text_options(config.text_options.clone().unwrap_or_default().into_iter().collect())?
-            .with_memory_limit(config.memory_limit.map(|l| l.max(0.0) as u64))?
-            .with_mmap(config.mmap.as_deref().map_or(Ok(MmapMode::Auto), MmapMode::parse)?);
+            let base = match &config.vectors {
+                Some(fields) => CollectionConfig::named(
+                    fields.iter().map(NativeVectorField::config).collect::<libravdb_engine::Result<Vec<_>>>()?,
+                )?,
+                None => CollectionConfig::from_api_json(
+                    config.dimension,
+                    config.metric.as_deref(),
+                    config.index.as_deref(),
+                    config.quantization.as_deref(),
+                )?,
+            };
+            let cfg = base
+                .with_schema(schema)?
+                .with_text_options(config.text_options.clone().unwrap_or_default().into_iter().collect())?
+                .with_memory_limit(config.memory_limit.map(|l| l.max(0.0) as u64))?
+                .with_mmap(config.mmap.as_deref().map_or(Ok(MmapMode::Auto), MmapMode::parse)?);
             Ok(NativeCollection::new(db.create_collection(&name, cfg)?))
         })
     }

@@ -8,6 +8,7 @@ mod changes;
 mod collection;
 mod database;
 mod error;
+mod fields;
 mod job;
 mod values;
 

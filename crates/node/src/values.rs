@@ -10,6 +10,8 @@ use libravdb_engine::{MemoryParts, MemoryUsage};
 use napi::bindgen_prelude::{Float32Array, Uint8Array, Uint32Array};
 use napi_derive::napi;
 
+use crate::fields::{NativeFieldStats, NativeNamedVector};
+
 /// Per-item failure of a batch call.
 #[napi(object)]
 pub struct NativeItemError {
@@ -179,6 +181,8 @@ pub struct NativeSearchOptions {
     pub sparse_indices: Option<Vec<u32>>,
     pub sparse_values: Option<Vec<f64>>,
     pub sparse_field: Option<String>,
+    /// The named vector field the query vector searches (absent: the unnamed one).
+    pub using: Option<String>,
 }
 
 impl NativeSearchOptions {
@@ -326,11 +330,14 @@ pub struct NativeRecord {
     pub id: String,
     pub vector: Float32Array,
     pub metadata: Option<String>,
+    /// The named vector fields the record has.
+    pub named: Vec<NativeNamedVector>,
 }
 
 impl From<Record> for NativeRecord {
     fn from(r: Record) -> Self {
-        Self { id: r.id, vector: Float32Array::new(r.vector), metadata: r.metadata }
+        let named = r.named.into_iter().map(|(field, v)| NativeNamedVector { field, vector: Float32Array::new(v) });
+        Self { id: r.id, vector: Float32Array::new(r.vector), metadata: r.metadata, named: named.collect() }
     }
 }
 
@@ -391,6 +398,8 @@ pub struct NativeStats {
     pub cache_evictions: f64,
     pub cache_bytes: f64,
     pub cache_capacity: f64,
+    /// Each named vector field.
+    pub fields: Vec<NativeFieldStats>,
 }
 
 /// One collection's part of `memoryUsage()` (bytes).
@@ -494,6 +503,7 @@ impl From<Stats> for NativeStats {
             cache_evictions: s.metadata_cache.evictions as f64,
             cache_bytes: s.metadata_cache.bytes as f64,
             cache_capacity: s.metadata_cache.capacity as f64,
+            fields: s.fields.into_iter().map(NativeFieldStats::from).collect(),
         }
     }
 }

@@ -4,50 +4,31 @@
 use std::sync::atomic::Ordering;
 
 use super::index::IndexState;
+use super::space::VectorSpace;
 use super::{Collection, State};
 use crate::config::{CollectionConfig, DbOptions, MmapMode};
 use crate::error::Result;
 use crate::memory::MemoryParts;
 use crate::ops::Op;
+use libravdb_core::VectorRows;
 
 /// Heap bytes per id beyond its characters: its span in the arena (8) and its hash-table
 /// entry (5 at full load, ~10 with the table's spare capacity).
 const ID_OVERHEAD: u64 = 18;
+
+/// Heap bytes per named field row beyond its vector and index entry: its owner (4) and its
+/// entry in the record -> row map (8, ~16 with the table's spare capacity).
+const FIELD_ROW_OVERHEAD: u64 = 20;
 
 impl State {
     /// Bytes by structure; `with_resident` also measures the resident part of the mapped files
     /// (reads /proc/self/smaps: for `memoryUsage()`, not for every write).
     pub(super) fn memory_parts(&self, with_resident: bool) -> MemoryParts {
         let mut p = MemoryParts::default();
-        let vectors = self.space.vectors.data_bytes() as u64;
-        if self.space.vectors.is_mapped() {
-            p.mapped += vectors;
-            if with_resident {
-                p.resident += self.space.vectors.resident_bytes() as u64;
-            }
-        } else {
-            p.vectors = vectors;
-        }
-        let index = self.space.index.active();
-        p.index = index.bytes() as u64;
-        if let Some(links) = self.space.index.links()
-            && links.is_mapped()
-        {
-            let mapped = links.data_bytes() as u64;
-            p.index = p.index.saturating_sub(mapped);
-            p.mapped += mapped;
-            if with_resident {
-                p.resident += links.resident_bytes() as u64;
-            }
-        }
-        if let Some(ivf) = self.space.index.ivf().and_then(|i| i.index.as_ref()) {
-            // IVF-PQ's lists hold its codes: reported as codes, the rest as index.
-            let codes = (ivf.ivf.len() * ivf.ivf.code_bytes()) as u64;
-            p.codes += codes;
-            p.index = p.index.saturating_sub(codes);
-        }
-        if let Some(q) = &self.space.quant {
-            p.codes += q.code_bytes_total() as u64;
+        self.space.add_memory(&mut p, with_resident);
+        for field in &self.fields {
+            field.space.add_memory(&mut p, with_resident);
+            p.index += field.map_bytes() as u64;
         }
         if let Some(f) = &self.filterable {
             p.payload = f.bytes() as u64;
@@ -80,16 +61,84 @@ impl State {
             _ => self.metadata.row_cost(texts).saturating_sub(self.metadata.row_cost(0)),
         };
         let ids = if matches!(op, Op::Put { .. }) { op.id_bytes() + rows * ID_OVERHEAD } else { 0 };
-        new_rows * per_row + metadata + ids
+        new_rows * per_row + metadata + ids + self.named_cost(op)
+    }
+
+    /// Bytes the named vector fields' new rows of `op` add (each vector takes a new row).
+    fn named_cost(&self, op: &Op) -> u64 {
+        let cost = |name: &str, vectors: u64| {
+            self.field(name).map_or(0, |f| vectors * (f.space.row_cost(f.space.vectors.dim()) + FIELD_ROW_OVERHEAD))
+        };
+        match op {
+            Op::Put { named, .. } => {
+                named.iter().map(|b| cost(&b.field, b.present.iter().filter(|&&p| p).count() as u64)).sum()
+            }
+            Op::Update { items } => {
+                items.iter().flat_map(|i| &i.named).filter(|(_, v)| v.is_some()).map(|(n, _)| cost(n, 1)).sum()
+            }
+            Op::Delete { .. } | Op::Repair => 0,
+        }
     }
 
     /// Held bytes per new row in the vectors, index, codes and payload indexes.
     fn row_cost(&self, dim: usize, held: &MemoryParts) -> u64 {
+        let mut cost = self.space.row_cost(dim);
+        let live = self.ids.live_count() as u64;
+        if self.filterable.is_some() {
+            cost += if live > 0 { held.payload.div_ceil(live) } else { 16 };
+        }
+        cost
+    }
+}
+
+impl VectorSpace {
+    /// Adds what this space holds to `p` (see [`State::memory_parts`]).
+    fn add_memory(&self, p: &mut MemoryParts, with_resident: bool) {
+        if self.none {
+            return;
+        }
+        let vectors = self.vectors.data_bytes() as u64;
+        if self.vectors.is_mapped() {
+            p.mapped += vectors;
+            if with_resident {
+                p.resident += self.vectors.resident_bytes() as u64;
+            }
+        } else {
+            p.vectors += vectors;
+        }
+        let mut index = self.index.active().bytes() as u64;
+        if let Some(links) = self.index.links()
+            && links.is_mapped()
+        {
+            let mapped = links.data_bytes() as u64;
+            index = index.saturating_sub(mapped);
+            p.mapped += mapped;
+            if with_resident {
+                p.resident += links.resident_bytes() as u64;
+            }
+        }
+        if let Some(ivf) = self.index.ivf().and_then(|i| i.index.as_ref()) {
+            // IVF-PQ's lists hold its codes: reported as codes, the rest as index.
+            let codes = (ivf.ivf.len() * ivf.ivf.code_bytes()) as u64;
+            p.codes += codes;
+            index = index.saturating_sub(codes);
+        }
+        p.index += index;
+        if let Some(q) = &self.quant {
+            p.codes += q.code_bytes_total() as u64;
+        }
+    }
+
+    /// Held bytes per new row of `dim` values in the vectors, index and codes.
+    fn row_cost(&self, dim: usize) -> u64 {
+        if self.none {
+            return 0;
+        }
         let mut cost = 0;
-        if !self.space.vectors.is_mapped() {
+        if !self.vectors.is_mapped() {
             cost += dim as u64 * 4;
         }
-        cost += match &self.space.index {
+        cost += match &self.index {
             IndexState::Hnsw(g) => {
                 let width = g.params().level0_width() as u64 * 4;
                 let links = if g.level0().is_mapped() { 0 } else { width };
@@ -98,16 +147,12 @@ impl State {
             }
             _ => 0,
         };
-        if let Some(ivf) = self.space.index.ivf() {
+        if let Some(ivf) = self.index.ivf() {
             // Code bytes and the row id in its list; a guess before training.
             cost += ivf.index.as_ref().map_or(dim as u64 / 4, |i| i.ivf.code_bytes() as u64) + 4;
         }
-        if let Some(q) = &self.space.quant {
+        if let Some(q) = &self.quant {
             cost += q.trained().map_or(dim as u64, |t| t.code_bytes() as u64);
-        }
-        let live = self.ids.live_count() as u64;
-        if self.filterable.is_some() {
-            cost += if live > 0 { held.payload.div_ceil(live) } else { 16 };
         }
         cost
     }

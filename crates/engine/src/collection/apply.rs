@@ -2,13 +2,14 @@
 //! entries and id, for a write being committed (`write.rs`) or replayed (`persist.rs`).
 
 use super::State;
+use super::state::Written;
 use crate::ops::{MetadataChange, Op};
 
 impl State {
     /// Applies a validated (or replayed) op and registers new rows with the index; returns
     /// the rows the caller must link. Fails only if `op` does not fit the state, which for a
     /// replayed op means the log and the checkpoint disagree.
-    pub(super) fn apply(&mut self, op: &Op, dim: usize) -> std::result::Result<Vec<u32>, String> {
+    pub(super) fn apply(&mut self, op: &Op, dim: usize) -> std::result::Result<Written, String> {
         self.apply_items(op, 0..op.len(), dim)
     }
 
@@ -19,23 +20,52 @@ impl State {
         op: &Op,
         items: std::ops::Range<usize>,
         dim: usize,
-    ) -> std::result::Result<Vec<u32>, String> {
+    ) -> std::result::Result<Written, String> {
         let io = |e: crate::error::Error| e.to_string();
         let appends = self.appends_on_update();
-        let mut written = Vec::new();
+        let mut written = Written { rows: Vec::new(), fields: vec![Vec::new(); self.fields.len()] };
         match op {
-            Op::Put { upsert, ids, vectors, metadata } => {
+            Op::Put { upsert, ids, vectors, metadata, named } => {
+                // Per named field of the collection: each record's vector of it, if it has one.
+                let mut per_field: Vec<Vec<Option<&[f32]>>> = vec![Vec::new(); self.fields.len()];
+                for block in named {
+                    let f = self.field_position(&block.field)?;
+                    per_field[f] = block.per_record().collect();
+                }
                 for i in items {
                     let (id, meta) = (&ids[i], metadata[i].as_deref());
                     let v = &vectors[i * dim..(i + 1) * dim];
-                    match self.ids.get(id) {
+                    let (old, row) = match self.ids.get(id) {
                         Some(_) if !*upsert => return Err(format!("insert of existing id '{id}'")),
-                        Some(row) if !appends => self.rewrite(row, Some(v), Some(meta)).map_err(io)?,
-                        Some(_) => {
-                            self.remove(id);
-                            written.push(self.append(id, v, meta).map_err(io)?);
+                        Some(row) if !appends => {
+                            self.rewrite(row, Some(v), Some(meta)).map_err(io)?;
+                            (Some(row), row)
                         }
-                        None => written.push(self.append(id, v, meta).map_err(io)?),
+                        Some(old) => {
+                            self.remove_record(id);
+                            let row = self.append(id, v, meta).map_err(io)?;
+                            written.rows.push(row);
+                            (Some(old), row)
+                        }
+                        None => {
+                            let row = self.append(id, v, meta).map_err(io)?;
+                            written.rows.push(row);
+                            (None, row)
+                        }
+                    };
+                    // The record is replaced whole: a field it does not carry now, it lacks.
+                    for (f, field) in self.fields.iter_mut().enumerate() {
+                        match (old, per_field[f].get(i).copied().flatten()) {
+                            (old, Some(v)) => {
+                                if let Some(old) = old.filter(|&o| o != row) {
+                                    field.moved(old, row);
+                                }
+                                // In place (flat), or a new row of the field (HNSW).
+                                written.fields[f].extend(field.set(row, v).map_err(io)?);
+                            }
+                            (Some(old), None) => field.remove(old),
+                            (None, None) => {}
+                        }
                     }
                 }
             }
@@ -47,21 +77,37 @@ impl State {
                         MetadataChange::Set(s) => Some(Some(s.as_str())),
                         MetadataChange::Clear => Some(None),
                     };
-                    match &item.vector {
+                    let row = match &item.vector {
                         Some(v) if appends => {
-                            // The record moves to a new row: its kept metadata moves with it.
+                            // The record moves to a new row: its kept metadata and named
+                            // vectors move with it.
                             let kept = self.metadata.text(row).map(|t| t.into_owned());
                             let meta = meta.unwrap_or(kept.as_deref());
                             self.remove(&item.id);
-                            written.push(self.append(&item.id, v, meta).map_err(io)?);
+                            let moved = self.append(&item.id, v, meta).map_err(io)?;
+                            written.rows.push(moved);
+                            for field in &mut self.fields {
+                                field.moved(row, moved);
+                            }
+                            moved
                         }
-                        v => self.rewrite(row, v.as_deref(), meta).map_err(io)?,
+                        v => {
+                            self.rewrite(row, v.as_deref(), meta).map_err(io)?;
+                            row
+                        }
+                    };
+                    for (name, v) in &item.named {
+                        let f = self.field_position(name)?;
+                        match v {
+                            Some(v) => written.fields[f].extend(self.fields[f].set(row, v).map_err(io)?),
+                            None => self.fields[f].remove(row),
+                        }
                     }
                 }
             }
             Op::Delete { ids } => {
                 for id in &ids[items] {
-                    self.remove(id).ok_or_else(|| format!("delete of missing id '{id}'"))?;
+                    self.remove_record(id).ok_or_else(|| format!("delete of missing id '{id}'"))?;
                 }
             }
             // Not an item write: `optimize()` runs it, and so does replay.
@@ -96,7 +142,22 @@ impl State {
         Ok(row)
     }
 
-    /// Tombstones the row of `id`.
+    /// Position of named vector field `name` in `fields` (an error naming it when there is
+    /// none: the op does not fit the state).
+    fn field_position(&self, name: &str) -> std::result::Result<usize, String> {
+        self.fields.iter().position(|f| f.name == name).ok_or_else(|| format!("no vector field '{name}'"))
+    }
+
+    /// Deletes the record of `id`: its row and its named fields' vectors.
+    fn remove_record(&mut self, id: &str) -> Option<u32> {
+        let row = self.remove(id)?;
+        for field in &mut self.fields {
+            field.remove(row);
+        }
+        Some(row)
+    }
+
+    /// Tombstones the row of `id` (its named fields' vectors are the caller's).
     fn remove(&mut self, id: &str) -> Option<u32> {
         let row = self.ids.get(id)?;
         if let Some(f) = &mut self.filterable {

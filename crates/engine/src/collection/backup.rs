@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use libravdb_storage::{IoContext, fsutil};
 
 use super::Collection;
-use super::format::{RECORD_PREFIX, SEGMENTS, WAL_FILE, manifest_path, vectors_dir};
+use super::format::{FIELDS_DIR, RECORD_PREFIX, SEGMENTS, WAL_FILE, manifest_path, vectors_dir};
 use super::persist::read_manifest;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
@@ -105,6 +105,24 @@ impl Collection {
         cancel: &Cancel,
     ) -> Result<()> {
         link_or_copy(&manifest_path(dir), &manifest_path(dest), done)?;
+        copy_files(dir, dest, generation, done, cancel)?;
+        // Named vector fields: the same files in a directory each.
+        let fields = dir.join(FIELDS_DIR);
+        if fields.is_dir() {
+            for field in fsutil::list_dir(&fields)? {
+                let to = dest.join(FIELDS_DIR).join(field.file_name());
+                fsutil::create_dir_all(&to)?;
+                copy_files(&field.path(), &to, generation, done, cancel)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The segments of checkpoint `generation`, the chunk tables and the record files of `dir`
+/// (a collection's directory or a named field's), into `dest`.
+fn copy_files(dir: &Path, dest: &Path, generation: u64, done: &AtomicU64, cancel: &Cancel) -> Result<()> {
+    {
         for kind in SEGMENTS {
             let path = kind.path(dir, generation);
             if path.exists() {

@@ -182,7 +182,7 @@ fn expand(logged: Logged, dim: usize, after: u64, out: &mut VecDeque<Change>) {
     let Some(info) = logged.changes else { return };
     let seq_of = |i: usize| info.first + i as u64;
     match logged.op {
-        Op::Put { upsert, ids, vectors, metadata } => {
+        Op::Put { upsert, ids, vectors, metadata, .. } => {
             for (i, (id, meta)) in ids.into_iter().zip(metadata).enumerate().filter(|(i, _)| seq_of(*i) > after) {
                 let replaced = upsert && info.replaced.get(i).copied().unwrap_or(false);
                 out.push_back(Change {

@@ -18,6 +18,8 @@
 //! <collection>/payload-<generation>.seg with a schema: the payload indexes (bitmaps)
 //! <collection>/text-<generation>.seg    with text fields: their inverted indexes (libravdb-text)
 //! <collection>/ivf-<generation>.seg     IVF-PQ only: training status, centroids, codebooks, lists
+//! <collection>/fields/<name>/          a named vector field (see fields.rs): vectors/, links/,
+//!                                       graph-<generation>.seg, owners-<generation>.seg
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -57,9 +59,11 @@ pub(crate) const QUANT: SegmentKind = SegmentKind { prefix: "quant-", magic: b"L
 pub(crate) const PAYLOAD: SegmentKind = SegmentKind { prefix: "payload-", magic: b"LVDBPAYL" };
 pub(crate) const IVF: SegmentKind = SegmentKind { prefix: "ivf-", magic: b"LVDBIVFP" };
 pub(crate) const TEXT: SegmentKind = SegmentKind { prefix: "text-", magic: b"LVDBTEXT" };
+/// A named vector field's row map (in its directory, `fields/<name>/`).
+pub(crate) const OWNERS: SegmentKind = SegmentKind { prefix: "owners-", magic: b"LVDBOWNR" };
 
-/// Every segment kind a checkpoint may write.
-pub(crate) const SEGMENTS: [SegmentKind; 6] = [ROWS, GRAPH, QUANT, PAYLOAD, IVF, TEXT];
+/// Every segment kind a checkpoint may write (in the collection's directory or a field's).
+pub(crate) const SEGMENTS: [SegmentKind; 7] = [ROWS, GRAPH, QUANT, PAYLOAD, IVF, TEXT, OWNERS];
 
 impl SegmentKind {
     /// This kind's file of checkpoint `generation`.
@@ -113,6 +117,8 @@ pub(crate) const WAL_FILE: &str = "wal.log";
 pub(crate) const CHANGES_DIR: &str = "changes";
 /// Metadata record files: `metadata-<epoch>.rec`.
 pub(crate) const RECORD_PREFIX: &str = "metadata-";
+/// Directory of the named vector fields' directories (`fields/<name>/`).
+pub(crate) const FIELDS_DIR: &str = "fields";
 /// The HNSW link table's first directory (`links-<n>` after rebuilds).
 pub(crate) const FIRST_LINKS_DIR: &str = "links";
 

@@ -7,7 +7,7 @@
 //! Imports run one way, top to bottom (`scripts/check-layout.js` checks it):
 //!
 //! Operations, each an `impl Collection` (or `impl State`) block:
-//! - [`write`]: batch validation and commit; [`apply`]: a logged write applied to the state. [`read`]: get, search, stats.
+//! - [`write`]: batch validation ([`checks`]: what each item must be) and commit; [`apply`]: a logged write applied to the state. [`read`]: get, search, stats.
 //!   [`hybrid`]: text / sparse signals and their fusion. [`results`]: a query's candidates
 //!   made hits (range bound, MMR). [`planner`]: how a filtered search runs.
 //! - [`persist`]: manifest, checkpoint and recovery (each concern saved in turn); read-only
@@ -20,6 +20,7 @@
 //!   [`tune`]: `tune()`, the smallest search breadth meeting a recall target, measured on
 //!   [`queries`] (the sample of recent queries) when there is no better sample.
 //! - [`schema`]: fields added to and dropped from the schema of a live collection.
+//!   [`named`]: searches of one named vector field.
 //! - [`account`]: what the collection holds in memory, and admission against the limits.
 //!
 //! [`state`]: `State`, the concerns side by side and what coordinates them.
@@ -28,7 +29,8 @@
 //! [`rows`] (ids and metadata spans), [`meta`] (metadata texts), [`payload`] (payload and
 //! text indexes), [`index`] (flat, HNSW or IVF-PQ: the one module that matches on the kind;
 //! [`ivf`] its training), [`quant`] (quantizer and codes); [`space`] puts vectors, index and
-//! codes together as what a search walks.
+//! codes together as what a search walks; [`fields`] (named vector fields: a space each,
+//! tied to the records by a row map).
 //!
 //! Leaves: [`format`] (version, magics, file names, damage reports), [`params`] (search
 //! parameters, signal scores).
@@ -38,11 +40,14 @@ mod apply;
 mod auto;
 mod backup;
 mod changes;
+mod checks;
+mod fields;
 mod format;
 mod hybrid;
 mod index;
 mod ivf;
 mod meta;
+mod named;
 mod params;
 mod payload;
 mod persist;
@@ -73,7 +78,7 @@ pub use hybrid::{Fusion, HybridPlan, HybridQuery, RRF_K, SparseQuery, TextQuery,
 pub use meta::CacheStats;
 pub use params::{SearchParams, SignalScores};
 pub use planner::{PlanKind, QueryPlan};
-pub use read::{Hits, Record, Stats, parse_filter};
+pub use read::{FieldStats, Hits, Record, Stats, parse_filter};
 pub use rebuild::RebuildReport;
 pub(crate) use state::State;
 pub use tune::{SampleSource, TuneReport};
@@ -110,6 +115,8 @@ struct Writer {
     /// first, or from a build that did not write them): what `verify()` checks files against.
     vector_crcs: Vec<u32>,
     link_crcs: Vec<u32>,
+    /// The named vector fields' tables and checksums as of the last checkpoint.
+    fields: Vec<persist::FieldManifest>,
 }
 
 /// A named set of records searchable by vector similarity.
@@ -197,6 +204,17 @@ impl Collection {
                 self.name
             ))),
         }
+    }
+
+    /// Fails unless records have an unnamed vector (`what`: the operation, which acts on it).
+    fn check_default_vector(&self, what: &str) -> Result<()> {
+        if self.dim == 0 {
+            return Err(Error::invalid(format!(
+                "{what} acts on the unnamed vector; collection '{}' has named vector fields only",
+                self.name
+            )));
+        }
+        Ok(())
     }
 
     /// Fails with `ERR_READ_ONLY` on a read-only handle.

@@ -22,8 +22,10 @@ use serde::{Deserialize, Serialize};
 
 use super::account::loads_into_memory;
 use super::changes;
+use super::fields::{FieldSource, VectorField, field_dir};
 use super::format::{
-    FIRST_LINKS_DIR, FORMAT_VERSION, MANIFEST_MAGIC, RECORD_PREFIX, ROWS, SEGMENTS, WAL_FILE, corrupted, manifest_path,
+    FIELDS_DIR, FIRST_LINKS_DIR, FORMAT_VERSION, MANIFEST_MAGIC, RECORD_PREFIX, ROWS, SEGMENTS, WAL_FILE, corrupted,
+    manifest_path,
 };
 use super::index::{IndexSource, links_shift};
 use super::meta::MetadataStore;
@@ -31,6 +33,7 @@ use super::payload::Filterable;
 use super::queries::QueryLog;
 use super::rows::{self, Texts};
 use super::space::VectorSpace;
+use super::state::Written;
 use super::{Collection, OPEN, State, Writer};
 use crate::config::{CollectionConfig, DbOptions};
 use crate::error::{Error, Result};
@@ -60,6 +63,56 @@ pub(super) struct Manifest {
     /// CRC32 per HNSW link chunk, likewise.
     #[serde(default)]
     link_crcs: Vec<u32>,
+    /// Named vector fields, in the configuration's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    fields: Vec<FieldManifest>,
+}
+
+/// A named vector field's part of the manifest: its tables and rows at the checkpoint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(super) struct FieldManifest {
+    pub name: String,
+    chunk_shift: u32,
+    links_shift: u32,
+    rows: u64,
+    pub vector_crcs: Vec<u32>,
+    pub link_crcs: Vec<u32>,
+}
+
+impl FieldManifest {
+    /// A new field's entry (no rows yet).
+    pub(super) fn new(name: &str, config: &CollectionConfig) -> FieldManifest {
+        FieldManifest {
+            name: name.to_owned(),
+            chunk_shift: ChunkedVectors::shift_for(config.dimension),
+            links_shift: links_shift(config),
+            ..Default::default()
+        }
+    }
+
+    /// Opens the field this entry describes, from checkpoint `generation` of `dir`.
+    pub(super) fn open(
+        &self,
+        config: &CollectionConfig,
+        dir: Option<&Path>,
+        generation: u64,
+        read_only: bool,
+        load: bool,
+    ) -> Result<VectorField> {
+        VectorField::open(
+            &self.name,
+            FieldSource {
+                config,
+                dir,
+                generation,
+                chunk_shift: self.chunk_shift,
+                links_shift: self.links_shift,
+                rows: self.rows as usize,
+                read_only,
+                load,
+            },
+        )
+    }
 }
 
 fn first_links_dir() -> String {
@@ -166,6 +219,7 @@ impl Collection {
                     change_seq: 0,
                     vector_crcs: Vec::new(),
                     link_crcs: Vec::new(),
+                    fields: new_fields(&config),
                 };
                 write_manifest(&staging, &manifest)?;
                 drop(Wal::open(&staging.join(WAL_FILE), options.fsync, false)?);
@@ -193,7 +247,12 @@ impl Collection {
             None => MetadataStore::heap(Vec::new()),
         };
         let filterable = (!config.schema.is_empty()).then(|| Filterable::build(&config, &IdMap::default(), &metadata));
-        let state = State { space, ids: IdMap::default(), metadata, filterable, rebuilding: false, seq: 0 };
+        let fields = new_fields(&config)
+            .iter()
+            .zip(&config.vectors)
+            .map(|(f, (_, fc))| f.open(fc, dir.as_deref(), 0, false, load))
+            .collect::<Result<Vec<_>>>()?;
+        let state = State { space, ids: IdMap::default(), metadata, filterable, fields, rebuilding: false, seq: 0 };
         let writer = Writer {
             wal,
             seq: 0,
@@ -205,6 +264,7 @@ impl Collection {
             links_dir: first_links_dir(),
             vector_crcs: Vec::new(),
             link_crcs: Vec::new(),
+            fields: new_fields(&config),
         };
         Ok(Self::assemble(name.into(), dir, config, options, state, writer))
     }
@@ -249,7 +309,16 @@ impl Collection {
             },
             m.chunk_shift,
         )?;
-        let mut state = State { space, ids, metadata, filterable: None, rebuilding: false, seq: m.change_seq };
+        if m.fields.len() != m.config.vectors.len() {
+            return Err(corrupted(manifest_path(&dir), "its vector fields and their tables disagree"));
+        }
+        let fields = m
+            .fields
+            .iter()
+            .zip(&m.config.vectors)
+            .map(|(f, (_, fc))| f.open(fc, Some(&dir), m.generation, read_only, load))
+            .collect::<Result<Vec<_>>>()?;
+        let mut state = State { space, ids, metadata, filterable: None, fields, rebuilding: false, seq: m.change_seq };
         if !m.config.schema.is_empty() {
             state.filterable = Some(Filterable::open(&dir, m.generation, &m.config, &state.ids, &state.metadata)?);
         }
@@ -259,6 +328,15 @@ impl Collection {
             (None, if wal_path.exists() { Wal::read_records(&wal_path)? } else { Vec::new() })
         } else {
             remove_stale_files(&dir, m.generation, &m.links_dir, state.metadata.path());
+            for f in &m.fields {
+                remove_stale_files(&field_dir(&dir, &f.name), m.generation, FIRST_LINKS_DIR, None);
+            }
+            // A field dropped (or one being added) when the process died.
+            for entry in fs::read_dir(dir.join(FIELDS_DIR)).into_iter().flatten().flatten() {
+                if !m.fields.iter().any(|f| *entry.file_name() == *f.name) {
+                    let _ = fs::remove_dir_all(entry.path());
+                }
+            }
             Wal::finish_rotation(&wal_path)?;
             changes::prune(&dir, options.change_retention)?;
             if version >= 2 && !wal_path.exists() {
@@ -291,6 +369,7 @@ impl Collection {
             links_dir: m.links_dir.clone(),
             vector_crcs: m.vector_crcs,
             link_crcs: m.link_crcs,
+            fields: m.fields,
         };
         let legacy_wal = version < 5 && writer.wal.as_ref().is_some_and(|w| !w.is_empty());
         let c = Self::assemble(m.name, Some(dir), m.config, options, state, writer);
@@ -345,7 +424,9 @@ impl Collection {
         // The writer may have rebuilt or changed the schema: the configuration comes with
         // the checkpoint.
         let config = fresh.config();
-        if config.schema_json() != self.config.read().schema_json() {
+        let fields = |c: &CollectionConfig| c.vectors.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        let before = self.config.read().clone();
+        if config.schema_json() != before.schema_json() || fields(&config) != fields(&before) {
             self.schema_version.fetch_add(1, Ordering::AcqRel);
         }
         *self.config.write() = config;
@@ -370,6 +451,15 @@ impl Collection {
             let vector_crcs = st.space.vectors.checksums(&w.vector_crcs);
             // Linking rewrites lists all over the graph: every link chunk is summed afresh.
             let link_crcs = st.space.index.links().map_or_else(Vec::new, |links| links.checksums(&[]));
+            let fields = st
+                .fields
+                .iter()
+                .zip(&w.fields)
+                .map(|(f, last)| {
+                    let (vector_crcs, link_crcs) = f.checksums(&last.vector_crcs);
+                    FieldManifest { rows: f.rows() as u64, vector_crcs, link_crcs, ..last.clone() }
+                })
+                .collect();
             let manifest = Manifest {
                 name: self.name.clone(),
                 config: self.config(),
@@ -382,22 +472,35 @@ impl Collection {
                 change_seq: w.changes,
                 vector_crcs,
                 link_crcs,
+                fields,
             };
             write_manifest(dir, &manifest)?;
             st.space.vectors.mark_clean();
+            for f in &st.fields {
+                f.space.vectors.mark_clean();
+            }
             w.vector_crcs = manifest.vector_crcs;
             w.link_crcs = manifest.link_crcs;
+            w.fields = manifest.fields;
             let mmap = self.config.read().mmap;
             st.space.release_full_precision(mmap, self.memory_bounded())?;
             st.metadata.release_resident();
         }
         changes::retire_wal(dir, wal, w.wal_first_change.take(), self.options.change_retention)?;
-        for kind in SEGMENTS {
-            let _ = fs::remove_file(kind.path(dir, w.generation));
+        let fields: Vec<String> = w.fields.iter().map(|f| f.name.clone()).collect();
+        for d in std::iter::once(dir.clone()).chain(fields.iter().map(|name| field_dir(dir, name))) {
+            for kind in SEGMENTS {
+                let _ = fs::remove_file(kind.path(&d, w.generation));
+            }
         }
         w.generation = generation;
         Ok(())
     }
+}
+
+/// The manifest entries of `config`'s named vector fields, new.
+fn new_fields(config: &CollectionConfig) -> Vec<FieldManifest> {
+    config.vectors.iter().map(|(name, c)| FieldManifest::new(name, c)).collect()
 }
 
 /// Checks that the WAL records after `after` follow it without a gap; returns them decoded.
@@ -420,9 +523,9 @@ fn check_sequence(records: &[Vec<u8>], after: u64, dim: usize) -> std::result::R
 
 /// Applies ops checked by [`check_sequence`] (logged after op `after`) to `state`; returns
 /// the last op applied and the rows the caller must link. `state.seq` follows the changes.
-fn replay(state: &mut State, ops: Vec<Logged>, after: u64, dim: usize, wal_path: &Path) -> Result<(u64, Vec<u32>)> {
+fn replay(state: &mut State, ops: Vec<Logged>, after: u64, dim: usize, wal_path: &Path) -> Result<(u64, Written)> {
     let mut seq = after;
-    let mut written = Vec::new();
+    let mut written = Written::default();
     for Logged { seq: op_seq, changes, op } in ops {
         // Records before format 5 name no change numbers: they count on from the last.
         state.seq = changes.map_or(state.seq, |c| c.first - 1) + op.len() as u64;
@@ -434,8 +537,7 @@ fn replay(state: &mut State, ops: Vec<Logged>, after: u64, dim: usize, wal_path:
             seq = op_seq;
             continue;
         }
-        let rows = state.rows_after(&op);
-        state.space.reserve(rows)?;
+        state.reserve_for(&op)?;
         let rows = state
             .apply(&op, dim)
             .map_err(|reason| corrupted(wal_path.to_path_buf(), format!("op {op_seq}: {reason}")))?;

@@ -1,7 +1,7 @@
 //! Reads: get by id, exact search (single and batch), counts and stats.
 
 use libravdb_core::index::Walk;
-use libravdb_core::{FlatIndex, Neighbor, distance::normalize};
+use libravdb_core::{FlatIndex, Neighbor, VectorRows, distance::normalize};
 use rayon::prelude::*;
 
 use super::meta::CacheStats;
@@ -29,9 +29,12 @@ pub fn parse_filter(json: &str) -> Result<Filter> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     pub id: String,
-    /// As stored (unit length for cosine collections).
+    /// The default field's vector as stored (unit length for cosine collections); empty in a
+    /// collection of named fields only, or when a scan leaves vectors out.
     pub vector: Vec<f32>,
     pub metadata: Option<String>,
+    /// The named vector fields the record has, in the configuration's order (as stored).
+    pub named: Vec<(String, Vec<f32>)>,
 }
 
 /// Results of one or more queries, columnar: query `q`'s hits are the `counts[q]` entries
@@ -112,6 +115,23 @@ pub struct Stats {
     pub memory: crate::memory::MemoryParts,
     /// The metadata text cache's counters (on-disk collections).
     pub metadata_cache: CacheStats,
+    /// Each named vector field, in the configuration's order.
+    pub fields: Vec<FieldStats>,
+}
+
+/// One named vector field's part of `stats()`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldStats {
+    pub name: String,
+    pub dimension: usize,
+    pub metric: &'static str,
+    pub index: &'static str,
+    /// Records that have the field.
+    pub count: usize,
+    /// Rows of the field's table (replaced and deleted vectors included).
+    pub rows: usize,
+    pub vector_bytes: usize,
+    pub index_bytes: usize,
 }
 
 impl Collection {
@@ -124,11 +144,7 @@ impl Collection {
     pub fn get(&self, id: &str) -> Result<Option<Record>> {
         let st = self.read_state()?;
         let Some(row) = st.ids.get(id) else { return Ok(None) };
-        Ok(Some(Record {
-            id: id.to_owned(),
-            vector: st.space.vectors.row(row).to_vec(),
-            metadata: st.metadata_of(row)?,
-        }))
+        st.record(row, true).map(Some)
     }
 
     /// A page of a scan in row order: up to `limit` live records after row `after` (None: from
@@ -151,11 +167,7 @@ impl Collection {
         while row < st.ids.rows() && out.len() < limit {
             let r = row as u32;
             if st.ids.is_live(r) && filter.is_none_or(|f| st.row_matches(f, r)) {
-                out.push(Record {
-                    id: st.ids.id(r).to_owned(),
-                    vector: if include_vectors { st.space.vectors.row(r).to_vec() } else { Vec::new() },
-                    metadata: st.metadata_of(r)?,
-                });
+                out.push(st.record(r, include_vectors)?);
             }
             row += 1;
         }
@@ -313,6 +325,14 @@ impl Collection {
     /// Fails unless `queries` is a non-empty row-major block of this dimension.
     pub(super) fn check_query_block(&self, queries: &[f32], what: &str) -> Result<()> {
         let dim = self.dimension();
+        if dim == 0 {
+            let config = self.config.read();
+            let names: Vec<&str> = config.vectors.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(Error::invalid(format!(
+                "this collection has named vector fields only ({}): name the one to search with `using`",
+                names.join(", ")
+            )));
+        }
         if queries.is_empty() || !queries.len().is_multiple_of(dim) {
             return Err(Error::DimensionMismatch { what: what.into(), expected: dim, got: queries.len() });
         }
@@ -321,6 +341,13 @@ impl Collection {
 
     pub(super) fn check_search(&self, queries: &[f32], params: SearchParams) -> Result<()> {
         self.check_query_block(queries, "query vector")?;
+        check_params(params)
+    }
+}
+
+/// Checks a search's parameters (k, breadth, range bound, diversity).
+pub(super) fn check_params(params: SearchParams) -> Result<()> {
+    {
         if params.k == 0 || params.k > MAX_K {
             return Err(Error::invalid(format!("k must be an integer from 1 to {MAX_K}, got {}", params.k)));
         }
@@ -341,7 +368,9 @@ impl Collection {
         }
         Ok(())
     }
+}
 
+impl Collection {
     /// Validates queries and normalises them for cosine; offers them to the sample of
     /// recent queries (`tune()` measures recall on it).
     pub(super) fn prepare_queries(&self, queries: &[f32]) -> Result<Vec<f32>> {
@@ -352,23 +381,7 @@ impl Collection {
 
     /// Checks that query vectors hold only finite numbers; normalises them for cosine.
     pub(super) fn prepare_vectors(&self, queries: &[f32]) -> Result<Vec<f32>> {
-        if let Some((i, x)) = queries.iter().enumerate().find(|(_, x)| !x.is_finite()) {
-            let dim = self.dimension();
-            return Err(Error::invalid(format!(
-                "query {} has {x} at position {}; queries must contain only finite numbers",
-                i / dim,
-                i % dim
-            )));
-        }
-        let mut out = queries.to_vec();
-        if self.metric.normalizes() {
-            for (q, v) in out.chunks_exact_mut(self.dimension()).enumerate() {
-                if !normalize(v) {
-                    return Err(Error::invalid(format!("query {q} is all zeros, which has no cosine direction")));
-                }
-            }
-        }
-        Ok(out)
+        prepare_vectors(queries, self.dimension(), self.metric)
     }
 
     pub(super) fn collect_hits(&self, st: &State, found: &[Vec<Neighbor>], params: SearchParams) -> Result<Hits> {
@@ -475,11 +488,60 @@ impl Collection {
             metadata_cache: st.metadata.cache_stats(),
             mmap,
             vectors_in_memory: !st.space.vectors.is_mapped(),
+            fields: st
+                .fields
+                .iter()
+                .map(|f| FieldStats {
+                    name: f.name.clone(),
+                    dimension: f.space.vectors.dim(),
+                    metric: f.metric.as_str(),
+                    index: f.space.index.kind(),
+                    count: f.live_count(),
+                    rows: f.rows(),
+                    vector_bytes: f.rows() * f.space.vectors.dim() * 4,
+                    index_bytes: f.space.index.active().bytes(),
+                })
+                .collect(),
         })
     }
 }
 
+/// Checks that query vectors (rows of `dim`) hold only finite numbers; normalises them when
+/// `metric` asks.
+pub(super) fn prepare_vectors(queries: &[f32], dim: usize, metric: libravdb_core::Metric) -> Result<Vec<f32>> {
+    if let Some((i, x)) = queries.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+        return Err(Error::invalid(format!(
+            "query {} has {x} at position {}; queries must contain only finite numbers",
+            i / dim,
+            i % dim
+        )));
+    }
+    let mut out = queries.to_vec();
+    if metric.normalizes() {
+        for (q, v) in out.chunks_exact_mut(dim).enumerate() {
+            if !normalize(v) {
+                return Err(Error::invalid(format!("query {q} is all zeros, which has no cosine direction")));
+            }
+        }
+    }
+    Ok(out)
+}
+
 impl State {
+    /// The record of live row `row`, with its vectors when `vectors` says so.
+    pub(super) fn record(&self, row: u32, vectors: bool) -> Result<Record> {
+        Ok(Record {
+            id: self.ids.id(row).to_owned(),
+            vector: if vectors && !self.space.none { self.space.vectors.row(row).to_vec() } else { Vec::new() },
+            metadata: self.metadata_of(row)?,
+            named: if vectors {
+                self.fields.iter().filter_map(|f| Some((f.name.clone(), f.vector_of(row)?.to_vec()))).collect()
+            } else {
+                Vec::new()
+            },
+        })
+    }
+
     /// The `k` nearest live rows to the prepared query `q` that pass `filter`, run as
     /// `planned` (None: unfiltered); `breadth` is the unfiltered search's.
     pub(super) fn nearest(

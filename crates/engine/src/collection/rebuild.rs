@@ -126,6 +126,7 @@ impl Collection {
         cancel: &Cancel,
     ) -> Result<RebuildReport> {
         self.check_writable()?;
+        self.check_default_vector("rebuild()")?;
         let Some(only) = self.rebuild_lock.try_lock() else {
             return Err(Error::invalid(format!("a rebuild of collection '{}' is already running", self.name)));
         };

@@ -20,6 +20,9 @@ pub(crate) struct VectorSpace {
     pub index: IndexState,
     /// Quantized codes, when the field is configured with quantization.
     pub quant: Option<QuantState>,
+    /// No field at all: the default field of a collection of named vector fields only (a
+    /// placeholder that is never written, linked or searched).
+    pub none: bool,
 }
 
 impl VectorSpace {
@@ -28,6 +31,9 @@ impl VectorSpace {
     pub(super) fn open(source: IndexSource, chunk_shift: u32) -> Result<VectorSpace> {
         let (config, rows) = (source.config, source.rows);
         let dim = config.dimension;
+        if dim == 0 {
+            return VectorSpace::empty(0, chunk_shift);
+        }
         let vectors = match source.dir.map(vectors_dir) {
             Some(d) if source.load => ChunkedVectors::open_loaded(&d, dim, chunk_shift, rows, source.read_only)?,
             Some(d) if source.read_only => ChunkedVectors::open_read_only(&d, dim, chunk_shift, rows)?,
@@ -39,16 +45,24 @@ impl VectorSpace {
             (Some(qc), Some(dir)) => Some(QuantState::load(dir, source.generation, qc, rows)?),
         };
         let index = IndexState::open(source)?;
-        Ok(VectorSpace { vectors, index, quant })
+        Ok(VectorSpace { vectors, index, quant, none: false })
     }
 
-    /// An empty flat space (what a closed collection keeps).
+    /// An empty flat space (what a closed collection keeps); dimension 0: no field.
     pub(super) fn empty(dim: usize, shift: u32) -> Result<VectorSpace> {
-        Ok(VectorSpace { vectors: ChunkedVectors::open(None, dim, shift, 0)?, index: IndexState::empty(), quant: None })
+        Ok(VectorSpace {
+            vectors: ChunkedVectors::open(None, dim.max(1), shift, 0)?,
+            index: IndexState::empty(),
+            quant: None,
+            none: dim == 0,
+        })
     }
 
     /// Maps the chunks `rows` rows need (vectors and links), so that applying does no I/O.
     pub(super) fn reserve(&mut self, rows: usize) -> Result<()> {
+        if self.none {
+            return Ok(());
+        }
         self.vectors.reserve(rows)?;
         if let IndexState::Hnsw(g) = &mut self.index {
             g.level0_mut().reserve(rows)?;
@@ -58,6 +72,9 @@ impl VectorSpace {
 
     /// Writes row `row`'s vector and its code.
     pub(super) fn set_row(&mut self, row: u32, v: &[f32]) -> Result<()> {
+        if self.none {
+            return Ok(());
+        }
         self.vectors.set_row(row, v)?;
         if let Some(q) = &mut self.quant {
             q.encode_row(row, v);
@@ -68,7 +85,7 @@ impl VectorSpace {
     /// Links `rows` into the index, in parallel on the worker pool. (An untrained IVF-PQ
     /// index files every live row when it trains.)
     pub(super) fn link(&self, rows: &[u32]) {
-        if !rows.is_empty() {
+        if !rows.is_empty() && !self.none {
             pool().install(|| self.index.active().add(&self.vectors, rows));
         }
     }

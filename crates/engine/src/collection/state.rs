@@ -6,6 +6,7 @@ use std::path::Path;
 use libravdb_core::index::Walk;
 use libravdb_core::{Metric, Neighbor};
 
+use super::fields::VectorField;
 use super::format::{Persistent, VerifyReport, corrupted};
 use super::meta::{Damaged, MetadataStore};
 use super::payload::Filterable;
@@ -32,6 +33,8 @@ pub(crate) struct State {
     pub metadata: MetadataStore,
     /// Payload indexes, when the collection has a schema.
     pub filterable: Option<Filterable>,
+    /// Named vector fields, in the configuration's order (see fields.rs).
+    pub fields: Vec<VectorField>,
     /// A `rebuild()` is building a new index beside this one.
     pub rebuilding: bool,
     /// Change-feed sequence number of the last record write applied: what a snapshot
@@ -47,9 +50,15 @@ impl State {
             ids: IdMap::default(),
             metadata: MetadataStore::heap(Vec::new()),
             filterable: None,
+            fields: Vec::new(),
             rebuilding: false,
             seq: 0,
         })
+    }
+
+    /// Named vector field `name`.
+    pub(super) fn field(&self, name: &str) -> Option<&VectorField> {
+        self.fields.iter().find(|f| f.name == name)
     }
 
     /// Row `row`'s metadata for a caller that returns it; `ERR_CORRUPTED` naming the record
@@ -69,6 +78,9 @@ impl State {
         if let Some(p) = &self.filterable {
             f(p)?;
         }
+        for field in &self.fields {
+            f(field)?;
+        }
         Ok(())
     }
 
@@ -83,6 +95,24 @@ impl State {
             c.check(dir, generation, report);
             Ok(())
         });
+    }
+}
+
+/// Rows a write appended, which the caller links into the indexes: the default field's and
+/// each named field's (in `State::fields` order).
+#[derive(Debug, Default)]
+pub(crate) struct Written {
+    pub rows: Vec<u32>,
+    pub fields: Vec<Vec<u32>>,
+}
+
+impl Written {
+    pub fn extend(&mut self, other: Written) {
+        self.rows.extend(other.rows);
+        self.fields.resize_with(self.fields.len().max(other.fields.len()), Vec::new);
+        for (mine, theirs) in self.fields.iter_mut().zip(other.fields) {
+            mine.extend(theirs);
+        }
     }
 }
 
@@ -105,15 +135,29 @@ impl State {
         self.rebuilding || self.space.index.appends_on_update()
     }
 
+    /// Maps the chunks `op` needs (vectors and links of every field), so that applying does
+    /// no I/O.
+    pub(super) fn reserve_for(&mut self, op: &Op) -> Result<()> {
+        let rows = self.rows_after(op);
+        self.space.reserve(rows)?;
+        for f in &mut self.fields {
+            f.reserve(op.len())?;
+        }
+        Ok(())
+    }
+
     /// Registers rows appended by `apply` with the index (they are linked by [`State::link`]).
     pub(super) fn register_rows(&mut self) -> Result<()> {
         self.space.index.register_rows(self.ids.rows())
     }
 
-    /// Links `rows` (written by `apply`) into the index, in parallel on the worker pool.
-    /// Runs under the collection's read lock: searches go on meanwhile.
-    pub(super) fn link(&self, rows: &[u32]) {
-        self.space.link(rows);
+    /// Links the rows `apply` wrote into the indexes, in parallel on the worker pool. Runs
+    /// under the collection's read lock: searches go on meanwhile.
+    pub(super) fn link(&self, written: &Written) {
+        self.space.link(&written.rows);
+        for (field, rows) in self.fields.iter().zip(&written.fields) {
+            field.space.link(rows);
+        }
     }
 
     /// The `k` nearest live rows of one prepared query (on codes + re-rank when quantized).
@@ -157,6 +201,6 @@ impl State {
     /// Repairs the index around deleted rows (after which nothing refers to them); returns
     /// how many neighbour lists were rewritten (HNSW) or list entries removed (IVF-PQ).
     pub(super) fn repair(&self) -> usize {
-        self.space.repair(&|row| !self.ids.is_live(row))
+        self.space.repair(&|row| !self.ids.is_live(row)) + self.fields.iter().map(VectorField::repair).sum::<usize>()
     }
 }

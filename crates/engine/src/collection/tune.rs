@@ -91,6 +91,7 @@ impl Collection {
         cancel: &Cancel,
     ) -> Result<TuneReport> {
         self.check_writable()?;
+        self.check_default_vector("tune()")?;
         RecallTarget::new("targetRecall", target)?;
         if !(1..=1000).contains(&k) {
             return Err(Error::invalid(format!("k must be an integer from 1 to 1000, got {k}")));

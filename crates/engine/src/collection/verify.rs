@@ -25,13 +25,18 @@ impl Collection {
         let wal = dir.join(WAL_FILE);
         report.file(wal.clone(), Wal::read_records(&wal).map(drop).map_err(Error::from));
         super::changes::check_archives(dir, &mut report);
-        report.chunks(st.space.vectors.occupied_chunks(), st.space.vectors.verify(&w.vector_crcs));
-        if let Some(links) = st.space.index.links() {
-            // Linking rewrites lists across the whole graph: links are checkable only while
-            // nothing has been written since the checkpoint.
-            let unchanged = w.wal.as_ref().is_some_and(Wal::is_empty);
-            report
-                .chunks(links.occupied_chunks(), if unchanged { links.verify(&w.link_crcs) } else { (0, Vec::new()) });
+        // Linking rewrites lists across the whole graph: links are checkable only while
+        // nothing has been written since the checkpoint.
+        let unchanged = w.wal.as_ref().is_some_and(Wal::is_empty);
+        let fields = st.fields.iter().zip(&w.fields).map(|(f, m)| (&f.space, &m.vector_crcs[..], &m.link_crcs[..]));
+        for (space, vector_crcs, link_crcs) in
+            std::iter::once((&st.space, &w.vector_crcs[..], &w.link_crcs[..])).chain(fields)
+        {
+            report.chunks(space.vectors.occupied_chunks(), space.vectors.verify(vector_crcs));
+            if let Some(links) = space.index.links() {
+                report
+                    .chunks(links.occupied_chunks(), if unchanged { links.verify(link_crcs) } else { (0, Vec::new()) });
+            }
         }
         Ok(report)
     }

@@ -8,15 +8,17 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
-use libravdb_core::{Metric, distance::normalize};
 use rayon::prelude::*;
 
+use super::checks::{
+    ItemProblem, check_id, check_metadata, check_named_blocks, check_named_update, check_vector, prepared,
+};
 use super::meta::Damaged;
+use super::state::Written;
 use super::{Collection, POISONED, State, Writer};
 use crate::cancel::Cancel;
-use crate::config::MAX_ID_BYTES;
 use crate::error::{Error, ErrorCode, Result};
-use crate::ops::{ChangeInfo, MetadataChange, Op, UpdateItem};
+use crate::ops::{ChangeInfo, MetadataChange, NamedVectors, Op, UpdateItem};
 use crate::pool::pool;
 
 /// Items of a logged batch applied per hold of the state's write lock (a few ms of memory
@@ -63,71 +65,8 @@ pub struct UpdateInput {
     pub id: String,
     pub vector: Option<Vec<f32>>,
     pub metadata: MetadataChange,
-}
-
-type ItemProblem = (ErrorCode, String);
-
-/// Checks metadata JSON against the schema: an object whose schema fields, when present and
-/// not null, hold values of their declared type.
-fn check_metadata(
-    json: Option<&str>,
-    schema: &[(String, libravdb_filter::FieldType)],
-) -> std::result::Result<(), ItemProblem> {
-    let Some(json) = json else { return Ok(()) };
-    let value: serde_json::Value = serde_json::from_str(json)
-        .map_err(|e| (ErrorCode::InvalidArgument, format!("metadata is not valid JSON: {e}")))?;
-    let Some(obj) = value.as_object() else {
-        return Err((ErrorCode::InvalidArgument, "metadata must be a JSON object".into()));
-    };
-    for (name, t) in schema {
-        if let Some(v) = libravdb_filter::eval::lookup(obj, name)
-            && !v.is_null()
-            && !t.accepts(v)
-        {
-            let shown: String = v.to_string().chars().take(60).collect();
-            return Err((ErrorCode::Schema, format!("metadata.{name} must be {}, got {shown}", t.as_str())));
-        }
-    }
-    Ok(())
-}
-
-fn check_id(id: &str) -> std::result::Result<(), ItemProblem> {
-    if id.is_empty() {
-        return Err((ErrorCode::InvalidArgument, "id is empty; ids must be non-empty strings".into()));
-    }
-    if id.contains('\0') {
-        return Err((ErrorCode::InvalidArgument, "id contains a NUL character, which ids may not hold".into()));
-    }
-    if id.len() > MAX_ID_BYTES {
-        return Err((
-            ErrorCode::InvalidArgument,
-            format!("id is {} bytes long; the limit is {MAX_ID_BYTES}", id.len()),
-        ));
-    }
-    Ok(())
-}
-
-/// Checks that a vector is usable under `metric`: finite values, and a direction for cosine.
-fn check_vector(v: &[f32], metric: Metric) -> std::result::Result<(), ItemProblem> {
-    if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
-        return Err((
-            ErrorCode::InvalidArgument,
-            format!("vector[{i}] is {x}; vectors must contain only finite numbers"),
-        ));
-    }
-    if metric.normalizes() && v.iter().all(|&x| x == 0.0) {
-        return Err((ErrorCode::InvalidArgument, "vector is all zeros, which has no cosine direction".into()));
-    }
-    Ok(())
-}
-
-/// A copy of `v` ready to store: normalised for cosine.
-fn prepared(v: &[f32], metric: Metric) -> Vec<f32> {
-    let mut out = v.to_vec();
-    if metric.normalizes() {
-        normalize(&mut out);
-    }
-    out
+    /// Named vector fields to set (`Some`) or remove (`None`); the others are kept.
+    pub named: Vec<(String, Option<Vec<f32>>)>,
 }
 
 /// Collects per-item problems and the indexes of the items that passed.
@@ -229,6 +168,23 @@ impl Collection {
         opts: BatchOptions,
         cancel: &Cancel,
     ) -> Result<BatchReport> {
+        self.put_batch_named(ids, vectors, metadata, Vec::new(), upsert, opts, cancel)
+    }
+
+    /// [`Collection::put_batch`] with named vector fields' vectors: per field, which records
+    /// carry it and their vectors (not prepared). A field a record does not carry, it lacks
+    /// (an upsert replaces the record whole).
+    #[allow(clippy::too_many_arguments)]
+    pub fn put_batch_named(
+        &self,
+        ids: Vec<String>,
+        vectors: &[f32],
+        metadata: Vec<Option<String>>,
+        named: Vec<NamedVectors<'_>>,
+        upsert: bool,
+        opts: BatchOptions,
+        cancel: &Cancel,
+    ) -> Result<BatchReport> {
         let dim = self.dimension();
         let n = ids.len();
         if vectors.len() != n * dim {
@@ -241,17 +197,26 @@ impl Collection {
         if metadata.len() != n {
             return Err(Error::invalid(format!("{n} ids need {n} metadata entries, got {}", metadata.len())));
         }
+        let fields = check_named_blocks(&self.config.read(), &named, n)?;
         self.check_writable()?;
         let metric = self.metric;
         let mut w = self.writer.lock();
         let mut triage = {
             let st = self.read_state()?;
             let schema = self.checked_fields(&st);
-            let vector_checks: Vec<_> = pool()
-                .install(|| vectors.par_chunks_exact(dim).with_min_len(256).map(|v| check_vector(v, metric)).collect());
+            let vector_checks: Vec<_> = pool().install(|| {
+                vectors.par_chunks_exact(dim.max(1)).with_min_len(256).map(|v| check_vector(v, metric)).collect()
+            });
+            let named_checks: Vec<Vec<Option<std::result::Result<(), ItemProblem>>>> = named
+                .iter()
+                .zip(&fields)
+                .map(|(block, field)| block.per_record().map(|v| v.map(|v| check_vector(v, field.metric))).collect())
+                .collect();
             let presence = if upsert { Presence::Any } else { Presence::New };
             Triage::run(&st, ids.iter().map(String::as_str), presence, cancel, |i| {
-                vector_checks[i].clone().and_then(|()| check_metadata(metadata[i].as_deref(), &schema))
+                let default = if dim > 0 { vector_checks[i].clone() } else { Ok(()) };
+                let named = named_checks.iter().find_map(|c| c[i].clone().filter(|r| r.is_err()));
+                default.and(named.unwrap_or(Ok(()))).and_then(|()| check_metadata(metadata[i].as_deref(), &schema))
             })?
         };
         if let Some(rejected) = triage.rejection(opts) {
@@ -271,8 +236,23 @@ impl Collection {
             let meta_v = triage.valid.iter().map(|&i| metadata[i].take()).collect();
             (ids_v, meta_v)
         };
+        let op_named = named
+            .iter()
+            .zip(&fields)
+            .map(|(block, field)| {
+                let per_record: Vec<Option<&[f32]>> = block.per_record().collect();
+                let kept = triage.valid.iter().map(|&i| per_record[i]);
+                NamedVectors {
+                    field: block.field.clone(),
+                    dim: block.dim,
+                    present: kept.clone().map(|v| v.is_some()).collect(),
+                    vectors: Cow::Owned(kept.flatten().flat_map(|v| prepared(v, field.metric)).collect()),
+                }
+            })
+            .collect();
         let replaced = std::mem::take(&mut triage.existed);
-        self.commit(&mut w, Op::Put { upsert, ids: op_ids, vectors: op_vectors, metadata: op_meta }, replaced, cancel)?;
+        let op = Op::Put { upsert, ids: op_ids, vectors: op_vectors, metadata: op_meta, named: op_named };
+        self.commit(&mut w, op, replaced, cancel)?;
         Ok(triage.report())
     }
 
@@ -282,6 +262,7 @@ impl Collection {
         let dim = self.dimension();
         let metric = self.metric;
         let mut w = self.writer.lock();
+        let config = self.config();
         let mut triage = {
             let st = self.read_state()?;
             let schema = self.checked_fields(&st);
@@ -290,7 +271,12 @@ impl Collection {
                 if let MetadataChange::Set(json) = &item.metadata {
                     check_metadata(Some(json), &schema)?;
                 }
+                check_named_update(&config, &item.named)?;
                 match &item.vector {
+                    Some(_) if dim == 0 => Err((
+                        ErrorCode::InvalidArgument,
+                        "this collection has named vector fields only: set them with vectors".into(),
+                    )),
                     Some(v) if v.len() != dim => Err((
                         ErrorCode::DimensionMismatch,
                         format!("vector has dimension {}, the collection's dimension is {dim}", v.len()),
@@ -313,6 +299,14 @@ impl Collection {
                     id: std::mem::take(&mut item.id),
                     vector: item.vector.as_deref().map(|v| prepared(v, metric)),
                     metadata: std::mem::replace(&mut item.metadata, MetadataChange::Keep),
+                    named: std::mem::take(&mut item.named)
+                        .into_iter()
+                        .map(|(name, v)| {
+                            let metric = config.vector_field(&name).map_or(metric, |(_, f)| f.metric);
+                            let v = v.map(|v| prepared(&v, metric));
+                            (name, v)
+                        })
+                        .collect(),
                 }
             })
             .collect();
@@ -469,12 +463,11 @@ impl Collection {
             // Map the chunks new rows need now, so that applying after the WAL write does no I/O.
             let mut st = self.state.write();
             self.admit(&mut st, &op)?;
-            let rows = st.rows_after(&op);
-            st.space.reserve(rows)?;
+            st.reserve_for(&op)?;
             st.metadata.reserve(op.metadata_bytes())?;
         }
         let changes = self.log(w, &op, replaced)?;
-        let mut written = Vec::new();
+        let mut written = Written::default();
         for start in (0..op.len()).step_by(APPLY_SLICE) {
             let items = start..(start + APPLY_SLICE).min(op.len());
             let mut st = self.state.write();

@@ -408,6 +408,7 @@ impl CollectionConfig {
             recall_target: None,
             memory_limit: None,
             mmap: Default::default(),
+            vectors: Vec::new(),
         }
         .with_recall_target(&index)?;
         config.check_index_and_quantization()?;

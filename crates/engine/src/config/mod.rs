@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::memory::MemoryGovernor;
 
 mod api;
+mod fields;
 
 pub use api::{IndexSpec, QuantSpec, TypeOptions, index_options, options_json, quantization_options};
 
@@ -289,6 +290,11 @@ pub struct CollectionConfig {
     /// `storage.mmap`: how on-disk vectors and links are held.
     #[serde(default)]
     pub mmap: MmapMode,
+    /// Named vector fields (DESIGN §13), in declaration order: each its own dimension, metric,
+    /// index, quantization and recall target (its schema and storage fields unused). A
+    /// collection of named fields only has `dimension` 0: no default field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vectors: Vec<(String, CollectionConfig)>,
 }
 
 /// `storage.mmap` of an on-disk collection.

@@ -71,7 +71,12 @@ fn update_upsert_and_delete() {
     let db = Database::open(None, DbOptions::default()).unwrap();
     let c = db.create_collection("c", config(2, "l2")).unwrap();
     insert(&c, "r", &[0.0, 0.0, 1.0, 1.0]);
-    let upd = |id: &str, vector: Option<Vec<f32>>, metadata| UpdateInput { id: id.into(), vector, metadata };
+    let upd = |id: &str, vector: Option<Vec<f32>>, metadata| UpdateInput {
+        id: id.into(),
+        vector,
+        metadata,
+        named: Vec::new(),
+    };
     let r = c
         .update_batch(
             vec![

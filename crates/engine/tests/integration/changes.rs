@@ -77,9 +77,14 @@ fn each_write_is_a_change_in_commit_order() {
     put(&c, &["a", "b", "c"], false, 1);
     put(&c, &["b", "d"], true, 2); // b replaces, d is new
     let items = vec![
-        UpdateInput { id: "a".into(), vector: Some(vec![9.0; DIM]), metadata: MetadataChange::Keep },
-        UpdateInput { id: "c".into(), vector: None, metadata: MetadataChange::Clear },
-        UpdateInput { id: "d".into(), vector: None, metadata: MetadataChange::Set("{\"x\":1}".into()) },
+        UpdateInput { id: "a".into(), vector: Some(vec![9.0; DIM]), metadata: MetadataChange::Keep, named: Vec::new() },
+        UpdateInput { id: "c".into(), vector: None, metadata: MetadataChange::Clear, named: Vec::new() },
+        UpdateInput {
+            id: "d".into(),
+            vector: None,
+            metadata: MetadataChange::Set("{\"x\":1}".into()),
+            named: Vec::new(),
+        },
     ];
     c.update_batch(items, BatchOptions::default(), &Cancel::new()).unwrap();
     c.delete_batch(vec!["b".into()], BatchOptions::default(), &Cancel::new()).unwrap();

@@ -183,6 +183,7 @@ fn payload_indexes_follow_updates_deletes_and_reopen() {
             id: "r1".into(),
             vector: None,
             metadata: libravdb_engine::MetadataChange::Set("{\"bucket\":7}".into()),
+            named: Vec::new(),
         };
         c.update_batch(vec![upd], BatchOptions::default(), &Cancel::new()).unwrap();
         c.delete_batch(vec!["r7".into()], BatchOptions::default(), &Cancel::new()).unwrap();

@@ -65,7 +65,12 @@ fn updates_relink_and_deletes_plus_optimize_keep_recall() {
     // Move a record: the new vector is found, the old position is not.
     let target: Vec<f32> = q[..dim].to_vec();
     for c in [&h, &f] {
-        let item = UpdateInput { id: "r-7".into(), vector: Some(target.clone()), metadata: MetadataChange::Keep };
+        let item = UpdateInput {
+            id: "r-7".into(),
+            vector: Some(target.clone()),
+            metadata: MetadataChange::Keep,
+            named: Vec::new(),
+        };
         c.update_batch(vec![item], BatchOptions::default(), &Cancel::new()).unwrap();
     }
     assert_eq!(h.search(&target, params(1)).unwrap().ids, vec!["r-7".to_string()]);

@@ -6,6 +6,7 @@ mod common;
 mod filter;
 mod hnsw;
 mod ivf;
+mod named;
 mod quant;
 mod rebuild;
 mod recovery;

@@ -147,6 +147,7 @@ fn writes_during_the_addition_reach_the_new_index() {
                         id: format!("r{row}"),
                         vector: None,
                         metadata: MetadataChange::Set(format!(r#"{{"bucket":{}}}"#, 100 + i % 5)),
+                        named: Vec::new(),
                     }],
                     BatchOptions::default(),
                     &Cancel::new(),

@@ -104,7 +104,12 @@ fn the_text_index_equals_a_rebuild_after_writes_reopen_crash_and_optimize() {
                     docs.insert(id, (v, m));
                 }
                 2 if docs.contains_key(&id) => {
-                    let item = UpdateInput { id: id.clone(), vector: None, metadata: MetadataChange::Set(m.clone()) };
+                    let item = UpdateInput {
+                        id: id.clone(),
+                        vector: None,
+                        metadata: MetadataChange::Set(m.clone()),
+                        named: Vec::new(),
+                    };
                     let r = c.update_batch(vec![item], BatchOptions::default(), &cancel).unwrap();
                     assert!(r.applied);
                     docs.get_mut(&id).unwrap().1 = m;

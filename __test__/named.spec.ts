@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { DimensionMismatchError, InvalidArgumentError, LibraVDB } from '../index'
+import { join } from 'node:path'
+import { randomVectors, tempDir } from './helpers'
+
+let db: LibraVDB | undefined
+afterEach(async () => {
+  await db?.close()
+  db = undefined
+})
+
+const N = 400
+const BODY = 24
+const TITLE = 8
+
+const row = (block: Float32Array, dim: number, i: number) => block.subarray(i * dim, (i + 1) * dim)
+
+/** Exact l2 top-k ids among `candidates` (ids `r<i>`). */
+function exactL2(q: Float32Array, block: Float32Array, dim: number, candidates: number[], k: number): string[] {
+  const d = (i: number) => row(block, dim, i).reduce((s, x, j) => s + (x - q[j]) ** 2, 0)
+  return candidates
+    .map((i) => [d(i), i] as const)
+    .sort((a, b) => a[0] - b[0])
+    .slice(0, k)
+    .map(([, i]) => `r${i}`)
+}
+
+async function items(dir: string) {
+  db = await LibraVDB.open(dir)
+  return db.createCollection('items', {
+    vectors: {
+      body: { dimension: BODY, metric: 'cosine', index: { type: 'hnsw' } },
+      title: { dimension: TITLE },
+    },
+    schema: { lang: 'string' },
+  })
+}
+
+describe('named vector fields', () => {
+  it('stores several vectors per record, any absent, and searches one field with using', async () => {
+    const dir = tempDir()
+    const c = await items(dir)
+    const body = randomVectors(1, N, BODY)
+    const title = randomVectors(2, N, TITLE)
+    // Every record has a body; even ones a title.
+    await c.insertBatch(
+      Array.from({ length: N }, (_, i) => ({
+        id: `r${i}`,
+        vectors: { body: row(body, BODY, i), ...(i % 2 === 0 && { title: Array.from(row(title, TITLE, i)) }) },
+        metadata: { lang: i % 3 === 0 ? 'en' : 'de' },
+      })),
+    )
+    const even = Array.from({ length: N / 2 }, (_, i) => 2 * i)
+    const q = randomVectors(3, 1, TITLE)
+    // A flat l2 field: exact, over the records that have it only.
+    const hits = await c.search(q, { using: 'title', k: 10 })
+    expect(hits.map((h) => h.id)).toEqual(exactL2(q, title, TITLE, even, 10))
+    // A filter applies to the records; the field's vectors come back with includeVectors.
+    const en = even.filter((i) => i % 3 === 0)
+    const filtered = await c.search(q, { using: 'title', k: 5, filter: { lang: 'en' }, includeVectors: true, includeMetadata: true })
+    expect(filtered.map((h) => h.id)).toEqual(exactL2(q, title, TITLE, en, 5))
+    expect(filtered.every((h) => h.metadata?.lang === 'en' && h.vector?.length === TITLE)).toBe(true)
+    expect(Array.from(filtered[0].vector!)).toEqual(Array.from(row(title, TITLE, Number(filtered[0].id.slice(1)))))
+    // A record's own body is its nearest under cosine (HNSW), in search and searchSync alike.
+    expect((await c.search(row(body, BODY, 7), { using: 'body', k: 1 }))[0].id).toBe('r7')
+    expect(c.searchSync(row(body, BODY, 8), { using: 'body', k: 1 })[0].id).toBe('r8')
+    expect((await c.searchBatch([row(body, BODY, 9), row(body, BODY, 10)], { using: 'body', k: 1 })).map((h) => h[0].id)).toEqual(['r9', 'r10'])
+
+    // get() returns the fields a record has.
+    const r1 = await c.get('r1')
+    expect(Object.keys(r1!.vectors!)).toEqual(['body'])
+    expect(r1!.vector.length).toBe(0)
+    const r2 = await c.get('r2')
+    expect(Array.from(r2!.vectors!.title)).toEqual(Array.from(row(title, TITLE, 2)))
+
+    // Field by field: r1 gains a title, r2 loses it; other fields stay.
+    await c.update('r1', { vectors: { title: new Float32Array(TITLE).fill(9) } })
+    await c.update('r2', { vectors: { title: null } })
+    expect((await c.search(new Float32Array(TITLE).fill(9), { using: 'title', k: 1 }))[0].id).toBe('r1')
+    expect(Object.keys((await c.get('r2'))!.vectors!)).toEqual(['body'])
+    expect((await c.search(row(title, TITLE, 2), { using: 'title', k: 50 })).some((h) => h.id === 'r2')).toBe(false)
+    expect((await c.search(row(body, BODY, 2), { using: 'body', k: 1 }))[0].id).toBe('r2')
+    const stats = c.stats()
+    expect(stats.fields.map((f) => [f.name, f.count, f.dimension])).toEqual([
+      ['body', N, BODY],
+      ['title', N / 2, TITLE],
+    ])
+
+    // Reopened: the same records and answers.
+    const before = (await c.search(q, { using: 'title', k: 10 })).map((h) => h.id)
+    await db!.close()
+    db = await LibraVDB.open(dir)
+    const again = db.getCollection('items')
+    expect((await again.search(q, { using: 'title', k: 10 })).map((h) => h.id)).toEqual(before)
+    expect(Object.keys((await again.get('r1'))!.vectors!).sort()).toEqual(['body', 'title'])
+    // An online backup carries the fields' files; it opens with the same answers.
+    const copy = join(tempDir(), 'backup')
+    await db.backup(copy)
+    const restored = await LibraVDB.open(copy)
+    try {
+      expect((await restored.getCollection('items').search(q, { using: 'title', k: 10 })).map((h) => h.id)).toEqual(before)
+      expect((await restored.verify()).ok).toBe(true)
+    } finally {
+      await restored.close()
+    }
+    // Export and the Milvus copy do not carry named fields yet: they refuse rather than drop them.
+    await expect(again.export(`${copy}.parquet`)).rejects.toThrow(/named vector fields/)
+  })
+
+  it('rejects a wrong field or dimension with a typed error and changes nothing', async () => {
+    const c = await items(tempDir())
+    const body = Array.from(randomVectors(4, 1, BODY))
+    await expect(c.insert({ id: 'a', vectors: { nope: body } })).rejects.toThrow(InvalidArgumentError)
+    await expect(c.insert({ id: 'a', vectors: { title: body } })).rejects.toThrow(DimensionMismatchError)
+    await expect(c.insert({ id: 'a', vector: body, vectors: { body } })).rejects.toThrow(/named vector fields only/)
+    expect(await c.count()).toBe(0)
+    await c.insert({ id: 'a', vectors: { body } })
+    await expect(c.update('a', { vectors: { title: [1, 2] } })).rejects.toThrow(DimensionMismatchError)
+    await expect(c.search(body, { using: 'nope' })).rejects.toThrow(InvalidArgumentError)
+    await expect(c.search(body, { using: 'title' })).rejects.toThrow(DimensionMismatchError)
+    // Without `using`: this collection has no unnamed vector to search.
+    await expect(c.search(body)).rejects.toThrow(/using/)
+    expect(Object.keys((await c.get('a'))!.vectors!)).toEqual(['body'])
+    // A collection config gives either a dimension or vectors, and fields take flat or HNSW.
+    await expect(db!.createCollection('x', { dimension: 4, vectors: { a: { dimension: 4 } } })).rejects.toThrow(InvalidArgumentError)
+    await expect(db!.createCollection('x', { vectors: { a: { dimension: 4, index: { type: 'ivfpq' } as never } } })).rejects.toThrow(/flat' and 'hnsw/)
+    await expect(db!.createCollection('x', { vectors: { 'a b': { dimension: 4 } } })).rejects.toThrow(InvalidArgumentError)
+  })
+
+  it('adds a field to a live one-vector collection, backfills it, and drops it', async () => {
+    const dir = tempDir()
+    db = await LibraVDB.open(dir)
+    const docs = await db.createCollection('docs', { dimension: BODY })
+    const old = randomVectors(5, N, BODY)
+    await docs.insertBatch({ ids: Array.from({ length: N }, (_, i) => `r${i}`), vectors: old })
+    const other = db.getCollection('docs') // a second handle sees the change too
+    await docs.addVectorField('v2', { dimension: TITLE, index: { type: 'hnsw' } })
+    await expect(docs.addVectorField('v2', { dimension: TITLE })).rejects.toThrow(InvalidArgumentError)
+    await expect(docs.addVectorField('bad', { dimension: 0 })).rejects.toThrow(InvalidArgumentError)
+    const v2 = randomVectors(6, N, TITLE)
+    await docs.updateBatch(Array.from({ length: N }, (_, i) => ({ id: `r${i}`, vectors: { v2: row(v2, TITLE, i) } })))
+    expect((await other.search(row(v2, TITLE, 11), { using: 'v2', k: 1 }))[0].id).toBe('r11')
+    expect((await docs.search(row(old, BODY, 12), { k: 1 }))[0].id).toBe('r12') // the unnamed vector, as before
+    expect(Object.keys((await other.get('r3'))!.vectors!)).toEqual(['v2'])
+    await db.close()
+    db = await LibraVDB.open(dir)
+    const again = db.getCollection('docs')
+    expect(again.stats().fields.map((f) => [f.name, f.count])).toEqual([['v2', N]])
+    await again.dropVectorField('v2')
+    await expect(again.search(row(v2, TITLE, 11), { using: 'v2' })).rejects.toThrow(InvalidArgumentError)
+    expect(again.stats().fields).toEqual([])
+    expect(await again.count()).toBe(N)
+  })
+})

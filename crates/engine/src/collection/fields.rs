@@ -1,0 +1,212 @@
+//! Named vector fields (DESIGN §13): each a [`VectorSpace`] of its own, with rows of its own
+//! tied to the records' rows by a map.
+//!
+//! A field's row holds one record's vector of that field; a record without the field has no
+//! row in it, so a search `using` the field sees only the records that have it. A field's
+//! rows never move with the record: setting one field's vector touches that field only
+//! (under HNSW it takes a new row of the field and tombstones the old, as the default field
+//! does; flat rewrites in place), and a record that moves to a new row of its own (an
+//! update of the default vector under HNSW) only moves the map entry. Rows of a field are
+//! not reused (`optimize()` repairs its graph around the dead ones).
+//!
+//! Files, per field under `<collection>/fields/<name>/`: `vectors/` and `links/` chunk
+//! tables as the default field's, `graph-<generation>.seg`, and `owners-<generation>.seg`
+//! (the field row -> record row map).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use libravdb_core::codec::{ByteReader, ByteWriter};
+use libravdb_core::index::Walk;
+use libravdb_core::{Metric, Neighbor};
+
+use super::format::{FIELDS_DIR, FIRST_LINKS_DIR, OWNERS, Persistent, VerifyReport, corrupted};
+use super::index::IndexSource;
+use super::space::VectorSpace;
+use crate::config::CollectionConfig;
+use crate::error::Result;
+
+/// A field row whose vector was replaced or deleted.
+const GONE: u32 = u32::MAX;
+
+/// Directory of named field `name`'s files in collection directory `dir`.
+pub(crate) fn field_dir(dir: &Path, name: &str) -> PathBuf {
+    dir.join(FIELDS_DIR).join(name)
+}
+
+#[derive(Debug)]
+pub(crate) struct VectorField {
+    pub name: String,
+    pub metric: Metric,
+    pub space: VectorSpace,
+    /// Field row -> record row ([`GONE`]: replaced or deleted).
+    owners: Vec<u32>,
+    /// Record row -> field row, for the records that have this field.
+    rows_of: HashMap<u32, u32>,
+}
+
+/// Where a field's checkpoint is read from.
+pub(crate) struct FieldSource<'a> {
+    pub config: &'a CollectionConfig,
+    /// The collection's directory (None: in memory).
+    pub dir: Option<&'a Path>,
+    pub generation: u64,
+    pub chunk_shift: u32,
+    pub links_shift: u32,
+    /// Field rows at the checkpoint.
+    pub rows: usize,
+    pub read_only: bool,
+    pub load: bool,
+}
+
+impl VectorField {
+    /// Field `name` as `source` describes it: new (generation 0), or as checkpointed.
+    pub(super) fn open(name: &str, source: FieldSource) -> Result<VectorField> {
+        let dir = source.dir.map(|d| field_dir(d, name));
+        let owners = match &dir {
+            Some(d) if source.generation > 0 => {
+                let path = OWNERS.path(d, source.generation);
+                let (_, body) = OWNERS.read(d, source.generation)?;
+                decode_owners(&body, source.rows).map_err(|e| corrupted(path, e))?
+            }
+            _ => Vec::new(),
+        };
+        let space = VectorSpace::open(
+            IndexSource {
+                config: source.config,
+                dir: dir.as_deref(),
+                links_dir: dir.as_ref().map(|d| d.join(FIRST_LINKS_DIR)),
+                generation: source.generation,
+                links_shift: source.links_shift,
+                rows: owners.len(),
+                read_only: source.read_only,
+                load: source.load,
+            },
+            source.chunk_shift,
+        )?;
+        let rows_of = owners.iter().enumerate().filter(|(_, o)| **o != GONE).map(|(f, &o)| (o, f as u32)).collect();
+        Ok(VectorField { name: name.to_owned(), metric: source.config.metric, space, owners, rows_of })
+    }
+
+    /// Rows of the field (live and gone).
+    pub fn rows(&self) -> usize {
+        self.owners.len()
+    }
+
+    /// Records that have this field.
+    pub fn live_count(&self) -> usize {
+        self.rows_of.len()
+    }
+
+    /// Heap bytes of the row map (owners, and the record -> row table).
+    pub fn map_bytes(&self) -> usize {
+        self.owners.capacity() * 4 + self.rows_of.capacity() * 9
+    }
+
+    /// The record row field row `row` belongs to (None: gone).
+    pub fn owner(&self, row: u32) -> Option<u32> {
+        self.owners.get(row as usize).copied().filter(|&o| o != GONE)
+    }
+
+    /// Record row `record`'s vector of this field, if it has one.
+    pub fn vector_of(&self, record: u32) -> Option<&[f32]> {
+        self.rows_of.get(&record).map(|&row| self.space.vectors.row(row))
+    }
+
+    /// Maps the chunks `extra` more rows need, so that applying does no I/O.
+    pub(super) fn reserve(&mut self, extra: usize) -> Result<()> {
+        self.space.reserve(self.owners.len() + extra)
+    }
+
+    /// Sets record row `record`'s vector to `v` (prepared); returns the field row to link
+    /// when the vector took a new one.
+    pub(super) fn set(&mut self, record: u32, v: &[f32]) -> Result<Option<u32>> {
+        if let Some(&row) = self.rows_of.get(&record) {
+            if !self.space.index.appends_on_update() {
+                self.space.set_row(row, v)?;
+                return Ok(None);
+            }
+            self.owners[row as usize] = GONE;
+        }
+        let row = self.owners.len() as u32;
+        self.space.set_row(row, v)?;
+        self.owners.push(record);
+        self.rows_of.insert(record, row);
+        self.space.index.register_rows(self.owners.len())?;
+        Ok(Some(row))
+    }
+
+    /// Removes record row `record`'s vector (a record deleted, or the field cleared).
+    pub(super) fn remove(&mut self, record: u32) {
+        if let Some(row) = self.rows_of.remove(&record) {
+            self.owners[row as usize] = GONE;
+        }
+    }
+
+    /// Record row `from` moved to `to` (its vector of this field stays where it is).
+    pub(super) fn moved(&mut self, from: u32, to: u32) {
+        if let Some(row) = self.rows_of.remove(&from) {
+            self.owners[row as usize] = to;
+            self.rows_of.insert(to, row);
+        }
+    }
+
+    /// The `k` nearest vectors of this field whose records `accept` takes (field rows: see
+    /// [`VectorField::owner`]); `breadth` as for the default field.
+    pub(super) fn knn(
+        &self,
+        query: &[f32],
+        k: usize,
+        breadth: Option<usize>,
+        accept: &(dyn Fn(u32) -> bool + Sync),
+    ) -> Vec<Neighbor> {
+        let accept_row = |row: u32| self.owner(row).is_some_and(accept);
+        self.space.knn_walk(query, k, breadth, self.metric, self.rows(), Walk::Through, &accept_row)
+    }
+
+    /// Repairs the index around gone rows; returns how many lists it rewrote.
+    pub(super) fn repair(&self) -> usize {
+        self.space.repair(&|row| self.owner(row).is_none())
+    }
+
+    /// The chunk checksums of the field's vectors and links as of now (`previous`: the
+    /// last checkpoint's vector checksums, for chunks not written since).
+    pub(super) fn checksums(&self, previous: &[u32]) -> (Vec<u32>, Vec<u32>) {
+        let links = self.space.index.links().map_or_else(Vec::new, |l| l.checksums(&[]));
+        (self.space.vectors.checksums(previous), links)
+    }
+}
+
+/// A field's files of a checkpoint: its vectors are flushed, its index and row map written
+/// (`dir` is the collection's directory).
+impl Persistent for VectorField {
+    fn save(&self, dir: &Path, generation: u64) -> Result<()> {
+        let dir = field_dir(dir, &self.name);
+        self.space.vectors.flush()?;
+        self.space.index.save(&dir, generation)?;
+        let mut w = ByteWriter::with_capacity(4 + self.owners.len() * 4);
+        w.u32(self.owners.len() as u32);
+        for &o in &self.owners {
+            w.u32(o);
+        }
+        OWNERS.write(&dir, generation, &w.buf)
+    }
+
+    fn check(&self, dir: &Path, generation: u64, report: &mut VerifyReport) {
+        let dir = field_dir(dir, &self.name);
+        // Every checkpoint writes it (one commits each field's addition).
+        if generation > 0 {
+            OWNERS.check(&dir, generation, report);
+        }
+        self.space.index.check(&dir, generation, report);
+    }
+}
+
+fn decode_owners(body: &[u8], rows: usize) -> std::result::Result<Vec<u32>, String> {
+    let mut r = ByteReader::new(body);
+    let n = r.u32().map_err(|e| e.0)? as usize;
+    if n != rows {
+        return Err(format!("{n} rows, manifest says {rows}"));
+    }
+    (0..n).map(|_| r.u32().map_err(|e| e.0)).collect()
+}

@@ -1,0 +1,152 @@
+//! Named vector fields on a live collection: searches of one (`search(q, { using })`: the
+//! field's index walked for the records that have the field and pass the filter, hits made
+//! of their records), and fields added and dropped.
+//!
+//! Adding a field: the records lack it until a write sets it, so there is nothing to build;
+//! under the writer lock its (empty) table and index are opened, joined to the state and the
+//! configuration, and a checkpoint commits them (the manifest names the field). Writes that
+//! set it are logged after that checkpoint, so replay always finds the field. Dropping one
+//! commits the same way, then deletes its directory. A crash before either checkpoint leaves
+//! the field as it was; a directory the manifest does not name is deleted at the next open.
+
+use libravdb_core::Neighbor;
+use libravdb_filter::Filter;
+use rayon::prelude::*;
+use roaring::RoaringBitmap;
+
+use super::Collection;
+use super::account::loads_into_memory;
+use super::fields::field_dir;
+use super::params::SearchParams;
+use super::persist::FieldManifest;
+use super::read::{Hits, check_params, prepare_vectors};
+use crate::cancel::Cancel;
+use crate::config::CollectionConfig;
+use crate::error::{Error, Result};
+use crate::pool::pool;
+
+impl Collection {
+    /// [`Collection::search_cancellable`] on named vector field `field` (queries of its
+    /// dimension): only records that have the field are found. A filter is evaluated over the
+    /// records first (through the payload indexes where it can), then the field's index is
+    /// walked accepting the matches. `include_vectors` returns the field's vectors.
+    pub fn search_field(
+        &self,
+        field: &str,
+        queries: &[f32],
+        params: SearchParams,
+        filter: Option<&Filter>,
+        cancel: &Cancel,
+    ) -> Result<Hits> {
+        let (dim, metric) = {
+            let config = self.config.read();
+            let (_, fc) = config.vector_field(field)?;
+            (fc.dimension, fc.metric)
+        };
+        if queries.is_empty() || !queries.len().is_multiple_of(dim) {
+            return Err(Error::DimensionMismatch {
+                what: format!("query vector for field '{field}'"),
+                expected: dim,
+                got: queries.len(),
+            });
+        }
+        check_params(params)?;
+        let queries = prepare_vectors(queries, dim, metric)?;
+        let st = self.read_state()?;
+        let Some(space) = st.field(field) else {
+            return Err(Error::invalid(format!("vector field '{field}' is being added or dropped; try again")));
+        };
+        let allowed: Option<RoaringBitmap> = filter.map(|f| st.matching_rows(f).into_iter().collect());
+        let accept = |record: u32| allowed.as_ref().is_none_or(|a| a.contains(record));
+        let asked = params;
+        let k = params.candidates();
+        let breadth = params.breadth(space.space.index.active());
+        let one = |q: &[f32]| -> Option<Vec<Neighbor>> {
+            (!cancel.is_cancelled())
+                .then(|| asked.finish(metric, &space.space.vectors, q, space.knn(q, k, breadth, &accept)))
+        };
+        let found: Vec<Vec<Neighbor>> = if queries.len() == dim {
+            vec![one(&queries).ok_or(Error::Aborted)?]
+        } else {
+            pool()
+                .install(|| queries.par_chunks_exact(dim).map(one).collect::<Option<Vec<_>>>())
+                .ok_or(Error::Aborted)?
+        };
+        let counts = found.iter().map(|f| f.len() as u32).collect();
+        let records = found.iter().flatten().map(|n| {
+            let record = space.owner(n.row).expect("a live row of the field");
+            (record, metric.score(n.distance))
+        });
+        let mut hits = self.hits_of(&st, counts, records, SearchParams { include_vectors: false, ..params })?;
+        if params.include_vectors {
+            hits.vectors =
+                Some(found.iter().flatten().flat_map(|n| space.space.vectors.row(n.row).iter().copied()).collect());
+        }
+        Ok(hits)
+    }
+}
+
+impl Collection {
+    /// Adds named vector field `name` (`field`: its dimension, metric and index, as
+    /// [`CollectionConfig::from_api_json`] builds them); records lack it until a write sets
+    /// it. Durable once it returns.
+    pub fn add_vector_field(&self, name: &str, field: CollectionConfig) -> Result<()> {
+        self.check_writable()?;
+        // One schema change or rebuild at a time; closing waits for it.
+        let _only = self.rebuild_lock.lock();
+        self.check_open()?;
+        let mut w = self.writer.lock();
+        let config = self.config();
+        let field = CollectionConfig { mmap: config.mmap, ..field };
+        let next = config.with_vector_field(name, field.clone())?;
+        if let Some(dir) = &self.dir {
+            // What a drop left behind when the process died before deleting it.
+            let _ = std::fs::remove_dir_all(field_dir(dir, name));
+        }
+        let entry = FieldManifest::new(name, &field);
+        let load = self.dir.is_some() && loads_into_memory(&field, &self.options, 0);
+        let opened = entry.open(&field, self.dir.as_deref(), 0, false, load)?;
+        self.state.write().fields.push(opened);
+        w.fields.push(entry);
+        *self.config.write() = next;
+        let committed = self.force_checkpoint_locked(&mut w);
+        if committed.is_err() {
+            // Not durable: the field never was (no write could name it meanwhile).
+            self.state.write().fields.pop();
+            w.fields.pop();
+            *self.config.write() = config;
+        } else {
+            self.schema_version.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
+        self.account(&self.state.read());
+        committed
+    }
+
+    /// Drops named vector field `name`: its vectors, index and files. Durable once it returns.
+    pub fn drop_vector_field(&self, name: &str) -> Result<()> {
+        self.check_writable()?;
+        let _only = self.rebuild_lock.lock();
+        self.check_open()?;
+        let mut w = self.writer.lock();
+        let config = self.config();
+        let next = config.without_vector_field(name)?;
+        let (at, _) = config.vector_field(name)?;
+        let removed = self.state.write().fields.remove(at);
+        let entry = w.fields.remove(at);
+        *self.config.write() = next;
+        if let Err(e) = self.force_checkpoint_locked(&mut w) {
+            // The manifest on disk still names the field: put it back as it was.
+            self.state.write().fields.insert(at, removed);
+            w.fields.insert(at, entry);
+            *self.config.write() = config;
+            return Err(e);
+        }
+        self.schema_version.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        drop(removed); // unmaps its files
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(field_dir(dir, name));
+        }
+        self.account(&self.state.read());
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+//! Named vector fields in a collection's configuration (DESIGN §13): each field a
+//! configuration of its own (dimension, metric, index), added and dropped while serving.
+
+use libravdb_core::Metric;
+
+use super::{CollectionConfig, IndexConfig};
+use crate::error::{Error, Result};
+
+impl CollectionConfig {
+    /// Whether records have an unnamed default vector (`dimension` > 0).
+    pub fn has_default_vector(&self) -> bool {
+        self.dimension > 0
+    }
+
+    /// Named vector field `name`'s configuration and position; `ERR_INVALID_ARGUMENT`
+    /// naming the fields there are when there is no such field.
+    pub fn vector_field(&self, name: &str) -> Result<(usize, &CollectionConfig)> {
+        if let Some(i) = self.vectors.iter().position(|(n, _)| n == name) {
+            return Ok((i, &self.vectors[i].1));
+        }
+        let names: Vec<&str> = self.vectors.iter().map(|(n, _)| n.as_str()).collect();
+        Err(Error::invalid(format!(
+            "'{name}' is not a vector field of this collection (its vector fields: {})",
+            if names.is_empty() { "none: it has one unnamed vector".to_owned() } else { names.join(", ") }
+        )))
+    }
+
+    /// A configuration of named vector fields only (`fields`: name and configuration, each
+    /// as [`CollectionConfig::from_api_json`] builds it).
+    pub fn named(fields: Vec<(String, CollectionConfig)>) -> Result<Self> {
+        if fields.is_empty() {
+            return Err(Error::invalid("vectors must name at least one vector field"));
+        }
+        for (i, (name, config)) in fields.iter().enumerate() {
+            if fields[..i].iter().any(|(n, _)| n == name) {
+                return Err(Error::invalid(format!("vector field '{name}' is named twice")));
+            }
+            check_vector_field(name, config)?;
+        }
+        Ok(Self {
+            dimension: 0,
+            metric: Metric::L2,
+            index: IndexConfig::Flat,
+            quantization: None,
+            schema: Vec::new(),
+            text: Vec::new(),
+            recall_target: None,
+            memory_limit: None,
+            mmap: Default::default(),
+            vectors: fields,
+        })
+    }
+
+    /// This configuration with named vector field `name` added (after the others).
+    pub fn with_vector_field(&self, name: &str, field: CollectionConfig) -> Result<Self> {
+        if self.vectors.iter().any(|(n, _)| n == name) {
+            return Err(Error::invalid(format!(
+                "vector field '{name}' exists; drop it first to give it other settings"
+            )));
+        }
+        check_vector_field(name, &field)?;
+        let mut next = self.clone();
+        next.vectors.push((name.to_owned(), field));
+        Ok(next)
+    }
+
+    /// This configuration without named vector field `name` (`ERR_INVALID_ARGUMENT` when there
+    /// is no such field, or when it is the last vector of a collection of named fields only).
+    pub fn without_vector_field(&self, name: &str) -> Result<Self> {
+        let (i, _) = self.vector_field(name)?;
+        if self.vectors.len() == 1 && !self.has_default_vector() {
+            return Err(Error::invalid(format!(
+                "vector field '{name}' is this collection's only vector; add the one that replaces it first"
+            )));
+        }
+        let mut next = self.clone();
+        next.vectors.remove(i);
+        Ok(next)
+    }
+}
+
+/// Checks a named vector field: its name, 1-64 characters of `[A-Za-z0-9_-]` (it names a
+/// directory), and an index and quantization named fields support.
+fn check_vector_field(name: &str, config: &CollectionConfig) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !ok {
+        return Err(Error::invalid(format!(
+            "vector field names must be 1-64 characters of letters, digits, '_' and '-', got '{name}'"
+        )));
+    }
+    // Training (of a quantizer, of IVF-PQ) is the default field's only so far.
+    let trained = config.quantization.is_some() || config.recall_target.is_some();
+    if trained || !matches!(config.index, IndexConfig::Flat | IndexConfig::Hnsw { .. }) {
+        return Err(Error::invalid(format!(
+            "vectors.{name}: named vector fields support index 'flat' and 'hnsw', without quantization or \
+             targetRecall, so far (got index '{}'{}{})",
+            config.index.kind(),
+            if config.quantization.is_some() { " with quantization" } else { "" },
+            if config.recall_target.is_some() { " with targetRecall" } else { "" }
+        )));
+    }
+    Ok(())
+}

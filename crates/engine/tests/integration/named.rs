@@ -1,0 +1,323 @@
+//! Named vector fields: records carrying several vectors (some absent), searched one field at
+//! a time, updated field by field, durable across a clean reopen and a crash.
+
+use std::collections::HashSet;
+
+use libravdb_engine::{
+    BatchOptions, Cancel, CollectionConfig, Database, DbOptions, ErrorCode, Hits, IndexSpec, MetadataChange, Metric,
+    NamedVectors, SearchParams, UpdateInput, parse_filter,
+};
+
+use super::common::random_vectors;
+
+const N: usize = 600;
+const BODY: usize = 16;
+const TITLE: usize = 4;
+
+fn config() -> CollectionConfig {
+    let body =
+        CollectionConfig::from_api(BODY as i64, Some("cosine"), IndexSpec { kind: Some("hnsw"), ..Default::default() })
+            .unwrap();
+    let title = CollectionConfig::from_api(TITLE as i64, Some("l2"), IndexSpec::default()).unwrap();
+    CollectionConfig::named(vec![("body".into(), body), ("title".into(), title)])
+        .unwrap()
+        .with_schema(vec![("lang".into(), "string".into())])
+        .unwrap()
+}
+
+fn put(c: &libravdb_engine::Collection, ids: &[usize], body: &[f32], title: &[f32], upsert: bool) {
+    let named = vec![
+        NamedVectors {
+            field: "body".into(),
+            dim: BODY,
+            present: vec![true; ids.len()],
+            vectors: ids.iter().flat_map(|&i| body[i * BODY..(i + 1) * BODY].iter().copied()).collect(),
+        },
+        // Even records have a title.
+        NamedVectors {
+            field: "title".into(),
+            dim: TITLE,
+            present: ids.iter().map(|i| i % 2 == 0).collect(),
+            vectors: ids
+                .iter()
+                .filter(|&&i| i % 2 == 0)
+                .flat_map(|&i| title[i * TITLE..(i + 1) * TITLE].iter().copied())
+                .collect(),
+        },
+    ];
+    let lang = |i: usize| if i.is_multiple_of(3) { "en" } else { "de" };
+    let r = c
+        .put_batch_named(
+            ids.iter().map(|i| format!("r{i}")).collect(),
+            &[],
+            ids.iter().map(|&i| Some(format!(r#"{{"lang":"{}"}}"#, lang(i)))).collect(),
+            named,
+            upsert,
+            BatchOptions::default(),
+            &Cancel::new(),
+        )
+        .unwrap();
+    assert!(r.applied && r.failed == 0, "{r:?}");
+}
+
+/// The exact `k` nearest of `candidates` to `q` under `metric` (ids `r<i>`).
+fn exact(q: &[f32], vectors: &[f32], dim: usize, metric: Metric, candidates: &[usize], k: usize) -> Vec<String> {
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let mut scored: Vec<(f32, usize)> = candidates
+        .iter()
+        .map(|&i| {
+            let v = &vectors[i * dim..(i + 1) * dim];
+            let d = match metric {
+                Metric::Cosine => 1.0 - q.iter().zip(v).map(|(a, b)| a * b).sum::<f32>() / (norm(q) * norm(v)),
+                _ => q.iter().zip(v).map(|(a, b)| (a - b) * (a - b)).sum::<f32>(),
+            };
+            (d, i)
+        })
+        .collect();
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+    scored.iter().take(k).map(|(_, i)| format!("r{i}")).collect()
+}
+
+fn search(c: &libravdb_engine::Collection, field: &str, q: &[f32], k: usize, filter: Option<&str>) -> Hits {
+    let filter = filter.map(|f| parse_filter(f).unwrap());
+    let params = SearchParams { include_metadata: true, ..SearchParams::nearest(k) };
+    c.search_field(field, q, params, filter.as_ref(), &Cancel::new()).unwrap()
+}
+
+#[test]
+fn named_fields_are_searched_one_at_a_time_and_survive_reopen_and_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = random_vectors(1, N, BODY);
+    let title = random_vectors(2, N, TITLE);
+    let queries = random_vectors(3, 20, BODY);
+    let title_queries = random_vectors(4, 20, TITLE);
+    let all: Vec<usize> = (0..N).collect();
+    let even: Vec<usize> = (0..N).step_by(2).collect();
+    let db = Database::open(Some(dir.path()), DbOptions::default()).unwrap();
+    let c = db.create_collection("items", config()).unwrap();
+    put(&c, &all, &body, &title, false);
+
+    // Body (HNSW, cosine): held-out queries against the exact answer over every record.
+    let mut hit = 0;
+    for q in queries.chunks_exact(BODY) {
+        let want: HashSet<String> = exact(q, &body, BODY, Metric::Cosine, &all, 10).into_iter().collect();
+        hit += search(&c, "body", q, 10, None).ids.iter().filter(|id| want.contains(*id)).count();
+    }
+    assert!(hit as f64 / 200.0 >= 0.95, "body recall@10 {}", hit as f64 / 200.0);
+    // Title (flat, l2): exact, and only the records that have a title.
+    for q in title_queries.chunks_exact(TITLE) {
+        assert_eq!(search(&c, "title", q, 10, None).ids, exact(q, &title, TITLE, Metric::L2, &even, 10));
+    }
+    // Filtered: the matches only, exactly the nearest of them.
+    let en_even: Vec<usize> = even.iter().copied().filter(|i| i % 3 == 0).collect();
+    let q = &title_queries[..TITLE];
+    let hits = search(&c, "title", q, 5, Some(r#"{"field":"lang","op":"eq","value":"en"}"#));
+    assert_eq!(hits.ids, exact(q, &title, TITLE, Metric::L2, &en_even, 5));
+    assert!(hits.metadata.unwrap().iter().all(|m| m.as_deref() == Some(r#"{"lang":"en"}"#)));
+
+    // get() returns the fields a record has.
+    let r1 = c.get("r1").unwrap().unwrap();
+    assert_eq!(r1.named.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["body"]);
+    let r2 = c.get("r2").unwrap().unwrap();
+    assert_eq!(r2.named[1], ("title".into(), title[2 * TITLE..3 * TITLE].to_vec()));
+
+    // Field by field: r1 gains a title, r2 loses its body; r4 is deleted; r6 is replaced whole
+    // by a record with a title only.
+    let t1 = vec![9.0, 9.0, 9.0, 9.0];
+    let updates = vec![
+        UpdateInput {
+            id: "r1".into(),
+            vector: None,
+            metadata: MetadataChange::Keep,
+            named: vec![("title".into(), Some(t1.clone()))],
+        },
+        UpdateInput {
+            id: "r2".into(),
+            vector: None,
+            metadata: MetadataChange::Keep,
+            named: vec![("body".into(), None)],
+        },
+    ];
+    let r = c.update_batch(updates, BatchOptions::default(), &Cancel::new()).unwrap();
+    assert!(r.applied && r.failed == 0, "{r:?}");
+    c.delete_batch(vec!["r4".into()], BatchOptions::default(), &Cancel::new()).unwrap();
+    let only_title =
+        vec![NamedVectors { field: "title".into(), dim: TITLE, present: vec![true], vectors: vec![8.0; 4].into() }];
+    c.put_batch_named(vec!["r6".into()], &[], vec![None], only_title, true, BatchOptions::default(), &Cancel::new())
+        .unwrap();
+
+    let check = |c: &libravdb_engine::Collection| {
+        assert_eq!(search(c, "title", &t1, 1, None).ids, ["r1"]);
+        assert_eq!(search(c, "title", &[8.0; 4], 1, None).ids, ["r6"]);
+        let r2_body = &body[2 * BODY..3 * BODY];
+        let found = search(c, "body", r2_body, 50, None);
+        assert!(!found.ids.iter().any(|id| id == "r2" || id == "r4" || id == "r6"), "{:?}", found.ids);
+        let own = search(c, "body", &body[3 * BODY..4 * BODY], 1, None);
+        assert_eq!(own.ids, ["r3"]);
+        assert!(c.get("r4").unwrap().is_none());
+        assert_eq!(c.get("r6").unwrap().unwrap().named, vec![("title".to_owned(), vec![8.0; 4])]);
+        let stats = c.stats().unwrap();
+        assert_eq!(stats.count, N - 1);
+        assert_eq!((stats.fields[0].name.as_str(), stats.fields[0].count), ("body", N - 3));
+        assert_eq!((stats.fields[1].name.as_str(), stats.fields[1].count), ("title", N / 2));
+    };
+    check(&c);
+    let before: Vec<Hits> = queries.chunks_exact(BODY).map(|q| search(&c, "body", q, 10, None)).collect();
+    drop(c);
+    db.close().unwrap();
+
+    // A clean reopen (from the checkpoint close wrote): the same answers.
+    let db = Database::open(Some(dir.path()), DbOptions::default()).unwrap();
+    let c = db.collection("items").unwrap();
+    check(&c);
+    let after: Vec<Hits> = queries.chunks_exact(BODY).map(|q| search(&c, "body", q, 10, None)).collect();
+    assert_eq!(before, after);
+
+    // Writes that live only in the WAL when the process dies: replayed at open.
+    let t3 = vec![-7.0; 4];
+    let upd = UpdateInput {
+        id: "r3".into(),
+        vector: None,
+        metadata: MetadataChange::Keep,
+        named: vec![("title".into(), Some(t3.clone()))],
+    };
+    c.update_batch(vec![upd], BatchOptions::default(), &Cancel::new()).unwrap();
+    c.delete_batch(vec!["r5".into()], BatchOptions::default(), &Cancel::new()).unwrap();
+    let fresh = vec![
+        NamedVectors { field: "body".into(), dim: BODY, present: vec![true], vectors: queries[..BODY].to_vec().into() },
+        NamedVectors { field: "title".into(), dim: TITLE, present: vec![true], vectors: vec![5.0; 4].into() },
+    ];
+    c.put_batch_named(vec!["new".into()], &[], vec![None], fresh, false, BatchOptions::default(), &Cancel::new())
+        .unwrap();
+    drop(c);
+    std::mem::forget(db); // no close, no final checkpoint: as if the process died
+    // The forgotten handle still holds the flock; in a real crash the kernel drops it.
+    std::fs::remove_file(dir.path().join("LOCK")).unwrap();
+    let db = Database::open(Some(dir.path()), DbOptions::default()).unwrap();
+    let c = db.collection("items").unwrap();
+    assert_eq!(search(&c, "title", &t3, 1, None).ids, ["r3"]);
+    assert_eq!(search(&c, "title", &[5.0; 4], 1, None).ids, ["new"]);
+    assert_eq!(search(&c, "body", &queries[..BODY], 1, None).ids, ["new"]);
+    assert!(c.get("r5").unwrap().is_none());
+    assert_eq!(c.stats().unwrap().fields[1].count, N / 2 + 2);
+    let report = c.verify().unwrap();
+    assert!(report.damaged.is_empty(), "{report:?}");
+}
+
+#[test]
+fn named_field_errors_are_typed_and_change_nothing() {
+    let db = Database::open(None, DbOptions::default()).unwrap();
+    let c = db.create_collection("items", config()).unwrap();
+    let cancel = Cancel::new();
+    let code = |e: libravdb_engine::Error| e.code();
+    // A field that does not exist, a vector of the wrong dimension, a search without `using`.
+    let err = c.search_field("nope", &[0.0; 4], SearchParams::nearest(1), None, &cancel).unwrap_err();
+    assert_eq!(code(err), ErrorCode::InvalidArgument);
+    let err = c.search_field("title", &[0.0; 5], SearchParams::nearest(1), None, &cancel).unwrap_err();
+    assert_eq!(code(err), ErrorCode::DimensionMismatch);
+    assert_eq!(code(c.search(&[0.0; 4], SearchParams::nearest(1)).unwrap_err()), ErrorCode::InvalidArgument);
+    let wrong = vec![NamedVectors { field: "title".into(), dim: 3, present: vec![true], vectors: vec![1.0; 3].into() }];
+    let err = c.put_batch_named(vec!["a".into()], &[], vec![None], wrong, false, BatchOptions::default(), &cancel);
+    assert_eq!(code(err.unwrap_err()), ErrorCode::DimensionMismatch);
+    let unknown =
+        vec![NamedVectors { field: "nope".into(), dim: 4, present: vec![true], vectors: vec![1.0; 4].into() }];
+    let err = c.put_batch_named(vec!["a".into()], &[], vec![None], unknown, false, BatchOptions::default(), &cancel);
+    assert_eq!(code(err.unwrap_err()), ErrorCode::InvalidArgument);
+    // A zero body under cosine: the item is rejected, the batch with it (atomic).
+    let zero =
+        vec![NamedVectors { field: "body".into(), dim: BODY, present: vec![true], vectors: vec![0.0; BODY].into() }];
+    let r =
+        c.put_batch_named(vec!["a".into()], &[], vec![None], zero, false, BatchOptions::default(), &cancel).unwrap();
+    assert!(!r.applied);
+    assert_eq!(r.errors[0].code, ErrorCode::InvalidArgument);
+    // An update naming a field of the wrong dimension: an item error.
+    c.put_batch_named(vec!["a".into()], &[], vec![None], Vec::new(), false, BatchOptions::default(), &cancel).unwrap();
+    let upd = UpdateInput {
+        id: "a".into(),
+        vector: None,
+        metadata: MetadataChange::Keep,
+        named: vec![("title".into(), Some(vec![1.0; 2]))],
+    };
+    let r = c.update_batch(vec![upd], BatchOptions::default(), &cancel).unwrap();
+    assert_eq!(r.errors[0].code, ErrorCode::DimensionMismatch);
+    assert_eq!(c.count().unwrap(), 1);
+    assert!(c.get("a").unwrap().unwrap().named.is_empty());
+    assert_eq!(c.stats().unwrap().fields.iter().map(|f| f.count).sum::<usize>(), 0);
+    // Rebuild and tune act on the unnamed vector, which this collection does not have.
+    let rebuilt = c.rebuild(libravdb_engine::IndexConfig::Flat, None, &cancel);
+    assert_eq!(code(rebuilt.unwrap_err()), ErrorCode::InvalidArgument);
+    // Fields this build cannot train yet are refused at creation.
+    let pq = CollectionConfig::from_api_json(8, None, Some(r#"{"type":"ivfpq"}"#), None).unwrap();
+    assert!(CollectionConfig::named(vec![("x".into(), pq)]).is_err());
+}
+
+#[test]
+fn vector_fields_come_and_go_on_a_live_collection() {
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = Cancel::new();
+    let db = Database::open(Some(dir.path()), DbOptions::default()).unwrap();
+    // A one-vector collection gets a second model's field, backfilled by updates.
+    let c = db.create_collection("docs", super::common::hnsw_config(8, "cosine")).unwrap();
+    let old = random_vectors(5, 300, 8);
+    super::common::insert(&c, "d", &old);
+    let v2 =
+        CollectionConfig::from_api(TITLE as i64, Some("l2"), IndexSpec { kind: Some("hnsw"), ..Default::default() })
+            .unwrap();
+    c.add_vector_field("v2", v2.clone()).unwrap();
+    assert_eq!(c.add_vector_field("v2", v2).unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert_eq!(c.stats().unwrap().fields[0].count, 0);
+    let new = random_vectors(6, 300, TITLE);
+    let updates = (0..300)
+        .map(|i| UpdateInput {
+            id: format!("d-{i}"),
+            vector: None,
+            metadata: MetadataChange::Keep,
+            named: vec![("v2".into(), Some(new[i * TITLE..(i + 1) * TITLE].to_vec()))],
+        })
+        .collect();
+    c.update_batch(updates, BatchOptions::default(), &cancel).unwrap();
+    let own =
+        |c: &libravdb_engine::Collection, i: usize| search(c, "v2", &new[i * TITLE..(i + 1) * TITLE], 1, None).ids;
+    assert_eq!(own(&c, 17), ["d-17"]);
+    // The unnamed vector is untouched and still searched without `using`.
+    let hits = c.search(&old[3 * 8..4 * 8], SearchParams::nearest(1)).unwrap();
+    assert_eq!(hits.ids, ["d-3"]);
+    assert!(dir.path().join("collections/docs/fields/v2").is_dir());
+    drop(c);
+    db.close().unwrap();
+
+    let db = Database::open(Some(dir.path()), DbOptions::default()).unwrap();
+    let c = db.collection("docs").unwrap();
+    assert_eq!(own(&c, 17), ["d-17"]);
+    assert_eq!(c.stats().unwrap().fields[0].count, 300);
+    c.drop_vector_field("v2").unwrap();
+    assert!(!dir.path().join("collections/docs/fields/v2").exists());
+    assert_eq!(
+        code_of(c.search_field("v2", &new[..TITLE], SearchParams::nearest(1), None, &cancel)),
+        ErrorCode::InvalidArgument
+    );
+    assert!(c.get("d-1").unwrap().unwrap().named.is_empty());
+    drop(c);
+    db.close().unwrap();
+    let db = Database::open(Some(dir.path()), DbOptions::default()).unwrap();
+    let c = db.collection("docs").unwrap();
+    assert!(c.stats().unwrap().fields.is_empty());
+    assert_eq!(c.count().unwrap(), 300);
+
+    // A collection of named fields only keeps at least one.
+    let items = db.create_collection("items", config()).unwrap();
+    items.drop_vector_field("title").unwrap();
+    assert_eq!(items.drop_vector_field("body").unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert_eq!(items.drop_vector_field("nope").unwrap_err().code(), ErrorCode::InvalidArgument);
+    // A directory a crash left behind (a field being added) is deleted at open.
+    std::fs::create_dir_all(dir.path().join("collections/items/fields/ghost/vectors")).unwrap();
+    drop((c, items));
+    db.close().unwrap();
+    let db = Database::open(Some(dir.path()), DbOptions::default()).unwrap();
+    assert!(!dir.path().join("collections/items/fields/ghost").exists());
+    assert_eq!(db.collection("items").unwrap().stats().unwrap().fields.len(), 1);
+}
+
+fn code_of<T: std::fmt::Debug>(r: libravdb_engine::Result<T>) -> ErrorCode {
+    r.unwrap_err().code()
+}
