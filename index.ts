@@ -7,6 +7,7 @@ export type { LibraVDBEvents } from './src/db'
 export type { ByteSize } from './src/check'
 export { Collection } from './src/collection'
 export type { RebuildOptions, RebuildTarget, TuneOptions, TuneResult } from './src/records'
+export type { CollectionMemory, CollectionStats, MemoryUsage, VectorFieldStats } from './src/stats'
 export type {
   BackupOptions,
   BackupResult,
@@ -14,9 +15,6 @@ export type {
   BatchResult,
   Change,
   ChangesOptions,
-  CollectionMemory,
-  CollectionStats,
-  MemoryUsage,
   ColumnarBatch,
   ExplainOptions,
   Fusion,
@@ -31,7 +29,6 @@ export type {
   StoredRecord,
   TextPlan,
   TextQuery,
-  VectorFieldStats,
   VectorRecord,
   VerifyReport,
 } from './src/records'

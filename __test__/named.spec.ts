@@ -151,4 +151,36 @@ describe('named vector fields', () => {
     expect(again.stats().fields).toEqual([])
     expect(await again.count()).toBe(N)
   })
+
+  it('fuses several fields (and text) in one query, with each field\'s score on the hit', async () => {
+    db = await LibraVDB.open()
+    const c = await db.createCollection('items', {
+      vectors: { body: { dimension: BODY, metric: 'cosine' }, title: { dimension: TITLE } },
+      schema: { text: 'text' },
+    })
+    const body = randomVectors(1, N, BODY)
+    const title = randomVectors(2, N, TITLE)
+    await c.insertBatch(
+      Array.from({ length: N }, (_, i) => ({
+        id: `r${i}`,
+        vectors: { body: row(body, BODY, i), title: row(title, TITLE, i) },
+        metadata: { text: i === 7 ? 'gpu driver firmware' : 'plain words' },
+      })),
+    )
+    // r7's own vectors in both fields and its words: first by any fusion.
+    const query = { vectors: { body: row(body, BODY, 7), title: row(title, TITLE, 7) }, text: 'gpu driver' }
+    const [top] = await c.search(query, { k: 5 })
+    expect(top.id).toBe('r7')
+    expect(top.signals!.fields!.title).toBeCloseTo(0, 5) // l2 distance to itself
+    expect(top.signals!.fields!.body).toBeCloseTo(1, 5) // cosine similarity to itself
+    expect(top.signals!.text).toBeGreaterThan(0)
+    const weighted = await c.search({ vectors: query.vectors }, { k: 5, fusion: 'weighted' })
+    expect(weighted[0].id).toBe('r7')
+    // A single field in `vectors` is that field's search.
+    const one = await c.search({ vectors: { title: row(title, TITLE, 9) } }, { k: 3 })
+    expect(one.map((h) => h.id)).toEqual((await c.search(row(title, TITLE, 9), { using: 'title', k: 3 })).map((h) => h.id))
+    await expect(c.search({ vectors: { title: row(body, BODY, 1) }, text: 'gpu' })).rejects.toThrow(DimensionMismatchError)
+    await expect(c.search({ vectors: { nope: row(title, TITLE, 1) }, text: 'gpu' })).rejects.toThrow(InvalidArgumentError)
+    await expect(c.search({ vectors: { title: row(title, TITLE, 1) }, text: 'gpu' }, { using: 'title' })).rejects.toThrow(/not with options.using/)
+  })
 })

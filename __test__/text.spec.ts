@@ -171,7 +171,7 @@ describe('hybrid search', () => {
     await expect(c.search([1, 0], { fusion: 'rrf' })).rejects.toThrow(/two or more signals/)
     await expect(c.search({ text: { query: 'hello', fields: ['kind'] } })).rejects.toThrow(/not a text field/)
     await expect(c.search({ text: 'hello' }, { maxDistance: 1 })).rejects.toThrow(InvalidArgumentError)
-    await expect(c.search({} as never)).rejects.toThrow(/a vector, a text query or a sparse vector/)
+    await expect(c.search({} as never)).rejects.toThrow(/a vector, a text query, a sparse vector or named fields' vectors/)
     await expect(c.search({ text: 'hello', vector: [1] })).rejects.toThrow()
     const plain = await db.createCollection('plain', { dimension: 2 })
     await expect(plain.search({ text: 'hello' })).rejects.toThrow(/no text field/)

@@ -207,6 +207,26 @@ export function clustered(o: ClusteredOptions): Dataset {
   }
 }
 
+/**
+ * A fixed Gaussian random projection from `from` to `to` dimensions (seeded): a stand-in for a
+ * second embedding model where only one model's vectors ship (neighbourhoods roughly kept,
+ * as Johnson-Lindenstrauss has it). Returns the projection of one vector.
+ */
+export function randomProjection(from: number, to: number, seed: number): (v: Float32Array) => Float32Array {
+  const random = rng(seed)
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random())
+  const m = Float32Array.from({ length: to * from }, gauss)
+  return (v) => {
+    const out = new Float32Array(to)
+    for (let r = 0; r < to; r++) {
+      let s = 0
+      for (let c = 0; c < from; c++) s += m[r * from + c] * v[c]
+      out[r] = s
+    }
+    return out
+  }
+}
+
 /** Recall@k of `found` (ids per query) against `truth` (layout (nq, gtK)). */
 export function recallAtK(found: number[][], truth: Int32Array, gtK: number, k: number): number {
   let hit = 0

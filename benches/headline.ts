@@ -22,6 +22,7 @@ import type { WorkerResult } from './peer-worker'
 import type { QuantResult } from './quant'
 import { type SoakResult, soakSlopes } from './soak'
 import type { StorageModesResult } from './storage'
+import type { NamedResult } from './named'
 
 export interface RunResults {
   flat?: FlatResult[]
@@ -39,6 +40,7 @@ export interface RunResults {
   batch?: BatchRow[]
   streaming?: StreamingResults
   changes?: ChangesResults
+  named?: NamedResult
   latency?: LatencyResults
   ivfpq?: IvfPqComparison[]
   flatBatch?: FlatBatchResult | { lib: string; error: string }

@@ -6,7 +6,7 @@
  *   --scale 1m           1,000,000 x 128 instead of 100,000 for the clustered sets
  *   --soak-minutes N     soak length (default 30, quick 0.33)
  *   --no-peers           filtered workload: LibraVDB alone (skips the slow peer builds at 1M)
- *   --only a,b           run only these workloads (flat, ann, latency, ivfpq, quant, memory, filtered, hybrid, batch, streaming, changes, tenants, lifecycle, soak);
+ *   --only a,b           run only these workloads (flat, ann, latency, ivfpq, quant, memory, filtered, hybrid, batch, streaming, changes, named, tenants, lifecycle, soak);
  *                        the report then holds only their sections
  *   --data F --queries Q [--gt G]   also run on your vectors (.fvecs / .npy; ground truth .ivecs / .npy)
  *   --real100k           also run ann, ivfpq and filtered on debpkg100k, 100k real sentence embeddings
@@ -25,6 +25,7 @@ import { benchIvfPq, ivfpqSection } from './ivfpq'
 import { benchFlat, benchFlatBatch, flatBatchSection, flatSection } from './flat'
 import { benchLifecycle, lifecycleSection } from './lifecycle'
 import { benchMemory, memorySection } from './memory'
+import { benchNamed, namedSection } from './named'
 import { benchStorageModes, storageModesSection } from './storage'
 import { machine, writeReport } from './harness'
 import { type RunResults, headlineSection } from './headline'
@@ -47,7 +48,7 @@ async function main() {
       real100k: { type: 'boolean', default: false },
     },
   })
-  const WORKLOADS = ['flat', 'ann', 'latency', 'ivfpq', 'quant', 'memory', 'filtered', 'hybrid', 'batch', 'streaming', 'changes', 'tenants', 'lifecycle', 'soak'] as const
+  const WORKLOADS = ['flat', 'ann', 'latency', 'ivfpq', 'quant', 'memory', 'filtered', 'hybrid', 'batch', 'streaming', 'changes', 'named', 'tenants', 'lifecycle', 'soak'] as const
   const only = values.only?.split(',').map((s) => s.trim())
   for (const w of only ?? []) if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--only takes ${WORKLOADS.join(', ')}; got '${w}'`)
   const runs = (w: (typeof WORKLOADS)[number]) => !only || only.includes(w)
@@ -232,6 +233,14 @@ async function main() {
       ch.lag.map((l) => `${l.follower}: lag p50 ${l.p50Ms.toFixed(1)} ms, p99 ${l.p99Ms.toFixed(1)} ms`).join('; '))
     sections.push(changesSection(ch))
     json.changes = ch
+  }
+
+  if (runs('named')) {
+    const nv = await benchNamed(debpkg20k(), quick ? 100 : 500, quick ? 1 : 5)
+    console.log(`named: one vector ${nv.oneQps.toFixed(0)} q/s (recall ${nv.oneRecall.toFixed(3)}), field of two ${nv.fieldQps.toFixed(0)} q/s (recall ${nv.fieldRecall.toFixed(3)}); ` +
+      `memory two fields ${(nv.twoFieldBytes / 2 ** 20).toFixed(1)} MiB vs ${((nv.oneBytes + nv.secondBytes) / 2 ** 20).toFixed(1)} MiB for the two alone`)
+    sections.push(namedSection(nv))
+    json.named = nv
   }
 
   if (runs('tenants')) {

@@ -20,25 +20,9 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { LibraVDB } from '../index'
-import { SHARED_DATASETS, readVecs, rng } from '../benches/datasets'
+import { SHARED_DATASETS, randomProjection, readVecs } from '../benches/datasets'
 
 const NEXT_DIM = 256
-
-/** The stand-in "new model": a fixed Gaussian projection of a 384-d embedding to 256-d. */
-function projector(dim: number): (v: Float32Array) => Float32Array {
-  const random = rng(2026)
-  const gauss = () => Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random())
-  const m = Float32Array.from({ length: NEXT_DIM * dim }, gauss)
-  return (v) => {
-    const out = new Float32Array(NEXT_DIM)
-    for (let r = 0; r < NEXT_DIM; r++) {
-      let s = 0
-      for (let c = 0; c < dim; c++) s += m[r * dim + c] * v[c]
-      out[r] = s
-    }
-    return out
-  }
-}
 
 async function main() {
   const { values } = parseArgs({ options: { limit: { type: 'string' }, data: { type: 'string' } } })
@@ -48,7 +32,7 @@ async function main() {
   const limit = Math.min(Number(values.limit ?? base.n), base.n)
   const dim = base.dim
   const row = (data: Float32Array | Int32Array, i: number) => (data as Float32Array).subarray(i * dim, (i + 1) * dim)
-  const nextModel = projector(dim)
+  const nextModel = randomProjection(dim, NEXT_DIM, 2026) // the stand-in "new model"
 
   await using db = await LibraVDB.open() // in memory; give a path to keep it
   const passages = await db.createCollection('passages', {

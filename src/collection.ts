@@ -37,7 +37,6 @@ import { followChanges, wakeFollowers } from './changes'
 import {
   type BatchOptions,
   type BatchResult,
-  type CollectionStats,
   type ColumnarBatch,
   type ExplainOptions,
   type HybridQuery,
@@ -58,6 +57,7 @@ import {
   toVerifyReport,
 } from './records'
 import { type VectorLike, toQueryBlock, toVector, vectorProblem } from './vectors'
+import type { CollectionStats } from './stats'
 import { NamedBlocks, namedUpdates, storedRecord, unnamedVectorProblem, vectorFieldSpec } from './named'
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const

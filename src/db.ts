@@ -13,7 +13,8 @@ import { type FieldType, nativeSchema } from './filter'
 import { type ImportOptions, formatOf } from './transfer'
 import { InvalidArgumentError } from './errors'
 import { type ConfigOptions, NativeDatabase, call, callSync, cancellableWrite, configOptions, parquetFileInfo } from './native'
-import { type BackupOptions, type BackupResult, type CollectionMemory, type MemoryUsage, type VerifyReport, toVerifyReport } from './records'
+import { type BackupOptions, type BackupResult, type VerifyReport, toVerifyReport } from './records'
+import type { CollectionMemory, MemoryUsage } from './stats'
 import { vectorFieldSpec } from './named'
 
 /**

@@ -19,9 +19,13 @@ export class HitReader {
   #query = 0
   #hit = 0
 
-  constructor(h: NativeHits, dim: number, metadata: MetadataCodec) {
+  /** Named fields of a fused query, in the order of `h.fieldScores`. */
+  readonly #fields: string[]
+
+  constructor(h: NativeHits, dim: number, metadata: MetadataCodec, fields: string[] = []) {
     this.#h = h
     this.#dim = dim
+    this.#fields = fields
     this.#metadata = metadata
     this.#ids = bytes(h.ids)
     this.#meta = h.metadata ? bytes(h.metadata) : undefined
@@ -49,6 +53,10 @@ export class HitReader {
       }
       if (h.vectors) hit.vector = h.vectors.slice(i * this.#dim, (i + 1) * this.#dim)
       if (h.vectorScores && h.textScores && h.sparseScores) hit.signals = signals(h.vectorScores[i], h.textScores[i], h.sparseScores[i])
+      if (hit.signals && h.fieldScores && this.#fields.length > 0) {
+        const scored = this.#fields.map((f, s) => [f, h.fieldScores![s][i]] as const).filter(([, x]) => !Number.isNaN(x))
+        if (scored.length > 0) hit.signals.fields = Object.fromEntries(scored)
+      }
       group[j] = hit
     }
     this.#hit += n

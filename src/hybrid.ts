@@ -14,16 +14,17 @@ export const EXPLAIN_KEYS = ['k', 'efSearch', 'nprobe', 'filter', 'fetchK', 'fus
  * undefined when it is a vector. */
 export function hybridQuery(op: string, q: unknown): HybridQuery | undefined {
   if (typeof q !== 'object' || q === null || Array.isArray(q) || ArrayBuffer.isView(q)) return undefined
-  const h = optionsObject<HybridQuery>(`${op} query`, q, ['vector', 'text', 'sparse'])
+  const h = optionsObject<HybridQuery>(`${op} query`, q, ['vector', 'text', 'sparse', 'vectors'])
   if (signalCount(h) === 0) {
-    throw new InvalidArgumentError(`${op} query needs a vector, a text query or a sparse vector: { vector, text, sparse }`)
+    throw new InvalidArgumentError(`${op} query needs a vector, a text query, a sparse vector or named fields' vectors: { vector, text, sparse, vectors }`)
   }
   return h
 }
 
-/** How many signals (vector, text, sparse) a query has. */
+/** How many signals (vector, text, sparse, each named field) a query has. */
 export function signalCount(q: HybridQuery): number {
-  return [q.vector, q.text, q.sparse].filter((x) => x !== undefined).length
+  const fields = q.vectors && typeof q.vectors === 'object' ? Object.keys(q.vectors).length : 0
+  return [q.vector, q.text, q.sparse].filter((x) => x !== undefined).length + fields
 }
 
 export function fusionNeedsSignals(op: string): InvalidArgumentError {

@@ -6,7 +6,7 @@
 import { describe, isPlainObject } from './check'
 import { InvalidArgumentError } from './errors'
 import { type Metric, type VectorFieldConfig, validateVectorField } from './config'
-import type { NativeFieldInfo, NativeNamedBlock, NativeNamedUpdate, NativeRecord, NativeVectorField } from './native'
+import type { NativeFieldInfo, NativeNamedBlock, NativeNamedUpdate, NativeNamedVector, NativeRecord, NativeVectorField } from './native'
 import type { Metadata, StoredRecord } from './records'
 import { toVector } from './vectors'
 
@@ -51,6 +51,19 @@ function checkedVectors(fields: VectorFields, v: unknown, allowNull: boolean): [
     if (vector === null && allowNull) return [name, null]
     return [name, toVector(vector, f.dimension, `vectors.${name}`)]
   })
+}
+
+/** A fused query's named fields' vectors (`{ vectors: { field: v } }`), checked, as the
+ * engine takes them (undefined: none). */
+export function fieldQueries(fields: VectorFields, vectors: unknown): NativeNamedVector[] | undefined {
+  if (vectors === undefined) return undefined
+  if (!isPlainObject(vectors) || Object.keys(vectors).length === 0) {
+    throw new InvalidArgumentError(`search query.vectors must be an object of field -> query vector, got ${describe(vectors)}`)
+  }
+  return Object.entries(vectors).map(([field, v]) => ({
+    field,
+    vector: toVector(v, vectorField(fields, field, 'search query.vectors').dimension, `query vectors.${field}`),
+  }))
 }
 
 /** Packs the named vectors of the records of a put batch, one block per field. */

@@ -24,6 +24,7 @@ export type NativeNamedBlock = Binding.NativeNamedBlock
 export type NativeNamedUpdate = Binding.NativeNamedUpdate
 export type NativeRecord = Binding.NativeRecord
 export type NativeVectorField = Binding.NativeVectorField
+export type NativeNamedVector = Binding.NativeNamedVector
 
 export const NativeDatabase = binding.NativeDatabase
 export const parquetFileInfo = binding.parquetFileInfo

@@ -44,16 +44,16 @@ export interface SearchTarget {
 }
 
 /** Checks `opts` of the search call `op`: the caller's options, the engine's, the compiled
- * filter and the grouping, if any. */
-export function searchParams(op: string, opts: unknown, target: SearchTarget) {
+ * filter and the grouping, if any. `unnamed`: the query has a vector for the unnamed vector
+ * (or, with `using`, for that field). */
+export function searchParams(op: string, opts: unknown, target: SearchTarget, unnamed = true) {
   const o = opts === undefined ? {} : optionsObject<SearchOptions>(`${op} options`, opts, SEARCH_KEYS)
   // The vector searched: a named field's (`using`) or the unnamed one.
   let c = target
   if (o.using !== undefined) {
     if (typeof o.using !== 'string') throw new InvalidArgumentError(`${op} options.using must be a vector field's name, got ${describe(o.using)}`)
     c = { ...target, ...vectorField(target.fields, o.using, `${op} options.using`) }
-  } else if (target.dimension === 0 && op !== 'explain') {
-    // (`explain()` describes how the filter narrows the records, whichever vector is searched.)
+  } else if (target.dimension === 0 && unnamed) {
     const names = [...target.fields.keys()].join(', ')
     throw new InvalidArgumentError(`${op}: collection '${target.name}' has named vector fields only (${names}); name the one to search with options.using`)
   }

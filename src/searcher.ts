@@ -14,6 +14,8 @@ import type { HybridQuery, SearchHit, SearchOptions } from './records'
 import type { SchemaView } from './schema'
 import { searchParams } from './search-options'
 import { type VectorLike, toQueryBlock, toVector } from './vectors'
+import { fieldQueries } from './named'
+import { InvalidArgumentError } from './errors'
 
 export class Searcher {
   readonly #native: NativeCollection
@@ -29,12 +31,12 @@ export class Searcher {
   }
 
   /** The k nearest records to `vector`, best first, computed off the JS thread. Or, with
-   * `{ vector?, text?, sparse? }`, a full-text (BM25) or sparse-vector search, or several
-   * signals fused (`opts.fusion`). */
+   * `{ vector?, text?, sparse?, vectors? }`, a full-text (BM25), sparse-vector or named-field
+   * search, or several signals fused (`opts.fusion`). */
   async search(query: VectorLike | HybridQuery, opts?: SearchOptions): Promise<SearchHit[]> {
-    const p = this.params('search', opts)
     const hybrid = hybridQuery('search', query)
-    if (hybrid && (hybrid.text !== undefined || hybrid.sparse !== undefined)) return this.#hybridSearch(hybrid, p)
+    const p = this.params('search', opts, !hybrid || hybrid.vector !== undefined)
+    if (hybrid && (hybrid.text !== undefined || hybrid.sparse !== undefined || hybrid.vectors !== undefined)) return this.#hybridSearch(hybrid, p)
     if (p.opts.fusion !== undefined) throw fusionNeedsSignals('search')
     const q = toVector(hybrid ? hybrid.vector : (query as VectorLike), p.dimension, 'query vector')
     if (p.group) {
@@ -55,15 +57,21 @@ export class Searcher {
     return this.#shape(hits, p.dimension)[0] ?? []
   }
 
-  /** A search with a text query or a sparse vector, and a vector if given. */
+  /** A search with a text query, a sparse vector or named fields' vectors, and a vector if
+   * given. */
   async #hybridSearch(query: HybridQuery, p: ReturnType<typeof searchParams>): Promise<SearchHit[]> {
+    if (p.native.using !== undefined) {
+      throw new InvalidArgumentError("search: a query of several signals names its fields' vectors in { vectors: { field: v } }, not with options.using")
+    }
     const q = query.vector === undefined ? undefined : toVector(query.vector, this.#native.dimension, 'query vector')
+    const fields = fieldQueries(this.#schema.fields, query.vectors)
     const native = hybridOptions('search', query, p.opts.fusion, p.native)
-    const run = (n: NativeSearchOptions) => cancellableRead(p.opts, (token) => this.#native.hybridSearch(q, n, token))
-    if (p.group) return (await groupedSearch(native, p.group, async (n) => this.#shape(await run(n))))[0] ?? []
+    const run = (n: NativeSearchOptions) => cancellableRead(p.opts, (token) => this.#native.hybridSearch(q, n, token, fields))
+    const names = fields?.map((f) => f.field)
+    if (p.group) return (await groupedSearch(native, p.group, async (n) => this.#shape(await run(n), undefined, names)))[0] ?? []
     const hits = await run(native)
     if (hits.scores.length === 0) this.#schema.unknownFields.check(p.filter)
-    return this.#shape(hits)[0] ?? []
+    return this.#shape(hits, undefined, names)[0] ?? []
   }
 
   /** {@link search} on the calling thread: a flat scan of a large collection blocks it. */
@@ -95,15 +103,15 @@ export class Searcher {
   }
 
   /** `opts` of search call `op` checked, against the vector it searches. */
-  params(op: string, opts: unknown) {
+  params(op: string, opts: unknown, unnamed = true) {
     const n = this.#native
-    return searchParams(op, opts, { name: n.name, dimension: n.dimension, metric: n.metric as Metric, fields: this.#schema.fields, schema: this.#schema.schema })
+    return searchParams(op, opts, { name: n.name, dimension: n.dimension, metric: n.metric as Metric, fields: this.#schema.fields, schema: this.#schema.schema }, unnamed)
   }
 
   /** Native hits (vectors of `dim`) -> one array of hit objects per query, on the calling
    * thread (small results). */
-  #shape(h: NativeHits, dim = this.#native.dimension): SearchHit[][] {
-    const reader = new HitReader(h, dim, this.#schema.codec)
+  #shape(h: NativeHits, dim = this.#native.dimension, fields?: string[]): SearchHit[][] {
+    const reader = new HitReader(h, dim, this.#schema.codec, fields)
     return Array.from({ length: reader.queries }, () => reader.next())
   }
 

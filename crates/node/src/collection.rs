@@ -13,7 +13,7 @@ use napi_derive::napi;
 
 use crate::CancelToken;
 use crate::changes::NativeChangeReader;
-use crate::fields::{NativeFieldInfo, NativeNamedBlock, NativeNamedUpdate, NativeVectorField};
+use crate::fields::{NativeFieldInfo, NativeNamedBlock, NativeNamedUpdate, NativeNamedVector, NativeVectorField};
 use crate::job::{Job, guarded, job};
 use crate::values::{
     NativeBatchReport, NativeHits, NativeHybridPlan, NativeQueryPlan, NativeRecord, NativeScanPage,
@@ -232,14 +232,15 @@ impl NativeCollection {
     }
 
     /// Searches by a vector, `options.text`, a sparse vector (`options.sparseIndices`,
-    /// `sparseValues`), or several fused (`options.fusion`); the filter applies to each signal
-    /// before fusion.
+    /// `sparseValues`), named vector fields' query vectors (`fields`), or several fused
+    /// (`options.fusion`); the filter applies to each signal before fusion.
     #[napi(ts_return_type = "Promise<NativeHits>")]
     pub fn hybrid_search(
         &self,
         vector: Option<Float32Array>,
         options: NativeSearchOptions,
         cancel: Option<&CancelToken>,
+        fields: Option<Vec<NativeNamedVector>>,
     ) -> AsyncTask<Job<NativeHits>> {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
         let params = SearchParams::from(&options);
@@ -248,6 +249,7 @@ impl NativeCollection {
                 vector: vector.as_ref().map(|v| v.to_vec()),
                 text: options.text_query(),
                 sparse: options.sparse_query()?,
+                fields: fields.iter().flatten().map(|f| (f.field.clone(), f.vector.to_vec())).collect(),
             };
             Ok(c.hybrid_search(&query, params, options.fusion()?, options.parsed_filter()?.as_ref(), &cancel)?.into())
         })
@@ -259,7 +261,8 @@ impl NativeCollection {
     pub fn explain_hybrid(&self, options: NativeSearchOptions, with_vector: bool) -> napi::Result<NativeHybridPlan> {
         guarded(|| {
             let vector = with_vector.then(|| vec![1.0; self.c.dimension()]);
-            let query = HybridQuery { vector, text: options.text_query(), sparse: options.sparse_query()? };
+            let query =
+                HybridQuery { vector, text: options.text_query(), sparse: options.sparse_query()?, fields: Vec::new() };
             let filter = options.parsed_filter()?;
             Ok(self.c.explain_hybrid(&query, SearchParams::from(&options), options.fusion()?, filter.as_ref())?.into())
         })

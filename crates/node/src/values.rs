@@ -104,6 +104,8 @@ pub struct NativeHits {
     pub vector_scores: Option<Float32Array>,
     pub text_scores: Option<Float32Array>,
     pub sparse_scores: Option<Float32Array>,
+    /// Likewise for each named vector field of the query, in its order.
+    pub field_scores: Option<Vec<Float32Array>>,
 }
 
 /// Packs `strings` (grouped by `counts`) NUL-terminated; returns the bytes and each group's end.
@@ -129,13 +131,17 @@ impl From<Hits> for NativeHits {
             Some((bytes, ends)) => (Some(Uint8Array::new(bytes)), Some(Uint32Array::new(ends))),
             None => (None, None),
         };
-        let (vector_scores, text_scores, sparse_scores) = match h.signals {
-            Some(s) => {
-                (Some(Float32Array::new(s.vector)), Some(Float32Array::new(s.text)), Some(Float32Array::new(s.sparse)))
-            }
-            None => (None, None, None),
+        let (vector_scores, text_scores, sparse_scores, field_scores) = match h.signals {
+            Some(s) => (
+                Some(Float32Array::new(s.vector)),
+                Some(Float32Array::new(s.text)),
+                Some(Float32Array::new(s.sparse)),
+                Some(s.fields.into_iter().map(Float32Array::new).collect()),
+            ),
+            None => (None, None, None, None),
         };
         Self {
+            field_scores,
             vector_scores,
             text_scores,
             sparse_scores,

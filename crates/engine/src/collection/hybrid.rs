@@ -16,7 +16,7 @@
 
 use libravdb_text::TextSearch;
 
-use super::params::{SearchParams, SignalScores};
+use super::params::{SearchParams, SignalScores, relevance};
 use super::{Collection, QueryPlan, State};
 use crate::cancel::Cancel;
 use crate::config::MAX_K;
@@ -107,11 +107,16 @@ pub struct HybridQuery {
     pub vector: Option<Vec<f32>>,
     pub text: Option<TextQuery>,
     pub sparse: Option<SparseQuery>,
+    /// Named vector fields' query vectors (each field's list takes the vector's weight).
+    pub fields: Vec<(String, Vec<f32>)>,
 }
 
 impl HybridQuery {
     fn signals(&self) -> usize {
-        usize::from(self.vector.is_some()) + usize::from(self.text.is_some()) + usize::from(self.sparse.is_some())
+        usize::from(self.vector.is_some())
+            + usize::from(self.text.is_some())
+            + usize::from(self.sparse.is_some())
+            + self.fields.len()
     }
 }
 
@@ -173,8 +178,13 @@ impl Collection {
         if let (Some(v), 1) = (&query.vector, query.signals()) {
             return self.search_cancellable(v, params, filter, cancel);
         }
+        if let ([(field, q)], 1) = (&query.fields[..], query.signals()) {
+            self.prepare_field_queries(&query.fields)?; // one vector of the field's dimension
+            return self.search_field(field, q, params, filter, cancel);
+        }
         self.check_hybrid(query, params, fusion)?;
         let vector = query.vector.as_deref().map(|v| self.prepare_queries(v)).transpose()?;
+        let field_queries = self.prepare_field_queries(&query.fields)?;
         let fetch = params.per_signal(query);
         let st = self.read_state()?;
         let planned = filter.map(|f| st.plan(f, fetch, st.space.breadth(SearchParams { k: fetch, ..params })));
@@ -198,23 +208,34 @@ impl Collection {
         if let Some(sparse) = &query.sparse {
             lists[2] = Some(st.sparse_search(sparse, fetch, planned)?);
         }
+        let field_lists = st.field_lists(&field_queries, fetch, params, filter)?;
         if query.signals() == 1 {
             let only = lists.into_iter().flatten().next().unwrap_or_default();
             return self.hits_of(&st, vec![only.len() as u32], only.into_iter(), params);
         }
         let weights = fusion.weights();
-        let ran: Vec<(&[(u32, f32)], f32)> =
-            lists.iter().zip(weights).filter_map(|(l, w)| l.as_deref().map(|l| (l, w))).collect();
+        let ran: Vec<(&[(u32, f32)], f32)> = lists
+            .iter()
+            .zip(weights)
+            .filter_map(|(l, w)| l.as_deref().map(|l| (l, w)))
+            .chain(field_lists.iter().map(|(_, l)| (&l[..], weights[0])))
+            .collect();
         let (ran, ran_weights): (Vec<_>, Vec<_>) = ran.into_iter().unzip();
         let fused = fuse(&ran, &ran_weights, fusion, params.k);
         let by_row: Vec<Option<std::collections::HashMap<u32, f32>>> =
             lists.iter().map(|l| l.as_ref().map(|l| l.iter().copied().collect())).collect();
         let score_in =
             |signal: usize, row: u32| by_row[signal].as_ref().and_then(|m| m.get(&row).copied()).unwrap_or(f32::NAN);
+        let field_scores = field_lists.iter().map(|(field_metric, l)| {
+            let by_row: std::collections::HashMap<u32, f32> = l.iter().copied().collect();
+            let score = |r: u32| by_row.get(&r).map_or(f32::NAN, |&s| relevance(*field_metric, s));
+            fused.iter().map(|&(r, _)| score(r)).collect()
+        });
         let signals = SignalScores {
             vector: fused.iter().map(|&(r, _)| relevance(metric, score_in(0, r))).collect(),
             text: fused.iter().map(|&(r, _)| score_in(1, r)).collect(),
             sparse: fused.iter().map(|&(r, _)| score_in(2, r)).collect(),
+            fields: field_scores.collect(),
         };
         let mut hits = self.hits_of(&st, vec![fused.len() as u32], fused.into_iter(), params)?;
         hits.signals = Some(signals);
@@ -290,14 +311,6 @@ impl Collection {
             return Err(Error::invalid(format!("fetchK must be an integer from 1 to {MAX_K}")));
         }
         fusion.check()
-    }
-}
-
-/// A vector signal's score as relevance (higher is better) and back: l2 distances negate.
-fn relevance(metric: libravdb_core::Metric, score: f32) -> f32 {
-    match metric {
-        libravdb_core::Metric::L2 => -score,
-        _ => score,
     }
 }
 

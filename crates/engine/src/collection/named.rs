@@ -9,17 +9,17 @@
 //! commits the same way, then deletes its directory. A crash before either checkpoint leaves
 //! the field as it was; a directory the manifest does not name is deleted at the next open.
 
-use libravdb_core::Neighbor;
+use libravdb_core::{Metric, Neighbor};
 use libravdb_filter::Filter;
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
-use super::Collection;
 use super::account::loads_into_memory;
 use super::fields::field_dir;
-use super::params::SearchParams;
+use super::params::{SearchParams, relevance};
 use super::persist::FieldManifest;
 use super::read::{Hits, check_params, prepare_vectors};
+use super::{Collection, State};
 use crate::cancel::Cancel;
 use crate::config::CollectionConfig;
 use crate::error::{Error, Result};
@@ -56,7 +56,7 @@ impl Collection {
         let Some(space) = st.field(field) else {
             return Err(Error::invalid(format!("vector field '{field}' is being added or dropped; try again")));
         };
-        let allowed: Option<RoaringBitmap> = filter.map(|f| st.matching_rows(f).into_iter().collect());
+        let allowed = filter.map(|f| st.matching_rows(f).into_iter().collect::<RoaringBitmap>());
         let accept = |record: u32| allowed.as_ref().is_none_or(|a| a.contains(record));
         let asked = params;
         let k = params.candidates();
@@ -148,5 +148,63 @@ impl Collection {
         }
         self.account(&self.state.read());
         Ok(())
+    }
+}
+
+impl Collection {
+    /// Named vector fields' query vectors of a hybrid search, checked (a field of the
+    /// collection, named once, of its dimension) and prepared for its metric.
+    pub(super) fn prepare_field_queries(&self, fields: &[(String, Vec<f32>)]) -> Result<Vec<(String, Vec<f32>)>> {
+        let config = self.config.read();
+        let mut out = Vec::with_capacity(fields.len());
+        for (i, (name, q)) in fields.iter().enumerate() {
+            let (_, fc) = config.vector_field(name)?;
+            if fields[..i].iter().any(|(other, _)| other == name) {
+                return Err(Error::invalid(format!("vector field '{name}' is queried twice")));
+            }
+            if q.len() != fc.dimension {
+                return Err(Error::DimensionMismatch {
+                    what: format!("query vector for field '{name}'"),
+                    expected: fc.dimension,
+                    got: q.len(),
+                });
+            }
+            out.push((name.clone(), prepare_vectors(q, fc.dimension, fc.metric)?));
+        }
+        Ok(out)
+    }
+}
+
+/// One field's candidates in a hybrid search: its metric and (record row, relevance) best
+/// first.
+pub(super) type FieldList = (Metric, Vec<(u32, f32)>);
+
+impl State {
+    /// Each field query's `k` best records passing `filter`, as a hybrid search fuses them:
+    /// the field's metric and (record row, relevance: higher is better) best first.
+    pub(super) fn field_lists(
+        &self,
+        queries: &[(String, Vec<f32>)],
+        k: usize,
+        params: SearchParams,
+        filter: Option<&Filter>,
+    ) -> Result<Vec<FieldList>> {
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let allowed = filter.map(|f| self.matching_rows(f).into_iter().collect::<RoaringBitmap>());
+        let accept = |record: u32| allowed.as_ref().is_none_or(|a| a.contains(record));
+        queries
+            .iter()
+            .map(|(name, q)| {
+                let field =
+                    self.field(name).ok_or_else(|| Error::invalid(format!("vector field '{name}' was dropped")))?;
+                let breadth = params.breadth(field.space.index.active());
+                let found = field.knn(q, k, breadth, &accept).into_iter().filter_map(|n| {
+                    Some((field.owner(n.row)?, relevance(field.metric, field.metric.score(n.distance))))
+                });
+                Ok((field.metric, found.collect()))
+            })
+            .collect()
     }
 }

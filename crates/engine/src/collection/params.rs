@@ -57,4 +57,14 @@ pub struct SignalScores {
     pub text: Vec<f32>,
     /// Inner product.
     pub sparse: Vec<f32>,
+    /// Each named vector field of the query, in its order: distance or similarity.
+    pub fields: Vec<Vec<f32>>,
+}
+
+/// A vector signal's score as relevance (higher is better) and back: l2 distances negate.
+pub(super) fn relevance(metric: libravdb_core::Metric, score: f32) -> f32 {
+    match metric {
+        libravdb_core::Metric::L2 => -score,
+        _ => score,
+    }
 }

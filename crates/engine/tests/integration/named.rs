@@ -321,3 +321,44 @@ fn vector_fields_come_and_go_on_a_live_collection() {
 fn code_of<T: std::fmt::Debug>(r: libravdb_engine::Result<T>) -> ErrorCode {
     r.unwrap_err().code()
 }
+
+#[test]
+fn several_fields_fuse_like_hybrid_signals() {
+    let db = Database::open(None, DbOptions::default()).unwrap();
+    let c = db.create_collection("items", config()).unwrap();
+    let (body, title) = (random_vectors(1, N, BODY), random_vectors(2, N, TITLE));
+    put(&c, &(0..N).collect::<Vec<_>>(), &body, &title, false);
+    let (qb, qt) = (random_vectors(8, 1, BODY), random_vectors(9, 1, TITLE));
+    let query = libravdb_engine::HybridQuery {
+        fields: vec![("body".into(), qb.clone()), ("title".into(), qt.clone())],
+        ..Default::default()
+    };
+    let params = SearchParams { k: 10, fetch_k: Some(40), ..SearchParams::nearest(10) };
+    let fusion = libravdb_engine::Fusion::default();
+    let got = c.hybrid_search(&query, params, fusion, None, &Cancel::new()).unwrap();
+    // The same as fusing each field's own search (rows are insertion order here); l2 ranks by
+    // negated distance.
+    let list = |field: &str, q: &[f32], sign: f32| -> Vec<(u32, f32)> {
+        let h = search(&c, field, q, 40, None);
+        h.ids.iter().zip(&h.scores).map(|(id, s)| (id[1..].parse().unwrap(), sign * s)).collect()
+    };
+    let (lb, lt) = (list("body", &qb, 1.0), list("title", &qt, -1.0));
+    let want = libravdb_engine::fuse(&[&lb, &lt], &[1.0, 1.0], fusion, 10);
+    let want_ids: Vec<String> = want.iter().map(|(r, _)| format!("r{r}")).collect();
+    assert_eq!(got.ids, want_ids);
+    // Each hit's score in each field's list (NaN where that field's search missed it).
+    let signals = got.signals.unwrap();
+    for (j, id) in got.ids.iter().enumerate() {
+        let row: u32 = id[1..].parse().unwrap();
+        let in_title = lt.iter().find(|(r, _)| *r == row).map(|(_, s)| -s);
+        match in_title {
+            Some(d) => assert!((signals.fields[1][j] - d).abs() < 1e-5),
+            None => assert!(signals.fields[1][j].is_nan()),
+        }
+    }
+    // A field of another dimension in a fused query: typed, nothing searched.
+    let wrong =
+        libravdb_engine::HybridQuery { fields: vec![("title".into(), qb.clone())], vector: None, ..query.clone() };
+    let err = c.hybrid_search(&wrong, params, fusion, None, &Cancel::new()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::DimensionMismatch);
+}

@@ -214,6 +214,7 @@ fn fusion_equals_a_reference_from_each_signals_list() {
                 vector: Some(q.clone()),
                 text: Some(TextQuery { query: text.clone(), fields: vec![] }),
                 sparse: None,
+                fields: Vec::new(),
             };
             let got = c.hybrid_search(&hq, params, fusion, filter.as_ref(), &cancel).unwrap();
             let got_list: Vec<(String, f32)> = got.ids.iter().cloned().zip(got.scores.iter().copied()).collect();
@@ -351,8 +352,12 @@ fn sparse_vectors_search_by_inner_product_fuse_with_the_other_signals_and_surviv
         let mut want: Vec<(String, f32)> = fused.into_iter().collect();
         want.sort_by(|a, b| b.1.total_cmp(&a.1));
         want.truncate(10);
-        let all =
-            HybridQuery { vector: Some(v), text: Some(TextQuery { query: text, fields: vec![] }), sparse: Some(sq) };
+        let all = HybridQuery {
+            vector: Some(v),
+            text: Some(TextQuery { query: text, fields: vec![] }),
+            sparse: Some(sq),
+            ..Default::default()
+        };
         let params = SearchParams { fetch_k: Some(fetch), ..SearchParams::nearest(10) };
         let got = c.hybrid_search(&all, params, Fusion::default(), None, &cancel).unwrap();
         assert_same(
