@@ -176,4 +176,26 @@ describe('LibraVDBStore (libravdb/langchain)', () => {
     expect(doc.pageContent).toBe('apple')
     expect(doc.metadata).toEqual({ text: 'clash' })
   })
+
+  it('vectorField: two embedding models side by side in one collection, each store on its field', async () => {
+    const db = await memoryDb()
+    // A second "model": the same words, reversed vocabulary order (a different space).
+    class Reversed extends WordEmbeddings {
+      override embed(text: string): number[] {
+        return super.embed(text).reverse()
+      }
+    }
+    const docs = DOCS.map((d, i) => new Document({ ...d, id: `d${i}` }))
+    const v1 = await LibraVDBStore.fromDocuments(docs, new WordEmbeddings(), { db, collectionName: 'docs', vectorField: 'v1' })
+    const c = v1.collection
+    await c.addVectorField('v2', { dimension: 9, metric: 'cosine' })
+    const v2 = new LibraVDBStore(new Reversed(), { collection: c, vectorField: 'v2' })
+    await v2.addDocuments(docs) // stored ids: v2 is set, v1 kept
+    expect(Object.keys((await c.get('d1'))!.vectors!).sort()).toEqual(['v1', 'v2'])
+    expect((await v2.similaritySearch('apple', 2)).map((d) => d.pageContent)).toEqual(['apple apple fruit', 'apple fruit'])
+    expect((await v1.similaritySearch('rust database', 1))[0].pageContent).toBe('rust vector database')
+    const mmr = await v2.maxMarginalRelevanceSearch('fruit', { k: 2, fetchK: 5 })
+    expect(mmr).toHaveLength(2)
+    await expect(new LibraVDBStore(new WordEmbeddings(), { collection: c, vectorField: 'nope' }).similaritySearch('apple', 1)).rejects.toThrow(InvalidArgumentError)
+  })
 })

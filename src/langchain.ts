@@ -12,7 +12,7 @@ import { Document, type DocumentInterface } from '@langchain/core/documents'
 import type { EmbeddingsInterface } from '@langchain/core/embeddings'
 import { type MaxMarginalRelevanceSearchOptions, VectorStore } from '@langchain/core/vectorstores'
 import type { Collection } from './collection'
-import type { CollectionConfig } from './config'
+import type { CollectionConfig, VectorFieldConfig } from './config'
 import type { LibraVDB } from './db'
 import { InvalidArgumentError, NotFoundError } from './errors'
 import type { Filter } from './filter'
@@ -24,6 +24,10 @@ export interface LibraVDBStoreArgs {
   collection: Collection
   /** Metadata field that holds each document's page content. Default `'text'`. */
   textKey?: string
+  /** The named vector field the store's embeddings live in (a collection created with
+   * `vectors`); default the collection's unnamed vector. Documents already stored keep
+   * their other fields when added again. */
+  vectorField?: string
 }
 
 /** Where `fromTexts` / `fromDocuments` / `fromExistingCollection` put the documents. */
@@ -37,6 +41,8 @@ export interface LibraVDBStoreConfig {
   collectionConfig?: Omit<CollectionConfig, 'dimension'>
   /** Metadata field that holds each document's page content. Default `'text'`. */
   textKey?: string
+  /** As {@link LibraVDBStoreArgs.vectorField}; a new collection then has that one field. */
+  vectorField?: string
 }
 
 /** Options of {@link LibraVDBStore.addVectors} and {@link LibraVDBStore.addDocuments}. */
@@ -67,6 +73,8 @@ export class LibraVDBStore extends VectorStore {
   readonly collection: Collection
   /** Metadata field that holds each document's page content. */
   readonly textKey: string
+  /** The named vector field searched and written (undefined: the unnamed vector). */
+  readonly vectorField: string | undefined
 
   constructor(embeddings: EmbeddingsInterface, args: LibraVDBStoreArgs) {
     super(embeddings, { textKey: args?.textKey })
@@ -75,6 +83,7 @@ export class LibraVDBStore extends VectorStore {
     }
     this.collection = args.collection
     this.textKey = args.textKey ?? 'text'
+    this.vectorField = args.vectorField
   }
 
   _vectorstoreType(): string {
@@ -90,12 +99,25 @@ export class LibraVDBStore extends VectorStore {
     if (ids !== undefined && ids.length !== documents.length) {
       throw new InvalidArgumentError(`addVectors got ${ids.length} ids for ${documents.length} documents`)
     }
+    const field = this.vectorField
     const records: VectorRecord[] = documents.map((doc, i) => ({
       id: ids?.[i] ?? doc.id ?? randomUUID(),
-      vector: vectors[i],
+      ...(field === undefined ? { vector: vectors[i] } : { vectors: { [field]: vectors[i] } }),
       metadata: this.#toMetadata(doc, i),
     }))
-    if (records.length > 0) await this.collection.upsertBatch(records)
+    if (records.length === 0) return []
+    if (field === undefined) {
+      await this.collection.upsertBatch(records)
+    } else {
+      // New documents are inserted; stored ones get this field and the metadata anew, and keep
+      // their other fields (an upsert would replace the whole record).
+      const { errors } = await this.collection.insertBatch(records, { atomic: false })
+      const stored = errors.filter((e) => e.code === 'ERR_DUPLICATE_ID')
+      const failed = errors.find((e) => e.code !== 'ERR_DUPLICATE_ID')
+      if (failed) throw new InvalidArgumentError(`addVectors: document ${failed.index} (${failed.id}): ${failed.message}`)
+      const again = stored.map(({ index }) => ({ id: records[index].id, vectors: records[index].vectors, metadata: records[index].metadata }))
+      if (again.length > 0) await this.collection.updateBatch(again)
+    }
     return records.map((r) => r.id)
   }
 
@@ -106,7 +128,7 @@ export class LibraVDBStore extends VectorStore {
   }
 
   async similaritySearchVectorWithScore(query: number[], k: number, filter?: Filter): Promise<[DocumentInterface, number][]> {
-    const hits = await this.collection.search(query, { k, filter, includeMetadata: true })
+    const hits = await this.collection.search(query, { k, filter, includeMetadata: true, using: this.vectorField })
     return hits.map((h) => [this.#toDocument(h.id, h.metadata), h.score])
   }
 
@@ -119,7 +141,14 @@ export class LibraVDBStore extends VectorStore {
     const { k = 4, fetchK = 20, lambda = 0.5, filter } = options
     const queryVector = await this.embeddings.embedQuery(query)
     // The engine picks (search's `diversity`), on the stored vectors: none cross to JS.
-    const hits = await this.collection.search(queryVector, { k, fetchK: Math.max(fetchK, k), diversity: 1 - lambda, filter, includeMetadata: true })
+    const hits = await this.collection.search(queryVector, {
+      k,
+      fetchK: Math.max(fetchK, k),
+      diversity: 1 - lambda,
+      filter,
+      includeMetadata: true,
+      using: this.vectorField,
+    })
     return hits.map((h) => this.#toDocument(h.id, h.metadata))
   }
 
@@ -155,7 +184,8 @@ export class LibraVDBStore extends VectorStore {
 
   /** A store over a collection that already exists (`NotFoundError` if it does not). */
   static async fromExistingCollection(embeddings: EmbeddingsInterface, dbConfig: Omit<LibraVDBStoreConfig, 'collectionConfig'>): Promise<LibraVDBStore> {
-    return new LibraVDBStore(embeddings, { collection: dbConfig.db.getCollection(dbConfig.collectionName), textKey: dbConfig.textKey })
+    const { db, collectionName, textKey, vectorField } = dbConfig
+    return new LibraVDBStore(embeddings, { collection: db.getCollection(collectionName), textKey, vectorField })
   }
 
   #toMetadata(doc: DocumentInterface, i: number): Metadata {
@@ -174,14 +204,20 @@ export class LibraVDBStore extends VectorStore {
 
 /** The store over `collectionName`, created with `dimension` when it does not exist. */
 async function openStore(embeddings: EmbeddingsInterface, config: LibraVDBStoreConfig, dimension: number | undefined): Promise<LibraVDBStore> {
-  const { db, collectionName, textKey } = config
+  const { db, collectionName, textKey, vectorField } = config
   let collection: Collection
   try {
     collection = db.getCollection(collectionName)
   } catch (e) {
     if (!(e instanceof NotFoundError)) throw e
     if (dimension === undefined) dimension = (await embeddings.embedQuery('dimension probe')).length
-    collection = await db.createCollection(collectionName, { metric: 'cosine', ...config.collectionConfig, dimension })
+    const { metric = 'cosine', index, ...rest } = config.collectionConfig ?? {}
+    collection = await db.createCollection(
+      collectionName,
+      vectorField === undefined
+        ? { metric, index, ...rest, dimension }
+        : { ...rest, vectors: { [vectorField]: { dimension, metric, index: index as VectorFieldConfig['index'] } } },
+    )
   }
-  return new LibraVDBStore(embeddings, { collection, textKey })
+  return new LibraVDBStore(embeddings, { collection, textKey, vectorField })
 }
