@@ -103,8 +103,6 @@ describe('named vector fields', () => {
     } finally {
       await restored.close()
     }
-    // Export and the Milvus copy do not carry named fields yet: they refuse rather than drop them.
-    await expect(again.export(`${copy}.parquet`)).rejects.toThrow(/named vector fields/)
   })
 
   it('rejects a wrong field or dimension with a typed error and changes nothing', async () => {
@@ -183,4 +181,45 @@ describe('named vector fields', () => {
     await expect(c.search({ vectors: { nope: row(title, TITLE, 1) }, text: 'gpu' })).rejects.toThrow(InvalidArgumentError)
     await expect(c.search({ vectors: { title: row(title, TITLE, 1) }, text: 'gpu' }, { using: 'title' })).rejects.toThrow(/not with options.using/)
   })
+
+  it('export and import carry every field, Parquet and NDJSON, named-only or beside the unnamed vector', async () => {
+    const dir = tempDir()
+    db = await LibraVDB.open(dir)
+    const named = await db.createCollection('named', { vectors: { body: { dimension: BODY, metric: 'cosine', index: { type: 'hnsw' } }, title: { dimension: TITLE } } })
+    const body = randomVectors(1, 50, BODY)
+    const title = randomVectors(2, 50, TITLE)
+    await named.insertBatch(Array.from({ length: 50 }, (_, i) => ({ id: `r${i}`, vectors: { body: row(body, BODY, i), ...(i % 2 === 0 && { title: row(title, TITLE, i) }) }, metadata: { i } })))
+    const mixed = await db.createCollection('mixed', { dimension: TITLE })
+    await mixed.insertBatch({ ids: Array.from({ length: 50 }, (_, i) => `r${i}`), vectors: title })
+    await mixed.addVectorField('extra', { dimension: BODY, metric: 'cosine' })
+    await mixed.updateBatch(Array.from({ length: 20 }, (_, i) => ({ id: `r${i}`, vectors: { extra: row(body, BODY, i) } })))
+    for (const source of [named, mixed]) {
+      for (const ext of ['parquet', 'ndjson']) {
+        const file = join(dir, `${source.name}.${ext}`)
+        await source.export(file)
+        const config = ext === 'ndjson' ? (source === named ? { vectors: { body: { dimension: BODY, metric: 'cosine' as const }, title: { dimension: TITLE } } } : undefined) : undefined
+        if (ext === 'ndjson' && source === mixed) {
+          const copy = await db.createCollection(`${source.name}-ndjson`, { dimension: TITLE })
+          await copy.addVectorField('extra', { dimension: BODY, metric: 'cosine' })
+          await copy.import(file)
+          await expectSame(source, copy)
+          continue
+        }
+        const copy = await db.importCollection(`${source.name}-${ext}`, file, config)
+        await expectSame(source, copy)
+      }
+    }
+  })
 })
+
+async function expectSame(a: import('../index').Collection, b: import('../index').Collection) {
+  expect(await b.count()).toBe(await a.count())
+  expect(b.stats().fields.map((f) => [f.name, f.dimension, f.metric, f.count])).toEqual(a.stats().fields.map((f) => [f.name, f.dimension, f.metric, f.count]))
+  for await (const r of a.scan({ includeVectors: true })) {
+    const got = (await b.get(r.id))!
+    expect(Array.from(got.vector)).toEqual(Array.from(r.vector!))
+    expect(Object.keys(got.vectors ?? {}).sort()).toEqual(Object.keys(r.vectors ?? {}).sort())
+    for (const [f, v] of Object.entries(r.vectors ?? {})) Array.from(v).forEach((x, d) => expect(got.vectors![f][d]).toBeCloseTo(x, 6))
+    expect(got.metadata).toEqual(r.metadata)
+  }
+}

@@ -457,7 +457,8 @@ export class Collection {
 
   /**
    * Writes the records (those matching `filter`) to a file: Parquet (one row per record: `id`,
-   * `vector`, a typed column per schema field, the other metadata as a JSON column; read by
+   * `vector`, a column per named vector field, a typed column per schema field, the other
+   * metadata as a JSON column; read by
    * LanceDB, DuckDB, pandas, Spark, Milvus bulk import) or NDJSON. Streams in bounded memory;
    * a failed or cancelled export leaves no file.
    */

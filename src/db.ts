@@ -12,10 +12,10 @@ import { type CollectionConfig, type Metric, type OpenOptions, validateCollectio
 import { type FieldType, nativeSchema } from './filter'
 import { type ImportOptions, formatOf } from './transfer'
 import { InvalidArgumentError } from './errors'
-import { type ConfigOptions, NativeDatabase, call, callSync, cancellableWrite, configOptions, parquetFileInfo } from './native'
+import { type ConfigOptions, NativeDatabase, type NativeVectorField, call, callSync, cancellableWrite, configOptions, parquetFileInfo } from './native'
 import { type BackupOptions, type BackupResult, type VerifyReport, toVerifyReport } from './records'
 import type { CollectionMemory, MemoryUsage } from './stats'
-import { vectorFieldSpec } from './named'
+import { fieldConfig, vectorFieldSpec } from './named'
 
 /**
  * An open database: `LibraVDB.open(path)` (on disk) or `LibraVDB.open()` (in memory). Holds
@@ -130,18 +130,26 @@ export class LibraVDB extends EventEmitter<LibraVDBEvents> {
       throw new InvalidArgumentError(`importCollection: config must be an object, got ${describe(config)}`)
     }
     let fromFile: Partial<CollectionConfig> = {}
+    // Named vector fields a collection with an unnamed vector had: added after it is created.
+    let added: NativeVectorField[] = []
     if (format === 'parquet') {
       const info = await call(() => parquetFileInfo(path))
-      fromFile = { dimension: info.dimension || undefined, metric: (info.metric ?? undefined) as Metric | undefined }
+      if (info.dimension > 0 || info.vectors.length === 0) {
+        fromFile = { dimension: info.dimension || undefined, metric: (info.metric ?? undefined) as Metric | undefined }
+        added = info.vectors
+      } else {
+        fromFile = { vectors: Object.fromEntries(info.vectors.map((f) => [f.name, fieldConfig(f)])) }
+      }
       const schema = JSON.parse(info.schema) as [string, FieldType][]
       if (schema.length > 0) fromFile.schema = Object.fromEntries(schema)
-    } else if (config?.dimension === undefined) {
-      throw new InvalidArgumentError('importCollection: an NDJSON file does not say its dimension and metric; pass config { dimension, metric }')
+    } else if (config?.dimension === undefined && config?.vectors === undefined) {
+      throw new InvalidArgumentError('importCollection: an NDJSON file does not say its dimension and metric; pass config { dimension, metric } (or { vectors })')
     }
     const merged = { ...fromFile, ...config }
     if (merged.metric === undefined) delete merged.metric
     const collection = await this.createCollection(name, merged as CollectionConfig)
     try {
+      for (const f of added) await collection.addVectorField(f.name, fieldConfig(f))
       await collection.import(path, opts)
     } catch (e) {
       await this.dropCollection(name).catch(() => {})

@@ -26,6 +26,12 @@ export function vectorFieldSpec(name: string, spec: VectorFieldConfig, path = `v
   return { name, dimension: f.dimension, metric: f.metric, index: f.index && JSON.stringify(f.index) }
 }
 
+/** A field as the engine describes it (an export's file info) as `addVectorField` takes it. */
+export function fieldConfig(f: NativeVectorField): VectorFieldConfig {
+  const index = f.index === undefined ? undefined : (JSON.parse(f.index) as VectorFieldConfig['index'])
+  return { dimension: f.dimension, ...(f.metric !== undefined && { metric: f.metric as Metric }), ...(index && { index }) }
+}
+
 /** `field` of `fields`, or `InvalidArgumentError` naming the fields there are. */
 export function vectorField(fields: VectorFields, field: string, what: string) {
   const f = fields.get(field)

@@ -86,14 +86,11 @@ export function formatOf(path: string, format: unknown, where: string): Transfer
 }
 
 /** The native half of a collection export and import use. */
-export type TransferNative = Pick<NativeCollection, 'exportParquet' | 'importParquet' | 'vectorFields'>
+export type TransferNative = Pick<NativeCollection, 'exportParquet' | 'importParquet'>
 
 /** `Collection.export`: the records (those matching `filter`) to a Parquet or NDJSON file. */
 export async function exportCollection(target: TransferTarget, native: TransferNative, path: string, opts: unknown): Promise<TransferResult> {
   const o = optionsObject<ExportOptions>('export options', opts, ['format', 'filter', 'onProgress', 'signal', 'timeoutMs'])
-  if (native.vectorFields.length > 0) {
-    throw new InvalidArgumentError('export: collections with named vector fields cannot be exported yet (their fields would be left out)')
-  }
   const format = formatOf(path, o.format, 'export')
   const onProgress = checkOptionalFunction<NonNullable<ExportOptions['onProgress']>>('export options.onProgress', o.onProgress)
   const filterJson = o.filter === undefined ? undefined : JSON.stringify(compileFilter(o.filter, target.schema))
@@ -151,7 +148,13 @@ export async function exportNdjson(
   try {
     scan = target.scan({ filter: o.filter, includeVectors: true, batchSize: PAGE, signal: o.signal, timeoutMs: o.timeoutMs })
     for await (const r of scan) {
-      const line = JSON.stringify({ id: r.id, vector: Array.from(r.vector!), ...(r.metadata !== undefined && { metadata: r.metadata }) })
+      const vectors = r.vectors && Object.fromEntries(Object.entries(r.vectors).map(([f, v]) => [f, Array.from(v)]))
+      const line = JSON.stringify({
+        id: r.id,
+        ...(r.vector!.length > 0 && { vector: Array.from(r.vector!) }),
+        ...(vectors && { vectors }),
+        ...(r.metadata !== undefined && { metadata: r.metadata }),
+      })
       if (!out.write(`${line}\n`)) await once(out, 'drain')
       if (++records % PAGE === 0) o.onProgress?.({ records, total })
     }

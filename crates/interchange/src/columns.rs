@@ -15,7 +15,7 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
-use libravdb_engine::{Error, Record, Result};
+use libravdb_engine::{Error, NamedVectors, Record, Result};
 use libravdb_filter::FieldType;
 use serde_json::{Map, Number, Value};
 
@@ -35,10 +35,14 @@ fn field_data_type(t: FieldType) -> DataType {
     }
 }
 
-/// `id`, `vector`, one column per typed field, `metadata`.
-pub fn arrow_schema(dim: usize, fields: &[(String, FieldType)]) -> Schema {
-    let mut columns =
-        vec![Field::new(ID_COLUMN, DataType::Utf8, false), Field::new(VECTOR_COLUMN, crate::vector_type(dim), false)];
+/// `id`, `vector` (when the collection has an unnamed vector), one column per named vector
+/// field (null where a record lacks it), one per typed field, `metadata`.
+pub fn arrow_schema(dim: usize, vectors: &[(String, usize)], fields: &[(String, FieldType)]) -> Schema {
+    let mut columns = vec![Field::new(ID_COLUMN, DataType::Utf8, false)];
+    if dim > 0 {
+        columns.push(Field::new(VECTOR_COLUMN, crate::vector_type(dim), false));
+    }
+    columns.extend(vectors.iter().map(|(name, d)| Field::new(name, crate::vector_type(*d), true)));
     columns.extend(fields.iter().map(|(name, t)| Field::new(name, field_data_type(*t), true)));
     columns.push(Field::new(METADATA_COLUMN, DataType::Utf8, true));
     Schema::new(columns)
@@ -117,19 +121,37 @@ impl FieldBuilder {
 pub fn record_batch(
     schema: &Arc<Schema>,
     dim: usize,
+    named: &[(String, usize)],
     fields: &[(String, FieldType)],
     page: &[Record],
 ) -> Result<RecordBatch> {
     let rows = page.len();
     let mut ids = StringBuilder::with_capacity(rows, rows * 16);
-    let mut vectors = FixedSizeListBuilder::with_capacity(Float32Builder::with_capacity(rows * dim), dim as i32, rows)
-        .with_field(Arc::new(Field::new("item", DataType::Float32, false)));
+    let list = |d: usize| {
+        FixedSizeListBuilder::with_capacity(Float32Builder::with_capacity(rows * d), d as i32, rows)
+            .with_field(Arc::new(Field::new("item", DataType::Float32, false)))
+    };
+    let mut vectors = list(dim);
+    let mut named_vectors: Vec<_> = named.iter().map(|(_, d)| list(*d)).collect();
     let mut typed: Vec<FieldBuilder> = fields.iter().map(|(_, t)| FieldBuilder::new(*t, rows)).collect();
     let mut rest = StringBuilder::with_capacity(rows, rows * 32);
     for r in page {
         ids.append_value(&r.id);
         vectors.values().append_slice(&r.vector);
         vectors.append(true);
+        for ((name, d), b) in named.iter().zip(named_vectors.iter_mut()) {
+            match r.named.iter().find(|(n, _)| n == name) {
+                Some((_, v)) => {
+                    b.values().append_slice(v);
+                    b.append(true);
+                }
+                None => {
+                    // A null entry still takes its slot of child values.
+                    b.values().append_slice(&vec![0.0; *d]);
+                    b.append(false);
+                }
+            }
+        }
         let mut metadata = match r.metadata.as_deref().map(serde_json::from_str::<Map<String, Value>>) {
             Some(Ok(m)) => m,
             Some(Err(e)) => {
@@ -146,7 +168,11 @@ pub fn record_batch(
             rest.append_value(Value::Object(metadata).to_string());
         }
     }
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(ids.finish()), Arc::new(vectors.finish())];
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(ids.finish())];
+    if dim > 0 {
+        columns.push(Arc::new(vectors.finish()));
+    }
+    columns.extend(named_vectors.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
     columns.extend(typed.iter_mut().map(FieldBuilder::finish));
     columns.push(Arc::new(rest.finish()));
     RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::Internal(format!("building a record batch: {e}")))
@@ -158,15 +184,14 @@ fn bad_file(path: &Path, msg: impl std::fmt::Display) -> Error {
 
 /// The dimension of a fixed-size vector column (`None` for a variable-length list).
 pub fn vector_dimension(schema: &Schema, path: &Path) -> Result<Option<usize>> {
+    let column = VECTOR_COLUMN;
     let field = schema
-        .field_with_name(VECTOR_COLUMN)
-        .map_err(|_| bad_file(path, format!("no '{VECTOR_COLUMN}' column (columns: {})", column_names(schema))))?;
+        .field_with_name(column)
+        .map_err(|_| bad_file(path, format!("no '{column}' column (columns: {})", column_names(schema))))?;
     match field.data_type() {
         DataType::FixedSizeList(item, n) if is_float(item.data_type()) => Ok(Some(*n as usize)),
         DataType::List(item) | DataType::LargeList(item) if is_float(item.data_type()) => Ok(None),
-        t => {
-            Err(bad_file(path, format!("column '{VECTOR_COLUMN}' has type {t}; expected a list of float32 or float64")))
-        }
+        t => Err(bad_file(path, format!("column '{column}' has type {t}; expected a list of float32 or float64"))),
     }
 }
 
@@ -211,30 +236,59 @@ fn rows_vector(col: &dyn Array, row: usize, out: &mut Vec<f32>, path: &Path) -> 
     Ok(())
 }
 
-/// Records of one record batch, in the form `Collection::put_batch` takes.
+/// Records of one record batch, in the form `Collection::put_batch_named` takes.
 pub struct Rows {
     pub ids: Vec<String>,
     pub vectors: Vec<f32>,
     pub metadata: Vec<Option<String>>,
+    /// The collection's named vector fields the file has a column of.
+    pub named: Vec<NamedVectors<'static>>,
 }
 
-/// Reads a record batch: `first_row` is the batch's position in the file (for messages).
-pub fn read_rows(batch: &RecordBatch, dim: usize, first_row: u64, path: &Path) -> Result<Rows> {
+/// Reads a record batch into a collection whose unnamed vector has `dim` values (0: none) and
+/// whose named vector fields are `named` (name, dimension): a column named after a field
+/// holds its vectors (null: the record lacks it). `first_row` is the batch's position in
+/// the file (for messages).
+pub fn read_rows(
+    batch: &RecordBatch,
+    dim: usize,
+    named: &[(String, usize)],
+    first_row: u64,
+    path: &Path,
+) -> Result<Rows> {
     let n = batch.num_rows();
     let schema = batch.schema();
     let id_col = batch
         .column_by_name(ID_COLUMN)
         .ok_or_else(|| bad_file(path, format!("no '{ID_COLUMN}' column (columns: {})", column_names(&schema))))?;
-    let vectors = vector_column(batch, path)?;
+    let vectors = if dim > 0 { Some(vector_column(batch, path)?) } else { None };
+    let field_columns: Vec<(&str, usize, ArrayRef)> = named
+        .iter()
+        .filter_map(|(name, d)| batch.column_by_name(name).map(|c| (name.as_str(), *d, c.clone())))
+        .collect();
     let others: Vec<(String, ArrayRef)> = schema
         .fields()
         .iter()
         .zip(batch.columns())
-        .filter(|(f, _)| f.name() != ID_COLUMN && f.name() != VECTOR_COLUMN)
+        .filter(|(f, _)| {
+            f.name() != ID_COLUMN && f.name() != VECTOR_COLUMN && !named.iter().any(|(n, _)| n == f.name())
+        })
         .map(|(f, c)| (f.name().clone(), c.clone()))
         .collect();
-    let mut rows =
-        Rows { ids: Vec::with_capacity(n), vectors: Vec::with_capacity(n * dim), metadata: Vec::with_capacity(n) };
+    let mut rows = Rows {
+        ids: Vec::with_capacity(n),
+        vectors: Vec::with_capacity(n * dim),
+        metadata: Vec::with_capacity(n),
+        named: field_columns
+            .iter()
+            .map(|(name, d, _)| NamedVectors {
+                field: (*name).to_owned(),
+                dim: *d,
+                present: Vec::with_capacity(n),
+                vectors: Vec::new().into(),
+            })
+            .collect(),
+    };
     for row in 0..n {
         let file_row = first_row + row as u64;
         let id = match json_value(id_col.as_ref(), row, ID_COLUMN, path)? {
@@ -242,16 +296,34 @@ pub fn read_rows(batch: &RecordBatch, dim: usize, first_row: u64, path: &Path) -
             Some(Value::Number(x)) => x.to_string(),
             _ => return Err(bad_file(path, format!("row {file_row} has no id"))),
         };
-        let before = rows.vectors.len();
-        rows_vector(vectors.as_ref(), row, &mut rows.vectors, path)
-            .map_err(|_| bad_file(path, format!("row {file_row} (id '{id}') has no readable vector")))?;
-        let got = rows.vectors.len() - before;
-        if got != dim {
-            return Err(Error::DimensionMismatch {
-                what: format!("row {file_row} (id '{id}') of {}", path.display()),
-                expected: dim,
-                got,
-            });
+        if let Some(vectors) = &vectors {
+            let before = rows.vectors.len();
+            rows_vector(vectors.as_ref(), row, &mut rows.vectors, path)
+                .map_err(|_| bad_file(path, format!("row {file_row} (id '{id}') has no readable vector")))?;
+            let got = rows.vectors.len() - before;
+            if got != dim {
+                return Err(Error::DimensionMismatch {
+                    what: format!("row {file_row} (id '{id}') of {}", path.display()),
+                    expected: dim,
+                    got,
+                });
+            }
+        }
+        for ((name, d, col), block) in field_columns.iter().zip(rows.named.iter_mut()) {
+            let present = !col.is_null(row);
+            block.present.push(present);
+            if present {
+                let out = block.vectors.to_mut();
+                let before = out.len();
+                rows_vector(col.as_ref(), row, out, path)?;
+                if out.len() - before != *d {
+                    return Err(Error::DimensionMismatch {
+                        what: format!("row {file_row} (id '{id}'), column '{name}', of {}", path.display()),
+                        expected: *d,
+                        got: out.len() - before,
+                    });
+                }
+            }
         }
         let mut metadata = Map::new();
         for (name, col) in &others {

@@ -4,12 +4,14 @@
 //! | column | Arrow type | |
 //! |---|---|---|
 //! | `id` | Utf8 | |
-//! | `vector` | FixedSizeList<Float32>(dimension) | as stored (unit length for cosine) |
+//! | `vector` | FixedSizeList<Float32>(dimension) | as stored (unit length for cosine); absent in a collection of named vector fields only |
+//! | one per named vector field | FixedSizeList<Float32>(its dimension) | null where the record lacks the field |
 //! | one per schema field | Utf8, Int64, Float64, Boolean, Timestamp(ms, UTC), List<Utf8>, List<Float64> | null when absent |
 //! | `metadata` | Utf8 (JSON) | the fields outside the schema; null when none |
 //!
-//! The file's key-value metadata `libravdb` holds `{ "dimension", "metric", "schema" }`, so an
-//! import can recreate the collection. Import also reads files written elsewhere: an id column
+//! The file's key-value metadata `libravdb` holds `{ "dimension", "metric", "schema" }` and,
+//! with named vector fields, `"vectors": [[name, dimension, metric, index kind]]`, so an import
+//! can recreate the collection (an import reads a named field from the column of its name). Import also reads files written elsewhere: an id column
 //! (string or integer), a vector column (fixed-size or variable list of float32/float64) and any
 //! other scalar or list columns, which become metadata fields.
 //!
@@ -56,7 +58,10 @@ pub struct TransferReport {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileInfo {
     pub rows: u64,
+    /// The unnamed vector's (0: the file has only named vector fields).
     pub dimension: usize,
+    /// Named vector fields (name, dimension, metric, index kind) from the `libravdb` entry.
+    pub vectors: Vec<(String, usize, String, String)>,
     /// From the `libravdb` entry, when the file was written by an export.
     pub metric: Option<String>,
     /// Schema fields (name, type spelling) from the `libravdb` entry.
@@ -72,16 +77,27 @@ fn parquet_error(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 /// The schema fields that get a typed column: those whose names do not clash with a fixed
-/// column, and not sparse vectors (those, like a clashing field, travel in the metadata JSON).
+/// column or a named vector field's, and not sparse vectors (those, like a clashing field,
+/// travel in the metadata JSON).
 fn typed_fields(collection: &Collection) -> Vec<(String, FieldType)> {
-    collection
-        .config()
+    let config = collection.config();
+    let vector_field = |name: &str| config.vectors.iter().any(|(n, _)| n == name);
+    config
         .field_types()
         .into_iter()
         .filter(|(name, t)| {
-            *t != FieldType::Sparse && name != ID_COLUMN && name != VECTOR_COLUMN && name != METADATA_COLUMN
+            *t != FieldType::Sparse
+                && name != ID_COLUMN
+                && name != VECTOR_COLUMN
+                && name != METADATA_COLUMN
+                && !vector_field(name)
         })
         .collect()
+}
+
+/// The collection's named vector fields as columns: (name, dimension).
+fn vector_fields(collection: &Collection) -> Vec<(String, usize)> {
+    collection.config().vectors.iter().map(|(name, c)| (name.clone(), c.dimension)).collect()
 }
 
 /// Writes every record of `collection` (or those matching `filter`) to a Parquet file at
@@ -96,13 +112,29 @@ pub fn export_parquet(
 ) -> Result<TransferReport> {
     let dim = collection.dimension();
     let fields = typed_fields(collection);
-    let schema = Arc::new(columns::arrow_schema(dim, &fields));
+    let named = vector_fields(collection);
+    if let Some((name, _)) =
+        named.iter().find(|(n, _)| [ID_COLUMN, VECTOR_COLUMN, METADATA_COLUMN].contains(&n.as_str()))
+    {
+        return Err(Error::invalid(format!(
+            "vector field '{name}' has the name of a fixed column of the file; it cannot be exported"
+        )));
+    }
+    let schema = Arc::new(columns::arrow_schema(dim, &named, &fields));
     let config = collection.config();
-    let description = serde_json::json!({
+    let mut description = serde_json::json!({
         "dimension": dim,
         "metric": collection.metric().as_str(),
         "schema": config.schema,
     });
+    if !config.vectors.is_empty() {
+        let vectors: Vec<_> = config
+            .vectors
+            .iter()
+            .map(|(name, c)| serde_json::json!([name, c.dimension, c.metric.as_str(), c.index.kind()]))
+            .collect();
+        description["vectors"] = serde_json::Value::Array(vectors);
+    }
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(BATCH_ROWS * 16))
@@ -120,7 +152,7 @@ pub fn export_parquet(
             let (page, next, seq) = collection.scan_page(after, BATCH_ROWS, filter, true)?;
             start_seq.get_or_insert(seq);
             if !page.is_empty() {
-                let batch = columns::record_batch(&schema, dim, &fields, &page)?;
+                let batch = columns::record_batch(&schema, dim, &named, &fields, &page)?;
                 writer.write(&batch).map_err(|e| parquet_error(path, e))?;
                 records += page.len() as u64;
                 progress(records);
@@ -164,8 +196,6 @@ fn open_reader(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
 pub fn file_info(path: &Path) -> Result<FileInfo> {
     let builder = open_reader(path)?;
     let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
-    let dimension = columns::vector_dimension(builder.schema(), path)?;
-    let mut info = FileInfo { rows, dimension: dimension.unwrap_or(0), metric: None, schema: Vec::new() };
     let described = builder
         .metadata()
         .file_metadata()
@@ -173,6 +203,20 @@ pub fn file_info(path: &Path) -> Result<FileInfo> {
         .and_then(|kv| kv.iter().find(|e| e.key == FILE_METADATA_KEY))
         .and_then(|e| e.value.as_deref())
         .and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok());
+    let vectors: Vec<(String, usize, String, String)> = described
+        .as_ref()
+        .and_then(|d| d["vectors"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|f| {
+            let text = |i: usize| f[i].as_str().map(str::to_string);
+            Some((text(0)?, f[1].as_u64()? as usize, text(2)?, text(3)?))
+        })
+        .collect();
+    // A file of named vector fields only has no `vector` column.
+    let named_only = !vectors.is_empty() && builder.schema().field_with_name(VECTOR_COLUMN).is_err();
+    let dimension = if named_only { Some(0) } else { columns::vector_dimension(builder.schema(), path)? };
+    let mut info = FileInfo { rows, dimension: dimension.unwrap_or(0), vectors, metric: None, schema: Vec::new() };
     if let Some(d) = described {
         info.metric = d["metric"].as_str().map(str::to_string);
         if info.dimension == 0 {
@@ -186,7 +230,7 @@ pub fn file_info(path: &Path) -> Result<FileInfo> {
             }
         }
     }
-    if info.dimension == 0 {
+    if info.dimension == 0 && !named_only {
         // A variable-length list column: the first row tells.
         let mut reader = builder.with_batch_size(1).build().map_err(|e| parquet_error(path, e))?;
         if let Some(batch) = reader.next() {
@@ -210,15 +254,17 @@ pub fn import_parquet(
     let bytes = std::fs::metadata(path).map_err(|e| io_error(path, e))?.len();
     let reader = open_reader(path)?.with_batch_size(BATCH_ROWS).build().map_err(|e| parquet_error(path, e))?;
     let dim = collection.dimension();
+    let named = vector_fields(collection);
     let mut records = 0u64;
     for batch in reader {
         cancel.check()?;
         let batch: RecordBatch = batch.map_err(|e| parquet_error(path, e))?;
-        let rows = columns::read_rows(&batch, dim, records, path)?;
-        let report = collection.put_batch(
+        let rows = columns::read_rows(&batch, dim, &named, records, path)?;
+        let report = collection.put_batch_named(
             rows.ids,
             &rows.vectors,
             rows.metadata,
+            rows.named,
             upsert,
             BatchOptions { atomic: true },
             cancel,

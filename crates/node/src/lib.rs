@@ -19,6 +19,7 @@ use libravdb_engine::{Cancel, ErrorCode};
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
+use crate::fields::NativeVectorField;
 use crate::job::{Job, job};
 use crate::values::NativeFileInfo;
 
@@ -49,6 +50,16 @@ pub fn parquet_file_info(path: String) -> AsyncTask<Job<NativeFileInfo>> {
             dimension: info.dimension as u32,
             metric: info.metric,
             schema: serde_json::to_string(&info.schema).expect("pairs of strings serialise"),
+            vectors: info
+                .vectors
+                .into_iter()
+                .map(|(name, dimension, metric, index)| NativeVectorField {
+                    name,
+                    dimension: dimension as i64,
+                    metric: Some(metric),
+                    index: Some(serde_json::json!({ "type": index }).to_string()),
+                })
+                .collect(),
         })
     })
 }

@@ -10,7 +10,7 @@ use libravdb_engine::{MemoryParts, MemoryUsage};
 use napi::bindgen_prelude::{Float32Array, Uint8Array, Uint32Array};
 use napi_derive::napi;
 
-use crate::fields::{NativeFieldStats, NativeNamedVector};
+use crate::fields::{NativeFieldStats, NativeNamedVector, NativeVectorField};
 
 /// Per-item failure of a batch call.
 #[napi(object)]
@@ -579,8 +579,11 @@ impl From<libravdb_interchange::TransferReport> for NativeTransferReport {
 #[napi(object)]
 pub struct NativeFileInfo {
     pub rows: f64,
+    /// The unnamed vector's (0: named vector fields only).
     pub dimension: u32,
     pub metric: Option<String>,
     /// JSON of `[name, type]` pairs.
     pub schema: String,
+    /// Named vector fields (`index`: `{"type": kind}`).
+    pub vectors: Vec<NativeVectorField>,
 }
