@@ -210,6 +210,29 @@ describe('named vector fields', () => {
       }
     }
   })
+
+  it('the change feed carries named fields: an insert its fields, an update what it set or removed', async () => {
+    const c = await items(tempDir())
+    const [b1, t1, t2] = [randomVectors(1, 1, BODY), randomVectors(2, 1, TITLE), randomVectors(3, 1, TITLE)]
+    await c.insert({ id: 'a', vectors: { body: b1, title: t1 } })
+    await c.insert({ id: 'b', vectors: { body: b1 } })
+    await c.update('a', { vectors: { title: null } })
+    await c.update('b', { vectors: { title: t2 } })
+    await c.delete('a')
+    const changes = []
+    for await (const ch of c.changes({ since: 'oldest', follow: false })) changes.push(ch)
+    expect(changes.map((ch) => [ch.op, ch.id, Object.keys(ch.vectors ?? {}).sort().join()])).toEqual([
+      ['insert', 'a', 'body,title'],
+      ['insert', 'b', 'body'],
+      ['update', 'a', 'title'],
+      ['update', 'b', 'title'],
+      ['delete', 'a', ''],
+    ])
+    expect(changes[0].vector).toBeUndefined() // no unnamed vector in this collection
+    expect(Array.from(changes[0].vectors!.title!)).toEqual(Array.from(t1))
+    expect(changes[2].vectors!.title).toBeNull()
+    expect(Array.from(changes[3].vectors!.title!)).toEqual(Array.from(t2))
+  })
 })
 
 async function expectSame(a: import('../index').Collection, b: import('../index').Collection) {

@@ -57,6 +57,7 @@ function toChange(c: NativeChange, metadata: MetadataCodec): Change {
   const change: Change = { seq: c.seq, op: c.op as Change['op'], id: c.id }
   if (c.vector != null) change.vector = c.vector
   if (c.hasMetadata) change.metadata = metadata.decode(c.metadata) ?? null
+  if (c.named.length > 0) change.vectors = Object.fromEntries(c.named.map((f) => [f.field, f.vector ?? null]))
   return change
 }
 

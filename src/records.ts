@@ -408,6 +408,9 @@ export interface Change {
   vector?: Float32Array
   /** The metadata after the change; `null`: cleared. */
   metadata?: Metadata | null
+  /** Named vector fields: an insert (or an upsert's update) lists every field the record has
+   * after it, an update the fields it set, `null` for one it removed. */
+  vectors?: Record<string, Float32Array | null>
 }
 
 /** Options of {@link Collection.changes}. */

@@ -21,6 +21,16 @@ pub struct NativeChange {
     pub has_metadata: bool,
     /// The metadata JSON after the change.
     pub metadata: Option<String>,
+    /// Named vector fields the change set (`vector`) or removed (none); see
+    /// `libravdb_engine::Change::named`.
+    pub named: Vec<NativeFieldChange>,
+}
+
+/// A named vector field of a change.
+#[napi(object)]
+pub struct NativeFieldChange {
+    pub field: String,
+    pub vector: Option<Float32Array>,
 }
 
 impl From<libravdb_engine::Change> for NativeChange {
@@ -32,6 +42,11 @@ impl From<libravdb_engine::Change> for NativeChange {
             vector: c.vector.map(Float32Array::new),
             has_metadata: c.metadata.is_some(),
             metadata: c.metadata.flatten(),
+            named: c
+                .named
+                .into_iter()
+                .map(|(field, v)| NativeFieldChange { field, vector: v.map(Float32Array::new) })
+                .collect(),
         }
     }
 }

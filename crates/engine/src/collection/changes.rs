@@ -57,6 +57,9 @@ pub struct Change {
     /// without metadata, an update that cleared it); `None` for a delete and for an update
     /// that kept it.
     pub metadata: Option<Option<String>>,
+    /// Named vector fields: an insert or a put lists every field the record has after it (the
+    /// record is replaced whole); an update, the fields it set (`Some`) or removed (`None`).
+    pub named: Vec<(String, Option<Vec<f32>>)>,
 }
 
 /// Bytes of log a read decodes at most (beyond the first record).
@@ -182,15 +185,19 @@ fn expand(logged: Logged, dim: usize, after: u64, out: &mut VecDeque<Change>) {
     let Some(info) = logged.changes else { return };
     let seq_of = |i: usize| info.first + i as u64;
     match logged.op {
-        Op::Put { upsert, ids, vectors, metadata, .. } => {
+        Op::Put { upsert, ids, vectors, metadata, named } => {
+            let per_field: Vec<Vec<Option<&[f32]>>> = named.iter().map(|b| b.per_record().collect()).collect();
             for (i, (id, meta)) in ids.into_iter().zip(metadata).enumerate().filter(|(i, _)| seq_of(*i) > after) {
                 let replaced = upsert && info.replaced.get(i).copied().unwrap_or(false);
+                let fields =
+                    named.iter().zip(&per_field).filter_map(|(b, v)| Some((b.field.clone(), Some(v[i]?.to_vec()))));
                 out.push_back(Change {
                     seq: seq_of(i),
                     kind: if replaced { ChangeKind::Update } else { ChangeKind::Insert },
                     id,
-                    vector: Some(vectors[i * dim..(i + 1) * dim].to_vec()),
+                    vector: (dim > 0).then(|| vectors[i * dim..(i + 1) * dim].to_vec()),
                     metadata: Some(meta),
+                    named: fields.collect(),
                 });
             }
         }
@@ -206,12 +213,20 @@ fn expand(logged: Logged, dim: usize, after: u64, out: &mut VecDeque<Change>) {
                         MetadataChange::Set(s) => Some(Some(s)),
                         MetadataChange::Clear => Some(None),
                     },
+                    named: item.named,
                 });
             }
         }
         Op::Delete { ids } => {
             for (i, id) in ids.into_iter().enumerate().filter(|(i, _)| seq_of(*i) > after) {
-                out.push_back(Change { seq: seq_of(i), kind: ChangeKind::Delete, id, vector: None, metadata: None });
+                out.push_back(Change {
+                    seq: seq_of(i),
+                    kind: ChangeKind::Delete,
+                    id,
+                    vector: None,
+                    metadata: None,
+                    named: Vec::new(),
+                });
             }
         }
         Op::Repair => {}
