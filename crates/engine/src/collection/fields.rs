@@ -43,6 +43,8 @@ pub(crate) struct VectorField {
     owners: Vec<u32>,
     /// Record row -> field row, for the records that have this field.
     rows_of: HashMap<u32, u32>,
+    /// Rows gone since the index was last repaired around them (`optimize()`).
+    unrepaired: usize,
 }
 
 /// Where a field's checkpoint is read from.
@@ -84,8 +86,11 @@ impl VectorField {
             },
             source.chunk_shift,
         )?;
-        let rows_of = owners.iter().enumerate().filter(|(_, o)| **o != GONE).map(|(f, &o)| (o, f as u32)).collect();
-        Ok(VectorField { name: name.to_owned(), metric: source.config.metric, space, owners, rows_of })
+        let rows_of: HashMap<u32, u32> =
+            owners.iter().enumerate().filter(|(_, o)| **o != GONE).map(|(f, &o)| (o, f as u32)).collect();
+        // Rows gone before the checkpoint count as unrepaired: the next `optimize()` repairs.
+        let unrepaired = owners.len() - rows_of.len();
+        Ok(VectorField { name: name.to_owned(), metric: source.config.metric, space, owners, rows_of, unrepaired })
     }
 
     /// Rows of the field (live and gone).
@@ -127,6 +132,7 @@ impl VectorField {
                 return Ok(None);
             }
             self.owners[row as usize] = GONE;
+            self.unrepaired += 1;
         }
         let row = self.owners.len() as u32;
         self.space.set_row(row, v)?;
@@ -140,7 +146,18 @@ impl VectorField {
     pub(super) fn remove(&mut self, record: u32) {
         if let Some(row) = self.rows_of.remove(&record) {
             self.owners[row as usize] = GONE;
+            self.unrepaired += 1;
         }
+    }
+
+    /// Whether rows went since the index was last repaired.
+    pub fn needs_repair(&self) -> bool {
+        self.unrepaired > 0
+    }
+
+    /// The index was repaired around every gone row ([`VectorField::repair`] ran).
+    pub(super) fn repaired(&mut self) {
+        self.unrepaired = 0;
     }
 
     /// Record row `from` moved to `to` (its vector of this field stays where it is).

@@ -533,7 +533,7 @@ fn replay(state: &mut State, ops: Vec<Logged>, after: u64, dim: usize, wal_path:
             // As `optimize()` did: on the graph as it stood, linked.
             state.link(&std::mem::take(&mut written));
             state.repair();
-            state.ids.reclaim_tombstones();
+            state.after_repair();
             seq = op_seq;
             continue;
         }

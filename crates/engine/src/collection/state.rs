@@ -203,4 +203,16 @@ impl State {
     pub(super) fn repair(&self) -> usize {
         self.space.repair(&|row| !self.ids.is_live(row)) + self.fields.iter().map(VectorField::repair).sum::<usize>()
     }
+
+    /// Whether deleted rows (of the records, or of a named field) wait for [`State::repair`].
+    pub(super) fn needs_repair(&self) -> bool {
+        self.ids.has_tombstones() || self.fields.iter().any(VectorField::needs_repair)
+    }
+
+    /// After [`State::repair`]: nothing refers to the tombstones any more, so their rows can
+    /// take new records (a named field's gone rows are not reused).
+    pub(super) fn after_repair(&mut self) {
+        self.ids.reclaim_tombstones();
+        self.fields.iter_mut().for_each(VectorField::repaired);
+    }
 }

@@ -362,13 +362,12 @@ impl Collection {
         cancel.check()?;
         let mut rewritten = 0;
         let mut changed = false;
-        if self.read_state()?.ids.has_tombstones() {
+        if self.read_state()?.needs_repair() {
             // The repair rewrites mapped link pages in place: log it first, so that a crash
             // before the checkpoint below replays it rather than reopening the old graph over them.
             self.log(&mut w, &Op::Repair, Vec::new())?;
             rewritten = self.read_state()?.repair();
-            // Nothing refers to the tombstones any more: their rows can take new records.
-            self.state.write().ids.reclaim_tombstones();
+            self.state.write().after_repair();
             changed = true;
         }
         // Metadata texts rewritten or deleted since the last compaction: copied out of the

@@ -362,3 +362,30 @@ fn several_fields_fuse_like_hybrid_signals() {
     let err = c.hybrid_search(&wrong, params, fusion, None, &Cancel::new()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::DimensionMismatch);
 }
+
+#[test]
+fn optimize_repairs_a_field_graph_around_replaced_vectors() {
+    let db = Database::open(None, DbOptions::default()).unwrap();
+    let c = db.create_collection("items", config()).unwrap();
+    let cancel = Cancel::new();
+    let (body, title) = (random_vectors(1, N, BODY), random_vectors(2, N, TITLE));
+    put(&c, &(0..N).collect::<Vec<_>>(), &body, &title, false);
+    // Every body replaced (HNSW: a new row each, the old one gone): only records change, not
+    // the record rows, so it is the field alone that waits for a repair.
+    let fresh = random_vectors(3, N, BODY);
+    let updates = (0..N)
+        .map(|i| UpdateInput {
+            id: format!("r{i}"),
+            vector: None,
+            metadata: MetadataChange::Keep,
+            named: vec![("body".into(), Some(fresh[i * BODY..(i + 1) * BODY].to_vec()))],
+        })
+        .collect();
+    c.update_batch(updates, BatchOptions::default(), &cancel).unwrap();
+    assert_eq!(c.stats().unwrap().fields[0].rows, 2 * N);
+    assert!(c.optimize(&cancel).unwrap() > 0, "the field's graph is repaired");
+    assert_eq!(c.optimize(&cancel).unwrap(), 0, "and once is enough");
+    for i in [0, 17, 333] {
+        assert_eq!(search(&c, "body", &fresh[i * BODY..(i + 1) * BODY], 1, None).ids, [format!("r{i}")]);
+    }
+}
