@@ -85,7 +85,7 @@ function signals(vector: number, text: number, sparse: number): { vector?: numbe
 /** A search asking for ids and scores only, which the lean native calls answer
  * (`searchInto`, `searchLean`). */
 export function isLean(p: NativeSearchOptions): boolean {
-  return !(p.includeMetadata || p.includeVectors || p.filter !== undefined || p.scoreBound !== undefined || p.diversity !== undefined || p.using !== undefined)
+  return !(p.includeMetadata || p.includeVectors || p.filter !== undefined || p.scoreBound !== undefined || p.diversity !== undefined)
 }
 
 /** The hits of a lean call: ids joined by NUL, scores in `scores`. */

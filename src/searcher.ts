@@ -47,8 +47,8 @@ export class Searcher {
       // Ids and scores only, the form searchSync's lean path returns; dispatch.ts says where it runs.
       const [scores, ef, nprobe] = [new Float32Array(p.native.k), p.native.efSearch ?? 0, p.native.nprobe ?? 0]
       const joined = await this.#dispatch.run(
-        () => callSync(() => this.#native.searchNow(q, ef, nprobe, scores)),
-        () => call(() => this.#native.searchLean(q, ef, nprobe, scores)),
+        () => callSync(() => this.#native.searchNow(q, ef, nprobe, scores, p.native.using)),
+        () => call(() => this.#native.searchLean(q, ef, nprobe, scores, p.native.using)),
       )
       return leanHits(joined, scores)
     }
@@ -85,7 +85,7 @@ export class Searcher {
     // Lean path: scores land in a reused buffer, ids come back as one NUL-joined string.
     if (this.#scores.length < p.k) this.#scores = new Float32Array(p.k)
     const scores = this.#scores.length === p.k ? this.#scores : this.#scores.subarray(0, p.k)
-    return leanHits(callSync(() => this.#native.searchInto(q, p.efSearch ?? 0, p.nprobe ?? 0, scores)), scores)
+    return leanHits(callSync(() => this.#native.searchInto(q, p.efSearch ?? 0, p.nprobe ?? 0, scores, p.using)), scores)
   }
 
   /** Many queries at once, in parallel: a row-major Float32Array (n x dimension) or a list. */

@@ -323,15 +323,16 @@ impl NativeCollection {
         ef_search: u32,
         nprobe: u32,
         mut scores: Float32ArraySlice,
+        using: Option<String>,
     ) -> napi::Result<Option<String>> {
         // SAFETY: as `search_into`: the facade made `scores` for this call.
         let out = unsafe { scores.as_mut() };
-        guarded(|| self.c.search_into_now(&query, lean_params(ef_search, nprobe), out))
+        guarded(|| self.c.search_into_now(&query, lean_params(ef_search, nprobe), using.as_deref(), out))
     }
 
     /// The lean single-query path behind `searchSync` without metadata or vectors: writes
     /// `scores.length` (= k) scores into `scores` and returns the hit ids joined by NUL.
-    /// `efSearch` / `nprobe` 0 take the collection defaults.
+    /// `efSearch` / `nprobe` 0 take the collection defaults; `using` names a vector field.
     #[napi(catch_unwind)]
     pub fn search_into(
         &self,
@@ -339,11 +340,12 @@ impl NativeCollection {
         ef_search: u32,
         nprobe: u32,
         mut scores: Float32ArraySlice,
+        using: Option<String>,
     ) -> napi::Result<String> {
         // SAFETY: the JS facade owns `scores` (a private, reused buffer) and nothing else reads
         // or writes it during this synchronous call.
         let out = unsafe { scores.as_mut() };
-        guarded(|| self.c.search_into(&query, lean_params(ef_search, nprobe), out))
+        guarded(|| self.c.search_into(&query, lean_params(ef_search, nprobe), using.as_deref(), out))
     }
 
     /// [`NativeCollection::search_into`] off the JS thread: what `await search()` runs when it
@@ -357,13 +359,14 @@ impl NativeCollection {
         ef_search: u32,
         nprobe: u32,
         mut scores: Float32Array,
+        using: Option<String>,
     ) -> AsyncTask<Job<String>> {
         let c = self.c.clone();
         job(move || {
             // SAFETY: the facade made `scores` for this call alone and neither reads nor writes
             // it until the promise resolves; the task holds a reference, so it stays alive.
             let out = unsafe { scores.as_mut() };
-            c.search_into(&query, lean_params(ef_search, nprobe), out)
+            c.search_into(&query, lean_params(ef_search, nprobe), using.as_deref(), out)
         })
     }
 

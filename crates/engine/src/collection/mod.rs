@@ -7,7 +7,7 @@
 //! Imports run one way, top to bottom (`scripts/check-layout.js` checks it):
 //!
 //! Operations, each an `impl Collection` (or `impl State`) block:
-//! - [`write`]: batch validation ([`checks`]: what each item must be) and commit; [`apply`]: a logged write applied to the state. [`read`]: get, search, stats.
+//! - [`write`]: batch validation ([`checks`]: what each item must be) and commit; [`apply`]: a logged write applied to the state. [`read`]: get, search, stats; [`lean`]: the lean single-query search.
 //!   [`hybrid`]: text / sparse signals and their fusion. [`results`]: a query's candidates
 //!   made hits (range bound, MMR). [`planner`]: how a filtered search runs.
 //! - [`persist`]: manifest, checkpoint and recovery (each concern saved in turn); read-only
@@ -46,6 +46,7 @@ mod format;
 mod hybrid;
 mod index;
 mod ivf;
+mod lean;
 mod meta;
 mod named;
 mod params;

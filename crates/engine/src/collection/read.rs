@@ -255,49 +255,6 @@ impl Collection {
         Some(nq.div_ceil(threads).clamp(1, MAX_EXACT_GROUP))
     }
 
-    /// One query, the lean way: writes up to `scores.len()` scores into `scores` and returns
-    /// the ids of the hits, best first, joined by NUL (ids cannot contain NUL). For callers
-    /// that cross a language boundary per query, where building result objects costs more
-    /// than the search.
-    /// `params.k` is taken from `scores.len()`; metadata and vectors are not returned.
-    pub fn search_into(&self, query: &[f32], params: SearchParams, scores: &mut [f32]) -> Result<String> {
-        let (query, params) = self.lean_query(query, params, scores.len())?;
-        Ok(self.search_into_locked(&*self.read_state()?, &query, params, scores))
-    }
-
-    /// [`Collection::search_into`] unless it would wait: `None` when a write holds (or
-    /// waits for) the state's lock, so that a caller on an event loop can go elsewhere.
-    pub fn search_into_now(&self, query: &[f32], params: SearchParams, scores: &mut [f32]) -> Result<Option<String>> {
-        let (query, params) = self.lean_query(query, params, scores.len())?;
-        self.check_open()?;
-        let Some(st) = self.state.try_read() else { return Ok(None) };
-        self.check_open()?;
-        Ok(Some(self.search_into_locked(&st, &query, params, scores)))
-    }
-
-    /// The checked, prepared query of a lean search for `k` hits.
-    fn lean_query(&self, query: &[f32], params: SearchParams, k: usize) -> Result<(Vec<f32>, SearchParams)> {
-        let params = SearchParams { k, include_metadata: false, include_vectors: false, ..params };
-        self.check_search(query, params)?;
-        Ok((self.prepare_queries(query)?, params))
-    }
-
-    fn search_into_locked(&self, st: &State, query: &[f32], params: SearchParams, scores: &mut [f32]) -> String {
-        let found = st.knn(query, params.candidates(), params.breadth(st.space.index.active()), self.metric, &|r| {
-            st.ids.is_live(r)
-        });
-        let found = params.finish(self.metric, &st.space.vectors, query, found);
-        let mut ids = String::with_capacity(found.len() * 12);
-        for (i, n) in found.iter().enumerate() {
-            if i > 0 {
-                ids.push('\0');
-            }
-            ids.push_str(st.ids.id(n.row));
-            scores[i] = self.metric.score(n.distance);
-        }
-        ids
-    }
-
     /// How a search with `filter` would run: the payload indexes' estimate, the selectivity,
     /// the plan and why.
     pub fn explain(&self, filter: Option<&Filter>, params: SearchParams) -> Result<QueryPlan> {

@@ -67,10 +67,10 @@ fn search_into_now_declines_while_a_write_holds_the_state() {
     let mut scores = [0.0f32; 1];
     let params = SearchParams::nearest(1);
     let held = c.state.write();
-    assert_eq!(c.search_into_now(&[0.9, 0.9], params, &mut scores).unwrap(), None);
+    assert_eq!(c.search_into_now(&[0.9, 0.9], params, None, &mut scores).unwrap(), None);
     drop(held);
-    assert_eq!(c.search_into_now(&[0.9, 0.9], params, &mut scores).unwrap().as_deref(), Some("b"));
+    assert_eq!(c.search_into_now(&[0.9, 0.9], params, None, &mut scores).unwrap().as_deref(), Some("b"));
     let mut waited = [0.0f32; 1];
-    assert_eq!(c.search_into(&[0.9, 0.9], params, &mut waited).unwrap(), "b");
+    assert_eq!(c.search_into(&[0.9, 0.9], params, None, &mut waited).unwrap(), "b");
     assert_eq!(scores, waited, "the same search either way");
 }
