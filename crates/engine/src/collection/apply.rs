@@ -42,7 +42,8 @@ impl State {
                             (Some(row), row)
                         }
                         Some(old) => {
-                            self.remove_record(id);
+                            // The record's fields follow below (kept in place where they can).
+                            self.remove(id);
                             let row = self.append(id, v, meta).map_err(io)?;
                             written.rows.push(row);
                             (Some(old), row)

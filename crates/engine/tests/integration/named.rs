@@ -389,3 +389,40 @@ fn optimize_repairs_a_field_graph_around_replaced_vectors() {
         assert_eq!(search(&c, "body", &fresh[i * BODY..(i + 1) * BODY], 1, None).ids, [format!("r{i}")]);
     }
 }
+
+#[test]
+fn an_upsert_moves_the_record_and_keeps_a_flat_field_in_place() {
+    // The unnamed vector under HNSW: an upsert gives the record a new row; its flat field's
+    // vector is rewritten where it is, and a field the upsert does not carry is gone.
+    let db = Database::open(None, DbOptions::default()).unwrap();
+    let c = db.create_collection("docs", super::common::hnsw_config(4, "l2")).unwrap();
+    let flat = CollectionConfig::from_api(TITLE as i64, Some("l2"), IndexSpec::default()).unwrap();
+    c.add_vector_field("t", flat).unwrap();
+    let cancel = Cancel::new();
+    let put = |id: &str, t: Option<Vec<f32>>| {
+        let named =
+            t.map(|v| vec![NamedVectors { field: "t".into(), dim: TITLE, present: vec![true], vectors: v.into() }]);
+        let r = c
+            .put_batch_named(
+                vec![id.into()],
+                &[1.0; 4],
+                vec![None],
+                named.unwrap_or_default(),
+                true,
+                BatchOptions::default(),
+                &cancel,
+            )
+            .unwrap();
+        assert!(r.applied);
+    };
+    put("a", Some(vec![1.0; TITLE]));
+    put("b", Some(vec![2.0; TITLE]));
+    put("a", Some(vec![3.0; TITLE]));
+    let stats = c.stats().unwrap();
+    assert_eq!((stats.rows, stats.fields[0].rows, stats.fields[0].count), (3, 2, 2));
+    assert_eq!(search(&c, "t", &[3.0; TITLE], 1, None).ids, ["a"]);
+    put("b", None);
+    assert_eq!(c.stats().unwrap().fields[0].count, 1);
+    assert!(c.get("b").unwrap().unwrap().named.is_empty());
+    assert_eq!(search(&c, "t", &[2.0; TITLE], 5, None).ids, ["a"]);
+}
