@@ -118,6 +118,8 @@ describe('named vector fields', () => {
     await expect(c.search(body, { using: 'title' })).rejects.toThrow(DimensionMismatchError)
     // Without `using`: this collection has no unnamed vector to search.
     await expect(c.search(body)).rejects.toThrow(/using/)
+    // explain() describes how a filter narrows the records, whichever vector is searched.
+    expect(c.explain({ filter: { lang: 'en' } }).estimate).toBe(0)
     expect(Object.keys((await c.get('a'))!.vectors!)).toEqual(['body'])
     // A collection config gives either a dimension or vectors, and fields take flat or HNSW.
     await expect(db!.createCollection('x', { dimension: 4, vectors: { a: { dimension: 4 } } })).rejects.toThrow(InvalidArgumentError)

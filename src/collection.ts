@@ -496,7 +496,7 @@ export class Collection {
    */
   explain(opts?: ExplainOptions): QueryPlan {
     const { text, sparse, vector, fusion, ...rest } = optionsObject<ExplainOptions>('explain options', opts, EXPLAIN_KEYS)
-    return explainPlan(this.#native, this.#searcher.params('explain', rest).native, { text, sparse, vector, fusion })
+    return explainPlan(this.#native, this.#searcher.params('explain', rest, false).native, { text, sparse, vector, fusion })
   }
 
   /**
