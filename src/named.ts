@@ -63,13 +63,10 @@ function checkedVectors(fields: VectorFields, v: unknown, allowNull: boolean): [
  * engine takes them (undefined: none). */
 export function fieldQueries(fields: VectorFields, vectors: unknown): NativeNamedVector[] | undefined {
   if (vectors === undefined) return undefined
-  if (!isPlainObject(vectors) || Object.keys(vectors).length === 0) {
-    throw new InvalidArgumentError(`search query.vectors must be an object of field -> query vector, got ${describe(vectors)}`)
+  if (isPlainObject(vectors) && Object.keys(vectors).length === 0) {
+    throw new InvalidArgumentError('search query.vectors names no field; give { field: query vector }')
   }
-  return Object.entries(vectors).map(([field, v]) => ({
-    field,
-    vector: toVector(v, vectorField(fields, field, 'search query.vectors').dimension, `query vectors.${field}`),
-  }))
+  return checkedVectors(fields, vectors, false).map(([field, vector]) => ({ field, vector: vector as Float32Array }))
 }
 
 /** Packs the named vectors of the records of a put batch, one block per field. */

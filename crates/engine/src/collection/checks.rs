@@ -80,19 +80,18 @@ pub(super) fn check_named_update(
     named: &[(String, Option<Vec<f32>>)],
 ) -> std::result::Result<(), ItemProblem> {
     for (b, (name, v)) in named.iter().enumerate() {
-        let (_, field) = config.vector_field(name).map_err(|e| (ErrorCode::InvalidArgument, e.to_string()))?;
         if named[..b].iter().any(|(other, _)| other == name) {
             return Err((ErrorCode::InvalidArgument, format!("vector field '{name}' is given twice")));
         }
+        let as_item = |e: Error| (e.code(), e.to_string());
         match v {
-            Some(v) if v.len() != field.dimension => {
-                return Err((
-                    ErrorCode::DimensionMismatch,
-                    format!("vectors.{name} has dimension {}, the field's dimension is {}", v.len(), field.dimension),
-                ));
+            Some(v) => {
+                let field = config.vector_field_for(name, v.len(), || format!("vectors.{name}")).map_err(as_item)?;
+                check_vector(v, field.metric)?;
             }
-            Some(v) => check_vector(v, field.metric)?,
-            None => {}
+            None => {
+                config.vector_field(name).map_err(as_item)?;
+            }
         }
     }
     Ok(())
@@ -108,17 +107,10 @@ pub(super) fn check_named_blocks(
 ) -> Result<Vec<CollectionConfig>> {
     let mut fields = Vec::with_capacity(named.len());
     for (b, block) in named.iter().enumerate() {
-        let (_, field) = config.vector_field(&block.field)?;
         if named[..b].iter().any(|other| other.field == block.field) {
             return Err(Error::invalid(format!("vector field '{}' is given twice", block.field)));
         }
-        if block.dim != field.dimension {
-            return Err(Error::DimensionMismatch {
-                what: format!("vectors.{}", block.field),
-                expected: field.dimension,
-                got: block.dim,
-            });
-        }
+        let field = config.vector_field_for(&block.field, block.dim, || format!("vectors.{}", block.field))?;
         let carried = block.present.iter().filter(|&&p| p).count();
         if block.present.len() != n || block.vectors.len() != carried * block.dim {
             return Err(Error::invalid(format!(

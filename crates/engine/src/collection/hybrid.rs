@@ -179,7 +179,8 @@ impl Collection {
             return self.search_cancellable(v, params, filter, cancel);
         }
         if let ([(field, q)], 1) = (&query.fields[..], query.signals()) {
-            self.prepare_field_queries(&query.fields)?; // one vector of the field's dimension
+            // One vector of the field's dimension (search_field takes a block of several).
+            self.config.read().vector_field_for(field, q.len(), || format!("query vector for field '{field}'"))?;
             return self.search_field(field, q, params, filter, cancel);
         }
         self.check_hybrid(query, params, fusion)?;

@@ -56,7 +56,7 @@ impl Collection {
         let Some(space) = st.field(field) else {
             return Err(Error::invalid(format!("vector field '{field}' is being added or dropped; try again")));
         };
-        let allowed = filter.map(|f| st.matching_rows(f).into_iter().collect::<RoaringBitmap>());
+        let allowed = st.records_passing(filter);
         let accept = |record: u32| allowed.as_ref().is_none_or(|a| a.contains(record));
         let asked = params;
         let k = params.candidates();
@@ -158,17 +158,10 @@ impl Collection {
         let config = self.config.read();
         let mut out = Vec::with_capacity(fields.len());
         for (i, (name, q)) in fields.iter().enumerate() {
-            let (_, fc) = config.vector_field(name)?;
             if fields[..i].iter().any(|(other, _)| other == name) {
                 return Err(Error::invalid(format!("vector field '{name}' is queried twice")));
             }
-            if q.len() != fc.dimension {
-                return Err(Error::DimensionMismatch {
-                    what: format!("query vector for field '{name}'"),
-                    expected: fc.dimension,
-                    got: q.len(),
-                });
-            }
+            let fc = config.vector_field_for(name, q.len(), || format!("query vector for field '{name}'"))?;
             out.push((name.clone(), prepare_vectors(q, fc.dimension, fc.metric)?));
         }
         Ok(out)
@@ -180,6 +173,12 @@ impl Collection {
 pub(super) type FieldList = (Metric, Vec<(u32, f32)>);
 
 impl State {
+    /// The records `filter` passes (None: no filter, every record): what a field's search
+    /// accepts, its rows being records' through the field's row map.
+    fn records_passing(&self, filter: Option<&Filter>) -> Option<RoaringBitmap> {
+        filter.map(|f| self.matching_rows(f).into_iter().collect())
+    }
+
     /// Each field query's `k` best records passing `filter`, as a hybrid search fuses them:
     /// the field's metric and (record row, relevance: higher is better) best first.
     pub(super) fn field_lists(
@@ -192,7 +191,7 @@ impl State {
         if queries.is_empty() {
             return Ok(Vec::new());
         }
-        let allowed = filter.map(|f| self.matching_rows(f).into_iter().collect::<RoaringBitmap>());
+        let allowed = self.records_passing(filter);
         let accept = |record: u32| allowed.as_ref().is_none_or(|a| a.contains(record));
         queries
             .iter()

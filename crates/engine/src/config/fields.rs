@@ -25,6 +25,17 @@ impl CollectionConfig {
         )))
     }
 
+    /// Named vector field `name`'s configuration for a vector of `len` values (`what` names
+    /// the vector in the error): `ERR_INVALID_ARGUMENT` when there is no such field,
+    /// `ERR_DIMENSION_MISMATCH` when `len` is not its dimension.
+    pub fn vector_field_for(&self, name: &str, len: usize, what: impl FnOnce() -> String) -> Result<&CollectionConfig> {
+        let (_, field) = self.vector_field(name)?;
+        if len != field.dimension {
+            return Err(Error::DimensionMismatch { what: what(), expected: field.dimension, got: len });
+        }
+        Ok(field)
+    }
+
     /// A configuration of named vector fields only (`fields`: name and configuration, each
     /// as [`CollectionConfig::from_api_json`] builds it).
     pub fn named(fields: Vec<(String, CollectionConfig)>) -> Result<Self> {
