@@ -256,15 +256,15 @@ describe('storage.mmap', () => {
 })
 
 describe('metadata off the heap', () => {
-  it('100k records with 2 KB of text grow anonymous memory by at most 0.3x the text on disk', () => {
+  it('80k records with 2 KB of text grow anonymous memory by at most 0.15x their text on disk', () => {
     const run = (mode: string) => worker<{ growth: number; text: number; cache: number }>('metadata', mode, tempDir())
     const disk = run('disk')
     const heap = run('memory')
     const ratio = (r: { growth: number; text: number; cache: number }) => (r.growth - r.cache) / r.text
     console.log(`anonymous RSS growth / text: on disk ${ratio(disk).toFixed(2)}, in memory ${ratio(heap).toFixed(2)}`)
-    expect(disk.text).toBeGreaterThan(200e6)
-    expect(ratio(disk)).toBeLessThanOrEqual(0.3)
-    expect(ratio(heap)).toBeGreaterThan(1) // the same records on the heap, measured in the same run
+    expect(disk.text).toBeGreaterThan(160e6)
+    expect(ratio(disk)).toBeLessThanOrEqual(0.15)
+    expect(ratio(heap)).toBeGreaterThan(0.8) // the same records held in memory, measured the same way
   }, 300_000)
 
   it('get, includeMetadata, filters, updates, optimize and reopen read the record file; the cache stays in bound', async () => {
