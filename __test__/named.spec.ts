@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { DimensionMismatchError, InvalidArgumentError, LibraVDB } from '../index'
 import { join } from 'node:path'
+import { debpkg20k } from '../benches/datasets'
 import { randomVectors, tempDir } from './helpers'
 
 let db: LibraVDB | undefined
@@ -126,6 +127,39 @@ describe('named vector fields', () => {
     await expect(db!.createCollection('x', { vectors: { a: { dimension: 4, index: { type: 'ivfpq' } as never } } })).rejects.toThrow(/flat' and 'hnsw/)
     await expect(db!.createCollection('x', { vectors: { 'a b': { dimension: 4 } } })).rejects.toThrow(InvalidArgumentError)
   })
+
+  it('quantizes a field on its own vectors: debpkg20k (384-d, cosine) in sq8 keeps recall@10 against exact truth', async () => {
+    const data = debpkg20k()
+    const n = data.base.length / data.dim
+    db = await LibraVDB.open(tempDir())
+    await expect(
+      db.createCollection('bad', { vectors: { a: { dimension: 8, quantization: { type: 'scalar', bits: 3 as never } } } }),
+    ).rejects.toThrow(InvalidArgumentError)
+    await expect(db.createCollection('bad', { vectors: { a: { dimension: 8, index: { type: 'ivfpq' } as never } } })).rejects.toThrow(
+      InvalidArgumentError,
+    )
+    const c = await db.createCollection('pkgs', {
+      vectors: {
+        minilm: { dimension: data.dim, metric: 'cosine', index: { type: 'hnsw' }, quantization: { type: 'scalar', bits: 8 } },
+        tag: { dimension: TITLE },
+      },
+    })
+    await c.insertBatch(Array.from({ length: n }, (_, i) => ({ id: `p${i}`, vectors: { minilm: row(data.base, data.dim, i) } })))
+    const [minilm, tag] = c.stats().fields
+    expect([minilm.quantization, minilm.compression, minilm.codeBytes]).toEqual(['trained', 4, n * data.dim])
+    expect([tag.quantization, tag.codeBytes]).toEqual(['none', 0])
+    expect(c.stats().memory.codes).toBeGreaterThanOrEqual(n * data.dim)
+    const nq = data.queries.length / data.dim
+    let found = 0
+    for (let q = 0; q < nq; q++) {
+      const truth = new Set(Array.from(data.groundTruth!.subarray(q * data.gtK!, q * data.gtK! + 10), (i) => `p${i}`))
+      const hits = await c.search(row(data.queries, data.dim, q), { using: 'minilm', k: 10 })
+      found += hits.filter((h) => truth.has(h.id)).length
+    }
+    const recall = found / (nq * 10)
+    console.log(`debpkg20k field minilm (hnsw + sq8, cosine): recall@10 ${recall.toFixed(3)} over ${nq} held-out queries`)
+    expect(recall).toBeGreaterThanOrEqual(0.95)
+  }, 120_000)
 
   it('adds a field to a live one-vector collection, backfills it, and drops it', async () => {
     const dir = tempDir()

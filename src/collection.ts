@@ -325,7 +325,7 @@ export class Collection {
     await this.#write(o, (token) => this.#native.addField(field.name, field.kind, field.textOptions, token))
   }
 
-  /** Adds named vector field `name` to this live collection (`{ dimension, metric?, index? }`,
+  /** Adds named vector field `name` to this live collection (`{ dimension, metric?, index?, quantization? }`,
    * as in `CollectionConfig.vectors`): records lack it until an update sets it (`update(id,
    * { vectors: { [name]: v } })`), searches of other fields go on. Durable once resolved. */
   async addVectorField(name: string, spec: VectorFieldConfig): Promise<void> {

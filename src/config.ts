@@ -217,8 +217,9 @@ export type QuantizationConfig = ScalarQuantizationConfig | ProductQuantizationC
 
 /**
  * A named vector field of a collection (`CollectionConfig.vectors`): its own dimension,
- * metric and index. Named fields take index `'flat'` (default) or `'hnsw'`, without
- * quantization or `targetRecall`, so far.
+ * metric, index and quantization. Named fields take index `'flat'` (default) or `'hnsw'`,
+ * with or without quantization (trained on the field's own vectors once 1,000 records have
+ * it; `stats().fields[i].quantization`), and no `targetRecall`, so far.
  */
 export interface VectorFieldConfig {
   /** Components per vector, 1 to 65536. */
@@ -227,6 +228,8 @@ export interface VectorFieldConfig {
   metric?: Metric
   /** Default `{ type: 'flat' }` (exact). */
   index?: FlatIndexConfig | HnswIndexConfig
+  /** As `CollectionConfig.quantization`, for this field (default none). */
+  quantization?: QuantizationConfig
 }
 
 /** Configuration of a new collection: dimension and metric are fixed for its lifetime; index and quantization change with `Collection.rebuild()`, the schema with `addField` / `dropField`. */
@@ -355,7 +358,7 @@ export function validateCollectionConfig(v: unknown): CollectionConfig {
 }
 
 /** `vectors` of a collection config: an object of fields, each with an integer dimension,
- * a metric and a flat or HNSW index; the collection-level vector options are theirs then. */
+ * a metric, a flat or HNSW index and a quantization; the collection-level vector options are theirs then. */
 function validateVectorFields(v: Record<string, unknown>): void {
   for (const key of ['dimension', 'metric', 'index', 'quantization']) {
     if (v[key] !== undefined) {
@@ -363,15 +366,15 @@ function validateVectorFields(v: Record<string, unknown>): void {
     }
   }
   if (!isPlainObject(v.vectors) || Object.keys(v.vectors).length === 0) {
-    throw new InvalidArgumentError(`collection config.vectors must be an object of field name -> { dimension, metric?, index? }, got ${describe(v.vectors)}`)
+    throw new InvalidArgumentError(`collection config.vectors must be an object of field name -> { dimension, metric?, index?, quantization? }, got ${describe(v.vectors)}`)
   }
   for (const [name, f] of Object.entries(v.vectors)) validateVectorField(`collection config.vectors.${name}`, f)
 }
 
-/** One named vector field's configuration: an integer dimension, a metric, an index. */
+/** One named vector field's configuration: an integer dimension, a metric, an index, a quantization. */
 export function validateVectorField(path: string, f: unknown): VectorFieldConfig {
   if (!isPlainObject(f)) throw new InvalidArgumentError(`${path} must be an object, got ${describe(f)}`)
-  checkKeys(path, f, ['dimension', 'metric', 'index'])
+  checkKeys(path, f, ['dimension', 'metric', 'index', 'quantization'])
   if (typeof f.dimension !== 'number' || !Number.isInteger(f.dimension)) {
     throw new InvalidArgumentError(`${path}.dimension must be an integer, got ${describe(f.dimension)}`)
   }
@@ -379,6 +382,7 @@ export function validateVectorField(path: string, f: unknown): VectorFieldConfig
     throw new InvalidArgumentError(`${path}.metric must be one of ${METRICS.join(', ')}, got ${describe(f.metric)}`)
   }
   if (f.index !== undefined) validateIndexConfig(`${path}.index`, f.index)
+  if (f.quantization !== undefined) validateQuantizationConfig(`${path}.quantization`, f.quantization)
   return f as unknown as VectorFieldConfig
 }
 

@@ -23,13 +23,25 @@ export function vectorFields(infos: readonly NativeFieldInfo[]): VectorFields {
 export function vectorFieldSpec(name: string, spec: VectorFieldConfig, path = `vectors.${name}`): NativeVectorField {
   if (typeof name !== 'string') throw new InvalidArgumentError(`a vector field's name must be a string, got ${describe(name)}`)
   const f = validateVectorField(path, spec)
-  return { name, dimension: f.dimension, metric: f.metric, index: f.index && JSON.stringify(f.index) }
+  return {
+    name,
+    dimension: f.dimension,
+    metric: f.metric,
+    index: f.index && JSON.stringify(f.index),
+    quantization: f.quantization && JSON.stringify(f.quantization),
+  }
 }
 
 /** A field as the engine describes it (an export's file info) as `addVectorField` takes it. */
 export function fieldConfig(f: NativeVectorField): VectorFieldConfig {
-  const index = f.index === undefined ? undefined : (JSON.parse(f.index) as VectorFieldConfig['index'])
-  return { dimension: f.dimension, ...(f.metric !== undefined && { metric: f.metric as Metric }), ...(index && { index }) }
+  const index = f.index == null ? undefined : (JSON.parse(f.index) as VectorFieldConfig['index'])
+  const quantization = f.quantization == null ? undefined : (JSON.parse(f.quantization) as VectorFieldConfig['quantization'])
+  return {
+    dimension: f.dimension,
+    ...(f.metric != null && { metric: f.metric as Metric }),
+    ...(index && { index }),
+    ...(quantization && { quantization }),
+  }
 }
 
 /** `field` of `fields`, or `InvalidArgumentError` naming the fields there are. */

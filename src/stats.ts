@@ -115,6 +115,14 @@ export interface VectorFieldStats {
   vectorBytes: number
   /** Bytes of the field's index. */
   indexBytes: number
+  /** As `CollectionStats.quantization`, for this field's quantizer. */
+  quantization: 'none' | 'pending' | 'trained' | 'failed'
+  /** Why training failed, when `quantization` is `'failed'`. */
+  quantizationError?: string
+  /** Bytes of the field's quantized codes. */
+  codeBytes: number
+  /** Full-precision bytes per code byte (0 until trained). */
+  compression: number
 }
 
 /**

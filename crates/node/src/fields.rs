@@ -29,21 +29,26 @@ pub struct NativeNamedUpdate {
     pub vector: Option<Float32Array>,
 }
 
-/// A named vector field of a new collection, or one added (`index`: its API object as JSON
-/// text).
+/// A named vector field of a new collection, or one added (`index`, `quantization`: their
+/// API objects as JSON text).
 #[napi(object)]
 pub struct NativeVectorField {
     pub name: String,
     pub dimension: i64,
     pub metric: Option<String>,
     pub index: Option<String>,
+    pub quantization: Option<String>,
 }
 
 impl NativeVectorField {
     /// The field's name and configuration (the engine checks its options).
     pub fn config(&self) -> libravdb_engine::Result<(String, CollectionConfig)> {
-        let config =
-            CollectionConfig::from_api_json(self.dimension, self.metric.as_deref(), self.index.as_deref(), None)?;
+        let config = CollectionConfig::from_api_json(
+            self.dimension,
+            self.metric.as_deref(),
+            self.index.as_deref(),
+            self.quantization.as_deref(),
+        )?;
         Ok((self.name.clone(), config))
     }
 }
@@ -67,6 +72,10 @@ pub struct NativeFieldStats {
     pub rows: f64,
     pub vector_bytes: f64,
     pub index_bytes: f64,
+    pub quantization: String,
+    pub quantization_error: Option<String>,
+    pub code_bytes: f64,
+    pub compression: f64,
 }
 
 impl From<FieldStats> for NativeFieldStats {
@@ -80,6 +89,10 @@ impl From<FieldStats> for NativeFieldStats {
             rows: f.rows as f64,
             vector_bytes: f.vector_bytes as f64,
             index_bytes: f.index_bytes as f64,
+            quantization: f.quantization.into(),
+            quantization_error: f.quantization_error,
+            code_bytes: f.code_bytes as f64,
+            compression: f.compression,
         }
     }
 }

@@ -58,6 +58,7 @@ pub fn parquet_file_info(path: String) -> AsyncTask<Job<NativeFileInfo>> {
                     dimension: dimension as i64,
                     metric: Some(metric),
                     index: Some(serde_json::json!({ "type": index }).to_string()),
+                    quantization: None,
                 })
                 .collect(),
         })

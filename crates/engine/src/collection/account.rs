@@ -199,9 +199,11 @@ impl State {
     /// Serves loaded vectors and level-0 links from their files from here on (no-op for
     /// mapped, in-memory and read-only tables).
     fn map_loaded_tables(&mut self) -> Result<()> {
-        self.space.vectors.into_mapped()?;
-        if let IndexState::Hnsw(g) = &mut self.space.index {
-            g.level0_mut().into_mapped()?;
+        for space in self.spaces_mut() {
+            space.vectors.into_mapped()?;
+            if let IndexState::Hnsw(g) = &mut space.index {
+                g.level0_mut().into_mapped()?;
+            }
         }
         Ok(())
     }
@@ -252,12 +254,14 @@ impl Collection {
         // Memory is bounded now: full precision leaves as it does under a limit, and re-ranks
         // stop mapping it back in; other vectors' resident pages are released too.
         let mmap = self.config.read().mmap;
-        let _ = st.space.release_full_precision(mmap, true);
-        if !st.space.compressed() {
-            let _ = st.space.vectors.release_resident();
-        }
-        if let Some(links) = st.space.index.links() {
-            let _ = links.release_resident();
+        for space in st.spaces() {
+            let _ = space.release_full_precision(mmap, true);
+            if !space.compressed() {
+                let _ = space.vectors.release_resident();
+            }
+            if let Some(links) = space.index.links() {
+                let _ = links.release_resident();
+            }
         }
     }
 

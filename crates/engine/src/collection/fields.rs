@@ -22,6 +22,7 @@ use libravdb_core::{Metric, Neighbor};
 
 use super::format::{FIELDS_DIR, FIRST_LINKS_DIR, OWNERS, Persistent, VerifyReport, corrupted};
 use super::index::IndexSource;
+use super::quant::LiveRows;
 use super::space::VectorSpace;
 use crate::config::CollectionConfig;
 use crate::error::Result;
@@ -194,13 +195,29 @@ impl VectorField {
     }
 }
 
-/// A field's files of a checkpoint: its vectors are flushed, its index and row map written
+/// A field's live rows: those a record owns.
+impl LiveRows for VectorField {
+    fn rows(&self) -> usize {
+        self.owners.len()
+    }
+    fn live_count(&self) -> usize {
+        self.rows_of.len()
+    }
+    fn is_live(&self, row: u32) -> bool {
+        self.owner(row).is_some()
+    }
+}
+
+/// A field's files of a checkpoint: its vectors are flushed, its index, codes and row map written
 /// (`dir` is the collection's directory).
 impl Persistent for VectorField {
     fn save(&self, dir: &Path, generation: u64) -> Result<()> {
         let dir = field_dir(dir, &self.name);
         self.space.vectors.flush()?;
         self.space.index.save(&dir, generation)?;
+        if let Some(q) = &self.space.quant {
+            q.save(&dir, generation)?;
+        }
         let mut w = ByteWriter::with_capacity(4 + self.owners.len() * 4);
         w.u32(self.owners.len() as u32);
         for &o in &self.owners {
@@ -216,6 +233,9 @@ impl Persistent for VectorField {
             OWNERS.check(&dir, generation, report);
         }
         self.space.index.check(&dir, generation, report);
+        if let Some(q) = &self.space.quant {
+            q.check(&dir, generation, report);
+        }
     }
 }
 

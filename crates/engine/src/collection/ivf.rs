@@ -21,9 +21,8 @@ use libravdb_core::index::ivf::{MIN_SAMPLE_PER_LIST, SAMPLE_PER_LIST, default_nl
 use libravdb_core::index::{FlatIndex, IvfPq, IvfPqIndex};
 use libravdb_core::quant::ProductQuantizer;
 
-use super::quant::{QuantStatus, Training, sample_rows};
+use super::quant::{LiveRows, QuantStatus, Training, sample_rows};
 use crate::config::{IvfParams, QuantizationConfig};
-use crate::ids::IdMap;
 use crate::pool::pool;
 use libravdb_core::VectorRows;
 use libravdb_storage::ChunkedVectors;
@@ -102,7 +101,7 @@ impl IvfState {
     pub(super) fn train(
         &self,
         vectors: &ChunkedVectors,
-        ids: &IdMap,
+        ids: &dyn LiveRows,
         metric: Metric,
         retry_now: bool,
     ) -> Option<Result<IvfPq, String>> {
@@ -116,7 +115,7 @@ impl IvfState {
             .max(ProductQuantizer::min_sample(p.bits))
             .min(QuantizationConfig::MAX_SAMPLE)
             .min(live);
-        let live_rows: Vec<u32> = (0..ids.rows() as u32).filter(|&r| ids.is_live(r)).collect();
+        let live_rows = ids.live_rows();
         let sample = sample_rows(vectors, &live_rows, want);
         Some(pool().install(|| {
             let trained = IvfPq::train(&sample, vectors.dim(), metric, nlist, p.m, p.bits, SEED).map_err(|e| e.0)?;

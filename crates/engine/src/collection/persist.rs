@@ -184,7 +184,7 @@ impl Collection {
             // A compressed collection re-ranks from its files from the start.
             // (One read of the configuration per statement: see `stats()`.)
             let mmap = c.config.read().mmap;
-            let _ = st.space.release_full_precision(mmap, c.memory_bounded());
+            let _ = st.release_full_precision(mmap, c.memory_bounded());
         }
         c
     }
@@ -483,7 +483,7 @@ impl Collection {
             w.link_crcs = manifest.link_crcs;
             w.fields = manifest.fields;
             let mmap = self.config.read().mmap;
-            st.space.release_full_precision(mmap, self.memory_bounded())?;
+            st.release_full_precision(mmap, self.memory_bounded())?;
             st.metadata.release_resident();
         }
         changes::retire_wal(dir, wal, w.wal_first_change.take(), self.options.change_retention)?;

@@ -22,7 +22,6 @@ use rayon::prelude::*;
 
 use super::format::{Persistent, QUANT, VerifyReport, corrupted};
 use crate::config::QuantizationConfig;
-use crate::ids::IdMap;
 use crate::pool::pool;
 
 /// Training state of a collection's quantizer.
@@ -124,6 +123,32 @@ pub(crate) struct QuantState {
     pub codes: Vec<u8>,
 }
 
+/// Which rows of a space hold a live vector, for what trains on them (a quantizer, IVF-PQ):
+/// the records' id map for the default field, the row map for a named field.
+pub(crate) trait LiveRows: Sync {
+    /// Rows of the space (live and dead).
+    fn rows(&self) -> usize;
+    fn live_count(&self) -> usize;
+    fn is_live(&self, row: u32) -> bool;
+
+    /// The live rows, in order.
+    fn live_rows(&self) -> Vec<u32> {
+        (0..self.rows() as u32).filter(|&r| self.is_live(r)).collect()
+    }
+}
+
+impl LiveRows for crate::ids::IdMap {
+    fn rows(&self) -> usize {
+        crate::ids::IdMap::rows(self)
+    }
+    fn live_count(&self) -> usize {
+        crate::ids::IdMap::live_count(self)
+    }
+    fn is_live(&self, row: u32) -> bool {
+        crate::ids::IdMap::is_live(self, row)
+    }
+}
+
 impl QuantState {
     pub fn new(config: QuantizationConfig) -> Self {
         Self { config, training: Training::new(), quantizer: None, codes: Vec::new() }
@@ -135,7 +160,7 @@ impl QuantState {
     pub fn train(
         &self,
         vectors: &ChunkedVectors,
-        ids: &IdMap,
+        ids: &dyn LiveRows,
         retry_now: bool,
     ) -> Option<Result<(Quantizer, Vec<u8>), String>> {
         let live = ids.live_count();
@@ -147,7 +172,7 @@ impl QuantState {
             .max(self.min_sample())
             .min(QuantizationConfig::MAX_SAMPLE)
             .min(live);
-        let live_rows: Vec<u32> = (0..ids.rows() as u32).filter(|&r| ids.is_live(r)).collect();
+        let live_rows = ids.live_rows();
         let sample = sample_rows(vectors, &live_rows, want);
         let trained = pool().install(|| match self.config {
             QuantizationConfig::Scalar { bits, .. } => {

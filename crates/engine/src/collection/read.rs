@@ -132,6 +132,12 @@ pub struct FieldStats {
     pub rows: usize,
     pub vector_bytes: usize,
     pub index_bytes: usize,
+    /// As [`Stats::quantization`], [`Stats::quantization_error`], [`Stats::code_bytes`] and
+    /// [`Stats::compression`], for this field.
+    pub quantization: &'static str,
+    pub quantization_error: Option<String>,
+    pub code_bytes: usize,
+    pub compression: f64,
 }
 
 impl Collection {
@@ -384,18 +390,7 @@ impl Collection {
         let wal_bytes = self.wal_bytes.load(std::sync::atomic::Ordering::Acquire);
         let count = st.ids.live_count();
         let rows = st.ids.rows();
-        // Compressed codes: the quantizer's, or IVF-PQ's own (status, bytes, compression).
-        let codes = match (&st.space.quant, st.space.index.ivf()) {
-            (Some(q), _) => (Some(&q.training), q.code_bytes_total(), q.trained().map_or(0.0, |q| q.compression())),
-            (None, Some(ivf)) => match &ivf.index {
-                Some(index) => {
-                    let cb = index.ivf.code_bytes();
-                    (Some(&ivf.training), index.ivf.len() * cb, (self.dimension() * 4) as f64 / cb as f64)
-                }
-                None => (Some(&ivf.training), 0, 0.0),
-            },
-            (None, None) => (None, 0, 0.0),
-        };
+        let codes = st.space.codes();
         let index_bytes = st.space.index.active().bytes();
         // One read of the configuration: guards in the struct literal below would all live to
         // the end of the statement, and a second read of the lock while a rebuild's switch
@@ -432,11 +427,11 @@ impl Collection {
             seq: st.seq,
             change_log_bytes: self.dir.as_deref().map_or(0, super::changes::archived_bytes),
             file_backed: st.space.vectors.is_file_backed(),
-            quantization: codes.0.map_or("none", |t| t.status.as_str()),
-            quantization_error: codes.0.and_then(|t| t.status.error()),
-            quantization_attempts: codes.0.map_or(0, |t| t.attempts),
-            code_bytes: codes.1,
-            compression: codes.2,
+            quantization: codes.status(),
+            quantization_error: codes.error(),
+            quantization_attempts: codes.attempts(),
+            code_bytes: codes.bytes,
+            compression: codes.compression,
             memory: {
                 let mut m = self.parts(&st, true);
                 m.buffers = self.write_buffers.load(std::sync::atomic::Ordering::Acquire);
@@ -448,7 +443,8 @@ impl Collection {
             fields: st
                 .fields
                 .iter()
-                .map(|f| FieldStats {
+                .map(|f| (f, f.space.codes()))
+                .map(|(f, codes)| FieldStats {
                     name: f.name.clone(),
                     dimension: f.space.vectors.dim(),
                     metric: f.metric.as_str(),
@@ -457,6 +453,10 @@ impl Collection {
                     rows: f.rows(),
                     vector_bytes: f.rows() * f.space.vectors.dim() * 4,
                     index_bytes: f.space.index.active().bytes(),
+                    quantization: codes.status(),
+                    quantization_error: codes.error(),
+                    code_bytes: codes.bytes,
+                    compression: codes.compression,
                 })
                 .collect(),
         })

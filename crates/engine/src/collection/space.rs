@@ -9,10 +9,33 @@ use libravdb_storage::ChunkedVectors;
 use super::format::vectors_dir;
 use super::index::{IndexSource, IndexState};
 use super::params::SearchParams;
-use super::quant::QuantState;
+use super::quant::{QuantState, Training};
 use crate::config::MmapMode;
 use crate::error::Result;
 use crate::pool::pool;
+
+/// A space's compressed codes: the quantizer's, or IVF-PQ's own.
+pub(crate) struct Codes<'a> {
+    /// Their training (None: full precision only).
+    pub training: Option<&'a Training>,
+    /// Bytes held (all rows).
+    pub bytes: usize,
+    /// Full-precision bytes per code byte (0 until trained).
+    pub compression: f64,
+}
+
+impl Codes<'_> {
+    /// `"none"`, `"pending"`, `"trained"` or `"failed"`.
+    pub fn status(&self) -> &'static str {
+        self.training.map_or("none", |t| t.status.as_str())
+    }
+    pub fn error(&self) -> Option<String> {
+        self.training.and_then(|t| t.status.error())
+    }
+    pub fn attempts(&self) -> u32 {
+        self.training.map_or(0, |t| t.attempts)
+    }
+}
 
 #[derive(Debug)]
 pub(crate) struct VectorSpace {
@@ -173,6 +196,26 @@ impl VectorSpace {
     /// A trained quantizer or IVF-PQ index scores the codes: full precision only re-ranks.
     pub(super) fn compressed(&self) -> bool {
         self.index.ivf().is_some_and(|ivf| ivf.index.is_some()) || self.quantized()
+    }
+
+    /// The codes searches score, if any (for `stats()`).
+    pub(super) fn codes(&self) -> Codes<'_> {
+        let full = (self.vectors.dim() * 4) as f64;
+        match (&self.quant, self.index.ivf()) {
+            (Some(q), _) => Codes {
+                training: Some(&q.training),
+                bytes: q.code_bytes_total(),
+                compression: q.trained().map_or(0.0, |q| q.compression()),
+            },
+            (None, Some(ivf)) => match &ivf.index {
+                Some(index) => {
+                    let cb = index.ivf.code_bytes();
+                    Codes { training: Some(&ivf.training), bytes: index.ivf.len() * cb, compression: full / cb as f64 }
+                }
+                None => Codes { training: Some(&ivf.training), bytes: 0, compression: 0.0 },
+            },
+            (None, None) => Codes { training: None, bytes: 0, compression: 0.0 },
+        }
     }
 
     /// Repairs the index around rows `dead` says are deleted (after which nothing refers to

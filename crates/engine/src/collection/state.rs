@@ -12,6 +12,7 @@ use super::meta::{Damaged, MetadataStore};
 use super::payload::Filterable;
 use super::rows::Rows;
 use super::space::VectorSpace;
+use crate::config::MmapMode;
 use crate::error::Result;
 use crate::ids::IdMap;
 use crate::ops::Op;
@@ -54,6 +55,22 @@ impl State {
             rebuilding: false,
             seq: 0,
         })
+    }
+
+    /// Every vector space the records' vectors live in: the default field's (unless the
+    /// collection has named fields only) and each named field's.
+    pub(super) fn spaces(&self) -> impl Iterator<Item = &VectorSpace> {
+        std::iter::once(&self.space).chain(self.fields.iter().map(|f| &f.space)).filter(|s| !s.none)
+    }
+
+    /// [`State::spaces`], to change them.
+    pub(super) fn spaces_mut(&mut self) -> impl Iterator<Item = &mut VectorSpace> {
+        std::iter::once(&mut self.space).chain(self.fields.iter_mut().map(|f| &mut f.space)).filter(|s| !s.none)
+    }
+
+    /// [`VectorSpace::release_full_precision`] for every space.
+    pub(super) fn release_full_precision(&self, mmap: MmapMode, bounded: bool) -> Result<()> {
+        self.spaces().try_for_each(|s| s.release_full_precision(mmap, bounded))
     }
 
     /// Named vector field `name`.

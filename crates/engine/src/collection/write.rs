@@ -400,7 +400,7 @@ impl Collection {
         Ok(rewritten)
     }
 
-    /// Trains the quantizer or the IVF-PQ index once enough vectors exist, or retries a
+    /// Trains a quantizer or the IVF-PQ index once enough vectors exist, or retries a
     /// failed training when it is due (`retry_now`: whatever the growth). Reads under the
     /// read lock, installs the codes under the write lock; the caller holds the writer lock.
     pub(super) fn train_if_due(&self, w: &mut Writer, retry_now: bool) -> Result<()> {
@@ -424,6 +424,24 @@ impl Collection {
                 ivf.install_outcome(outcome, live);
             }
             self.checkpoint_locked(w)?;
+        }
+        // Each named field's quantizer, on the rows of the field.
+        let fields = self.state.read().fields.len();
+        for i in 0..fields {
+            let (outcome, live) = {
+                let st = self.state.read();
+                let field = &st.fields[i];
+                (
+                    field.space.quant.as_ref().and_then(|q| q.train(&field.space.vectors, field, retry_now)),
+                    field.live_count(),
+                )
+            };
+            if let Some(outcome) = outcome {
+                if let Some(q) = self.state.write().fields[i].space.quant.as_mut() {
+                    q.install(outcome, live);
+                }
+                self.checkpoint_locked(w)?;
+            }
         }
         Ok(())
     }
@@ -484,7 +502,7 @@ impl Collection {
         self.state.read().link(&written);
         self.train_if_due(w, false)?;
         let mmap = self.config.read().mmap;
-        self.state.read().space.release_full_precision(mmap, self.memory_bounded())?;
+        self.state.read().release_full_precision(mmap, self.memory_bounded())?;
         // A backup copying this collection holds checkpoints off (the WAL grows meanwhile): one
         // would replace the files it has linked.
         let backing_up = self.backups.load(Ordering::Acquire) > 0;

@@ -1,5 +1,5 @@
 //! Named vector fields in a collection's configuration (DESIGN §13): each field a
-//! configuration of its own (dimension, metric, index), added and dropped while serving.
+//! configuration of its own (dimension, metric, index, quantization), added and dropped while serving.
 
 use libravdb_core::Metric;
 
@@ -101,14 +101,13 @@ fn check_vector_field(name: &str, config: &CollectionConfig) -> Result<()> {
             "vector field names must be 1-64 characters of letters, digits, '_' and '-', got '{name}'"
         )));
     }
-    // Training (of a quantizer, of IVF-PQ) is the default field's only so far.
-    let trained = config.quantization.is_some() || config.recall_target.is_some();
-    if trained || !matches!(config.index, IndexConfig::Flat | IndexConfig::Hnsw { .. }) {
+    // Retraining as the collection grows (IVF-PQ, `auto`'s promotion, a recall target's
+    // tuning) runs on the default field only so far; a quantizer trains on a field's rows.
+    if config.recall_target.is_some() || !matches!(config.index, IndexConfig::Flat | IndexConfig::Hnsw { .. }) {
         return Err(Error::invalid(format!(
-            "vectors.{name}: named vector fields support index 'flat' and 'hnsw', without quantization or \
-             targetRecall, so far (got index '{}'{}{})",
+            "vectors.{name}: named vector fields support index 'flat' and 'hnsw' (with or without quantization), \
+             without targetRecall, so far (got index '{}'{})",
             config.index.kind(),
-            if config.quantization.is_some() { " with quantization" } else { "" },
             if config.recall_target.is_some() { " with targetRecall" } else { "" }
         )));
     }

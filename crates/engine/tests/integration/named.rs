@@ -246,7 +246,7 @@ fn named_field_errors_are_typed_and_change_nothing() {
     // Rebuild and tune act on the unnamed vector, which this collection does not have.
     let rebuilt = c.rebuild(libravdb_engine::IndexConfig::Flat, None, &cancel);
     assert_eq!(code(rebuilt.unwrap_err()), ErrorCode::InvalidArgument);
-    // Fields this build cannot train yet are refused at creation.
+    // IVF-PQ fields (retrained as the collection grows) are refused at creation.
     let pq = CollectionConfig::from_api_json(8, None, Some(r#"{"type":"ivfpq"}"#), None).unwrap();
     assert!(CollectionConfig::named(vec![("x".into(), pq)]).is_err());
 }
