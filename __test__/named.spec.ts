@@ -62,6 +62,10 @@ describe('named vector fields', () => {
     expect(filtered.map((h) => h.id)).toEqual(exactL2(q, title, TITLE, en, 5))
     expect(filtered.every((h) => h.metadata?.lang === 'en' && h.vector?.length === TITLE)).toBe(true)
     expect(Array.from(filtered[0].vector!)).toEqual(Array.from(row(title, TITLE, Number(filtered[0].id.slice(1)))))
+    // explain({ using }) plans the field's search: matches counted among the records that have it.
+    expect(c.explain({ using: 'title', filter: { lang: 'en' } })).toMatchObject({ plan: 'exact', estimate: en.length, live: N / 2 })
+    expect(c.explain({ using: 'body' })).toMatchObject({ plan: 'unfiltered', live: N })
+    expect(() => c.explain({ using: 'nope' })).toThrow(InvalidArgumentError)
     // A record's own body is its nearest under cosine (HNSW), in search and searchSync alike.
     expect((await c.search(row(body, BODY, 7), { using: 'body', k: 1 }))[0].id).toBe('r7')
     expect(c.searchSync(row(body, BODY, 8), { using: 'body', k: 1 })[0].id).toBe('r8')

@@ -492,7 +492,9 @@ export class Collection {
 
   /**
    * How a search with these options would run: the payload indexes' count of matching
-   * records, the selectivity, the plan chosen and why. Runs no search.
+   * records, the selectivity, the plan chosen and why. With `using`, the search of that
+   * named vector field: the matches counted among the records that have the field (`live`:
+   * how many have it). Runs no search.
    */
   explain(opts?: ExplainOptions): QueryPlan {
     const { text, sparse, vector, fusion, ...rest } = optionsObject<ExplainOptions>('explain options', opts, EXPLAIN_KEYS)

@@ -8,7 +8,7 @@ import { type NativeCollection, type NativeSearchOptions, callSync } from './nat
 import type { ExplainOptions, Fusion, HybridQuery, QueryPlan, SparseVector, TextQuery } from './records'
 
 /** The options `explain()` takes. */
-export const EXPLAIN_KEYS = ['k', 'efSearch', 'nprobe', 'filter', 'fetchK', 'fusion', 'text', 'sparse', 'vector'] as const
+export const EXPLAIN_KEYS = ['k', 'efSearch', 'nprobe', 'filter', 'fetchK', 'fusion', 'text', 'sparse', 'vector', 'using'] as const
 
 /** A search's first argument as a `{ vector?, text?, sparse? }` query (checked), or
  * undefined when it is a vector. */

@@ -170,7 +170,7 @@ export interface HybridQuery {
 
 /** What `explain()` takes: search options, and a text query (with `vector: false` when the
  * search has no vector). */
-export type ExplainOptions = Pick<SearchOptions, 'k' | 'efSearch' | 'nprobe' | 'filter' | 'fetchK' | 'fusion'> & {
+export type ExplainOptions = Pick<SearchOptions, 'k' | 'efSearch' | 'nprobe' | 'filter' | 'fetchK' | 'fusion' | 'using'> & {
   /** The text query whose plan to show beside the vector's. */
   text?: string | TextQuery
   /** The sparse query whose plan to show. */

@@ -282,10 +282,17 @@ impl NativeCollection {
         job(move || c.fields_never_seen(&fields))
     }
 
-    /// The plan a search with these options would use.
+    /// The plan a search with these options would use (of field `options.using`, if named).
     #[napi(catch_unwind)]
     pub fn explain(&self, options: NativeSearchOptions) -> napi::Result<NativeQueryPlan> {
-        guarded(|| Ok(self.c.explain(options.parsed_filter()?.as_ref(), SearchParams::from(&options))?.into()))
+        guarded(|| {
+            let (filter, params) = (options.parsed_filter()?, SearchParams::from(&options));
+            let plan = match &options.using {
+                Some(field) => self.c.explain_field(field, filter.as_ref(), params)?,
+                None => self.c.explain(filter.as_ref(), params)?,
+            };
+            Ok(plan.into())
+        })
     }
 
     /// The metadata schema as JSON (`{}` without one).

@@ -19,10 +19,12 @@ use std::path::{Path, PathBuf};
 use libravdb_core::codec::{ByteReader, ByteWriter};
 use libravdb_core::index::Walk;
 use libravdb_core::{Metric, Neighbor};
+use roaring::RoaringBitmap;
 
 use super::format::{FIELDS_DIR, FIRST_LINKS_DIR, OWNERS, Persistent, VerifyReport, corrupted};
 use super::index::IndexSource;
 use super::quant::LiveRows;
+use super::route::{PlanKind, Planned, QueryPlan, counted_plan, nearest_allowed};
 use super::space::VectorSpace;
 use crate::config::CollectionConfig;
 use crate::error::Result;
@@ -114,6 +116,11 @@ impl VectorField {
         self.owners.get(row as usize).copied().filter(|&o| o != GONE)
     }
 
+    /// Record row `record`'s row of this field, if it has the field.
+    pub fn row_of(&self, record: u32) -> Option<u32> {
+        self.rows_of.get(&record).copied()
+    }
+
     /// Record row `record`'s vector of this field, if it has one.
     pub fn vector_of(&self, record: u32) -> Option<&[f32]> {
         self.rows_of.get(&record).map(|&row| self.space.vectors.row(row))
@@ -169,17 +176,33 @@ impl VectorField {
         }
     }
 
-    /// The `k` nearest vectors of this field whose records `accept` takes (field rows: see
-    /// [`VectorField::owner`]); `breadth` as for the default field.
-    pub(super) fn knn(
-        &self,
-        query: &[f32],
-        k: usize,
-        breadth: Option<usize>,
-        accept: &(dyn Fn(u32) -> bool + Sync),
-    ) -> Vec<Neighbor> {
-        let accept_row = |row: u32| self.owner(row).is_some_and(accept);
-        self.space.knn_walk(query, k, breadth, self.metric, self.rows(), Walk::Through, &accept_row)
+    /// Plans a search of this field for `k` results among the records `allowed` holds (None:
+    /// no filter), as [`super::State::plan`] does for the default vector: the matches are the
+    /// allowed records that have the field, and the plan's `allowed` holds their field rows.
+    pub(super) fn plan(&self, allowed: Option<&RoaringBitmap>, k: usize, breadth: usize) -> Planned {
+        let live = self.live_count();
+        let Some(allowed) = allowed else {
+            return Planned { allowed: None, plan: QueryPlan::unfiltered(&self.space, breadth, live) };
+        };
+        let rows: RoaringBitmap = allowed.iter().filter_map(|record| self.row_of(record)).collect();
+        let plan = counted_plan(&self.space, k, breadth, rows.len() as usize, live);
+        Planned { allowed: Some(rows).filter(|_| plan.plan != PlanKind::Unfiltered), plan }
+    }
+
+    /// The `k` nearest vectors of this field (field rows: see [`VectorField::owner`]) run as
+    /// `planned` says ([`VectorField::plan`]); `breadth` as for the default field when no
+    /// filter narrows it.
+    pub(super) fn nearest(&self, query: &[f32], k: usize, breadth: Option<usize>, planned: &Planned) -> Vec<Neighbor> {
+        match &planned.allowed {
+            Some(rows) => nearest_allowed(&self.space, self.rows(), query, k, self.metric, &planned.plan, rows),
+            None => self.knn(query, k, breadth),
+        }
+    }
+
+    /// The `k` nearest vectors of this field, unfiltered; `breadth` as for the default field.
+    pub(super) fn knn(&self, query: &[f32], k: usize, breadth: Option<usize>) -> Vec<Neighbor> {
+        self.space
+            .knn_walk(query, k, breadth, self.metric, self.rows(), Walk::Through, &|row| self.owner(row).is_some())
     }
 
     /// Repairs the index around gone rows; returns how many lists it rewrote.

@@ -334,10 +334,10 @@ impl State {
     /// none, the planned row set, or those passing the filter record by record.
     fn with_allowed<T: Default>(
         &self,
-        planned: Option<(&super::planner::Planned, Option<&Filter>)>,
+        planned: Option<(&super::route::Planned, Option<&Filter>)>,
         search: impl Fn(&dyn Fn(u32) -> bool) -> Result<T>,
     ) -> Result<T> {
-        use super::planner::PlanKind;
+        use super::route::PlanKind;
         match planned {
             None => search(&|_| true),
             Some((p, filter)) => match (p.plan.plan, &p.allowed, filter) {
@@ -354,7 +354,7 @@ impl State {
         &self,
         q: &SparseQuery,
         k: usize,
-        planned: Option<(&super::planner::Planned, Option<&Filter>)>,
+        planned: Option<(&super::route::Planned, Option<&Filter>)>,
     ) -> Result<Vec<(u32, f32)>> {
         let index = self.retrieval_index();
         // Checked before a plan can answer "nothing".
@@ -369,7 +369,7 @@ impl State {
         &self,
         q: &TextQuery,
         k: usize,
-        planned: Option<(&super::planner::Planned, Option<&Filter>)>,
+        planned: Option<(&super::route::Planned, Option<&Filter>)>,
     ) -> Result<Vec<(u32, f32)>> {
         let index = self.text_index()?;
         index.check_fields(&q.fields).map_err(Error::invalid)?;

@@ -76,8 +76,7 @@ impl Collection {
             Some(name) => {
                 let field =
                     st.field(name).ok_or_else(|| Error::invalid(format!("vector field '{name}' was dropped")))?;
-                let found =
-                    field.knn(query, params.candidates(), params.breadth(field.space.index.active()), &|_| true);
+                let found = field.knn(query, params.candidates(), params.breadth(field.space.index.active()));
                 let found = params.finish(field.metric, &field.space.vectors, query, found);
                 (found, field.metric, &|row| field.owner(row).expect("a live row of the field"))
             }

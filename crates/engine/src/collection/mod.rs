@@ -9,7 +9,7 @@
 //! Operations, each an `impl Collection` (or `impl State`) block:
 //! - [`write`]: batch validation ([`checks`]: what each item must be) and commit; [`apply`]: a logged write applied to the state. [`read`]: get, search, stats; [`lean`]: the lean single-query search.
 //!   [`hybrid`]: text / sparse signals and their fusion. [`results`]: a query's candidates
-//!   made hits (range bound, MMR). [`planner`]: how a filtered search runs.
+//!   made hits (range bound, MMR). [`planner`]: how a filtered search runs (counting the matches); [`route`]: the plan kinds and a planned search of one vector space.
 //! - [`persist`]: manifest, checkpoint and recovery (each concern saved in turn); read-only
 //!   refresh. [`verify`]: `verify()`, each concern asked, then manifest, WAL and chunks.
 //!   [`backup`]: one collection's part of an online backup. [`changes`]: the change feed,
@@ -58,6 +58,7 @@ mod queries;
 mod read;
 mod rebuild;
 mod results;
+mod route;
 mod rows;
 mod schema;
 mod space;
@@ -78,9 +79,9 @@ pub use format::{Damage, VerifyReport};
 pub use hybrid::{Fusion, HybridPlan, HybridQuery, RRF_K, SparseQuery, TextQuery, Weights, fuse};
 pub use meta::CacheStats;
 pub use params::{SearchParams, SignalScores};
-pub use planner::{PlanKind, QueryPlan};
 pub use read::{FieldStats, Hits, Record, Stats, parse_filter};
 pub use rebuild::RebuildReport;
+pub use route::{PlanKind, QueryPlan};
 pub(crate) use state::State;
 pub use tune::{SampleSource, TuneReport};
 pub use write::{BatchOptions, BatchReport, ItemError, UpdateInput};

@@ -19,7 +19,7 @@ use super::fields::field_dir;
 use super::params::{SearchParams, relevance};
 use super::persist::FieldManifest;
 use super::read::{Hits, check_params, prepare_vectors};
-use super::{Collection, State};
+use super::{Collection, QueryPlan, State};
 use crate::cancel::Cancel;
 use crate::config::CollectionConfig;
 use crate::error::{Error, Result};
@@ -28,8 +28,10 @@ use crate::pool::pool;
 impl Collection {
     /// [`Collection::search_cancellable`] on named vector field `field` (queries of its
     /// dimension): only records that have the field are found. A filter is evaluated over the
-    /// records first (through the payload indexes where it can), then the field's index is
-    /// walked accepting the matches. `include_vectors` returns the field's vectors.
+    /// records first (through the payload indexes where it can); the search of the matches
+    /// that have the field is then planned as the default vector's is (scored one by one, or
+    /// the field's index walked): see [`Collection::explain_field`]. `include_vectors`
+    /// returns the field's vectors.
     pub fn search_field(
         &self,
         field: &str,
@@ -56,14 +58,13 @@ impl Collection {
         let Some(space) = st.field(field) else {
             return Err(Error::invalid(format!("vector field '{field}' is being added or dropped; try again")));
         };
-        let allowed = st.records_passing(filter);
-        let accept = |record: u32| allowed.as_ref().is_none_or(|a| a.contains(record));
         let asked = params;
         let k = params.candidates();
         let breadth = params.breadth(space.space.index.active());
+        let planned = space.plan(st.records_passing(filter).as_ref(), k, space.space.breadth(params));
         let one = |q: &[f32]| -> Option<Vec<Neighbor>> {
             (!cancel.is_cancelled())
-                .then(|| asked.finish(metric, &space.space.vectors, q, space.knn(q, k, breadth, &accept)))
+                .then(|| asked.finish(metric, &space.space.vectors, q, space.nearest(q, k, breadth, &planned)))
         };
         let found: Vec<Vec<Neighbor>> = if queries.len() == dim {
             vec![one(&queries).ok_or(Error::Aborted)?]
@@ -87,6 +88,19 @@ impl Collection {
 }
 
 impl Collection {
+    /// How a search of named vector field `field` with `filter` would run (`explain({ using })`):
+    /// the records that have the field and match are counted, and the plan chosen for that
+    /// selectivity among the records that have the field.
+    pub fn explain_field(&self, field: &str, filter: Option<&Filter>, params: SearchParams) -> Result<QueryPlan> {
+        self.config.read().vector_field(field)?;
+        let st = self.read_state()?;
+        let Some(space) = st.field(field) else {
+            return Err(Error::invalid(format!("vector field '{field}' is being added or dropped; try again")));
+        };
+        let k = params.candidates();
+        Ok(space.plan(st.records_passing(filter).as_ref(), k, space.space.breadth(params)).plan)
+    }
+
     /// Adds named vector field `name` (`field`: its dimension, metric and index, as
     /// [`CollectionConfig::from_api_json`] builds them); records lack it until a write sets
     /// it. Durable once it returns.
@@ -192,14 +206,14 @@ impl State {
             return Ok(Vec::new());
         }
         let allowed = self.records_passing(filter);
-        let accept = |record: u32| allowed.as_ref().is_none_or(|a| a.contains(record));
         queries
             .iter()
             .map(|(name, q)| {
                 let field =
                     self.field(name).ok_or_else(|| Error::invalid(format!("vector field '{name}' was dropped")))?;
                 let breadth = params.breadth(field.space.index.active());
-                let found = field.knn(q, k, breadth, &accept).into_iter().filter_map(|n| {
+                let planned = field.plan(allowed.as_ref(), k, field.space.breadth(SearchParams { k, ..params }));
+                let found = field.nearest(q, k, breadth, &planned).into_iter().filter_map(|n| {
                     Some((field.owner(n.row)?, relevance(field.metric, field.metric.score(n.distance))))
                 });
                 Ok((field.metric, found.collect()))

@@ -10,96 +10,12 @@
 //! the indexes cannot answer (unindexed fields, ranges over strings) are evaluated record by
 //! record.
 
-use libravdb_core::VectorRows;
-use libravdb_core::index::{BreadthKnob, FilteredRoute, VectorIndex, Walk};
+use libravdb_core::index::Walk;
 use libravdb_filter::{Filter, matches};
-use roaring::RoaringBitmap;
 
 use super::State;
 use super::payload::parse_meta;
-
-/// The strategy of a search.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlanKind {
-    /// No filter, or every record matches: a plain search.
-    Unfiltered,
-    /// Distances to the matching records only.
-    Exact,
-    /// HNSW walk returning only matches.
-    Graph,
-    /// IVF-PQ probing more lists, returning only matches.
-    Probe,
-    /// The index searches as usual and the filter is evaluated record by record.
-    Scan,
-    /// No record matches.
-    Empty,
-}
-
-impl PlanKind {
-    /// The name `explain()` reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PlanKind::Unfiltered => "unfiltered",
-            PlanKind::Exact => "exact",
-            PlanKind::Graph => "graph",
-            PlanKind::Probe => "probe",
-            PlanKind::Scan => "scan",
-            PlanKind::Empty => "empty",
-        }
-    }
-}
-
-/// How a filtered search will run, and why (`explain()`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueryPlan {
-    pub plan: PlanKind,
-    /// Matching rows counted by the payload indexes (None: not answerable by them).
-    pub estimate: Option<usize>,
-    pub live: usize,
-    /// estimate / live.
-    pub selectivity: Option<f64>,
-    /// Beam width of a graph walk.
-    pub ef: Option<usize>,
-    /// IVF lists probed.
-    pub nprobe: Option<usize>,
-    /// How a graph walk treats rows the filter rejects.
-    pub walk: Walk,
-    pub reason: String,
-}
-
-impl QueryPlan {
-    /// How wide the planned search runs (beam width or lists probed), if the plan says.
-    pub(crate) fn breadth(&self) -> Option<usize> {
-        self.ef.or(self.nprobe)
-    }
-}
-
-/// The plan of a search that runs the index (rather than scoring matches directly).
-fn searching<V: VectorRows + ?Sized>(index: &dyn VectorIndex<V>) -> PlanKind {
-    match index.breadth_knob() {
-        Some(BreadthKnob::EfSearch) => PlanKind::Graph,
-        Some(BreadthKnob::Nprobe) => PlanKind::Probe,
-        None => PlanKind::Scan,
-    }
-}
-
-/// `breadth` as the plan reports it: `(ef, nprobe)`.
-pub(super) fn knob_fields<V: VectorRows + ?Sized>(
-    index: &dyn VectorIndex<V>,
-    breadth: usize,
-) -> (Option<usize>, Option<usize>) {
-    match index.breadth_knob() {
-        Some(BreadthKnob::EfSearch) => (Some(breadth), None),
-        Some(BreadthKnob::Nprobe) => (None, Some(breadth)),
-        None => (None, None),
-    }
-}
-
-/// The allowed rows and the plan for one filtered search.
-pub(crate) struct Planned {
-    pub allowed: Option<RoaringBitmap>,
-    pub plan: QueryPlan,
-}
+use super::route::{PlanKind, Planned, QueryPlan, counted_plan, knob_fields, searching};
 
 impl State {
     /// Plans a filtered search for `k` results; `breadth` is the unfiltered search's beam
@@ -149,39 +65,9 @@ impl State {
                 },
             };
         };
-        let selectivity = if live == 0 { 0.0 } else { estimate as f64 / live as f64 };
-        let base = |plan, ef, reason: String| QueryPlan {
-            plan,
-            estimate: Some(estimate),
-            live,
-            selectivity: Some(selectivity),
-            ef,
-            nprobe: None,
-            walk: Walk::Through,
-            reason,
-        };
-        let plan = if estimate == 0 {
-            base(PlanKind::Empty, None, "no record matches".into())
-        } else if estimate == live {
-            return Planned {
-                allowed: None,
-                plan: base(PlanKind::Unfiltered, None, "every record matches: plain search".into()),
-            };
-        } else {
-            let index = self.space.index.active();
-            // What scoring a row reads: its code when a quantizer's codes are searched.
-            let row_bytes = match self.space.quant.as_ref().and_then(|q| q.trained()) {
-                Some(q) => q.code_bytes(),
-                None => self.space.vectors.dim() * 4,
-            };
-            match index.filtered_route(k, breadth, estimate, live, row_bytes) {
-                FilteredRoute::Exact { reason } => base(PlanKind::Exact, None, reason),
-                FilteredRoute::Search { breadth, walk, reason } => {
-                    let (ef, nprobe) = knob_fields(index, breadth);
-                    QueryPlan { nprobe, walk, ..base(searching(index), ef, reason) }
-                }
-            }
-        };
+        let plan = counted_plan(&self.space, k, breadth, estimate, live);
+        // Every record matches: a plain search, no set to test rows against.
+        let allowed = allowed.filter(|_| plan.plan != PlanKind::Unfiltered);
         Planned { allowed, plan }
     }
 

@@ -1,12 +1,11 @@
 //! Reads: get by id, exact search (single and batch), counts and stats.
 
-use libravdb_core::index::Walk;
 use libravdb_core::{FlatIndex, Neighbor, VectorRows, distance::normalize};
 use rayon::prelude::*;
 
 use super::meta::CacheStats;
 use super::params::{SearchParams, SignalScores};
-use super::planner::{PlanKind, Planned, knob_fields};
+use super::route::{PlanKind, Planned, nearest_allowed};
 use super::{Collection, QueryPlan, State};
 use crate::cancel::Cancel;
 use crate::config::MAX_K;
@@ -268,19 +267,7 @@ impl Collection {
         let live = st.ids.live_count();
         let breadth = st.space.breadth(params);
         Ok(match filter {
-            None => {
-                let (ef, nprobe) = knob_fields(st.space.index.active(), breadth);
-                QueryPlan {
-                    plan: PlanKind::Unfiltered,
-                    estimate: Some(live),
-                    live,
-                    selectivity: Some(1.0),
-                    ef,
-                    nprobe,
-                    walk: Walk::Through,
-                    reason: "no filter".into(),
-                }
-            }
+            None => QueryPlan::unfiltered(&st.space, breadth, live),
             Some(f) => st.plan(f, params.k.max(1), breadth).plan,
         })
     }
@@ -516,23 +503,7 @@ impl State {
         match (p.plan.plan, &p.allowed) {
             (PlanKind::Empty, _) => Vec::new(),
             (PlanKind::Unfiltered, _) => self.knn(q, k, breadth, metric, &|r| self.ids.is_live(r)),
-            (PlanKind::Exact, Some(allowed)) => {
-                let kernel = metric.kernel();
-                let mut top = libravdb_core::index::TopK::new(k);
-                for row in allowed.iter() {
-                    top.push(row, kernel(q, self.space.vectors.row(row)));
-                }
-                top.into_sorted()
-            }
-            (_, Some(allowed)) if p.plan.walk == Walk::Matches => {
-                // The walk through matches tests ~30 rows per row it scores: a bit per row
-                // answers in a load where the bitmap's containers take a binary search each
-                // (at 5% of 100k x 384: 1.16 ms per query on the bitmap).
-                let mut bits = fixedbitset::FixedBitSet::with_capacity(self.ids.rows());
-                bits.extend(allowed.iter().map(|r| r as usize));
-                self.knn_walk(q, k, p.plan.breadth(), metric, Walk::Matches, &|r| bits.contains(r as usize))
-            }
-            (_, Some(allowed)) => self.knn(q, k, p.plan.breadth(), metric, &|r| allowed.contains(r)),
+            (_, Some(allowed)) => nearest_allowed(&self.space, self.ids.rows(), q, k, metric, &p.plan, allowed),
             (_, None) => match filter {
                 Some(f) => self.knn(q, k, p.plan.breadth(), metric, &|r| self.row_matches(f, r)),
                 None => Vec::new(), // a plan exists only for a filter

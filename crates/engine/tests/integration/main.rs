@@ -7,6 +7,7 @@ mod filter;
 mod hnsw;
 mod ivf;
 mod named;
+mod named_filter;
 mod named_quant;
 mod quant;
 mod rebuild;
