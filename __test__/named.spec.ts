@@ -165,6 +165,30 @@ describe('named vector fields', () => {
     expect(recall).toBeGreaterThanOrEqual(0.95)
   }, 120_000)
 
+  it('rebuilds one field with rebuild({ using }), the others untouched, and reopens with it', async () => {
+    const dir = tempDir()
+    const c = await items(dir)
+    const body = randomVectors(1, N, BODY)
+    const title = randomVectors(2, N, TITLE)
+    await c.insertBatch(Array.from({ length: N }, (_, i) => ({ id: `r${i}`, vectors: { body: row(body, BODY, i), title: row(title, TITLE, i) } })))
+    const progress: number[] = []
+    await c.rebuild({ using: 'title', index: { type: 'hnsw' }, quantization: { type: 'scalar', bits: 8 } }, { onProgress: (p) => progress.push(p.done) })
+    expect(progress.at(-1)).toBe(N)
+    expect(c.stats().fields.map((f) => [f.name, f.index, f.quantization])).toEqual([
+      ['body', 'hnsw', 'none'],
+      ['title', 'hnsw', 'pending'], // 400 records: too few to train yet
+    ])
+    await expect(c.rebuild({ using: 'nope' })).rejects.toThrow(InvalidArgumentError)
+    await expect(c.rebuild({ using: 'title', index: { type: 'ivfpq' } })).rejects.toThrow(InvalidArgumentError)
+    await expect(c.rebuild()).rejects.toThrow(InvalidArgumentError) // no unnamed vector to rebuild
+    await db!.close()
+    db = await LibraVDB.open(dir)
+    const again = db.getCollection('items')
+    expect(again.stats().fields[1].index).toBe('hnsw')
+    expect((await again.search(row(title, TITLE, 33), { using: 'title', k: 1 }))[0].id).toBe('r33')
+    expect((await again.search(row(body, BODY, 34), { using: 'body', k: 1 }))[0].id).toBe('r34')
+  })
+
   it('adds a field to a live one-vector collection, backfills it, and drops it', async () => {
     const dir = tempDir()
     db = await LibraVDB.open(dir)

@@ -58,7 +58,7 @@ import {
 } from './records'
 import { type VectorLike, toQueryBlock, toVector, vectorProblem } from './vectors'
 import type { CollectionStats } from './stats'
-import { NamedBlocks, namedUpdates, storedRecord, unnamedVectorProblem, vectorFieldSpec } from './named'
+import { NamedBlocks, namedUpdates, storedRecord, unnamedVectorProblem, vectorField, vectorFieldSpec } from './named'
 
 const BATCH_KEYS = ['atomic', 'signal', 'timeoutMs'] as const
 
@@ -354,10 +354,13 @@ export class Collection {
    * current settings; `rebuild()` with nothing changed rebuilds as is (an IVF-PQ index
    * retrains its lists and codebooks for today's size). An abort (`signal`, `timeoutMs`),
    * an error or a crash before the switch leaves the old index serving, intact. One rebuild
-   * at a time per collection; `optimize()` waits for it.
+   * at a time per collection; `optimize()` waits for it. With `using`, rebuilds that named
+   * vector field's index and quantization from its vectors the same way (flat or HNSW, any
+   * quantization); the other fields and the unnamed vector are untouched.
    */
   async rebuild(target?: RebuildTarget, opts?: RebuildOptions): Promise<void> {
-    const t = optionsObject<RebuildTarget>('rebuild target', target, ['index', 'quantization'])
+    const t = optionsObject<RebuildTarget>('rebuild target', target, ['index', 'quantization', 'using'])
+    if (t.using !== undefined) vectorField(this.#schema.fields, t.using, 'rebuild target.using')
     const o = optionsObject<RebuildOptions>('rebuild options', opts, ['onProgress', 'signal', 'timeoutMs'])
     checkOptionalFunction('rebuild options.onProgress', o.onProgress)
     const index = t.index === undefined ? undefined : validateIndexConfig('rebuild target.index', t.index)
@@ -372,7 +375,7 @@ export class Collection {
     const timer = o.onProgress ? setInterval(report, 100) : undefined
     try {
       const json = (x: object | undefined) => x && JSON.stringify(x)
-      await this.#write(o, (token) => this.#native.rebuild(json(index), json(quantization), t.quantization === null, token))
+      await this.#write(o, (token) => this.#native.rebuild(json(index), json(quantization), t.quantization === null, t.using, token))
       if (o.onProgress) report()
     } finally {
       clearInterval(timer)

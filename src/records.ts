@@ -340,6 +340,8 @@ export interface RebuildTarget {
   index?: IndexConfig
   /** A quantization to add or change; `null` removes it. */
   quantization?: QuantizationConfig | null
+  /** The named vector field to rebuild instead of the unnamed vector. */
+  using?: string
 }
 
 /** Options of {@link Collection.rebuild}. */

@@ -388,16 +388,25 @@ impl NativeCollection {
     /// Builds `index` / `quantization` (JSON text of the API objects) beside the serving
     /// index and switches to it (the engine's `Collection::rebuild`). `index` None keeps the
     /// index settings; `quantization` None keeps the quantization unless `remove_quantization`.
+    /// `using`: rebuild named vector field `using` instead of the unnamed vector.
     #[napi(ts_return_type = "Promise<string>")]
+    #[allow(clippy::too_many_arguments)]
     pub fn rebuild(
         &self,
         index: Option<String>,
         quantization: Option<String>,
         remove_quantization: bool,
+        using: Option<String>,
         cancel: Option<&CancelToken>,
     ) -> AsyncTask<Job<String>> {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
         job(move || {
+            if let Some(field) = &using {
+                let config = c.config();
+                let (_, current) = config.vector_field(field)?;
+                let target = current.rebuild_target(index.as_deref(), quantization.as_deref(), remove_quantization)?;
+                return Ok(c.rebuild_field(field, &target, &cancel)?.index.to_owned());
+            }
             let target = c.config().rebuild_target(index.as_deref(), quantization.as_deref(), remove_quantization)?;
             let report = c.rebuild(target.index, target.quantization, &cancel)?;
             // A new index brings its own targetRecall (or none).

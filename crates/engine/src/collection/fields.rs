@@ -21,7 +21,7 @@ use libravdb_core::index::Walk;
 use libravdb_core::{Metric, Neighbor};
 use roaring::RoaringBitmap;
 
-use super::format::{FIELDS_DIR, FIRST_LINKS_DIR, OWNERS, Persistent, VerifyReport, corrupted};
+use super::format::{FIELDS_DIR, OWNERS, Persistent, VerifyReport, corrupted};
 use super::index::IndexSource;
 use super::quant::LiveRows;
 use super::route::{PlanKind, Planned, QueryPlan, counted_plan, nearest_allowed};
@@ -48,6 +48,10 @@ pub(crate) struct VectorField {
     rows_of: HashMap<u32, u32>,
     /// Rows gone since the index was last repaired around them (`optimize()`).
     unrepaired: usize,
+    /// A `rebuild({ using })` is building a new index of this field: every vector set takes
+    /// a new row (none is rewritten in place), so the rows past those it has seen are all
+    /// it has yet to add.
+    pub rebuilding: bool,
 }
 
 /// Where a field's checkpoint is read from.
@@ -58,6 +62,8 @@ pub(crate) struct FieldSource<'a> {
     pub generation: u64,
     pub chunk_shift: u32,
     pub links_shift: u32,
+    /// The level-0 link table's directory name.
+    pub links_dir: &'a str,
     /// Field rows at the checkpoint.
     pub rows: usize,
     pub read_only: bool,
@@ -80,7 +86,7 @@ impl VectorField {
             IndexSource {
                 config: source.config,
                 dir: dir.as_deref(),
-                links_dir: dir.as_ref().map(|d| d.join(FIRST_LINKS_DIR)),
+                links_dir: dir.as_ref().map(|d| d.join(source.links_dir)),
                 generation: source.generation,
                 links_shift: source.links_shift,
                 rows: owners.len(),
@@ -93,7 +99,15 @@ impl VectorField {
             owners.iter().enumerate().filter(|(_, o)| **o != GONE).map(|(f, &o)| (o, f as u32)).collect();
         // Rows gone before the checkpoint count as unrepaired: the next `optimize()` repairs.
         let unrepaired = owners.len() - rows_of.len();
-        Ok(VectorField { name: name.to_owned(), metric: source.config.metric, space, owners, rows_of, unrepaired })
+        Ok(VectorField {
+            name: name.to_owned(),
+            metric: source.config.metric,
+            space,
+            owners,
+            rows_of,
+            unrepaired,
+            rebuilding: false,
+        })
     }
 
     /// Rows of the field (live and gone).
@@ -135,7 +149,7 @@ impl VectorField {
     /// when the vector took a new one.
     pub(super) fn set(&mut self, record: u32, v: &[f32]) -> Result<Option<u32>> {
         if let Some(&row) = self.rows_of.get(&record) {
-            if !self.space.index.appends_on_update() {
+            if !self.space.index.appends_on_update() && !self.rebuilding {
                 self.space.set_row(row, v)?;
                 return Ok(None);
             }

@@ -77,6 +77,9 @@ pub(super) struct FieldManifest {
     rows: u64,
     pub vector_crcs: Vec<u32>,
     pub link_crcs: Vec<u32>,
+    /// The field's level-0 link table directory (a `rebuild({ using })` moves it).
+    #[serde(default = "first_links_dir")]
+    pub links_dir: String,
 }
 
 impl FieldManifest {
@@ -86,8 +89,16 @@ impl FieldManifest {
             name: name.to_owned(),
             chunk_shift: ChunkedVectors::shift_for(config.dimension),
             links_shift: links_shift(config),
+            links_dir: first_links_dir(),
             ..Default::default()
         }
+    }
+
+    /// The entry after a rebuild of the field switched to an index of `config` whose link
+    /// table is `links_dir`.
+    pub(super) fn rebuilt(&mut self, config: &CollectionConfig, links_dir: String) {
+        self.links_shift = links_shift(config);
+        self.links_dir = links_dir;
     }
 
     /// Opens the field this entry describes, from checkpoint `generation` of `dir`.
@@ -107,6 +118,7 @@ impl FieldManifest {
                 generation,
                 chunk_shift: self.chunk_shift,
                 links_shift: self.links_shift,
+                links_dir: &self.links_dir,
                 rows: self.rows as usize,
                 read_only,
                 load,
@@ -329,7 +341,7 @@ impl Collection {
         } else {
             remove_stale_files(&dir, m.generation, &m.links_dir, state.metadata.path());
             for f in &m.fields {
-                remove_stale_files(&field_dir(&dir, &f.name), m.generation, FIRST_LINKS_DIR, None);
+                remove_stale_files(&field_dir(&dir, &f.name), m.generation, &f.links_dir, None);
             }
             // A field dropped (or one being added) when the process died.
             for entry in fs::read_dir(dir.join(FIELDS_DIR)).into_iter().flatten().flatten() {

@@ -19,13 +19,16 @@ use std::fs;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::fields::field_dir;
 use super::index::{IndexSource, IndexState, links_shift};
-use super::quant::QuantState;
-use super::{Collection, State};
+use super::quant::{LiveRows, QuantState};
+use super::{Collection, State, Writer};
 use crate::cancel::Cancel;
 use crate::config::{CollectionConfig, IndexConfig, QuantizationConfig, RecallTarget};
 use crate::error::{Error, Result};
 use crate::pool::pool;
+use libravdb_core::Metric;
+use libravdb_storage::ChunkedVectors;
 
 /// Rows added to the new index per hold of the state's read lock.
 const SLICE: usize = 4096;
@@ -56,56 +59,107 @@ struct Next {
     filed: usize,
 }
 
+/// The vectors a rebuild reads and which of their rows are live: the default field's
+/// (vectors and the records' id map) or a named field's (its table and row map).
+type Source<'a> = (&'a ChunkedVectors, &'a dyn LiveRows);
+
+/// What is being rebuilt: the unnamed vector, or named field `i`.
+#[derive(Clone, Copy)]
+enum Target {
+    Default,
+    Field(usize),
+}
+
+impl Target {
+    fn source(self, st: &State) -> Source<'_> {
+        match self {
+            Target::Default => (&st.space.vectors, &st.ids),
+            Target::Field(i) => (&st.fields[i].space.vectors, &st.fields[i]),
+        }
+    }
+}
+
 impl Next {
-    /// Trains what waits for data (quantizer, IVF-PQ) on the rows `st` holds.
-    fn train(&mut self, st: &State, metric: libravdb_core::Metric) {
-        let live = st.ids.live_count();
+    /// An empty index and quantization of `config` (files in `dir`, level-0 links in
+    /// `links_dir`, loaded into memory when `load`).
+    fn open(
+        config: &CollectionConfig,
+        dir: Option<&std::path::Path>,
+        links_dir: Option<PathBuf>,
+        load: bool,
+    ) -> Result<Next> {
+        let index = IndexState::open(IndexSource {
+            config,
+            dir,
+            links_dir,
+            generation: 0,
+            links_shift: links_shift(config),
+            rows: 0,
+            read_only: false,
+            load,
+        })?;
+        Ok(Next { index, quant: config.quantization.map(QuantState::new), added: 0, filed: 0 })
+    }
+
+    /// Trains what waits for data (quantizer, IVF-PQ) on the rows of `source`.
+    fn train(&mut self, (vectors, rows): Source, metric: libravdb_core::Metric) {
+        let live = rows.live_count();
         if let Some(qs) = &mut self.quant
-            && let Some(outcome) = qs.train(&st.space.vectors, &st.ids, true)
+            && let Some(outcome) = qs.train(vectors, rows, true)
         {
             qs.install(outcome, live);
         }
         if let Some(ivf) = self.index.ivf_mut()
-            && let Some(outcome) = ivf.train(&st.space.vectors, &st.ids, metric, true)
+            && let Some(outcome) = ivf.train(vectors, rows, metric, true)
         {
             ivf.install_outcome(outcome, live);
-            self.filed = st.ids.rows();
+            self.filed = rows.rows();
         }
     }
 
-    /// Brings rows `added..end` of `st` into the new index and codes.
-    fn add(&mut self, st: &State, end: usize) -> Result<()> {
+    /// Brings rows `added..end` of `source` into the new index and codes.
+    fn add(&mut self, (vectors, rows): Source, end: usize) -> Result<()> {
         let start = self.added;
         if end <= start {
             return Ok(());
         }
         if let Some(qs) = &mut self.quant {
             for row in qs.encoded_rows().max(start)..end {
-                qs.encode_row(row as u32, st.space.vectors.row(row as u32));
+                qs.encode_row(row as u32, vectors.row(row as u32));
             }
         }
         self.index.register_rows(end)?;
-        let live: Vec<u32> = (start.max(self.filed)..end).map(|r| r as u32).filter(|&r| st.ids.is_live(r)).collect();
+        let live: Vec<u32> = (start.max(self.filed)..end).map(|r| r as u32).filter(|&r| rows.is_live(r)).collect();
         let index = self.index.active();
-        pool().install(|| index.add(&st.space.vectors, &live));
+        pool().install(|| index.add(vectors, &live));
         self.added = end;
         Ok(())
     }
 }
 
-/// Clears the `rebuilding` mark (and a background rebuild's pending mark) however the
-/// rebuild ends, and deletes a link table that never served.
+/// Clears the `rebuilding` mark of the target (and a background rebuild's pending mark)
+/// however the rebuild ends, and deletes a link table that never served.
 struct Cleanup<'a> {
     collection: &'a Collection,
+    target: Target,
     unused_links: Option<PathBuf>,
 }
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         let mut st = self.collection.state.write();
-        st.rebuilding = false;
-        st.ids.hold_free_rows(false);
-        self.collection.rebuild_pending.store(false, Ordering::Release);
+        match self.target {
+            Target::Default => {
+                st.rebuilding = false;
+                st.ids.hold_free_rows(false);
+                self.collection.rebuild_pending.store(false, Ordering::Release);
+            }
+            Target::Field(i) => {
+                if let Some(f) = st.fields.get_mut(i) {
+                    f.rebuilding = false;
+                }
+            }
+        }
         drop(st);
         if let Some(dir) = self.unused_links.take() {
             let _ = fs::remove_dir_all(dir);
@@ -155,7 +209,7 @@ impl Collection {
             let dir = self.dir.as_ref().map(|d| d.join(&name));
             (name, dir)
         };
-        let mut cleanup = Cleanup { collection: self, unused_links: links_dir.clone() };
+        let mut cleanup = Cleanup { collection: self, target: Target::Default, unused_links: links_dir.clone() };
         // The new level-0 table is held as the vectors are (mapped, or loaded).
         let load_links;
         {
@@ -167,42 +221,11 @@ impl Collection {
             self.set_progress(0, st.ids.rows());
             load_links = !st.space.vectors.is_mapped() && st.space.vectors.is_file_backed();
         }
-        let mut next = Next {
-            index: IndexState::open(IndexSource {
-                config: &config,
-                dir: self.dir.as_deref(),
-                links_dir: links_dir.clone(),
-                generation: 0,
-                links_shift: links_shift(&config),
-                rows: 0,
-                read_only: false,
-                load: load_links,
-            })?,
-            quant: config.quantization.map(QuantState::new),
-            added: 0,
-            filed: 0,
-        };
+        let mut next = Next::open(&config, self.dir.as_deref(), links_dir.clone(), load_links)?;
         if let Some(ivf) = next.index.ivf_mut() {
             ivf.for_growth = regrowth;
         }
-        next.train(&*self.read_state()?, self.metric);
-        // Catch up, a slice per read-lock hold, until less than a slice is left.
-        loop {
-            let rows = self.read_state()?.ids.rows();
-            self.set_progress(next.added, rows);
-            if rows - next.added <= SLICE {
-                break;
-            }
-            while next.added < rows {
-                cancel.check()?;
-                self.background.check()?; // closing
-                let end = (next.added + SLICE).min(rows);
-                next.add(&*self.read_state()?, end)?;
-                self.set_progress(end, rows);
-            }
-        }
-        cancel.check()?;
-        self.background.check()?;
+        self.catch_up(&mut next, Target::Default, self.metric, cancel)?;
         // The switch: no write runs now; searches wait only for the swap.
         let mut w = self.writer.lock();
         self.check_open()?;
@@ -210,7 +233,7 @@ impl Collection {
         let rows = {
             let mut st = self.state.write();
             let rows = st.ids.rows();
-            next.add(&st, rows)?;
+            next.add(Target::Default.source(&st), rows)?;
             st.space.index = next.index;
             st.space.quant = next.quant;
             st.rebuilding = false;
@@ -221,12 +244,7 @@ impl Collection {
         *self.config.write() = config;
         w.links_shift = links_shift(&self.config.read());
         w.links_dir = links_name;
-        self.set_progress(rows, rows);
-        // The new link table serves now: never delete it. Persist the switch; only then is
-        // the old table garbage (until then the manifest on disk still names it).
-        cleanup.unused_links = None;
-        self.force_checkpoint_locked(&mut w)?;
-        cleanup.unused_links = old_links;
+        self.persist_switch(&mut w, &mut cleanup, old_links, rows)?;
         // Whatever still waits for data (a quantizer, IVF-PQ) trains on a later write; an
         // `auto` index rebuilt unpromoted may be due for promotion already. The cleanup runs
         // first: once the lock is released, the next rebuild may start and mark itself.
@@ -236,6 +254,94 @@ impl Collection {
         self.maybe_rebuild();
         self.maybe_retune();
         Ok(RebuildReport { index: self.read_state()?.space.index.kind(), rows })
+    }
+
+    /// After the switch to the new index (`rows` rows): it serves now, so its link table is
+    /// never deleted; the checkpoint persists the switch, and only then is the old table
+    /// (`old_links`) garbage, deleted by `cleanup` (until then the manifest on disk names it).
+    fn persist_switch(
+        &self,
+        w: &mut Writer,
+        cleanup: &mut Cleanup,
+        old_links: Option<PathBuf>,
+        rows: usize,
+    ) -> Result<()> {
+        self.set_progress(rows, rows);
+        cleanup.unused_links = None;
+        self.force_checkpoint_locked(w)?;
+        cleanup.unused_links = old_links;
+        Ok(())
+    }
+
+    /// Trains what `next` waits for, then adds the rows of `target` to it, a slice per
+    /// read-lock hold, until less than a slice is left (the caller adds the rest under the
+    /// writer lock). Stops at `cancel` or when the collection closes.
+    fn catch_up(&self, next: &mut Next, target: Target, metric: Metric, cancel: &Cancel) -> Result<()> {
+        next.train(target.source(&*self.read_state()?), metric);
+        loop {
+            let rows = target.source(&*self.read_state()?).1.rows();
+            self.set_progress(next.added, rows);
+            if rows - next.added <= SLICE {
+                break;
+            }
+            while next.added < rows {
+                cancel.check()?;
+                self.background.check()?; // closing
+                let end = (next.added + SLICE).min(rows);
+                next.add(target.source(&*self.read_state()?), end)?;
+                self.set_progress(end, rows);
+            }
+        }
+        cancel.check()?;
+        self.background.check()
+    }
+
+    /// [`Collection::rebuild`] of named vector field `name`: its index and quantization become
+    /// `field`'s (a configuration of its dimension and metric; an index and quantization
+    /// named fields take), built beside the serving ones from the field's vectors while
+    /// searches and writes go on, then switched to atomically and checkpointed.
+    pub fn rebuild_field(&self, name: &str, field: &CollectionConfig, cancel: &Cancel) -> Result<RebuildReport> {
+        self.check_writable()?;
+        let Some(_only) = self.rebuild_lock.try_lock() else {
+            return Err(Error::invalid(format!("a rebuild of collection '{}' is already running", self.name)));
+        };
+        let next_config = self.config().with_vector_field_rebuilt(name, field)?;
+        let (i, config) = next_config.vector_field(name)?;
+        let config = config.clone();
+        let (links_name, links_dir, load_links) = {
+            let w = self.writer.lock();
+            self.check_open()?;
+            let links_name = next_links_name(&w.fields[i].links_dir);
+            let links_dir = self.dir.as_ref().map(|d| field_dir(d, name).join(&links_name));
+            let mut st = self.state.write();
+            let f = &mut st.fields[i];
+            f.rebuilding = true;
+            self.set_progress(0, f.rows());
+            (links_name, links_dir, !f.space.vectors.is_mapped() && f.space.vectors.is_file_backed())
+        };
+        let mut cleanup = Cleanup { collection: self, target: Target::Field(i), unused_links: links_dir.clone() };
+        let field_files = self.dir.as_ref().map(|d| field_dir(d, name));
+        let mut next = Next::open(&config, field_files.as_deref(), links_dir.clone(), load_links)?;
+        self.catch_up(&mut next, Target::Field(i), config.metric, cancel)?;
+        let mut w = self.writer.lock();
+        self.check_open()?;
+        let old_links = self.dir.as_ref().map(|d| field_dir(d, name).join(&w.fields[i].links_dir));
+        let rows = {
+            let mut st = self.state.write();
+            let rows = st.fields[i].rows();
+            next.add(Target::Field(i).source(&st), rows)?;
+            let f = &mut st.fields[i];
+            f.space.index = next.index;
+            f.space.quant = next.quant;
+            f.rebuilding = false;
+            rows
+        };
+        *self.config.write() = next_config;
+        w.fields[i].rebuilt(&config, links_name);
+        self.persist_switch(&mut w, &mut cleanup, old_links, rows)?;
+        drop(w);
+        drop(cleanup);
+        Ok(RebuildReport { index: self.read_state()?.fields[i].space.index.kind(), rows })
     }
 
     /// Progress of the running (or last) rebuild: rows added to the new index, and rows in

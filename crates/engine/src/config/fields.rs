@@ -75,6 +75,18 @@ impl CollectionConfig {
         Ok(next)
     }
 
+    /// This configuration with named vector field `name`'s index and quantization those of
+    /// `field` (its dimension and metric stay): what `rebuild({ using })` switches to.
+    pub fn with_vector_field_rebuilt(&self, name: &str, field: &CollectionConfig) -> Result<Self> {
+        let (i, current) = self.vector_field(name)?;
+        let next = CollectionConfig { index: field.index, quantization: field.quantization, ..current.clone() };
+        check_vector_field(name, &CollectionConfig { recall_target: field.recall_target, ..next.clone() })?;
+        next.check_index_and_quantization()?;
+        let mut out = self.clone();
+        out.vectors[i].1 = next;
+        Ok(out)
+    }
+
     /// This configuration without named vector field `name` (`ERR_INVALID_ARGUMENT` when there
     /// is no such field, or when it is the last vector of a collection of named fields only).
     pub fn without_vector_field(&self, name: &str) -> Result<Self> {

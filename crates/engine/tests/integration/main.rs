@@ -9,6 +9,7 @@ mod ivf;
 mod named;
 mod named_filter;
 mod named_quant;
+mod named_rebuild;
 mod quant;
 mod rebuild;
 mod recovery;
