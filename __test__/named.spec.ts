@@ -165,7 +165,7 @@ describe('named vector fields', () => {
     expect(recall).toBeGreaterThanOrEqual(0.95)
   }, 120_000)
 
-  it('rebuilds one field with rebuild({ using }), the others untouched, and reopens with it', async () => {
+  it('rebuilds and tunes one field with rebuild({ using }) / tune({ using }), the others untouched, and reopens with it', async () => {
     const dir = tempDir()
     const c = await items(dir)
     const body = randomVectors(1, N, BODY)
@@ -181,6 +181,12 @@ describe('named vector fields', () => {
     await expect(c.rebuild({ using: 'nope' })).rejects.toThrow(InvalidArgumentError)
     await expect(c.rebuild({ using: 'title', index: { type: 'ivfpq' } })).rejects.toThrow(InvalidArgumentError)
     await expect(c.rebuild()).rejects.toThrow(InvalidArgumentError) // no unnamed vector to rebuild
+    // tune({ using }): the field's breadth, on queries of its dimension.
+    const tuned = await c.tune({ using: 'body', targetRecall: 0.9, queries: randomVectors(9, 50, BODY) })
+    expect(tuned).toMatchObject({ source: 'queries', sampleSize: 50 })
+    expect(tuned.efSearch).toBeGreaterThan(0)
+    await expect(c.tune({ using: 'body', targetRecall: 0.9, queries: randomVectors(9, 5, TITLE) })).rejects.toThrow()
+    await expect(c.tune({ using: 'nope', targetRecall: 0.9 })).rejects.toThrow(InvalidArgumentError)
     await db!.close()
     db = await LibraVDB.open(dir)
     const again = db.getCollection('items')

@@ -392,15 +392,16 @@ export class Collection {
    * searches and writes go on meanwhile. A flat collection has nothing to tune (recall 1).
    */
   async tune(opts: TuneOptions): Promise<TuneResult> {
-    const o = optionsObject<TuneOptions>('tune options', opts, ['targetRecall', 'k', 'sample', 'queries', 'signal', 'timeoutMs'])
+    const o = optionsObject<TuneOptions>('tune options', opts, ['targetRecall', 'k', 'sample', 'queries', 'using', 'signal', 'timeoutMs'])
+    const field = o.using === undefined ? undefined : vectorField(this.#schema.fields, o.using, 'tune options.using')
     const target = o.targetRecall
     if (typeof target !== 'number' || !(target > 0 && target <= 1)) {
       throw new InvalidArgumentError(`tune options.targetRecall must be a number in (0, 1], got ${describe(target)}`)
     }
     checkOptionalInteger('tune options.k', o.k, 1)
     checkOptionalInteger('tune options.sample', o.sample, 1)
-    const queries = o.queries === undefined ? undefined : toQueryBlock(o.queries, this.dimension)
-    return toTuneResult(await this.#write(o, (token) => this.#native.tune(target, o.k ?? 10, o.sample ?? 200, queries, token)))
+    const queries = o.queries === undefined ? undefined : toQueryBlock(o.queries, field?.dimension ?? this.dimension)
+    return toTuneResult(await this.#write(o, (token) => this.#native.tune(target, o.k ?? 10, o.sample ?? 200, queries, o.using, token)))
   }
 
   /** Forgets the queries this collection keeps for {@link Collection.tune} (after your queries

@@ -364,6 +364,9 @@ export interface TuneOptions extends CallOptions {
    * of vectors, up to 10,000; every one is measured on. The best sample there is: recall on
    * them is what your users get. */
   queries?: Float32Array | readonly VectorLike[]
+  /** The named vector field to tune instead of the unnamed vector (`queries` then of its
+   * dimension; without them it measures on the field's stored vectors). */
+  using?: string
 }
 
 /** What {@link Collection.tune} measured and set. */

@@ -459,17 +459,23 @@ impl NativeCollection {
     /// row-major block) or, without them, on the collection's recent queries or stored vectors
     /// (see the engine's `Collection::tune`).
     #[napi(ts_return_type = "Promise<NativeTuneReport>")]
+    #[allow(clippy::too_many_arguments)]
     pub fn tune(
         &self,
         target_recall: f64,
         k: u32,
         sample: u32,
         queries: Option<Float32Array>,
+        using: Option<String>,
         cancel: Option<&CancelToken>,
     ) -> AsyncTask<Job<NativeTuneReport>> {
         let (c, cancel) = (self.c.clone(), CancelToken::flag(cancel));
         job(move || {
-            let r = c.tune(target_recall, k as usize, sample as usize, queries.as_deref(), &cancel)?;
+            let (k, sample, queries) = (k as usize, sample as usize, queries.as_deref());
+            let r = match &using {
+                Some(field) => c.tune_field(field, target_recall, k, sample, queries, &cancel)?,
+                None => c.tune(target_recall, k, sample, queries, &cancel)?,
+            };
             Ok(NativeTuneReport {
                 knob: r.knob.map(str::to_owned),
                 setting: r.setting.map(|s| s as u32),

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::fields::field_dir;
 use super::index::{IndexSource, IndexState, links_shift};
 use super::quant::{LiveRows, QuantState};
+use super::state::SpaceOf;
 use super::{Collection, State, Writer};
 use crate::cancel::Cancel;
 use crate::config::{CollectionConfig, IndexConfig, QuantizationConfig, RecallTarget};
@@ -59,24 +60,12 @@ struct Next {
     filed: usize,
 }
 
-/// The vectors a rebuild reads and which of their rows are live: the default field's
+/// The vectors a rebuild reads and which of their rows are live: the unnamed vector's
 /// (vectors and the records' id map) or a named field's (its table and row map).
 type Source<'a> = (&'a ChunkedVectors, &'a dyn LiveRows);
 
-/// What is being rebuilt: the unnamed vector, or named field `i`.
-#[derive(Clone, Copy)]
-enum Target {
-    Default,
-    Field(usize),
-}
-
-impl Target {
-    fn source(self, st: &State) -> Source<'_> {
-        match self {
-            Target::Default => (&st.space.vectors, &st.ids),
-            Target::Field(i) => (&st.fields[i].space.vectors, &st.fields[i]),
-        }
-    }
+fn source<'a>(st: &'a State, of: SpaceOf) -> Result<Source<'a>> {
+    st.space_of(of).map(|(space, live)| (&space.vectors, live))
 }
 
 impl Next {
@@ -141,7 +130,7 @@ impl Next {
 /// however the rebuild ends, and deletes a link table that never served.
 struct Cleanup<'a> {
     collection: &'a Collection,
-    target: Target,
+    target: SpaceOf<'a>,
     unused_links: Option<PathBuf>,
 }
 
@@ -149,13 +138,13 @@ impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         let mut st = self.collection.state.write();
         match self.target {
-            Target::Default => {
+            SpaceOf::Default => {
                 st.rebuilding = false;
                 st.ids.hold_free_rows(false);
                 self.collection.rebuild_pending.store(false, Ordering::Release);
             }
-            Target::Field(i) => {
-                if let Some(f) = st.fields.get_mut(i) {
+            SpaceOf::Field(name) => {
+                if let Some(f) = st.field_mut(name) {
                     f.rebuilding = false;
                 }
             }
@@ -209,7 +198,7 @@ impl Collection {
             let dir = self.dir.as_ref().map(|d| d.join(&name));
             (name, dir)
         };
-        let mut cleanup = Cleanup { collection: self, target: Target::Default, unused_links: links_dir.clone() };
+        let mut cleanup = Cleanup { collection: self, target: SpaceOf::Default, unused_links: links_dir.clone() };
         // The new level-0 table is held as the vectors are (mapped, or loaded).
         let load_links;
         {
@@ -225,7 +214,7 @@ impl Collection {
         if let Some(ivf) = next.index.ivf_mut() {
             ivf.for_growth = regrowth;
         }
-        self.catch_up(&mut next, Target::Default, self.metric, cancel)?;
+        self.catch_up(&mut next, SpaceOf::Default, self.metric, cancel)?;
         // The switch: no write runs now; searches wait only for the swap.
         let mut w = self.writer.lock();
         self.check_open()?;
@@ -233,7 +222,7 @@ impl Collection {
         let rows = {
             let mut st = self.state.write();
             let rows = st.ids.rows();
-            next.add(Target::Default.source(&st), rows)?;
+            next.add(source(&st, SpaceOf::Default)?, rows)?;
             st.space.index = next.index;
             st.space.quant = next.quant;
             st.rebuilding = false;
@@ -276,10 +265,10 @@ impl Collection {
     /// Trains what `next` waits for, then adds the rows of `target` to it, a slice per
     /// read-lock hold, until less than a slice is left (the caller adds the rest under the
     /// writer lock). Stops at `cancel` or when the collection closes.
-    fn catch_up(&self, next: &mut Next, target: Target, metric: Metric, cancel: &Cancel) -> Result<()> {
-        next.train(target.source(&*self.read_state()?), metric);
+    fn catch_up(&self, next: &mut Next, target: SpaceOf, metric: Metric, cancel: &Cancel) -> Result<()> {
+        next.train(source(&*self.read_state()?, target)?, metric);
         loop {
-            let rows = target.source(&*self.read_state()?).1.rows();
+            let rows = source(&*self.read_state()?, target)?.1.rows();
             self.set_progress(next.added, rows);
             if rows - next.added <= SLICE {
                 break;
@@ -288,7 +277,7 @@ impl Collection {
                 cancel.check()?;
                 self.background.check()?; // closing
                 let end = (next.added + SLICE).min(rows);
-                next.add(target.source(&*self.read_state()?), end)?;
+                next.add(source(&*self.read_state()?, target)?, end)?;
                 self.set_progress(end, rows);
             }
         }
@@ -319,17 +308,17 @@ impl Collection {
             self.set_progress(0, f.rows());
             (links_name, links_dir, !f.space.vectors.is_mapped() && f.space.vectors.is_file_backed())
         };
-        let mut cleanup = Cleanup { collection: self, target: Target::Field(i), unused_links: links_dir.clone() };
+        let mut cleanup = Cleanup { collection: self, target: SpaceOf::Field(name), unused_links: links_dir.clone() };
         let field_files = self.dir.as_ref().map(|d| field_dir(d, name));
         let mut next = Next::open(&config, field_files.as_deref(), links_dir.clone(), load_links)?;
-        self.catch_up(&mut next, Target::Field(i), config.metric, cancel)?;
+        self.catch_up(&mut next, SpaceOf::Field(name), config.metric, cancel)?;
         let mut w = self.writer.lock();
         self.check_open()?;
         let old_links = self.dir.as_ref().map(|d| field_dir(d, name).join(&w.fields[i].links_dir));
         let rows = {
             let mut st = self.state.write();
             let rows = st.fields[i].rows();
-            next.add(Target::Field(i).source(&st), rows)?;
+            next.add(source(&st, SpaceOf::Field(name))?, rows)?;
             let f = &mut st.fields[i];
             f.space.index = next.index;
             f.space.quant = next.quant;

@@ -10,10 +10,11 @@ use super::fields::VectorField;
 use super::format::{Persistent, VerifyReport, corrupted};
 use super::meta::{Damaged, MetadataStore};
 use super::payload::Filterable;
+use super::quant::LiveRows;
 use super::rows::Rows;
 use super::space::VectorSpace;
 use crate::config::MmapMode;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::IdMap;
 use crate::ops::Op;
 
@@ -112,6 +113,33 @@ impl State {
             c.check(dir, generation, report);
             Ok(())
         });
+    }
+}
+
+/// Which vector space an operation acts on (`rebuild()`, `tune()`): the unnamed vector's,
+/// or named field `name`'s.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SpaceOf<'a> {
+    Default,
+    Field(&'a str),
+}
+
+impl State {
+    /// The space `of` names and which of its rows are live; `ERR_INVALID_ARGUMENT` when the
+    /// field is gone (dropped meanwhile).
+    pub(super) fn space_of(&self, of: SpaceOf) -> Result<(&VectorSpace, &dyn LiveRows)> {
+        match of {
+            SpaceOf::Default => Ok((&self.space, &self.ids)),
+            SpaceOf::Field(name) => {
+                let f = self.field(name).ok_or_else(|| Error::invalid(format!("vector field '{name}' was dropped")))?;
+                Ok((&f.space, f))
+            }
+        }
+    }
+
+    /// Named vector field `name`, to change it.
+    pub(super) fn field_mut(&mut self, name: &str) -> Option<&mut VectorField> {
+        self.fields.iter_mut().find(|f| f.name == name)
     }
 }
 

@@ -16,13 +16,15 @@
 
 use std::collections::HashSet;
 
-use libravdb_core::FlatIndex;
 use libravdb_core::index::{BreadthKnob, Walk};
+use libravdb_core::{FlatIndex, Metric};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rayon::prelude::*;
 
 use super::Collection;
+use super::read::prepare_vectors;
+use super::state::SpaceOf;
 use crate::cancel::Cancel;
 use crate::config::RecallTarget;
 use crate::error::{Error, Result};
@@ -90,8 +92,36 @@ impl Collection {
         queries: Option<&[f32]>,
         cancel: &Cancel,
     ) -> Result<TuneReport> {
-        self.check_writable()?;
         self.check_default_vector("tune()")?;
+        self.tune_space(SpaceOf::Default, target, k, sample, queries, cancel)
+    }
+
+    /// [`Collection::tune`] of named vector field `field`: its breadth is tuned on `queries`
+    /// (of the field's dimension) or on a sample of its stored vectors (the recent queries
+    /// sampled are the unnamed vector's), and made the field's default.
+    pub fn tune_field(
+        &self,
+        field: &str,
+        target: f64,
+        k: usize,
+        sample: usize,
+        queries: Option<&[f32]>,
+        cancel: &Cancel,
+    ) -> Result<TuneReport> {
+        self.config.read().vector_field(field)?;
+        self.tune_space(SpaceOf::Field(field), target, k, sample, queries, cancel)
+    }
+
+    fn tune_space(
+        &self,
+        of: SpaceOf,
+        target: f64,
+        k: usize,
+        sample: usize,
+        queries: Option<&[f32]>,
+        cancel: &Cancel,
+    ) -> Result<TuneReport> {
+        self.check_writable()?;
         RecallTarget::new("targetRecall", target)?;
         if !(1..=1000).contains(&k) {
             return Err(Error::invalid(format!("k must be an integer from 1 to 1000, got {k}")));
@@ -99,58 +129,69 @@ impl Collection {
         if !(1..=10_000).contains(&sample) {
             return Err(Error::invalid(format!("sample must be an integer from 1 to 10000, got {sample}")));
         }
-        let dim = self.dimension();
+        let (dim, metric) = match of {
+            SpaceOf::Default => (self.dimension(), self.metric),
+            SpaceOf::Field(name) => {
+                let config = self.config.read();
+                let (_, f) = config.vector_field(name)?;
+                (f.dimension, f.metric)
+            }
+        };
         let given = match queries {
             Some(q) if q.len() / dim.max(1) > 10_000 => {
                 return Err(Error::invalid(format!("tune() takes at most 10000 queries, got {}", q.len() / dim)));
             }
-            Some(q) => Some(self.prepare_sample(q)?),
+            Some(q) => Some(self.prepare_sample(q, of, dim, metric)?),
             None => None,
         };
         // Each query, and the stored row it was taken from (None: not a stored vector).
         let (source, queries, knob, nlist) = {
             let st = self.read_state()?;
-            let seed = SEED ^ st.ids.live_count() as u64;
+            let (space, live) = st.space_of(of)?;
+            let seed = SEED ^ live.live_count() as u64;
             let unseen = |block: Vec<f32>| -> Vec<(Option<u32>, Vec<f32>)> {
                 block.chunks_exact(dim).map(|q| (None, q.to_vec())).collect()
             };
             let (source, queries) = if let Some(block) = given {
                 (SampleSource::Queries, unseen(block))
-            } else if self.recent.len() >= MIN_RECENT {
+            } else if matches!(of, SpaceOf::Default) && self.recent.len() >= MIN_RECENT {
                 (SampleSource::Recent, unseen(self.recent.sample(sample, seed)))
             } else {
-                let live: Vec<u32> = (0..st.ids.rows() as u32).filter(|&r| st.ids.is_live(r)).collect();
+                let live = live.live_rows();
                 let mut rng = StdRng::seed_from_u64(seed);
                 let picked = rand::seq::index::sample(&mut rng, live.len(), sample.min(live.len()));
                 (
                     SampleSource::Stored,
-                    picked.iter().map(|i| (Some(live[i]), st.space.vectors.row(live[i]).to_vec())).collect(),
+                    picked.iter().map(|i| (Some(live[i]), space.vectors.row(live[i]).to_vec())).collect(),
                 )
             };
-            let index = st.space.index.active();
+            let index = space.index.active();
             (
                 source,
                 queries,
                 index.breadth_knob(),
-                st.space.index.ivf().and_then(|i| i.index.as_ref()).map(|i| i.ivf.nlist()),
+                space.index.ivf().and_then(|i| i.index.as_ref()).map(|i| i.ivf.nlist()),
             )
         };
         if queries.is_empty() {
             return Err(Error::invalid("tune() needs stored records to sample, or queries"));
         }
         // Exact neighbours of each query among the live rows (a stored one's own row excluded).
-        let exact = FlatIndex::new(self.metric);
+        let exact = FlatIndex::new(metric);
         let truth: Vec<HashSet<u32>> = self.per_query(queries.len(), cancel, |st, i| {
+            let (space, live) = st.space_of(of)?;
             let (own, v) = &queries[i];
-            let found = exact.search(&st.space.vectors, v, k, |r| Some(r) != *own && st.ids.is_live(r));
-            found.iter().map(|n| n.row).collect()
+            let found = exact.search(&space.vectors, v, k, |r| Some(r) != *own && live.is_live(r));
+            Ok(found.iter().map(|n| n.row).collect())
         })?;
         let recall_at = |breadth: Option<usize>| -> Result<f64> {
             let hits: Vec<usize> = self.per_query(queries.len(), cancel, |st, i| {
+                let (space, live) = st.space_of(of)?;
                 let (own, v) = &queries[i];
                 let walk = own.map_or(Walk::Through, Walk::Without);
-                let found = st.knn_walk(v, k, breadth, self.metric, walk, &|r| Some(r) != *own && st.ids.is_live(r));
-                found.iter().filter(|n| truth[i].contains(&n.row)).count()
+                let accept = |r| Some(r) != *own && live.is_live(r);
+                let found = space.knn_walk(v, k, breadth, metric, live.rows(), walk, &accept);
+                Ok(found.iter().filter(|n| truth[i].contains(&n.row)).count())
             })?;
             let possible: usize = truth.iter().map(HashSet::len).sum();
             Ok(if possible == 0 { 1.0 } else { hits.iter().sum::<usize>() as f64 / possible as f64 })
@@ -184,11 +225,26 @@ impl Collection {
         let mut w = self.writer.lock();
         self.check_open()?;
         let mut st = self.state.write();
-        if st.space.index.set_default_breadth(setting) {
-            let mut config = self.config.write();
-            config.index = config.index.with_default_breadth(setting);
-            if let Some(t) = &mut config.recall_target {
-                t.tuned_at = st.ids.live_count().max(1);
+        let live = st.ids.live_count();
+        match of {
+            SpaceOf::Default => {
+                if st.space.index.set_default_breadth(setting) {
+                    let mut config = self.config.write();
+                    config.index = config.index.with_default_breadth(setting);
+                    if let Some(t) = &mut config.recall_target {
+                        t.tuned_at = live.max(1);
+                    }
+                }
+            }
+            SpaceOf::Field(name) => {
+                let f =
+                    st.field_mut(name).ok_or_else(|| Error::invalid(format!("vector field '{name}' was dropped")))?;
+                if f.space.index.set_default_breadth(setting) {
+                    let mut config = self.config.write();
+                    if let Some((_, fc)) = config.vectors.iter_mut().find(|(n, _)| n == name) {
+                        fc.index = fc.index.with_default_breadth(setting);
+                    }
+                }
             }
         }
         drop(st);
@@ -248,11 +304,18 @@ impl Collection {
         self.recent.clear();
     }
 
-    /// A caller's sample of queries checked like a search's, normalised for cosine; not
-    /// offered to the sample of recent queries.
-    fn prepare_sample(&self, queries: &[f32]) -> Result<Vec<f32>> {
-        self.check_query_block(queries, "tune() queries")?;
-        self.prepare_vectors(queries)
+    /// A caller's sample of queries for space `of` (of `dim` and `metric`) checked like a
+    /// search's, normalised for cosine; not offered to the sample of recent queries.
+    fn prepare_sample(&self, queries: &[f32], of: SpaceOf, dim: usize, metric: Metric) -> Result<Vec<f32>> {
+        match of {
+            SpaceOf::Default => self.check_query_block(queries, "tune() queries")?,
+            SpaceOf::Field(name) if queries.is_empty() || !queries.len().is_multiple_of(dim) => {
+                let what = format!("tune() queries for field '{name}'");
+                return Err(Error::DimensionMismatch { what, expected: dim, got: queries.len() });
+            }
+            SpaceOf::Field(_) => {}
+        }
+        prepare_vectors(queries, dim, metric)
     }
 
     /// `f` of each query `0..n`, in parallel on the worker pool, each under its own hold of
@@ -261,14 +324,14 @@ impl Collection {
         &self,
         n: usize,
         cancel: &Cancel,
-        f: impl Fn(&super::State, usize) -> T + Sync,
+        f: impl Fn(&super::State, usize) -> Result<T> + Sync,
     ) -> Result<Vec<T>> {
         pool().install(|| {
             (0..n)
                 .into_par_iter()
                 .map(|i| {
                     cancel.check()?;
-                    Ok(f(&*self.read_state()?, i))
+                    f(&*self.read_state()?, i)
                 })
                 .collect()
         })

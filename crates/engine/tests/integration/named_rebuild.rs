@@ -137,3 +137,45 @@ fn a_field_is_rebuilt_while_written_and_switches_durably() {
     assert!(c.rebuild_field("nope", &field("flat", None), &Cancel::new()).is_err());
     assert!(c.verify().unwrap().damaged.is_empty());
 }
+
+#[test]
+fn a_field_breadth_is_tuned_on_its_own_vectors_and_persisted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(Some(dir.path()), DbOptions::default()).unwrap();
+    let tag = CollectionConfig::from_api(2, Some("l2"), IndexSpec::default()).unwrap();
+    let config = CollectionConfig::named(vec![("body".into(), field("hnsw", None)), ("tag".into(), tag)]).unwrap();
+    let c = db.create_collection("docs", config).unwrap();
+    let vectors = random_vectors(31, N, DIM);
+    put(&c, 0, &vectors);
+    // Held-out queries (not stored vectors): the recall users see.
+    let queries = random_vectors(32, 100, DIM);
+    let report = c.tune_field("body", 0.97, 10, 200, Some(&queries), &Cancel::new()).unwrap();
+    let (setting, recall) = (report.setting.unwrap(), report.recall);
+    assert_eq!(report.knob, Some("efSearch"));
+    assert!(recall >= 0.97 || setting == 1024, "{report:?}");
+    // The setting is the field's default now: searches without efSearch meet the measured recall.
+    let mut found = 0;
+    for q in queries.chunks_exact(DIM) {
+        let want: HashSet<String> = exact(&vectors, q, 10).into_iter().collect();
+        found += nearest(&c, q, 10).iter().filter(|id| want.contains(*id)).count();
+    }
+    assert!((found as f64 / 1000.0 - recall).abs() < 1e-9, "searched {} vs tuned {recall}", found as f64 / 1000.0);
+    // On stored vectors when no queries are given (each searched as if absent).
+    let stored = c.tune_field("body", 0.9, 10, 100, None, &Cancel::new()).unwrap();
+    assert_eq!((stored.source.as_str(), stored.sample_size), ("stored", 100));
+    // A flat field has nothing to tune; a missing field and a wrong dimension are refused.
+    assert_eq!(c.tune_field("tag", 0.9, 10, 50, None, &Cancel::new()).unwrap().knob, None);
+    assert!(c.tune_field("nope", 0.9, 10, 50, None, &Cancel::new()).is_err());
+    assert!(c.tune_field("body", 0.9, 10, 50, Some(&[1.0; 3]), &Cancel::new()).is_err());
+    // Durable: the reopened field searches with the tuned breadth.
+    let again = c.tune_field("body", 0.97, 10, 200, Some(&queries), &Cancel::new()).unwrap();
+    drop(c);
+    db.close().unwrap();
+    let db = Database::open(Some(dir.path()), DbOptions::default()).unwrap();
+    let c = db.collection("docs").unwrap();
+    let ef = match c.config().vector_field("body").unwrap().1.index {
+        libravdb_engine::IndexConfig::Hnsw { ef_search, .. } => ef_search,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(ef, again.setting.unwrap());
+}
