@@ -77,7 +77,8 @@ export interface CrashSummary {
   acked: number
   /** Rounds whose in-flight write turned out applied. */
   inFlightApplied: number
-  /** Acknowledged schema changes (field `v` added or dropped; vector field `c` in the named kind). */
+  /** Acknowledged schema changes (field `v` added or dropped; in the named kind vector field
+   * `c` added or dropped, field `b` rebuilt). */
   schemaChanges: number
   records: number
   quantization: string
@@ -91,6 +92,7 @@ export async function crashRounds(kind: Kind, rounds: number, seed = 1, dir?: st
   let state = new Map<string, Stored>()
   let hasV = false
   let hasC = false
+  let bIndex = 'flat'
   const named = kind === 'named'
   const summary: CrashSummary = { kind, rounds, acked: 0, inFlightApplied: 0, schemaChanges: 0, records: 0, quantization: 'none' }
   try {
@@ -104,7 +106,9 @@ export async function crashRounds(kind: Kind, rounds: number, seed = 1, dir?: st
       hasV = r.acked.reduce((has, op) => (op.k === 'schema' ? !has : has), hasV)
       summary.acked += r.acked.length
       hasC = r.acked.reduce((has, op) => (op.k === 'vectorField' ? !has : has), hasC)
-      summary.schemaChanges += r.acked.filter((op) => op.k === 'schema' || op.k === 'vectorField').length
+      summary.schemaChanges += r.acked.filter((op) => op.k === 'schema' || op.k === 'vectorField' || op.k === 'rebuildB').length
+      const toggle = (index: string) => (index === 'flat' ? 'hnsw' : 'flat')
+      bIndex = r.acked.reduce((index, op) => (op.k === 'rebuildB' ? toggle(index) : index), bIndex)
 
       const db = await LibraVDB.open(root) // must never fail
       try {
@@ -139,6 +143,19 @@ export async function crashRounds(kind: Kind, rounds: number, seed = 1, dir?: st
           if (r.inFlight?.k !== 'vectorField') throw new Error(`${kind} round ${round}: vector field c expected: ${hasC}`)
           hasC = !hasC
           summary.inFlightApplied++
+        }
+        // Field `b`'s index: the acknowledged rebuilds', or the one in flight; its records
+        // find themselves through it.
+        const b = c.stats().fields.find((f) => f.name === 'b')
+        if (b && b.index !== bIndex) {
+          if (r.inFlight?.k !== 'rebuildB') throw new Error(`${kind} round ${round}: field b's index is ${b.index}, ${bIndex} expected`)
+          bIndex = b.index
+          summary.inFlightApplied++
+        }
+        const withB = [...state].find(([, s]) => s.b)
+        if (withB) {
+          const hits = await c.search(withB[1].b!, { k: 1, using: 'b' })
+          if (hits[0]?.id !== withB[0]) throw new Error(`${kind} round ${round}: field b's own vector of ${withB[0]} found ${JSON.stringify(hits)}`)
         }
         if (hasV) {
           const want = [...seen.values()].filter((s) => s.v >= 0).length

@@ -38,6 +38,11 @@ async function run(c: import('../../index').Collection, op: Op, named: boolean):
     case 'vectorField':
       await (c.stats().fields.some((f) => f.name === 'c') ? c.dropVectorField('c') : c.addVectorField('c', { dimension: 4 }))
       break
+    case 'rebuildB': {
+      const flat = c.stats().fields.find((f) => f.name === 'b')!.index === 'flat'
+      await c.rebuild({ using: 'b', index: flat ? { type: 'hnsw', m: 8, efConstruction: 48 } : { type: 'flat' } })
+      break
+    }
   }
 }
 

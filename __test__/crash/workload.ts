@@ -32,6 +32,8 @@ export type Op =
   | { k: 'setB'; ids: string[]; v: number }
   /** Named kind: adds vector field `c` when the collection lacks it, drops it otherwise. */
   | { k: 'vectorField' }
+  /** Named kind: rebuilds field `b` (`rebuild({ using: 'b' })`) as HNSW when it is flat, flat otherwise. */
+  | { k: 'rebuildB' }
 
 export interface Stored {
   /** The unnamed vector; field `a` in the named kind. */
@@ -83,6 +85,7 @@ export function apply(state: Map<string, Stored>, op: Op, named = false): Map<st
     case 'optimize':
     case 'schema':
     case 'vectorField':
+    case 'rebuildB':
       break
   }
   return next
@@ -105,6 +108,7 @@ export function nextOp(random: () => number, state: Map<string, Stored>, serial:
   if (r < 0.6) return { k: 'upsert', ids: [...pick(30), `s${serial}-new`], v: serial }
   if (named && r < 0.66) return { k: 'setB', ids: pick(20), v: serial }
   if (named && r < 0.68) return { k: 'vectorField' }
+  if (named && r < 0.7) return { k: 'rebuildB' }
   if (r < 0.72) return { k: 'update', ids: pick(20), tag: `u${serial % 5}` }
   if (r < 0.86) return { k: 'delete', ids: pick(25) }
   if (r < 0.93) return { k: 'deleteWhere', tag: `t${serial % 7}` }
