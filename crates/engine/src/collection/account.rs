@@ -17,8 +17,8 @@ use libravdb_core::VectorRows;
 const ID_OVERHEAD: u64 = 18;
 
 /// Heap bytes per named field row beyond its vector and index entry: its owner (4) and its
-/// entry in the record -> row map (8, ~16 with the table's spare capacity).
-const FIELD_ROW_OVERHEAD: u64 = 20;
+/// record's entry in the record -> row table (4, ~8 with the tables' spare capacity).
+const FIELD_ROW_OVERHEAD: u64 = 16;
 
 impl State {
     /// Bytes by structure; `with_resident` also measures the resident part of the mapped files

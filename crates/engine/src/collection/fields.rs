@@ -13,7 +13,6 @@
 //! tables as the default field's, `graph-<generation>.seg`, and `owners-<generation>.seg`
 //! (the field row -> record row map).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use libravdb_core::codec::{ByteReader, ByteWriter};
@@ -44,8 +43,12 @@ pub(crate) struct VectorField {
     pub space: VectorSpace,
     /// Field row -> record row ([`GONE`]: replaced or deleted).
     owners: Vec<u32>,
-    /// Record row -> field row, for the records that have this field.
-    rows_of: HashMap<u32, u32>,
+    /// Record row -> field row ([`GONE`]: the record has no vector of this field), as long
+    /// as the highest record row that had one: a filtered search maps every match through
+    /// it, and a table index is several times faster than a hash lookup there.
+    rows_of: Vec<u32>,
+    /// Records that have this field.
+    live: usize,
     /// Rows gone since the index was last repaired around them (`optimize()`).
     unrepaired: usize,
     /// A `rebuild({ using })` is building a new index of this field: every vector set takes
@@ -95,16 +98,21 @@ impl VectorField {
             },
             source.chunk_shift,
         )?;
-        let rows_of: HashMap<u32, u32> =
-            owners.iter().enumerate().filter(|(_, o)| **o != GONE).map(|(f, &o)| (o, f as u32)).collect();
+        let mut rows_of = Vec::new();
+        let mut live = 0;
+        for (row, &owner) in owners.iter().enumerate().filter(|(_, o)| **o != GONE) {
+            set_entry(&mut rows_of, owner, row as u32);
+            live += 1;
+        }
         // Rows gone before the checkpoint count as unrepaired: the next `optimize()` repairs.
-        let unrepaired = owners.len() - rows_of.len();
+        let unrepaired = owners.len() - live;
         Ok(VectorField {
             name: name.to_owned(),
             metric: source.config.metric,
             space,
             owners,
             rows_of,
+            live,
             unrepaired,
             rebuilding: false,
         })
@@ -117,12 +125,12 @@ impl VectorField {
 
     /// Records that have this field.
     pub fn live_count(&self) -> usize {
-        self.rows_of.len()
+        self.live
     }
 
     /// Heap bytes of the row map (owners, and the record -> row table).
     pub fn map_bytes(&self) -> usize {
-        self.owners.capacity() * 4 + self.rows_of.capacity() * 9
+        (self.owners.capacity() + self.rows_of.capacity()) * 4
     }
 
     /// The record row field row `row` belongs to (None: gone).
@@ -132,12 +140,12 @@ impl VectorField {
 
     /// Record row `record`'s row of this field, if it has the field.
     pub fn row_of(&self, record: u32) -> Option<u32> {
-        self.rows_of.get(&record).copied()
+        self.rows_of.get(record as usize).copied().filter(|&row| row != GONE)
     }
 
     /// Record row `record`'s vector of this field, if it has one.
     pub fn vector_of(&self, record: u32) -> Option<&[f32]> {
-        self.rows_of.get(&record).map(|&row| self.space.vectors.row(row))
+        self.row_of(record).map(|row| self.space.vectors.row(row))
     }
 
     /// Maps the chunks `extra` more rows need, so that applying does no I/O.
@@ -148,27 +156,31 @@ impl VectorField {
     /// Sets record row `record`'s vector to `v` (prepared); returns the field row to link
     /// when the vector took a new one.
     pub(super) fn set(&mut self, record: u32, v: &[f32]) -> Result<Option<u32>> {
-        if let Some(&row) = self.rows_of.get(&record) {
+        if let Some(row) = self.row_of(record) {
             if !self.space.index.appends_on_update() && !self.rebuilding {
                 self.space.set_row(row, v)?;
                 return Ok(None);
             }
             self.owners[row as usize] = GONE;
             self.unrepaired += 1;
+            self.live -= 1;
         }
         let row = self.owners.len() as u32;
         self.space.set_row(row, v)?;
         self.owners.push(record);
-        self.rows_of.insert(record, row);
+        set_entry(&mut self.rows_of, record, row);
+        self.live += 1;
         self.space.index.register_rows(self.owners.len())?;
         Ok(Some(row))
     }
 
     /// Removes record row `record`'s vector (a record deleted, or the field cleared).
     pub(super) fn remove(&mut self, record: u32) {
-        if let Some(row) = self.rows_of.remove(&record) {
+        if let Some(row) = self.row_of(record) {
+            self.rows_of[record as usize] = GONE;
             self.owners[row as usize] = GONE;
             self.unrepaired += 1;
+            self.live -= 1;
         }
     }
 
@@ -184,9 +196,10 @@ impl VectorField {
 
     /// Record row `from` moved to `to` (its vector of this field stays where it is).
     pub(super) fn moved(&mut self, from: u32, to: u32) {
-        if let Some(row) = self.rows_of.remove(&from) {
+        if let Some(row) = self.row_of(from) {
+            self.rows_of[from as usize] = GONE;
             self.owners[row as usize] = to;
-            self.rows_of.insert(to, row);
+            set_entry(&mut self.rows_of, to, row);
         }
     }
 
@@ -198,7 +211,11 @@ impl VectorField {
         let Some(allowed) = allowed else {
             return Planned { allowed: None, plan: QueryPlan::unfiltered(&self.space, breadth, live) };
         };
-        let rows: RoaringBitmap = allowed.iter().filter_map(|record| self.row_of(record)).collect();
+        // Built from sorted rows rather than inserted one by one (debpkg20k at 10%: the field's
+        // search went from 0.77x to 0.92x the one-vector collection's q/s).
+        let mut rows: Vec<u32> = allowed.iter().filter_map(|record| self.row_of(record)).collect();
+        rows.sort_unstable();
+        let rows = RoaringBitmap::from_sorted_iter(rows).expect("sorted, distinct rows");
         let plan = counted_plan(&self.space, k, breadth, rows.len() as usize, live);
         Planned { allowed: Some(rows).filter(|_| plan.plan != PlanKind::Unfiltered), plan }
     }
@@ -238,7 +255,7 @@ impl LiveRows for VectorField {
         self.owners.len()
     }
     fn live_count(&self) -> usize {
-        self.rows_of.len()
+        self.live
     }
     fn is_live(&self, row: u32) -> bool {
         self.owner(row).is_some()
@@ -274,6 +291,15 @@ impl Persistent for VectorField {
             q.check(&dir, generation, report);
         }
     }
+}
+
+/// Sets `table[record]` to `row`, growing the table (with [`GONE`]) to reach it.
+fn set_entry(table: &mut Vec<u32>, record: u32, row: u32) {
+    let at = record as usize;
+    if table.len() <= at {
+        table.resize(at + 1, GONE);
+    }
+    table[at] = row;
 }
 
 fn decode_owners(body: &[u8], rows: usize) -> std::result::Result<Vec<u32>, String> {

@@ -190,7 +190,7 @@ impl State {
     /// The records `filter` passes (None: no filter, every record): what a field's search
     /// accepts, its rows being records' through the field's row map.
     fn records_passing(&self, filter: Option<&Filter>) -> Option<RoaringBitmap> {
-        filter.map(|f| self.matching_rows(f).into_iter().collect())
+        filter.map(|f| self.matching_set(f))
     }
 
     /// Each field query's `k` best records passing `filter`, as a hybrid search fuses them:

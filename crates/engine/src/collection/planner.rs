@@ -12,6 +12,7 @@
 
 use libravdb_core::index::Walk;
 use libravdb_filter::{Filter, matches};
+use roaring::RoaringBitmap;
 
 use super::State;
 use super::payload::parse_meta;
@@ -73,8 +74,13 @@ impl State {
 
     /// Live rows passing `filter`, ascending (payload indexes when they can answer).
     pub(super) fn matching_rows(&self, filter: &Filter) -> Vec<u32> {
+        self.matching_set(filter).iter().collect()
+    }
+
+    /// [`State::matching_rows`] as a set.
+    pub(super) fn matching_set(&self, filter: &Filter) -> RoaringBitmap {
         if let Some(allowed) = self.filterable.as_ref().and_then(|f| f.index.evaluate(filter, &f.live)) {
-            return allowed.iter().collect();
+            return allowed;
         }
         (0..self.ids.rows() as u32).filter(|&r| self.row_matches(filter, r)).collect()
     }
