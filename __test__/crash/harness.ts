@@ -169,7 +169,7 @@ export async function crashRounds(kind: Kind, rounds: number, seed = 1, dir?: st
         if (some) {
           const hits = await c.search(some.vector, { k: 10, ...(named && { using: 'a' }) })
           if (hits.length < Math.min(10, state.size) || hits.some((h) => !state.has(h.id))) {
-            throw new Error(`${kind} round ${round}: search of a stored vector returned ${JSON.stringify(hits)}`)
+            throw new Error(`${kind} round ${round}: search of a stored vector returned ${JSON.stringify(hits)} of ${state.size} records; in flight: ${r.inFlight?.k}`)
           }
         }
         summary.quantization = c.stats().quantization
@@ -194,7 +194,8 @@ async function cli(): Promise<void> {
   const seed = Number(opt('seed', '1'))
   for (const kind of opt('kinds', 'flat,hnsw,sq8,named').split(',') as Kind[]) {
     const started = Date.now()
-    const s = await crashRounds(kind, rounds, seed)
+    // --dir D: run in D and leave it there (to open a failed round's database).
+    const s = await crashRounds(kind, rounds, seed, args.includes('--dir') ? opt('dir', '') : undefined)
     console.log(
       `${kind}: ${s.rounds} SIGKILLs, ${s.acked} acknowledged writes checked (${s.schemaChanges} schema changes), in-flight write applied in ${s.inFlightApplied} rounds, ` +
         `${s.records} records at the end, quantization ${s.quantization}, ${((Date.now() - started) / 1000).toFixed(0)} s`,

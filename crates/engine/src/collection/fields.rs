@@ -45,7 +45,7 @@ pub(crate) struct VectorField {
     owners: Vec<u32>,
     /// Record row -> field row ([`GONE`]: the record has no vector of this field), as long
     /// as the highest record row that had one: a filtered search maps every match through
-    /// it, and a table index is several times faster than a hash lookup there.
+    /// it, and indexing a table costs less than a hash lookup there.
     rows_of: Vec<u32>,
     /// Records that have this field.
     live: usize,
