@@ -5,7 +5,7 @@
 use super::params::SearchParams;
 use super::read::check_params;
 use super::{Collection, State};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 impl Collection {
     /// One query, the lean way: writes up to `scores.len()` scores into `scores` and returns
@@ -74,8 +74,7 @@ impl Collection {
                 (params.finish(self.metric, &st.space.vectors, query, found), self.metric, &|row| row)
             }
             Some(name) => {
-                let field =
-                    st.field(name).ok_or_else(|| Error::invalid(format!("vector field '{name}' was dropped")))?;
+                let field = st.present_field(name)?;
                 let found = field.knn(query, params.candidates(), params.breadth(field.space.index.active()));
                 let found = params.finish(field.metric, &field.space.vectors, query, found);
                 (found, field.metric, &|row| field.owner(row).expect("a live row of the field"))

@@ -55,9 +55,7 @@ impl Collection {
         check_params(params)?;
         let queries = prepare_vectors(queries, dim, metric)?;
         let st = self.read_state()?;
-        let Some(space) = st.field(field) else {
-            return Err(Error::invalid(format!("vector field '{field}' is being added or dropped; try again")));
-        };
+        let space = st.present_field(field)?;
         let asked = params;
         let k = params.candidates();
         let breadth = params.breadth(space.space.index.active());
@@ -94,9 +92,7 @@ impl Collection {
     pub fn explain_field(&self, field: &str, filter: Option<&Filter>, params: SearchParams) -> Result<QueryPlan> {
         self.config.read().vector_field(field)?;
         let st = self.read_state()?;
-        let Some(space) = st.field(field) else {
-            return Err(Error::invalid(format!("vector field '{field}' is being added or dropped; try again")));
-        };
+        let space = st.present_field(field)?;
         let k = params.candidates();
         Ok(space.plan(st.records_passing(filter).as_ref(), k, space.space.breadth(params)).plan)
     }
@@ -209,8 +205,7 @@ impl State {
         queries
             .iter()
             .map(|(name, q)| {
-                let field =
-                    self.field(name).ok_or_else(|| Error::invalid(format!("vector field '{name}' was dropped")))?;
+                let field = self.present_field(name)?;
                 let breadth = params.breadth(field.space.index.active());
                 let planned = field.plan(allowed.as_ref(), k, field.space.breadth(SearchParams { k, ..params }));
                 let found = field.nearest(q, k, breadth, &planned).into_iter().filter_map(|n| {

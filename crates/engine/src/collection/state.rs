@@ -131,7 +131,7 @@ impl State {
         match of {
             SpaceOf::Default => Ok((&self.space, &self.ids)),
             SpaceOf::Field(name) => {
-                let f = self.field(name).ok_or_else(|| Error::invalid(format!("vector field '{name}' was dropped")))?;
+                let f = self.present_field(name)?;
                 Ok((&f.space, f))
             }
         }
@@ -141,7 +141,25 @@ impl State {
     pub(super) fn field_mut(&mut self, name: &str) -> Option<&mut VectorField> {
         self.fields.iter_mut().find(|f| f.name == name)
     }
+
+    /// Named vector field `name` of a configuration that has it, or `ERR_INVALID_ARGUMENT`
+    /// when the state no longer (or not yet) does: the field was dropped, or is being added,
+    /// between the caller's check of the configuration and its hold of the state.
+    pub(super) fn present_field(&self, name: &str) -> Result<&VectorField> {
+        self.field(name).ok_or_else(|| gone(name))
+    }
+
+    /// [`State::present_field`], to change it.
+    pub(super) fn present_field_mut(&mut self, name: &str) -> Result<&mut VectorField> {
+        self.field_mut(name).ok_or_else(|| gone(name))
+    }
 }
+
+fn gone(name: &str) -> Error {
+    Error::invalid(format!("vector field '{name}' is being added or dropped; try again"))
+}
+
+impl State {}
 
 /// Rows a write appended, which the caller links into the indexes: the default field's and
 /// each named field's (in `State::fields` order).

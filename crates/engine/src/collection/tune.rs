@@ -237,8 +237,7 @@ impl Collection {
                 }
             }
             SpaceOf::Field(name) => {
-                let f =
-                    st.field_mut(name).ok_or_else(|| Error::invalid(format!("vector field '{name}' was dropped")))?;
+                let f = st.present_field_mut(name)?;
                 if f.space.index.set_default_breadth(setting) {
                     let mut config = self.config.write();
                     if let Some((_, fc)) = config.vectors.iter_mut().find(|(n, _)| n == name) {
