@@ -118,15 +118,29 @@ class MiniLM:
         pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
         return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
 
-    def embed_all(self, texts, batch=128):
-        """Embeds `texts` in batches of similar length (little padding); same order out."""
+    def embed_all(self, texts, batch=128, resume=None):
+        """Embeds `texts` in batches of similar length (little padding); same order out.
+
+        With `resume` (a path), the rows embedded so far are saved there every 20 batches and
+        taken up again by the next run over the same texts: an interrupted build (the forward
+        takes over an hour on 2 cores) goes on where it stopped."""
         lengths = np.array([len(s) for s in texts])
         order = np.argsort(lengths, kind="stable")
         out = np.zeros((len(texts), 384), dtype=np.float32)
+        first = 0
+        if resume and os.path.exists(resume):
+            saved = np.load(resume)
+            if saved["out"].shape == out.shape:
+                out, first = saved["out"], int(saved["next"])
+                print(f"  resuming at {first:,} / {len(texts):,}", file=sys.stderr, flush=True)
         t0 = time.time()
-        for start in range(0, len(texts), batch):
+        for start in range(first, len(texts), batch):
             idx = order[start : start + batch]
             out[idx] = self.embed([texts[i] for i in idx])
+            done = start + batch
+            if resume and (done // batch) % 20 == 0:
+                np.savez(resume + ".part.npz", out=out, next=done)
+                os.replace(resume + ".part.npz", resume)
             if start % (batch * 100) == 0:
                 print(f"  {start:,} / {len(texts):,} embedded, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
         return out
@@ -215,7 +229,7 @@ def main():
     chosen = [texts[i] for i in rng.permutation(len(texts))[: N_BASE + N_QUERY]]
     queries_txt, base_txt = chosen[:N_QUERY], chosen[N_QUERY:]
     t0 = time.time()
-    vectors = model.embed_all(chosen)
+    vectors = model.embed_all(chosen, resume=os.path.join(work, f"embedded-{SEED}-{N_BASE + N_QUERY}.npz"))
     print(f"embedded {len(chosen):,} texts in {time.time() - t0:.0f} s", file=sys.stderr)
     queries, base = vectors[:N_QUERY], vectors[N_QUERY:]
     write_vecs(os.path.join(out_dir, "base.fvecs"), base, np.float32)
