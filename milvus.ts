@@ -4,4 +4,4 @@
  * @packageDocumentation
  */
 export { compareWithMilvus, copyToMilvus } from './src/milvus'
-export type { CopyToMilvusOptions, CopyToMilvusResult, MilvusComparison } from './src/milvus'
+export type { CompareWithMilvusOptions, CopyToMilvusOptions, CopyToMilvusResult, MilvusComparison } from './src/milvus'

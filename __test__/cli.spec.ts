@@ -75,8 +75,8 @@ describe('npx libravdb (CLI)', () => {
     const all = cli(['changes', join(d, 'src'), 'docs'])
     expect(all.status, all.stderr).toBe(0)
     expect(lines(all.stdout)).toEqual([
-      { seq: 1, op: 'insert', id: 'a', vector: [1, 0], metadata: { n: 1 } },
-      { seq: 2, op: 'insert', id: 'b', vector: [0, 1], metadata: null },
+      { seq: 1, op: 'insert', id: 'a', vector: [1, 0], metadata: { n: 1 }, whole: true },
+      { seq: 2, op: 'insert', id: 'b', vector: [0, 1], metadata: null, whole: true },
       { seq: 3, op: 'update', id: 'a', metadata: { n: 2 } },
       { seq: 4, op: 'delete', id: 'b' },
     ])
@@ -97,7 +97,15 @@ describe('npx libravdb (CLI)', () => {
     await until(() => out.includes('late'))
     child.kill('SIGINT')
     expect(await new Promise((r) => child.on('exit', r))).toBe(0)
-    expect(lines(out)).toEqual([{ seq: 5, op: 'insert', id: 'late', vector: [1, 1], metadata: null }])
+    expect(lines(out)).toEqual([{ seq: 5, op: 'insert', id: 'late', vector: [1, 1], metadata: null, whole: true }])
+    // Named vector fields print as arrays too.
+    const multi = await db.createCollection('multi', { vectors: { title: { dimension: 2 }, body: { dimension: 3 } } })
+    await multi.insert({ id: 'm', vectors: { title: [0.5, 0.25] } })
+    await multi.update('m', { vectors: { title: null, body: [1, 2, 3] } })
+    expect(lines(cli(['changes', join(d, 'src'), 'multi']).stdout)).toEqual([
+      { seq: 1, op: 'insert', id: 'm', metadata: null, vectors: { title: [0.5, 0.25] }, whole: true },
+      { seq: 2, op: 'update', id: 'm', vectors: { title: null, body: [1, 2, 3] } },
+    ])
     await db.close()
   })
 

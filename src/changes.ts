@@ -58,6 +58,7 @@ function toChange(c: NativeChange, metadata: MetadataCodec): Change {
   if (c.vector != null) change.vector = c.vector
   if (c.hasMetadata) change.metadata = metadata.decode(c.metadata) ?? null
   if (c.named.length > 0) change.vectors = Object.fromEntries(c.named.map((f) => [f.field, f.vector ?? null]))
+  if (c.whole) change.whole = true
   return change
 }
 

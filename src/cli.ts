@@ -10,7 +10,7 @@
  *   libravdb changes <dir> <collection> [--since N|oldest|now] [--follow]
  *
  * changes prints the collection's change feed as NDJSON, one `{ seq, op, id, vector?,
- * metadata? }` per line, from the change after --since (default: the oldest kept) to the
+ * metadata?, vectors?, whole? }` per line, from the change after --since (default: the oldest kept) to the
  * latest, or with --follow on as the writer writes until Ctrl-C.
  * stats, export, backup, verify and changes open the database read-only, so they run beside the
  * service that writes it (backup copies its last checkpoint and its WAL; see
@@ -161,7 +161,8 @@ export async function main(argv: string[]): Promise<void> {
       await using db = await LibraVDB.open(dir, { readOnly: true, refreshIntervalMs: 0 })
       const feed = db.getCollection(name).changes({ since, follow: values.follow ?? false, signal: ac.signal, batchSize: 1000 })
       for await (const c of feed) {
-        const line = JSON.stringify({ ...c, vector: c.vector && Array.from(c.vector) })
+        const vectors = c.vectors && Object.fromEntries(Object.entries(c.vectors).map(([f, v]) => [f, v && Array.from(v)]))
+        const line = JSON.stringify({ ...c, vector: c.vector && Array.from(c.vector), vectors })
         if (!process.stdout.write(`${line}\n`)) await new Promise((r) => process.stdout.once('drain', r))
       }
       return

@@ -416,6 +416,10 @@ export interface Change {
   /** Named vector fields: an insert (or an upsert's update) lists every field the record has
    * after it, an update the fields it set, `null` for one it removed. */
   vectors?: Record<string, Float32Array | null>
+  /** Present (`true`) when the change carries the whole record: an insert, or an upsert that
+   * replaced a record. A named field or the metadata it does not list, the record does not
+   * have. Absent on an update: what it does not list was kept. */
+  whole?: true
 }
 
 /** Options of {@link Collection.changes}. */

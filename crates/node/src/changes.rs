@@ -24,6 +24,8 @@ pub struct NativeChange {
     /// Named vector fields the change set (`vector`) or removed (none); see
     /// `libravdb_engine::Change::named`.
     pub named: Vec<NativeFieldChange>,
+    /// The change carries the whole record; see `libravdb_engine::Change::whole`.
+    pub whole: bool,
 }
 
 /// A named vector field of a change.
@@ -47,6 +49,7 @@ impl From<libravdb_engine::Change> for NativeChange {
                 .into_iter()
                 .map(|(field, v)| NativeFieldChange { field, vector: v.map(Float32Array::new) })
                 .collect(),
+            whole: c.whole,
         }
     }
 }

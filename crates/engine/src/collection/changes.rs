@@ -60,6 +60,10 @@ pub struct Change {
     /// Named vector fields: an insert or a put lists every field the record has after it (the
     /// record is replaced whole); an update, the fields it set (`Some`) or removed (`None`).
     pub named: Vec<(String, Option<Vec<f32>>)>,
+    /// The change carries the whole record (an insert, or an upsert that replaced one): what it
+    /// does not list (a named field, metadata), the record does not have. Otherwise (an
+    /// update) what it does not list was kept.
+    pub whole: bool,
 }
 
 /// Bytes of log a read decodes at most (beyond the first record).
@@ -198,6 +202,7 @@ fn expand(logged: Logged, dim: usize, after: u64, out: &mut VecDeque<Change>) {
                     vector: (dim > 0).then(|| vectors[i * dim..(i + 1) * dim].to_vec()),
                     metadata: Some(meta),
                     named: fields.collect(),
+                    whole: true,
                 });
             }
         }
@@ -214,6 +219,7 @@ fn expand(logged: Logged, dim: usize, after: u64, out: &mut VecDeque<Change>) {
                         MetadataChange::Clear => Some(None),
                     },
                     named: item.named,
+                    whole: false,
                 });
             }
         }
@@ -226,6 +232,7 @@ fn expand(logged: Logged, dim: usize, after: u64, out: &mut VecDeque<Change>) {
                     vector: None,
                     metadata: None,
                     named: Vec::new(),
+                    whole: false,
                 });
             }
         }

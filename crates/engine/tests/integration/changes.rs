@@ -114,6 +114,12 @@ fn each_write_is_a_change_in_commit_order() {
     assert_eq!(all[6].metadata, Some(None), "a cleared metadata is Some(None)");
     assert_eq!(all[7].metadata, Some(Some("{\"x\":1}".into())));
     assert!(all[8].vector.is_none() && all[8].metadata.is_none());
+    let whole: Vec<bool> = all.iter().map(|ch| ch.whole).collect();
+    assert_eq!(
+        whole,
+        [true, true, true, true, true, false, false, false, false],
+        "inserts and puts carry the whole record"
+    );
     let mut replica = Replica::new();
     apply(&mut replica, &all);
     assert_eq!(replica, contents(&c));
