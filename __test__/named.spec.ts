@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { DimensionMismatchError, InvalidArgumentError, LibraVDB } from '../index'
+import { DimensionMismatchError, InvalidArgumentError, LibraVDB, type VectorLike } from '../index'
 import { join } from 'node:path'
 import { debpkg20k } from '../benches/datasets'
 import { randomVectors, tempDir } from './helpers'
@@ -126,9 +126,11 @@ describe('named vector fields', () => {
     // explain() describes how a filter narrows the records, whichever vector is searched.
     expect(c.explain({ filter: { lang: 'en' } }).estimate).toBe(0)
     expect(Object.keys((await c.get('a'))!.vectors!)).toEqual(['body'])
-    // A collection config gives either a dimension or vectors, and fields take flat or HNSW.
+    // A collection config gives either a dimension or vectors, and fields take flat, HNSW or IVF-PQ.
     await expect(db!.createCollection('x', { dimension: 4, vectors: { a: { dimension: 4 } } })).rejects.toThrow(InvalidArgumentError)
-    await expect(db!.createCollection('x', { vectors: { a: { dimension: 4, index: { type: 'ivfpq' } as never } } })).rejects.toThrow(/flat' and 'hnsw/)
+    await expect(db!.createCollection('x', { vectors: { a: { dimension: 4, index: { type: 'auto' } as never } } })).rejects.toThrow(
+      /'flat', 'hnsw' and 'ivfpq'/,
+    )
     await expect(db!.createCollection('x', { vectors: { 'a b': { dimension: 4 } } })).rejects.toThrow(InvalidArgumentError)
   })
 
@@ -139,7 +141,7 @@ describe('named vector fields', () => {
     await expect(
       db.createCollection('bad', { vectors: { a: { dimension: 8, quantization: { type: 'scalar', bits: 3 as never } } } }),
     ).rejects.toThrow(InvalidArgumentError)
-    await expect(db.createCollection('bad', { vectors: { a: { dimension: 8, index: { type: 'ivfpq' } as never } } })).rejects.toThrow(
+    await expect(db.createCollection('bad', { vectors: { a: { dimension: 8, index: { type: 'auto' } as never } } })).rejects.toThrow(
       InvalidArgumentError,
     )
     const c = await db.createCollection('pkgs', {
@@ -164,6 +166,44 @@ describe('named vector fields', () => {
     console.log(`debpkg20k field minilm (hnsw + sq8, cosine): recall@10 ${recall.toFixed(3)} over ${nq} held-out queries`)
     expect(recall).toBeGreaterThanOrEqual(0.95)
   }, 120_000)
+
+  it('an IVF-PQ field trains on its own records: debpkg20k (384-d, cosine) recall@10 against exact truth', async () => {
+    const data = debpkg20k()
+    const n = data.base.length / data.dim
+    db = await LibraVDB.open(tempDir())
+    const c = await db.createCollection('pkgs', {
+      vectors: { minilm: { dimension: data.dim, metric: 'cosine', index: { type: 'ivfpq', m: 96 } }, tag: { dimension: TITLE } },
+    })
+    // Every record has `tag`; `minilm` waits for 10,000 records of its own to train.
+    const tag = (i: number) => Array.from({ length: TITLE }, (_, j) => (i + j) % 7)
+    const vectors = (i: number): Record<string, VectorLike> => (i < 9000 ? { minilm: row(data.base, data.dim, i), tag: tag(i) } : { tag: tag(i) })
+    await c.insertBatch(Array.from({ length: n }, (_, i) => ({ id: `p${i}`, vectors: vectors(i) })))
+    expect(c.stats().fields[0]).toMatchObject({ index: 'ivfpq', quantization: 'pending', count: 9000 })
+    await c.updateBatch(Array.from({ length: n - 9000 }, (_, j) => ({ id: `p${9000 + j}`, vectors: { minilm: row(data.base, data.dim, 9000 + j) } })))
+    const f = c.stats().fields[0]
+    expect(f).toMatchObject({ index: 'ivfpq', quantization: 'trained', count: n, nlist: Math.round(Math.sqrt(n)), compression: 16 })
+    const nq = data.queries.length / data.dim
+    const recallAt = async (nprobe?: number, from = 0) => {
+      let found = 0
+      for (let q = from; q < nq; q++) {
+        const truth = new Set(Array.from(data.groundTruth!.subarray(q * data.gtK!, q * data.gtK! + 10), (i) => `p${i}`))
+        const hits = await c.search(row(data.queries, data.dim, q), { using: 'minilm', k: 10, nprobe })
+        found += hits.filter((h) => truth.has(h.id)).length
+      }
+      return found / ((nq - from) * 10)
+    }
+    const [byDefault, wide] = [await recallAt(), await recallAt(32)]
+    console.log(`debpkg20k field minilm (ivfpq m96, cosine): recall@10 ${byDefault.toFixed(3)} at the default nprobe, ${wide.toFixed(3)} at 32`)
+    expect(byDefault).toBeGreaterThanOrEqual(0.8)
+    expect(wide).toBeGreaterThan(byDefault)
+    expect(wide).toBeGreaterThanOrEqual(0.93)
+    // tune({ using }) sets the field's default nprobe on 100 of the queries; the other 400 measure it.
+    const tuned = await c.tune({ using: 'minilm', targetRecall: 0.95, queries: data.queries.subarray(0, 100 * data.dim) })
+    const heldOut = await recallAt(undefined, 100)
+    console.log(`tune({ using, targetRecall: 0.95 }): nprobe ${tuned.nprobe}, recall@10 ${heldOut.toFixed(3)} on the other 400 queries`)
+    expect(tuned.nprobe).toBeGreaterThan(8)
+    expect(heldOut).toBeGreaterThanOrEqual(0.92)
+  }, 180_000)
 
   it('rebuilds and tunes one field with rebuild({ using }) / tune({ using }), the others untouched, and reopens with it', async () => {
     const dir = tempDir()

@@ -217,9 +217,11 @@ export type QuantizationConfig = ScalarQuantizationConfig | ProductQuantizationC
 
 /**
  * A named vector field of a collection (`CollectionConfig.vectors`): its own dimension,
- * metric, index and quantization. Named fields take index `'flat'` (default) or `'hnsw'`,
- * with or without quantization (trained on the field's own vectors once 1,000 records have
- * it; `stats().fields[i].quantization`), and no `targetRecall`, so far.
+ * metric, index and quantization. Named fields take index `'flat'` (default), `'hnsw'` or
+ * `'ivfpq'`, with or without quantization; a quantizer or an IVF-PQ index trains on the
+ * field's own vectors once enough records have it (`stats().fields[i].quantization`), and an
+ * IVF-PQ index that chose its own `nlist` retrains as the field grows. Not `'auto'`, and no
+ * `targetRecall`, so far.
  */
 export interface VectorFieldConfig {
   /** Components per vector, 1 to 65536. */
@@ -227,7 +229,7 @@ export interface VectorFieldConfig {
   /** As `CollectionConfig.metric` (default `'l2'`). */
   metric?: Metric
   /** Default `{ type: 'flat' }` (exact). */
-  index?: FlatIndexConfig | HnswIndexConfig
+  index?: FlatIndexConfig | HnswIndexConfig | IvfPqIndexConfig
   /** As `CollectionConfig.quantization`, for this field (default none). */
   quantization?: QuantizationConfig
 }

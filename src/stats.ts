@@ -105,8 +105,13 @@ export interface VectorFieldStats {
   dimension: number
   /** The field's metric. */
   metric: Metric
-  /** `'flat'` or `'hnsw'`. */
+  /** `'flat'`, `'hnsw'` or `'ivfpq'`. */
   index: string
+  /** `'building'` while `rebuild({ using })` (or an IVF-PQ field's retraining for its grown
+   * records) builds the field's next index beside the serving one; else `'ready'`. */
+  indexState: 'ready' | 'building'
+  /** IVF-PQ: the field's lists, once trained. */
+  nlist?: number | null
   /** Records that have the field. */
   count: number
   /** Rows of the field's table (a replaced or deleted vector keeps its row). */
@@ -115,7 +120,7 @@ export interface VectorFieldStats {
   vectorBytes: number
   /** Bytes of the field's index. */
   indexBytes: number
-  /** As `CollectionStats.quantization`, for this field's quantizer. */
+  /** As `CollectionStats.quantization`, for this field's quantizer (or its IVF-PQ codes). */
   quantization: 'none' | 'pending' | 'trained' | 'failed'
   /** Why training failed, when `quantization` is `'failed'`. */
   quantizationError?: string

@@ -76,6 +76,8 @@ pub struct NativeFieldStats {
     pub quantization_error: Option<String>,
     pub code_bytes: f64,
     pub compression: f64,
+    pub index_state: String,
+    pub nlist: Option<u32>,
 }
 
 impl From<FieldStats> for NativeFieldStats {
@@ -93,6 +95,8 @@ impl From<FieldStats> for NativeFieldStats {
             quantization_error: f.quantization_error,
             code_bytes: f.code_bytes as f64,
             compression: f.compression,
+            index_state: f.index_state.into(),
+            nlist: f.nlist.map(|n| n as u32),
         }
     }
 }

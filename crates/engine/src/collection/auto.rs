@@ -6,7 +6,8 @@
 //! - IVF-PQ regrowth: an index that chose its own `nlist` retrains once its lists hold twice
 //!   what about the square root of the records would (2 x nlist^2), with lists for twice the
 //!   records (see `ivf.rs`), so a collection filled in batches does not keep the few lists its
-//!   first batch gave it.
+//!   first batch gave it. A named field's IVF-PQ index retrains the same way for the field's
+//!   records.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
@@ -46,7 +47,15 @@ impl Collection {
             _ if st.space.index.ivf().is_some_and(|ivf| ivf.outgrown(live)) => {
                 (index, "retraining the IVF-PQ index for the grown collection", true)
             }
-            _ => return,
+            _ => {
+                // A named field's IVF-PQ index outgrown by the field's records.
+                let outgrown = st.fields.iter().find(|f| !f.rebuilding && f.regrowth_due());
+                if let Some(name) = outgrown.map(|f| f.name.clone()) {
+                    drop(st);
+                    self.regrow_field(name);
+                }
+                return;
+            }
         };
         drop(st);
         if self.index_error.lock().is_some() {
@@ -71,6 +80,28 @@ impl Collection {
             match outcome {
                 Ok(_) | Err(Error::Aborted | Error::Closed(_) | Error::NotFound(_)) => {}
                 Err(e) => *c.index_error.lock() = Some(format!("{what} failed: {e}")),
+            }
+        });
+    }
+
+    /// Retrains named field `name`'s IVF-PQ index for the field's grown records, in the
+    /// background, by [`Collection::rebuild_field`] (as the default field's regrowth).
+    fn regrow_field(&self, name: String) {
+        if self.index_error.lock().is_some() {
+            return;
+        }
+        self.in_background(background_rebuild, Collection::maybe_rebuild, "libravdb-rebuild", move |c| {
+            let only = c.rebuild_lock.lock();
+            // A rebuild the user ran meanwhile may have changed the field, or dropped it.
+            let still = c.read_state().is_ok_and(|st| st.field(&name).is_some_and(|f| f.regrowth_due()));
+            let Ok((_, field)) = c.config().vector_field(&name).map(|(i, f)| (i, f.clone())) else { return };
+            if !still {
+                return;
+            }
+            let outcome = c.rebuild_field_holding(only, &name, &field, true, &c.background);
+            match outcome {
+                Ok(_) | Err(Error::Aborted | Error::Closed(_) | Error::NotFound(_)) => {}
+                Err(e) => *c.index_error.lock() = Some(format!("retraining field '{name}''s IVF-PQ index failed: {e}")),
             }
         });
     }

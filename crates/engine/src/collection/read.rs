@@ -137,6 +137,11 @@ pub struct FieldStats {
     pub quantization_error: Option<String>,
     pub code_bytes: usize,
     pub compression: f64,
+    /// `"building"` while `rebuild_field` (or the field's IVF-PQ regrowth) builds its next
+    /// index, else `"ready"`.
+    pub index_state: &'static str,
+    /// IVF-PQ's lists, once trained.
+    pub nlist: Option<usize>,
 }
 
 impl Collection {
@@ -379,6 +384,8 @@ impl Collection {
         let rows = st.ids.rows();
         let codes = st.space.codes();
         let index_bytes = st.space.index.active().bytes();
+        // Read once: a guard taken inside the struct below would live to its end.
+        let index_error = self.index_error.lock().clone();
         // One read of the configuration: guards in the struct literal below would all live to
         // the end of the statement, and a second read of the lock while a rebuild's switch
         // waits to write it would deadlock (the lock is fair: waiting writers block readers).
@@ -400,7 +407,7 @@ impl Collection {
             } else {
                 "ready"
             },
-            index_error: self.index_error.lock().clone(),
+            index_error: index_error.clone(),
             recall_target,
             nlist: st.space.index.ivf().and_then(|ivf| ivf.index.as_ref()).map(|i| i.ivf.nlist()),
             index_bytes,
@@ -444,6 +451,14 @@ impl Collection {
                     quantization_error: codes.error(),
                     code_bytes: codes.bytes,
                     compression: codes.compression,
+                    // An outgrown IVF-PQ index is due to retrain (the background thread may
+                    // not have marked the field yet).
+                    index_state: if f.rebuilding || (f.regrowth_due() && index_error.is_none()) {
+                        "building"
+                    } else {
+                        "ready"
+                    },
+                    nlist: f.space.index.ivf().and_then(|ivf| ivf.index.as_ref()).map(|i| i.ivf.nlist()),
                 })
                 .collect(),
         })

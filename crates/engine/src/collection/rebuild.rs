@@ -291,9 +291,22 @@ impl Collection {
     /// searches and writes go on, then switched to atomically and checkpointed.
     pub fn rebuild_field(&self, name: &str, field: &CollectionConfig, cancel: &Cancel) -> Result<RebuildReport> {
         self.check_writable()?;
-        let Some(_only) = self.rebuild_lock.try_lock() else {
+        let Some(only) = self.rebuild_lock.try_lock() else {
             return Err(Error::invalid(format!("a rebuild of collection '{}' is already running", self.name)));
         };
+        self.rebuild_field_holding(only, name, field, false, cancel)
+    }
+
+    /// [`Collection::rebuild_field`] once its lock is held; `regrowth` as for
+    /// [`Collection::rebuild_holding`].
+    pub(super) fn rebuild_field_holding(
+        &self,
+        _only: parking_lot::MutexGuard<'_, ()>,
+        name: &str,
+        field: &CollectionConfig,
+        regrowth: bool,
+        cancel: &Cancel,
+    ) -> Result<RebuildReport> {
         let next_config = self.config().with_vector_field_rebuilt(name, field)?;
         let (i, config) = next_config.vector_field(name)?;
         let config = config.clone();
@@ -311,6 +324,9 @@ impl Collection {
         let mut cleanup = Cleanup { collection: self, target: SpaceOf::Field(name), unused_links: links_dir.clone() };
         let field_files = self.dir.as_ref().map(|d| field_dir(d, name));
         let mut next = Next::open(&config, field_files.as_deref(), links_dir.clone(), load_links)?;
+        if let Some(ivf) = next.index.ivf_mut() {
+            ivf.for_growth = regrowth;
+        }
         self.catch_up(&mut next, SpaceOf::Field(name), config.metric, cancel)?;
         let mut w = self.writer.lock();
         self.check_open()?;

@@ -432,7 +432,7 @@ impl Collection {
             }
             self.checkpoint_locked(w)?;
         }
-        // Each named field's quantizer, on the rows of the field.
+        // Each named field's quantizer and IVF-PQ index, on the rows of the field.
         let fields = self.state.read().fields.len();
         for i in 0..fields {
             let (outcome, live) = {
@@ -446,6 +446,17 @@ impl Collection {
             if let Some(outcome) = outcome {
                 if let Some(q) = self.state.write().fields[i].space.quant.as_mut() {
                     q.install(outcome, live);
+                }
+                self.checkpoint_locked(w)?;
+            }
+            let outcome = {
+                let st = self.state.read();
+                let field = &st.fields[i];
+                field.space.index.ivf().and_then(|ivf| ivf.train(&field.space.vectors, field, field.metric, retry_now))
+            };
+            if let Some(outcome) = outcome {
+                if let Some(ivf) = self.state.write().fields[i].space.index.ivf_mut() {
+                    ivf.install_outcome(outcome, live);
                 }
                 self.checkpoint_locked(w)?;
             }

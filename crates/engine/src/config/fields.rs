@@ -113,12 +113,13 @@ fn check_vector_field(name: &str, config: &CollectionConfig) -> Result<()> {
             "vector field names must be 1-64 characters of letters, digits, '_' and '-', got '{name}'"
         )));
     }
-    // Retraining as the collection grows (IVF-PQ, `auto`'s promotion, a recall target's
-    // tuning) runs on the default field only so far; a quantizer trains on a field's rows.
-    if config.recall_target.is_some() || !matches!(config.index, IndexConfig::Flat | IndexConfig::Hnsw { .. }) {
+    // A quantizer and an IVF-PQ index train on the field's rows (and IVF-PQ retrains as the
+    // field grows); `auto`'s promotion and a recall target's tuning run on the default field
+    // only so far.
+    if config.recall_target.is_some() || matches!(config.index, IndexConfig::Auto(_)) {
         return Err(Error::invalid(format!(
-            "vectors.{name}: named vector fields support index 'flat' and 'hnsw' (with or without quantization), \
-             without targetRecall, so far (got index '{}'{})",
+            "vectors.{name}: named vector fields support index 'flat', 'hnsw' and 'ivfpq' (with or without \
+             quantization), without targetRecall, so far (got index '{}'{})",
             config.index.kind(),
             if config.recall_target.is_some() { " with targetRecall" } else { "" }
         )));

@@ -8,6 +8,7 @@ mod hnsw;
 mod ivf;
 mod named;
 mod named_filter;
+mod named_ivf;
 mod named_quant;
 mod named_rebuild;
 mod quant;
