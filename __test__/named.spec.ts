@@ -295,11 +295,16 @@ describe('named vector fields', () => {
   it('export and import carry every field, Parquet and NDJSON, named-only or beside the unnamed vector', async () => {
     const dir = tempDir()
     db = await LibraVDB.open(dir)
-    const named = await db.createCollection('named', { vectors: { body: { dimension: BODY, metric: 'cosine', index: { type: 'hnsw' } }, title: { dimension: TITLE } } })
+    const named = await db.createCollection('named', {
+      vectors: {
+        body: { dimension: BODY, metric: 'cosine', index: { type: 'hnsw', m: 8, efSearch: 48 }, quantization: { type: 'scalar', bits: 8 } },
+        title: { dimension: TITLE },
+      },
+    })
     const body = randomVectors(1, 50, BODY)
     const title = randomVectors(2, 50, TITLE)
     await named.insertBatch(Array.from({ length: 50 }, (_, i) => ({ id: `r${i}`, vectors: { body: row(body, BODY, i), ...(i % 2 === 0 && { title: row(title, TITLE, i) }) }, metadata: { i } })))
-    const mixed = await db.createCollection('mixed', { dimension: TITLE })
+    const mixed = await db.createCollection('mixed', { dimension: TITLE, index: { type: 'hnsw', efSearch: 80, targetRecall: 0.9 }, quantization: { type: 'scalar' } })
     await mixed.insertBatch({ ids: Array.from({ length: 50 }, (_, i) => `r${i}`), vectors: title })
     await mixed.addVectorField('extra', { dimension: BODY, metric: 'cosine' })
     await mixed.updateBatch(Array.from({ length: 20 }, (_, i) => ({ id: `r${i}`, vectors: { extra: row(body, BODY, i) } })))
@@ -317,6 +322,16 @@ describe('named vector fields', () => {
         }
         const copy = await db.importCollection(`${source.name}-${ext}`, file, config)
         await expectSame(source, copy)
+        if (ext === 'parquet') {
+          // A Parquet export records each vector's index and quantization; the import recreates them.
+          const [s, c] = [source.stats(), copy.stats()]
+          const shape = (st: typeof s) => [st.index, st.quantization, st.targetRecall, st.fields.map((f) => [f.name, f.index, f.quantization])]
+          expect(shape(c)).toEqual(shape(s))
+          for (const using of source === named ? ['body', 'title'] : [undefined]) {
+            const plan = (col: typeof copy) => col.explain({ using }).efSearch
+            expect(plan(copy)).toBe(plan(source))
+          }
+        }
       }
     }
   })

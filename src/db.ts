@@ -119,8 +119,10 @@ export class LibraVDB extends EventEmitter<LibraVDBEvents> {
 
   /**
    * Creates collection `name` from an export (Parquet or NDJSON, see `Collection.export`)
-   * or another tool's Parquet file. A Parquet export says its dimension, metric and schema;
-   * `config` adds to or overrides them (an index, say) and is required for NDJSON. Either the
+   * or another tool's Parquet file. A Parquet export says its dimension, metric, index,
+   * quantization, schema and named vector fields (each with its index and quantization);
+   * `config` adds to or overrides them (an index, say: then the export's index and
+   * quantization are both left out) and is required for NDJSON. Either the
    * whole file is imported or, on an error or cancel, the new collection is dropped again.
    */
   async importCollection(name: string, path: string, config?: Partial<CollectionConfig>, opts?: ImportOptions): Promise<Collection> {
@@ -136,6 +138,11 @@ export class LibraVDB extends EventEmitter<LibraVDBEvents> {
       const info = await call(() => parquetFileInfo(path))
       if (info.dimension > 0 || info.vectors.length === 0) {
         fromFile = { dimension: info.dimension || undefined, metric: (info.metric ?? undefined) as Metric | undefined }
+        // The exported index and quantization, unless `config` names either (then its own).
+        if (info.index != null && config?.index === undefined && config?.quantization === undefined) {
+          fromFile.index = JSON.parse(info.index) as CollectionConfig['index']
+          if (info.quantization != null) fromFile.quantization = JSON.parse(info.quantization) as CollectionConfig['quantization']
+        }
         added = info.vectors
       } else {
         fromFile = { vectors: Object.fromEntries(info.vectors.map((f) => [f.name, fieldConfig(f)])) }

@@ -9,8 +9,10 @@
 //! | one per schema field | Utf8, Int64, Float64, Boolean, Timestamp(ms, UTC), List<Utf8>, List<Float64> | null when absent |
 //! | `metadata` | Utf8 (JSON) | the fields outside the schema; null when none |
 //!
-//! The file's key-value metadata `libravdb` holds `{ "dimension", "metric", "schema" }` and,
-//! with named vector fields, `"vectors": [[name, dimension, metric, index kind]]`, so an import
+//! The file's key-value metadata `libravdb` holds `{ "dimension", "metric", "schema",
+//! "index", "quantization" }` (the last two as the API spells them, quantization null when
+//! none) and, with named vector fields, `"vectors": [[name, dimension, metric, index kind,
+//! index, quantization]]` (files of earlier versions stop at the kind), so an import
 //! can recreate the collection (an import reads a named field from the column of its name). Import also reads files written elsewhere: an id column
 //! (string or integer), a vector column (fixed-size or variable list of float32/float64) and any
 //! other scalar or list columns, which become metadata fields.
@@ -60,12 +62,29 @@ pub struct FileInfo {
     pub rows: u64,
     /// The unnamed vector's (0: the file has only named vector fields).
     pub dimension: usize,
-    /// Named vector fields (name, dimension, metric, index kind) from the `libravdb` entry.
-    pub vectors: Vec<(String, usize, String, String)>,
+    /// Named vector fields from the `libravdb` entry.
+    pub vectors: Vec<VectorColumn>,
     /// From the `libravdb` entry, when the file was written by an export.
     pub metric: Option<String>,
+    /// The unnamed vector's index and quantization as the API spells them (JSON), when the
+    /// export recorded them.
+    pub index: Option<String>,
+    pub quantization: Option<String>,
     /// Schema fields (name, type spelling) from the `libravdb` entry.
     pub schema: Vec<(String, String)>,
+}
+
+/// A named vector field as an export records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VectorColumn {
+    pub name: String,
+    pub dimension: usize,
+    pub metric: String,
+    /// Its index as the API spells it (JSON): `{"type": kind}` alone from files of earlier
+    /// versions, which recorded only the kind.
+    pub index: String,
+    /// Its quantization as the API spells it (JSON), if any.
+    pub quantization: Option<String>,
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> Error {
@@ -122,16 +141,22 @@ pub fn export_parquet(
     }
     let schema = Arc::new(columns::arrow_schema(dim, &named, &fields));
     let config = collection.config();
+    let api = |json: Option<String>| json.and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok());
     let mut description = serde_json::json!({
         "dimension": dim,
         "metric": collection.metric().as_str(),
         "schema": config.schema,
+        "index": if dim > 0 { api(Some(config.index_api_json())) } else { None },
+        "quantization": api(config.quantization_api_json()),
     });
     if !config.vectors.is_empty() {
         let vectors: Vec<_> = config
             .vectors
             .iter()
-            .map(|(name, c)| serde_json::json!([name, c.dimension, c.metric.as_str(), c.index.kind()]))
+            .map(|(name, c)| {
+                let (index, quant) = (api(Some(c.index_api_json())), api(c.quantization_api_json()));
+                serde_json::json!([name, c.dimension, c.metric.as_str(), c.index.kind(), index, quant])
+            })
             .collect();
         description["vectors"] = serde_json::Value::Array(vectors);
     }
@@ -203,22 +228,41 @@ pub fn file_info(path: &Path) -> Result<FileInfo> {
         .and_then(|kv| kv.iter().find(|e| e.key == FILE_METADATA_KEY))
         .and_then(|e| e.value.as_deref())
         .and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok());
-    let vectors: Vec<(String, usize, String, String)> = described
+    // An API object recorded as JSON, back to its text (None: absent or null).
+    let object = |v: &serde_json::Value| v.is_object().then(|| v.to_string());
+    let vectors: Vec<VectorColumn> = described
         .as_ref()
         .and_then(|d| d["vectors"].as_array())
         .into_iter()
         .flatten()
         .filter_map(|f| {
             let text = |i: usize| f[i].as_str().map(str::to_string);
-            Some((text(0)?, f[1].as_u64()? as usize, text(2)?, text(3)?))
+            let kind = text(3)?;
+            Some(VectorColumn {
+                name: text(0)?,
+                dimension: f[1].as_u64()? as usize,
+                metric: text(2)?,
+                index: object(&f[4]).unwrap_or_else(|| serde_json::json!({ "type": kind }).to_string()),
+                quantization: object(&f[5]),
+            })
         })
         .collect();
     // A file of named vector fields only has no `vector` column.
     let named_only = !vectors.is_empty() && builder.schema().field_with_name(VECTOR_COLUMN).is_err();
     let dimension = if named_only { Some(0) } else { columns::vector_dimension(builder.schema(), path)? };
-    let mut info = FileInfo { rows, dimension: dimension.unwrap_or(0), vectors, metric: None, schema: Vec::new() };
+    let mut info = FileInfo {
+        rows,
+        dimension: dimension.unwrap_or(0),
+        vectors,
+        metric: None,
+        index: None,
+        quantization: None,
+        schema: Vec::new(),
+    };
     if let Some(d) = described {
         info.metric = d["metric"].as_str().map(str::to_string);
+        info.index = object(&d["index"]);
+        info.quantization = object(&d["quantization"]);
         if info.dimension == 0 {
             info.dimension = d["dimension"].as_u64().unwrap_or(0) as usize;
         }

@@ -50,15 +50,17 @@ pub fn parquet_file_info(path: String) -> AsyncTask<Job<NativeFileInfo>> {
             dimension: info.dimension as u32,
             metric: info.metric,
             schema: serde_json::to_string(&info.schema).expect("pairs of strings serialise"),
+            index: info.index,
+            quantization: info.quantization,
             vectors: info
                 .vectors
                 .into_iter()
-                .map(|(name, dimension, metric, index)| NativeVectorField {
-                    name,
-                    dimension: dimension as i64,
-                    metric: Some(metric),
-                    index: Some(serde_json::json!({ "type": index }).to_string()),
-                    quantization: None,
+                .map(|f| NativeVectorField {
+                    name: f.name,
+                    dimension: f.dimension as i64,
+                    metric: Some(f.metric),
+                    index: Some(f.index),
+                    quantization: f.quantization,
                 })
                 .collect(),
         })

@@ -584,6 +584,9 @@ pub struct NativeFileInfo {
     pub metric: Option<String>,
     /// JSON of `[name, type]` pairs.
     pub schema: String,
-    /// Named vector fields (`index`: `{"type": kind}`).
+    /// The unnamed vector's index and quantization (API JSON), when the export recorded them.
+    pub index: Option<String>,
+    pub quantization: Option<String>,
+    /// Named vector fields (`index` and `quantization` as API JSON).
     pub vectors: Vec<NativeVectorField>,
 }

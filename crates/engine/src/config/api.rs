@@ -478,3 +478,67 @@ impl CollectionConfig {
         Ok(self)
     }
 }
+
+/// A configuration's index and quantization back in the API's spelling (the inverse of
+/// [`CollectionConfig::from_api_json`]): what an export records so an import recreates them.
+impl CollectionConfig {
+    /// `{ "type": "hnsw", "m": 16, "efConstruction": 200, "efSearch": 64, .. }`, with the
+    /// recall target when there is one.
+    pub fn index_api_json(&self) -> String {
+        let mut o = serde_json::Map::new();
+        o.insert("type".into(), self.index.kind().into());
+        let mut set = |k: &str, v: Value| {
+            o.insert(k.into(), v);
+        };
+        let ivf = |set: &mut dyn FnMut(&str, Value), p: &IvfParams| {
+            if let Some(n) = p.nlist {
+                set("nlist", n.into());
+            }
+            if let Some(n) = p.nprobe {
+                set("nprobe", n.into());
+            }
+            set("m", p.m.into());
+            set("bits", p.bits.into());
+            set("rerank", p.rerank.into());
+        };
+        match self.index {
+            IndexConfig::Flat => {}
+            IndexConfig::Hnsw { m, ef_construction, ef_search, .. } => {
+                set("m", m.into());
+                set("efConstruction", ef_construction.into());
+                set("efSearch", ef_search.into());
+            }
+            IndexConfig::Ivfpq(p) => ivf(&mut set, &p),
+            IndexConfig::Auto(a) => {
+                set("flatThreshold", a.flat_threshold.into());
+                let to = match a.target {
+                    AutoTarget::Hnsw { .. } => "hnsw",
+                    AutoTarget::Ivfpq(_) => "ivfpq",
+                };
+                set("promoteTo", to.into());
+            }
+        }
+        if let Some(t) = self.recall_target {
+            set("targetRecall", t.recall.into());
+        }
+        Value::Object(o).to_string()
+    }
+
+    /// `{ "type": "scalar", "bits": 8, .. }`, or None without quantization.
+    pub fn quantization_api_json(&self) -> Option<String> {
+        let (kind, m, bits, train_ratio, oversampling) = match self.quantization? {
+            QuantizationConfig::Scalar { bits, train_ratio, oversampling } => {
+                ("scalar", None, bits, train_ratio, oversampling)
+            }
+            QuantizationConfig::Product { m, bits, train_ratio, oversampling } => {
+                ("product", Some(m), bits, train_ratio, oversampling)
+            }
+        };
+        let mut o =
+            serde_json::json!({ "type": kind, "bits": bits, "trainRatio": train_ratio, "oversampling": oversampling });
+        if let Some(m) = m {
+            o["m"] = m.into();
+        }
+        Some(o.to_string())
+    }
+}

@@ -90,3 +90,27 @@ fn oversampling_defaults_follow_the_code_width() {
     assert_eq!(over(r#"{"type":"scalar","bits":4,"oversampling":7}"#), 7);
     assert_eq!(over(r#"{"type":"product","m":8}"#), 32);
 }
+
+#[test]
+fn index_and_quantization_are_spelled_back_as_the_api_reads_them() {
+    for (index, quant) in [
+        (r#"{"type":"flat"}"#, None),
+        (
+            r#"{"type":"hnsw","m":8,"efConstruction":64,"efSearch":100,"targetRecall":0.9}"#,
+            Some(r#"{"type":"scalar","bits":4}"#),
+        ),
+        (r#"{"type":"ivfpq","nlist":64,"nprobe":12,"m":8,"bits":4,"rerank":3}"#, None),
+        (r#"{"type":"ivfpq"}"#, None),
+        (r#"{"type":"auto","flatThreshold":500,"promoteTo":"ivfpq"}"#, None),
+        (r#"{"type":"flat"}"#, Some(r#"{"type":"product","m":4,"bits":8,"trainRatio":0.25,"oversampling":7}"#)),
+    ] {
+        let c = CollectionConfig::from_api_json(16, Some("l2"), Some(index), quant).unwrap();
+        let (i, q) = (c.index_api_json(), c.quantization_api_json());
+        let again = CollectionConfig::from_api_json(16, Some("l2"), Some(&i), q.as_deref()).unwrap();
+        assert_eq!(
+            (again.index, again.quantization, again.recall_target),
+            (c.index, c.quantization, c.recall_target),
+            "{i} {q:?}"
+        );
+    }
+}
