@@ -114,7 +114,8 @@ export interface VectorFieldStats {
   nlist?: number | null
   /** Records that have the field. */
   count: number
-  /** Rows of the field's table (a replaced or deleted vector keeps its row). */
+  /** Rows of the field's table: a replaced or deleted vector keeps its row until
+   * `optimize()` frees it for the field's next vector. */
   rows: number
   /** Bytes of the field's full-precision vectors. */
   vectorBytes: number

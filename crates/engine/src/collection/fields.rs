@@ -6,13 +6,16 @@
 //! rows never move with the record: setting one field's vector touches that field only
 //! (under HNSW it takes a new row of the field and tombstones the old, as the default field
 //! does; flat rewrites in place), and a record that moves to a new row of its own (an
-//! update of the default vector under HNSW) only moves the map entry. Rows of a field are
-//! not reused (`optimize()` repairs its graph around the dead ones).
+//! update of the default vector under HNSW) only moves the map entry. `optimize()` repairs the
+//! field's index around its gone rows and frees them; new vectors of the field take freed rows
+//! first (lowest first, so a replay of the WAL gives the same rows), except while the field is
+//! rebuilt.
 //!
 //! Files, per field under `<collection>/fields/<name>/`: `vectors/` and `links/` chunk
 //! tables as the default field's, `graph-<generation>.seg`, and `owners-<generation>.seg`
-//! (the field row -> record row map).
+//! (the field row -> record row map, freed rows marked).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use libravdb_core::codec::{ByteReader, ByteWriter};
@@ -30,6 +33,8 @@ use crate::error::Result;
 
 /// A field row whose vector was replaced or deleted.
 const GONE: u32 = u32::MAX;
+/// A gone row the index was repaired around (`optimize()`): free for a new vector.
+const FREE: u32 = u32::MAX - 1;
 
 /// Directory of named field `name`'s files in collection directory `dir`.
 pub(crate) fn field_dir(dir: &Path, name: &str) -> PathBuf {
@@ -41,8 +46,10 @@ pub(crate) struct VectorField {
     pub name: String,
     pub metric: Metric,
     pub space: VectorSpace,
-    /// Field row -> record row ([`GONE`]: replaced or deleted).
+    /// Field row -> record row ([`GONE`]: replaced or deleted; [`FREE`]: then repaired around).
     owners: Vec<u32>,
+    /// The [`FREE`] rows, taken lowest first.
+    free: BTreeSet<u32>,
     /// Record row -> field row ([`GONE`]: the record has no vector of this field), as long
     /// as the highest record row that had one: a filtered search maps every match through
     /// it, and indexing a table costs less than a hash lookup there.
@@ -100,17 +107,24 @@ impl VectorField {
         )?;
         let mut rows_of = Vec::new();
         let mut live = 0;
+        let mut free = BTreeSet::new();
         for (row, &owner) in owners.iter().enumerate().filter(|(_, o)| **o != GONE) {
-            set_entry(&mut rows_of, owner, row as u32);
-            live += 1;
+            if owner == FREE {
+                free.insert(row as u32);
+            } else {
+                set_entry(&mut rows_of, owner, row as u32);
+                live += 1;
+            }
         }
-        // Rows gone before the checkpoint count as unrepaired: the next `optimize()` repairs.
-        let unrepaired = owners.len() - live;
+        // Rows gone (not freed) before the checkpoint count as unrepaired: the next
+        // `optimize()` repairs.
+        let unrepaired = owners.len() - live - free.len();
         Ok(VectorField {
             name: name.to_owned(),
             metric: source.config.metric,
             space,
             owners,
+            free,
             rows_of,
             live,
             unrepaired,
@@ -128,14 +142,15 @@ impl VectorField {
         self.live
     }
 
-    /// Heap bytes of the row map (owners, and the record -> row table).
+    /// Heap bytes of the row map (owners, the record -> row table, the free rows; a B-tree
+    /// entry counted as 8 bytes).
     pub fn map_bytes(&self) -> usize {
-        (self.owners.capacity() + self.rows_of.capacity()) * 4
+        (self.owners.capacity() + self.rows_of.capacity()) * 4 + self.free.len() * 8
     }
 
-    /// The record row field row `row` belongs to (None: gone).
+    /// The record row field row `row` belongs to (None: gone or free).
     pub fn owner(&self, row: u32) -> Option<u32> {
-        self.owners.get(row as usize).copied().filter(|&o| o != GONE)
+        self.owners.get(row as usize).copied().filter(|&o| o < FREE)
     }
 
     /// Record row `record`'s row of this field, if it has the field.
@@ -154,7 +169,7 @@ impl VectorField {
     }
 
     /// Sets record row `record`'s vector to `v` (prepared); returns the field row to link
-    /// when the vector took a new one.
+    /// when the vector took a new one (a freed row, or one past the end).
     pub(super) fn set(&mut self, record: u32, v: &[f32]) -> Result<Option<u32>> {
         if let Some(row) = self.row_of(record) {
             if !self.space.index.appends_on_update() && !self.rebuilding {
@@ -165,12 +180,23 @@ impl VectorField {
             self.unrepaired += 1;
             self.live -= 1;
         }
-        let row = self.owners.len() as u32;
-        self.space.set_row(row, v)?;
-        self.owners.push(record);
+        let reused = if self.rebuilding { None } else { self.free.pop_first() };
+        let row = match reused {
+            Some(row) => {
+                self.space.set_row(row, v)?;
+                self.owners[row as usize] = record;
+                row
+            }
+            None => {
+                let row = self.owners.len() as u32;
+                self.space.set_row(row, v)?;
+                self.owners.push(record);
+                self.space.index.register_rows(self.owners.len())?;
+                row
+            }
+        };
         set_entry(&mut self.rows_of, record, row);
         self.live += 1;
-        self.space.index.register_rows(self.owners.len())?;
         Ok(Some(row))
     }
 
@@ -189,8 +215,13 @@ impl VectorField {
         self.unrepaired > 0
     }
 
-    /// The index was repaired around every gone row ([`VectorField::repair`] ran).
+    /// The index was repaired around every gone row ([`VectorField::repair`] ran): they
+    /// are free for new vectors.
     pub(super) fn repaired(&mut self) {
+        for (row, owner) in self.owners.iter_mut().enumerate().filter(|(_, o)| **o == GONE) {
+            *owner = FREE;
+            self.free.insert(row as u32);
+        }
         self.unrepaired = 0;
     }
 

@@ -273,7 +273,7 @@ impl State {
     }
 
     /// After [`State::repair`]: nothing refers to the tombstones any more, so their rows can
-    /// take new records (a named field's gone rows are not reused).
+    /// take new records (and a named field's gone rows its new vectors).
     pub(super) fn after_repair(&mut self) {
         self.ids.reclaim_tombstones();
         self.fields.iter_mut().for_each(VectorField::repaired);
