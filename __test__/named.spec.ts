@@ -126,11 +126,9 @@ describe('named vector fields', () => {
     // explain() describes how a filter narrows the records, whichever vector is searched.
     expect(c.explain({ filter: { lang: 'en' } }).estimate).toBe(0)
     expect(Object.keys((await c.get('a'))!.vectors!)).toEqual(['body'])
-    // A collection config gives either a dimension or vectors, and fields take flat, HNSW or IVF-PQ.
+    // A collection config gives either a dimension or vectors; a field's index is checked as the unnamed vector's.
     await expect(db!.createCollection('x', { dimension: 4, vectors: { a: { dimension: 4 } } })).rejects.toThrow(InvalidArgumentError)
-    await expect(db!.createCollection('x', { vectors: { a: { dimension: 4, index: { type: 'auto' } as never } } })).rejects.toThrow(
-      /'flat', 'hnsw' and 'ivfpq'/,
-    )
+    await expect(db!.createCollection('x', { vectors: { a: { dimension: 4, index: { type: 'tree' } as never } } })).rejects.toThrow(InvalidArgumentError)
     await expect(db!.createCollection('x', { vectors: { 'a b': { dimension: 4 } } })).rejects.toThrow(InvalidArgumentError)
   })
 
@@ -141,7 +139,7 @@ describe('named vector fields', () => {
     await expect(
       db.createCollection('bad', { vectors: { a: { dimension: 8, quantization: { type: 'scalar', bits: 3 as never } } } }),
     ).rejects.toThrow(InvalidArgumentError)
-    await expect(db.createCollection('bad', { vectors: { a: { dimension: 8, index: { type: 'auto' } as never } } })).rejects.toThrow(
+    await expect(db.createCollection('bad', { vectors: { a: { dimension: 8, index: { type: 'ivfpq', m: 3 } } } })).rejects.toThrow(
       InvalidArgumentError,
     )
     const c = await db.createCollection('pkgs', {

@@ -217,11 +217,12 @@ export type QuantizationConfig = ScalarQuantizationConfig | ProductQuantizationC
 
 /**
  * A named vector field of a collection (`CollectionConfig.vectors`): its own dimension,
- * metric, index and quantization. Named fields take index `'flat'` (default), `'hnsw'` or
- * `'ivfpq'`, with or without quantization; a quantizer or an IVF-PQ index trains on the
- * field's own vectors once enough records have it (`stats().fields[i].quantization`), and an
- * IVF-PQ index that chose its own `nlist` retrains as the field grows. Not `'auto'`, and no
- * `targetRecall`, so far.
+ * metric, index and quantization: every index, quantization and `targetRecall` the unnamed
+ * vector takes, each working on the field's own records (those that have it): a quantizer or
+ * an IVF-PQ index trains once enough records have the field (`stats().fields[i].quantization`),
+ * an IVF-PQ index that chose its own `nlist` retrains as the field grows, an `auto` index is
+ * promoted once `flatThreshold` records have the field, and a `targetRecall` is tuned for in
+ * the background (`stats().fields[i].tunedAt`).
  */
 export interface VectorFieldConfig {
   /** Components per vector, 1 to 65536. */
@@ -229,7 +230,7 @@ export interface VectorFieldConfig {
   /** As `CollectionConfig.metric` (default `'l2'`). */
   metric?: Metric
   /** Default `{ type: 'flat' }` (exact). */
-  index?: FlatIndexConfig | HnswIndexConfig | IvfPqIndexConfig
+  index?: IndexConfig
   /** As `CollectionConfig.quantization`, for this field (default none). */
   quantization?: QuantizationConfig
 }

@@ -105,13 +105,18 @@ export interface VectorFieldStats {
   dimension: number
   /** The field's metric. */
   metric: Metric
-  /** `'flat'`, `'hnsw'` or `'ivfpq'`. */
+  /** The index searches use now: `'flat'`, `'hnsw'` or `'ivfpq'` (an `auto` index is
+   * `'flat'` until its promotion). */
   index: string
   /** `'building'` while `rebuild({ using })` (or an IVF-PQ field's retraining for its grown
    * records) builds the field's next index beside the serving one; else `'ready'`. */
   indexState: 'ready' | 'building'
   /** IVF-PQ: the field's lists, once trained. */
   nlist?: number | null
+  /** The field's `index.targetRecall`, if set. */
+  targetRecall?: number | null
+  /** Records with the field when it last tuned itself for `targetRecall` (0: not yet). */
+  tunedAt?: number | null
   /** Records that have the field. */
   count: number
   /** Rows of the field's table: a replaced or deleted vector keeps its row until

@@ -78,6 +78,8 @@ pub struct NativeFieldStats {
     pub compression: f64,
     pub index_state: String,
     pub nlist: Option<u32>,
+    pub target_recall: Option<f64>,
+    pub tuned_at: Option<f64>,
 }
 
 impl From<FieldStats> for NativeFieldStats {
@@ -97,6 +99,8 @@ impl From<FieldStats> for NativeFieldStats {
             compression: f.compression,
             index_state: f.index_state.into(),
             nlist: f.nlist.map(|n| n as u32),
+            target_recall: f.recall_target.map(|t| t.recall),
+            tuned_at: f.recall_target.map(|t| t.tuned_at as f64),
         }
     }
 }

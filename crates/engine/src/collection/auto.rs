@@ -6,14 +6,17 @@
 //! - IVF-PQ regrowth: an index that chose its own `nlist` retrains once its lists hold twice
 //!   what about the square root of the records would (2 x nlist^2), with lists for twice the
 //!   records (see `ivf.rs`), so a collection filled in batches does not keep the few lists its
-//!   first batch gave it. A named field's IVF-PQ index retrains the same way for the field's
-//!   records.
+//!   first batch gave it.
+//!
+//! A named field's `auto` index and IVF-PQ regrowth work the same way on the field's records,
+//! by [`Collection::rebuild_field`] (one rebuild at a time, the unnamed vector's first).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use super::Collection;
-use crate::config::{AutoParams, IndexConfig};
+use super::fields::VectorField;
+use crate::config::{AutoParams, CollectionConfig, IndexConfig};
 use crate::error::Error;
 
 impl Collection {
@@ -48,11 +51,13 @@ impl Collection {
                 (index, "retraining the IVF-PQ index for the grown collection", true)
             }
             _ => {
-                // A named field's IVF-PQ index outgrown by the field's records.
-                let outgrown = st.fields.iter().find(|f| !f.rebuilding && f.regrowth_due());
-                if let Some(name) = outgrown.map(|f| f.name.clone()) {
-                    drop(st);
-                    self.regrow_field(name);
+                if st.fields.is_empty() {
+                    return;
+                }
+                let due = st.fields.iter().find_map(|f| field_rebuild_due(f, &self.config.read()));
+                drop(st);
+                if let Some(due) = due {
+                    self.rebuild_field_in_background(due);
                 }
                 return;
             }
@@ -84,24 +89,25 @@ impl Collection {
         });
     }
 
-    /// Retrains named field `name`'s IVF-PQ index for the field's grown records, in the
-    /// background, by [`Collection::rebuild_field`] (as the default field's regrowth).
-    fn regrow_field(&self, name: String) {
+    /// Runs a field rebuild that is `due` on a background thread (one rebuild at a time, as
+    /// the unnamed vector's), unless one of these failed before.
+    fn rebuild_field_in_background(&self, due: FieldRebuild) {
         if self.index_error.lock().is_some() {
             return;
         }
         self.in_background(background_rebuild, Collection::maybe_rebuild, "libravdb-rebuild", move |c| {
             let only = c.rebuild_lock.lock();
-            // A rebuild the user ran meanwhile may have changed the field, or dropped it.
-            let still = c.read_state().is_ok_and(|st| st.field(&name).is_some_and(|f| f.regrowth_due()));
-            let Ok((_, field)) = c.config().vector_field(&name).map(|(i, f)| (i, f.clone())) else { return };
-            if !still {
+            // A rebuild the user ran meanwhile may have done it, changed the field or dropped it.
+            let still = c.read_state().ok().and_then(|st| {
+                let f = st.field(&due.name)?;
+                field_rebuild_due(f, &c.config.read())
+            });
+            if still.as_ref().map(|d| (&d.target, d.regrowth)) != Some((&due.target, due.regrowth)) {
                 return;
             }
-            let outcome = c.rebuild_field_holding(only, &name, &field, true, &c.background);
-            match outcome {
+            match c.rebuild_field_holding(only, &due.name, &due.target, due.regrowth, &c.background) {
                 Ok(_) | Err(Error::Aborted | Error::Closed(_) | Error::NotFound(_)) => {}
-                Err(e) => *c.index_error.lock() = Some(format!("retraining field '{name}''s IVF-PQ index failed: {e}")),
+                Err(e) => *c.index_error.lock() = Some(format!("{} of field '{}' failed: {e}", due.what, due.name)),
             }
         });
     }
@@ -143,4 +149,34 @@ pub(super) fn background_rebuild(c: &Collection) -> &AtomicBool {
 /// The flag of a running background tune.
 pub(super) fn tuning(c: &Collection) -> &AtomicBool {
     &c.tuning
+}
+
+/// A named field's rebuild that is due: its `auto` index's promotion, or its IVF-PQ index's
+/// retraining for the field's grown records.
+pub(super) struct FieldRebuild {
+    name: String,
+    /// The field's configuration to rebuild to.
+    target: CollectionConfig,
+    regrowth: bool,
+    what: &'static str,
+}
+
+/// The rebuild field `f` (configured in `config`) is due for, if any.
+pub(super) fn field_rebuild_due(f: &VectorField, config: &CollectionConfig) -> Option<FieldRebuild> {
+    if f.rebuilding {
+        return None;
+    }
+    let (_, fc) = config.vector_field(&f.name).ok()?;
+    let (target, regrowth, what) = match fc.index {
+        IndexConfig::Auto(auto) if !auto.promoted => {
+            if f.live_count() < auto.flat_threshold {
+                return None;
+            }
+            let promoted = IndexConfig::Auto(AutoParams { promoted: true, ..auto });
+            (CollectionConfig { index: promoted, ..fc.clone() }, false, "promoting the auto index")
+        }
+        _ if f.regrowth_due() => (fc.clone(), true, "retraining the IVF-PQ index for the grown field"),
+        _ => return None,
+    };
+    Some(FieldRebuild { name: f.name.clone(), target, regrowth, what })
 }

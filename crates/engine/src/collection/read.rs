@@ -3,6 +3,7 @@
 use libravdb_core::{FlatIndex, Neighbor, VectorRows, distance::normalize};
 use rayon::prelude::*;
 
+use super::auto::field_rebuild_due;
 use super::meta::CacheStats;
 use super::params::{SearchParams, SignalScores};
 use super::route::{PlanKind, Planned, nearest_allowed};
@@ -142,6 +143,8 @@ pub struct FieldStats {
     pub index_state: &'static str,
     /// IVF-PQ's lists, once trained.
     pub nlist: Option<usize>,
+    /// As [`Stats::recall_target`], for this field.
+    pub recall_target: Option<crate::config::RecallTarget>,
 }
 
 impl Collection {
@@ -451,14 +454,17 @@ impl Collection {
                     quantization_error: codes.error(),
                     code_bytes: codes.bytes,
                     compression: codes.compression,
-                    // An outgrown IVF-PQ index is due to retrain (the background thread may
-                    // not have marked the field yet).
-                    index_state: if f.rebuilding || (f.regrowth_due() && index_error.is_none()) {
+                    // A rebuild that is due (an auto promotion, an IVF-PQ regrowth) is about to
+                    // run: the background thread may not have marked the field yet.
+                    index_state: if f.rebuilding
+                        || (index_error.is_none() && field_rebuild_due(f, &self.config.read()).is_some())
+                    {
                         "building"
                     } else {
                         "ready"
                     },
                     nlist: f.space.index.ivf().and_then(|ivf| ivf.index.as_ref()).map(|i| i.ivf.nlist()),
+                    recall_target: self.config.read().vector_field(&f.name).ok().and_then(|(_, c)| c.recall_target),
                 })
                 .collect(),
         })

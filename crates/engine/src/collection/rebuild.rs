@@ -301,7 +301,7 @@ impl Collection {
     /// [`Collection::rebuild_holding`].
     pub(super) fn rebuild_field_holding(
         &self,
-        _only: parking_lot::MutexGuard<'_, ()>,
+        only: parking_lot::MutexGuard<'_, ()>,
         name: &str,
         field: &CollectionConfig,
         regrowth: bool,
@@ -344,9 +344,14 @@ impl Collection {
         *self.config.write() = next_config;
         w.fields[i].rebuilt(&config, links_name);
         self.persist_switch(&mut w, &mut cleanup, old_links, rows)?;
+        // As after the unnamed vector's rebuild: an `auto` index rebuilt unpromoted may be due
+        // for promotion, a recall target for its tune on the new index.
         drop(w);
         drop(cleanup);
-        Ok(RebuildReport { index: self.read_state()?.fields[i].space.index.kind(), rows })
+        drop(only);
+        self.maybe_rebuild();
+        self.maybe_retune();
+        Ok(RebuildReport { index: self.read_state()?.field(name).map_or("flat", |f| f.space.index.kind()), rows })
     }
 
     /// Progress of the running (or last) rebuild: rows added to the new index, and rows in

@@ -24,6 +24,7 @@ use rayon::prelude::*;
 
 use super::Collection;
 use super::read::prepare_vectors;
+use super::space::VectorSpace;
 use super::state::SpaceOf;
 use crate::cancel::Cancel;
 use crate::config::RecallTarget;
@@ -238,10 +239,14 @@ impl Collection {
             }
             SpaceOf::Field(name) => {
                 let f = st.present_field_mut(name)?;
+                let live = f.live_count();
                 if f.space.index.set_default_breadth(setting) {
                     let mut config = self.config.write();
                     if let Some((_, fc)) = config.vectors.iter_mut().find(|(n, _)| n == name) {
                         fc.index = fc.index.with_default_breadth(setting);
+                        if let Some(t) = &mut fc.recall_target {
+                            t.tuned_at = live.max(1);
+                        }
                     }
                 }
             }
@@ -272,28 +277,43 @@ impl Collection {
     /// breadth to tune, and the collection has not been tuned since it last changed index or
     /// has doubled since.
     pub(super) fn maybe_retune(&self) {
-        let Some(target) = self.config.read().recall_target else { return };
         if self.options.read_only {
             return;
         }
-        let due = match self.read_state() {
-            Ok(st) => {
-                let live = st.ids.live_count();
-                !st.rebuilding
-                    && st.space.index.active().breadth_knob().is_some()
-                    && live >= MIN_AUTO_TUNE
-                    && (target.tuned_at == 0 || live >= 2 * target.tuned_at)
-            }
-            Err(_) => false,
+        // The first space whose recall target is due: the unnamed vector's, then each field's.
+        let due = {
+            let config = self.config.read();
+            let Ok(st) = self.read_state() else { return };
+            let due = |target: Option<RecallTarget>, space: &VectorSpace, rebuilding: bool, live: usize| {
+                target.filter(|t| {
+                    !rebuilding
+                        && space.index.active().breadth_knob().is_some()
+                        && live >= MIN_AUTO_TUNE
+                        && (t.tuned_at == 0 || live >= 2 * t.tuned_at)
+                })
+            };
+            let default = due(config.recall_target, &st.space, st.rebuilding, st.ids.live_count()).map(|t| (None, t));
+            default.or_else(|| {
+                st.fields.iter().find_map(|f| {
+                    let (_, fc) = config.vector_field(&f.name).ok()?;
+                    due(fc.recall_target, &f.space, f.rebuilding, f.live_count()).map(|t| (Some(f.name.clone()), t))
+                })
+            })
         };
-        if due {
-            self.in_background(super::auto::tuning, Collection::maybe_retune, "libravdb-tune", move |c| {
-                match c.tune(target.recall, 10, 200, None, &c.background) {
-                    Ok(_) | Err(Error::Aborted | Error::Closed(_) | Error::NotFound(_)) => {}
-                    Err(e) => *c.index_error.lock() = Some(format!("tuning for targetRecall failed: {e}")),
+        let Some((field, target)) = due else { return };
+        self.in_background(super::auto::tuning, Collection::maybe_retune, "libravdb-tune", move |c| {
+            let tuned = match field.as_deref() {
+                None => c.tune(target.recall, 10, 200, None, &c.background),
+                Some(name) => c.tune_field(name, target.recall, 10, 200, None, &c.background),
+            };
+            match tuned {
+                Ok(_) | Err(Error::Aborted | Error::Closed(_) | Error::NotFound(_)) => {}
+                Err(e) => {
+                    let of = field.map_or(String::new(), |name| format!(" of field '{name}'"));
+                    *c.index_error.lock() = Some(format!("tuning{of} for targetRecall failed: {e}"));
                 }
-            });
-        }
+            }
+        });
     }
 
     /// Forgets the sample of queries this collection has been asked (after the queries
@@ -317,22 +337,31 @@ impl Collection {
         prepare_vectors(queries, dim, metric)
     }
 
-    /// `f` of each query `0..n`, in parallel on the worker pool, each under its own hold of
-    /// the state's read lock (writes wait for one query at most); stops when `cancel` fires.
+    /// `f` of each query `0..n`, in parallel on the worker pool, a few queries per worker at a
+    /// time under one hold of the state's read lock (writes wait for one such round at most);
+    /// stops when `cancel` fires. The lock is taken here, never in a pool task: a task waiting
+    /// for it would hold a worker that a rebuild, holding the write lock, waits for.
     fn per_query<T: Send>(
         &self,
         n: usize,
         cancel: &Cancel,
         f: impl Fn(&super::State, usize) -> Result<T> + Sync,
     ) -> Result<Vec<T>> {
-        pool().install(|| {
-            (0..n)
-                .into_par_iter()
-                .map(|i| {
-                    cancel.check()?;
-                    f(&*self.read_state()?, i)
-                })
-                .collect()
-        })
+        let round = pool().current_num_threads() * 4;
+        let mut out = Vec::with_capacity(n);
+        for start in (0..n).step_by(round) {
+            let st = self.read_state()?;
+            let done: Vec<T> = pool().install(|| {
+                (start..(start + round).min(n))
+                    .into_par_iter()
+                    .map(|i| {
+                        cancel.check()?;
+                        f(&st, i)
+                    })
+                    .collect::<Result<_>>()
+            })?;
+            out.extend(done);
+        }
+        Ok(out)
     }
 }

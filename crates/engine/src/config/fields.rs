@@ -3,7 +3,7 @@
 
 use libravdb_core::Metric;
 
-use super::{CollectionConfig, IndexConfig};
+use super::{CollectionConfig, IndexConfig, RecallTarget};
 use crate::error::{Error, Result};
 
 impl CollectionConfig {
@@ -42,11 +42,11 @@ impl CollectionConfig {
         if fields.is_empty() {
             return Err(Error::invalid("vectors must name at least one vector field"));
         }
-        for (i, (name, config)) in fields.iter().enumerate() {
+        for (i, (name, _)) in fields.iter().enumerate() {
             if fields[..i].iter().any(|(n, _)| n == name) {
                 return Err(Error::invalid(format!("vector field '{name}' is named twice")));
             }
-            check_vector_field(name, config)?;
+            check_field_name(name)?;
         }
         Ok(Self {
             dimension: 0,
@@ -69,7 +69,7 @@ impl CollectionConfig {
                 "vector field '{name}' exists; drop it first to give it other settings"
             )));
         }
-        check_vector_field(name, &field)?;
+        check_field_name(name)?;
         let mut next = self.clone();
         next.vectors.push((name.to_owned(), field));
         Ok(next)
@@ -79,8 +79,11 @@ impl CollectionConfig {
     /// `field` (its dimension and metric stay): what `rebuild({ using })` switches to.
     pub fn with_vector_field_rebuilt(&self, name: &str, field: &CollectionConfig) -> Result<Self> {
         let (i, current) = self.vector_field(name)?;
-        let next = CollectionConfig { index: field.index, quantization: field.quantization, ..current.clone() };
-        check_vector_field(name, &CollectionConfig { recall_target: field.recall_target, ..next.clone() })?;
+        // `field`'s recall target (see `rebuild_target`: the current one unless a new index is
+        // named), tuned for afresh on the new index.
+        let recall_target = field.recall_target.map(|t| RecallTarget { tuned_at: 0, ..t });
+        let next =
+            CollectionConfig { index: field.index, quantization: field.quantization, recall_target, ..current.clone() };
         next.check_index_and_quantization()?;
         let mut out = self.clone();
         out.vectors[i].1 = next;
@@ -102,26 +105,16 @@ impl CollectionConfig {
     }
 }
 
-/// Checks a named vector field: its name, 1-64 characters of `[A-Za-z0-9_-]` (it names a
-/// directory), and an index and quantization named fields support.
-fn check_vector_field(name: &str, config: &CollectionConfig) -> Result<()> {
+/// Checks a named vector field's name: 1-64 characters of `[A-Za-z0-9_-]` (it names a
+/// directory). A field takes every index, quantization and recall target the unnamed vector
+/// takes.
+fn check_field_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if !ok {
         return Err(Error::invalid(format!(
             "vector field names must be 1-64 characters of letters, digits, '_' and '-', got '{name}'"
-        )));
-    }
-    // A quantizer and an IVF-PQ index train on the field's rows (and IVF-PQ retrains as the
-    // field grows); `auto`'s promotion and a recall target's tuning run on the default field
-    // only so far.
-    if config.recall_target.is_some() || matches!(config.index, IndexConfig::Auto(_)) {
-        return Err(Error::invalid(format!(
-            "vectors.{name}: named vector fields support index 'flat', 'hnsw' and 'ivfpq' (with or without \
-             quantization), without targetRecall, so far (got index '{}'{})",
-            config.index.kind(),
-            if config.recall_target.is_some() { " with targetRecall" } else { "" }
         )));
     }
     Ok(())

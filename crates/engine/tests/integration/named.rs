@@ -264,12 +264,9 @@ fn named_field_errors_are_typed_and_change_nothing() {
     // Rebuild and tune act on the unnamed vector, which this collection does not have.
     let rebuilt = c.rebuild(libravdb_engine::IndexConfig::Flat, None, &cancel);
     assert_eq!(code(rebuilt.unwrap_err()), ErrorCode::InvalidArgument);
-    // `auto` fields (promoted by the collection's background rebuild) and recall targets are
-    // refused at creation.
-    let auto = CollectionConfig::from_api_json(8, None, Some(r#"{"type":"auto"}"#), None).unwrap();
-    assert!(CollectionConfig::named(vec![("x".into(), auto)]).is_err());
-    let target = CollectionConfig::from_api_json(8, None, Some(r#"{"type":"hnsw","targetRecall":0.9}"#), None).unwrap();
-    assert!(CollectionConfig::named(vec![("x".into(), target)]).is_err());
+    // A field name that cannot name a directory is refused at creation.
+    let flat = CollectionConfig::from_api_json(8, None, None, None).unwrap();
+    assert!(CollectionConfig::named(vec![("a/b".into(), flat)]).is_err());
 }
 
 #[test]

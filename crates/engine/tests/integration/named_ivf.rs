@@ -1,6 +1,7 @@
 //! IVF-PQ on a named vector field: exact until the field's own records are enough to train,
 //! trained on them (not on the collection's record count), retrained in the background with
-//! more lists as the field grows, and kept across a reopen.
+//! more lists as the field grows, and kept across a reopen; an `auto` field promoted and a
+//! field with a recall target tuned, each on its own records.
 
 use libravdb_engine::{
     BatchOptions, Cancel, Collection, CollectionConfig, Database, DbOptions, IndexSpec, NamedVectors, SearchParams,
@@ -16,16 +17,18 @@ fn has_body(i: usize) -> bool {
     i % 4 != 3
 }
 
-/// Records `r<from>..` with `tag` on all and `body` (row `i` of `v`) on three of four.
+/// Records `r<i>` with `body` (row `i` of `v`) on three of four, and `tag` on all.
 fn put(c: &Collection, v: &[f32], rows: std::ops::Range<usize>) {
     let n = rows.len();
     let ids: Vec<String> = rows.clone().map(|i| format!("r{i}")).collect();
     let present: Vec<bool> = rows.clone().map(has_body).collect();
+    // `tag`: the first two components, on every record.
+    let tags: Vec<f32> = rows.clone().flat_map(|i| v[i * DIM..i * DIM + 2].to_vec()).collect();
     let body: Vec<f32> =
         rows.clone().filter(|&i| has_body(i)).flat_map(|i| v[i * DIM..(i + 1) * DIM].to_vec()).collect();
     let named = vec![
         NamedVectors { field: "body".into(), dim: DIM, present, vectors: body.into() },
-        NamedVectors { field: "tag".into(), dim: 2, present: vec![true; n], vectors: vec![1.0; 2 * n].into() },
+        NamedVectors { field: "tag".into(), dim: 2, present: vec![true; n], vectors: tags.into() },
     ];
     let r = c.put_batch_named(ids, &[], vec![None; n], named, false, BatchOptions::default(), &Cancel::new()).unwrap();
     assert!(r.applied && r.failed == 0, "{r:?}");
@@ -117,4 +120,62 @@ fn an_ivfpq_field_trains_on_its_records_regrows_and_reopens() {
         .collect();
     assert_eq!(before, after);
     assert!(c.verify().unwrap().damaged.is_empty());
+}
+
+/// Waits (without a deadline a loaded machine could miss) for `cond`, failing after minutes.
+fn wait_for(c: &Collection, what: &str, cond: impl Fn(&Collection) -> bool) {
+    let mut waited = 0;
+    while !cond(c) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        waited += 1;
+        assert!(waited < 30_000, "{what} never happened");
+    }
+}
+
+#[test]
+fn a_field_promotes_its_auto_index_and_tunes_itself_for_its_recall_target() {
+    let v = clustered_vectors(31, 6000, DIM, 40);
+    let queries = clustered_vectors(32, 50, DIM, 40);
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(Some(dir.path()), DbOptions::default()).unwrap();
+    let auto = r#"{"type":"auto","flatThreshold":2000,"promoteTo":"hnsw"}"#;
+    let target = r#"{"type":"hnsw","efSearch":400,"targetRecall":0.9}"#;
+    let config = CollectionConfig::named(vec![
+        ("body".into(), CollectionConfig::from_api_json(DIM as i64, Some("l2"), Some(auto), None).unwrap()),
+        ("tag".into(), CollectionConfig::from_api_json(2, Some("l2"), Some(target), None).unwrap()),
+    ])
+    .unwrap();
+    let c = db.create_collection("c", config).unwrap();
+    let field = |c: &Collection, name: &str| c.stats().unwrap().fields.into_iter().find(|f| f.name == name).unwrap();
+
+    // 1,500 records have `body` (of 2,000): flat, exact, and no tune of `tag` yet below 1,000.
+    put(&c, &v, 0..2000);
+    assert_eq!((field(&c, "body").index, field(&c, "body").count), ("flat", 1500));
+    assert_eq!(recall(&c, &v, 2000, &queries, SearchParams::nearest(10)), 1.0);
+
+    // 3,000 have it: promoted in the background (the field's count, not the records').
+    put(&c, &v, 2000..4000);
+    wait_for(&c, "the promotion of body's auto index", |c| field(c, "body").index_state == "ready");
+    let body = field(&c, "body");
+    assert_eq!((body.index, body.count), ("hnsw", 3000));
+    assert_eq!(c.stats().unwrap().index_error, None);
+    let promoted = recall(&c, &v, 4000, &queries, SearchParams::nearest(10));
+    assert!(promoted >= 0.95, "recall@10 after the promotion {promoted}");
+
+    // `tag` (every record) tuned itself for 0.9 down from efSearch 400.
+    wait_for(&c, "the tune of tag for its recall target", |c| {
+        field(c, "tag").recall_target.is_some_and(|t| t.tuned_at > 0)
+    });
+    let tuned = field(&c, "tag").recall_target.unwrap();
+    assert!(tuned.recall == 0.9 && tuned.tuned_at >= 1000, "{tuned:?}");
+    let ef = c.explain_field("tag", None, SearchParams::nearest(10)).unwrap().ef;
+    assert!(ef.is_some_and(|ef| ef < 400), "efSearch after the tune: {ef:?}");
+
+    // Both survive a reopen: promoted, tuned.
+    drop(c);
+    db.close().unwrap();
+    let db = Database::open(Some(dir.path()), DbOptions::default()).unwrap();
+    let c = db.collection("c").unwrap();
+    assert_eq!(field(&c, "body").index, "hnsw");
+    assert_eq!(field(&c, "tag").recall_target.map(|t| t.tuned_at), Some(tuned.tuned_at));
 }
