@@ -41,16 +41,14 @@ impl Collection {
         let live = st.ids.live_count();
         let (target, what, regrowth) = match index {
             _ if st.rebuilding => return,
-            IndexConfig::Auto(auto) if !auto.promoted => {
-                if live < auto.flat_threshold {
-                    return;
-                }
+            IndexConfig::Auto(auto) if !auto.promoted && live >= auto.flat_threshold => {
                 (IndexConfig::Auto(AutoParams { promoted: true, ..auto }), "promoting the auto index", false)
             }
             _ if st.space.index.ivf().is_some_and(|ivf| ivf.outgrown(live)) => {
                 (index, "retraining the IVF-PQ index for the grown collection", true)
             }
             _ => {
+                // Nothing due for the unnamed vector: a named field's rebuild may be.
                 if st.fields.is_empty() {
                     return;
                 }
