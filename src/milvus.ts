@@ -22,6 +22,7 @@ import type { MilvusClient, RowData } from '@zilliz/milvus2-sdk-node'
 import type { Collection } from './collection'
 import { readyBatches } from './changes'
 import type { Change } from './records'
+import type { VectorFieldStats } from './stats'
 import { InvalidArgumentError, LibraVDBError, SchemaError } from './errors'
 
 /** A Milvus status as the client returns it. */
@@ -117,9 +118,10 @@ interface Layout {
   fields: readonly string[]
 }
 
-/** The layout of `collection`, its field names checked as Milvus column names. */
-function layoutOf(collection: Collection): Layout {
-  const fields = collection.stats().fields.map((f) => f.name)
+/** The layout of `collection` (its named fields: `named`), their names checked as Milvus
+ * column names. */
+function layoutOf(collection: Collection, named: readonly VectorFieldStats[]): Layout {
+  const fields = named.map((f) => f.name)
   for (const f of fields) {
     if (!MILVUS_NAME.test(f) || RESERVED.has(f)) {
       throw new InvalidArgumentError(
@@ -171,9 +173,10 @@ export async function copyToMilvus(collection: Collection, client: MilvusClient,
   if (opts.since !== undefined && !(Number.isSafeInteger(opts.since) && opts.since >= 0)) {
     throw new InvalidArgumentError(`copyToMilvus since must be a sequence number (an integer >= 0), got ${opts.since}`)
   }
-  const layout = layoutOf(collection)
+  const named = collection.stats().fields
+  const layout = layoutOf(collection, named)
   const done = { collectionName: name, records: 0, seq: opts.since ?? 0, upserts: 0, deletes: 0 }
-  if (opts.since === undefined) Object.assign(done, await snapshot(collection, client, name, layout, batchSize, opts))
+  if (opts.since === undefined) Object.assign(done, await snapshot(collection, client, name, layout, named, batchSize, opts))
   if (opts.follow || opts.since !== undefined) Object.assign(done, await follow(collection, client, name, done.seq, batchSize, opts))
   return { ...done, durationMs: performance.now() - t0 }
 }
@@ -184,13 +187,13 @@ async function snapshot(
   client: MilvusClient,
   name: string,
   layout: Layout,
+  named: readonly VectorFieldStats[],
   batchSize: number,
   opts: CopyToMilvusOptions,
 ): Promise<{ records: number; seq: number }> {
   if (String((await client.hasCollection({ collection_name: name })).value) === 'true') {
     throw LibraVDBError.from('ERR_ALREADY_EXISTS', `Milvus already has a collection '${name}'; choose another collectionName`)
   }
-  const named = collection.stats().fields
   check(
     await client.createCollection({
       collection_name: name,
@@ -362,7 +365,7 @@ export async function compareWithMilvus(
   const name = opts.collectionName ?? collection.name
   const k = opts.k ?? 10
   const { using } = opts
-  const layout = layoutOf(collection)
+  const layout = layoutOf(collection, collection.stats().fields)
   if (using === undefined ? layout.dimension === 0 : !layout.fields.includes(using)) {
     const fields = layout.fields.join(', ')
     throw new InvalidArgumentError(

@@ -16,6 +16,7 @@ use std::sync::{Arc, Weak};
 
 use super::Collection;
 use super::fields::VectorField;
+use super::space::VectorSpace;
 use crate::config::{AutoParams, CollectionConfig, IndexConfig};
 use crate::error::Error;
 
@@ -39,26 +40,23 @@ impl Collection {
         let index = self.config.read().index;
         let Ok(st) = self.read_state() else { return };
         let live = st.ids.live_count();
-        let (target, what, regrowth) = match index {
-            _ if st.rebuilding => return,
-            IndexConfig::Auto(auto) if !auto.promoted && live >= auto.flat_threshold => {
-                (IndexConfig::Auto(AutoParams { promoted: true, ..auto }), "promoting the auto index", false)
-            }
-            _ if st.space.index.ivf().is_some_and(|ivf| ivf.outgrown(live)) => {
-                (index, "retraining the IVF-PQ index for the grown collection", true)
-            }
-            _ => {
-                // Nothing due for the unnamed vector: a named field's rebuild may be.
-                if st.fields.is_empty() {
-                    return;
-                }
-                let due = st.fields.iter().find_map(|f| field_rebuild_due(f, &self.config.read()));
-                drop(st);
-                if let Some(due) = due {
-                    self.rebuild_field_in_background(due);
-                }
+        if st.rebuilding {
+            return;
+        }
+        let Some((target, regrowth, what)) = rebuild_due(index, &st.space, live) else {
+            // Nothing due for the unnamed vector: a named field's rebuild may be.
+            if st.fields.is_empty() {
                 return;
             }
+            let due = {
+                let config = self.config.read();
+                st.fields.iter().find_map(|f| field_rebuild_due(f, &config))
+            };
+            drop(st);
+            if let Some(due) = due {
+                self.rebuild_field_in_background(due);
+            }
+            return;
         };
         drop(st);
         if self.index_error.lock().is_some() {
@@ -165,16 +163,20 @@ pub(super) fn field_rebuild_due(f: &VectorField, config: &CollectionConfig) -> O
         return None;
     }
     let (_, fc) = config.vector_field(&f.name).ok()?;
-    let (target, regrowth, what) = match fc.index {
-        IndexConfig::Auto(auto) if !auto.promoted => {
-            if f.live_count() < auto.flat_threshold {
-                return None;
-            }
-            let promoted = IndexConfig::Auto(AutoParams { promoted: true, ..auto });
-            (CollectionConfig { index: promoted, ..fc.clone() }, false, "promoting the auto index")
+    let (index, regrowth, what) = rebuild_due(fc.index, &f.space, f.live_count())?;
+    Some(FieldRebuild { name: f.name.clone(), target: CollectionConfig { index, ..fc.clone() }, regrowth, what })
+}
+
+/// The rebuild a vector space (configured with `index`, holding `live` records) is due for:
+/// the index to build, whether it is an IVF-PQ regrowth, and what it is (for errors).
+fn rebuild_due(index: IndexConfig, space: &VectorSpace, live: usize) -> Option<(IndexConfig, bool, &'static str)> {
+    match index {
+        IndexConfig::Auto(auto) if !auto.promoted && live >= auto.flat_threshold => {
+            Some((IndexConfig::Auto(AutoParams { promoted: true, ..auto }), false, "promoting the auto index"))
         }
-        _ if f.regrowth_due() => (fc.clone(), true, "retraining the IVF-PQ index for the grown field"),
-        _ => return None,
-    };
-    Some(FieldRebuild { name: f.name.clone(), target, regrowth, what })
+        _ if space.index.ivf().is_some_and(|ivf| ivf.outgrown(live)) => {
+            Some((index, true, "retraining the IVF-PQ index for the grown records"))
+        }
+        _ => None,
+    }
 }

@@ -267,12 +267,6 @@ impl VectorField {
             .knn_walk(query, k, breadth, self.metric, self.rows(), Walk::Through, &|row| self.owner(row).is_some())
     }
 
-    /// Whether the field's IVF-PQ index has outgrown its lists and should retrain for the
-    /// field's records (see `auto.rs`).
-    pub fn regrowth_due(&self) -> bool {
-        self.space.index.ivf().is_some_and(|ivf| ivf.outgrown(self.live_count()))
-    }
-
     /// Repairs the index around gone rows; returns how many lists it rewrote.
     pub(super) fn repair(&self) -> usize {
         self.space.repair(&|row| self.owner(row).is_none())

@@ -437,36 +437,39 @@ impl Collection {
             metadata_cache: st.metadata.cache_stats(),
             mmap,
             vectors_in_memory: !st.space.vectors.is_mapped(),
-            fields: st
-                .fields
-                .iter()
-                .map(|f| (f, f.space.codes()))
-                .map(|(f, codes)| FieldStats {
-                    name: f.name.clone(),
-                    dimension: f.space.vectors.dim(),
-                    metric: f.metric.as_str(),
-                    index: f.space.index.kind(),
-                    count: f.live_count(),
-                    rows: f.rows(),
-                    vector_bytes: f.rows() * f.space.vectors.dim() * 4,
-                    index_bytes: f.space.index.active().bytes(),
-                    quantization: codes.status(),
-                    quantization_error: codes.error(),
-                    code_bytes: codes.bytes,
-                    compression: codes.compression,
-                    // A rebuild that is due (an auto promotion, an IVF-PQ regrowth) is about to
-                    // run: the background thread may not have marked the field yet.
-                    index_state: if f.rebuilding
-                        || (index_error.is_none() && field_rebuild_due(f, &self.config.read()).is_some())
-                    {
-                        "building"
-                    } else {
-                        "ready"
-                    },
-                    nlist: f.space.index.ivf().and_then(|ivf| ivf.index.as_ref()).map(|i| i.ivf.nlist()),
-                    recall_target: self.config.read().vector_field(&f.name).ok().and_then(|(_, c)| c.recall_target),
-                })
-                .collect(),
+            fields: {
+                // One hold of the configuration for every field's entry.
+                let config = self.config.read();
+                st.fields
+                    .iter()
+                    .map(|f| (f, f.space.codes()))
+                    .map(|(f, codes)| FieldStats {
+                        name: f.name.clone(),
+                        dimension: f.space.vectors.dim(),
+                        metric: f.metric.as_str(),
+                        index: f.space.index.kind(),
+                        count: f.live_count(),
+                        rows: f.rows(),
+                        vector_bytes: f.rows() * f.space.vectors.dim() * 4,
+                        index_bytes: f.space.index.active().bytes(),
+                        quantization: codes.status(),
+                        quantization_error: codes.error(),
+                        code_bytes: codes.bytes,
+                        compression: codes.compression,
+                        // A rebuild that is due (an auto promotion, an IVF-PQ regrowth) is about to
+                        // run: the background thread may not have marked the field yet.
+                        index_state: if f.rebuilding
+                            || (index_error.is_none() && field_rebuild_due(f, &config).is_some())
+                        {
+                            "building"
+                        } else {
+                            "ready"
+                        },
+                        nlist: f.space.index.ivf().and_then(|ivf| ivf.index.as_ref()).map(|i| i.ivf.nlist()),
+                        recall_target: config.vector_field(&f.name).ok().and_then(|(_, c)| c.recall_target),
+                    })
+                    .collect()
+            },
         })
     }
 }
