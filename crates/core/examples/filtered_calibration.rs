@@ -1,21 +1,22 @@
 //! Measures what the filter planner must choose between, on one thread: for each selectivity,
 //! scoring the matching rows exactly, and an HNSW walk that returns only matches at the
-//! smallest beam reaching recall@10 >= 0.95; beside the unfiltered walk at recall 0.95.
-//! The planner's cost model (`HnswIndex::filtered_route`) is calibrated against this.
+//! smallest beam reaching the target recall@10 (0.95 unless `--target=R`); beside the
+//! unfiltered walk at that recall. The planner's cost model (`HnswIndex::filtered_route`) is
+//! calibrated against this.
 //!
-//!   cargo run --release -p libravdb-core --example filtered_calibration -- [n] [dim]
-//!   cargo run --release -p libravdb-core --example filtered_calibration -- base.fvecs query.fvecs
+//!   cargo run --release -p libravdb-core --example filtered_calibration -- [n] [dim] [--target=R]
+//!   cargo run --release -p libravdb-core --example filtered_calibration -- base.fvecs query.fvecs [--cosine] [--target=R]
 //!
 //! Data: `n` unit vectors (cosine) around 200 random directions, queries drawn the same way
-//! (or the fvecs files, L2); a row matches a filter of selectivity s when a hash of its row
-//! falls below s.
+//! (or the fvecs files, L2 unless `--cosine`); a row matches a filter of selectivity s when a
+//! hash of its row falls below s.
 
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use libravdb_core::index::{FilteredRoute, VectorIndex, Walk};
+use libravdb_core::index::{FilteredRoute, VectorIndex};
 use libravdb_core::vectors::DenseVectors;
 use libravdb_core::{FlatIndex, HnswIndex, HnswParams, Metric, VecLinks, VectorRows};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
@@ -77,9 +78,14 @@ fn recall(got: &[Vec<u32>], truth: &[Vec<u32>]) -> f64 {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (flags, args): (Vec<String>, Vec<String>) = std::env::args().skip(1).partition(|a| a.starts_with("--"));
+    let target: f64 = flags
+        .iter()
+        .find_map(|f| f.strip_prefix("--target="))
+        .map_or(0.95, |t| t.parse().expect("--target=R takes a recall"));
+    let file_metric = if flags.iter().any(|f| f == "--cosine") { Metric::Cosine } else { Metric::L2 };
     let (base, queries, metric) = if args.first().is_some_and(|a| a.ends_with(".fvecs")) {
-        (common::read_fvecs(&args[0]), common::read_fvecs(&args[1]), Metric::L2)
+        (common::read_fvecs(&args[0]), common::read_fvecs(&args[1]), file_metric)
     } else {
         let n = args.first().map_or(100_000, |a| a.parse().expect("n is an integer"));
         let dim = args.get(1).map_or(384, |a| a.parse().expect("dim is an integer"));
@@ -108,20 +114,20 @@ fn main() {
     let mut unfiltered = None;
     for &ef in &efs {
         let (p50, got) = run(nq, |i| hnsw.search(&base, q(i), K, ef, |_| true).iter().map(|x| x.row).collect());
-        if recall(&got, &truth_all) >= 0.95 {
+        if recall(&got, &truth_all) >= target {
             unfiltered = Some((ef, p50));
             break;
         }
     }
-    let (ef0, p50_0) = unfiltered.expect("recall 0.95 reached unfiltered");
+    let (ef0, p50_0) = unfiltered.expect("target recall reached unfiltered");
     let reads0 = rows_read(&base, nq, |v, i| {
         hnsw.search(v, q(i), K, ef0, |_| true);
     });
     println!("unfiltered: ef {ef0}, p50 {p50_0:.3} ms, {reads0:.0} rows read per query\n");
     println!(
-        "selectivity | matches | exact p50 ms | graph ef@0.95 | graph p50 ms | graph rows read | at ef {ef0}: p50 ms, rows, recall | best / unfiltered | planner chooses | two-hop@0.95"
+        "selectivity | matches | exact p50 ms | graph ef@{target} | graph p50 ms | graph rows read | at ef {ef0}: p50 ms, rows, recall | best / unfiltered | planner chooses"
     );
-    for s in [0.01, 0.02, 0.03, 0.04, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8] {
+    for s in [0.01, 0.02, 0.03, 0.04, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8] {
         let allowed: Vec<u32> = (0..n as u32).filter(|&r| matches(r, s)).collect();
         let (exact_p50, truth) =
             run(nq, |i| flat.search_rows_batch(&base, &allowed, q(i), K).remove(0).iter().map(|x| x.row).collect());
@@ -129,27 +135,8 @@ fn main() {
         for &ef in &efs {
             let (p50, got) =
                 run(nq, |i| hnsw.search(&base, q(i), K, ef, |r| matches(r, s)).iter().map(|x| x.row).collect());
-            if recall(&got, &truth) >= 0.95 {
+            if recall(&got, &truth) >= target {
                 graph = Some((ef, p50));
-                break;
-            }
-        }
-        let two_hop = |v: &Counting, i: usize, ef: usize| {
-            hnsw.search_walk(&hnsw.vector_scorer(v, q(i)), K, ef, Walk::Matches, |r| matches(r, s))
-                .iter()
-                .map(|x| x.row)
-                .collect::<Vec<u32>>()
-        };
-        let counting = Counting(&base, AtomicUsize::new(0));
-        let mut hop = Vec::new();
-        for &ef in &efs {
-            let (p50, got) = run(nq, |i| two_hop(&counting, i, ef));
-            let r = recall(&got, &truth);
-            hop.push(format!("{ef}: {p50:.3} ms {r:.3}"));
-            if r >= 0.95 {
-                counting.1.store(0, Ordering::Relaxed);
-                (0..nq).for_each(|i| drop(two_hop(&counting, i, ef)));
-                hop.push(format!("{:.0} rows", counting.1.load(Ordering::Relaxed) as f64 / nq as f64));
                 break;
             }
         }
@@ -159,7 +146,7 @@ fn main() {
             hnsw.search(v, q(i), K, ef0, |r| matches(r, s));
         });
         let at0 = format!("{p50_at0:.3}, {reads_at0:.0}, {:.3}", recall(&got0, &truth));
-        let route = match VectorIndex::<DenseVectors>::filtered_route(&hnsw, K, ef0, allowed.len(), n, dim * 4) {
+        let route = match VectorIndex::<DenseVectors>::filtered_route(&hnsw, K, ef0, allowed.len(), n) {
             FilteredRoute::Exact { .. } => "exact".to_string(),
             FilteredRoute::Search { breadth, .. } => format!("graph ef {breadth}"),
         };
@@ -171,10 +158,9 @@ fn main() {
         });
         let best = exact_p50.min(if gp50.is_nan() { f64::INFINITY } else { gp50 });
         println!(
-            "{s:>11} | {:>7} | {exact_p50:>12.3} | {gef:>13} | {gp50:>12.3} | {reads:>15.0} | {at0:>24} | {:>17.2} | {route} | {}",
+            "{s:>11} | {:>7} | {exact_p50:>12.3} | {gef:>13} | {gp50:>12.3} | {reads:>15.0} | {at0:>24} | {:>17.2} | {route}",
             allowed.len(),
             best / p50_0,
-            hop.join(", ")
         );
     }
 }

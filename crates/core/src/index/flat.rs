@@ -203,14 +203,7 @@ impl<V: VectorRows + ?Sized> VectorIndex<V> for FlatIndex {
         0
     }
 
-    fn filtered_route(
-        &self,
-        _k: usize,
-        _breadth: usize,
-        _matches: usize,
-        _live: usize,
-        _row_bytes: usize,
-    ) -> FilteredRoute {
+    fn filtered_route(&self, _k: usize, _breadth: usize, _matches: usize, _live: usize) -> FilteredRoute {
         FilteredRoute::Exact { reason: "exact index: distances to the matching records only".into() }
     }
 

@@ -454,14 +454,7 @@ impl<V: VectorRows + ?Sized> VectorIndex<V> for IvfPqIndex {
         self.ivf.bytes()
     }
 
-    fn filtered_route(
-        &self,
-        _k: usize,
-        breadth: usize,
-        matches: usize,
-        live: usize,
-        _row_bytes: usize,
-    ) -> FilteredRoute {
+    fn filtered_route(&self, _k: usize, breadth: usize, matches: usize, live: usize) -> FilteredRoute {
         let selectivity = selectivity(matches, live);
         let nlist = self.ivf.nlist();
         // Lists hold matches in proportion: probe 1/selectivity more (at most 8x) so the
@@ -478,7 +471,6 @@ impl<V: VectorRows + ?Sized> VectorIndex<V> for IvfPqIndex {
         } else {
             FilteredRoute::Search {
                 breadth: nprobe,
-                walk: Walk::Through,
                 reason: format!("selectivity {selectivity:.3}: probing {nprobe} lists, returning only matches"),
             }
         }

@@ -55,10 +55,6 @@ pub enum Walk {
     /// cannot return.
     #[default]
     Through,
-    /// Only through accepted rows, past rejected ones by their links (two hops, ACORN-1): a
-    /// rejected row costs a link-list read, not a vector read; loses its way when matches are
-    /// too sparse for two hops to connect them.
-    Matches,
     /// Through every row but this one, which is neither returned nor scored to route on: the
     /// graph as if the row were not in it. `tune()` makes a stored vector a query this way:
     /// a query that is not in the graph cannot reach its own node, whose links are exactly
@@ -71,8 +67,8 @@ pub enum Walk {
 pub enum FilteredRoute {
     /// Score the matching rows directly: exact, and cheaper than searching here.
     Exact { reason: String },
-    /// Search the index at `breadth`, walking as `walk` says, returning only matches.
-    Search { breadth: usize, walk: Walk, reason: String },
+    /// Search the index at `breadth`, returning only matches.
+    Search { breadth: usize, reason: String },
 }
 
 /// What every index does. `V` is the table of full-precision vectors the index was built
@@ -140,9 +136,8 @@ pub trait VectorIndex<V: VectorRows + ?Sized>: Send + Sync {
     fn bytes(&self) -> usize;
 
     /// The cost model of the filter planner: how to find `k` of `matches` rows (of `live`)
-    /// when an unfiltered search would run at `breadth`, scoring a row reading `row_bytes`
-    /// (full precision or a quantized code).
-    fn filtered_route(&self, k: usize, breadth: usize, matches: usize, live: usize, row_bytes: usize) -> FilteredRoute;
+    /// when an unfiltered search would run at `breadth`.
+    fn filtered_route(&self, k: usize, breadth: usize, matches: usize, live: usize) -> FilteredRoute;
 
     /// Breadth of a search whose filter is evaluated record by record (its matches cannot be
     /// counted first); None when the index scans every row anyway.

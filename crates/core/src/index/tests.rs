@@ -146,9 +146,9 @@ fn scored_search_ranks_like_full_precision_and_the_planner_routes_by_selectivity
         let live = v.rows();
         let breadth = index.breadth(None, K);
         // A handful of matches: scoring them directly is exact and cheapest.
-        assert!(matches!(index.filtered_route(K, breadth, 5, live, 128), FilteredRoute::Exact { .. }), "{kind:?}");
+        assert!(matches!(index.filtered_route(K, breadth, 5, live), FilteredRoute::Exact { .. }), "{kind:?}");
         // Nearly every row matches: an approximate index searches, no narrower than unfiltered.
-        match index.filtered_route(K, breadth, live * 9 / 10, live, 128) {
+        match index.filtered_route(K, breadth, live * 9 / 10, live) {
             FilteredRoute::Search { breadth: b, .. } => {
                 assert_ne!(kind, IndexKind::Flat);
                 assert!(b >= breadth, "{kind:?}: {b} < {breadth}");

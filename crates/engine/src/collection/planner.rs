@@ -10,7 +10,6 @@
 //! the indexes cannot answer (unindexed fields, ranges over strings) are evaluated record by
 //! record.
 
-use libravdb_core::index::Walk;
 use libravdb_filter::{Filter, matches};
 use roaring::RoaringBitmap;
 
@@ -61,7 +60,6 @@ impl State {
                     selectivity: None,
                     ef,
                     nprobe,
-                    walk: Walk::Through,
                     reason: format!("{why}: evaluated record by record"),
                 },
             };

@@ -53,8 +53,6 @@ pub struct QueryPlan {
     pub ef: Option<usize>,
     /// IVF lists probed.
     pub nprobe: Option<usize>,
-    /// How a graph walk treats rows the filter rejects.
-    pub walk: Walk,
     pub reason: String,
 }
 
@@ -97,7 +95,6 @@ impl QueryPlan {
             selectivity: Some(1.0),
             ef,
             nprobe,
-            walk: Walk::Through,
             reason: "no filter".into(),
         }
     }
@@ -115,7 +112,6 @@ pub(super) fn counted_plan(space: &VectorSpace, k: usize, breadth: usize, estima
         selectivity: Some(selectivity),
         ef,
         nprobe: None,
-        walk: Walk::Through,
         reason,
     };
     if estimate == 0 {
@@ -125,16 +121,11 @@ pub(super) fn counted_plan(space: &VectorSpace, k: usize, breadth: usize, estima
         return base(PlanKind::Unfiltered, None, "every record matches: plain search".into());
     }
     let index = space.index.active();
-    // What scoring a row reads: its code when a quantizer's codes are searched.
-    let row_bytes = match space.quant.as_ref().and_then(|q| q.trained()) {
-        Some(q) => q.code_bytes(),
-        None => space.vectors.dim() * 4,
-    };
-    match index.filtered_route(k, breadth, estimate, live, row_bytes) {
+    match index.filtered_route(k, breadth, estimate, live) {
         FilteredRoute::Exact { reason } => base(PlanKind::Exact, None, reason),
-        FilteredRoute::Search { breadth, walk, reason } => {
+        FilteredRoute::Search { breadth, reason } => {
             let (ef, nprobe) = knob_fields(index, breadth);
-            QueryPlan { nprobe, walk, ..base(searching(index), ef, reason) }
+            QueryPlan { nprobe, ..base(searching(index), ef, reason) }
         }
     }
 }
@@ -146,8 +137,8 @@ pub(crate) struct Planned {
 }
 
 /// The `k` nearest to the prepared query `q` of the rows of `space` (`rows` of them) that
-/// `allowed` holds, run as `plan` says: each allowed row scored, or the index walked through
-/// every row or through the matches only.
+/// `allowed` holds, run as `plan` says: each allowed row scored, or the index searched
+/// returning only allowed rows.
 pub(super) fn nearest_allowed(
     space: &VectorSpace,
     rows: usize,
@@ -157,23 +148,15 @@ pub(super) fn nearest_allowed(
     plan: &QueryPlan,
     allowed: &RoaringBitmap,
 ) -> Vec<Neighbor> {
-    match (plan.plan, plan.walk) {
-        (PlanKind::Empty, _) => Vec::new(),
-        (PlanKind::Exact, _) => {
+    match plan.plan {
+        PlanKind::Empty => Vec::new(),
+        PlanKind::Exact => {
             let kernel = metric.kernel();
             let mut top = TopK::new(k);
             for row in allowed.iter() {
                 top.push(row, kernel(q, space.vectors.row(row)));
             }
             top.into_sorted()
-        }
-        (_, Walk::Matches) => {
-            // The walk through matches tests ~30 rows per row it scores: a bit per row
-            // answers in a load where the bitmap's containers take a binary search each
-            // (at 5% of 100k x 384: 1.16 ms per query on the bitmap).
-            let mut bits = fixedbitset::FixedBitSet::with_capacity(rows);
-            bits.extend(allowed.iter().map(|r| r as usize));
-            space.knn_walk(q, k, plan.breadth(), metric, rows, Walk::Matches, &|r| bits.contains(r as usize))
         }
         _ => space.knn_walk(q, k, plan.breadth(), metric, rows, Walk::Through, &|r| allowed.contains(r)),
     }

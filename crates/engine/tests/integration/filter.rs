@@ -129,12 +129,11 @@ fn hnsw_filtered_recall_holds_at_every_selectivity() {
     }
 }
 
-/// Rows of 1 KiB and more under a 5-10% filter: the planner walks the graph through matches
-/// only (two hops past the others); every hit passes the filter, and recall against the exact
-/// filtered top 10 is about the unfiltered search's at the same efSearch (this data is hard
-/// for HNSW: 0.46 unfiltered at ef 16; two hops 0.59 at 5%, 0.64 at 10%).
+/// Under 10-50% filters the planner walks the graph returning only matches; every hit passes
+/// the filter, and recall against the exact filtered top 10 is about the unfiltered search's at
+/// the same efSearch (this data is hard for HNSW: 0.46 unfiltered at ef 16).
 #[test]
-fn tight_filters_on_long_rows_walk_through_matches_only() {
+fn filtered_graph_walks_return_only_matches_at_the_unfiltered_recall() {
     let (dim, n) = (256, 24_000);
     let v = clustered_vectors(5, n, dim, 40);
     let db = Database::open(None, DbOptions::default()).unwrap();
@@ -143,14 +142,14 @@ fn tight_filters_on_long_rows_walk_through_matches_only() {
     fill(&h, &v, dim);
     fill(&f, &v, dim);
     let q = clustered_vectors(6, 40, dim, 40);
-    // ef 16 keeps a graph walk cheaper than scoring 1,200 matches (5% of 24,000).
+    // ef 16 keeps a graph walk cheaper than scoring 2,400 matches (10% of 24,000).
     let p = SearchParams { k: 10, ef_search: Some(16), ..Default::default() };
     let unfiltered = recall_at(&h.search_filtered(&q, p, None).unwrap(), &f.search_filtered(&q, p, None).unwrap(), 10);
-    for (limit, two_hop) in [(50, true), (100, true), (500, false)] {
+    for limit in [100, 200, 500] {
         let filter = parse_filter(&format!(r#"{{"field":"bucket","op":"lt","value":{limit}}}"#)).unwrap();
         let explained = h.explain(Some(&filter), p).unwrap();
         assert_eq!(explained.plan.as_str(), "graph", "{explained:?}");
-        assert_eq!(explained.reason.contains("two hops"), two_hop, "{explained:?}");
+        assert!(explained.reason.contains("returning only matches"), "{explained:?}");
         let got = h.search_filtered(&q, p, Some(&filter)).unwrap();
         assert_eq!(got.ids.len(), q.len() / dim * 10);
         for id in &got.ids {

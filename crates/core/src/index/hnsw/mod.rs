@@ -370,38 +370,26 @@ impl<L: LinkTable> HnswIndex<L> {
     }
 }
 
-/// The filter planner's cost model, calibrated by `examples/filtered_calibration.rs` (100k and
-/// 20k x 384, cosine; one thread):
-/// - the beam a filtered walk needs for the recall of an unfiltered one, as a share of
-///   breadth x selectivity (ef 10 sufficed for filters of 2-20% where unfiltered needed 48);
-const FILTERED_EF_MARGIN: f64 = 1.25;
-/// - rows an unfiltered walk reads per link slot of its beam (0.42 at 100k, 0.71 at 20k);
+/// The filter planner's cost model, calibrated by `examples/filtered_calibration.rs
+/// --target=0.98` on real sentence embeddings (debpkg100k and debpkg20k, 384-d, cosine; one
+/// thread), where the unfiltered walk reaches recall@10 0.98 at ef 64 and 48:
+/// - the beam a walk returning only matches needs for that recall, as a share of the
+///   unfiltered beam: 3/8 + 3/4 x selectivity. Measured (100k): ef 24 (0.375) from 5% to 20%,
+///   32 at 30%, 48 at 50%, 64 at 80%; (20k, of 48) 16 at 15%, 24 at 20-30%, 32 at 50%. It falls
+///   slower than the selectivity: the beam holds matches only, but near the query the walk
+///   still needs a few dozen of them to steer by. (Synthetic clusters need less, ef 10 at
+///   3-15%: real embeddings are the harder case.)
+const FILTERED_BEAM_FLOOR: f64 = 0.375;
+const FILTERED_BEAM_SLOPE: f64 = 0.75;
+/// - rows an unfiltered walk reads per link slot of its beam (0.47 at 100k, 0.51 at 20k);
 const WALK_ROWS_PER_LINK: f64 = 0.5;
-/// - the extra rows a walk reads under a filter of selectivity s: x (1 + 0.04 / s) (1.26x at
-///   10%, 1.6x at 5%, 3.7x at 2%);
-const THIN_GRAPH_ROWS: f64 = 0.04;
+/// - the extra rows a walk reads under a filter of selectivity s: x (1 + 0.15 / s) (measured
+///   at recall 0.98, 100k: 4,564 rows at 5%, 2,659 at 10%, 1,513 at 20%, 1,123 unfiltered);
+const THIN_GRAPH_ROWS: f64 = 0.15;
 /// - the cost of a row read at random in a walk, in rows scored in order (231 ns vs 80 ns
-///   at 100k, 125 vs 82 at 20k).
+///   at 100k, 125 vs 82 at 20k). With these, at 100k exact scoring wins up to ~7% (0.68 ms vs
+///   1.01 for the walk) and the walk from 10% (0.75 vs 1.92 ms).
 const WALK_ROW_COST: f64 = 2.5;
-/// - between these selectivities, for rows of at least [`TWO_HOP_MIN_ROW_BYTES`], the walk
-///   goes only through matches ([`Walk::Matches`]). On overlapping clusters (100k x 384, L2,
-///   unfiltered ef 32 in 0.123 ms): at 5% 0.214 ms (recall 0.952, 570 rows read) where the walk
-///   through every row took 0.319 ms (1,322 rows), at 10% 0.169 vs 0.220 ms; at 20% the walk
-///   through every row was ahead (0.159 ms); below 4% two hops no longer connect the matches
-///   (recall 0.80 at 3% with ef 32) and exact scoring is cheaper anyway.
-const TWO_HOP_SELECTIVITY: std::ops::Range<f64> = 0.04..0.15;
-/// - the selectivity below which its beam widens, by (0.05 / s)^2: two hops reach fewer matches
-///   (recall 0.95 needed ef 48 at 4% where 32 sufficed at 5%);
-const TWO_HOP_FULL: f64 = 0.05;
-/// - the beam of the walk through matches as a share of the unfiltered one (widened below 5%):
-///   with the unfiltered beam it read more rows than the walk through every row (0.61 vs
-///   0.41 ms at 5%, 100k x 384 through the Node binding, unfiltered ef 64), at half of it 0.37
-///   ms, recall 0.974;
-const TWO_HOP_BEAM: f64 = 0.5;
-/// - the smallest row it pays for: it reads a link list (132 bytes at m 16) for each rejected
-///   row it passes, to spare reading rejected rows; at 128 dimensions (512-byte rows) the walk
-///   through every row was faster at 5% and 10% (0.19-0.21 vs 0.25 ms, 0.16-0.17 vs 0.30 ms).
-const TWO_HOP_MIN_ROW_BYTES: usize = 1024;
 
 impl<L: LinkTable, V: VectorRows + ?Sized> VectorIndex<V> for HnswIndex<L> {
     fn kind(&self) -> IndexKind {
@@ -461,15 +449,14 @@ impl<L: LinkTable, V: VectorRows + ?Sized> VectorIndex<V> for HnswIndex<L> {
         HnswIndex::bytes(self)
     }
 
-    fn filtered_route(&self, k: usize, breadth: usize, matches: usize, live: usize, row_bytes: usize) -> FilteredRoute {
+    fn filtered_route(&self, k: usize, breadth: usize, matches: usize, live: usize) -> FilteredRoute {
         let selectivity = selectivity(matches, live).max(1e-9);
         let breadth = breadth.max(k);
-        // A walk whose beam holds only matches expands about breadth / selectivity nodes, the
-        // non-matching ones included, to fill it: it explores as widely as an unfiltered walk
-        // of `breadth` already with a beam of breadth x selectivity. Measured
-        // (examples/filtered_calibration.rs, 100k x 384): at the unfiltered ef 48 a 5% filter
-        // reaches recall 1.000 reading 6,471 rows, at ef 10 recall >= 0.95 reading 1,037.
-        let ef = ((FILTERED_EF_MARGIN * breadth as f64 * selectivity).ceil() as usize).clamp(k, breadth);
+        // A walk whose beam holds only matches expands the non-matching nodes too on its way
+        // to fill it: it explores more widely than an unfiltered walk of the same beam, so its
+        // beam can be a share of the unfiltered one (the constants above).
+        let share = FILTERED_BEAM_FLOOR + FILTERED_BEAM_SLOPE * selectivity;
+        let ef = ((share * breadth as f64).ceil() as usize).clamp(k, breadth);
         // Rows such a walk reads: an unfiltered walk's (~WALK_ROWS_PER_LINK x breadth x 2m),
         // plus what tight filters add as the graph thins out to the matches.
         let walk_rows =
@@ -480,23 +467,9 @@ impl<L: LinkTable, V: VectorRows + ?Sized> VectorIndex<V> for HnswIndex<L> {
             FilteredRoute::Exact {
                 reason: format!("{matches} matches <= the ~{walk_cost} row reads a graph walk would cost: exact"),
             }
-        } else if TWO_HOP_SELECTIVITY.contains(&selectivity) && row_bytes >= TWO_HOP_MIN_ROW_BYTES {
-            // The walk through matches is an unfiltered walk of the matches' graph: its beam
-            // follows the unfiltered one, not breadth x selectivity (on overlapping clusters
-            // at 100k x 384 that beam reached recall 0.78 at 5%).
-            let sparse = (TWO_HOP_FULL / selectivity).max(1.0).powi(2);
-            let ef = ((breadth as f64 * TWO_HOP_BEAM * sparse).ceil() as usize).max(k);
-            FilteredRoute::Search {
-                breadth: ef,
-                walk: Walk::Matches,
-                reason: format!(
-                    "selectivity {selectivity:.3}: graph walk through matches only (two hops past the others), beam {ef}"
-                ),
-            }
         } else {
             FilteredRoute::Search {
                 breadth: ef,
-                walk: Walk::Through,
                 reason: format!(
                     "selectivity {selectivity:.3}: graph walk returning only matches, beam {ef} (explores like {breadth} unfiltered)"
                 ),

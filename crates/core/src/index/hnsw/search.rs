@@ -162,67 +162,6 @@ impl<L: LinkTable> HnswIndex<L> {
         beam.into_results()
     }
 
-    /// Beam search at level 0 that scores and queues only accepted nodes (ACORN-1, Patel et
-    /// al., SIGMOD 2024): a neighbour the filter rejects is not scored; its own neighbours are
-    /// looked at instead (two hops), and up to `m0` accepted ones are gathered per expanded
-    /// node. Under a tight filter the plain walk scores every rejected node it routes through
-    /// (at 5% selectivity ~95% of its reads); this one reads a rejected node's link list, a
-    /// fraction of a vector row. Returns up to `ef` accepted nodes, closest first.
-    pub(super) fn search_two_hop<S, F>(
-        &self,
-        scorer: &S,
-        entry: Neighbor,
-        ef: usize,
-        visited: &mut Visited,
-        accept: &F,
-    ) -> Vec<Neighbor>
-    where
-        S: Scorer + ?Sized,
-        F: Fn(u32) -> bool,
-    {
-        let width = self.params.m0();
-        visited.insert(entry.row);
-        // The entry (reached unfiltered) starts the walk even when rejected.
-        let mut beam = Frontier::new(entry, ef, accept(entry.row));
-        let (mut hop1, mut hop2, mut picked) =
-            (Vec::with_capacity(width), Vec::with_capacity(width), Vec::with_capacity(width));
-        while let Some(c) = beam.next() {
-            self.neighbors_into(c.row, 0, &mut hop1);
-            picked.clear();
-            for &n in &hop1 {
-                if picked.len() >= width {
-                    break;
-                }
-                if !visited.insert(n) {
-                    continue;
-                }
-                if accept(n) {
-                    picked.push(n);
-                    continue;
-                }
-                // A rejected row is expanded once, when first met; its rejected neighbours
-                // stay unmarked, to be expanded when met as a candidate's own neighbour.
-                self.neighbors_into(n, 0, &mut hop2);
-                for &nn in &hop2 {
-                    if picked.len() >= width {
-                        break;
-                    }
-                    if !visited.contains(nn) && accept(nn) {
-                        visited.insert(nn);
-                        picked.push(nn);
-                    }
-                }
-            }
-            for &n in &picked {
-                scorer.prefetch(n);
-            }
-            for &n in &picked {
-                beam.offer(Neighbor { row: n, distance: scorer.score(n) }, || true);
-            }
-        }
-        beam.into_results()
-    }
-
     /// The entry node reached by greedy descent down to level `target + 1`.
     pub(super) fn descend<S: Scorer + ?Sized>(&self, scorer: &S, target: u8) -> Option<(Neighbor, u8)> {
         let entry = self.entry()?;
@@ -254,34 +193,29 @@ impl<L: LinkTable> HnswIndex<L> {
         self.search_walk(scorer, k, ef, Walk::Through, accept)
     }
 
-    /// [`HnswIndex::search_scored`] walking level 0 as `walk` says (through matches only:
-    /// [`HnswIndex::search_two_hop`], for tight filters; without one row: [`Walk::Without`]).
+    /// [`HnswIndex::search_scored`] walking level 0 as `walk` says (without one row:
+    /// [`Walk::Without`]).
     pub fn search_walk<S, F>(&self, scorer: &S, k: usize, ef: usize, walk: Walk, accept: F) -> Vec<Neighbor>
     where
         S: Scorer + ?Sized,
         F: Fn(u32) -> bool,
     {
         match walk {
-            Walk::Without(row) => {
-                self.walk_from_entry(&Without { scorer, row }, k, ef, Walk::Through, |r| r != row && accept(r))
-            }
-            _ => self.walk_from_entry(scorer, k, ef, walk, accept),
+            Walk::Without(row) => self.walk_from_entry(&Without { scorer, row }, k, ef, |r| r != row && accept(r)),
+            Walk::Through => self.walk_from_entry(scorer, k, ef, accept),
         }
     }
 
-    /// Greedy descent to level 0, then the level-0 beam search `walk` names.
-    fn walk_from_entry<S, F>(&self, scorer: &S, k: usize, ef: usize, walk: Walk, accept: F) -> Vec<Neighbor>
+    /// Greedy descent to level 0, then the level-0 beam search.
+    fn walk_from_entry<S, F>(&self, scorer: &S, k: usize, ef: usize, accept: F) -> Vec<Neighbor>
     where
         S: Scorer + ?Sized,
         F: Fn(u32) -> bool,
     {
         let Some((start, _)) = self.descend(scorer, 0) else { return Vec::new() };
         let ef = ef.max(k);
-        let mut found = with_visited(self.len(), |visited| match walk {
-            Walk::Matches => self.search_two_hop(scorer, start, ef, visited, &accept),
-            Walk::Through | Walk::Without(_) => {
-                self.search_layer::<S, F, false>(scorer, Beam { entry: start, ef, level: 0 }, visited, &accept)
-            }
+        let mut found = with_visited(self.len(), |visited| {
+            self.search_layer::<S, F, false>(scorer, Beam { entry: start, ef, level: 0 }, visited, &accept)
         });
         found.truncate(k);
         found
