@@ -81,14 +81,27 @@ export function runWorker(spec: WorkerSpec, label: string = spec.lib): WorkerRes
   return { ...r, lib: label }
 }
 
-export async function benchAnn(ds: Dataset, nq: number, efs: number[], repeats: number, metric: 'l2' | 'cosine' = 'l2'): Promise<AnnResult> {
+/**
+ * `libs` limits the run to these libraries (of {@link LIBS}, {@link OURS_SQ8} and 'faiss'): the
+ * 1M run measures LibraVDB beside faiss only, as each build there takes minutes.
+ */
+export async function benchAnn(
+  ds: Dataset,
+  nq: number,
+  efs: number[],
+  repeats: number,
+  metric: 'l2' | 'cosine' = 'l2',
+  libs?: readonly string[],
+): Promise<AnnResult> {
   const files = await writeWorkerFiles(ds, nq)
   const common = { base: files.base, queries: files.queries, gt: files.gt, m: 16, efConstruction: 200, efs, metric }
-  const launches = LIBS.map((lib) => nodeLaunch('peer-worker.ts', { ...common, lib, repeats }, lib))
-  if (ds.dim >= 256) {
+  const wanted = (lib: string) => !libs || libs.includes(lib)
+  const launches: ReturnType<typeof faissLaunch>[] = LIBS.filter(wanted).map((lib) => nodeLaunch('peer-worker.ts', { ...common, lib, repeats }, lib))
+  if (ds.dim >= 256 && wanted(OURS_SQ8)) {
     launches.push(nodeLaunch('peer-worker.ts', { ...common, lib: 'libravdb', quantization: { type: 'scalar', bits: 8 }, repeats }, OURS_SQ8))
   }
-  const results = await runLibraries([...launches, faissLaunch({ ...common, index: 'hnsw' })], repeats)
+  if (wanted('faiss')) launches.push(faissLaunch({ ...common, index: 'hnsw' }))
+  const results = await runLibraries(launches, repeats)
   rmSync(files.dir, { recursive: true, force: true })
   return { dataset: metric === 'cosine' ? `${ds.name} (cosine)` : ds.name, n: ds.base.length / ds.dim, dim: ds.dim, queries: files.nq, results }
 }
@@ -163,7 +176,8 @@ export function annSection(all: AnnResult[]): string {
           if (!isOk(r)) return [r.lib, `unavailable: ${r.error}`, '', '', ...(sq8 ? [''] : []), '', '']
           const qps = at(r, 0.95)
           const build = isOurs(r.lib) || !ours ? '' : `${(r.buildSeconds / ours.buildSeconds).toFixed(2)}x faster`
-          const mem = r.structBytesPerVector ? `${fmt.n(r.rssBytesPerVector)} (vectors + graph: ${fmt.n(r.structBytesPerVector)})` : fmt.n(r.rssBytesPerVector)
+          const peak = a.n >= 1_000_000 && r.peakRssBytes ? `; peak RSS ${(r.peakRssBytes / 2 ** 30).toFixed(2)} GiB` : ''
+          const mem = (r.structBytesPerVector ? `${fmt.n(r.rssBytesPerVector)} (vectors + graph: ${fmt.n(r.structBytesPerVector)})` : fmt.n(r.rssBytesPerVector)) + peak
           const flag = qps && noisyAtRecall(r.sweep, 0.95) ? ' (±>30%)' : ''
           const q99 = at(r, 0.99)
           const shown = `${qps ? `${fmt.n(qps)}${flag}` : 'not reached'} / ${q99 ? fmt.n(q99) : 'not reached'}`

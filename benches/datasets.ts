@@ -183,6 +183,8 @@ export interface ClusteredOptions {
   /** Standard deviation around a centre. 5 gives separated clusters (easy), 40 overlapping ones (hard). */
   sigma: number
   seed: number
+  /** Scale every vector to unit length (an embedding's shape, for cosine). */
+  unit?: boolean
 }
 
 /** A Gaussian mixture: base vectors and queries are drawn from the same centres. */
@@ -196,11 +198,18 @@ export function clustered(o: ClusteredOptions): Dataset {
     for (let i = 0; i < count; i++) {
       const c = Math.floor(r() * o.centres)
       for (let j = 0; j < o.dim; j++) out[i * o.dim + j] = centres[c * o.dim + j] + o.sigma * gauss()
+      if (o.unit) {
+        const row = out.subarray(i * o.dim, (i + 1) * o.dim)
+        let sq = 0
+        for (let j = 0; j < o.dim; j++) sq += row[j] * row[j]
+        const norm = Math.sqrt(sq)
+        for (let j = 0; j < o.dim; j++) row[j] /= norm
+      }
     }
     return out
   }
   return {
-    name: `clustered-${o.n / 1000}k-d${o.dim}-c${o.centres}-s${o.sigma}`,
+    name: `clustered-${o.n / 1000}k-d${o.dim}-c${o.centres}-s${o.sigma}${o.unit ? '-unit' : ''}`,
     dim: o.dim,
     base: draw(o.n),
     queries: draw(o.nq),

@@ -115,6 +115,7 @@ for knob in knobs:
     sweep.append({"ef": knob, "recall": recall, "qps": best, "qpsSpread": (best - min(rates[knob])) / best})
 result = {"lib": f"faiss {faiss.__version__}", "buildSeconds": build, "threads": threads,
           "rssBytesPerVector": (rss1 - rss0) / n, "rssAfterQueriesBytesPerVector": (rss_bytes() - rss0) / n,
+          "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
           "sweep": sweep}
 if code_size is not None:
     result["codeBytesPerVector"] = code_size

@@ -60,6 +60,8 @@ export interface WorkerResult {
   rssBytesPerVector: number
   /** RSS growth per vector after the query sweep (re-ranking faults full precision back). */
   rssAfterQueriesBytesPerVector: number
+  /** The process's peak RSS (bytes), the base vectors it read included. */
+  peakRssBytes?: number
   structBytesPerVector?: number
   /** LibraVDB: bytes of quantized codes per vector. */
   codeBytesPerVector?: number
@@ -296,6 +298,7 @@ async function main() {
     threads,
     rssBytesPerVector: (rss1 - rss0) / base.n,
     rssAfterQueriesBytesPerVector: (rssAfterQueries - rss0) / base.n,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
     structBytesPerVector,
     codeBytesPerVector,
     sweep,

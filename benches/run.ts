@@ -3,7 +3,8 @@
  * benches/results/REPORT.md, results.json and SVG plots.
  *
  *   --quick              CI smoke run (well under 3 minutes): small sets, one repeat, 20 s soak
- *   --scale 1m           1,000,000 x 128 instead of 100,000 for the clustered sets
+ *   --scale 1m           1,000,000 x 128 instead of 100,000 for the clustered sets; the ann workload
+ *                        runs 1,000,000 x 384 unit vectors (cosine) alone, LibraVDB beside faiss
  *   --soak-minutes N     soak length (default 30, quick 0.33)
  *   --no-peers           filtered workload: LibraVDB alone (skips the slow peer builds at 1M)
  *   --only a,b           run only these workloads (flat, ann, latency, ivfpq, quant, memory, filtered, hybrid, batch, streaming, changes, named, tenants, lifecycle, soak);
@@ -100,8 +101,13 @@ async function main() {
   }
 
   if (runs('ann')) {
-    const annSets: [Dataset, number, ('l2' | 'cosine')?][] = [[sift, 500], [easy, quick ? 100 : 200], ...user.map((u) => [u, 200] as [Dataset, number])]
-    if (!quick) {
+    const annSets: [Dataset, number, ('l2' | 'cosine')?, (readonly string[])?][] = []
+    if (n === 1_000_000) {
+      // The 1M run: the embedding shape (384-d, unit length, cosine) at 10x debpkg100k, beside
+      // faiss (build time, peak RSS, recall and q/s); the Node peers would add an hour of builds.
+      annSets.push([clustered({ n, nq: 200, dim: 384, centres: 1000, sigma: 40, seed: 17, unit: true }), 200, 'cosine', ['libravdb', 'faiss']])
+    } else annSets.push([sift, 500], [easy, quick ? 100 : 200], ...user.map((u) => [u, 200] as [Dataset, number]))
+    if (!quick && n !== 1_000_000) {
       // Overlapping clusters: where indexes differ (hnswlib needs ef ~64 for recall 0.95).
       annSets.push([clustered({ n, nq: 200, dim: 64, centres: 300, sigma: 40, seed: 11 }), 200])
       // Real sentence embeddings, the shape RAG services store (384-d, normalised): L2, and
@@ -110,13 +116,13 @@ async function main() {
       if (values.real100k) annSets.push([debpkg100k(), 500], [debpkg100k(), 500, 'cosine'])
     }
     const ann = []
-    for (const [ds, nq, metric] of annSets) {
-      const r = await benchAnn(ds, nq, efs, repeats, metric)
+    for (const [ds, nq, metric, libs] of annSets) {
+      const r = await benchAnn(ds, nq, efs, repeats, metric, libs)
       for (const x of r.results) {
         if ('error' in x) console.log(`hnsw ${r.dataset} ${x.lib}: unavailable (${x.error})`)
         else {
           const q = qpsAtRecall(x.sweep, 0.95)
-          console.log(`hnsw ${r.dataset} ${x.lib}: build ${x.buildSeconds.toFixed(2)} s (${x.threads} threads), q/s at recall 0.95 ${q ? q.toFixed(0) : 'not reached'}, RSS ${x.rssBytesPerVector.toFixed(0)} B/vector`)
+          console.log(`hnsw ${r.dataset} ${x.lib}: build ${x.buildSeconds.toFixed(2)} s (${x.threads} threads), q/s at recall 0.95 ${q ? q.toFixed(0) : 'not reached'}, RSS ${x.rssBytesPerVector.toFixed(0)} B/vector${x.peakRssBytes ? `, peak RSS ${(x.peakRssBytes / 2 ** 30).toFixed(2)} GiB` : ''}`)
         }
       }
       ann.push(r)
