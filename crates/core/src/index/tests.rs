@@ -134,7 +134,8 @@ fn scored_search_ranks_like_full_precision_and_the_planner_routes_by_selectivity
     let (v, q) = clustered(13, 6000, 20, 32, 20, 6.0);
     for index in indexes(&v) {
         let kind = index.kind();
-        let scorer = VectorScorer { vectors: &v, query: q.row(0), kernel: Metric::L2.kernel() };
+        let scorer =
+            VectorScorer { vectors: &v, query: q.row(0), kernel: Metric::L2.kernel(), kernel4: Metric::L2.kernel_x4() };
         match index.search_scored(&scorer, v.rows(), K, 64, Walk::Through, &|_| true) {
             None => assert_eq!(kind, IndexKind::IvfPq, "only IVF-PQ scores its own codes"),
             Some(found) => {

@@ -7,7 +7,7 @@ use std::collections::BinaryHeap;
 
 use super::visited::{Visited, with_visited};
 use super::{HnswIndex, LinkTable};
-use crate::distance::DistanceFn;
+use crate::distance::{Distance4Fn, DistanceFn};
 use crate::index::Walk;
 use crate::index::topk::Neighbor;
 use crate::vectors::VectorRows;
@@ -17,6 +17,11 @@ use crate::vectors::VectorRows;
 pub trait Scorer {
     /// Distance (smaller is closer) from the query to `row`.
     fn score(&self, row: u32) -> f32;
+    /// [`Scorer::score`] of four rows, equal to four calls (a scorer may share the query's
+    /// loads among them).
+    fn score4(&self, rows: [u32; 4]) -> [f32; 4] {
+        rows.map(|r| self.score(r))
+    }
     /// Hints that `row` will be scored soon.
     fn prefetch(&self, _row: u32) {}
 }
@@ -26,12 +31,20 @@ pub struct VectorScorer<'a, V: ?Sized> {
     pub vectors: &'a V,
     pub query: &'a [f32],
     pub kernel: DistanceFn,
+    /// `kernel` of the query against four rows (distances are symmetric: the x4 kernel of one
+    /// row against four queries serves, the query in the row's place; bit-identical to four
+    /// `kernel` calls).
+    pub kernel4: Distance4Fn,
 }
 
 impl<V: VectorRows + ?Sized> Scorer for VectorScorer<'_, V> {
     #[inline]
     fn score(&self, row: u32) -> f32 {
         (self.kernel)(self.query, self.vectors.row(row))
+    }
+    #[inline]
+    fn score4(&self, rows: [u32; 4]) -> [f32; 4] {
+        (self.kernel4)(self.query, rows.map(|r| self.vectors.row(r)))
     }
     #[inline]
     fn prefetch(&self, row: u32) {
@@ -107,7 +120,7 @@ impl<L: LinkTable> HnswIndex<L> {
 
     /// A scorer of full-precision rows of `vectors` against `query`.
     pub fn vector_scorer<'a, V: VectorRows + ?Sized>(&self, vectors: &'a V, query: &'a [f32]) -> VectorScorer<'a, V> {
-        VectorScorer { vectors, query, kernel: self.distance }
+        VectorScorer { vectors, query, kernel: self.distance, kernel4: self.metric.kernel_x4() }
     }
 
     /// Greedy walk at `level` from `start`: moves to the closest neighbour until none is closer.
@@ -155,7 +168,14 @@ impl<L: LinkTable> HnswIndex<L> {
             for &n in &buf {
                 scorer.prefetch(n);
             }
-            for &n in &buf {
+            let mut fours = buf.chunks_exact(4);
+            for four in &mut fours {
+                let rows = [four[0], four[1], four[2], four[3]];
+                for (n, d) in rows.into_iter().zip(scorer.score4(rows)) {
+                    beam.offer(Neighbor { row: n, distance: d }, || ACCEPT_ALL || accept(n));
+                }
+            }
+            for &n in fours.remainder() {
                 beam.offer(Neighbor { row: n, distance: scorer.score(n) }, || ACCEPT_ALL || accept(n));
             }
         }

@@ -146,3 +146,38 @@ fn a_walk_without_a_row_neither_returns_nor_scores_it() {
         assert!(found.iter().filter(|n| truth.contains(&n.row)).count() >= 8, "row {row}: {found:?}");
     }
 }
+
+/// A walk scores neighbours four at a time ([`Scorer::score4`], the query's loads shared):
+/// the same distances, bit for bit, so the same results as scoring them one by one, for L2
+/// and for the inner product, through every available kernel set (AVX-512, AVX2, baseline).
+#[test]
+fn scoring_four_rows_at_once_walks_exactly_as_scoring_one_by_one() {
+    struct OneByOne<'a>(search::VectorScorer<'a, DenseVectors>);
+    impl Scorer for OneByOne<'_> {
+        fn score(&self, row: u32) -> f32 {
+            self.0.score(row)
+        }
+    }
+    let (v, q) = clustered(9, 4000, 40, 48, 30, 10.0);
+    for metric in [Metric::L2, Metric::Dot] {
+        let mut links = VecLinks::new(HnswParams::default().level0_width());
+        links.grow_to(v.rows());
+        let mut g = HnswIndex::new(HnswParams::default(), metric, links);
+        g.add_rows(v.rows());
+        g.link(&v, &(0..v.rows() as u32).collect::<Vec<_>>());
+        for kernels in crate::distance::available_kernels() {
+            let (kernel, kernel4) = match metric {
+                Metric::L2 => (kernels.l2_sq, kernels.l2_sq_x4),
+                _ => (kernels.neg_dot, kernels.neg_dot_x4),
+            };
+            for i in 0..q.rows() as u32 {
+                let batched = search::VectorScorer { vectors: &v, query: q.row(i), kernel, kernel4 };
+                let single = OneByOne(search::VectorScorer { vectors: &v, query: q.row(i), kernel, kernel4 });
+                let a = g.search_walk(&batched, 10, 64, Walk::Through, |_| true);
+                let b = g.search_walk(&single, 10, 64, Walk::Through, |_| true);
+                let bits = |x: &[Neighbor]| x.iter().map(|n| (n.row, n.distance.to_bits())).collect::<Vec<_>>();
+                assert_eq!(bits(&a), bits(&b), "{metric:?} on {}, query {i}", kernels.isa);
+            }
+        }
+    }
+}
