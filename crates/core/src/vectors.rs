@@ -33,13 +33,14 @@ pub trait VectorRows: Sync {
     }
 }
 
-/// Prefetches the cache lines of `v` (at most 8, i.e. 512 bytes) into L1.
+/// Prefetches the cache lines of `v` (at most 8, i.e. 512 bytes) into L1: a row of vectors or
+/// of quantized codes.
 #[inline]
-pub fn prefetch_slice(v: &[f32]) {
+pub fn prefetch_slice<T>(v: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let bytes = (v.len() * 4).min(512);
+        let bytes = std::mem::size_of_val(v).min(512);
         let p = v.as_ptr() as *const i8;
         let mut off = 0;
         while off < bytes {

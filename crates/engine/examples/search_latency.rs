@@ -1,11 +1,14 @@
 //! Per-query latency of `Collection::search` on an fvecs file, without the Node binding (and a
 //! process to profile with `perf record`):
-//! `cargo run --release -p libravdb-engine --example search_latency -- base.fvecs query.fvecs [hnsw|ivfpq [m]]`.
-//! HNSW sweeps efSearch; IVF-PQ (m sub-spaces, default dim / 4) sweeps nprobe.
+//! `cargo run --release -p libravdb-engine --example search_latency -- base.fvecs query.fvecs [hnsw|sq8|ivfpq [m]]`.
+//! HNSW sweeps efSearch (`sq8`: walking 8-bit scalar codes); IVF-PQ (m sub-spaces, default
+//! dim / 4) sweeps nprobe.
 
 use std::time::Instant;
 
-use libravdb_engine::{BatchOptions, Cancel, CollectionConfig, Database, DbOptions, IndexSpec, SearchParams};
+use libravdb_engine::{
+    BatchOptions, Cancel, CollectionConfig, Database, DbOptions, IndexSpec, QuantSpec, SearchParams,
+};
 
 fn read_fvecs(path: &str) -> (usize, Vec<f32>) {
     let bytes = std::fs::read(path).expect("readable fvecs file");
@@ -23,11 +26,18 @@ fn main() {
     let db = Database::open(None, DbOptions::default()).unwrap();
     let kind = args.get(3).map_or("hnsw", String::as_str);
     let m = args.get(4).map(|m| m.parse().expect("m is an integer"));
-    let spec = IndexSpec { kind: Some(kind), m, ..Default::default() };
-    let c = db.create_collection("bench", CollectionConfig::from_api(dim as i64, None, spec).unwrap()).unwrap();
+    let sq8 = kind == "sq8";
+    let spec = IndexSpec { kind: Some(if sq8 { "hnsw" } else { kind }), m, ..Default::default() };
+    let quant = QuantSpec { kind: sq8.then_some("scalar"), bits: sq8.then_some(8), ..Default::default() };
+    let config = CollectionConfig::from_api_quantized(dim as i64, None, spec, quant).unwrap();
+    let c = db.create_collection("bench", config).unwrap();
     let n = base.len() / dim;
     let ids = (0..n).map(|i| i.to_string()).collect();
     c.put_batch(ids, &base, vec![None; n], false, BatchOptions::default(), &Cancel::new()).unwrap();
+    // The codes are trained off the write path.
+    while sq8 && c.stats().unwrap().quantization != "trained" {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let (knob, values) = if kind == "ivfpq" { ("nprobe", [4, 16, 64]) } else { ("ef", [10, 24, 64]) };
     for ef in values {
         let params = if kind == "ivfpq" {

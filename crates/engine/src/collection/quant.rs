@@ -282,6 +282,13 @@ impl Scorer for CodeScorer<'_> {
         let s = row as usize * self.code_bytes;
         self.prepared.distance(&self.codes[s..s + self.code_bytes])
     }
+    #[inline]
+    fn prefetch(&self, row: u32) {
+        let s = row as usize * self.code_bytes;
+        if let Some(code) = self.codes.get(s..s + self.code_bytes) {
+            libravdb_core::vectors::prefetch_slice(code);
+        }
+    }
 }
 
 /// The vectors of `want` of `rows`, taken at an even stride (a training sample).
