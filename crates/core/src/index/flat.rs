@@ -56,6 +56,46 @@ impl FlatIndex {
         top.into_sorted()
     }
 
+    /// The `k` of `rows` closest to `query`, closest first: a filter's matches, scored
+    /// directly. Rows are read at random, so four are scored per pass over the query (the x4
+    /// kernel with the query in the row's place: the same distances as one by one) and their
+    /// cache misses overlap.
+    pub fn search_rows<V>(
+        &self,
+        vectors: &V,
+        rows: impl IntoIterator<Item = u32>,
+        query: &[f32],
+        k: usize,
+    ) -> Vec<Neighbor>
+    where
+        V: VectorRows + ?Sized,
+    {
+        if k == 0 {
+            return Vec::new();
+        }
+        let mut top = TopK::new(k);
+        let mut offer = |id: u32, d: f32| {
+            if d < top.threshold() {
+                top.push(id, d);
+            }
+        };
+        let (mut four, mut held) = ([0u32; 4], 0);
+        for row in rows {
+            vectors.prefetch(row);
+            four[held] = row;
+            held += 1;
+            if held == 4 {
+                let d = (self.distance4)(query, four.map(|r| vectors.row(r)));
+                four.into_iter().zip(d).for_each(|(id, d)| offer(id, d));
+                held = 0;
+            }
+        }
+        for &id in &four[..held] {
+            offer(id, (self.distance)(query, vectors.row(id)));
+        }
+        top.into_sorted()
+    }
+
     /// [`FlatIndex::search`] for each query of a row-major `queries` block (layout
     /// (n, dim)), on the calling thread, blocked the way a matrix product is: the rows are
     /// read in blocks of about [`ROW_BLOCK_BYTES`], and each block is scored against every
@@ -277,6 +317,15 @@ mod tests {
         }
         // a list of rows, in any order
         let rows: Vec<u32> = (0..1000).filter(|r| r % 7 == 2).rev().collect();
+        for metric in [Metric::L2, Metric::Dot] {
+            let index = FlatIndex::new(metric);
+            for i in 0..qs.rows() as u32 {
+                // Bit-identical distances to the accepting scan (ties broken the same way).
+                let single = index.search(&v, qs.row(i), 5, |r| r % 7 == 2);
+                let bits = |x: &[Neighbor]| x.iter().map(|n| (n.row, n.distance.to_bits())).collect::<Vec<_>>();
+                assert_eq!(bits(&index.search_rows(&v, rows.iter().copied(), qs.row(i), 5)), bits(&single));
+            }
+        }
         let by_rows = index.search_rows_batch(&v, &rows, &flat_q, 5);
         for (i, got) in by_rows.iter().enumerate() {
             assert_eq!(got, &index.search(&v, qs.row(i as u32), 5, |r| r % 7 == 2));

@@ -3,8 +3,8 @@
 //! (which counts matches over the records: planner.rs) and below the named fields (which
 //! count them among the records that have the field: fields.rs).
 
-use libravdb_core::index::{BreadthKnob, FilteredRoute, TopK, VectorIndex, Walk};
-use libravdb_core::{Metric, Neighbor, VectorRows};
+use libravdb_core::index::{BreadthKnob, FilteredRoute, VectorIndex, Walk};
+use libravdb_core::{FlatIndex, Metric, Neighbor, VectorRows};
 use roaring::RoaringBitmap;
 
 use super::space::VectorSpace;
@@ -150,14 +150,7 @@ pub(super) fn nearest_allowed(
 ) -> Vec<Neighbor> {
     match plan.plan {
         PlanKind::Empty => Vec::new(),
-        PlanKind::Exact => {
-            let kernel = metric.kernel();
-            let mut top = TopK::new(k);
-            for row in allowed.iter() {
-                top.push(row, kernel(q, space.vectors.row(row)));
-            }
-            top.into_sorted()
-        }
+        PlanKind::Exact => FlatIndex::new(metric).search_rows(&space.vectors, allowed.iter(), q, k),
         _ => space.knn_walk(q, k, plan.breadth(), metric, rows, Walk::Through, &|r| allowed.contains(r)),
     }
 }
