@@ -5,7 +5,7 @@
 //! blocked so that one pass over the rows serves every query of the batch.
 
 use super::topk::{Neighbor, TopK};
-use super::{Accept, BreadthKnob, FilteredRoute, IndexKind, Scorer, VectorIndex, Walk};
+use super::{Accept, BreadthKnob, FilteredRoute, IndexKind, Scorer, VectorIndex, VectorScorer, Walk};
 use crate::distance::{Distance4Fn, DistanceFn, Metric};
 use crate::vectors::VectorRows;
 
@@ -57,8 +57,8 @@ impl FlatIndex {
     }
 
     /// The `k` of `rows` closest to `query`, closest first: a filter's matches, scored
-    /// directly. Rows are read at random, so four are scored per pass over the query (the x4
-    /// kernel with the query in the row's place: the same distances as one by one) and their
+    /// directly. Rows are read at random, so four are scored at once ([`Scorer::score4`], as a
+    /// graph walk scores a node's neighbours: the same distances as one by one) and their
     /// cache misses overlap.
     pub fn search_rows<V>(
         &self,
@@ -73,6 +73,7 @@ impl FlatIndex {
         if k == 0 {
             return Vec::new();
         }
+        let scorer = VectorScorer { vectors, query, kernel: self.distance, kernel4: self.distance4 };
         let mut top = TopK::new(k);
         let mut offer = |id: u32, d: f32| {
             if d < top.threshold() {
@@ -85,13 +86,12 @@ impl FlatIndex {
             four[held] = row;
             held += 1;
             if held == 4 {
-                let d = (self.distance4)(query, four.map(|r| vectors.row(r)));
-                four.into_iter().zip(d).for_each(|(id, d)| offer(id, d));
+                four.into_iter().zip(scorer.score4(four)).for_each(|(id, d)| offer(id, d));
                 held = 0;
             }
         }
         for &id in &four[..held] {
-            offer(id, (self.distance)(query, vectors.row(id)));
+            offer(id, scorer.score(id));
         }
         top.into_sorted()
     }
