@@ -290,6 +290,15 @@ impl<L: LinkTable> HnswIndex<L> {
         }
     }
 
+    /// Hints the CPU to load `row`'s level-0 list (the walk's next node, while it scores this
+    /// node's neighbours; hnswlib does the same).
+    #[inline]
+    fn prefetch_level0(&self, row: u32) {
+        if (row as usize) < self.levels.len() {
+            crate::vectors::prefetch_slice(&self.level0.links(row)[..self.params.level0_width()]);
+        }
+    }
+
     /// Copies `row`'s neighbours at `level` into `out` (cleared first). Lock-free: may mix a
     /// list being rewritten with its previous version, but every id is a valid row.
     #[inline]

@@ -81,6 +81,12 @@ impl Frontier {
         self.candidates.pop().map(|Reverse(c)| c).filter(|c| c.distance <= self.bound)
     }
 
+    /// The candidate [`Frontier::next`] would return next, if any is queued.
+    #[inline]
+    fn peek(&self) -> Option<u32> {
+        self.candidates.peek().map(|Reverse(c)| c.row)
+    }
+
     /// A scored row: queued if it could improve the results, and kept as one if `keep()`
     /// (asked only then).
     #[inline]
@@ -167,6 +173,11 @@ impl<L: LinkTable> HnswIndex<L> {
             buf.retain(|&n| visited.insert(n));
             for &n in &buf {
                 scorer.prefetch(n);
+            }
+            if level == 0
+                && let Some(next) = beam.peek()
+            {
+                self.prefetch_level0(next);
             }
             let mut fours = buf.chunks_exact(4);
             for four in &mut fours {
