@@ -1,6 +1,7 @@
 //! Per-query latency of `Collection::search` on an fvecs file, without the Node binding (and a
 //! process to profile with `perf record`):
-//! `cargo run --release -p libravdb-engine --example search_latency -- base.fvecs query.fvecs [hnsw|sq8|ivfpq [m]]`.
+//! `cargo run --release -p libravdb-engine --example search_latency -- base.fvecs query.fvecs [hnsw|sq8|ivfpq [m]]`
+//! (`ROUNDS=N` passes over the queries per point, default 10).
 //! HNSW sweeps efSearch (`sq8`: walking 8-bit scalar codes); IVF-PQ (m sub-spaces, default
 //! dim / 4) sweeps nprobe.
 
@@ -46,7 +47,7 @@ fn main() {
             SearchParams { k: 10, ef_search: Some(ef), ..Default::default() }
         };
         let t = Instant::now();
-        let rounds = 10;
+        let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(10);
         for _ in 0..rounds {
             for q in queries.chunks_exact(dim) {
                 std::hint::black_box(c.search(q, params).unwrap());
