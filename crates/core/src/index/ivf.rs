@@ -6,8 +6,12 @@
 //! the caller re-ranks the best candidates exactly when it wants to.
 //!
 //! Scoring a code under each metric (distances: smaller is closer):
-//! - L2: `|q - x|^2 ≈ |(q - c) - r̂|^2`, so each probed list builds its table from `q - c`
-//!   (with precomputed per-list terms: one add per table entry).
+//! - L2: `|q - x|^2 ≈ |q - c - r̂|^2 = |q - c|^2 + (2 c·r̂ + |r̂|^2) - 2 q·r̂`. The middle term
+//!   depends only on the row: it is computed when the row is added and kept beside its code
+//!   (4 bytes), so one table of `q·r̂` serves every list, as for dot. (faiss instead
+//!   precomputes the term per list, sub-space and codeword, and adds that table to the
+//!   query's for each probed list: `m x 256` floats read and written per list, 24,576 at
+//!   m 96, which on debpkg20k took as long as scanning the codes.)
 //! - dot and cosine (unit vectors, where `-q·x` is the distance): `-q·x ≈ -q·c - q·r̂`; one
 //!   table from `q` for the whole query, plus the list's `-q·c` (faiss's inner-product
 //!   IVFPQ). Lists are still found by L2 to the centroids, as vectors were assigned.
@@ -44,11 +48,13 @@ const ASSIGN_ROWS: usize = 256;
 /// Residual-quantizer training vectors per codeword.
 const PQ_SAMPLE_PER_CODEWORD: usize = 32;
 
-/// One inverted list: rows and their residual codes, layout (rows, code_bytes).
+/// One inverted list: rows and their residual codes, layout (rows, code_bytes); under L2 also
+/// each row's `2 c·r̂ + |r̂|^2` (see the module comment; empty for dot and cosine).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvList {
     pub rows: Vec<u32>,
     pub codes: Vec<u8>,
+    pub norms: Vec<f32>,
 }
 
 #[derive(Debug)]
@@ -61,16 +67,8 @@ pub struct IvfPq {
     centroid_norms: Vec<f32>,
     /// Quantizer of residuals.
     pq: ProductQuantizer,
-    /// L2: per list, the query-independent part of its lookup tables (see
-    /// [`ProductQuantizer::residual_terms`]), layout (nlist, m, ksub); None for dot and cosine,
-    /// or when it would exceed [`MAX_RESIDUAL_TERMS_BYTES`] (tables are then built per list).
-    residual_terms: Option<Vec<f32>>,
     lists: RwLock<Vec<InvList>>,
 }
-
-/// Largest precomputed table [`IvfPq`] keeps (faiss keeps up to 2 GiB): 4 bytes per list,
-/// sub-space and codeword, e.g. 31 MiB for 316 lists of 96 x 8-bit codes.
-pub const MAX_RESIDUAL_TERMS_BYTES: usize = 256 << 20;
 
 /// A default number of lists for `n` vectors: about the square root (at least 1), which
 /// balances ranking centroids against scanning lists.
@@ -119,20 +117,24 @@ impl IvfPq {
         Ok(Self::assemble(metric, dim, centroids, pq, vec![InvList::default(); nlist]))
     }
 
-    /// The index of its parts, with the precomputed table terms when they are used.
+    /// The index of its parts.
     fn assemble(metric: Metric, dim: usize, centroids: Vec<f32>, pq: ProductQuantizer, lists: Vec<InvList>) -> Self {
-        let per_list = pq.m() * (1usize << pq.bits());
-        let nlist = centroids.len() / dim;
-        let residual_terms = (metric == Metric::L2 && nlist * per_list * 4 <= MAX_RESIDUAL_TERMS_BYTES).then(|| {
-            let mut terms = vec![0.0f32; nlist * per_list];
-            terms
-                .par_chunks_exact_mut(per_list)
-                .zip(centroids.par_chunks_exact(dim))
-                .for_each(|(out, c)| pq.residual_terms(c, out));
-            terms
-        });
         let centroid_norms = squared_lengths(&centroids, dim);
-        Self { metric, dim, centroids, centroid_norms, pq, residual_terms, lists: RwLock::new(lists) }
+        Self { metric, dim, centroids, centroid_norms, pq, lists: RwLock::new(lists) }
+    }
+
+    /// Under L2, the row term `2 c·r̂ + |r̂|^2` of each code in `codes` (residuals of list
+    /// `list`), appended to `out`; nothing for dot and cosine.
+    fn push_norms(&self, list: usize, codes: &[u8], decoded: &mut Vec<f32>, out: &mut Vec<f32>) {
+        if self.metric != Metric::L2 {
+            return;
+        }
+        let c = &self.centroids[list * self.dim..(list + 1) * self.dim];
+        decoded.resize(self.dim, 0.0);
+        for code in codes.chunks_exact(self.code_bytes()) {
+            self.pq.decode(code, decoded);
+            out.push(decoded.iter().zip(c).map(|(r, c)| r * (r + 2.0 * c)).sum());
+        }
     }
 
     pub fn nlist(&self) -> usize {
@@ -152,23 +154,23 @@ impl IvfPq {
         self.len() == 0
     }
 
-    /// Bytes of centroids, codebooks, rows and codes.
+    /// Bytes of centroids, codebooks, rows, codes and row terms.
     pub fn bytes(&self) -> usize {
-        let lists: usize = self.lists.read().iter().map(|l| l.rows.capacity() * 4 + l.codes.capacity()).sum();
+        let lists: usize =
+            self.lists.read().iter().map(|l| (l.rows.capacity() + l.norms.capacity()) * 4 + l.codes.capacity()).sum();
         // Codebooks are held twice (by centroid and by component).
-        let terms = self.residual_terms.as_ref().map_or(0, Vec::len);
-        (self.centroids.len() + 2 * self.pq.dim() * (1 << self.pq.bits()) + terms) * 4 + lists
+        (self.centroids.len() + 2 * self.pq.dim() * (1 << self.pq.bits())) * 4 + lists
     }
 
     /// Adds `rows` of `vectors` (encoded in parallel on the current pool, in blocks whose
     /// lists are found together; rows must not be in the lists already).
     pub fn add<V: VectorRows + ?Sized>(&self, vectors: &V, rows: &[u32]) {
         let coarse = Centroids::with_norms(&self.centroids, self.dim, &self.centroid_norms);
-        let encoded: Vec<(usize, Vec<u8>)> = rows
+        let encoded: Vec<(usize, Vec<u8>, Option<f32>)> = rows
             .par_chunks(ASSIGN_ROWS)
             .map_init(
-                || (Vec::new(), Vec::new()),
-                |(points, scratch), block| {
+                || (Vec::new(), Vec::new(), Vec::new()),
+                |(points, scratch, decoded), block| {
                     points.clear();
                     block.iter().for_each(|&r| points.extend_from_slice(vectors.row(r)));
                     let lists = coarse.nearest(points, scratch);
@@ -180,15 +182,25 @@ impl IvfPq {
                     let cb = self.code_bytes();
                     let mut codes = vec![0u8; lists.len() * cb];
                     self.pq.encode_batch(points, &mut codes);
-                    lists.into_iter().zip(codes.chunks_exact(cb).map(<[u8]>::to_vec)).collect::<Vec<_>>()
+                    let mut norm = Vec::with_capacity(1);
+                    lists
+                        .into_iter()
+                        .zip(codes.chunks_exact(cb))
+                        .map(|(list, code)| {
+                            norm.clear();
+                            self.push_norms(list, code, decoded, &mut norm);
+                            (list, code.to_vec(), norm.first().copied())
+                        })
+                        .collect::<Vec<_>>()
                 },
             )
             .flatten_iter()
             .collect();
         let mut lists = self.lists.write();
-        for (&row, (list, code)) in rows.iter().zip(encoded) {
+        for (&row, (list, code, norm)) in rows.iter().zip(encoded) {
             lists[list].rows.push(row);
             lists[list].codes.extend_from_slice(&code);
+            lists[list].norms.extend(norm);
         }
     }
 
@@ -205,11 +217,15 @@ impl IvfPq {
                     if keep(l.rows[i]) {
                         l.rows[w] = l.rows[i];
                         l.codes.copy_within(i * cb..(i + 1) * cb, w * cb);
+                        if let Some(&norm) = l.norms.get(i) {
+                            l.norms[w] = norm;
+                        }
                         w += 1;
                     }
                 }
                 l.rows.truncate(w);
                 l.codes.truncate(w * cb);
+                l.norms.truncate(w);
                 before - w
             })
             .sum()
@@ -265,12 +281,11 @@ impl IvfPq {
         // length, so `-q·x` is the distance), though its lists were found by L2.
         let l2 = self.metric == Metric::L2;
         let cb = self.code_bytes();
-        // The table part every list shares: dot: `-q·r`; L2 with precomputed terms: `-q·r`,
-        // doubled below; L2 without them: none (each list builds its table from q - c).
-        let shared = (!l2 || self.residual_terms.is_some()).then(|| self.pq.prepare(query, Metric::Dot));
-        let per_list = self.pq.m() * (1usize << self.pq.bits());
-        let mut work = self.residual_terms.as_ref().and(shared.clone());
-        let mut residual = vec![0.0f32; self.dim];
+        // One table for every list: `-q·r̂`, doubled for L2 (`- 2 q·r̂`).
+        let mut table = self.pq.prepare(query, Metric::Dot);
+        if l2 {
+            table.table_mut().iter_mut().for_each(|t| *t *= 2.0);
+        }
         let mut top = TopK::new(depth);
         let lists = self.lists.read();
         let neg_dot = Metric::Dot.kernel();
@@ -279,27 +294,10 @@ impl IvfPq {
             if l.rows.is_empty() {
                 continue;
             }
-            let c = &self.centroids[list * self.dim..(list + 1) * self.dim];
-            let built;
-            let (table, offset) = match (l2, &self.residual_terms, &shared, &mut work) {
-                // |q - c - r|^2 = |q - c|^2 + (|r|^2 + 2 c·r) - 2 q·r: one add per entry.
-                (true, Some(terms), Some(shared), Some(work)) => {
-                    let terms = &terms[list * per_list..(list + 1) * per_list];
-                    for ((o, t), s) in work.table_mut().iter_mut().zip(terms).zip(shared.table()) {
-                        *o = t + 2.0 * s;
-                    }
-                    (&*work, coarse)
-                }
-                (true, _, _, _) => {
-                    for ((r, q), c) in residual.iter_mut().zip(query).zip(c) {
-                        *r = q - c;
-                    }
-                    built = self.pq.prepare(&residual, Metric::L2);
-                    (&built, 0.0)
-                }
-                (false, _, Some(shared), _) => (shared, neg_dot(query, c)),
-                (false, _, None, _) => unreachable!("dot and cosine always prepare the shared table"),
-            };
+            // L2: `|q - c|^2` (the list's rank) plus each row's term; dot: `-q·c`.
+            let offset =
+                if l2 { coarse } else { neg_dot(query, &self.centroids[list * self.dim..(list + 1) * self.dim]) };
+            let norm = |i: usize| if l2 { l.norms[i] } else { 0.0 };
             let mut consider = |row: u32, d: f32| {
                 if d < top.threshold() && accept(row) {
                     top.push(row, d);
@@ -308,13 +306,13 @@ impl IvfPq {
             let (quads, rest) = l.rows.as_chunks::<4>();
             for (q, rows) in quads.iter().enumerate() {
                 let d = table.distances4(&l.codes[q * 4 * cb..(q + 1) * 4 * cb]);
-                for (&row, d) in rows.iter().zip(d) {
-                    consider(row, offset + d);
+                for ((i, &row), d) in rows.iter().enumerate().zip(d) {
+                    consider(row, offset + norm(q * 4 + i) + d);
                 }
             }
             for (i, &row) in rest.iter().enumerate() {
-                let at = (quads.len() * 4 + i) * cb;
-                consider(row, offset + table.distance(&l.codes[at..at + cb]));
+                let i = quads.len() * 4 + i;
+                consider(row, offset + norm(i) + table.distance(&l.codes[i * cb..(i + 1) * cb]));
             }
         }
         top.into_sorted()
@@ -361,9 +359,20 @@ impl IvfPq {
             let list_rows =
                 (0..n).map(|_| r.u32().ok().filter(|&x| (x as usize) < rows)).collect::<Option<Vec<u32>>>()?;
             let codes = r.take(n.checked_mul(cb)?).ok()?.to_vec();
-            lists.push(InvList { rows: list_rows, codes });
+            lists.push(InvList { rows: list_rows, codes, norms: Vec::new() });
         }
-        r.is_empty().then(|| Self::assemble(metric, dim, centroids, pq, lists))
+        if !r.is_empty() {
+            return None;
+        }
+        // The row terms are not stored: they follow from the codes.
+        let ivf = Self::assemble(metric, dim, centroids, pq, Vec::new());
+        lists.par_iter_mut().enumerate().for_each_init(Vec::new, |decoded, (list, l)| {
+            let mut norms = Vec::with_capacity(l.rows.len());
+            ivf.push_norms(list, &l.codes, decoded, &mut norms);
+            l.norms = norms;
+        });
+        *ivf.lists.write() = lists;
+        Some(ivf)
     }
 }
 

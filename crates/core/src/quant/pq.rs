@@ -208,24 +208,6 @@ impl ProductQuantizer {
         Prepared { ksub, bits: self.bits, lut }
     }
 
-    /// The query-independent part of the L2 lookup table of residuals from `centre` (a
-    /// coarse centroid): `|r|^2 + 2 <centre_j, r>` for every codeword r of every sub-space j,
-    /// layout (m, ksub). With it, the table of a query q and that centre is
-    /// `|q - centre|^2` (once) `+ terms - 2 <q_j, r>`, the last part shared by every centre.
-    pub fn residual_terms(&self, centre: &[f32], out: &mut [f32]) {
-        let (dsub, ksub) = (self.dsub(), self.ksub());
-        for (j, out) in out.chunks_exact_mut(ksub).enumerate() {
-            out.iter_mut().for_each(|o| *o = 0.0);
-            for d in 0..dsub {
-                let x = centre[j * dsub + d];
-                let column = &self.by_component[(j * dsub + d) * ksub..(j * dsub + d + 1) * ksub];
-                for (o, c) in out.iter_mut().zip(column) {
-                    *o += c * (c + 2.0 * x);
-                }
-            }
-        }
-    }
-
     pub(super) fn write(&self, w: &mut ByteWriter) {
         w.u32(self.dim as u32);
         w.u32(self.m as u32);
