@@ -123,18 +123,12 @@ impl IvfPq {
         Self { metric, dim, centroids, centroid_norms, pq, lists: RwLock::new(lists) }
     }
 
-    /// Under L2, the row term `2 c·r̂ + |r̂|^2` of each code in `codes` (residuals of list
-    /// `list`), appended to `out`; nothing for dot and cosine.
-    fn push_norms(&self, list: usize, codes: &[u8], decoded: &mut Vec<f32>, out: &mut Vec<f32>) {
-        if self.metric != Metric::L2 {
-            return;
-        }
+    /// The L2 row term `2 c·r̂ + |r̂|^2` of `code`, a residual of list `list` (`decoded`:
+    /// scratch of `dim` values).
+    fn row_term(&self, list: usize, code: &[u8], decoded: &mut [f32]) -> f32 {
         let c = &self.centroids[list * self.dim..(list + 1) * self.dim];
-        decoded.resize(self.dim, 0.0);
-        for code in codes.chunks_exact(self.code_bytes()) {
-            self.pq.decode(code, decoded);
-            out.push(decoded.iter().zip(c).map(|(r, c)| r * (r + 2.0 * c)).sum());
-        }
+        self.pq.decode(code, decoded);
+        decoded.iter().zip(c).map(|(r, c)| r * (r + 2.0 * c)).sum()
     }
 
     pub fn nlist(&self) -> usize {
@@ -169,7 +163,7 @@ impl IvfPq {
         let encoded: Vec<(usize, Vec<u8>, Option<f32>)> = rows
             .par_chunks(ASSIGN_ROWS)
             .map_init(
-                || (Vec::new(), Vec::new(), Vec::new()),
+                || (Vec::new(), Vec::new(), vec![0.0f32; self.dim]),
                 |(points, scratch, decoded), block| {
                     points.clear();
                     block.iter().for_each(|&r| points.extend_from_slice(vectors.row(r)));
@@ -182,15 +176,11 @@ impl IvfPq {
                     let cb = self.code_bytes();
                     let mut codes = vec![0u8; lists.len() * cb];
                     self.pq.encode_batch(points, &mut codes);
-                    let mut norm = Vec::with_capacity(1);
+                    let l2 = self.metric == Metric::L2;
                     lists
                         .into_iter()
                         .zip(codes.chunks_exact(cb))
-                        .map(|(list, code)| {
-                            norm.clear();
-                            self.push_norms(list, code, decoded, &mut norm);
-                            (list, code.to_vec(), norm.first().copied())
-                        })
+                        .map(|(list, code)| (list, code.to_vec(), l2.then(|| self.row_term(list, code, decoded))))
                         .collect::<Vec<_>>()
                 },
             )
@@ -366,11 +356,14 @@ impl IvfPq {
         }
         // The row terms are not stored: they follow from the codes.
         let ivf = Self::assemble(metric, dim, centroids, pq, Vec::new());
-        lists.par_iter_mut().enumerate().for_each_init(Vec::new, |decoded, (list, l)| {
-            let mut norms = Vec::with_capacity(l.rows.len());
-            ivf.push_norms(list, &l.codes, decoded, &mut norms);
-            l.norms = norms;
-        });
+        if metric == Metric::L2 {
+            lists.par_iter_mut().enumerate().for_each_init(
+                || vec![0.0f32; dim],
+                |decoded, (list, l)| {
+                    l.norms = l.codes.chunks_exact(cb).map(|code| ivf.row_term(list, code, decoded)).collect()
+                },
+            );
+        }
         *ivf.lists.write() = lists;
         Some(ivf)
     }
