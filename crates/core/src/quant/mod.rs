@@ -14,7 +14,7 @@ mod pq;
 mod sq;
 
 pub use kmeans::{Centroids, kmeans, squared_lengths};
-pub use pq::ProductQuantizer;
+pub use pq::{ByteTable, CodeTable, ProductQuantizer};
 pub use sq::ScalarQuantizer;
 
 use crate::codec::{ByteReader, ByteWriter};

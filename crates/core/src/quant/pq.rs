@@ -236,6 +236,19 @@ impl Prepared {
         &mut self.lut
     }
 
+    /// The table in bytes, for 8-bit codes ([`ByteTable`]); `None` for 4-bit codes.
+    pub fn to_byte_table(&self) -> Option<ByteTable> {
+        if self.bits != 8 {
+            return None;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: checked just above.
+            return Some(unsafe { bytes512::byte_table(&self.lut) });
+        }
+        Some(byte_table(&self.lut))
+    }
+
     /// [`Prepared::distance`] of four codes at once (`codes`: layout (4, code bytes)). With
     /// 8-bit codes the four sums, each split in two, make eight independent chains of
     /// additions, so lookups issue at the pace of the loads rather than of one sum's latency
@@ -302,5 +315,143 @@ impl Prepared {
             }
         }
         s
+    }
+}
+
+/// A table that scores 8-bit or 4-bit codes: [`Prepared`] (floats) or [`ByteTable`].
+pub trait CodeTable {
+    /// The distance of one code.
+    fn distance(&self, code: &[u8]) -> f32;
+    /// The distances of four codes (`codes`: layout (4, code bytes)).
+    fn distances4(&self, codes: &[u8]) -> [f32; 4];
+}
+
+impl CodeTable for Prepared {
+    #[inline]
+    fn distance(&self, code: &[u8]) -> f32 {
+        Prepared::distance(self, code)
+    }
+    #[inline]
+    fn distances4(&self, codes: &[u8]) -> [f32; 4] {
+        Prepared::distances4(self, codes)
+    }
+}
+
+impl CodeTable for ByteTable {
+    #[inline]
+    fn distance(&self, code: &[u8]) -> f32 {
+        ByteTable::distance(self, code)
+    }
+    #[inline]
+    fn distances4(&self, codes: &[u8]) -> [f32; 4] {
+        ByteTable::distances4(self, codes)
+    }
+}
+
+/// [`Prepared::to_byte_table`] without vector instructions (the reference the AVX-512 form is
+/// tested against).
+pub(super) fn byte_table(lut: &[f32]) -> ByteTable {
+    let (tables, _) = lut.as_chunks::<256>();
+    let mins: Vec<f32> = tables.iter().map(|t| t.iter().copied().fold(f32::INFINITY, f32::min)).collect();
+    let range = tables.iter().zip(&mins).map(|(t, lo)| t.iter().fold(0.0f32, |r, x| r.max(x - lo))).fold(0.0, f32::max);
+    let scale = ByteTable::scale_for(range);
+    let table = tables
+        .iter()
+        .zip(&mins)
+        .flat_map(|(t, lo)| t.iter().map(move |x| ((x - lo) / scale + 0.5).clamp(0.0, 255.0) as u8))
+        .collect();
+    ByteTable { table, bias: mins.iter().sum(), scale }
+}
+
+/// A [`Prepared`] 8-bit table with each entry rounded to one of 256 levels: entry
+/// `(t - min_j) / scale` of sub-space j, with one `scale` for all (the widest sub-space's range
+/// / 255), so a distance is `bias + scale * sum(levels)` (`bias`: the sum of the minima),
+/// within half a level per sub-space of the float table's. At 96 sub-spaces it is 24 KiB
+/// against 96 KiB, small enough to stay in L1 while a list is scanned: ranking candidates for
+/// a re-rank through it is faster (see [`crate::index::ivf`]).
+#[derive(Debug, Clone)]
+pub struct ByteTable {
+    /// Layout (m, 256).
+    table: Vec<u8>,
+    bias: f32,
+    scale: f32,
+}
+
+impl ByteTable {
+    fn scale_for(range: f32) -> f32 {
+        if range > 0.0 { range / 255.0 } else { 1.0 }
+    }
+
+    /// Largest difference between a distance here and through the float table: half a level
+    /// per sub-space.
+    pub fn max_error(&self) -> f32 {
+        self.scale * 0.5 * (self.table.len() / 256) as f32
+    }
+
+    /// The distance of one code.
+    #[inline]
+    pub fn distance(&self, code: &[u8]) -> f32 {
+        let (tables, _) = self.table.as_chunks::<256>();
+        let sum: u32 = tables.iter().zip(code).map(|(t, &c)| t[c as usize] as u32).sum();
+        self.bias + self.scale * sum as f32
+    }
+
+    /// The distances of four codes (`codes`: layout (4, code bytes)).
+    #[inline]
+    pub fn distances4(&self, codes: &[u8]) -> [f32; 4] {
+        let cb = codes.len() / 4;
+        let (tables, _) = self.table.as_chunks::<256>();
+        let (c0, rest) = codes.split_at(cb);
+        let (c1, rest) = rest.split_at(cb);
+        let (c2, c3) = rest.split_at(cb);
+        let mut acc = [0u32; 4];
+        for ((((t, a), b), c), d) in tables.iter().zip(c0).zip(c1).zip(c2).zip(c3) {
+            acc[0] += t[*a as usize] as u32;
+            acc[1] += t[*b as usize] as u32;
+            acc[2] += t[*c as usize] as u32;
+            acc[3] += t[*d as usize] as u32;
+        }
+        acc.map(|s| self.bias + self.scale * s as f32)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod bytes512 {
+    use std::arch::x86_64::*;
+
+    /// [`super::Prepared::to_byte_table`], 16 entries a step.
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn byte_table(lut: &[f32]) -> super::ByteTable {
+        let (tables, _) = lut.as_chunks::<256>();
+        let mut mins = Vec::with_capacity(tables.len());
+        let mut range = 0.0f32;
+        for t in tables {
+            let (mut lo, mut hi) = (_mm512_set1_ps(f32::INFINITY), _mm512_set1_ps(f32::NEG_INFINITY));
+            for c in t.as_chunks::<16>().0 {
+                // SAFETY: `c` holds 16 floats.
+                let v = unsafe { _mm512_loadu_ps(c.as_ptr()) };
+                lo = _mm512_min_ps(lo, v);
+                hi = _mm512_max_ps(hi, v);
+            }
+            let (lo, hi) = (_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi));
+            mins.push(lo);
+            range = range.max(hi - lo);
+        }
+        let scale = super::ByteTable::scale_for(range);
+        let inv = _mm512_set1_ps(1.0 / scale);
+        let mut out = vec![0u8; lut.len()];
+        for ((o, t), &lo) in out.as_chunks_mut::<256>().0.iter_mut().zip(tables).zip(&mins) {
+            let lo = _mm512_set1_ps(lo);
+            for (o, t) in o.as_chunks_mut::<16>().0.iter_mut().zip(t.as_chunks::<16>().0) {
+                // SAFETY: 16 floats in, 16 bytes out.
+                unsafe {
+                    // Rounded to the nearest level, then saturated to 0..=255 on the way to bytes.
+                    let v = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(t.as_ptr()), lo), inv);
+                    let levels = _mm512_cvtps_epi32(_mm512_max_ps(v, _mm512_setzero_ps()));
+                    _mm_storeu_si128(o.as_mut_ptr() as *mut __m128i, _mm512_cvtusepi32_epi8(levels));
+                }
+            }
+        }
+        super::ByteTable { table: out, bias: mins.iter().sum(), scale }
     }
 }

@@ -157,6 +157,37 @@ fn four_codes_at_once_score_as_one_at_a_time() {
 }
 
 #[test]
+fn byte_tables_score_within_half_a_level_per_sub_space() {
+    let (dim, m) = (128, 64);
+    let v = data(21, 5_000, dim);
+    let pq = ProductQuantizer::train(&v, dim, m, 8, 5).unwrap();
+    let cb = pq.code_bytes();
+    let mut codes = vec![0u8; 40 * cb];
+    for (row, code) in v.chunks_exact(dim).zip(codes.chunks_exact_mut(cb)) {
+        pq.encode(row, code);
+    }
+    for metric in [Metric::L2, Metric::Dot] {
+        let p = pq.prepare(&v[4_000 * dim..4_001 * dim], metric);
+        // The table this CPU builds (AVX-512 where it has it) and the scalar one.
+        for bytes in [p.to_byte_table().unwrap(), super::pq::byte_table(p.table())] {
+            let bound = bytes.max_error() * 1.0001 + 1e-5;
+            assert!(bytes.max_error() > 0.0);
+            for four in codes.chunks_exact(4 * cb) {
+                let got = bytes.distances4(four);
+                for (i, got) in got.into_iter().enumerate() {
+                    let code = &four[i * cb..(i + 1) * cb];
+                    let want = p.distance(code);
+                    assert!((got - want).abs() <= bound, "{metric:?}: {got} vs {want} (bound {bound})");
+                    assert_eq!(got, bytes.distance(code));
+                }
+            }
+        }
+    }
+    let four_bit = ProductQuantizer::train(&v, dim, 32, 4, 5).unwrap();
+    assert!(four_bit.prepare(&v[..dim], Metric::L2).to_byte_table().is_none());
+}
+
+#[test]
 fn argmin_takes_the_first_smallest_and_never_a_nan() {
     use super::kmeans::argmin;
     let mut v: Vec<f32> = (0..37).map(|i| (i as f32 - 20.0).abs()).collect(); // one 0 at 20

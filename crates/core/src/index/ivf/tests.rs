@@ -109,7 +109,8 @@ fn small_probed_lists_are_reranked_whole_with_the_same_hits() {
         for nprobe in [1, 2, 64] {
             let lists = index.ivf.nearest_lists(q, nprobe);
             let depth = 10 * 16;
-            let via_codes = rerank(&vectors, kernel, q, index.ivf.scan(q, &lists, depth, |_| true), 10);
+            let via_codes =
+                rerank(&vectors, kernel, q, index.ivf.scan(q, &lists, depth, Scores::Ranking, |_| true), 10);
             let got = VectorIndex::search(&index, &vectors, q, 10, nprobe, Walk::Through, &|_| true);
             assert_eq!(got, via_codes, "nprobe {nprobe}");
             match index.ivf.rows_within(&lists, depth, |_| true) {
