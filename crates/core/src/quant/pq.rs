@@ -318,7 +318,7 @@ impl Prepared {
     }
 }
 
-/// A table that scores 8-bit or 4-bit codes: [`Prepared`] (floats) or [`ByteTable`].
+/// A lookup table that scores product-quantized codes: [`Prepared`] (floats) or [`ByteTable`].
 pub trait CodeTable {
     /// The distance of one code.
     fn distance(&self, code: &[u8]) -> f32;
@@ -340,11 +340,26 @@ impl CodeTable for Prepared {
 impl CodeTable for ByteTable {
     #[inline]
     fn distance(&self, code: &[u8]) -> f32 {
-        ByteTable::distance(self, code)
+        let (tables, _) = self.table.as_chunks::<256>();
+        let sum: u32 = tables.iter().zip(code).map(|(t, &c)| t[c as usize] as u32).sum();
+        self.bias + self.scale * sum as f32
     }
+
     #[inline]
     fn distances4(&self, codes: &[u8]) -> [f32; 4] {
-        ByteTable::distances4(self, codes)
+        let cb = codes.len() / 4;
+        let (tables, _) = self.table.as_chunks::<256>();
+        let (c0, rest) = codes.split_at(cb);
+        let (c1, rest) = rest.split_at(cb);
+        let (c2, c3) = rest.split_at(cb);
+        let mut acc = [0u32; 4];
+        for ((((t, a), b), c), d) in tables.iter().zip(c0).zip(c1).zip(c2).zip(c3) {
+            acc[0] += t[*a as usize] as u32;
+            acc[1] += t[*b as usize] as u32;
+            acc[2] += t[*c as usize] as u32;
+            acc[3] += t[*d as usize] as u32;
+        }
+        acc.map(|s| self.bias + self.scale * s as f32)
     }
 }
 
@@ -386,32 +401,6 @@ impl ByteTable {
     /// per sub-space.
     pub fn max_error(&self) -> f32 {
         self.scale * 0.5 * (self.table.len() / 256) as f32
-    }
-
-    /// The distance of one code.
-    #[inline]
-    pub fn distance(&self, code: &[u8]) -> f32 {
-        let (tables, _) = self.table.as_chunks::<256>();
-        let sum: u32 = tables.iter().zip(code).map(|(t, &c)| t[c as usize] as u32).sum();
-        self.bias + self.scale * sum as f32
-    }
-
-    /// The distances of four codes (`codes`: layout (4, code bytes)).
-    #[inline]
-    pub fn distances4(&self, codes: &[u8]) -> [f32; 4] {
-        let cb = codes.len() / 4;
-        let (tables, _) = self.table.as_chunks::<256>();
-        let (c0, rest) = codes.split_at(cb);
-        let (c1, rest) = rest.split_at(cb);
-        let (c2, c3) = rest.split_at(cb);
-        let mut acc = [0u32; 4];
-        for ((((t, a), b), c), d) in tables.iter().zip(c0).zip(c1).zip(c2).zip(c3) {
-            acc[0] += t[*a as usize] as u32;
-            acc[1] += t[*b as usize] as u32;
-            acc[2] += t[*c as usize] as u32;
-            acc[3] += t[*d as usize] as u32;
-        }
-        acc.map(|s| self.bias + self.scale * s as f32)
     }
 }
 
