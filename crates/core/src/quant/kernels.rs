@@ -187,6 +187,19 @@ mod avx2 {
             }
         };
         let mut i = 0;
+        if !NIBBLES {
+            // 8-bit codes, 32 a step into four independent chains: one accumulator would wait
+            // on each multiply-add.
+            while i + 32 <= body {
+                // SAFETY: bytes i..i+32 of the codes are inside `code` (one byte per dimension).
+                let at = |j: usize| unsafe { _mm_loadl_epi64(code.as_ptr().add(i + j) as *const __m128i) };
+                acc0 = fold(acc0, i, widen(at(0)));
+                acc1 = fold(acc1, i + 8, widen(at(8)));
+                acc2 = fold(acc2, i + 16, widen(at(16)));
+                acc3 = fold(acc3, i + 24, widen(at(24)));
+                i += 32;
+            }
+        }
         while i < body {
             if NIBBLES {
                 // SAFETY: block i/16 of the codes is the 8 bytes at i/2, inside `code`.
@@ -195,16 +208,6 @@ mod avx2 {
                 let high = _mm_and_si128(_mm_srli_epi16::<4>(bytes), _mm_set1_epi8(0x0f));
                 acc0 = fold(acc0, i, widen(low));
                 acc1 = fold(acc1, i + 8, widen(high));
-            } else if i + 32 <= body {
-                // Four independent chains: one accumulator would wait on each multiply-add.
-                // SAFETY: bytes i..i+32 of the codes are inside `code` (one byte per dimension).
-                let at = |j: usize| unsafe { _mm_loadl_epi64(code.as_ptr().add(i + j) as *const __m128i) };
-                acc0 = fold(acc0, i, widen(at(0)));
-                acc1 = fold(acc1, i + 8, widen(at(8)));
-                acc2 = fold(acc2, i + 16, widen(at(16)));
-                acc3 = fold(acc3, i + 24, widen(at(24)));
-                i += 32;
-                continue;
             } else {
                 // SAFETY: bytes i..i+8 of the codes are inside `code` (one byte per dimension).
                 let bytes = unsafe { _mm_loadl_epi64(code.as_ptr().add(i) as *const __m128i) };

@@ -276,16 +276,23 @@ struct CodeScorer<'a> {
     code_bytes: usize,
 }
 
+impl CodeScorer<'_> {
+    /// The code of `row`, if the codes reach it.
+    #[inline]
+    fn code(&self, row: u32) -> Option<&[u8]> {
+        let s = row as usize * self.code_bytes;
+        self.codes.get(s..s + self.code_bytes)
+    }
+}
+
 impl Scorer for CodeScorer<'_> {
     #[inline]
     fn score(&self, row: u32) -> f32 {
-        let s = row as usize * self.code_bytes;
-        self.prepared.distance(&self.codes[s..s + self.code_bytes])
+        self.prepared.distance(self.code(row).expect("every row of the graph has a code"))
     }
     #[inline]
     fn prefetch(&self, row: u32) {
-        let s = row as usize * self.code_bytes;
-        if let Some(code) = self.codes.get(s..s + self.code_bytes) {
+        if let Some(code) = self.code(row) {
             libravdb_core::vectors::prefetch_slice(code);
         }
     }
