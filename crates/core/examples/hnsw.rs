@@ -1,5 +1,6 @@
 //! Builds HNSW on an fvecs file and prints build time and recall/QPS over an ef sweep:
 //! `cargo run --release -p libravdb-core --example hnsw -- base.fvecs query.fvecs`.
+//! `BATCH=N` links the rows in calls of N, as a collection filled by batches of N does.
 
 mod common;
 
@@ -19,7 +20,10 @@ fn main() {
     g.add_rows(base.rows());
     let rows: Vec<u32> = (0..base.rows() as u32).collect();
     let t = Instant::now();
-    g.link(&base, &rows);
+    let batch = std::env::var("BATCH").ok().and_then(|b| b.parse().ok()).unwrap_or(rows.len()).max(1);
+    for chunk in rows.chunks(batch) {
+        g.link(&base, chunk);
+    }
     println!(
         "build {} x {}: {:.2} s on {} threads",
         base.rows(),
