@@ -131,6 +131,16 @@ fn serialisation_round_trips_and_rejects_garbage() {
     assert_eq!(Quantizer::from_bytes(&[9, 1, 2]), None);
 }
 
+/// The codes of the first `rows` vectors of `v`, one after another.
+fn codes_of_first(pq: &ProductQuantizer, v: &[f32], rows: usize) -> Vec<u8> {
+    let cb = pq.code_bytes();
+    let mut codes = vec![0u8; rows * cb];
+    for (row, code) in v.chunks_exact(pq.dim()).zip(codes.chunks_exact_mut(cb)) {
+        pq.encode(row, code);
+    }
+    codes
+}
+
 #[test]
 fn four_codes_at_once_score_as_one_at_a_time() {
     // Even and odd sub-space counts (the odd one has a last unpaired table), 8 and 4 bits.
@@ -138,10 +148,7 @@ fn four_codes_at_once_score_as_one_at_a_time() {
         let v = data(9, 5_000, dim);
         let pq = ProductQuantizer::train(&v, dim, m, bits, 3).unwrap();
         let cb = pq.code_bytes();
-        let mut codes = vec![0u8; 4 * cb];
-        for (row, code) in v.chunks_exact(dim).zip(codes.chunks_exact_mut(cb)) {
-            pq.encode(row, code);
-        }
+        let codes = codes_of_first(&pq, &v, 4);
         for metric in [Metric::L2, Metric::Dot] {
             let p = pq.prepare(&v[100 * dim..101 * dim], metric);
             let four = p.distances4(&codes);
@@ -162,10 +169,7 @@ fn byte_tables_score_within_half_a_level_per_sub_space() {
     let v = data(21, 5_000, dim);
     let pq = ProductQuantizer::train(&v, dim, m, 8, 5).unwrap();
     let cb = pq.code_bytes();
-    let mut codes = vec![0u8; 40 * cb];
-    for (row, code) in v.chunks_exact(dim).zip(codes.chunks_exact_mut(cb)) {
-        pq.encode(row, code);
-    }
+    let codes = codes_of_first(&pq, &v, 40);
     for metric in [Metric::L2, Metric::Dot] {
         let p = pq.prepare(&v[4_000 * dim..4_001 * dim], metric);
         // The table this CPU builds (AVX-512 where it has it) and the scalar one.
