@@ -1,7 +1,8 @@
 //! Insertion: Algorithm 1 of the paper with the neighbour-selection heuristic (Algorithm 4,
-//! as hnswlib's `getNeighborsByHeuristic2`). Rows are linked in parallel on the current rayon
-//! pool; each list is written under its node's mutex, so two inserts touching the same
-//! neighbour serialise only there.
+//! as hnswlib's `getNeighborsByHeuristic2`); a new node's own level-0 list takes up to `m0`
+//! of the selected, as faiss's `add_links_starting_from` does. Rows are linked in parallel on
+//! the current rayon pool; each list is written under its node's mutex, so two inserts
+//! touching the same neighbour serialise only there.
 
 use rayon::prelude::*;
 
@@ -57,7 +58,7 @@ impl<L: LinkTable> HnswIndex<L> {
                 if let Some(&closest) = found.first() {
                     cur = closest;
                 }
-                let selected = self.select(vectors, &found, self.params.m);
+                let selected = self.select(vectors, &found, self.params.capacity(lc));
                 {
                     let _guard = self.locks[row as usize].lock();
                     let ids: Vec<u32> = selected.iter().map(|n| n.row).collect();
@@ -69,9 +70,8 @@ impl<L: LinkTable> HnswIndex<L> {
             }
         });
         for (lc, selected) in back_links {
-            let cap = if lc == 0 { self.params.m0() } else { self.params.m };
             for n in &selected {
-                self.add_link(vectors, n.row, row, n.distance, lc, cap);
+                self.add_link(vectors, n.row, row, n.distance, lc, self.params.capacity(lc));
             }
         }
         if level > entry.level {

@@ -47,7 +47,7 @@ impl<L: LinkTable> HnswIndex<L> {
         if !ids.iter().any(|&n| deleted(n)) {
             return false;
         }
-        let cap = if level == 0 { self.params.m0() } else { self.params.m };
+        let cap = self.params.capacity(level);
         let mut pool: Vec<u32> = ids.iter().copied().filter(|&n| !deleted(n)).collect();
         let mut hop = Vec::new();
         for &d in ids.iter().filter(|&&n| deleted(n)) {
