@@ -16,13 +16,14 @@
 //!   table from `q` for the whole query, plus the list's `-q·c` (faiss's inner-product
 //!   IVFPQ). Lists are still found by L2 to the centroids, as vectors were assigned.
 //!
-//! When the scores only pick candidates for a re-rank and the float table is larger than
-//! [`BYTE_TABLE_FROM_M`] sub-spaces allow (64 KiB and up), codes are scored through the table
-//! rounded to bytes ([`ByteTable`]: a quarter of the size, in L1 while lists are scanned; a
-//! distance within half a level per sub-space). On debpkg20k at m 96 (`ivfpq_speed`, one
-//! core, k x 16 re-ranked) recall@10 did not move (0.790 .. 0.981 at nprobe 4 .. 64, both
-//! ways) and queries/s rose 10% at nprobe 4, 30% at 16 and 50% at 64 (cosine and L2 alike);
-//! at m 48 it ranged from -3% to +5%, so smaller tables stay in floats.
+//! When the scores only pick candidates for a re-rank and the float table fills L1 or more
+//! ([`BYTE_TABLE_FROM_M`] sub-spaces: 32 KiB), codes are scored through the table rounded to
+//! bytes ([`ByteTable`]: a quarter of the size, in L1 while lists are scanned; a distance
+//! within half a level per sub-space). `ivfpq_speed`, one core, k x 16 re-ranked: recall@10
+//! did not move at any nprobe, either way. Queries/s at m 96 on debpkg20k rose 10% at nprobe
+//! 4, 30% at 16 and 50% at 64 (cosine and L2 alike); at m 48 on debpkg100k 0-3% at nprobe 4-8,
+//! 4-10% at 16 and 32, 10-13% at 64 (debpkg20k: -2% at 4, 5-11% from 16); at m 32 (debpkg100k)
+//! 0-8%; at m 24, a 24 KiB table, nothing, so it stays in floats.
 //!
 //! Lists hold rows and codes contiguously, behind one lock: adding takes it briefly after
 //! the codes are computed in parallel, searches share it.
@@ -79,8 +80,8 @@ pub struct IvfPq {
 }
 
 /// Sub-spaces from which a scan that only ranks candidates for a re-rank scores through a
-/// [`ByteTable`] (see the module comment).
-pub const BYTE_TABLE_FROM_M: usize = 64;
+/// [`ByteTable`] (see the module comment): a float table of 32 x 256 x 4 bytes fills L1.
+pub const BYTE_TABLE_FROM_M: usize = 32;
 
 /// A default number of lists for `n` vectors: about the square root (at least 1), which
 /// balances ranking centroids against scanning lists.
