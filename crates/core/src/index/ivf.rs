@@ -32,7 +32,7 @@ use parking_lot::RwLock;
 use rayon::prelude::*;
 
 use super::{
-    Accept, BreadthKnob, FilteredRoute, IndexKind, Neighbor, Scorer, TopK, VectorIndex, Walk, rerank, selectivity,
+    Accept, BreadthKnob, FilteredRoute, IndexKind, Neighbor, Scorer, SelectTopK, VectorIndex, Walk, rerank, selectivity,
 };
 use crate::codec::{ByteReader, ByteWriter};
 use crate::distance::Metric;
@@ -289,7 +289,7 @@ impl IvfPq {
         if l2 {
             table.table_mut().iter_mut().for_each(|t| *t *= 2.0);
         }
-        let top = TopK::new(depth);
+        let top = SelectTopK::new(depth);
         let top = match (scores == Scores::Ranking && self.pq.m() >= BYTE_TABLE_FROM_M).then(|| table.to_byte_table()) {
             Some(Some(bytes)) => self.scan_lists(&bytes, query, ranked, top, accept),
             _ => self.scan_lists(&table, query, ranked, top, accept),
@@ -304,9 +304,9 @@ impl IvfPq {
         table: &T,
         query: &[f32],
         ranked: &[(f32, usize)],
-        mut top: TopK,
+        mut top: SelectTopK,
         accept: impl Fn(u32) -> bool,
-    ) -> TopK {
+    ) -> SelectTopK {
         let l2 = self.metric == Metric::L2;
         let cb = self.code_bytes();
         let lists = self.lists.read();

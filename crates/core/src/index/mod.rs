@@ -12,7 +12,7 @@ mod topk;
 pub use flat::FlatIndex;
 pub use hnsw::{GraphParts, HnswIndex, HnswParams, LinkTable, Scorer, VecLinks, VectorScorer};
 pub use ivf::{IvfPq, IvfPqIndex};
-pub use topk::{Neighbor, TopK};
+pub use topk::{Neighbor, SelectTopK, TopK};
 
 use crate::vectors::VectorRows;
 

@@ -65,6 +65,58 @@ impl TopK {
     }
 }
 
+/// The `k` closest candidates, collected unordered: a candidate at or below the bound is
+/// appended, and when `2k` are held the `k` closest are selected (`select_nth_unstable`) and
+/// the bound tightens to the k-th's distance. Same result as [`TopK`] (the `k` smallest by
+/// distance, ties by the lower row) in amortised constant time per candidate where [`TopK`]
+/// sifts a heap of `k`; but the bound lags between selections, so callers that prune with
+/// [`SelectTopK::threshold`] prune less. For a deep `k` offered many candidates: the IVF-PQ
+/// scan keeps k x 16 (160) by their codes, and this took it from 7,400-7,800 to 8,700-9,400
+/// queries/s at nprobe 8 on debpkg100k, m 48 (`ivfpq_speed`, +5-20% at nprobe 4-64).
+#[derive(Debug)]
+pub struct SelectTopK {
+    k: usize,
+    kept: Vec<Neighbor>,
+    /// The k-th closest distance at the last selection; `None` before the first.
+    bound: Option<f32>,
+}
+
+impl SelectTopK {
+    pub fn new(k: usize) -> Self {
+        Self { k, kept: Vec::with_capacity((2 * k).min(1 << 16)), bound: None }
+    }
+
+    /// The distance a candidate must beat to be appended (+inf before the first selection).
+    #[inline]
+    pub fn threshold(&self) -> f32 {
+        self.bound.unwrap_or(f32::INFINITY)
+    }
+
+    #[inline]
+    pub fn push(&mut self, row: u32, distance: f32) {
+        if self.k == 0 || self.bound.is_some_and(|b| distance.total_cmp(&b).is_gt()) {
+            return;
+        }
+        self.kept.push(Neighbor { row, distance });
+        if self.kept.len() >= 2 * self.k {
+            self.select();
+        }
+    }
+
+    fn select(&mut self) {
+        self.kept.select_nth_unstable(self.k - 1);
+        self.kept.truncate(self.k);
+        self.bound = Some(self.kept[self.k - 1].distance);
+    }
+
+    /// The kept candidates, closest first.
+    pub fn into_sorted(mut self) -> Vec<Neighbor> {
+        self.kept.sort_unstable();
+        self.kept.truncate(self.k);
+        self.kept
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +129,25 @@ mod tests {
         }
         let rows: Vec<u32> = t.into_sorted().iter().map(|n| n.row).collect();
         assert_eq!(rows, vec![5, 1, 3]);
+    }
+
+    #[test]
+    fn select_top_k_keeps_what_the_heap_keeps() {
+        use rand::{RngExt, SeedableRng, rngs::StdRng};
+        let mut rng = StdRng::seed_from_u64(3);
+        for k in [0usize, 1, 2, 7, 160] {
+            for n in [0usize, 1, k, 2 * k + 1, 5_000] {
+                let (mut heap, mut select) = (TopK::new(k), SelectTopK::new(k));
+                for row in 0..n as u32 {
+                    // Few distinct distances, so ties (broken by the lower row) are common.
+                    let d = rng.random_range(0..50u32) as f32 / 7.0;
+                    heap.push(row, d);
+                    select.push(row, d);
+                    assert!(select.threshold() >= heap.threshold(), "the bound only lags");
+                }
+                assert_eq!(select.into_sorted(), heap.into_sorted(), "k {k}, n {n}");
+            }
+        }
     }
 
     #[test]
