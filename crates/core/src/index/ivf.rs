@@ -272,7 +272,8 @@ impl IvfPq {
     }
 
     /// The `depth` rows closest to `query` by their codes among lists `ranked`
-    /// ([`IvfPq::nearest_lists`]), skipping rows `accept` rejects; closest first.
+    /// ([`IvfPq::nearest_lists`]), skipping rows `accept` rejects: closest first for
+    /// [`Scores::Distances`], in no order for [`Scores::Ranking`] (the re-rank sorts).
     pub fn scan(
         &self,
         query: &[f32],
@@ -294,7 +295,10 @@ impl IvfPq {
             Some(Some(bytes)) => self.scan_lists(&bytes, query, ranked, top, accept),
             _ => self.scan_lists(&table, query, ranked, top, accept),
         };
-        top.into_sorted()
+        match scores {
+            Scores::Distances => top.into_sorted(),
+            Scores::Ranking => top.into_unordered(),
+        }
     }
 
     /// [`IvfPq::scan`]'s loop over the lists, scoring codes through `table` (compiled once per
@@ -407,7 +411,7 @@ pub enum Scores {
     /// Returned as they are: each the ADC distance through the float table.
     Distances,
     /// Only ranking candidates that are re-ranked on full precision: within half a byte
-    /// level per sub-space of the ADC distance (see the module comment).
+    /// level per sub-space of the ADC distance (see the module comment), returned unsorted.
     Ranking,
 }
 

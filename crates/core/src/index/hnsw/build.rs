@@ -70,8 +70,9 @@ impl<L: LinkTable> HnswIndex<L> {
             }
         });
         for (lc, selected) in back_links {
+            let cap = self.params.capacity(lc);
             for n in &selected {
-                self.add_link(vectors, n.row, row, n.distance, lc, self.params.capacity(lc));
+                self.add_link(vectors, n.row, row, n.distance, lc, cap);
             }
         }
         if level > entry.level {
