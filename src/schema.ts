@@ -37,6 +37,13 @@ export class SchemaView {
     return this
   }
 
+  /** The schema and the named vector fields at once (one counter read, where reading
+   * `schema` and then `fields` reads it twice): what every search checks its options against. */
+  snapshot(): { schema: Schema; fields: VectorFields } {
+    this.#current()
+    return { schema: this.#schema, fields: this.#fields }
+  }
+
   /** The schema (`{}` without one). */
   get schema(): Schema {
     return this.#current().#schema
