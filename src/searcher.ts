@@ -108,7 +108,10 @@ export class Searcher {
 
   /** `opts` of search call `op` checked, against the vector it searches. */
   params(op: string, opts: unknown, unnamed = true) {
-    return searchParams(op, opts, { ...this.#fixed, ...this.#schema.snapshot() }, unnamed)
+    const { name, dimension, metric } = this.#fixed
+    const { schema, fields } = this.#schema.snapshot()
+    // Built field by field: an object spread here cost ~1 us a search.
+    return searchParams(op, opts, { name, dimension, metric, schema, fields }, unnamed)
   }
 
   /** Native hits (vectors of `dim`) -> one array of hit objects per query, on the calling
