@@ -85,7 +85,7 @@ def timed(knob):
 # the best round is kept per point.
 for knob in knobs:
     set_knob(knob)
-    for i in range(min(len(xq), 50)):
+    for i in range(len(xq)):
         index.search(xq[i : i + 1], 10)
 rates = {p: [] for p in knobs}
 found = {}

@@ -95,7 +95,7 @@ async function runSweep(points: SweepSpec[], nq: number, repeats: number, driven
   }
   for (const p of points) {
     p.prepare?.()
-    for (let q = 0; q < Math.min(nq, 50); q++) await p.search(q) // warm-up
+    for (let q = 0; q < nq; q++) await p.search(q) // warm-up: one untimed pass (the JIT settles)
   }
   const rates: number[][] = points.map(() => [])
   const ids: number[][][] = points.map(() => [])
