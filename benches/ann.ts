@@ -149,7 +149,7 @@ export function annSection(all: AnnResult[]): string {
     'all cores; zvec\'s build is its inserts, 1,000 per call, plus `optimizeSync()`, which builds the',
     'index; faiss-cpu IndexHNSWFlat builds on all cores through OpenMP). Queries: k = 10, single queries on',
     'the JS thread (`searchSync`, `searchKnn`, `search`, `querySync`; faiss: `search` of one row from Python, one thread),',
-    'best of repeated rounds. All libraries stay loaded, each in its process, and their rounds interleave: round 1',
+    'best of repeated rounds, after one untimed pass of the queries at every efSearch. All libraries stay loaded, each in its process, and their rounds interleave: round 1',
     'of every library, then round 2 of every library (each round times every efSearch once, in turn), so a burst of',
     'load hits one round of all, not one library or one point. Ratios are LibraVDB / peer from the same run. Memory: RSS growth of the',
     'process during the build, per vector (includes ids and each library\'s bookkeeping); below',
