@@ -43,15 +43,21 @@ export async function benchLatency(ds: Dataset, quick: boolean): Promise<Latency
       awaited.push(performance.now() - t0)
     }
   }
-  const t1 = performance.now()
-  for (let i = 0; i < perRound; i++) await c.search(q(i), { k: 10 })
-  const oneClientQps = perRound / ((performance.now() - t1) / 1000)
+  // Throughput: one awaited client against 32 concurrent ones, in alternating rounds; the best
+  // round of each (a burst of load elsewhere on the machine lands on one round, not the ratio).
   const clients = 32
-  const t2 = performance.now()
-  await Promise.all(Array.from({ length: clients }, async (_, k) => {
-    for (let i = 0; i < perRound / 8; i++) await c.search(q(k * 101 + i), { k: 10 })
-  }))
-  const clientsQps = (clients * (perRound / 8)) / ((performance.now() - t2) / 1000)
+  let oneClientQps = 0
+  let clientsQps = 0
+  for (let round = 0; round < (quick ? 1 : 3); round++) {
+    const t1 = performance.now()
+    for (let i = 0; i < perRound; i++) await c.search(q(i), { k: 10 })
+    oneClientQps = Math.max(oneClientQps, perRound / ((performance.now() - t1) / 1000))
+    const t2 = performance.now()
+    await Promise.all(Array.from({ length: clients }, async (_, k) => {
+      for (let i = 0; i < perRound / 8; i++) await c.search(q(k * 101 + i), { k: 10 })
+    }))
+    clientsQps = Math.max(clientsQps, (clients * (perRound / 8)) / ((performance.now() - t2) / 1000))
+  }
   await db.close()
   return {
     dataset: ds.name,
@@ -82,7 +88,7 @@ export function latencySection(r: LatencyResults): string {
       ],
     ),
     '',
-    `Awaited, one client: ${fmt.n(r.oneClientQps)} q/s; ${r.clients} concurrent clients: ${fmt.n(r.clientsQps)} q/s (${fmt.ratio(r.clientsQps / r.oneClientQps)}).`,
+    `Awaited, one client: ${fmt.n(r.oneClientQps)} q/s; ${r.clients} concurrent clients: ${fmt.n(r.clientsQps)} q/s (${fmt.ratio(r.clientsQps / r.oneClientQps)}); best of alternating rounds.`,
     '',
   ].join('\n')
 }
