@@ -6,6 +6,7 @@
 import { PackedStrings, checkColumnar, checkId, finishBatch, triage } from './batch'
 import { SchemaView, fieldForEngine } from './schema'
 import { Searcher } from './searcher'
+import type { FixedProperties } from './search-options'
 import { EXPLAIN_KEYS, explainPlan } from './hybrid'
 import { checkOptionalBoolean, checkOptionalFunction, checkOptionalInteger, describe, optionsObject } from './check'
 import { InvalidArgumentError, NotFoundError } from './errors'
@@ -73,7 +74,8 @@ const owners = new WeakMap<Collection, object>()
  */
 export class Collection {
   readonly #native: NativeCollection
-  readonly #dimension: number
+  /** Name, dimension and metric, read from the engine once. */
+  readonly #fixed: FixedProperties
   /** The schema, its metadata codec and the unknown-field warning, kept current. */
   readonly #schema: SchemaView
   /** Tells the database a write finished (it checks the memory pressure threshold). */
@@ -86,9 +88,9 @@ export class Collection {
     this.#native = native
     this.#onWrite = onWrite
     owners.set(this, database)
-    this.#dimension = native.dimension
+    this.#fixed = { name: native.name, dimension: native.dimension, metric: native.metric as Metric }
     this.#schema = new SchemaView(native)
-    this.#searcher = new Searcher(native, this.#schema)
+    this.#searcher = new Searcher(native, this.#schema, this.#fixed)
   }
 
   /** Every write: cancellable through `opts`, then the database's memory check. */
@@ -101,7 +103,7 @@ export class Collection {
       return await cancellableWrite(opts, run, onProgress)
     } finally {
       this.#onWrite()
-      wakeFollowers(owners.get(this)!, this.#native.name)
+      wakeFollowers(owners.get(this)!, this.#fixed.name)
     }
   }
 
@@ -112,17 +114,17 @@ export class Collection {
 
   /** The collection's name. */
   get name(): string {
-    return this.#native.name
+    return this.#fixed.name
   }
 
   /** Components per vector. */
   get dimension(): number {
-    return this.#dimension
+    return this.#fixed.dimension
   }
 
   /** `'l2'`, `'cosine'` or `'dot'`. */
   get metric(): Metric {
-    return this.#native.metric as Metric
+    return this.#fixed.metric
   }
 
   /** Inserts one record; throws `DuplicateIdError` if the id exists. */
@@ -154,7 +156,7 @@ export class Collection {
   ): Promise<BatchResult> {
     const o = optionsObject<BatchOptions>(`${op} options`, opts, BATCH_KEYS)
     const atomic = checkOptionalBoolean(`${op} options.atomic`, o.atomic) ?? true
-    const dim = this.#dimension
+    const dim = this.#fixed.dimension
     const named = new NamedBlocks(this.#schema.fields)
     let n: number
     let vectors: Float32Array
@@ -225,7 +227,7 @@ export class Collection {
     const o = optionsObject<BatchOptions>(`${op} options`, opts, BATCH_KEYS)
     const atomic = checkOptionalBoolean(`${op} options.atomic`, o.atomic) ?? true
     if (!Array.isArray(updates)) throw new InvalidArgumentError(`${op} expects an array, got ${describe(updates)}`)
-    const dim = this.#dimension
+    const dim = this.#fixed.dimension
     const ids = new PackedStrings()
     const metadata = new PackedStrings()
     // Per item: bit 0 = a new vector (the next row of `vectors`), bits 1-2 = metadata

@@ -3,7 +3,6 @@
  * named field, `using`), the query routed (the lean path through `dispatch.ts`, grouped,
  * hybrid), the engine's hits made hit objects.
  */
-import type { Metric } from './config'
 import { SearchDispatch } from './dispatch'
 import { groupedSearch, groupedSearchSync } from './group'
 import { HitReader, isLean, leanHits } from './hits'
@@ -12,7 +11,7 @@ import { inSlices } from './batch'
 import { type NativeCollection, type NativeHits, type NativeSearchOptions, call, callSync, cancellableRead } from './native'
 import type { HybridQuery, SearchHit, SearchOptions } from './records'
 import type { SchemaView } from './schema'
-import { searchParams } from './search-options'
+import { type FixedProperties, searchParams } from './search-options'
 import { type VectorLike, toQueryBlock, toVector } from './vectors'
 import { fieldQueries } from './named'
 import { InvalidArgumentError } from './errors'
@@ -24,14 +23,13 @@ export class Searcher {
   readonly #dispatch = new SearchDispatch()
   /** Reused output buffer of the lean `searchSync` path, grown to the largest k seen. */
   #scores = new Float32Array(16)
-  /** The collection's name, dimension and metric, fixed for its life: read from the engine
-   * once, not on every search (each read is a native call, ~0.3 us). */
-  readonly #fixed: { name: string; dimension: number; metric: Metric }
+  /** The collection's name, dimension and metric (the collection read them once). */
+  readonly #fixed: FixedProperties
 
-  constructor(native: NativeCollection, schema: SchemaView) {
+  constructor(native: NativeCollection, schema: SchemaView, fixed: FixedProperties) {
     this.#native = native
     this.#schema = schema
-    this.#fixed = { name: native.name, dimension: native.dimension, metric: native.metric as Metric }
+    this.#fixed = fixed
   }
 
   /** The k nearest records to `vector`, best first, computed off the JS thread. Or, with
