@@ -40,29 +40,30 @@ fn main() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let (knob, values) = if kind == "ivfpq" { ("nprobe", [4, 16, 64]) } else { ("ef", [10, 24, 64]) };
+    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(10);
     for ef in values {
         let params = if kind == "ivfpq" {
             SearchParams { k: 10, nprobe: Some(ef), ..Default::default() }
         } else {
             SearchParams { k: 10, ef_search: Some(ef), ..Default::default() }
         };
-        let t = Instant::now();
-        let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(10);
-        for _ in 0..rounds {
-            for q in queries.chunks_exact(dim) {
-                std::hint::black_box(c.search(q, params).unwrap());
-            }
-        }
-        let per = t.elapsed().as_secs_f64() * 1e6 / (rounds * queries.len() / dim) as f64;
+        let full = us_per_query(&queries, dim, rounds, |q| {
+            std::hint::black_box(c.search(q, params).unwrap());
+        });
         // The lean path under `searchSync` / `await search()` for ids and scores.
         let mut scores = [0f32; 10];
-        let t = Instant::now();
-        for _ in 0..rounds {
-            for q in queries.chunks_exact(dim) {
-                std::hint::black_box(c.search_into(q, params, None, &mut scores).unwrap());
-            }
-        }
-        let lean = t.elapsed().as_secs_f64() * 1e6 / (rounds * queries.len() / dim) as f64;
-        println!("{knob} {ef:3}: {per:.2} us/query through Collection::search, {lean:.2} through search_into");
+        let lean = us_per_query(&queries, dim, rounds, |q| {
+            std::hint::black_box(c.search_into(q, params, None, &mut scores).unwrap());
+        });
+        println!("{knob} {ef:3}: {full:.2} us/query through Collection::search, {lean:.2} through search_into");
     }
+}
+
+/// Microseconds per query of `search` over `rounds` passes of the row-major `queries`.
+fn us_per_query(queries: &[f32], dim: usize, rounds: usize, mut search: impl FnMut(&[f32])) -> f64 {
+    let t = Instant::now();
+    for _ in 0..rounds {
+        queries.chunks_exact(dim).for_each(&mut search);
+    }
+    t.elapsed().as_secs_f64() * 1e6 / (rounds * queries.len() / dim) as f64
 }
