@@ -10,6 +10,31 @@
 /// `(a, w, code) -> sum`; `w` is unused by inner-product kernels.
 pub type CodeKernel = fn(&[f32], &[f32], &[u8]) -> f32;
 
+/// `(a, code) -> sum(a[d] * code[d])` in integers: the inner product of 8-bit codes with a
+/// query rounded to 16 bits (see [`int_dot_limit`]).
+pub type IntDotKernel = fn(&[i16], &[u8]) -> i32;
+
+/// The integer inner-product kernel for 8-bit codes, on a CPU with AVX-512 VNNI
+/// (`vpdpwssd`: 32 code bytes widened to 16 bits and multiply-added in one step, against 16
+/// bytes widened to floats and multiplied in three by the float kernel).
+pub fn select_int_dot() -> Option<IntDotKernel> {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vnni")
+    {
+        return Some(avx512::dot_u8_i16);
+    }
+    None
+}
+
+/// The largest magnitude a query value may be rounded to for [`IntDotKernel`] over `dim`
+/// dimensions: `dim * 255 * limit` stays within `i32`, so no partial sum overflows (about 15
+/// bits at 384 dimensions, 12 at 2,048).
+pub fn int_dot_limit(dim: usize) -> i16 {
+    (i32::MAX as usize / (255 * dim.max(1))).clamp(1, i16::MAX as usize) as i16
+}
+
 /// Reorders per-dimension values to the 4-bit kernel layout: in each block of 16 dimensions,
 /// even dimensions first, then odd ones. A tail shorter than 16 keeps its order.
 pub fn permute_for_nibbles(v: &[f32]) -> Vec<f32> {
@@ -73,6 +98,10 @@ pub mod scalar {
     pub fn dot_u4(a: &[f32], _w: &[f32], code: &[u8]) -> f32 {
         (0..a.len()).map(|s| a[s] * nibble_for_slot(code, s, a.len())).sum()
     }
+    #[cfg(test)]
+    pub fn dot_u8_i16(a: &[i16], code: &[u8]) -> i32 {
+        a.iter().zip(code).map(|(&a, &c)| a as i32 * c as i32).sum()
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -119,6 +148,41 @@ mod avx512 {
         s
     }
 
+    /// 8-bit codes against a 16-bit query: 32 bytes widened to 16 bits per step, multiplied
+    /// pairwise and added into 32-bit lanes by `vpdpwssd`; two accumulators.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    fn run_dot_u8_i16(a: &[i16], code: &[u8]) -> i32 {
+        let n = a.len().min(code.len());
+        // SAFETY (the loads below): callers keep `i + 32 <= n`.
+        let step = |acc: __m512i, i: usize| unsafe {
+            let c = _mm512_cvtepu8_epi16(_mm256_loadu_si256(code.as_ptr().add(i) as *const __m256i));
+            _mm512_dpwssd_epi32(acc, c, _mm512_loadu_si512(a.as_ptr().add(i) as *const _))
+        };
+        let mut acc = [_mm512_setzero_si512(); 2];
+        let mut i = 0;
+        while i + 64 <= n {
+            acc[0] = step(acc[0], i);
+            acc[1] = step(acc[1], i + 32);
+            i += 64;
+        }
+        if i + 32 <= n {
+            acc[0] = step(acc[0], i);
+            i += 32;
+        }
+        let mut s = _mm512_reduce_add_epi32(_mm512_add_epi32(acc[0], acc[1]));
+        for d in i..n {
+            s += a[d] as i32 * code[d] as i32;
+        }
+        s
+    }
+
+    /// SAFETY: handed out by `select_int_dot` only after the avx512f, avx512bw and
+    /// avx512vnni checks.
+    pub fn dot_u8_i16(a: &[i16], code: &[u8]) -> i32 {
+        unsafe { run_dot_u8_i16(a, code) }
+    }
+
     // SAFETY (both): handed out by `select` only after the avx512f check.
     pub fn l2_u8(a: &[f32], w: &[f32], code: &[u8]) -> f32 {
         unsafe { run_u8::<true>(a, w, code) }
@@ -143,6 +207,25 @@ mod avx512 {
                 let close = |x: f32, y: f32| (x - y).abs() <= 1e-3 * y.abs().max(1.0);
                 assert!(close(super::l2_u8(&a, &w, &c8), scalar::l2_u8(&a, &w, &c8)), "l2_u8 {dim}");
                 assert!(close(super::dot_u8(&a, &w, &c8), scalar::dot_u8(&a, &w, &c8)), "dot_u8 {dim}");
+            }
+        }
+
+        #[test]
+        fn integer_dot_kernel_is_exact() {
+            if crate::quant::kernels::select_int_dot().is_none() {
+                return;
+            }
+            for dim in [1usize, 31, 32, 33, 63, 64, 65, 100, 384, 390, 4096] {
+                let limit = crate::quant::kernels::int_dot_limit(dim);
+                // Extremes of both ranges, both signs: the sums the limit must keep in i32.
+                let a: Vec<i16> = (0..dim).map(|i| if i % 3 == 0 { -limit } else { limit - (i % 7) as i16 }).collect();
+                let c8: Vec<u8> = (0..dim).map(|i| if i % 2 == 0 { 255 } else { (i * 37 % 256) as u8 }).collect();
+                assert_eq!(super::dot_u8_i16(&a, &c8), scalar::dot_u8_i16(&a, &c8), "dot_u8_i16 {dim}");
+                let all_max = vec![limit; dim];
+                let all_255 = vec![255u8; dim];
+                let want = dim as i64 * 255 * limit as i64;
+                assert!(want <= i32::MAX as i64);
+                assert_eq!(super::dot_u8_i16(&all_max, &all_255) as i64, want, "largest sum {dim}");
             }
         }
     }

@@ -39,6 +39,27 @@ pub struct Prepared {
     /// Inner product: `sum(q * min)`.
     c: f32,
     kernel: kernels::CodeKernel,
+    /// 8-bit inner product on a CPU with an integer kernel: `a` rounded to 16 bits.
+    int: Option<IntQuery>,
+}
+
+/// `a` of an 8-bit inner-product query as integers: `a[d] ~ scale * ints[d]`, with
+/// `|ints[d]| <= kernels::int_dot_limit(dim)`, so `scale` is `max |a|` over ~2^14.4 at 384
+/// dimensions; the rounding moves a distance by at most `scale / 2 * sum(code)`.
+#[derive(Debug, Clone)]
+struct IntQuery {
+    ints: Vec<i16>,
+    scale: f32,
+    kernel: kernels::IntDotKernel,
+}
+
+impl IntQuery {
+    fn new(a: &[f32], kernel: kernels::IntDotKernel) -> Self {
+        let max = a.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let limit = kernels::int_dot_limit(a.len()) as f32;
+        let scale = if max > 0.0 { max / limit } else { 1.0 };
+        Self { ints: a.iter().map(|x| (x / scale).round().clamp(-limit, limit) as i16).collect(), scale, kernel }
+    }
 }
 
 impl ScalarQuantizer {
@@ -141,7 +162,8 @@ impl ScalarQuantizer {
                 w = kernels::permute_for_nibbles(&w);
             }
         }
-        Prepared { l2, a, w, c, kernel: kernels::select(self.bits, l2) }
+        let int = (self.bits == 8 && !l2).then(kernels::select_int_dot).flatten().map(|k| IntQuery::new(&a, k));
+        Prepared { l2, a, w, c, kernel: kernels::select(self.bits, l2), int }
     }
 
     pub(super) fn write(&self, w: &mut ByteWriter) {
@@ -167,6 +189,9 @@ fn code_at(code: &[u8], d: usize, bits: u8) -> u8 {
 impl Prepared {
     #[inline]
     pub fn distance(&self, code: &[u8]) -> f32 {
+        if let Some(int) = &self.int {
+            return -(self.c + int.scale * (int.kernel)(&int.ints, code) as f32);
+        }
         let s = (self.kernel)(&self.a, &self.w, code);
         if self.l2 { s } else { -(self.c + s) }
     }

@@ -41,7 +41,13 @@ fn scalar_round_trip_error_is_at_most_half_a_level_inside_the_range() {
 
 #[test]
 fn code_distances_equal_distances_to_the_decoded_vectors() {
-    let dim = 32;
+    // 400 dimensions: the integer inner-product kernel's full steps and its scalar tail.
+    for dim in [32, 400] {
+        code_distances_match_decoded(dim);
+    }
+}
+
+fn code_distances_match_decoded(dim: usize) {
     let v = data(2, 10_000, dim);
     let queries = data(3, 20, dim);
     let quantizers = [
