@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::cell::Cell;
 use std::time::Instant;
 
 use common::read_fvecs;
@@ -52,26 +53,34 @@ fn main() {
     for ef in [10, 16, 24, 32, 48, 64, 96, 128] {
         let mut best = f64::MAX;
         let mut hit = 0;
+        let scored = Cell::new(0usize);
         for _ in 0..rounds {
             let t = Instant::now();
             hit = 0;
+            scored.set(0);
             for (i, want) in truth.iter().enumerate() {
                 let q = queries.row(i as u32);
                 let got = match &codes {
                     Some((sq, codes)) => {
                         let scorer = Codes { prepared: sq.prepare(q, Metric::Dot), codes, dim: base.dim() };
-                        idx.search_scored(&scorer, 10, ef, |_| true)
+                        idx.search_scored(&Counting { scorer, scored: &scored }, 10, ef, |_| true)
                     }
-                    None => idx.search(&base, q, 10, ef, |_| true),
+                    None => idx.search_scored(
+                        &Counting { scorer: idx.vector_scorer(&base, q), scored: &scored },
+                        10,
+                        ef,
+                        |_| true,
+                    ),
                 };
                 hit += got.iter().filter(|n| want.contains(&n.row)).count();
             }
             best = best.min(t.elapsed().as_secs_f64());
         }
         println!(
-            "ef {ef:4}: recall@10 {:.4}  {:8.0} q/s (best of {rounds})",
+            "ef {ef:4}: recall@10 {:.4}  {:8.0} q/s (best of {rounds}), {:.0} rows scored per query",
             hit as f64 / (queries.rows() * 10) as f64,
-            queries.rows() as f64 / best
+            queries.rows() as f64 / best,
+            scored.get() as f64 / queries.rows() as f64
         );
     }
 }
@@ -95,5 +104,25 @@ impl Scorer for Codes<'_> {
     fn prefetch(&self, row: u32) {
         let s = row as usize * self.dim;
         libravdb_core::vectors::prefetch_slice(&self.codes[s..s + self.dim]);
+    }
+}
+
+/// Counts the rows `scorer` scores.
+struct Counting<'a, S> {
+    scorer: S,
+    scored: &'a Cell<usize>,
+}
+
+impl<S: Scorer> Scorer for Counting<'_, S> {
+    fn score(&self, row: u32) -> f32 {
+        self.scored.set(self.scored.get() + 1);
+        self.scorer.score(row)
+    }
+    fn score4(&self, rows: [u32; 4]) -> [f32; 4] {
+        self.scored.set(self.scored.get() + 4);
+        self.scorer.score4(rows)
+    }
+    fn prefetch(&self, row: u32) {
+        self.scorer.prefetch(row)
     }
 }
