@@ -105,6 +105,9 @@ impl Scorer for Codes<'_> {
         let s = row as usize * self.dim;
         libravdb_core::vectors::prefetch_slice(&self.codes[s..s + self.dim]);
     }
+    fn prefetch_next_node(&self) -> bool {
+        true
+    }
 }
 
 /// Counts the rows `scorer` scores.
@@ -124,5 +127,8 @@ impl<S: Scorer> Scorer for Counting<'_, S> {
     }
     fn prefetch(&self, row: u32) {
         self.scorer.prefetch(row)
+    }
+    fn prefetch_next_node(&self) -> bool {
+        self.scorer.prefetch_next_node()
     }
 }

@@ -296,6 +296,9 @@ impl Scorer for CodeScorer<'_> {
             libravdb_core::vectors::prefetch_slice(code);
         }
     }
+    fn prefetch_next_node(&self) -> bool {
+        true
+    }
 }
 
 /// The vectors of `want` of `rows`, taken at an even stride (a training sample).

@@ -152,12 +152,6 @@ fn a_walk_without_a_row_neither_returns_nor_scores_it() {
 /// and for the inner product, through every available kernel set (AVX-512, AVX2, baseline).
 #[test]
 fn scoring_four_rows_at_once_walks_exactly_as_scoring_one_by_one() {
-    struct OneByOne<'a>(search::VectorScorer<'a, DenseVectors>);
-    impl Scorer for OneByOne<'_> {
-        fn score(&self, row: u32) -> f32 {
-            self.0.score(row)
-        }
-    }
     let (v, q) = clustered(9, 4000, 40, 48, 30, 10.0);
     for metric in [Metric::L2, Metric::Dot] {
         let mut links = VecLinks::new(HnswParams::default().level0_width());
@@ -172,12 +166,63 @@ fn scoring_four_rows_at_once_walks_exactly_as_scoring_one_by_one() {
             };
             for i in 0..q.rows() as u32 {
                 let batched = search::VectorScorer { vectors: &v, query: q.row(i), kernel, kernel4 };
-                let single = OneByOne(search::VectorScorer { vectors: &v, query: q.row(i), kernel, kernel4 });
+                let single = Switched {
+                    inner: search::VectorScorer { vectors: &v, query: q.row(i), kernel, kernel4 },
+                    four_at_once: false,
+                    next_node_early: false,
+                };
                 let a = g.search_walk(&batched, 10, 64, Walk::Through, |_| true);
                 let b = g.search_walk(&single, 10, 64, Walk::Through, |_| true);
                 let bits = |x: &[Neighbor]| x.iter().map(|n| (n.row, n.distance.to_bits())).collect::<Vec<_>>();
                 assert_eq!(bits(&a), bits(&b), "{metric:?} on {}, query {i}", kernels.isa);
             }
         }
+    }
+}
+
+/// Prefetching the next node's rows early ([`Scorer::prefetch_next_node`]) is a hint: the walk
+/// scores the same rows in the same order and returns the same results, filtered or not.
+#[test]
+fn prefetching_the_next_node_early_changes_no_result() {
+    let (v, q) = clustered(13, 4000, 40, 48, 30, 10.0);
+    let g = build(&v, HnswParams::default());
+    for i in 0..q.rows() as u32 {
+        for ef in [10, 64] {
+            let even = |r: u32| r.is_multiple_of(2);
+            let plain = g.vector_scorer(&v, q.row(i));
+            let early = Switched { inner: g.vector_scorer(&v, q.row(i)), four_at_once: true, next_node_early: true };
+            assert_eq!(
+                g.search_walk(&plain, 10, ef, Walk::Through, |_| true),
+                g.search_walk(&early, 10, ef, Walk::Through, |_| true)
+            );
+            assert_eq!(
+                g.search_walk(&plain, 10, ef, Walk::Through, even),
+                g.search_walk(&early, 10, ef, Walk::Through, even)
+            );
+        }
+    }
+}
+
+/// A full-precision scorer whose optional behaviours a test switches off or on.
+struct Switched<'a> {
+    inner: search::VectorScorer<'a, DenseVectors>,
+    /// [`Scorer::score4`] through the x4 kernel (else four single calls).
+    four_at_once: bool,
+    /// [`Scorer::prefetch_next_node`].
+    next_node_early: bool,
+}
+
+impl Scorer for Switched<'_> {
+    fn score(&self, row: u32) -> f32 {
+        self.inner.score(row)
+    }
+    fn score4(&self, rows: [u32; 4]) -> [f32; 4] {
+        if self.four_at_once { self.inner.score4(rows) } else { rows.map(|r| self.inner.score(r)) }
+    }
+    fn prefetch(&self, row: u32) {
+        self.inner.prefetch(row)
+    }
+    fn prefetch_next_node(&self) -> bool {
+        self.next_node_early
     }
 }

@@ -27,6 +27,12 @@ impl Visited {
         }
     }
 
+    /// Whether `row` is marked in this search.
+    #[inline]
+    pub fn contains(&self, row: u32) -> bool {
+        self.marks[row as usize] == self.epoch
+    }
+
     /// Marks `row`; returns `true` if it was not visited yet in this search.
     #[inline]
     pub fn insert(&mut self, row: u32) -> bool {
