@@ -204,6 +204,8 @@ impl<L: LinkTable> HnswIndex<L> {
                     beam.offer(Neighbor { row: n, distance: d }, || ACCEPT_ALL || accept(n));
                 }
             }
+            // The next node's first rows start on their way before this node's last ones are
+            // scored (see `Scorer::prefetch_next_node`).
             if prefetch_next_node && let Some(next) = beam.peek() {
                 self.neighbors_into(next, level, &mut next_rows);
                 for &n in next_rows.iter().filter(|&&n| !visited.contains(n)).take(4) {

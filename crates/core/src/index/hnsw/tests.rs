@@ -181,7 +181,7 @@ fn scoring_four_rows_at_once_walks_exactly_as_scoring_one_by_one() {
 }
 
 /// Prefetching the next node's rows early ([`Scorer::prefetch_next_node`]) is a hint: the walk
-/// scores the same rows in the same order and returns the same results, filtered or not.
+/// returns the same results, filtered or not.
 #[test]
 fn prefetching_the_next_node_early_changes_no_result() {
     let (v, q) = clustered(13, 4000, 40, 48, 30, 10.0);
