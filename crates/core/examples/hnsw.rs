@@ -1,7 +1,8 @@
 //! Builds HNSW on an fvecs file and prints build time and recall/QPS over an ef sweep:
 //! `cargo run --release -p libravdb-core --example hnsw -- base.fvecs query.fvecs`.
 //! `BATCH=N` links the rows in calls of N, as a collection filled by batches of N does;
-//! `ROUNDS=N` times each efSearch N times (best kept); `CODES=1` walks 8-bit codes (below).
+//! `ROUNDS=N` times each efSearch N times (best kept); `CODES=dot` or `CODES=l2` walks 8-bit
+//! codes (below).
 
 mod common;
 
@@ -39,15 +40,18 @@ fn main() {
     let truth: Vec<Vec<u32>> = (0..queries.rows() as u32)
         .map(|i| flat.search(&base, queries.row(i), 10, |_| true).iter().map(|n| n.row).collect())
         .collect();
-    // `CODES=1`: walk 8-bit scalar codes by inner product (the vectors must be unit length, as
-    // a cosine collection stores them), without re-ranking: the code walk's own cost and recall.
-    let codes = std::env::var("CODES").is_ok().then(|| {
+    // `CODES=dot` (or 1): walk 8-bit scalar codes by inner product (the vectors must be unit
+    // length, as a cosine collection stores them); `CODES=l2`: by L2. Not re-ranked: the code
+    // walk's own cost and recall.
+    let codes_metric = std::env::var("CODES").ok().map(|m| if m == "l2" { Metric::L2 } else { Metric::Dot });
+    let codes = codes_metric.map(|_| {
         let sq = Quantizer::Scalar(ScalarQuantizer::train(&base_flat(&base), base.dim(), 8).expect("trainable"));
         let mut codes = vec![0u8; base.rows() * base.dim()];
         for (r, code) in codes.chunks_exact_mut(base.dim()).enumerate() {
             sq.encode(base.row(r as u32), code);
         }
-        (sq, codes)
+        let terms: Vec<f32> = codes.chunks_exact(base.dim()).filter_map(|c| sq.row_term(c)).collect();
+        (sq, codes, terms)
     });
     let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(1);
     for ef in [10, 16, 24, 32, 48, 64, 96, 128] {
@@ -60,12 +64,12 @@ fn main() {
             scored.set(0);
             for (i, want) in truth.iter().enumerate() {
                 let q = queries.row(i as u32);
-                let got = match &codes {
-                    Some((sq, codes)) => {
-                        let scorer = Codes { prepared: sq.prepare(q, Metric::Dot), codes, dim: base.dim() };
+                let got = match (&codes, codes_metric) {
+                    (Some((sq, codes, terms)), Some(metric)) => {
+                        let scorer = Codes { prepared: sq.prepare(q, metric), codes, terms, dim: base.dim() };
                         idx.search_scored(&Counting { scorer, scored: &scored }, 10, ef, |_| true)
                     }
-                    None => idx.search_scored(
+                    _ => idx.search_scored(
                         &Counting { scorer: idx.vector_scorer(&base, q), scored: &scored },
                         10,
                         ef,
@@ -93,13 +97,19 @@ fn base_flat(b: &DenseVectors) -> Vec<f32> {
 struct Codes<'a> {
     prepared: PreparedQuery,
     codes: &'a [u8],
+    /// Each code's row term, when the quantizer keeps one (8-bit L2 on integers).
+    terms: &'a [f32],
     dim: usize,
 }
 
 impl Scorer for Codes<'_> {
     fn score(&self, row: u32) -> f32 {
         let s = row as usize * self.dim;
-        self.prepared.distance(&self.codes[s..s + self.dim])
+        let code = &self.codes[s..s + self.dim];
+        match self.terms.get(row as usize) {
+            Some(&term) if self.prepared.uses_row_term() => self.prepared.distance_with_term(code, term),
+            _ => self.prepared.distance(code),
+        }
     }
     fn prefetch(&self, row: u32) {
         let s = row as usize * self.dim;

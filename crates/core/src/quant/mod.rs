@@ -94,6 +94,21 @@ impl Quantizer {
         }
     }
 
+    /// The term of `code` to keep beside it for L2 on integers
+    /// ([`PreparedQuery::distance_with_term`]): 8-bit scalar codes on a CPU with the integer
+    /// kernel; None where it would not be used.
+    pub fn row_term(&self, code: &[u8]) -> Option<f32> {
+        match self {
+            Quantizer::Scalar(q) if self.keeps_row_terms() => Some(q.row_term(code)),
+            _ => None,
+        }
+    }
+
+    /// Whether its codes have a [`Quantizer::row_term`].
+    pub fn keeps_row_terms(&self) -> bool {
+        matches!(self, Quantizer::Scalar(q) if q.bits() == 8) && kernels::select_int_dot().is_some()
+    }
+
     /// Prepares `query` for scoring codes under `metric`.
     pub fn prepare(&self, query: &[f32], metric: Metric) -> PreparedQuery {
         match self {
@@ -132,6 +147,21 @@ impl Quantizer {
 }
 
 impl PreparedQuery {
+    /// Whether scoring is faster through [`PreparedQuery::distance_with_term`] (8-bit L2 on a
+    /// CPU with the integer kernel).
+    pub fn uses_row_term(&self) -> bool {
+        matches!(self, PreparedQuery::Scalar(p) if p.uses_row_term())
+    }
+
+    /// [`PreparedQuery::distance`] given `code`'s [`Quantizer::row_term`].
+    #[inline]
+    pub fn distance_with_term(&self, code: &[u8], term: f32) -> f32 {
+        match self {
+            PreparedQuery::Scalar(p) => p.distance_with_term(code, term),
+            PreparedQuery::Product(p) => p.distance(code),
+        }
+    }
+
     /// Distance (smaller is closer) between the prepared query and `code`.
     #[inline]
     pub fn distance(&self, code: &[u8]) -> f32 {

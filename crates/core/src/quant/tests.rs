@@ -68,6 +68,14 @@ fn code_distances_match_decoded(dim: usize) {
                         if metric == Metric::L2 { scalar::l2_sq(query, &back) } else { -scalar::dot(query, &back) };
                     let got = p.distance(&code);
                     assert!((got - want).abs() <= 1e-3 * want.abs().max(1.0), "{q:?} {metric:?}: {got} vs {want}");
+                    // With the code's row term (8-bit scalar: L2 on integers where the CPU can).
+                    if let Some(term) = q.row_term(&code) {
+                        let got = p.distance_with_term(&code, term);
+                        assert!(
+                            (got - want).abs() <= 1e-3 * want.abs().max(1.0),
+                            "{q:?} {metric:?} with term: {got} vs {want}"
+                        );
+                    }
                 }
             }
         }

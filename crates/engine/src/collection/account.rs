@@ -125,7 +125,7 @@ impl VectorSpace {
         }
         p.index += index;
         if let Some(q) = &self.quant {
-            p.codes += q.code_bytes_total() as u64;
+            p.codes += q.held_bytes() as u64;
         }
     }
 
@@ -152,7 +152,7 @@ impl VectorSpace {
             cost += ivf.index.as_ref().map_or(dim as u64 / 4, |i| i.ivf.code_bytes() as u64) + 4;
         }
         if let Some(q) = &self.quant {
-            cost += q.trained().map_or(dim as u64, |t| t.code_bytes() as u64);
+            cost += q.held_bytes_per_row().map_or(dim as u64, |b| b as u64);
         }
         cost
     }

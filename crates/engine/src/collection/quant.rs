@@ -121,6 +121,12 @@ pub(crate) struct QuantState {
     pub quantizer: Option<Quantizer>,
     /// Codes, layout (rows, code_bytes); empty until trained.
     pub codes: Vec<u8>,
+    /// L2 collections whose codes have a row term ([`Quantizer::row_term`]: 8-bit scalar on a
+    /// CPU with the integer kernel): each code's, so L2 is scored on integers. Rebuilt from the
+    /// codes, never stored; empty otherwise.
+    row_terms: Vec<f32>,
+    /// Whether the collection's metric is L2 (the only one row terms serve).
+    l2: bool,
 }
 
 /// Which rows of a space hold a live vector, for what trains on them (a quantizer, IVF-PQ):
@@ -150,8 +156,24 @@ impl LiveRows for crate::ids::IdMap {
 }
 
 impl QuantState {
-    pub fn new(config: QuantizationConfig) -> Self {
-        Self { config, training: Training::new(), quantizer: None, codes: Vec::new() }
+    pub fn new(config: QuantizationConfig, metric: Metric) -> Self {
+        Self {
+            config,
+            training: Training::new(),
+            quantizer: None,
+            codes: Vec::new(),
+            row_terms: Vec::new(),
+            l2: metric == Metric::L2,
+        }
+    }
+
+    /// The row terms of every code, if this state keeps them (see `row_terms`).
+    fn terms_of(&self, q: &Quantizer, codes: &[u8]) -> Vec<f32> {
+        if !self.l2 || !q.keeps_row_terms() {
+            return Vec::new();
+        }
+        let cb = q.code_bytes();
+        pool().install(|| codes.par_chunks_exact(cb).map(|code| q.row_term(code).unwrap_or_default()).collect())
     }
 
     /// Trains the quantizer if training is due ([`Training::due`]) with the live rows of
@@ -202,6 +224,7 @@ impl QuantState {
     pub fn install(&mut self, outcome: Result<(Quantizer, Vec<u8>), String>, live: usize) {
         match outcome {
             Ok((q, codes)) => {
+                self.row_terms = self.terms_of(&q, &codes);
                 self.quantizer = Some(q);
                 self.codes = codes;
                 self.training.record(None, live);
@@ -241,13 +264,34 @@ impl QuantState {
                 self.codes.resize(end, 0);
             }
             let q = self.quantizer.as_ref().expect("trained");
-            q.encode(v, &mut self.codes[end - cb..end]);
+            let code = &mut self.codes[end - cb..end];
+            q.encode(v, code);
+            if self.l2
+                && let Some(term) = q.row_term(code)
+            {
+                if self.row_terms.len() <= row as usize {
+                    self.row_terms.resize(row as usize + 1, 0.0);
+                }
+                self.row_terms[row as usize] = term;
+            }
         }
     }
 
-    /// Bytes held by codes.
+    /// Bytes of codes.
     pub fn code_bytes_total(&self) -> usize {
         self.codes.len()
+    }
+
+    /// Bytes held per row once trained: its code and row term.
+    pub fn held_bytes_per_row(&self) -> Option<usize> {
+        let q = self.trained()?;
+        let term = if self.l2 && q.keeps_row_terms() { std::mem::size_of::<f32>() } else { 0 };
+        Some(q.code_bytes() + term)
+    }
+
+    /// Bytes held: codes and their row terms.
+    pub fn held_bytes(&self) -> usize {
+        self.codes.len() + self.row_terms.len() * std::mem::size_of::<f32>()
     }
 }
 
@@ -274,6 +318,8 @@ struct CodeScorer<'a> {
     prepared: PreparedQuery,
     codes: &'a [u8],
     code_bytes: usize,
+    /// Each code's row term, when the prepared query scores with them.
+    terms: Option<&'a [f32]>,
 }
 
 impl CodeScorer<'_> {
@@ -288,7 +334,11 @@ impl CodeScorer<'_> {
 impl Scorer for CodeScorer<'_> {
     #[inline]
     fn score(&self, row: u32) -> f32 {
-        self.prepared.distance(self.code(row).expect("every row of the graph has a code"))
+        let code = self.code(row).expect("every row of the graph has a code");
+        match self.terms {
+            Some(terms) => self.prepared.distance_with_term(code, terms[row as usize]),
+            None => self.prepared.distance(code),
+        }
     }
     #[inline]
     fn prefetch(&self, row: u32) {
@@ -331,7 +381,11 @@ impl QuantState {
     ) -> Option<Vec<Neighbor>> {
         let q = self.trained()?;
         let depth = k * self.config.oversampling();
-        let scorer = CodeScorer { prepared: q.prepare(query, metric), codes: &self.codes, code_bytes: q.code_bytes() };
+        let prepared = q.prepare(query, metric);
+        // Row terms cover every code, or are not used.
+        let terms = (prepared.uses_row_term() && self.row_terms.len() * q.code_bytes() == self.codes.len())
+            .then_some(self.row_terms.as_slice());
+        let scorer = CodeScorer { prepared, codes: &self.codes, code_bytes: q.code_bytes(), terms };
         let candidates = index.search_scored(&scorer, rows, depth, breadth.max(depth), walk, accept)?;
         Some(rerank(vectors, metric.kernel(), query, candidates, k))
     }
@@ -355,13 +409,14 @@ impl QuantState {
         dir: &Path,
         generation: u64,
         config: QuantizationConfig,
+        metric: Metric,
         rows: usize,
     ) -> crate::error::Result<QuantState> {
         let (version, body) = QUANT.read(dir, generation)?;
         let path = QUANT.path(dir, generation);
         let bad = |reason: String| corrupted(path.clone(), reason);
         let (training, rest) = Training::decode(&body, version).map_err(bad)?;
-        let mut q = QuantState::new(config);
+        let mut q = QuantState::new(config, metric);
         if training.status == QuantStatus::Trained {
             let mut r = ByteReader::new(rest);
             let quantizer = libravdb_core::quant::Quantizer::from_bytes(r.bytes().map_err(|e| bad(e.0))?)
@@ -372,6 +427,7 @@ impl QuantState {
                 Some(codes) if codes.len() == rows * quantizer.code_bytes() => q.codes = codes,
                 _ => return Err(bad(format!("codes do not cover the {rows} rows"))),
             }
+            q.row_terms = q.terms_of(&quantizer, &q.codes);
             q.quantizer = Some(quantizer);
         }
         q.training = training;

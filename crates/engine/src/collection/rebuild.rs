@@ -87,7 +87,7 @@ impl Next {
             read_only: false,
             load,
         })?;
-        Ok(Next { index, quant: config.quantization.map(QuantState::new), added: 0, filed: 0 })
+        Ok(Next { index, quant: config.quantization.map(|q| QuantState::new(q, config.metric)), added: 0, filed: 0 })
     }
 
     /// Trains what waits for data (quantizer, IVF-PQ) on the rows of `source`.

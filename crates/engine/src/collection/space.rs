@@ -64,8 +64,8 @@ impl VectorSpace {
         };
         let quant = match (config.quantization, source.dir.filter(|_| source.generation > 0)) {
             (None, _) => None,
-            (Some(qc), None) => Some(QuantState::new(qc)),
-            (Some(qc), Some(dir)) => Some(QuantState::load(dir, source.generation, qc, rows)?),
+            (Some(qc), None) => Some(QuantState::new(qc, config.metric)),
+            (Some(qc), Some(dir)) => Some(QuantState::load(dir, source.generation, qc, config.metric, rows)?),
         };
         let index = IndexState::open(source)?;
         Ok(VectorSpace { vectors, index, quant, none: false })

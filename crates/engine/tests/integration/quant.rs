@@ -103,26 +103,55 @@ fn deferred_training_one_record_at_a_time_searches_correctly_before_and_after() 
     assert_eq!(c.stats().unwrap().code_bytes, 1500 * dim);
 }
 
+/// Codes and what scores them come back at open: product codes and codebooks, and 8-bit scalar
+/// codes of an L2 collection with their row terms (kept in memory, rebuilt from the codes,
+/// where the CPU scores L2 on integers). Rows encoded at training and rows encoded one write
+/// at a time after it search the same after reopening.
 #[test]
 fn codes_and_codebooks_persist_and_reload() {
-    let tmp = tempfile::tempdir().unwrap();
     let dim = 32;
     let v = random_vectors(4, 5000, dim);
     let q = random_vectors(5, 10 * dim, 1);
-    let before = {
+    let p = SearchParams { k: 10, ef_search: Some(32), ..Default::default() };
+    // Code bytes, and bytes held per row (8-bit scalar: a 4-byte term where L2 runs on integers).
+    let sq8_held = dim + if integer_code_kernel() { 4 } else { 0 };
+    for (config, code_bytes, held) in [
+        (quantized(dim, None, "product", 8, Some(8)), 8, 8),
+        (quantized(dim, Some("hnsw"), "scalar", 8, None), dim, sq8_held),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let before = {
+            let db = open(tmp.path());
+            let c = db.create_collection("c", config).unwrap();
+            insert(&c, "r", &v[..4500 * dim]);
+            assert_eq!(c.stats().unwrap().quantization, "trained");
+            for i in 4500..5000 {
+                let row = &v[i * dim..(i + 1) * dim];
+                c.put_batch(vec![format!("r{i}")], row, vec![None], false, BatchOptions::default(), &Cancel::new())
+                    .unwrap();
+            }
+            let hits = c.search(&q, p).unwrap();
+            assert_eq!(c.stats().unwrap().memory.codes as usize, 5000 * held);
+            db.close().unwrap();
+            hits
+        };
         let db = open(tmp.path());
-        let c = db.create_collection("c", quantized(dim, None, "product", 8, Some(8))).unwrap();
-        insert(&c, "r", &v);
-        assert_eq!(c.stats().unwrap().quantization, "trained");
-        let hits = c.search(&q, SearchParams { k: 10, ..Default::default() }).unwrap();
-        db.close().unwrap();
-        hits
-    };
-    let db = open(tmp.path());
-    let c = db.collection("c").unwrap();
-    let st = c.stats().unwrap();
-    assert_eq!((st.quantization, st.code_bytes), ("trained", 5000 * 8));
-    assert_eq!(c.search(&q, SearchParams { k: 10, ..Default::default() }).unwrap(), before);
+        let c = db.collection("c").unwrap();
+        let st = c.stats().unwrap();
+        assert_eq!((st.quantization, st.code_bytes), ("trained", 5000 * code_bytes));
+        assert_eq!(st.memory.codes as usize, 5000 * held, "row terms are rebuilt at open");
+        assert_eq!(c.search(&q, p).unwrap(), before);
+    }
+}
+
+/// Whether this CPU scores 8-bit codes on integers (AVX-512 VNNI), where L2 codes keep a term.
+fn integer_code_kernel() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512vnni");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 /// `n` copies of one vector: a sample no quantizer can learn from.
