@@ -148,7 +148,9 @@ export interface CollectionMemory {
   /** Index structure on the heap: HNSW levels and upper layers (and level-0 links in memory),
    * IVF-PQ lists and codebooks. */
   index: number
-  /** Quantized codes (scalar/product quantization, IVF-PQ). */
+  /** Quantized codes (scalar/product quantization, IVF-PQ), with what is kept beside them in
+   * memory: 8-bit scalar codes of an L2 collection keep a 4-byte term per row where the CPU
+   * scores them on integers (AVX-512 VNNI); `codeBytes` counts the codes alone. */
   codes: number
   /** Payload indexes of the schema fields. */
   payload: number
