@@ -155,6 +155,13 @@ impl LiveRows for crate::ids::IdMap {
     }
 }
 
+/// What a training produces: the quantizer, the codes of every row and their row terms.
+pub(crate) struct Trained {
+    quantizer: Quantizer,
+    codes: Vec<u8>,
+    row_terms: Vec<f32>,
+}
+
 impl QuantState {
     pub fn new(config: QuantizationConfig, metric: Metric) -> Self {
         Self {
@@ -184,7 +191,7 @@ impl QuantState {
         vectors: &ChunkedVectors,
         ids: &dyn LiveRows,
         retry_now: bool,
-    ) -> Option<Result<(Quantizer, Vec<u8>), String>> {
+    ) -> Option<Result<Trained, String>> {
         let live = ids.live_count();
         if !self.training.due(live, self.threshold(), retry_now) {
             return None;
@@ -214,19 +221,21 @@ impl QuantState {
                         q.encode(vectors.row(row as u32), out);
                     })
                 });
-                Ok((q, codes))
+                // Here, under the read lock, not at install under the write lock.
+                let row_terms = self.terms_of(&q, &codes);
+                Ok(Trained { quantizer: q, codes, row_terms })
             }
         })
     }
 
     /// Installs the outcome of a training on `live` rows: the quantizer and the codes of
     /// every row, or the failure.
-    pub fn install(&mut self, outcome: Result<(Quantizer, Vec<u8>), String>, live: usize) {
+    pub fn install(&mut self, outcome: Result<Trained, String>, live: usize) {
         match outcome {
-            Ok((q, codes)) => {
-                self.row_terms = self.terms_of(&q, &codes);
-                self.quantizer = Some(q);
+            Ok(Trained { quantizer, codes, row_terms }) => {
+                self.quantizer = Some(quantizer);
                 self.codes = codes;
+                self.row_terms = row_terms;
                 self.training.record(None, live);
             }
             Err(e) => self.training.record(Some(e), live),
