@@ -51,6 +51,12 @@ pub(crate) fn has_distinct_rows(sample: &[f32], dim: usize, want: usize) -> bool
     false
 }
 
+/// Whether this CPU scores 8-bit codes on integers (AVX-512 VNNI), where L2 codes keep a row
+/// term ([`Quantizer::row_term`]).
+pub fn integer_code_kernel() -> bool {
+    kernels::select_int_dot().is_some()
+}
+
 /// Why training failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -106,7 +112,7 @@ impl Quantizer {
 
     /// Whether its codes have a [`Quantizer::row_term`].
     pub fn keeps_row_terms(&self) -> bool {
-        matches!(self, Quantizer::Scalar(q) if q.bits() == 8) && kernels::select_int_dot().is_some()
+        matches!(self, Quantizer::Scalar(q) if q.bits() == 8) && integer_code_kernel()
     }
 
     /// Prepares `query` for scoring codes under `metric`.

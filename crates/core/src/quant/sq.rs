@@ -39,15 +39,28 @@ pub struct Prepared {
     /// Inner product: `sum(q * min)`.
     c: f32,
     kernel: kernels::CodeKernel,
-    /// 8-bit inner product on a CPU with an integer kernel: `a` rounded to 16 bits. 8-bit L2
-    /// on such a CPU: `step * (q - min)` rounded to 16 bits, for [`Prepared::distance_with_term`].
-    int: Option<IntQuery>,
-    /// 8-bit L2 on integers: `sum((q - min)^2)`, the query's own term.
-    l2_int_c: f32,
+    /// 8-bit codes on a CPU with the integer kernel: how they are scored there.
+    int: IntRoute,
 }
 
-/// `a` of an 8-bit inner-product query as integers: `a[d] ~ scale * ints[d]`, with
-/// `|ints[d]| <= kernels::int_dot_limit(dim)`, so `scale` is `max |a|` over ~2^14.4 at 384
+/// The integer scoring of an 8-bit query (AVX-512 VNNI), if any.
+#[derive(Debug, Clone)]
+enum IntRoute {
+    None,
+    /// Inner product: `a` rounded to 16 bits, scored by [`Prepared::distance`].
+    Dot(IntQuery),
+    /// L2: `sum(w (a - code)^2) = query_term - 2 sum(w a code) + row term`, with `w a =
+    /// step (q - min)` rounded to 16 bits and `query_term = sum((q - min)^2)`; scored by
+    /// [`Prepared::distance_with_term`].
+    L2 {
+        cross: IntQuery,
+        query_term: f32,
+    },
+}
+
+/// Per-dimension query values as integers (`a` of an inner-product query, `w a` of an L2 one):
+/// `value[d] ~ scale * ints[d]`, with
+/// `|ints[d]| <= kernels::int_dot_limit(dim)`, so `scale` is `max |value|` over ~2^14.4 at 384
 /// dimensions; the rounding moves a distance by at most `scale / 2 * sum(code)`.
 #[derive(Debug, Clone)]
 struct IntQuery {
@@ -62,6 +75,12 @@ impl IntQuery {
         let limit = kernels::int_dot_limit(a.len()) as f32;
         let scale = if max > 0.0 { max / limit } else { 1.0 };
         Self { ints: a.iter().map(|x| (x / scale).round().clamp(-limit, limit) as i16).collect(), scale, kernel }
+    }
+
+    /// `sum(ints * code)`, as a float.
+    #[inline]
+    fn dot(&self, code: &[u8]) -> f32 {
+        (self.kernel)(&self.ints, code) as f32
     }
 }
 
@@ -171,17 +190,16 @@ impl ScalarQuantizer {
                 w = kernels::permute_for_nibbles(&w);
             }
         }
-        let int_kernel = (self.bits == 8).then(kernels::select_int_dot).flatten();
-        let (int, l2_int_c) = match int_kernel {
+        let int = match (self.bits == 8).then(kernels::select_int_dot).flatten() {
             Some(k) if l2 => {
-                // sum(w (a - code)^2) = sum((q - min)^2) - 2 sum(w a code) + sum(w code^2).
                 let wa: Vec<f32> = a.iter().zip(&w).map(|(a, w)| a * w).collect();
-                (Some(IntQuery::new(&wa, k)), (0..dim).map(|d| (q[d] - self.min[d]).powi(2)).sum())
+                let query_term = (0..dim).map(|d| (q[d] - self.min[d]).powi(2)).sum();
+                IntRoute::L2 { cross: IntQuery::new(&wa, k), query_term }
             }
-            Some(k) => (Some(IntQuery::new(&a, k)), 0.0),
-            None => (None, 0.0),
+            Some(k) => IntRoute::Dot(IntQuery::new(&a, k)),
+            None => IntRoute::None,
         };
-        Prepared { l2, a, w, c, kernel: kernels::select(self.bits, l2), int, l2_int_c }
+        Prepared { l2, a, w, c, kernel: kernels::select(self.bits, l2), int }
     }
 
     pub(super) fn write(&self, w: &mut ByteWriter) {
@@ -207,10 +225,8 @@ fn code_at(code: &[u8], d: usize, bits: u8) -> u8 {
 impl Prepared {
     #[inline]
     pub fn distance(&self, code: &[u8]) -> f32 {
-        if let Some(int) = &self.int
-            && !self.l2
-        {
-            return -(self.c + int.scale * (int.kernel)(&int.ints, code) as f32);
+        if let IntRoute::Dot(int) = &self.int {
+            return -(self.c + int.scale * int.dot(code));
         }
         let s = (self.kernel)(&self.a, &self.w, code);
         if self.l2 { s } else { -(self.c + s) }
@@ -221,7 +237,7 @@ impl Prepared {
     /// Whether [`Prepared::distance_with_term`] is the faster route (8-bit L2 on a CPU with the
     /// integer kernel): it needs each code's [`ScalarQuantizer::row_term`].
     pub fn uses_row_term(&self) -> bool {
-        self.l2 && self.int.is_some()
+        matches!(self.int, IntRoute::L2 { .. })
     }
 
     /// [`Prepared::distance`] given `code`'s [`ScalarQuantizer::row_term`]: on integers when
@@ -229,7 +245,7 @@ impl Prepared {
     #[inline]
     pub fn distance_with_term(&self, code: &[u8], term: f32) -> f32 {
         match &self.int {
-            Some(int) if self.l2 => self.l2_int_c - 2.0 * int.scale * (int.kernel)(&int.ints, code) as f32 + term,
+            IntRoute::L2 { cross, query_term } => query_term - 2.0 * cross.scale * cross.dot(code) + term,
             _ => self.distance(code),
         }
     }

@@ -174,9 +174,14 @@ impl QuantState {
         }
     }
 
+    /// Whether this state keeps a row term per code of `q` (see `row_terms`).
+    fn keeps_terms(&self, q: &Quantizer) -> bool {
+        self.l2 && q.keeps_row_terms()
+    }
+
     /// The row terms of every code, if this state keeps them (see `row_terms`).
     fn terms_of(&self, q: &Quantizer, codes: &[u8]) -> Vec<f32> {
-        if !self.l2 || !q.keeps_row_terms() {
+        if !self.keeps_terms(q) {
             return Vec::new();
         }
         let cb = q.code_bytes();
@@ -294,7 +299,7 @@ impl QuantState {
     /// Bytes held per row once trained: its code and row term.
     pub fn held_bytes_per_row(&self) -> Option<usize> {
         let q = self.trained()?;
-        let term = if self.l2 && q.keeps_row_terms() { std::mem::size_of::<f32>() } else { 0 };
+        let term = if self.keeps_terms(q) { std::mem::size_of::<f32>() } else { 0 };
         Some(q.code_bytes() + term)
     }
 

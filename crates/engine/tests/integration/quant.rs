@@ -114,7 +114,7 @@ fn codes_and_codebooks_persist_and_reload() {
     let q = random_vectors(5, 10 * dim, 1);
     let p = SearchParams { k: 10, ef_search: Some(32), ..Default::default() };
     // Code bytes, and bytes held per row (8-bit scalar: a 4-byte term where L2 runs on integers).
-    let sq8_held = dim + if integer_code_kernel() { 4 } else { 0 };
+    let sq8_held = dim + if libravdb_core::quant::integer_code_kernel() { 4 } else { 0 };
     for (config, code_bytes, held) in [
         (quantized(dim, None, "product", 8, Some(8)), 8, 8),
         (quantized(dim, Some("hnsw"), "scalar", 8, None), dim, sq8_held),
@@ -142,16 +142,6 @@ fn codes_and_codebooks_persist_and_reload() {
         assert_eq!(st.memory.codes as usize, 5000 * held, "row terms are rebuilt at open");
         assert_eq!(c.search(&q, p).unwrap(), before);
     }
-}
-
-/// Whether this CPU scores 8-bit codes on integers (AVX-512 VNNI), where L2 codes keep a term.
-fn integer_code_kernel() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return std::is_x86_feature_detected!("avx512f")
-        && std::is_x86_feature_detected!("avx512bw")
-        && std::is_x86_feature_detected!("avx512vnni");
-    #[cfg(not(target_arch = "x86_64"))]
-    false
 }
 
 /// `n` copies of one vector: a sample no quantizer can learn from.
