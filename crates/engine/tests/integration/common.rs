@@ -2,7 +2,9 @@ use std::path::{Path, PathBuf};
 
 use std::collections::HashSet;
 
-use libravdb_engine::{BatchOptions, Cancel, Collection, CollectionConfig, Database, DbOptions, Hits, IndexSpec};
+use libravdb_engine::{
+    BatchOptions, Cancel, Collection, CollectionConfig, Database, DbOptions, Hits, IndexSpec, SearchParams,
+};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
 pub fn config(dim: i64, metric: &str) -> CollectionConfig {
@@ -70,4 +72,41 @@ pub fn recall_at(got: &Hits, want: &Hits, k: usize) -> f64 {
         hit += got.ids[q * k..(q + 1) * k].iter().filter(|id| truth.contains(id)).count();
     }
     hit as f64 / (nq * k) as f64
+}
+
+/// A dataset of `../shared/datasets`: base vectors, held-out queries and their exact
+/// neighbours (base rows, nearest first, `gt_k` per query).
+pub struct Dataset {
+    pub dim: usize,
+    pub base: Vec<f32>,
+    pub queries: Vec<f32>,
+    pub gt_k: usize,
+    pub gt: Vec<i32>,
+}
+
+pub fn dataset(name: &str) -> Dataset {
+    let dir = datasets().join(name);
+    let f32s = |v: Vec<[u8; 4]>| v.into_iter().map(f32::from_le_bytes).collect::<Vec<f32>>();
+    let (dim, base) = read_vecs(&dir.join("base.fvecs"));
+    let (_, queries) = read_vecs(&dir.join("query.fvecs"));
+    let (gt_k, gt) = read_vecs(&dir.join("groundtruth.ivecs"));
+    Dataset {
+        dim,
+        base: f32s(base),
+        queries: f32s(queries),
+        gt_k,
+        gt: gt.into_iter().map(i32::from_le_bytes).collect(),
+    }
+}
+
+/// Recall@10 of the collection's search at `ef` on the dataset's held-out queries.
+pub fn held_out_recall(c: &Collection, d: &Dataset, ef: usize) -> f64 {
+    let hits = c.search(&d.queries, SearchParams { k: 10, ef_search: Some(ef), ..Default::default() }).unwrap();
+    let nq = d.queries.len() / d.dim;
+    let mut found = 0;
+    for q in 0..nq {
+        let truth: Vec<String> = d.gt[q * d.gt_k..q * d.gt_k + 10].iter().map(|i| format!("v-{i}")).collect();
+        found += hits.ids[q * 10..q * 10 + 10].iter().filter(|id| truth.contains(id)).count();
+    }
+    found as f64 / (nq * 10) as f64
 }

@@ -5,43 +5,6 @@ use libravdb_engine::{
 
 use crate::common::*;
 
-/// A dataset of `../shared/datasets`: base vectors, held-out queries and their exact
-/// neighbours (base rows, nearest first, `gt_k` per query).
-struct Dataset {
-    dim: usize,
-    base: Vec<f32>,
-    queries: Vec<f32>,
-    gt_k: usize,
-    gt: Vec<i32>,
-}
-
-fn dataset(name: &str) -> Dataset {
-    let dir = datasets().join(name);
-    let f32s = |v: Vec<[u8; 4]>| v.into_iter().map(f32::from_le_bytes).collect::<Vec<f32>>();
-    let (dim, base) = read_vecs(&dir.join("base.fvecs"));
-    let (_, queries) = read_vecs(&dir.join("query.fvecs"));
-    let (gt_k, gt) = read_vecs(&dir.join("groundtruth.ivecs"));
-    Dataset {
-        dim,
-        base: f32s(base),
-        queries: f32s(queries),
-        gt_k,
-        gt: gt.into_iter().map(i32::from_le_bytes).collect(),
-    }
-}
-
-/// Recall@10 of the collection's search at `ef` on the dataset's held-out queries.
-fn held_out_recall(c: &libravdb_engine::Collection, d: &Dataset, ef: usize) -> f64 {
-    let hits = c.search(&d.queries, SearchParams { k: 10, ef_search: Some(ef), ..Default::default() }).unwrap();
-    let nq = d.queries.len() / d.dim;
-    let mut found = 0;
-    for q in 0..nq {
-        let truth: Vec<String> = d.gt[q * d.gt_k..q * d.gt_k + 10].iter().map(|i| format!("v-{i}")).collect();
-        found += hits.ids[q * 10..q * 10 + 10].iter().filter(|id| truth.contains(id)).count();
-    }
-    found as f64 / (nq * 10) as f64
-}
-
 /// tune() on `name` with HNSW (`m` given: small graphs need a wide beam, so the sweep has
 /// work to do), checked against the dataset's held-out queries by the test's own sweep.
 fn tune_reaches_target_on_held_out_queries(name: &str, metric: &str, m: i64) -> TuneReport {
