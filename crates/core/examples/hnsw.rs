@@ -2,7 +2,9 @@
 //! `cargo run --release -p libravdb-core --example hnsw -- base.fvecs query.fvecs`.
 //! `BATCH=N` links the rows in calls of N, as a collection filled by batches of N does;
 //! `ROUNDS=N` times each efSearch N times (best kept); `CODES=dot` or `CODES=l2` walks 8-bit
-//! codes (below).
+//! codes (below); with `RERANK=N` too, each efSearch compares, on the same graph, full
+//! precision against code walks that return k x N candidates re-ranked on full precision, at
+//! a beam of efSearch and of efSearch + 1/8 (the engine's code-walk beam).
 
 mod common;
 
@@ -12,6 +14,7 @@ use std::time::Instant;
 use common::read_fvecs;
 
 use libravdb_core::index::hnsw::Scorer;
+use libravdb_core::index::rerank;
 use libravdb_core::quant::{PreparedQuery, Quantizer, ScalarQuantizer};
 use libravdb_core::{DenseVectors, FlatIndex, HnswIndex, HnswParams, Metric, VecLinks, VectorRows};
 
@@ -54,6 +57,48 @@ fn main() {
         (sq, codes, terms)
     });
     let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(1);
+    if let (Some((sq, codes, terms)), Some(metric), Some(depth)) =
+        (&codes, codes_metric, std::env::var("RERANK").ok().and_then(|r| r.parse::<usize>().ok()))
+    {
+        // Forms interleaved per round, so a burst of load hits all of them.
+        for ef in [16usize, 24, 32, 48, 64, 96, 128, 192, 256] {
+            let beams = [ef, ef + ef.div_ceil(8)];
+            let mut best = [f64::MAX; 3];
+            let mut hits = [0usize; 3];
+            for _ in 0..rounds {
+                for (form, best) in best.iter_mut().enumerate() {
+                    let t = Instant::now();
+                    hits[form] = 0;
+                    for (i, want) in truth.iter().enumerate() {
+                        let q = queries.row(i as u32);
+                        let got = if form == 0 {
+                            idx.search_scored(&idx.vector_scorer(&base, q), 10, ef, |_| true)
+                        } else {
+                            let scorer = Codes { prepared: sq.prepare(q, metric), codes, terms, dim: base.dim() };
+                            let found =
+                                idx.search_scored(&scorer, 10 * depth, beams[form - 1].max(10 * depth), |_| true);
+                            rerank(&base, Metric::L2.kernel(), q, found, 10)
+                        };
+                        hits[form] += got.iter().filter(|n| want.contains(&n.row)).count();
+                    }
+                    *best = best.min(t.elapsed().as_secs_f64());
+                }
+            }
+            let recall = |h: usize| h as f64 / (queries.rows() * 10) as f64;
+            println!(
+                "ef {ef:4}: full {:.4} {:6.0} q/s | codes beam {:3}: {:.4} {:6.0} q/s | codes beam {:3}: {:.4} {:6.0} q/s",
+                recall(hits[0]),
+                queries.rows() as f64 / best[0],
+                beams[0],
+                recall(hits[1]),
+                queries.rows() as f64 / best[1],
+                beams[1],
+                recall(hits[2]),
+                queries.rows() as f64 / best[2],
+            );
+        }
+        return;
+    }
     for ef in [10, 16, 24, 32, 48, 64, 96, 128] {
         let mut best = f64::MAX;
         let mut hit = 0;
