@@ -188,7 +188,7 @@ export function annSection(all: AnnResult[]): string {
     )
     if (sq8) {
       out.push(
-        `\`${OURS_SQ8}\`: the same index walking 8-bit scalar codes (\`quantization: { type: 'scalar' }\`), re-ranking k x 2 on full precision; its codes add a quarter of the vectors' memory.`,
+        `\`${OURS_SQ8}\`: the same index walking 8-bit scalar codes (\`quantization: { type: 'scalar' }\`), at a beam an eighth wider than efSearch, re-ranking k x 2 on full precision; its codes add a quarter of the vectors' memory.`,
         '',
       )
     }
