@@ -17,6 +17,9 @@ export interface LatencyResults {
   oneClientQps: number
   clients: number
   clientsQps: number
+  /** The same queries as one `searchBatch()` over every core: what concurrency could reach
+   * with no per-query hop at all (the ceiling for the clients' figure). */
+  batchQps: number
 }
 
 
@@ -48,15 +51,25 @@ export async function benchLatency(ds: Dataset, quick: boolean): Promise<Latency
   const clients = 32
   let oneClientQps = 0
   let clientsQps = 0
+  let batchQps = 0
+  // The clients' queries, in one block.
+  const perClient = perRound / 8
+  const batchQueries = new Float32Array(clients * perClient * dim)
+  for (let k = 0; k < clients; k++) {
+    for (let i = 0; i < perClient; i++) batchQueries.set(q(k * 101 + i), (k * perClient + i) * dim)
+  }
   for (let round = 0; round < (quick ? 1 : 3); round++) {
     const t1 = performance.now()
     for (let i = 0; i < perRound; i++) await c.search(q(i), { k: 10 })
     oneClientQps = Math.max(oneClientQps, perRound / ((performance.now() - t1) / 1000))
     const t2 = performance.now()
     await Promise.all(Array.from({ length: clients }, async (_, k) => {
-      for (let i = 0; i < perRound / 8; i++) await c.search(q(k * 101 + i), { k: 10 })
+      for (let i = 0; i < perClient; i++) await c.search(q(k * 101 + i), { k: 10 })
     }))
-    clientsQps = Math.max(clientsQps, (clients * (perRound / 8)) / ((performance.now() - t2) / 1000))
+    clientsQps = Math.max(clientsQps, (clients * perClient) / ((performance.now() - t2) / 1000))
+    const t3 = performance.now()
+    await c.searchBatch(batchQueries, { k: 10 })
+    batchQps = Math.max(batchQps, (clients * perClient) / ((performance.now() - t3) / 1000))
   }
   await db.close()
   return {
@@ -69,6 +82,7 @@ export async function benchLatency(ds: Dataset, quick: boolean): Promise<Latency
     oneClientQps,
     clients,
     clientsQps,
+    batchQps,
   }
 }
 
@@ -89,6 +103,7 @@ export function latencySection(r: LatencyResults): string {
     ),
     '',
     `Awaited, one client: ${fmt.n(r.oneClientQps)} q/s; ${r.clients} concurrent clients: ${fmt.n(r.clientsQps)} q/s (${fmt.ratio(r.clientsQps / r.oneClientQps)}); best of alternating rounds.`,
+    `The same queries as one \`searchBatch()\` (every core, no per-query hop or JS): ${fmt.n(r.batchQps)} q/s (${fmt.ratio(r.batchQps / r.oneClientQps)} one client), the ceiling the concurrent clients approach.`,
     '',
   ].join('\n')
 }

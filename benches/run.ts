@@ -134,7 +134,7 @@ async function main() {
   if (runs('latency')) {
     const l = await benchLatency(debpkg20k(), quick)
     console.log(`latency: searchSync p50 ${l.syncP50Us.toFixed(0)} us, await search p50 ${l.awaitP50Us.toFixed(0)} us; ` +
-      `${l.clients} clients ${(l.clientsQps / l.oneClientQps).toFixed(2)}x one`)
+      `${l.clients} clients ${(l.clientsQps / l.oneClientQps).toFixed(2)}x one, searchBatch ${(l.batchQps / l.oneClientQps).toFixed(2)}x`)
     sections.push(latencySection(l))
     json.latency = l
   }
