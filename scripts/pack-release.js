@@ -1,6 +1,6 @@
 // Packs what a release publishes, into dist-pack/:
 //   libravdb-<version>.tgz                  the facade: dist/ (CJS, ESM, types), README, LICENSE,
-//                                           CHANGELOG; no install script; one optional
+//                                           CHANGELOG, BENCHMARKS; no install script; one optional
 //                                           dependency per platform package
 //   libravdb-<platform>-<version>.tgz       one per binary found in native/ (normally the host's,
 //                                           built by `npm run build:release`)
@@ -54,7 +54,7 @@ function main() {
   published.optionalDependencies = Object.fromEntries(platforms.sort().map((p) => [`libravdb-${p}`, pkg.version]))
   writeJson(path.join(dir, 'package.json'), published)
   for (const entry of pkg.files) cpSync(path.join(root, entry), path.join(dir, entry), { recursive: true })
-  for (const doc of ['README.md', 'LICENSE', 'CHANGELOG.md']) cpSync(path.join(root, doc), path.join(dir, doc))
+  for (const doc of ['README.md', 'LICENSE', 'CHANGELOG.md', 'BENCHMARKS.md']) cpSync(path.join(root, doc), path.join(dir, doc))
   pack(dir)
 }
 
