@@ -53,7 +53,7 @@ export async function benchLatency(ds: Dataset, quick: boolean): Promise<Latency
   let clientsQps = 0
   let batchQps = 0
   // The clients' queries, in one block.
-  const perClient = perRound / 8
+  const perClient = Math.ceil(perRound / 8) // 63 in the quick run
   const batchQueries = new Float32Array(clients * perClient * dim)
   for (let k = 0; k < clients; k++) {
     for (let i = 0; i < perClient; i++) batchQueries.set(q(k * 101 + i), (k * perClient + i) * dim)
