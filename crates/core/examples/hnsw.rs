@@ -4,7 +4,7 @@
 //! `ROUNDS=N` times each efSearch N times (best kept); `CODES=dot` or `CODES=l2` walks 8-bit
 //! codes (below); with `RERANK=N` too, each efSearch compares, on the same graph, full
 //! precision against code walks that return k x N candidates re-ranked on full precision, at
-//! a beam of efSearch and of efSearch + 1/8 (the engine's code-walk beam).
+//! a beam of efSearch and of `code_walk_beam` (what a collection's code walk takes).
 
 mod common;
 
@@ -14,8 +14,8 @@ use std::time::Instant;
 use common::read_fvecs;
 
 use libravdb_core::index::hnsw::Scorer;
-use libravdb_core::index::rerank;
-use libravdb_core::quant::{PreparedQuery, Quantizer, ScalarQuantizer};
+use libravdb_core::index::{CodeScorer, code_walk_beam, rerank};
+use libravdb_core::quant::{Quantizer, ScalarQuantizer};
 use libravdb_core::{DenseVectors, FlatIndex, HnswIndex, HnswParams, Metric, VecLinks, VectorRows};
 
 fn main() {
@@ -62,7 +62,7 @@ fn main() {
     {
         // Forms interleaved per round, so a burst of load hits all of them.
         for ef in [16usize, 24, 32, 48, 64, 96, 128, 192, 256] {
-            let beams = [ef, ef + ef.div_ceil(8)];
+            let beams = [ef, code_walk_beam(ef)];
             let mut best = [f64::MAX; 3];
             let mut hits = [0usize; 3];
             for _ in 0..rounds {
@@ -74,7 +74,7 @@ fn main() {
                         let got = if form == 0 {
                             idx.search_scored(&idx.vector_scorer(&base, q), 10, ef, |_| true)
                         } else {
-                            let scorer = Codes { prepared: sq.prepare(q, metric), codes, terms, dim: base.dim() };
+                            let scorer = CodeScorer::new(sq.prepare(q, metric), codes, base.dim(), terms);
                             let found =
                                 idx.search_scored(&scorer, 10 * depth, beams[form - 1].max(10 * depth), |_| true);
                             rerank(&base, Metric::L2.kernel(), q, found, 10)
@@ -111,7 +111,7 @@ fn main() {
                 let q = queries.row(i as u32);
                 let got = match (&codes, codes_metric) {
                     (Some((sq, codes, terms)), Some(metric)) => {
-                        let scorer = Codes { prepared: sq.prepare(q, metric), codes, terms, dim: base.dim() };
+                        let scorer = CodeScorer::new(sq.prepare(q, metric), codes, base.dim(), terms);
                         idx.search_scored(&Counting { scorer, scored: &scored }, 10, ef, |_| true)
                     }
                     _ => idx.search_scored(
@@ -136,33 +136,6 @@ fn main() {
 
 fn base_flat(b: &DenseVectors) -> Vec<f32> {
     (0..b.rows() as u32).flat_map(|r| b.row(r).to_vec()).collect()
-}
-
-/// Scores rows by their 8-bit codes.
-struct Codes<'a> {
-    prepared: PreparedQuery,
-    codes: &'a [u8],
-    /// Each code's row term, when the quantizer keeps one (8-bit L2 on integers).
-    terms: &'a [f32],
-    dim: usize,
-}
-
-impl Scorer for Codes<'_> {
-    fn score(&self, row: u32) -> f32 {
-        let s = row as usize * self.dim;
-        let code = &self.codes[s..s + self.dim];
-        match self.terms.get(row as usize) {
-            Some(&term) if self.prepared.uses_row_term() => self.prepared.distance_with_term(code, term),
-            _ => self.prepared.distance(code),
-        }
-    }
-    fn prefetch(&self, row: u32) {
-        let s = row as usize * self.dim;
-        libravdb_core::vectors::prefetch_slice(&self.codes[s..s + self.dim]);
-    }
-    fn prefetch_next_node(&self) -> bool {
-        true
-    }
 }
 
 /// Counts the rows `scorer` scores.

@@ -10,7 +10,9 @@ pub mod ivf;
 mod topk;
 
 pub use flat::FlatIndex;
-pub use hnsw::{GraphParts, HnswIndex, HnswParams, LinkTable, Scorer, VecLinks, VectorScorer};
+pub use hnsw::{
+    CodeScorer, GraphParts, HnswIndex, HnswParams, LinkTable, Scorer, VecLinks, VectorScorer, code_walk_beam,
+};
 pub use ivf::{IvfPq, IvfPqIndex};
 pub use topk::{Neighbor, SelectTopK, TopK};
 

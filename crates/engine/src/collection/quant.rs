@@ -14,8 +14,8 @@
 use std::path::Path;
 
 use libravdb_core::codec::{ByteReader, ByteWriter};
-use libravdb_core::index::{Accept, Scorer, VectorIndex, Walk, rerank};
-use libravdb_core::quant::{PreparedQuery, ProductQuantizer, Quantizer, ScalarQuantizer};
+use libravdb_core::index::{Accept, CodeScorer, VectorIndex, Walk, code_walk_beam, rerank};
+use libravdb_core::quant::{ProductQuantizer, Quantizer, ScalarQuantizer};
 use libravdb_core::{Metric, Neighbor, VectorRows};
 use libravdb_storage::ChunkedVectors;
 use rayon::prelude::*;
@@ -327,44 +327,6 @@ impl QuantStatus {
     }
 }
 
-/// Scores rows by their codes against a prepared query.
-struct CodeScorer<'a> {
-    prepared: PreparedQuery,
-    codes: &'a [u8],
-    code_bytes: usize,
-    /// Each code's row term, when the prepared query scores with them.
-    terms: Option<&'a [f32]>,
-}
-
-impl CodeScorer<'_> {
-    /// The code of `row`, if the codes reach it.
-    #[inline]
-    fn code(&self, row: u32) -> Option<&[u8]> {
-        let s = row as usize * self.code_bytes;
-        self.codes.get(s..s + self.code_bytes)
-    }
-}
-
-impl Scorer for CodeScorer<'_> {
-    #[inline]
-    fn score(&self, row: u32) -> f32 {
-        let code = self.code(row).expect("every row of the graph has a code");
-        match self.terms {
-            Some(terms) => self.prepared.distance_with_term(code, terms[row as usize]),
-            None => self.prepared.distance(code),
-        }
-    }
-    #[inline]
-    fn prefetch(&self, row: u32) {
-        if let Some(code) = self.code(row) {
-            libravdb_core::vectors::prefetch_slice(code);
-        }
-    }
-    fn prefetch_next_node(&self) -> bool {
-        true
-    }
-}
-
 /// The vectors of `want` of `rows`, taken at an even stride (a training sample).
 pub(super) fn sample_rows(vectors: &ChunkedVectors, rows: &[u32], want: usize) -> Vec<f32> {
     let stride = rows.len() as f64 / want.max(1) as f64;
@@ -375,21 +337,11 @@ pub(super) fn sample_rows(vectors: &ChunkedVectors, rows: &[u32], want: usize) -
     sample
 }
 
-/// The beam of a walk over codes asked to search at `breadth`: an eighth wider. Codes rank
-/// near neighbours a little less exactly than full precision, so at the same beam the walk
-/// settles on slightly different candidates: on real 384-d embeddings (debpkg100k, cosine and
-/// L2, 8-bit codes, re-rank k x 2) recall@10 was 0.001-0.003 below full precision's at
-/// efSearch 24-128. Beams 10% and 15% wider each gave recall at or above full precision's at
-/// every efSearch from 16 to 256 (debpkg20k and debpkg100k, cosine and L2), still 1.4-1.9x
-/// full precision's queries/s.
-fn code_walk_beam(breadth: usize) -> usize {
-    breadth.saturating_add(breadth.div_ceil(8))
-}
-
 /// Search on the codes.
 impl QuantState {
     /// The quantized search, once trained: candidates from the codes through `index` (rows
-    /// `0..rows`; `k * oversampling` of them, the beam [`code_walk_beam`] and at least that wide), re-ranked on the
+    /// `0..rows`; `k * oversampling` of them, the beam [`code_walk_beam`] and at least that
+    /// wide), re-ranked on the
     /// full-precision rows of `vectors` (read through the mmap'd chunks).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn search(
@@ -406,11 +358,7 @@ impl QuantState {
     ) -> Option<Vec<Neighbor>> {
         let q = self.trained()?;
         let depth = k * self.config.oversampling();
-        let prepared = q.prepare(query, metric);
-        // Row terms cover every code, or are not used.
-        let terms = (prepared.uses_row_term() && self.row_terms.len() * q.code_bytes() == self.codes.len())
-            .then_some(self.row_terms.as_slice());
-        let scorer = CodeScorer { prepared, codes: &self.codes, code_bytes: q.code_bytes(), terms };
+        let scorer = CodeScorer::new(q.prepare(query, metric), &self.codes, q.code_bytes(), &self.row_terms);
         let candidates = index.search_scored(&scorer, rows, depth, code_walk_beam(breadth).max(depth), walk, accept)?;
         Some(rerank(vectors, metric.kernel(), query, candidates, k))
     }

@@ -17,7 +17,7 @@ mod repair;
 mod search;
 mod visited;
 
-pub use search::{Scorer, VectorScorer};
+pub use search::{CodeScorer, Scorer, VectorScorer, code_walk_beam};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -10,10 +10,11 @@ use super::{HnswIndex, LinkTable};
 use crate::distance::{Distance4Fn, DistanceFn};
 use crate::index::Walk;
 use crate::index::topk::Neighbor;
-use crate::vectors::VectorRows;
+use crate::quant::PreparedQuery;
+use crate::vectors::{VectorRows, prefetch_slice};
 
 /// Distance from one fixed query to any row: what a graph walk needs. Full-precision vectors
-/// ([`VectorScorer`]) or compressed codes (the engine's quantized scorer) both fit.
+/// ([`VectorScorer`]) or compressed codes ([`CodeScorer`]) both fit.
 pub trait Scorer {
     /// Distance (smaller is closer) from the query to `row`.
     fn score(&self, row: u32) -> f32;
@@ -58,6 +59,63 @@ impl<V: VectorRows + ?Sized> Scorer for VectorScorer<'_, V> {
     fn prefetch(&self, row: u32) {
         self.vectors.prefetch(row)
     }
+}
+
+/// Scores rows by their quantized codes (layout: rows of `code_bytes`) against a prepared
+/// query.
+pub struct CodeScorer<'a> {
+    prepared: PreparedQuery,
+    codes: &'a [u8],
+    code_bytes: usize,
+    /// Each code's row term, when the prepared query scores with them.
+    terms: Option<&'a [f32]>,
+}
+
+impl<'a> CodeScorer<'a> {
+    /// `row_terms`: each code's [`crate::quant::Quantizer::row_term`], or empty; used when the
+    /// query scores with them ([`PreparedQuery::uses_row_term`]) and they cover every code.
+    pub fn new(prepared: PreparedQuery, codes: &'a [u8], code_bytes: usize, row_terms: &'a [f32]) -> Self {
+        let terms = (prepared.uses_row_term() && row_terms.len() * code_bytes == codes.len()).then_some(row_terms);
+        Self { prepared, codes, code_bytes, terms }
+    }
+
+    /// The code of `row`, if the codes reach it.
+    #[inline]
+    fn code(&self, row: u32) -> Option<&[u8]> {
+        let s = row as usize * self.code_bytes;
+        self.codes.get(s..s + self.code_bytes)
+    }
+}
+
+impl Scorer for CodeScorer<'_> {
+    #[inline]
+    fn score(&self, row: u32) -> f32 {
+        let code = self.code(row).expect("every row of the graph has a code");
+        match self.terms {
+            Some(terms) => self.prepared.distance_with_term(code, terms[row as usize]),
+            None => self.prepared.distance(code),
+        }
+    }
+    #[inline]
+    fn prefetch(&self, row: u32) {
+        if let Some(code) = self.code(row) {
+            prefetch_slice(code);
+        }
+    }
+    fn prefetch_next_node(&self) -> bool {
+        true
+    }
+}
+
+/// The beam of a walk over codes asked to search at `ef`: an eighth wider. Codes rank near
+/// neighbours a little less exactly than full precision, so at the same beam the walk settles
+/// on slightly different candidates: on real 384-d embeddings (debpkg100k, cosine and L2,
+/// 8-bit codes, re-rank k x 2) recall@10 was 0.0002-0.0034 below full precision's at some
+/// efSearch from 24 to 128 on one graph. Beams 10% and 15% wider each gave recall at or above
+/// full precision's at every efSearch from 16 to 256 (debpkg20k and debpkg100k, cosine and
+/// L2), still 1.4-1.9x full precision's queries/s.
+pub fn code_walk_beam(ef: usize) -> usize {
+    ef.saturating_add(ef.div_ceil(8))
 }
 
 /// The state of a beam search: candidates to expand, closest first, and the best `ef` results
