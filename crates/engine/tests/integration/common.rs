@@ -99,14 +99,20 @@ pub fn dataset(name: &str) -> Dataset {
     }
 }
 
-/// Recall@10 of the collection's search at `ef` on the dataset's held-out queries.
-pub fn held_out_recall(c: &Collection, d: &Dataset, ef: usize) -> f64 {
-    let hits = c.search(&d.queries, SearchParams { k: 10, ef_search: Some(ef), ..Default::default() }).unwrap();
-    let nq = d.queries.len() / d.dim;
+/// Recall@10 of the collection's search with `params` (k is 10) over the dataset's held-out
+/// queries `from..to`.
+pub fn recall_over(c: &Collection, d: &Dataset, (from, to): (usize, usize), params: SearchParams) -> f64 {
+    let hits = c.search(&d.queries[from * d.dim..to * d.dim], SearchParams { k: 10, ..params }).unwrap();
     let mut found = 0;
-    for q in 0..nq {
+    for (i, q) in (from..to).enumerate() {
         let truth: Vec<String> = d.gt[q * d.gt_k..q * d.gt_k + 10].iter().map(|i| format!("v-{i}")).collect();
-        found += hits.ids[q * 10..q * 10 + 10].iter().filter(|id| truth.contains(id)).count();
+        found += hits.ids[i * 10..i * 10 + 10].iter().filter(|id| truth.contains(id)).count();
     }
-    found as f64 / (nq * 10) as f64
+    found as f64 / ((to - from) * 10) as f64
+}
+
+/// Recall@10 over all the dataset's held-out queries at efSearch `ef` (None: the
+/// collection's own).
+pub fn held_out_recall(c: &Collection, d: &Dataset, ef: Option<usize>) -> f64 {
+    recall_over(c, d, (0, d.queries.len() / d.dim), SearchParams { ef_search: ef, ..Default::default() })
 }

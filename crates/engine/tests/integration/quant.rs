@@ -4,36 +4,6 @@ use libravdb_engine::{
 
 use crate::common::*;
 
-struct Sift {
-    dim: usize,
-    base: Vec<f32>,
-    queries: Vec<f32>,
-    truth: Vec<Vec<String>>,
-}
-
-fn sift() -> Sift {
-    let dir = datasets().join("sift5k");
-    let (dim, base) = read_vecs(&dir.join("base.fvecs"));
-    let (_, queries) = read_vecs(&dir.join("query.fvecs"));
-    let (k, gt) = read_vecs(&dir.join("groundtruth.ivecs"));
-    let gt: Vec<i32> = gt.iter().map(|b| i32::from_le_bytes(*b)).collect();
-    Sift {
-        dim,
-        base: base.iter().map(|b| f32::from_le_bytes(*b)).collect(),
-        queries: queries.iter().map(|b| f32::from_le_bytes(*b)).collect(),
-        truth: gt.chunks(k).map(|row| row[..10].iter().map(|i| format!("v-{i}")).collect()).collect(),
-    }
-}
-
-fn recall(c: &Collection, s: &Sift) -> f64 {
-    let hits = c.search(&s.queries, SearchParams { k: 10, ..Default::default() }).unwrap();
-    let mut found = 0;
-    for (q, truth) in s.truth.iter().enumerate() {
-        found += hits.ids[q * 10..(q + 1) * 10].iter().filter(|id| truth.contains(id)).count();
-    }
-    found as f64 / (s.truth.len() * 10) as f64
-}
-
 fn quantized(dim: usize, index: Option<&str>, kind: &str, bits: i64, m: Option<i64>) -> CollectionConfig {
     let index = IndexSpec { kind: index, ..Default::default() };
     let quant = QuantSpec { kind: Some(kind), bits: Some(bits), m, ..Default::default() };
@@ -42,13 +12,13 @@ fn quantized(dim: usize, index: Option<&str>, kind: &str, bits: i64, m: Option<i
 
 #[test]
 fn recall_on_sift5k_stays_near_full_precision_for_every_quantizer() {
-    let s = sift();
+    let s = dataset("sift5k");
     let db = Database::open(None, DbOptions::default()).unwrap();
     for index in [None, Some("hnsw")] {
         let full_config = if index.is_some() { hnsw_config(s.dim as i64, "l2") } else { config(s.dim as i64, "l2") };
         let full = db.create_collection(&format!("full-{}", index.unwrap_or("flat")), full_config).unwrap();
         insert(&full, "v", &s.base);
-        let reference = recall(&full, &s);
+        let reference = held_out_recall(&full, &s, None);
         for (name, kind, bits, m, slack) in [
             ("sq8", "scalar", 8, None, 0.01),
             ("sq4", "scalar", 4, None, 0.05),
@@ -63,7 +33,7 @@ fn recall_on_sift5k_stays_near_full_precision_for_every_quantizer() {
             insert(&c, "v", &s.base);
             let st = c.stats().unwrap();
             assert_eq!(st.quantization, "trained", "{name}");
-            let r = recall(&c, &s);
+            let r = held_out_recall(&c, &s, None);
             println!(
                 "{name} {}: recall@10 {r:.4} (full precision {reference:.4}), compression {}x",
                 index.unwrap_or("flat"),
@@ -97,7 +67,7 @@ fn sq8_hnsw_keeps_full_precision_recall_at_every_ef_search_on_real_embeddings() 
     assert_eq!(codes.stats().unwrap().quantization, "trained");
     let mut short = Vec::new();
     for ef in [16, 24, 32, 48, 64, 96, 128] {
-        let (f, c) = (held_out_recall(&full, &d, ef), held_out_recall(&codes, &d, ef));
+        let (f, c) = (held_out_recall(&full, &d, Some(ef)), held_out_recall(&codes, &d, Some(ef)));
         println!("efSearch {ef}: full precision {f:.4}, sq8 {c:.4}");
         if c < f - 0.002 {
             short.push(format!("efSearch {ef}: {c:.4} vs {f:.4}"));

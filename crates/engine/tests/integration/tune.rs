@@ -24,14 +24,14 @@ fn tune_reaches_target_on_held_out_queries(name: &str, metric: &str, m: i64) -> 
     assert!(report.sweep[..report.sweep.len() - 1].iter().all(|&(_, r)| r < target), "{report:?}");
     assert_eq!(c.explain(None, SearchParams { k: 10, ..Default::default() }).unwrap().ef, Some(setting));
     // Held out: the setting meets the target within 0.02 ...
-    let at_setting = held_out_recall(&c, &d, setting);
+    let at_setting = held_out_recall(&c, &d, Some(setting));
     assert!(at_setting >= target - 0.02, "{name}: efSearch {setting} gives {at_setting} on held-out queries");
     // ... and is the smallest of the sweep that does, within the same 0.02 (the sample is not
     // the held-out set): by the test's own sweep, the breadth below it does not clearly meet
     // the target on held-out queries.
     let steps: Vec<usize> = report.sweep.iter().map(|&(b, _)| b).collect();
     if let Some(&below) = steps.iter().rev().nth(1) {
-        let r_below = held_out_recall(&c, &d, below);
+        let r_below = held_out_recall(&c, &d, Some(below));
         assert!(r_below < target + 0.02, "{name}: efSearch {below} already gives {r_below} on held-out queries");
         println!("{name}: held out, efSearch {below} -> {r_below:.3}, {setting} -> {at_setting:.3}");
     }
@@ -78,15 +78,7 @@ fn recall_on(c: &Collection, d: &Dataset, (from, to): (usize, usize), knob: Opti
         Some("efSearch") => (Some(breadth), None),
         _ => (None, Some(breadth)),
     };
-    let hits = c
-        .search(&d.queries[from * d.dim..to * d.dim], SearchParams { k: 10, ef_search, nprobe, ..Default::default() })
-        .unwrap();
-    let mut found = 0;
-    for (i, q) in (from..to).enumerate() {
-        let truth: Vec<String> = d.gt[q * d.gt_k..q * d.gt_k + 10].iter().map(|i| format!("v-{i}")).collect();
-        found += hits.ids[i * 10..i * 10 + 10].iter().filter(|id| truth.contains(id)).count();
-    }
-    found as f64 / ((to - from) * 10) as f64
+    recall_over(c, d, (from, to), SearchParams { ef_search, nprobe, ..Default::default() })
 }
 
 /// The promise of `tune()` on real sentence embeddings with the default settings: for each
