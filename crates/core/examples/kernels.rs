@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use libravdb_core::distance::{DistanceFn, available_kernels, kernels, scalar};
 use libravdb_core::vectors::prefetch_slice;
+use rand::{RngExt, SeedableRng, rngs::StdRng};
 
 fn time(name: &str, f: DistanceFn, base: &[f32], q: &[f32], dim: usize, scans: usize) {
     let t = Instant::now();
@@ -46,15 +47,8 @@ fn random_rows() {
     let (rows, dim, n) = (100_000usize, 384usize, 2_000_000usize);
     let base: Vec<f32> = (0..rows * dim).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
     let q: Vec<f32> = (0..dim).map(|i| (i % 13) as f32 / 13.0).collect();
-    let mut x = 88_172_645_463_325_252u64;
-    let order: Vec<usize> = (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % rows as u64) as usize
-        })
-        .collect();
+    let mut rng = StdRng::seed_from_u64(7);
+    let order: Vec<usize> = (0..n).map(|_| rng.random_range(0..rows)).collect();
     let row = |r: usize| &base[r * dim..(r + 1) * dim];
     let dot = kernels().dot;
     println!("dim {dim}, {rows} rows ({} MB), rows in random order, inner product:", rows * dim * 4 / 1_000_000);
