@@ -115,7 +115,8 @@ pub trait VectorIndex<V: VectorRows + ?Sized>: Send + Sync {
     }
 
     /// Candidates scored by `scorer` (compressed codes) instead of full precision, over rows
-    /// `0..rows`; None for an index that keeps codes of its own.
+    /// `0..rows`; None for an index that keeps codes of its own. A graph walks a beam of
+    /// [`code_walk_beam`]`(breadth)`, at least `k`.
     fn search_scored(
         &self,
         scorer: &dyn Scorer,

@@ -14,7 +14,7 @@
 use std::path::Path;
 
 use libravdb_core::codec::{ByteReader, ByteWriter};
-use libravdb_core::index::{Accept, CodeScorer, VectorIndex, Walk, code_walk_beam, rerank};
+use libravdb_core::index::{Accept, CodeScorer, VectorIndex, Walk, rerank};
 use libravdb_core::quant::{ProductQuantizer, Quantizer, ScalarQuantizer};
 use libravdb_core::{Metric, Neighbor, VectorRows};
 use libravdb_storage::ChunkedVectors;
@@ -340,9 +340,9 @@ pub(super) fn sample_rows(vectors: &ChunkedVectors, rows: &[u32], want: usize) -
 /// Search on the codes.
 impl QuantState {
     /// The quantized search, once trained: candidates from the codes through `index` (rows
-    /// `0..rows`; `k * oversampling` of them, the beam [`code_walk_beam`] and at least that
-    /// wide), re-ranked on the
-    /// full-precision rows of `vectors` (read through the mmap'd chunks).
+    /// `0..rows`; `k * oversampling` of them at `breadth`, which a graph widens for codes: see
+    /// `VectorIndex::search_scored`), re-ranked on the full-precision rows of `vectors` (read
+    /// through the mmap'd chunks).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn search(
         &self,
@@ -359,7 +359,7 @@ impl QuantState {
         let q = self.trained()?;
         let depth = k * self.config.oversampling();
         let scorer = CodeScorer::new(q.prepare(query, metric), &self.codes, q.code_bytes(), &self.row_terms);
-        let candidates = index.search_scored(&scorer, rows, depth, code_walk_beam(breadth).max(depth), walk, accept)?;
+        let candidates = index.search_scored(&scorer, rows, depth, breadth, walk, accept)?;
         Some(rerank(vectors, metric.kernel(), query, candidates, k))
     }
 }

@@ -430,16 +430,7 @@ impl<L: LinkTable, V: VectorRows + ?Sized> VectorIndex<V> for HnswIndex<L> {
         walk: Walk,
         accept: &Accept,
     ) -> Vec<Neighbor> {
-        VectorIndex::<V>::search_scored(
-            self,
-            &self.vector_scorer(vectors, query),
-            vectors.rows(),
-            k,
-            breadth,
-            walk,
-            accept,
-        )
-        .unwrap_or_default()
+        HnswIndex::search_walk(self, &self.vector_scorer(vectors, query), k, breadth, walk, accept)
     }
 
     fn search_scored(
@@ -451,7 +442,8 @@ impl<L: LinkTable, V: VectorRows + ?Sized> VectorIndex<V> for HnswIndex<L> {
         walk: Walk,
         accept: &Accept,
     ) -> Option<Vec<Neighbor>> {
-        Some(HnswIndex::search_walk(self, scorer, k, breadth, walk, accept))
+        // Codes walk a beam an eighth wider, so they keep full precision's recall.
+        Some(HnswIndex::search_walk(self, scorer, k, code_walk_beam(breadth).max(k), walk, accept))
     }
 
     fn add(&self, vectors: &V, rows: &[u32]) {
